@@ -1,0 +1,19 @@
+//! REST bodies under `/v1`, shaped after the reference API. Requests carry no acting user: the node takes
+//! it from the access token, so fields such as `user_id` in key uploads are only checked, never trusted.
+
+mod auth;
+mod conversations;
+mod envelope;
+mod keys;
+mod messages;
+mod users;
+
+pub use auth::*;
+pub use conversations::*;
+pub use envelope::*;
+pub use keys::*;
+pub use messages::*;
+pub use users::*;
+
+/// Timestamps are UTC and serialise as RFC 3339.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;

@@ -1,0 +1,112 @@
+use serde::{Deserialize, Serialize};
+
+use super::Timestamp;
+use crate::{Base64Bytes, ConversationId, DeviceId, MessageId, UserId};
+
+/// One recipient device's copy of a message, encrypted for it alone.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeviceCiphertext {
+    /// The device that can decrypt it.
+    pub recipient_device_id: DeviceId,
+    /// The encrypted payload (at most 64 KiB).
+    pub ciphertext: Base64Bytes,
+    /// The ratchet header, opaque to the node (at most 1 KiB).
+    #[serde(default)]
+    pub header: Option<Base64Bytes>,
+}
+
+/// `POST /v1/messages` and the WebSocket `message:send` frame.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SendMessageRequest {
+    /// Where to post.
+    pub conversation_id: ConversationId,
+    /// One entry per recipient device; the sending device needs none.
+    pub ciphertexts: Vec<DeviceCiphertext>,
+    /// `text`, `image`, `video`, `audio`, `file`, `location`, `contact` or `poll`.
+    #[serde(default = "default_message_type")]
+    pub message_type: String,
+    /// Chosen by the client; resending it returns the original message instead of a duplicate.
+    pub client_message_id: String,
+}
+
+fn default_message_type() -> String {
+    "text".into()
+}
+
+/// A message as one device sees it: its metadata plus the ciphertext addressed to that device.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Message {
+    /// The message.
+    pub id: MessageId,
+    /// Its conversation.
+    pub conversation_id: ConversationId,
+    /// Who sent it.
+    pub sender_id: UserId,
+    /// From which device.
+    pub sender_device_id: DeviceId,
+    /// The sender's idempotency key.
+    pub client_message_id: String,
+    /// Gap-free order within the conversation, from 1.
+    pub sequence_number: u64,
+    /// The kind of content.
+    pub message_type: String,
+    /// Soft-deleted: the content is gone, the slot remains.
+    pub is_deleted: bool,
+    /// Whether the sender replaced the content.
+    pub is_edited: bool,
+    /// The copy for the requesting device, if one was addressed to it.
+    pub ciphertext: Option<Base64Bytes>,
+    /// Its ratchet header.
+    pub header: Option<Base64Bytes>,
+    /// The requesting device when a ciphertext is included.
+    pub recipient_device_id: Option<DeviceId>,
+    /// When the node stored it.
+    pub created_at: Timestamp,
+    /// When it was last edited or deleted.
+    pub updated_at: Option<Timestamp>,
+}
+
+/// `GET /v1/messages`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MessageQuery {
+    /// The conversation to read.
+    pub conversation_id: ConversationId,
+    /// Only messages with a smaller sequence number (the newest of them).
+    #[serde(default)]
+    pub before_seq: Option<u64>,
+    /// Only messages with a larger sequence number (the oldest of them).
+    #[serde(default)]
+    pub after_seq: Option<u64>,
+    /// At most 100; default 50.
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// A page of messages in ascending sequence order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MessagePage {
+    /// The messages.
+    pub messages: Vec<Message>,
+    /// Whether more messages lie beyond this page in the direction asked.
+    pub has_more: bool,
+}
+
+/// `PUT /v1/messages/{id}`: new per-device ciphertexts replace the old ones.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EditMessageRequest {
+    /// One entry per recipient device, as when sending.
+    pub ciphertexts: Vec<DeviceCiphertext>,
+}
+
+/// A delivered or read mark.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Receipt {
+    /// The message.
+    pub message_id: MessageId,
+    /// Who marked it.
+    pub user_id: UserId,
+    /// When it reached one of their devices.
+    pub delivered_at: Option<Timestamp>,
+    /// When they read it.
+    pub read_at: Option<Timestamp>,
+}

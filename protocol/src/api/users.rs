@@ -1,0 +1,155 @@
+use serde::{Deserialize, Serialize};
+
+use super::Timestamp;
+use crate::{DeviceId, UserId};
+
+/// The caller's own account, including private fields.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Me {
+    /// The account.
+    pub id: UserId,
+    /// Private to the owner.
+    pub email: String,
+    /// Unique on this node.
+    pub username: String,
+    /// Private to the owner.
+    pub phone_number: Option<String>,
+    /// Shown to others.
+    pub display_name: String,
+    /// A picture for others.
+    pub avatar_url: Option<String>,
+    /// A custom status line.
+    pub status: Option<String>,
+    /// A short biography.
+    pub bio: Option<String>,
+    /// When the account was created.
+    pub created_at: Timestamp,
+    /// When the profile last changed.
+    pub updated_at: Timestamp,
+}
+
+/// Another user's public profile.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserProfile {
+    /// The account.
+    pub id: UserId,
+    /// Unique on this node.
+    pub username: String,
+    /// Shown to others.
+    pub display_name: String,
+    /// A picture.
+    pub avatar_url: Option<String>,
+    /// A custom status line.
+    pub status: Option<String>,
+    /// A short biography.
+    pub bio: Option<String>,
+    /// When the account was created.
+    pub created_at: Timestamp,
+}
+
+/// `PUT /v1/users/me`: only the fields present change; an empty string clears an optional field.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct UpdateProfileRequest {
+    /// At most 64 characters, not empty.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// An http(s) URL of at most 2048 characters.
+    #[serde(default)]
+    pub avatar_url: Option<String>,
+    /// At most 500 characters.
+    #[serde(default)]
+    pub bio: Option<String>,
+    /// At most 140 characters.
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+/// `GET/PUT /v1/users/me/settings`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Whether the user wants notifications.
+    pub notifications_enabled: bool,
+    /// `light`, `dark` or `system`.
+    pub theme: String,
+    /// A language tag such as `en` or `pt-BR`.
+    pub language: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { notifications_enabled: true, theme: "system".into(), language: "en".into() }
+    }
+}
+
+/// `PUT /v1/users/me/settings`: only the fields present change.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct UpdateSettingsRequest {
+    /// Whether the user wants notifications.
+    #[serde(default)]
+    pub notifications_enabled: Option<bool>,
+    /// `light`, `dark` or `system`.
+    #[serde(default)]
+    pub theme: Option<String>,
+    /// A language tag such as `en` or `pt-BR`.
+    #[serde(default)]
+    pub language: Option<String>,
+}
+
+/// `GET /v1/users/search`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserSearchQuery {
+    /// A prefix of a username or display name (case-insensitive).
+    pub query: String,
+    /// At most 50; default 20.
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// A list of public profiles.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserList {
+    /// The matching users.
+    pub users: Vec<UserProfile>,
+}
+
+/// One of the caller's devices.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Device {
+    /// The device.
+    pub id: DeviceId,
+    /// Its label.
+    pub device_name: String,
+    /// Its kind.
+    pub device_type: String,
+    /// Last authenticated use.
+    pub last_active: Option<Timestamp>,
+    /// False once deactivated: its sessions and keys are gone.
+    pub is_active: bool,
+    /// When it was registered.
+    pub created_at: Timestamp,
+}
+
+/// `GET /v1/users/me/devices`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeviceList {
+    /// The devices.
+    pub devices: Vec<Device>,
+}
+
+/// A device as other users see it: enough to fetch its key bundle.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PublicDevice {
+    /// The device.
+    pub id: DeviceId,
+    /// Whether it has published an identity key and a signed prekey.
+    pub has_active_keys: bool,
+}
+
+/// `GET /v1/users/{id}/devices`: the active devices a sender must encrypt for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PublicDeviceList {
+    /// The user.
+    pub user_id: UserId,
+    /// Its active devices.
+    pub devices: Vec<PublicDevice>,
+}

@@ -1,0 +1,13 @@
+//! Parley's wire vocabulary: the identifiers, REST bodies and WebSocket frames that clients, the gateway
+//! and (later) federation exchange. Nothing here performs I/O, so every consumer agrees on one shape.
+#![deny(unsafe_code, missing_docs)]
+
+pub mod api;
+mod bytes;
+mod ids;
+mod keys;
+pub mod ws;
+
+pub use bytes::{Base64Bytes, DecodeError};
+pub use ids::{ConversationId, DeviceId, IdentityKeyId, MessageId, SessionId, UserId};
+pub use keys::{IdentityPublicKey, KeyError, PreKeyPublic, PreKeySignature, verify_signed_prekey};
