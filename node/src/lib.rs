@@ -1,1 +1,25 @@
+//! A Parley node's core: storage in sled and the domain services the gateway (and later federation)
+//! call. Services speak `protocol` types so every edge shares one vocabulary; storage records stay
+//! private to the services that own them.
+#![deny(unsafe_code)]
 
+pub mod auth;
+mod config;
+pub mod conversations;
+mod error;
+mod identity;
+pub mod keys;
+mod locks;
+pub mod presence;
+pub mod messages;
+pub mod realtime;
+mod services;
+mod storage;
+pub mod users;
+mod validate;
+
+pub use auth::Actor;
+pub use config::Config;
+pub use error::{Error, Result};
+pub use identity::NodeIdentity;
+pub use services::Services;

@@ -6,7 +6,6 @@ use crate::{ConversationId, UserId};
 /// The kinds of conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
-#[non_exhaustive]
 pub enum ConversationKind {
     /// Two users; at most one per pair.
     Dm,

@@ -1,0 +1,36 @@
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What an operator may tune. Defaults are the embedded single-command setup.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where sled, the node key and the token secret live.
+    pub data_dir: PathBuf,
+    /// Lifetime of access tokens.
+    pub access_token_ttl: Duration,
+    /// Lifetime of refresh tokens.
+    pub refresh_token_ttl: Duration,
+    /// Lifetime of password-reset tokens.
+    pub reset_token_ttl: Duration,
+    /// Development mode: password-reset tokens are returned in the API response.
+    pub dev_mode: bool,
+    /// Live WebSocket connections allowed per user.
+    pub max_connections_per_user: usize,
+    /// Frames buffered per connection before a slow client is dropped (it resumes from the store).
+    pub connection_buffer: usize,
+}
+
+impl Config {
+    /// Defaults with the given data dir.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            access_token_ttl: Duration::from_secs(12 * 3600),
+            refresh_token_ttl: Duration::from_secs(14 * 24 * 3600),
+            reset_token_ttl: Duration::from_secs(30 * 60),
+            dev_mode: false,
+            max_connections_per_user: 10,
+            connection_buffer: 1024,
+        }
+    }
+}

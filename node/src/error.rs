@@ -1,0 +1,65 @@
+//! The node's one error type. The gateway maps each variant to a status code and envelope code once.
+
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+/// Why a node operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A field of the request is unacceptable; the message names the field.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// The offending field, as the client named it.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No valid credentials, or a revoked session.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// Authenticated, but not allowed to do this.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// The named thing does not exist (or is hidden from the caller).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The request collides with existing state.
+    #[error("{0}")]
+    Conflict(String),
+    /// A per-user limit on live resources was reached.
+    #[error("{0}")]
+    LimitReached(&'static str),
+    /// The embedded store failed.
+    #[error("storage error: {0}")]
+    Storage(#[from] sled::Error),
+    /// A stored record could not be decoded: the data dir is damaged or from an incompatible version.
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
+    /// Anything else that is the node's fault.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Results of node operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Invalid { field: field.into(), reason: reason.into() }
+    }
+}
+
+impl From<TransactionError<Error>> for Error {
+    fn from(err: TransactionError<Error>) -> Self {
+        match err {
+            TransactionError::Abort(err) => err,
+            TransactionError::Storage(err) => Self::Storage(err),
+        }
+    }
+}
+
+impl From<Error> for ConflictableTransactionError<Error> {
+    fn from(err: Error) -> Self {
+        ConflictableTransactionError::Abort(err)
+    }
+}

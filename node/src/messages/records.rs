@@ -1,0 +1,103 @@
+//! Stored forms of messages. Ciphertexts and queue entries use fixed binary layouts instead of
+//! MessagePack, because they are the bulk of the data and MessagePack would spell bytes as integers.
+
+use protocol::api::Timestamp;
+use protocol::{Base64Bytes, ConversationId, DeviceId, MessageId, UserId};
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct MessageRecord {
+    pub(crate) id: MessageId,
+    pub(crate) conversation_id: ConversationId,
+    pub(crate) sender_id: UserId,
+    pub(crate) sender_device_id: DeviceId,
+    pub(crate) client_message_id: String,
+    pub(crate) seq: u64,
+    pub(crate) message_type: String,
+    pub(crate) created_at: Timestamp,
+    pub(crate) updated_at: Option<Timestamp>,
+    pub(crate) edited: bool,
+    pub(crate) deleted: bool,
+    /// The devices holding a copy, with their users, so edits and deletes find every copy.
+    pub(crate) recipients: Vec<(UserId, DeviceId)>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct ReceiptRecord {
+    pub(crate) delivered_at: Option<Timestamp>,
+    pub(crate) read_at: Option<Timestamp>,
+}
+
+/// One device's copy: `[header length: u16 BE][header][ciphertext]`.
+pub(crate) fn encode_copy(ciphertext: &Base64Bytes, header: Option<&Base64Bytes>) -> Vec<u8> {
+    let header = header.map(|h| h.0.as_slice()).unwrap_or_default();
+    let len = u16::try_from(header.len()).expect("headers are limited far below 64 KiB");
+    let mut bytes = Vec::with_capacity(2 + header.len() + ciphertext.len());
+    bytes.extend_from_slice(&len.to_be_bytes());
+    bytes.extend_from_slice(header);
+    bytes.extend_from_slice(&ciphertext.0);
+    bytes
+}
+
+pub(crate) fn decode_copy(bytes: &[u8]) -> Result<(Base64Bytes, Option<Base64Bytes>)> {
+    let corrupt = || Error::Corrupt("ciphertext record".into());
+    let len = u16::from_be_bytes(bytes.get(..2).ok_or_else(corrupt)?.try_into().map_err(|_| corrupt())?) as usize;
+    let header = bytes.get(2..2 + len).ok_or_else(corrupt)?;
+    let ciphertext = bytes.get(2 + len..).ok_or_else(corrupt)?;
+    let header = (!header.is_empty()).then(|| Base64Bytes(header.to_vec()));
+    Ok((Base64Bytes(ciphertext.to_vec()), header))
+}
+
+/// An undelivered-queue entry: `[conversation id][sequence BE][message id]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct QueueEntry {
+    pub(crate) conversation_id: ConversationId,
+    pub(crate) seq: u64,
+    pub(crate) message_id: MessageId,
+}
+
+impl QueueEntry {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        crate::storage::keys::join(&[
+            self.conversation_id.as_bytes(),
+            &self.seq.to_be_bytes(),
+            self.message_id.as_bytes(),
+        ])
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Self> {
+        let corrupt = || Error::Corrupt("queue entry".into());
+        if bytes.len() != 40 {
+            return Err(corrupt());
+        }
+        Ok(Self {
+            conversation_id: ConversationId::from_slice(&bytes[..16]).ok_or_else(corrupt)?,
+            seq: u64::from_be_bytes(bytes[16..24].try_into().map_err(|_| corrupt())?),
+            message_id: MessageId::from_slice(&bytes[24..]).ok_or_else(corrupt)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copies_round_trip_with_and_without_header() {
+        let ciphertext = Base64Bytes(vec![1, 2, 3]);
+        let header = Base64Bytes(vec![9; 40]);
+        let (c, h) = decode_copy(&encode_copy(&ciphertext, Some(&header))).unwrap();
+        assert_eq!((c, h), (ciphertext.clone(), Some(header)));
+        let (c, h) = decode_copy(&encode_copy(&ciphertext, None)).unwrap();
+        assert_eq!((c, h), (ciphertext, None));
+        assert!(decode_copy(&[0, 5, 1]).is_err());
+    }
+
+    #[test]
+    fn queue_entries_round_trip() {
+        let entry = QueueEntry { conversation_id: ConversationId::random(), seq: 77, message_id: MessageId::random() };
+        assert_eq!(QueueEntry::decode(&entry.encode()).unwrap(), entry);
+    }
+}

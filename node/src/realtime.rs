@@ -1,0 +1,173 @@
+//! Live connections. The hub maps users and devices to the bounded queues of their WebSocket
+//! connections. It never blocks a sender: a connection whose queue is full is dropped, and its client
+//! reconnects and resumes from the store, so one slow client never stalls delivery to others.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use protocol::ws::ServerFrame;
+use protocol::{DeviceId, SessionId, UserId};
+use tokio::sync::mpsc;
+
+use crate::{Error, Result};
+
+struct Connection {
+    id: u64,
+    device: DeviceId,
+    session: SessionId,
+    tx: mpsc::Sender<ServerFrame>,
+}
+
+/// The registry of live connections.
+pub struct Hub {
+    /// A std mutex: every critical section is a few map operations and never awaits.
+    users: Mutex<HashMap<UserId, Vec<Connection>>>,
+    next_id: AtomicU64,
+    max_per_user: usize,
+    buffer: usize,
+}
+
+/// One registered connection; dropping it unregisters.
+pub struct Subscription<'a> {
+    hub: &'a Hub,
+    user: UserId,
+    id: u64,
+    /// Frames for this connection. It ends when the hub drops the connection (revoked or too slow).
+    pub frames: mpsc::Receiver<ServerFrame>,
+    /// Whether this connection brought the user online.
+    pub first: bool,
+}
+
+impl Drop for Subscription<'_> {
+    fn drop(&mut self) {
+        self.hub.remove(self.user, |c| c.id == self.id);
+    }
+}
+
+impl Hub {
+    pub(crate) fn new(max_per_user: usize, buffer: usize) -> Self {
+        Self { users: Mutex::new(HashMap::new()), next_id: AtomicU64::new(1), max_per_user, buffer }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, Vec<Connection>>> {
+        self.users.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Registers a connection for a device of a user.
+    pub fn subscribe(&self, user: UserId, device: DeviceId, session: SessionId) -> Result<Subscription<'_>> {
+        let (tx, frames) = mpsc::channel(self.buffer);
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut users = self.lock();
+        let connections = users.entry(user).or_default();
+        if connections.len() >= self.max_per_user {
+            return Err(Error::LimitReached("too many live connections for this user"));
+        }
+        let first = connections.is_empty();
+        connections.push(Connection { id, device, session, tx });
+        Ok(Subscription { hub: self, user, id, frames, first })
+    }
+
+    fn remove(&self, user: UserId, matches: impl Fn(&Connection) -> bool) {
+        let mut users = self.lock();
+        if let Some(connections) = users.get_mut(&user) {
+            connections.retain(|c| !matches(c));
+            if connections.is_empty() {
+                users.remove(&user);
+            }
+        }
+    }
+
+    /// Whether the user has any live connection.
+    pub fn is_online(&self, user: UserId) -> bool {
+        self.lock().contains_key(&user)
+    }
+
+    /// Closes every connection of a session (logout, revocation).
+    pub(crate) fn disconnect_session(&self, user: UserId, session: SessionId) {
+        self.remove(user, |c| c.session == session);
+    }
+
+    /// Queues a frame for every connection of one device.
+    pub(crate) fn send_to_device(&self, user: UserId, device: DeviceId, frame: &ServerFrame) {
+        self.send(user, |c| c.device == device, frame);
+    }
+
+    /// Queues a frame for every connection of a user.
+    pub(crate) fn send_to_user(&self, user: UserId, frame: &ServerFrame) {
+        self.send(user, |_| true, frame);
+    }
+
+    fn send(&self, user: UserId, matches: impl Fn(&Connection) -> bool, frame: &ServerFrame) {
+        let mut users = self.lock();
+        let Some(connections) = users.get_mut(&user) else { return };
+        connections.retain(|c| {
+            if !matches(c) {
+                return true;
+            }
+            match c.tx.try_send(frame.clone()) {
+                Ok(()) => true,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    tracing::info!(%user, connection = c.id, "dropping a connection that is not keeping up");
+                    false
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
+            }
+        });
+        if connections.is_empty() {
+            users.remove(&user);
+        }
+    }
+
+    /// Live connections in all.
+    pub fn connection_count(&self) -> usize {
+        self.lock().values().map(Vec::len).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids() -> (UserId, DeviceId, SessionId) {
+        (UserId::random(), DeviceId::random(), SessionId::random())
+    }
+
+    #[test]
+    fn connections_are_capped_per_user() {
+        let hub = Hub::new(2, 4);
+        let (user, device, session) = ids();
+        let first = hub.subscribe(user, device, session).unwrap();
+        assert!(first.first);
+        let second = hub.subscribe(user, device, session).unwrap();
+        assert!(!second.first);
+        assert!(hub.subscribe(user, device, session).is_err());
+        drop(first);
+        assert!(hub.subscribe(user, device, session).is_ok());
+    }
+
+    #[test]
+    fn a_full_connection_is_dropped_without_blocking_others() {
+        let hub = Hub::new(10, 1);
+        let (user, device, session) = ids();
+        let mut slow = hub.subscribe(user, device, session).unwrap();
+        let mut fast = hub.subscribe(user, DeviceId::random(), session).unwrap();
+        hub.send_to_user(user, &ServerFrame::Pong);
+        assert!(fast.frames.try_recv().is_ok());
+        hub.send_to_user(user, &ServerFrame::Pong);
+        assert!(fast.frames.try_recv().is_ok(), "the fast connection still receives");
+        assert!(slow.frames.try_recv().is_ok());
+        assert!(slow.frames.try_recv().is_err(), "the slow connection was cut off");
+        assert_eq!(hub.connection_count(), 1);
+    }
+
+    #[test]
+    fn revoking_a_session_closes_its_connections() {
+        let hub = Hub::new(10, 4);
+        let (user, device, session) = ids();
+        let mut sub = hub.subscribe(user, device, session).unwrap();
+        hub.disconnect_session(user, session);
+        assert!(matches!(sub.frames.try_recv(), Err(mpsc::error::TryRecvError::Disconnected)));
+        assert!(!hub.is_online(user));
+    }
+}

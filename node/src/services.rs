@@ -1,0 +1,74 @@
+//! Every domain service, assembled once at start-up and shared (behind an `Arc`) by the gateway.
+
+use std::sync::Arc;
+
+use crate::auth::Auth;
+use crate::conversations::Conversations;
+use crate::keys::Keys;
+use crate::locks::ConversationLocks;
+use crate::messages::Messages;
+use crate::presence::Presence;
+use crate::realtime::Hub;
+use crate::storage::Store;
+use crate::users::Users;
+use crate::{Config, NodeIdentity, Result};
+
+/// The node's services.
+pub struct Services {
+    /// Operator settings.
+    pub config: Arc<Config>,
+    /// The node's own keypair.
+    pub identity: NodeIdentity,
+    /// Accounts, logins, sessions.
+    pub auth: Arc<Auth>,
+    /// Profiles, settings, devices.
+    pub users: Users,
+    /// Published device keys.
+    pub keys: Keys,
+    /// Conversations and membership.
+    pub conversations: Conversations,
+    /// Messages, queues, receipts.
+    pub messages: Messages,
+    /// Typing and presence.
+    pub presence: Presence,
+    /// Live connections.
+    pub hub: Arc<Hub>,
+    store: Store,
+}
+
+impl Services {
+    /// Opens (or creates) the data dir and builds every service on it.
+    pub fn open(config: Config) -> Result<Self> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|err| {
+            crate::Error::Internal(format!("creating data dir {}: {err}", config.data_dir.display()))
+        })?;
+        let config = Arc::new(config);
+        let store = Store::open(&config.data_dir)?;
+        let identity = NodeIdentity::load_or_create(&config.data_dir)?;
+        let hub = Arc::new(Hub::new(config.max_connections_per_user, config.connection_buffer));
+        let locks = Arc::new(ConversationLocks::new());
+        let auth = Arc::new(Auth::new(store.clone(), config.clone(), hub.clone())?);
+        Ok(Self {
+            users: Users::new(store.clone(), auth.clone()),
+            keys: Keys::new(store.clone()),
+            conversations: Conversations::new(store.clone(), locks.clone()),
+            messages: Messages::new(store.clone(), locks, hub.clone()),
+            presence: Presence::new(store.clone(), hub.clone()),
+            config,
+            identity,
+            auth,
+            hub,
+            store,
+        })
+    }
+
+    /// Whether the store answers; backs `/health`.
+    pub fn health(&self) -> Result<()> {
+        self.store.check()
+    }
+
+    /// Flushes everything to disk; called on shutdown.
+    pub fn flush(&self) -> Result<()> {
+        self.store.flush_blocking()
+    }
+}

@@ -1,0 +1,151 @@
+//! All sled access goes through here: the trees are declared in one place, named `key_value`, and their
+//! key encodings (big-endian numbers so range scans follow numeric order) live in `storage::keys`.
+//! Keeping sled behind this module means the engine can be swapped without touching the services.
+
+pub(crate) mod keys;
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::{Error, Result};
+
+macro_rules! trees {
+    ($($(#[$doc:meta])* $name:ident),+ $(,)?) => {
+        /// Every tree of the store.
+        #[derive(Clone)]
+        pub(crate) struct Trees {
+            $($(#[$doc])* pub(crate) $name: sled::Tree,)+
+        }
+
+        impl Trees {
+            fn open(db: &sled::Db) -> sled::Result<Self> {
+                Ok(Self { $($name: db.open_tree(stringify!($name))?,)+ })
+            }
+        }
+    };
+}
+
+trees! {
+    /// user id -> `UserRecord`
+    userid_user,
+    /// lower-case username -> user id
+    username_userid,
+    /// lower-case email -> user id
+    email_userid,
+    /// phone number -> user id
+    phone_userid,
+    /// lower-case display name ++ 0 ++ user id -> () (prefix search)
+    displayname_userid,
+    /// user id -> `Settings`
+    userid_settings,
+    /// device id -> `DeviceRecord`
+    deviceid_device,
+    /// user id ++ device id -> ()
+    userid_deviceid,
+    /// session id -> `SessionRecord`
+    sessionid_session,
+    /// user id ++ session id -> ()
+    userid_sessionid,
+    /// sha256(reset token) -> `ResetRecord`
+    resethash_reset,
+    /// identity key id -> `IdentityKeyRecord`
+    identitykeyid_identitykey,
+    /// device id -> identity key id of its current key
+    deviceid_identitykeyid,
+    /// device id ++ key id (u32 BE) -> `SignedPreKeyRecord`
+    devicekeyid_signedprekey,
+    /// device id ++ key id (u32 BE) -> prekey public bytes
+    devicekeyid_onetimeprekey,
+    /// conversation id -> `ConversationRecord`
+    convid_conversation,
+    /// conversation id -> `Activity` (sequence counter; written only by message sends)
+    convid_activity,
+    /// conversation id ++ user id -> `ParticipantRecord`
+    convuser_participant,
+    /// user id ++ conversation id -> ()
+    userconv_membership,
+    /// lower user id ++ higher user id -> DM conversation id
+    dmpair_convid,
+    /// conversation id ++ sequence (u64 BE) -> `MessageRecord`
+    convseq_message,
+    /// message id -> conversation id ++ sequence
+    messageid_convseq,
+    /// conversation id ++ sender id ++ client message id -> message id
+    convsenderclient_messageid,
+    /// device id ++ conversation id ++ sequence -> `CiphertextRecord`
+    deviceconvseq_ciphertext,
+    /// device id ++ queue position (u64 BE) -> `QueueEntry` (undelivered to that device)
+    devicequeue_pending,
+    /// device id ++ message id -> queue position
+    devicemessage_queuepos,
+    /// message id ++ user id -> `ReceiptRecord`
+    messageuser_receipt,
+}
+
+/// The node's embedded database.
+#[derive(Clone)]
+pub(crate) struct Store {
+    db: sled::Db,
+    pub(crate) trees: Trees,
+}
+
+impl Store {
+    pub(crate) fn open(dir: &Path) -> Result<Self> {
+        let db = sled::Config::new().path(dir.join("db")).open()?;
+        let trees = Trees::open(&db)?;
+        Ok(Self { db, trees })
+    }
+
+    /// Makes every write so far durable. Called before acknowledging anything a client relies on.
+    pub(crate) async fn commit(&self) -> Result<()> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// A cheap read-write round trip for health checks.
+    pub(crate) fn check(&self) -> Result<()> {
+        self.db.checksum()?;
+        Ok(())
+    }
+
+    pub(crate) fn flush_blocking(&self) -> Result<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+/// Encodes a record with field names, so records stay readable when fields are added.
+pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    rmp_serde::to_vec_named(value).expect("records serialise infallibly")
+}
+
+/// Decodes a record written by `encode`.
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    rmp_serde::from_slice(bytes).map_err(|err| Error::Corrupt(err.to_string()))
+}
+
+/// Reads a small secret file, or creates it with `generate` readable by the owner only.
+pub(crate) fn read_or_create_secret(path: &Path, generate: impl FnOnce() -> Vec<u8>) -> Result<Vec<u8>> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(bytes),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            let bytes = generate();
+            let mut options = fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options
+                .open(path)
+                .map_err(|err| Error::Internal(format!("creating {}: {err}", path.display())))?;
+            file.write_all(&bytes)
+                .and_then(|()| file.sync_all())
+                .map_err(|err| Error::Internal(format!("writing {}: {err}", path.display())))?;
+            Ok(bytes)
+        }
+        Err(err) => Err(Error::Internal(format!("reading {}: {err}", path.display()))),
+    }
+}

@@ -1,0 +1,145 @@
+//! Field checks shared by the services. Each error names the field as the client spelled it.
+
+use crate::{Error, Result};
+
+/// Trims and checks a required text field's length in characters.
+pub(crate) fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String> {
+    let value = value.trim();
+    let len = value.chars().count();
+    if len < min {
+        return Err(if min == 1 {
+            Error::invalid(field, "must not be empty")
+        } else {
+            Error::invalid(field, format!("must be at least {min} characters"))
+        });
+    }
+    if len > max {
+        return Err(Error::invalid(field, format!("must be at most {max} characters")));
+    }
+    if value.chars().any(|c| c.is_control()) {
+        return Err(Error::invalid(field, "must not contain control characters"));
+    }
+    Ok(value.to_owned())
+}
+
+/// An optional text field where an empty string means "clear".
+pub(crate) fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(value) => text(field, value, 1, max).map(Some),
+    }
+}
+
+pub(crate) fn email(value: &str) -> Result<String> {
+    let value = text("email", value, 3, 254)?.to_lowercase();
+    let valid = match value.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.starts_with('.')
+                && domain.contains('.')
+                && !domain.ends_with('.')
+                && !value.contains(char::is_whitespace)
+                && !domain.contains('@')
+        }
+        None => false,
+    };
+    if valid { Ok(value) } else { Err(Error::invalid("email", "must be an email address")) }
+}
+
+pub(crate) fn username(value: &str) -> Result<String> {
+    let value = text("username", value, 3, 32)?.to_lowercase();
+    if !value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')) {
+        return Err(Error::invalid(
+            "username",
+            "may contain only letters, digits, '_', '.' and '-'",
+        ));
+    }
+    if !value.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err(Error::invalid("username", "must start with a letter or digit"));
+    }
+    Ok(value)
+}
+
+pub(crate) fn phone(value: &str) -> Result<String> {
+    let value: String = value.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')).collect();
+    let digits = value.strip_prefix('+').unwrap_or("");
+    if (7..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) {
+        Ok(value)
+    } else {
+        Err(Error::invalid("phone_number", "must be in E.164 form, e.g. +15551234567"))
+    }
+}
+
+pub(crate) fn password(field: &str, value: &str) -> Result<()> {
+    let len = value.chars().count();
+    if len < 8 {
+        return Err(Error::invalid(field, "must be at least 8 characters"));
+    }
+    if len > 128 {
+        return Err(Error::invalid(field, "must be at most 128 characters"));
+    }
+    Ok(())
+}
+
+pub(crate) fn url(field: &str, value: Option<&str>) -> Result<Option<String>> {
+    let Some(value) = optional_text(field, value, 2048)? else { return Ok(None) };
+    if value.starts_with("https://") || value.starts_with("http://") {
+        Ok(Some(value))
+    } else {
+        Err(Error::invalid(field, "must be an http(s) URL"))
+    }
+}
+
+pub(crate) fn device_type(value: Option<&str>) -> Result<String> {
+    match value.map(str::trim).map(str::to_lowercase).as_deref() {
+        None | Some("") => Ok("other".into()),
+        Some(kind @ ("mobile" | "desktop" | "web" | "tablet" | "other")) => Ok(kind.into()),
+        Some(_) => Err(Error::invalid(
+            "device_type",
+            "must be one of mobile, desktop, web, tablet, other",
+        )),
+    }
+}
+
+/// Clamps a page size into 1..=max, with a default.
+pub(crate) fn limit(value: Option<u32>, default: u32, max: u32) -> Result<usize> {
+    match value {
+        None => Ok(default as usize),
+        Some(0) => Err(Error::invalid("limit", "must be at least 1")),
+        Some(n) if n > max => Err(Error::invalid("limit", format!("must be at most {max}"))),
+        Some(n) => Ok(n as usize),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(email(" Ann@Example.org ").unwrap(), "ann@example.org");
+        for bad in ["ann", "ann@", "@example.org", "ann@example", "a b@example.org"] {
+            assert!(email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn usernames_are_lower_case_and_plain() {
+        assert_eq!(username("Ann_1").unwrap(), "ann_1");
+        assert!(username("an").is_err());
+        assert!(username("ann smith").is_err());
+        assert!(username("_ann").is_err());
+    }
+
+    #[test]
+    fn phones_are_e164() {
+        assert_eq!(phone("+1 555 123-4567").unwrap(), "+15551234567");
+        assert!(phone("5551234567").is_err());
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let err = text("subject", "", 1, 10).unwrap_err();
+        assert_eq!(err.to_string(), "subject: must not be empty");
+    }
+}
