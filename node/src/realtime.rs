@@ -3,7 +3,7 @@
 //! reconnects and resumes from the store, so one slow client never stalls delivery to others.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use protocol::ws::ServerFrame;
@@ -29,8 +29,8 @@ pub struct Hub {
 }
 
 /// One registered connection; dropping it unregisters.
-pub struct Subscription<'a> {
-    hub: &'a Hub,
+pub struct Subscription {
+    hub: Arc<Hub>,
     user: UserId,
     id: u64,
     /// Frames for this connection. It ends when the hub drops the connection (revoked or too slow).
@@ -39,7 +39,7 @@ pub struct Subscription<'a> {
     pub first: bool,
 }
 
-impl Drop for Subscription<'_> {
+impl Drop for Subscription {
     fn drop(&mut self) {
         self.hub.remove(self.user, |c| c.id == self.id);
     }
@@ -55,7 +55,7 @@ impl Hub {
     }
 
     /// Registers a connection for a device of a user.
-    pub fn subscribe(&self, user: UserId, device: DeviceId, session: SessionId) -> Result<Subscription<'_>> {
+    pub fn subscribe(self: &Arc<Self>, user: UserId, device: DeviceId, session: SessionId) -> Result<Subscription> {
         let (tx, frames) = mpsc::channel(self.buffer);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut users = self.lock();
@@ -65,7 +65,7 @@ impl Hub {
         }
         let first = connections.is_empty();
         connections.push(Connection { id, device, session, tx });
-        Ok(Subscription { hub: self, user, id, frames, first })
+        Ok(Subscription { hub: self.clone(), user, id, frames, first })
     }
 
     fn remove(&self, user: UserId, matches: impl Fn(&Connection) -> bool) {
@@ -135,7 +135,7 @@ mod tests {
 
     #[test]
     fn connections_are_capped_per_user() {
-        let hub = Hub::new(2, 4);
+        let hub = Arc::new(Hub::new(2, 4));
         let (user, device, session) = ids();
         let first = hub.subscribe(user, device, session).unwrap();
         assert!(first.first);
@@ -148,7 +148,7 @@ mod tests {
 
     #[test]
     fn a_full_connection_is_dropped_without_blocking_others() {
-        let hub = Hub::new(10, 1);
+        let hub = Arc::new(Hub::new(10, 1));
         let (user, device, session) = ids();
         let mut slow = hub.subscribe(user, device, session).unwrap();
         let mut fast = hub.subscribe(user, DeviceId::random(), session).unwrap();
@@ -163,7 +163,7 @@ mod tests {
 
     #[test]
     fn revoking_a_session_closes_its_connections() {
-        let hub = Hub::new(10, 4);
+        let hub = Arc::new(Hub::new(10, 4));
         let (user, device, session) = ids();
         let mut sub = hub.subscribe(user, device, session).unwrap();
         hub.disconnect_session(user, session);

@@ -1,0 +1,265 @@
+//! # `GET /v1/ws`
+//! One socket per device connection. Authenticated by `?token=` or, failing that, by a first `auth`
+//! frame. On connect the device first receives what it missed (its undelivered queue, or everything
+//! after `since` per conversation), then `sync:complete`, then live events. A message that arrives live
+//! while the replay runs is sent once.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::response::{IntoResponse, Response};
+use node::Actor;
+use node::realtime::Subscription;
+use protocol::ConversationId;
+use protocol::ws::{ClientFrame, ServerFrame};
+use serde::Deserialize;
+use tokio::time::{Instant, interval, timeout};
+
+use crate::extract::{Query, bearer, parse_json};
+use crate::{ApiError, AppState, MAX_BODY_BYTES};
+
+/// How often the server pings an idle socket.
+const HEARTBEAT: Duration = Duration::from_secs(30);
+/// A socket silent for this long is closed.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long an unauthenticated socket may wait before its `auth` frame.
+const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
+
+const POLICY_VIOLATION: u16 = 1008;
+const TRY_AGAIN_LATER: u16 = 1013;
+
+#[derive(Deserialize)]
+pub(crate) struct WsParams {
+    token: Option<String>,
+    /// `conversation:seq` pairs, comma-separated.
+    since: Option<String>,
+}
+
+fn parse_since(text: &str) -> Result<BTreeMap<ConversationId, u64>, ApiError> {
+    text.split(',')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let (conversation, seq) = part
+                .split_once(':')
+                .ok_or_else(|| ApiError::validation("since: expected conversation_id:sequence pairs"))?;
+            let conversation = conversation
+                .parse()
+                .map_err(|_| ApiError::validation(format!("since: {conversation} is not a conversation id")))?;
+            let seq = seq.parse().map_err(|_| ApiError::validation(format!("since: {seq} is not a sequence number")))?;
+            Ok((conversation, seq))
+        })
+        .collect()
+}
+
+pub(crate) async fn upgrade(
+    State(state): State<AppState>,
+    Query(params): Query<WsParams>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade.max_message_size(MAX_BODY_BYTES),
+        Err(rejection) => return ApiError::bad_request(rejection.body_text()).into_response(),
+    };
+    let since = match params.since.as_deref().map(parse_since).transpose() {
+        Ok(since) => since,
+        Err(err) => return err.into_response(),
+    };
+    let Some(token) = params.token else {
+        return upgrade.on_upgrade(move |socket| authenticate_then_run(socket, state, since));
+    };
+    let connected = bearer(&token)
+        .ok_or_else(|| ApiError::unauthorized("empty token"))
+        .and_then(|token| Ok(state.services.auth.authenticate(token)?))
+        .and_then(|actor| Ok((actor, state.services.hub.subscribe(actor.user_id, actor.device_id, actor.session_id)?)));
+    match connected {
+        Ok((actor, subscription)) => {
+            upgrade.on_upgrade(move |socket| run(socket, state, actor, subscription, since))
+        }
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn authenticate_then_run(mut socket: WebSocket, state: AppState, since: Option<BTreeMap<ConversationId, u64>>) {
+    let first = match timeout(AUTH_TIMEOUT, socket.recv()).await {
+        Ok(Some(Ok(Message::Text(text)))) => parse_json::<ClientFrame>(text.as_bytes()).ok(),
+        _ => None,
+    };
+    let Some(ClientFrame::Auth { token, since: frame_since }) = first else {
+        return close(socket, POLICY_VIOLATION, "the first frame must be {\"type\":\"auth\",\"token\":…}").await;
+    };
+    let since = frame_since.or(since);
+    let connected = bearer(&token)
+        .ok_or(node::Error::Unauthorized("empty token"))
+        .and_then(|token| state.services.auth.authenticate(token))
+        .and_then(|actor| Ok((actor, state.services.hub.subscribe(actor.user_id, actor.device_id, actor.session_id)?)));
+    match connected {
+        Ok((actor, subscription)) => run(socket, state, actor, subscription, since).await,
+        Err(err) => {
+            let err = ApiError::from(err);
+            let _ = send(&mut socket, &error_frame(&err, None)).await;
+            close(socket, POLICY_VIOLATION, err.message()).await
+        }
+    }
+}
+
+async fn run(
+    mut socket: WebSocket,
+    state: AppState,
+    actor: Actor,
+    mut subscription: Subscription,
+    since: Option<BTreeMap<ConversationId, u64>>,
+) {
+    let services = state.services.clone();
+    if send(&mut socket, &ServerFrame::Ready { user_id: actor.user_id, device_id: actor.device_id })
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let missed = match &since {
+        Some(since) => services.messages.since(&actor, since),
+        None => services.messages.undelivered(&actor),
+    };
+    let missed = match missed {
+        Ok(missed) => missed,
+        Err(err) => {
+            let err = ApiError::from(err);
+            let _ = send(&mut socket, &error_frame(&err, None)).await;
+            return close(socket, TRY_AGAIN_LATER, "could not read missed messages").await;
+        }
+    };
+    let replayed: HashSet<_> = missed.iter().map(|event| event.message_id).collect();
+    let count = missed.len();
+    for event in missed {
+        if send(&mut socket, &ServerFrame::MessageNew(event)).await.is_err() {
+            return;
+        }
+    }
+    if send(&mut socket, &ServerFrame::SyncComplete { replayed: count }).await.is_err() {
+        return;
+    }
+    if subscription.first {
+        announce(&state, &actor, true, None);
+    }
+
+    let mut heartbeat = interval(HEARTBEAT);
+    heartbeat.reset();
+    let mut last_heard = Instant::now();
+    loop {
+        tokio::select! {
+            frame = subscription.frames.recv() => match frame {
+                Some(ServerFrame::MessageNew(event)) if replayed.contains(&event.message_id) => {}
+                Some(frame) => {
+                    if send(&mut socket, &frame).await.is_err() {
+                        break;
+                    }
+                }
+                None => {
+                    close(socket, TRY_AGAIN_LATER, "closed by the server (session ended or connection too slow); reconnect to resume").await;
+                    drop(subscription);
+                    return went_offline(&state, &actor);
+                }
+            },
+            incoming = socket.recv() => {
+                last_heard = Instant::now();
+                match incoming {
+                    Some(Ok(Message::Text(text))) => {
+                        if let Some(reply) = handle(&state, &actor, text.as_bytes()).await {
+                            if send(&mut socket, &reply).await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        let err = ApiError::bad_request("binary frames are not supported; send JSON text");
+                        if send(&mut socket, &error_frame(&err, None)).await.is_err() {
+                            break;
+                        }
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                }
+            }
+            _ = heartbeat.tick() => {
+                if last_heard.elapsed() > IDLE_TIMEOUT {
+                    close(socket, POLICY_VIOLATION, "idle timeout").await;
+                    drop(subscription);
+                    return went_offline(&state, &actor);
+                }
+                if socket.send(Message::Ping(Default::default())).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    drop(subscription);
+    went_offline(&state, &actor);
+}
+
+fn went_offline(state: &AppState, actor: &Actor) {
+    if !state.services.hub.is_online(actor.user_id) {
+        announce(state, actor, false, None);
+    }
+}
+
+fn announce(state: &AppState, actor: &Actor, online: bool, status: Option<&str>) {
+    if let Err(err) = state.services.presence.announce(actor.user_id, online, status) {
+        tracing::warn!(user = %actor.user_id, error = %err, "presence announcement failed");
+    }
+}
+
+/// Acts on one client frame; the answer, if any, goes back on the same socket.
+async fn handle(state: &AppState, actor: &Actor, text: &[u8]) -> Option<ServerFrame> {
+    let frame = match parse_json::<ClientFrame>(text) {
+        Ok(frame) => frame,
+        Err(err) => return Some(error_frame(&err, None)),
+    };
+    let services = &state.services;
+    let result = match frame {
+        ClientFrame::SendMessage(request) => {
+            let client_message_id = request.client_message_id.clone();
+            return Some(match services.messages.send(actor, request).await {
+                Ok(message) => ServerFrame::MessageAck {
+                    client_message_id,
+                    message_id: message.id,
+                    conversation_id: message.conversation_id,
+                    sequence_number: message.sequence_number,
+                    created_at: message.created_at,
+                },
+                Err(err) => error_frame(&ApiError::from(err), Some(client_message_id)),
+            });
+        }
+        ClientFrame::Delivered { message_id } => services.messages.mark_delivered(actor, message_id).await.map(drop),
+        ClientFrame::Read { message_id } => services.messages.mark_read(actor, message_id).await.map(drop),
+        ClientFrame::TypingStarted { conversation_id } => services.presence.typing(actor, conversation_id, true),
+        ClientFrame::TypingStopped { conversation_id } => services.presence.typing(actor, conversation_id, false),
+        ClientFrame::PresenceOnline { status } => services.presence.announce(actor.user_id, true, status.as_deref()),
+        ClientFrame::PresenceOffline => services.presence.announce(actor.user_id, false, None),
+        ClientFrame::Ping => return Some(ServerFrame::Pong),
+        ClientFrame::Auth { .. } => return Some(error_frame(&ApiError::bad_request("already authenticated"), None)),
+        _ => return Some(error_frame(&ApiError::bad_request("unsupported frame type"), None)),
+    };
+    result.err().map(|err| error_frame(&ApiError::from(err), None))
+}
+
+fn error_frame(err: &ApiError, client_message_id: Option<String>) -> ServerFrame {
+    ServerFrame::Error { code: err.code().to_owned(), error: err.message().to_owned(), client_message_id }
+}
+
+async fn send(socket: &mut WebSocket, frame: &ServerFrame) -> Result<(), axum::Error> {
+    let text = serde_json::to_string(frame).expect("server frames serialise");
+    socket.send(Message::Text(Utf8Bytes::from(text))).await
+}
+
+async fn close(mut socket: WebSocket, code: u16, reason: &str) {
+    // Close reasons are limited to 123 bytes by the protocol.
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    let frame = CloseFrame { code, reason: Utf8Bytes::from(&reason[..end]) };
+    let _ = socket.send(Message::Close(Some(frame))).await;
+}

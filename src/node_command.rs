@@ -1,0 +1,94 @@
+//! `parley node`: opens the data dir, binds the HTTP listener and serves until Ctrl-C or SIGTERM,
+//! then drains connections and flushes the store.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use node::{Config, Services};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Args, Debug)]
+pub(crate) struct NodeArgs {
+    /// Where the node keeps its store, keypair and token secret (created if missing).
+    #[arg(long, env = "PARLEY_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+
+    /// Address the REST + WebSocket API listens on.
+    #[arg(long, env = "PARLEY_HTTP", default_value = "127.0.0.1:8080")]
+    http: SocketAddr,
+
+    /// Development mode: password-reset tokens are returned by the API instead of only logged.
+    #[arg(long, env = "PARLEY_DEV")]
+    dev: bool,
+
+    /// Lifetime of access tokens, in seconds.
+    #[arg(long, env = "PARLEY_ACCESS_TOKEN_TTL", default_value_t = 12 * 3600)]
+    access_token_ttl: u64,
+
+    /// Lifetime of refresh tokens, in seconds.
+    #[arg(long, env = "PARLEY_REFRESH_TOKEN_TTL", default_value_t = 14 * 24 * 3600)]
+    refresh_token_ttl: u64,
+
+    /// Live WebSocket connections allowed per user.
+    #[arg(long, env = "PARLEY_MAX_CONNECTIONS_PER_USER", default_value_t = 10)]
+    max_connections_per_user: usize,
+
+    /// Log filter, e.g. `info` or `parley=debug,tower_http=debug`.
+    #[arg(long, env = "PARLEY_LOG", default_value = "info")]
+    log: String,
+}
+
+pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_new(&args.log).context("invalid --log filter")?)
+        .init();
+    let mut config = Config::new(&args.data_dir);
+    config.dev_mode = args.dev;
+    config.access_token_ttl = Duration::from_secs(args.access_token_ttl);
+    config.refresh_token_ttl = Duration::from_secs(args.refresh_token_ttl);
+    config.max_connections_per_user = args.max_connections_per_user;
+
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let services = Arc::new(
+            Services::open(config)
+                .with_context(|| format!("opening the data dir {}", args.data_dir.display()))?,
+        );
+        let listener = tokio::net::TcpListener::bind(args.http)
+            .await
+            .with_context(|| format!("binding {}", args.http))?;
+        let address = listener.local_addr()?;
+        println!("parley node serving http://{address} (data dir {})", args.data_dir.display());
+        tracing::info!(%address, dev = args.dev, "node started");
+        gateway::serve(listener, services.clone(), shutdown_signal()).await?;
+        tracing::info!("shutting down; flushing the store");
+        services.flush().context("flushing the store")?;
+        println!("parley node stopped");
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
