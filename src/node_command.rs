@@ -62,14 +62,21 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("binding {}", args.http))?;
         let address = listener.local_addr()?;
-        println!("parley node serving http://{address} (data dir {})", args.data_dir.display());
+        say(&format!("parley node serving http://{address} (data dir {})", args.data_dir.display()));
         tracing::info!(%address, dev = args.dev, "node started");
         gateway::serve(listener, services.clone(), shutdown_signal()).await?;
         tracing::info!("shutting down; flushing the store");
         services.flush().context("flushing the store")?;
-        println!("parley node stopped");
+        say("parley node stopped");
         Ok(())
     })
+}
+
+/// Prints a status line; a closed stdout (a supervisor that stopped reading) must not crash the node.
+fn say(line: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
 }
 
 async fn shutdown_signal() {

@@ -314,7 +314,7 @@ impl Conversations {
         self.store.commit().await
     }
 
-    /// The members of a conversation the caller takes part in.
+    /// The members of a conversation the caller takes part in: owners, then admins, then members.
     pub fn participants(&self, actor: &Actor, id: ConversationId) -> Result<ParticipantList> {
         require_participant(&self.store, id, actor.user_id)?;
         let mut list = Vec::new();
@@ -328,7 +328,7 @@ impl Conversations {
                 joined_at: record.joined_at,
             });
         }
-        list.sort_by_key(|p| p.joined_at);
+        list.sort_by_key(|p| (std::cmp::Reverse(p.role), p.joined_at));
         Ok(ParticipantList { participants: list })
     }
 

@@ -1,1 +1,11 @@
+//! End-to-end tests: real nodes on 127.0.0.1 with temp data dirs, driven over HTTP and WebSocket.
 
+mod auth;
+mod conversations;
+mod durability;
+mod health;
+mod keys;
+mod messages;
+mod support;
+mod users;
+mod websocket;
