@@ -62,7 +62,10 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("binding {}", args.http))?;
         let address = listener.local_addr()?;
-        say(&format!("parley node serving http://{address} (data dir {})", args.data_dir.display()));
+        say(&format!(
+            "parley node serving http://{address} (data dir {})",
+            args.data_dir.display()
+        ));
         tracing::info!(%address, dev = args.dev, "node started");
         gateway::serve(listener, services.clone(), shutdown_signal()).await?;
         tracing::info!("shutting down; flushing the store");

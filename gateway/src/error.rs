@@ -16,7 +16,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {
@@ -24,7 +28,11 @@ impl ApiError {
     }
 
     pub(crate) fn validation(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", message)
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "VALIDATION_ERROR",
+            message,
+        )
     }
 
     pub(crate) fn unauthorized(message: impl Into<String>) -> Self {
@@ -56,10 +64,18 @@ impl From<node::Error> for ApiError {
             E::Forbidden(_) => Self::new(StatusCode::FORBIDDEN, "FORBIDDEN", err.to_string()),
             E::NotFound(_) => Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", err.to_string()),
             E::Conflict(_) => Self::new(StatusCode::CONFLICT, "CONFLICT", err.to_string()),
-            E::LimitReached(_) => Self::new(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_CONNECTIONS", err.to_string()),
+            E::LimitReached(_) => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TOO_MANY_CONNECTIONS",
+                err.to_string(),
+            ),
             _ => {
                 tracing::error!(error = %err, "request failed");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "internal error")
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "INTERNAL_ERROR",
+                    "internal error",
+                )
             }
         }
     }

@@ -24,7 +24,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+            .is_some_and(|v| {
+                v.split(';')
+                    .next()
+                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+            });
         if !is_json {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -32,7 +36,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
                 "expected a JSON body with Content-Type: application/json",
             ));
         }
-        let bytes = Bytes::from_request(request, state).await.map_err(body_error)?;
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(body_error)?;
         parse_json(&bytes).map(Json)
     }
 }
@@ -42,7 +48,9 @@ impl<T: DeserializeOwned, S: Send + Sync> OptionalFromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Option<Self>, ApiError> {
-        let bytes = Bytes::from_request(request, state).await.map_err(body_error)?;
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(body_error)?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
@@ -64,7 +72,9 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
             ApiError::validation(format!("{path}: {}", strip_position(&inner.to_string())))
         }
     })?;
-    deserializer.end().map_err(|err| ApiError::bad_request(format!("malformed JSON: {err}")))?;
+    deserializer
+        .end()
+        .map_err(|err| ApiError::bad_request(format!("malformed JSON: {err}")))?;
     Ok(value)
 }
 
@@ -96,15 +106,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or_default();
-        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
-        serde_path_to_error::deserialize(deserializer).map(Query).map_err(|err| {
-            let path = err.path().to_string();
-            if path == "." {
-                ApiError::validation(format!("query: {}", err.into_inner()))
-            } else {
-                ApiError::validation(format!("{path}: {}", err.into_inner()))
-            }
-        })
+        let deserializer =
+            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(Query)
+            .map_err(|err| {
+                let path = err.path().to_string();
+                if path == "." {
+                    ApiError::validation(format!("query: {}", err.into_inner()))
+                } else {
+                    ApiError::validation(format!("{path}: {}", err.into_inner()))
+                }
+            })
     }
 }
 
@@ -118,7 +131,9 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(value)| Path(value))
-            .map_err(|rejection| ApiError::bad_request(format!("invalid path: {}", rejection.body_text())))
+            .map_err(|rejection| {
+                ApiError::bad_request(format!("invalid path: {}", rejection.body_text()))
+            })
     }
 }
 
@@ -133,11 +148,9 @@ impl FromRequestParts<AppState> for Auth {
             .headers
             .get(AUTHORIZATION)
             .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer token"))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(bearer)
-            .ok_or_else(|| ApiError::unauthorized("Authorization header must be 'Bearer <token>'"))?;
+        let token = header.to_str().ok().and_then(bearer).ok_or_else(|| {
+            ApiError::unauthorized("Authorization header must be 'Bearer <token>'")
+        })?;
         Ok(Auth(state.services.auth.authenticate(token)?))
     }
 }
@@ -159,7 +172,12 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        Ok(ClientIp(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip().to_string())))
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0.ip().to_string()),
+        ))
     }
 }
 
@@ -184,16 +202,29 @@ mod tests {
     fn shape_errors_name_the_field_path() {
         let err = parse_json::<Body>(br#"{"name":"x","items":[{"id":"seven"}]}"#).unwrap_err();
         assert_eq!(err.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(err.message().starts_with("items[0].id: invalid type"), "{}", err.message());
+        assert!(
+            err.message().starts_with("items[0].id: invalid type"),
+            "{}",
+            err.message()
+        );
         let err = parse_json::<Body>(br#"{"items":[]}"#).unwrap_err();
         assert_eq!(err.message(), "missing field `name`");
     }
 
     #[test]
     fn syntax_errors_are_bad_requests() {
-        for body in [&b"{"[..], b"not json", b"{\"name\":\"x\",\"items\":[]} trailing"] {
+        for body in [
+            &b"{"[..],
+            b"not json",
+            b"{\"name\":\"x\",\"items\":[]} trailing",
+        ] {
             let err = parse_json::<Body>(body).unwrap_err();
-            assert_eq!(err.status(), StatusCode::BAD_REQUEST, "{:?}", std::str::from_utf8(body));
+            assert_eq!(
+                err.status(),
+                StatusCode::BAD_REQUEST,
+                "{:?}",
+                std::str::from_utf8(body)
+            );
         }
     }
 

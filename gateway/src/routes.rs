@@ -23,8 +23,16 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/auth/sessions", get(auth::sessions))
         .route("/auth/password/forgot", post(auth::forgot_password))
         .route("/auth/password/reset", post(auth::reset_password))
-        .route("/users/me", get(users::me).put(users::update_me).delete(users::delete_me))
-        .route("/users/me/settings", get(users::settings).put(users::update_settings))
+        .route(
+            "/users/me",
+            get(users::me)
+                .put(users::update_me)
+                .delete(users::delete_me),
+        )
+        .route(
+            "/users/me/settings",
+            get(users::settings).put(users::update_settings),
+        )
         .route("/users/me/devices", get(users::devices))
         .route("/users/me/devices/{id}", delete(users::deactivate_device))
         .route("/users/me/sessions", delete(auth::revoke_other_sessions))
@@ -32,33 +40,73 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/users/search", get(users::search))
         .route("/users/{id}", get(users::profile))
         .route("/users/{id}/devices", get(users::public_devices))
-        .route("/encryption/identity", post(keys::upload_identity).get(keys::identity))
-        .route("/encryption/identity/{id}/deactivate", put(keys::deactivate_identity))
+        .route(
+            "/encryption/identity",
+            post(keys::upload_identity).get(keys::identity),
+        )
+        .route(
+            "/encryption/identity/{id}/deactivate",
+            put(keys::deactivate_identity),
+        )
         .route("/encryption/identity/{id}", delete(keys::delete_identity))
-        .route("/encryption/signed-prekeys", post(keys::upload_signed_prekey).get(keys::signed_prekey))
-        .route("/encryption/signed-prekeys/active", get(keys::active_signed_prekey))
-        .route("/encryption/signed-prekeys/rotate", post(keys::rotate_signed_prekey))
-        .route("/encryption/onetime-prekeys", post(keys::upload_one_time_prekeys))
-        .route("/encryption/onetime-prekeys/count", get(keys::one_time_prekey_count))
-        .route("/encryption/onetime-prekeys/consume", post(keys::consume_one_time_prekey))
+        .route(
+            "/encryption/signed-prekeys",
+            post(keys::upload_signed_prekey).get(keys::signed_prekey),
+        )
+        .route(
+            "/encryption/signed-prekeys/active",
+            get(keys::active_signed_prekey),
+        )
+        .route(
+            "/encryption/signed-prekeys/rotate",
+            post(keys::rotate_signed_prekey),
+        )
+        .route(
+            "/encryption/onetime-prekeys",
+            post(keys::upload_one_time_prekeys),
+        )
+        .route(
+            "/encryption/onetime-prekeys/count",
+            get(keys::one_time_prekey_count),
+        )
+        .route(
+            "/encryption/onetime-prekeys/consume",
+            post(keys::consume_one_time_prekey),
+        )
         .route("/encryption/bundles", get(keys::bundle))
         .route("/encryption/keys/active", get(keys::active_keys))
-        .route("/conversations", post(conversations::create).get(conversations::list))
+        .route(
+            "/conversations",
+            post(conversations::create).get(conversations::list),
+        )
         .route("/conversations/direct", get(conversations::direct))
         .route("/conversations/search", get(conversations::search))
         .route(
             "/conversations/{id}",
-            get(conversations::get).put(conversations::update).delete(conversations::delete),
+            get(conversations::get)
+                .put(conversations::update)
+                .delete(conversations::delete),
         )
         .route(
             "/conversations/{id}/participants",
             get(conversations::participants).post(conversations::add_participant),
         )
-        .route("/conversations/{id}/participants/{user_id}", delete(conversations::remove_participant))
-        .route("/conversations/{id}/participants/{user_id}/role", put(conversations::change_role))
+        .route(
+            "/conversations/{id}/participants/{user_id}",
+            delete(conversations::remove_participant),
+        )
+        .route(
+            "/conversations/{id}/participants/{user_id}/role",
+            put(conversations::change_role),
+        )
         .route("/conversations/{id}/sequence", get(conversations::sequence))
         .route("/messages", post(messages::send).get(messages::list))
-        .route("/messages/{id}", get(messages::get).put(messages::edit).delete(messages::delete))
+        .route(
+            "/messages/{id}",
+            get(messages::get)
+                .put(messages::edit)
+                .delete(messages::delete),
+        )
         .route("/messages/{id}/hard", delete(messages::hard_delete))
         .route("/messages/{id}/read", post(messages::mark_read))
         .route("/messages/{id}/delivered", post(messages::mark_delivered))
@@ -72,7 +120,11 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 async fn not_found(method: Method, uri: Uri) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("no route for {method} {}", uri.path()))
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        format!("no route for {method} {}", uri.path()),
+    )
 }
 
 async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {

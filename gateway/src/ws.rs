@@ -42,13 +42,15 @@ fn parse_since(text: &str) -> Result<BTreeMap<ConversationId, u64>, ApiError> {
     text.split(',')
         .filter(|part| !part.is_empty())
         .map(|part| {
-            let (conversation, seq) = part
-                .split_once(':')
-                .ok_or_else(|| ApiError::validation("since: expected conversation_id:sequence pairs"))?;
-            let conversation = conversation
-                .parse()
-                .map_err(|_| ApiError::validation(format!("since: {conversation} is not a conversation id")))?;
-            let seq = seq.parse().map_err(|_| ApiError::validation(format!("since: {seq} is not a sequence number")))?;
+            let (conversation, seq) = part.split_once(':').ok_or_else(|| {
+                ApiError::validation("since: expected conversation_id:sequence pairs")
+            })?;
+            let conversation = conversation.parse().map_err(|_| {
+                ApiError::validation(format!("since: {conversation} is not a conversation id"))
+            })?;
+            let seq = seq.parse().map_err(|_| {
+                ApiError::validation(format!("since: {seq} is not a sequence number"))
+            })?;
             Ok((conversation, seq))
         })
         .collect()
@@ -73,7 +75,15 @@ pub(crate) async fn upgrade(
     let connected = bearer(&token)
         .ok_or_else(|| ApiError::unauthorized("empty token"))
         .and_then(|token| Ok(state.services.auth.authenticate(token)?))
-        .and_then(|actor| Ok((actor, state.services.hub.subscribe(actor.user_id, actor.device_id, actor.session_id)?)));
+        .and_then(|actor| {
+            Ok((
+                actor,
+                state
+                    .services
+                    .hub
+                    .subscribe(actor.user_id, actor.device_id, actor.session_id)?,
+            ))
+        });
     match connected {
         Ok((actor, subscription)) => {
             upgrade.on_upgrade(move |socket| run(socket, state, actor, subscription, since))
@@ -82,19 +92,40 @@ pub(crate) async fn upgrade(
     }
 }
 
-async fn authenticate_then_run(mut socket: WebSocket, state: AppState, since: Option<BTreeMap<ConversationId, u64>>) {
+async fn authenticate_then_run(
+    mut socket: WebSocket,
+    state: AppState,
+    since: Option<BTreeMap<ConversationId, u64>>,
+) {
     let first = match timeout(AUTH_TIMEOUT, socket.recv()).await {
         Ok(Some(Ok(Message::Text(text)))) => parse_json::<ClientFrame>(text.as_bytes()).ok(),
         _ => None,
     };
-    let Some(ClientFrame::Auth { token, since: frame_since }) = first else {
-        return close(socket, POLICY_VIOLATION, "the first frame must be {\"type\":\"auth\",\"token\":…}").await;
+    let Some(ClientFrame::Auth {
+        token,
+        since: frame_since,
+    }) = first
+    else {
+        return close(
+            socket,
+            POLICY_VIOLATION,
+            "the first frame must be {\"type\":\"auth\",\"token\":…}",
+        )
+        .await;
     };
     let since = frame_since.or(since);
     let connected = bearer(&token)
         .ok_or(node::Error::Unauthorized("empty token"))
         .and_then(|token| state.services.auth.authenticate(token))
-        .and_then(|actor| Ok((actor, state.services.hub.subscribe(actor.user_id, actor.device_id, actor.session_id)?)));
+        .and_then(|actor| {
+            Ok((
+                actor,
+                state
+                    .services
+                    .hub
+                    .subscribe(actor.user_id, actor.device_id, actor.session_id)?,
+            ))
+        });
     match connected {
         Ok((actor, subscription)) => run(socket, state, actor, subscription, since).await,
         Err(err) => {
@@ -113,9 +144,15 @@ async fn run(
     since: Option<BTreeMap<ConversationId, u64>>,
 ) {
     let services = state.services.clone();
-    if send(&mut socket, &ServerFrame::Ready { user_id: actor.user_id, device_id: actor.device_id })
-        .await
-        .is_err()
+    if send(
+        &mut socket,
+        &ServerFrame::Ready {
+            user_id: actor.user_id,
+            device_id: actor.device_id,
+        },
+    )
+    .await
+    .is_err()
     {
         return;
     }
@@ -134,11 +171,17 @@ async fn run(
     let replayed: HashSet<_> = missed.iter().map(|event| event.message_id).collect();
     let count = missed.len();
     for event in missed {
-        if send(&mut socket, &ServerFrame::MessageNew(event)).await.is_err() {
+        if send(&mut socket, &ServerFrame::MessageNew(event))
+            .await
+            .is_err()
+        {
             return;
         }
     }
-    if send(&mut socket, &ServerFrame::SyncComplete { replayed: count }).await.is_err() {
+    if send(&mut socket, &ServerFrame::SyncComplete { replayed: count })
+        .await
+        .is_err()
+    {
         return;
     }
     if subscription.first {
@@ -167,10 +210,10 @@ async fn run(
                 last_heard = Instant::now();
                 match incoming {
                     Some(Ok(Message::Text(text))) => {
-                        if let Some(reply) = handle(&state, &actor, text.as_bytes()).await {
-                            if send(&mut socket, &reply).await.is_err() {
-                                break;
-                            }
+                        if let Some(reply) = handle(&state, &actor, text.as_bytes()).await
+                            && send(&mut socket, &reply).await.is_err()
+                        {
+                            break;
                         }
                     }
                     Some(Ok(Message::Binary(_))) => {
@@ -206,7 +249,11 @@ fn went_offline(state: &AppState, actor: &Actor) {
 }
 
 fn announce(state: &AppState, actor: &Actor, online: bool, status: Option<&str>) {
-    if let Err(err) = state.services.presence.announce(actor.user_id, online, status) {
+    if let Err(err) = state
+        .services
+        .presence
+        .announce(actor.user_id, online, status)
+    {
         tracing::warn!(user = %actor.user_id, error = %err, "presence announcement failed");
     }
 }
@@ -232,21 +279,53 @@ async fn handle(state: &AppState, actor: &Actor, text: &[u8]) -> Option<ServerFr
                 Err(err) => error_frame(&ApiError::from(err), Some(client_message_id)),
             });
         }
-        ClientFrame::Delivered { message_id } => services.messages.mark_delivered(actor, message_id).await.map(drop),
-        ClientFrame::Read { message_id } => services.messages.mark_read(actor, message_id).await.map(drop),
-        ClientFrame::TypingStarted { conversation_id } => services.presence.typing(actor, conversation_id, true),
-        ClientFrame::TypingStopped { conversation_id } => services.presence.typing(actor, conversation_id, false),
-        ClientFrame::PresenceOnline { status } => services.presence.announce(actor.user_id, true, status.as_deref()),
+        ClientFrame::Delivered { message_id } => services
+            .messages
+            .mark_delivered(actor, message_id)
+            .await
+            .map(drop),
+        ClientFrame::Read { message_id } => services
+            .messages
+            .mark_read(actor, message_id)
+            .await
+            .map(drop),
+        ClientFrame::TypingStarted { conversation_id } => {
+            services.presence.typing(actor, conversation_id, true)
+        }
+        ClientFrame::TypingStopped { conversation_id } => {
+            services.presence.typing(actor, conversation_id, false)
+        }
+        ClientFrame::PresenceOnline { status } => {
+            services
+                .presence
+                .announce(actor.user_id, true, status.as_deref())
+        }
         ClientFrame::PresenceOffline => services.presence.announce(actor.user_id, false, None),
         ClientFrame::Ping => return Some(ServerFrame::Pong),
-        ClientFrame::Auth { .. } => return Some(error_frame(&ApiError::bad_request("already authenticated"), None)),
-        _ => return Some(error_frame(&ApiError::bad_request("unsupported frame type"), None)),
+        ClientFrame::Auth { .. } => {
+            return Some(error_frame(
+                &ApiError::bad_request("already authenticated"),
+                None,
+            ));
+        }
+        _ => {
+            return Some(error_frame(
+                &ApiError::bad_request("unsupported frame type"),
+                None,
+            ));
+        }
     };
-    result.err().map(|err| error_frame(&ApiError::from(err), None))
+    result
+        .err()
+        .map(|err| error_frame(&ApiError::from(err), None))
 }
 
 fn error_frame(err: &ApiError, client_message_id: Option<String>) -> ServerFrame {
-    ServerFrame::Error { code: err.code().to_owned(), error: err.message().to_owned(), client_message_id }
+    ServerFrame::Error {
+        code: err.code().to_owned(),
+        error: err.message().to_owned(),
+        client_message_id,
+    }
 }
 
 async fn send(socket: &mut WebSocket, frame: &ServerFrame) -> Result<(), axum::Error> {
@@ -260,6 +339,9 @@ async fn close(mut socket: WebSocket, code: u16, reason: &str) {
     while !reason.is_char_boundary(end) {
         end -= 1;
     }
-    let frame = CloseFrame { code, reason: Utf8Bytes::from(&reason[..end]) };
+    let frame = CloseFrame {
+        code,
+        reason: Utf8Bytes::from(&reason[..end]),
+    };
     let _ = socket.send(Message::Close(Some(frame))).await;
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use protocol::api::{
     AuthResponse, ForgotPasswordRequest, ForgotPasswordResponse, LoginRequest, RefreshRequest,
-    RegisterRequest, ResetPasswordRequest, SessionInfo, SessionList, TokenPair, Timestamp,
+    RegisterRequest, ResetPasswordRequest, SessionInfo, SessionList, Timestamp, TokenPair,
 };
 use protocol::{DeviceId, SessionId, UserId};
 use serde::{Deserialize, Serialize};
@@ -57,19 +57,35 @@ pub struct Auth {
 impl Auth {
     pub(crate) fn new(store: Store, config: Arc<Config>, hub: Arc<Hub>) -> Result<Self> {
         let tokens = Tokens::load_or_create(&config.data_dir)?;
-        Ok(Self { store, config, tokens, hub, accounts: Mutex::new(()) })
+        Ok(Self {
+            store,
+            config,
+            tokens,
+            hub,
+            accounts: Mutex::new(()),
+        })
     }
 
     /// Creates an account with its first device and session.
-    pub async fn register(&self, request: RegisterRequest, ip: Option<String>) -> Result<AuthResponse> {
+    pub async fn register(
+        &self,
+        request: RegisterRequest,
+        ip: Option<String>,
+    ) -> Result<AuthResponse> {
         let email = validate::email(&request.email)?;
         let username = validate::username(&request.username)?;
         validate::password("password", &request.password)?;
-        let phone = request.phone_number.as_deref().filter(|p| !p.trim().is_empty()).map(validate::phone).transpose()?;
-        let display_name = match validate::optional_text("display_name", request.display_name.as_deref(), 64)? {
-            Some(name) => name,
-            None => username.clone(),
-        };
+        let phone = request
+            .phone_number
+            .as_deref()
+            .filter(|p| !p.trim().is_empty())
+            .map(validate::phone)
+            .transpose()?;
+        let display_name =
+            match validate::optional_text("display_name", request.display_name.as_deref(), 64)? {
+                Some(name) => name,
+                None => username.clone(),
+            };
         let device_name = device_name(request.device_name.as_deref())?;
         let device_type = validate::device_type(request.device_type.as_deref())?;
         let password_hash = passwords::hash(request.password).await?;
@@ -82,12 +98,14 @@ impl Auth {
         if t.username_userid.contains_key(username.as_bytes())? {
             return Err(Error::Conflict("username is already taken".into()));
         }
-        if let Some(phone) = &phone {
-            if t.phone_userid.contains_key(phone.as_bytes())? {
-                return Err(Error::Conflict("phone_number is already registered".into()));
-            }
+        if let Some(phone) = &phone
+            && t.phone_userid.contains_key(phone.as_bytes())?
+        {
+            return Err(Error::Conflict("phone_number is already registered".into()));
         }
-        if t.deviceid_device.contains_key(request.device_id.as_bytes())? {
+        if t.deviceid_device
+            .contains_key(request.device_id.as_bytes())?
+        {
             return Err(Error::Conflict("device_id is already registered".into()));
         }
         let now = Utc::now();
@@ -113,7 +131,13 @@ impl Auth {
             created_at: now,
             last_active: Some(now),
         };
-        (&t.userid_user, &t.username_userid, &t.email_userid, &t.phone_userid, &t.displayname_userid)
+        (
+            &t.userid_user,
+            &t.username_userid,
+            &t.email_userid,
+            &t.phone_userid,
+            &t.displayname_userid,
+        )
             .transaction(|(by_id, by_name, by_email, by_phone, by_display)| {
                 by_id.insert(user.id.as_bytes(), encode(&user))?;
                 by_name.insert(user.username.as_bytes(), user.id.as_bytes())?;
@@ -139,7 +163,11 @@ impl Auth {
         let device_name = device_name(request.device_name.as_deref())?;
         let device_type = validate::device_type(request.device_type.as_deref())?;
         let user = users::find_by_identity(&self.store, &identity)?;
-        let ok = passwords::verify(request.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+        let ok = passwords::verify(
+            request.password,
+            user.as_ref().map(|u| u.password_hash.clone()),
+        )
+        .await?;
         let user = match user {
             Some(user) if ok => user,
             _ => return Err(Error::Unauthorized("invalid identity or password")),
@@ -149,7 +177,9 @@ impl Auth {
         let now = Utc::now();
         let device = match users::get_device(&self.store, request.device_id)? {
             Some(device) if device.user_id != user.id => {
-                return Err(Error::Conflict("device_id is registered to another account".into()));
+                return Err(Error::Conflict(
+                    "device_id is registered to another account".into(),
+                ));
             }
             Some(mut device) => {
                 device.active = true;
@@ -173,7 +203,10 @@ impl Auth {
             },
         };
         users::put_device(&self.store, &device)?;
-        for old in sessions::of_user(&self.store, user.id)?.into_iter().filter(|s| s.device_id == device.id) {
+        for old in sessions::of_user(&self.store, user.id)?
+            .into_iter()
+            .filter(|s| s.device_id == device.id)
+        {
             self.end_session(&old)?;
         }
         let response = self.open_session(&user, &device, ip)?;
@@ -182,7 +215,12 @@ impl Auth {
         Ok(response)
     }
 
-    fn open_session(&self, user: &UserRecord, device: &DeviceRecord, ip: Option<String>) -> Result<AuthResponse> {
+    fn open_session(
+        &self,
+        user: &UserRecord,
+        device: &DeviceRecord,
+        ip: Option<String>,
+    ) -> Result<AuthResponse> {
         let now = Utc::now();
         let refresh_token = tokens::opaque();
         let session = SessionRecord {
@@ -236,7 +274,9 @@ impl Auth {
                 tracing::warn!(session = %session.id, user = %session.user_id, "refresh token reuse; session revoked");
                 self.end_session(&session)?;
                 self.store.commit().await?;
-                return Err(Error::Unauthorized("refresh token reuse detected; session revoked"));
+                return Err(Error::Unauthorized(
+                    "refresh token reuse detected; session revoked",
+                ));
             }
             if session.refresh_hash != presented {
                 return Err(Error::Unauthorized("invalid refresh token"));
@@ -254,7 +294,11 @@ impl Auth {
             session.refresh_hash = tokens::digest(&refresh_token);
             session.refresh_expires_at = now + self.config.refresh_token_ttl;
             session.last_active = now;
-            let swapped = tree.compare_and_swap(session.id.as_bytes(), Some(old_bytes), Some(encode(&session)))?;
+            let swapped = tree.compare_and_swap(
+                session.id.as_bytes(),
+                Some(old_bytes),
+                Some(encode(&session)),
+            )?;
             if swapped.is_err() {
                 continue;
             }
@@ -281,14 +325,22 @@ impl Auth {
         let now = Utc::now();
         if (now - session.last_active).num_seconds() >= LAST_ACTIVE_RESOLUTION_SECS {
             session.last_active = now;
-            self.store.trees.sessionid_session.insert(session.id.as_bytes(), encode(&session))?;
+            self.store
+                .trees
+                .sessionid_session
+                .insert(session.id.as_bytes(), encode(&session))?;
         }
-        Ok(Actor { user_id: session.user_id, device_id: session.device_id, session_id: session.id })
+        Ok(Actor {
+            user_id: session.user_id,
+            device_id: session.device_id,
+            session_id: session.id,
+        })
     }
 
     /// Ends one of the caller's sessions (the current one by default).
     pub async fn logout(&self, actor: &Actor, session: Option<SessionId>) -> Result<()> {
-        self.revoke_session(actor, session.unwrap_or(actor.session_id)).await
+        self.revoke_session(actor, session.unwrap_or(actor.session_id))
+            .await
     }
 
     /// Ends every session of the caller, this one included.
@@ -299,7 +351,8 @@ impl Auth {
     /// Ends every session of the caller but the current one.
     pub async fn revoke_other_sessions(&self, actor: &Actor) -> Result<usize> {
         let current = actor.session_id;
-        self.revoke_sessions_where(actor.user_id, |s| s.id != current).await
+        self.revoke_sessions_where(actor.user_id, |s| s.id != current)
+            .await
     }
 
     /// Ends one of the caller's own sessions; another user's session is reported as not found.
@@ -319,7 +372,10 @@ impl Auth {
         keep_out: impl Fn(&SessionRecord) -> bool,
     ) -> Result<usize> {
         let mut ended = 0;
-        for session in sessions::of_user(&self.store, user)?.iter().filter(|s| keep_out(s)) {
+        for session in sessions::of_user(&self.store, user)?
+            .iter()
+            .filter(|s| keep_out(s))
+        {
             self.end_session(session)?;
             ended += 1;
         }
@@ -349,27 +405,45 @@ impl Auth {
                 is_current: session.id == actor.session_id,
             });
         }
-        list.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        list.sort_by_key(|s| std::cmp::Reverse(s.created_at));
         Ok(SessionList { sessions: list })
     }
 
     /// Issues a single-use reset token. The answer is the same whether or not the account exists; there
     /// is no mail server, so the token goes to the node's log, or into the answer in development mode.
-    pub async fn forgot_password(&self, request: ForgotPasswordRequest) -> Result<ForgotPasswordResponse> {
+    pub async fn forgot_password(
+        &self,
+        request: ForgotPasswordRequest,
+    ) -> Result<ForgotPasswordResponse> {
         let identity = validate::text("identity", &request.identity, 1, 254)?;
         let message = "if the account exists, a reset token has been issued".to_owned();
         let Some(user) = users::find_by_identity(&self.store, &identity)? else {
-            return Ok(ForgotPasswordResponse { message, reset_token: None });
+            return Ok(ForgotPasswordResponse {
+                message,
+                reset_token: None,
+            });
         };
         let token = tokens::opaque();
-        let record = ResetRecord { user_id: user.id, expires_at: Utc::now() + self.config.reset_token_ttl };
-        self.store.trees.resethash_reset.insert(tokens::digest(&token), encode(&record))?;
+        let record = ResetRecord {
+            user_id: user.id,
+            expires_at: Utc::now() + self.config.reset_token_ttl,
+        };
+        self.store
+            .trees
+            .resethash_reset
+            .insert(tokens::digest(&token), encode(&record))?;
         self.store.commit().await?;
         if self.config.dev_mode {
-            Ok(ForgotPasswordResponse { message, reset_token: Some(token) })
+            Ok(ForgotPasswordResponse {
+                message,
+                reset_token: Some(token),
+            })
         } else {
             tracing::info!(user = %user.id, reset_token = %token, "password reset token issued");
-            Ok(ForgotPasswordResponse { message, reset_token: None })
+            Ok(ForgotPasswordResponse {
+                message,
+                reset_token: None,
+            })
         }
     }
 
@@ -391,13 +465,16 @@ impl Auth {
         };
         user.password_hash = password_hash;
         user.updated_at = Utc::now();
-        self.store.trees.userid_user.insert(user.id.as_bytes(), encode(&user))?;
+        self.store
+            .trees
+            .userid_user
+            .insert(user.id.as_bytes(), encode(&user))?;
         self.revoke_sessions_where(user.id, |_| true).await?;
         Ok(())
     }
 }
 
 fn device_name(value: Option<&str>) -> Result<String> {
-    Ok(validate::optional_text("device_name", value, 64)?.unwrap_or_else(|| "unnamed device".into()))
+    Ok(validate::optional_text("device_name", value, 64)?
+        .unwrap_or_else(|| "unnamed device".into()))
 }
-

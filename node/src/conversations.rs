@@ -47,11 +47,22 @@ pub(crate) struct ParticipantRecord {
 }
 
 pub(crate) fn get(store: &Store, id: ConversationId) -> Result<Option<ConversationRecord>> {
-    store.trees.convid_conversation.get(id.as_bytes())?.map(|b| decode(&b)).transpose()
+    store
+        .trees
+        .convid_conversation
+        .get(id.as_bytes())?
+        .map(|b| decode(&b))
+        .transpose()
 }
 
 pub(crate) fn activity(store: &Store, id: ConversationId) -> Result<Activity> {
-    Ok(store.trees.convid_activity.get(id.as_bytes())?.map(|b| decode(&b)).transpose()?.unwrap_or_default())
+    Ok(store
+        .trees
+        .convid_activity
+        .get(id.as_bytes())?
+        .map(|b| decode(&b))
+        .transpose()?
+        .unwrap_or_default())
 }
 
 fn member_key(conversation: ConversationId, user: UserId) -> Vec<u8> {
@@ -67,15 +78,33 @@ fn dm_key(a: UserId, b: UserId) -> Vec<u8> {
     keys::join(&[low.as_bytes(), high.as_bytes()])
 }
 
-pub(crate) fn participant(store: &Store, conversation: ConversationId, user: UserId) -> Result<Option<ParticipantRecord>> {
-    store.trees.convuser_participant.get(member_key(conversation, user))?.map(|b| decode(&b)).transpose()
+pub(crate) fn participant(
+    store: &Store,
+    conversation: ConversationId,
+    user: UserId,
+) -> Result<Option<ParticipantRecord>> {
+    store
+        .trees
+        .convuser_participant
+        .get(member_key(conversation, user))?
+        .map(|b| decode(&b))
+        .transpose()
 }
 
-pub(crate) fn participants(store: &Store, conversation: ConversationId) -> Result<Vec<(UserId, ParticipantRecord)>> {
+pub(crate) fn participants(
+    store: &Store,
+    conversation: ConversationId,
+) -> Result<Vec<(UserId, ParticipantRecord)>> {
     let mut list = Vec::new();
-    for entry in store.trees.convuser_participant.scan_prefix(conversation.as_bytes()) {
+    for entry in store
+        .trees
+        .convuser_participant
+        .scan_prefix(conversation.as_bytes())
+    {
         let (key, value) = entry?;
-        let Some(user) = keys::id_at(&key, 16).map(UserId::from_bytes) else { continue };
+        let Some(user) = keys::id_at(&key, 16).map(UserId::from_bytes) else {
+            continue;
+        };
         list.push((user, decode(&value)?));
     }
     Ok(list)
@@ -88,8 +117,9 @@ pub(crate) fn require_participant(
     user: UserId,
 ) -> Result<(ConversationRecord, ParticipantRecord)> {
     let record = get(store, conversation)?.ok_or(Error::NotFound("conversation"))?;
-    let participant = participant(store, conversation, user)?
-        .ok_or(Error::Forbidden("you are not a participant of this conversation"))?;
+    let participant = participant(store, conversation, user)?.ok_or(Error::Forbidden(
+        "you are not a participant of this conversation",
+    ))?;
     Ok((record, participant))
 }
 
@@ -98,12 +128,16 @@ pub(crate) fn forget_user(store: &Store, user: UserId) -> Result<()> {
     let t = &store.trees;
     for entry in t.userconv_membership.scan_prefix(user.as_bytes()) {
         let (key, _) = entry?;
-        let Some(conversation) = keys::id_at(&key, 16).map(ConversationId::from_bytes) else { continue };
-        t.convuser_participant.remove(member_key(conversation, user))?;
+        let Some(conversation) = keys::id_at(&key, 16).map(ConversationId::from_bytes) else {
+            continue;
+        };
+        t.convuser_participant
+            .remove(member_key(conversation, user))?;
         t.userconv_membership.remove(key)?;
         if let Some(mut record) = get(store, conversation)? {
             record.participant_count = record.participant_count.saturating_sub(1);
-            t.convid_conversation.insert(conversation.as_bytes(), encode(&record))?;
+            t.convid_conversation
+                .insert(conversation.as_bytes(), encode(&record))?;
         }
     }
     Ok(())
@@ -144,35 +178,59 @@ impl Conversations {
 
     /// Creates a DM or group. A DM that already exists between the two users is returned instead, with
     /// `false` for "not created".
-    pub async fn create(&self, actor: &Actor, request: CreateConversationRequest) -> Result<(Conversation, bool)> {
+    pub async fn create(
+        &self,
+        actor: &Actor,
+        request: CreateConversationRequest,
+    ) -> Result<(Conversation, bool)> {
         let mut others: Vec<UserId> = Vec::new();
-        for user in request.participants.iter().copied().filter(|u| *u != actor.user_id) {
+        for user in request
+            .participants
+            .iter()
+            .copied()
+            .filter(|u| *u != actor.user_id)
+        {
             if !others.contains(&user) {
                 others.push(user);
             }
         }
         if others.len() + 1 > MAX_PARTICIPANTS {
-            return Err(Error::invalid("participants", format!("at most {MAX_PARTICIPANTS} participants")));
+            return Err(Error::invalid(
+                "participants",
+                format!("at most {MAX_PARTICIPANTS} participants"),
+            ));
         }
         for user in &others {
             if users::get_user(&self.store, *user)?.is_none() {
-                return Err(Error::invalid("participants", format!("user {user} does not exist")));
+                return Err(Error::invalid(
+                    "participants",
+                    format!("user {user} does not exist"),
+                ));
             }
         }
         let now = Utc::now();
         let (subject, description, roles) = match request.kind {
             ConversationKind::Dm => {
                 let [other] = others.as_slice() else {
-                    return Err(Error::invalid("participants", "a DM names exactly one other user"));
+                    return Err(Error::invalid(
+                        "participants",
+                        "a DM names exactly one other user",
+                    ));
                 };
                 if let Some(existing) = self.direct_between(actor.user_id, *other)? {
                     return Ok((self.view(&existing)?, false));
                 }
-                (None, None, vec![(actor.user_id, Role::Owner), (*other, Role::Owner)])
+                (
+                    None,
+                    None,
+                    vec![(actor.user_id, Role::Owner), (*other, Role::Owner)],
+                )
             }
             ConversationKind::Group => {
-                let subject = validate::text("subject", request.subject.as_deref().unwrap_or(""), 1, 100)?;
-                let description = validate::optional_text("description", request.description.as_deref(), 500)?;
+                let subject =
+                    validate::text("subject", request.subject.as_deref().unwrap_or(""), 1, 100)?;
+                let description =
+                    validate::optional_text("description", request.description.as_deref(), 500)?;
                 let mut roles = vec![(actor.user_id, Role::Owner)];
                 roles.extend(others.iter().map(|u| (*u, Role::Member)));
                 (Some(subject), description, roles)
@@ -190,25 +248,37 @@ impl Conversations {
             updated_at: now,
         };
         let t = &self.store.trees;
-        let created = (&t.convid_conversation, &t.convuser_participant, &t.userconv_membership, &t.dmpair_convid)
-            .transaction(|(conversations, members, memberships, dms)| -> TxResult<bool> {
-                if record.kind == ConversationKind::Dm {
-                    let pair = dm_key(roles[0].0, roles[1].0);
-                    if dms.get(&pair)?.is_some() {
-                        return Ok(false);
+        let created = (
+            &t.convid_conversation,
+            &t.convuser_participant,
+            &t.userconv_membership,
+            &t.dmpair_convid,
+        )
+            .transaction(
+                |(conversations, members, memberships, dms)| -> TxResult<bool> {
+                    if record.kind == ConversationKind::Dm {
+                        let pair = dm_key(roles[0].0, roles[1].0);
+                        if dms.get(&pair)?.is_some() {
+                            return Ok(false);
+                        }
+                        dms.insert(pair, record.id.as_bytes())?;
                     }
-                    dms.insert(pair, record.id.as_bytes())?;
-                }
-                conversations.insert(record.id.as_bytes(), encode(&record))?;
-                for (user, role) in &roles {
-                    let participant = ParticipantRecord { role: *role, joined_at: now };
-                    members.insert(member_key(record.id, *user), encode(&participant))?;
-                    memberships.insert(membership_key(*user, record.id), &[])?;
-                }
-                Ok(true)
-            })?;
+                    conversations.insert(record.id.as_bytes(), encode(&record))?;
+                    for (user, role) in &roles {
+                        let participant = ParticipantRecord {
+                            role: *role,
+                            joined_at: now,
+                        };
+                        members.insert(member_key(record.id, *user), encode(&participant))?;
+                        memberships.insert(membership_key(*user, record.id), &[])?;
+                    }
+                    Ok(true)
+                },
+            )?;
         if !created {
-            let existing = self.direct_between(roles[0].0, roles[1].0)?.ok_or(Error::NotFound("conversation"))?;
+            let existing = self
+                .direct_between(roles[0].0, roles[1].0)?
+                .ok_or(Error::NotFound("conversation"))?;
             return Ok((self.view(&existing)?, false));
         }
         self.store.commit().await?;
@@ -227,9 +297,16 @@ impl Conversations {
 
     fn all_of(&self, user: UserId) -> Result<Vec<Conversation>> {
         let mut list = Vec::new();
-        for entry in self.store.trees.userconv_membership.scan_prefix(user.as_bytes()) {
+        for entry in self
+            .store
+            .trees
+            .userconv_membership
+            .scan_prefix(user.as_bytes())
+        {
             let (key, _) = entry?;
-            let Some(id) = keys::id_at(&key, 16).map(ConversationId::from_bytes) else { continue };
+            let Some(id) = keys::id_at(&key, 16).map(ConversationId::from_bytes) else {
+                continue;
+            };
             if let Some(record) = get(&self.store, id)? {
                 list.push(self.view(&record)?);
             }
@@ -251,8 +328,17 @@ impl Conversations {
         };
         let all = self.all_of(actor.user_id)?;
         let total = all.len();
-        let conversations = all.into_iter().skip((number as usize - 1) * limit).take(limit).collect();
-        Ok(ConversationPage { conversations, total, page: number, limit: limit as u32 })
+        let conversations = all
+            .into_iter()
+            .skip((number as usize - 1) * limit)
+            .take(limit)
+            .collect();
+        Ok(ConversationPage {
+            conversations,
+            total,
+            page: number,
+            limit: limit as u32,
+        })
     }
 
     /// One conversation the caller takes part in.
@@ -262,26 +348,37 @@ impl Conversations {
     }
 
     /// Changes a group's details (owners and admins).
-    pub async fn update(&self, actor: &Actor, id: ConversationId, request: UpdateConversationRequest) -> Result<Conversation> {
+    pub async fn update(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+        request: UpdateConversationRequest,
+    ) -> Result<Conversation> {
         let _guard = self.locks.lock(id).await;
         let (mut record, me) = require_participant(&self.store, id, actor.user_id)?;
         if record.kind == ConversationKind::Dm {
             return Err(Error::Forbidden("a DM has no details to change"));
         }
         if me.role < Role::Admin {
-            return Err(Error::Forbidden("only owners and admins can change the conversation"));
+            return Err(Error::Forbidden(
+                "only owners and admins can change the conversation",
+            ));
         }
         if let Some(subject) = &request.subject {
             record.subject = Some(validate::text("subject", subject, 1, 100)?);
         }
         if request.description.is_some() {
-            record.description = validate::optional_text("description", request.description.as_deref(), 500)?;
+            record.description =
+                validate::optional_text("description", request.description.as_deref(), 500)?;
         }
         if request.avatar_url.is_some() {
             record.avatar_url = validate::url("avatar_url", request.avatar_url.as_deref())?;
         }
         record.updated_at = Utc::now();
-        self.store.trees.convid_conversation.insert(id.as_bytes(), encode(&record))?;
+        self.store
+            .trees
+            .convid_conversation
+            .insert(id.as_bytes(), encode(&record))?;
         self.store.commit().await?;
         self.view(&record)
     }
@@ -291,25 +388,35 @@ impl Conversations {
         let _guard = self.locks.lock(id).await;
         let (record, me) = require_participant(&self.store, id, actor.user_id)?;
         if me.role < Role::Admin {
-            return Err(Error::Forbidden("only owners and admins can delete the conversation"));
+            return Err(Error::Forbidden(
+                "only owners and admins can delete the conversation",
+            ));
         }
         let members = participants(&self.store, id)?;
         let t = &self.store.trees;
-        (&t.convid_conversation, &t.convuser_participant, &t.userconv_membership, &t.dmpair_convid, &t.convid_activity)
-            .transaction(|(conversations, participants, memberships, dms, activities)| -> TxResult<()> {
-                conversations.remove(id.as_bytes())?;
-                activities.remove(id.as_bytes())?;
-                for (user, _) in &members {
-                    participants.remove(member_key(id, *user))?;
-                    memberships.remove(membership_key(*user, id))?;
-                }
-                if record.kind == ConversationKind::Dm {
-                    if let [(a, _), (b, _)] = members.as_slice() {
+        (
+            &t.convid_conversation,
+            &t.convuser_participant,
+            &t.userconv_membership,
+            &t.dmpair_convid,
+            &t.convid_activity,
+        )
+            .transaction(
+                |(conversations, participants, memberships, dms, activities)| -> TxResult<()> {
+                    conversations.remove(id.as_bytes())?;
+                    activities.remove(id.as_bytes())?;
+                    for (user, _) in &members {
+                        participants.remove(member_key(id, *user))?;
+                        memberships.remove(membership_key(*user, id))?;
+                    }
+                    if record.kind == ConversationKind::Dm
+                        && let [(a, _), (b, _)] = members.as_slice()
+                    {
                         dms.remove(dm_key(*a, *b))?;
                     }
-                }
-                Ok(())
-            })?;
+                    Ok(())
+                },
+            )?;
         crate::messages::purge_conversation(&self.store, id, members.iter().map(|(u, _)| *u))?;
         self.store.commit().await
     }
@@ -333,14 +440,21 @@ impl Conversations {
     }
 
     /// Adds a member to a group. Admins may add members; only owners may grant admin or owner.
-    pub async fn add_participant(&self, actor: &Actor, id: ConversationId, request: AddParticipantRequest) -> Result<Participant> {
+    pub async fn add_participant(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+        request: AddParticipantRequest,
+    ) -> Result<Participant> {
         let _guard = self.locks.lock(id).await;
         let (mut record, me) = require_participant(&self.store, id, actor.user_id)?;
         if record.kind == ConversationKind::Dm {
             return Err(Error::Forbidden("a DM's participants cannot change"));
         }
         if me.role < Role::Admin {
-            return Err(Error::Forbidden("only owners and admins can add participants"));
+            return Err(Error::Forbidden(
+                "only owners and admins can add participants",
+            ));
         }
         let role = request.role.unwrap_or(Role::Member);
         if role > Role::Member && me.role < Role::Owner {
@@ -351,20 +465,28 @@ impl Conversations {
             return Err(Error::Conflict("user is already a participant".into()));
         }
         if record.participant_count >= MAX_PARTICIPANTS {
-            return Err(Error::Conflict(format!("a conversation holds at most {MAX_PARTICIPANTS} participants")));
+            return Err(Error::Conflict(format!(
+                "a conversation holds at most {MAX_PARTICIPANTS} participants"
+            )));
         }
         record.participant_count += 1;
         record.updated_at = Utc::now();
-        let participant = ParticipantRecord { role, joined_at: record.updated_at };
+        let participant = ParticipantRecord {
+            role,
+            joined_at: record.updated_at,
+        };
         let t = &self.store.trees;
-        (&t.convid_conversation, &t.convuser_participant, &t.userconv_membership).transaction(
-            |(conversations, members, memberships)| -> TxResult<()> {
+        (
+            &t.convid_conversation,
+            &t.convuser_participant,
+            &t.userconv_membership,
+        )
+            .transaction(|(conversations, members, memberships)| -> TxResult<()> {
                 conversations.insert(id.as_bytes(), encode(&record))?;
                 members.insert(member_key(id, user.id), encode(&participant))?;
                 memberships.insert(membership_key(user.id, id), &[])?;
                 Ok(())
-            },
-        )?;
+            })?;
         self.store.commit().await?;
         Ok(Participant {
             user_id: user.id,
@@ -377,7 +499,12 @@ impl Conversations {
 
     /// Removes a member, or lets the caller leave. Owners remove anyone, admins remove members; the last
     /// owner cannot leave while others remain.
-    pub async fn remove_participant(&self, actor: &Actor, id: ConversationId, user: UserId) -> Result<()> {
+    pub async fn remove_participant(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+        user: UserId,
+    ) -> Result<()> {
         let _guard = self.locks.lock(id).await;
         let (mut record, me) = require_participant(&self.store, id, actor.user_id)?;
         if record.kind == ConversationKind::Dm {
@@ -391,32 +518,49 @@ impl Conversations {
                 Role::Member => false,
             };
             if !allowed {
-                return Err(Error::Forbidden("your role does not allow removing this participant"));
+                return Err(Error::Forbidden(
+                    "your role does not allow removing this participant",
+                ));
             }
         }
-        if target.role == Role::Owner && record.participant_count > 1 && self.owner_count(id)? == 1 {
-            return Err(Error::Conflict("the last owner cannot leave; make another participant owner first".into()));
+        if target.role == Role::Owner && record.participant_count > 1 && self.owner_count(id)? == 1
+        {
+            return Err(Error::Conflict(
+                "the last owner cannot leave; make another participant owner first".into(),
+            ));
         }
         record.participant_count -= 1;
         record.updated_at = Utc::now();
         let t = &self.store.trees;
-        (&t.convid_conversation, &t.convuser_participant, &t.userconv_membership).transaction(
-            |(conversations, members, memberships)| -> TxResult<()> {
+        (
+            &t.convid_conversation,
+            &t.convuser_participant,
+            &t.userconv_membership,
+        )
+            .transaction(|(conversations, members, memberships)| -> TxResult<()> {
                 conversations.insert(id.as_bytes(), encode(&record))?;
                 members.remove(member_key(id, user))?;
                 memberships.remove(membership_key(user, id))?;
                 Ok(())
-            },
-        )?;
+            })?;
         self.store.commit().await
     }
 
     fn owner_count(&self, id: ConversationId) -> Result<usize> {
-        Ok(participants(&self.store, id)?.iter().filter(|(_, p)| p.role == Role::Owner).count())
+        Ok(participants(&self.store, id)?
+            .iter()
+            .filter(|(_, p)| p.role == Role::Owner)
+            .count())
     }
 
     /// Changes a member's role (owners only); the last owner cannot be demoted.
-    pub async fn change_role(&self, actor: &Actor, id: ConversationId, user: UserId, request: ChangeRoleRequest) -> Result<Participant> {
+    pub async fn change_role(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+        user: UserId,
+        request: ChangeRoleRequest,
+    ) -> Result<Participant> {
         let _guard = self.locks.lock(id).await;
         let (record, me) = require_participant(&self.store, id, actor.user_id)?;
         if record.kind == ConversationKind::Dm {
@@ -425,12 +569,18 @@ impl Conversations {
         if me.role != Role::Owner {
             return Err(Error::Forbidden("only owners can change roles"));
         }
-        let mut target = participant(&self.store, id, user)?.ok_or(Error::NotFound("participant"))?;
+        let mut target =
+            participant(&self.store, id, user)?.ok_or(Error::NotFound("participant"))?;
         if target.role == Role::Owner && request.role != Role::Owner && self.owner_count(id)? == 1 {
-            return Err(Error::Conflict("the last owner cannot be demoted; make another participant owner first".into()));
+            return Err(Error::Conflict(
+                "the last owner cannot be demoted; make another participant owner first".into(),
+            ));
         }
         target.role = request.role;
-        self.store.trees.convuser_participant.insert(member_key(id, user), encode(&target))?;
+        self.store
+            .trees
+            .convuser_participant
+            .insert(member_key(id, user), encode(&target))?;
         self.store.commit().await?;
         let profile = users::get_user(&self.store, user)?;
         Ok(Participant {
@@ -451,18 +601,28 @@ impl Conversations {
         } else {
             return Err(Error::Forbidden("you can only look up your own DMs"));
         };
-        let record = self.direct_between(actor.user_id, other)?.ok_or(Error::NotFound("conversation"))?;
+        let record = self
+            .direct_between(actor.user_id, other)?
+            .ok_or(Error::NotFound("conversation"))?;
         self.view(&record)
     }
 
     /// The caller's conversations whose subject contains the query.
-    pub fn search(&self, actor: &Actor, query: ConversationSearchQuery) -> Result<ConversationList> {
+    pub fn search(
+        &self,
+        actor: &Actor,
+        query: ConversationSearchQuery,
+    ) -> Result<ConversationList> {
         let needle = validate::text("query", &query.query, 1, 100)?.to_lowercase();
         let limit = validate::limit(query.limit, 20, 100)?;
         let conversations = self
             .all_of(actor.user_id)?
             .into_iter()
-            .filter(|c| c.subject.as_deref().is_some_and(|s| s.to_lowercase().contains(&needle)))
+            .filter(|c| {
+                c.subject
+                    .as_deref()
+                    .is_some_and(|s| s.to_lowercase().contains(&needle))
+            })
             .take(limit)
             .collect();
         Ok(ConversationList { conversations })
@@ -471,6 +631,8 @@ impl Conversations {
     /// The newest sequence number of a conversation.
     pub fn sequence(&self, actor: &Actor, id: ConversationId) -> Result<SequenceInfo> {
         require_participant(&self.store, id, actor.user_id)?;
-        Ok(SequenceInfo { sequence: activity(&self.store, id)?.last_seq })
+        Ok(SequenceInfo {
+            sequence: activity(&self.store, id)?.last_seq,
+        })
     }
 }

@@ -25,7 +25,9 @@ impl NodeIdentity {
             .as_slice()
             .try_into()
             .map_err(|_| Error::Corrupt(format!("{} is not a 32-byte key", path.display())))?;
-        Ok(Self { key: SigningKey::from_bytes(&secret) })
+        Ok(Self {
+            key: SigningKey::from_bytes(&secret),
+        })
     }
 
     /// The public half, as operators and peers see it.
@@ -34,7 +36,6 @@ impl NodeIdentity {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -42,8 +43,12 @@ mod tests {
     #[test]
     fn the_identity_survives_a_restart() {
         let dir = tempfile::tempdir().unwrap();
-        let first = NodeIdentity::load_or_create(dir.path()).unwrap().public_key();
-        let second = NodeIdentity::load_or_create(dir.path()).unwrap().public_key();
+        let first = NodeIdentity::load_or_create(dir.path())
+            .unwrap()
+            .public_key();
+        let second = NodeIdentity::load_or_create(dir.path())
+            .unwrap()
+            .public_key();
         assert_eq!(first, second);
     }
 }

@@ -5,12 +5,13 @@
 use chrono::Utc;
 use ed25519_dalek::VerifyingKey;
 use protocol::api::{
-    ActiveKeys, BundleSignedPreKey, DeviceKeyQuery, IdentityKey, KeyBundle, OneTimePreKey, PreKeyCount,
-    RotateSignedPreKeyRequest, SignedPreKey, SignedPreKeyUpload, Timestamp, UploadIdentityKeyRequest,
-    UploadOneTimePreKeysRequest, UploadedCount,
+    ActiveKeys, BundleSignedPreKey, DeviceKeyQuery, IdentityKey, KeyBundle, OneTimePreKey,
+    PreKeyCount, RotateSignedPreKeyRequest, SignedPreKey, SignedPreKeyUpload, Timestamp,
+    UploadIdentityKeyRequest, UploadOneTimePreKeysRequest, UploadedCount,
 };
 use protocol::{
-    DeviceId, IdentityKeyId, IdentityPublicKey, PreKeyPublic, PreKeySignature, UserId, verify_signed_prekey,
+    DeviceId, IdentityKeyId, IdentityPublicKey, PreKeyPublic, PreKeySignature, UserId,
+    verify_signed_prekey,
 };
 use serde::{Deserialize, Serialize};
 
@@ -85,17 +86,28 @@ impl SignedPreKeyRecord {
 /// the caller's own device.
 fn ensure_own(actor: &Actor, user: Option<UserId>, device: Option<DeviceId>) -> Result<()> {
     if user.is_some_and(|user| user != actor.user_id) {
-        return Err(Error::Forbidden("keys can only be changed for your own account"));
+        return Err(Error::Forbidden(
+            "keys can only be changed for your own account",
+        ));
     }
     if device.is_some_and(|device| device != actor.device_id) {
-        return Err(Error::Forbidden("keys can only be changed for the device of this session"));
+        return Err(Error::Forbidden(
+            "keys can only be changed for the device of this session",
+        ));
     }
     Ok(())
 }
 
 fn current_identity(store: &Store, device: DeviceId) -> Result<Option<IdentityKeyRecord>> {
-    let Some(id) = store.trees.deviceid_identitykeyid.get(device.as_bytes())? else { return Ok(None) };
-    store.trees.identitykeyid_identitykey.get(&id)?.map(|b| decode(&b)).transpose()
+    let Some(id) = store.trees.deviceid_identitykeyid.get(device.as_bytes())? else {
+        return Ok(None);
+    };
+    store
+        .trees
+        .identitykeyid_identitykey
+        .get(&id)?
+        .map(|b| decode(&b))
+        .transpose()
 }
 
 fn signed_prekeys(store: &Store, device: DeviceId) -> Result<Vec<SignedPreKeyRecord>> {
@@ -108,24 +120,34 @@ fn signed_prekeys(store: &Store, device: DeviceId) -> Result<Vec<SignedPreKeyRec
 }
 
 fn active_signed_prekey(store: &Store, device: DeviceId) -> Result<Option<SignedPreKeyRecord>> {
-    Ok(signed_prekeys(store, device)?.into_iter().find(|k| k.active))
+    Ok(signed_prekeys(store, device)?
+        .into_iter()
+        .find(|k| k.active))
 }
 
 /// Whether the device can be reached by X3DH: an active identity key and an active signed prekey.
 pub(crate) fn has_active_keys(store: &Store, device: DeviceId) -> Result<bool> {
-    Ok(current_identity(store, device)?.is_some_and(|k| k.active) && active_signed_prekey(store, device)?.is_some())
+    Ok(current_identity(store, device)?.is_some_and(|k| k.active)
+        && active_signed_prekey(store, device)?.is_some())
 }
 
 /// Deletes every key of a device, for deactivation and account deletion.
 pub(crate) fn purge_device(store: &Store, device: DeviceId) -> Result<()> {
-    if let Some(id) = store.trees.deviceid_identitykeyid.remove(device.as_bytes())? {
+    if let Some(id) = store
+        .trees
+        .deviceid_identitykeyid
+        .remove(device.as_bytes())?
+    {
         store.trees.identitykeyid_identitykey.remove(id)?;
     }
     purge_prekeys(store, device)
 }
 
 fn purge_prekeys(store: &Store, device: DeviceId) -> Result<()> {
-    for tree in [&store.trees.devicekeyid_signedprekey, &store.trees.devicekeyid_onetimeprekey] {
+    for tree in [
+        &store.trees.devicekeyid_signedprekey,
+        &store.trees.devicekeyid_onetimeprekey,
+    ] {
         for entry in tree.scan_prefix(device.as_bytes()) {
             tree.remove(entry?.0)?;
         }
@@ -144,22 +166,38 @@ impl Keys {
     }
 
     /// Resolves which device a read names: the caller's own by default; another user's needs its device.
-    fn target(&self, actor: &Actor, user: Option<UserId>, device: Option<DeviceId>) -> Result<DeviceRecord> {
+    fn target(
+        &self,
+        actor: &Actor,
+        user: Option<UserId>,
+        device: Option<DeviceId>,
+    ) -> Result<DeviceRecord> {
         let device = match (user, device) {
             (None, None) => actor.device_id,
             (Some(user), None) if user == actor.user_id => actor.device_id,
-            (Some(_), None) => return Err(Error::invalid("device_id", "is required when user_id names another user")),
+            (Some(_), None) => {
+                return Err(Error::invalid(
+                    "device_id",
+                    "is required when user_id names another user",
+                ));
+            }
             (_, Some(device)) => device,
         };
         match users::get_device(&self.store, device)? {
-            Some(record) if record.active && user.is_none_or(|user| user == record.user_id) => Ok(record),
+            Some(record) if record.active && user.is_none_or(|user| user == record.user_id) => {
+                Ok(record)
+            }
             _ => Err(Error::NotFound("device")),
         }
     }
 
     /// Publishes the caller's device identity key. Uploading the same key again is a no-op; a different
     /// key replaces the old one and drops the prekeys it had signed.
-    pub async fn upload_identity(&self, actor: &Actor, request: UploadIdentityKeyRequest) -> Result<IdentityKey> {
+    pub async fn upload_identity(
+        &self,
+        actor: &Actor,
+        request: UploadIdentityKeyRequest,
+    ) -> Result<IdentityKey> {
         ensure_own(actor, request.user_id, request.device_id)?;
         VerifyingKey::from_bytes(request.public_key.as_bytes())
             .map_err(|_| Error::invalid("public_key", "is not a valid Ed25519 public key"))?;
@@ -167,7 +205,10 @@ impl Keys {
             if existing.public_key == request.public_key.0 && existing.active {
                 return Ok(existing.api());
             }
-            self.store.trees.identitykeyid_identitykey.remove(existing.id.as_bytes())?;
+            self.store
+                .trees
+                .identitykeyid_identitykey
+                .remove(existing.id.as_bytes())?;
             purge_prekeys(&self.store, actor.device_id)?;
         }
         let record = IdentityKeyRecord {
@@ -179,8 +220,10 @@ impl Keys {
             created_at: Utc::now(),
         };
         let t = &self.store.trees;
-        t.identitykeyid_identitykey.insert(record.id.as_bytes(), encode(&record))?;
-        t.deviceid_identitykeyid.insert(actor.device_id.as_bytes(), record.id.as_bytes())?;
+        t.identitykeyid_identitykey
+            .insert(record.id.as_bytes(), encode(&record))?;
+        t.deviceid_identitykeyid
+            .insert(actor.device_id.as_bytes(), record.id.as_bytes())?;
         self.store.commit().await?;
         Ok(record.api())
     }
@@ -188,7 +231,9 @@ impl Keys {
     /// A device's current identity key.
     pub fn identity(&self, actor: &Actor, query: &DeviceKeyQuery) -> Result<IdentityKey> {
         let device = self.target(actor, query.user_id, query.device_id)?;
-        current_identity(&self.store, device.id)?.map(|k| k.api()).ok_or(Error::NotFound("identity key"))
+        current_identity(&self.store, device.id)?
+            .map(|k| k.api())
+            .ok_or(Error::NotFound("identity key"))
     }
 
     fn own_identity(&self, actor: &Actor, id: IdentityKeyId) -> Result<IdentityKeyRecord> {
@@ -201,16 +246,25 @@ impl Keys {
             .transpose()?
             .ok_or(Error::NotFound("identity key"))?;
         if record.user_id != actor.user_id || record.device_id != actor.device_id {
-            return Err(Error::Forbidden("identity keys can only be changed by their own device"));
+            return Err(Error::Forbidden(
+                "identity keys can only be changed by their own device",
+            ));
         }
         Ok(record)
     }
 
     /// Marks the caller's identity key inactive: bundles are no longer served for the device.
-    pub async fn deactivate_identity(&self, actor: &Actor, id: IdentityKeyId) -> Result<IdentityKey> {
+    pub async fn deactivate_identity(
+        &self,
+        actor: &Actor,
+        id: IdentityKeyId,
+    ) -> Result<IdentityKey> {
         let mut record = self.own_identity(actor, id)?;
         record.active = false;
-        self.store.trees.identitykeyid_identitykey.insert(id.as_bytes(), encode(&record))?;
+        self.store
+            .trees
+            .identitykeyid_identitykey
+            .insert(id.as_bytes(), encode(&record))?;
         self.store.commit().await?;
         Ok(record.api())
     }
@@ -224,18 +278,33 @@ impl Keys {
 
     /// Publishes a signed prekey after checking its signature against the device's identity key; it
     /// becomes the device's active signed prekey.
-    pub async fn upload_signed_prekey(&self, actor: &Actor, upload: SignedPreKeyUpload) -> Result<SignedPreKey> {
+    pub async fn upload_signed_prekey(
+        &self,
+        actor: &Actor,
+        upload: SignedPreKeyUpload,
+    ) -> Result<SignedPreKey> {
         ensure_own(actor, upload.user_id, upload.device_id)?;
         let identity = match current_identity(&self.store, actor.device_id)? {
             Some(identity) if identity.active => identity,
-            _ => return Err(Error::Conflict("upload an active identity key for this device first".into())),
+            _ => {
+                return Err(Error::Conflict(
+                    "upload an active identity key for this device first".into(),
+                ));
+            }
         };
-        verify_signed_prekey(&IdentityPublicKey(identity.public_key), &upload.public_key, &upload.signature)
-            .map_err(|err| Error::invalid("signature", err.to_string()))?;
+        verify_signed_prekey(
+            &IdentityPublicKey(identity.public_key),
+            &upload.public_key,
+            &upload.signature,
+        )
+        .map_err(|err| Error::invalid("signature", err.to_string()))?;
         let tree = &self.store.trees.devicekeyid_signedprekey;
         let key = keys::id_u32(actor.device_id.as_bytes(), upload.key_id);
         if tree.contains_key(&key)? {
-            return Err(Error::Conflict(format!("key_id {} is already used by this device", upload.key_id)));
+            return Err(Error::Conflict(format!(
+                "key_id {} is already used by this device",
+                upload.key_id
+            )));
         }
         let mut previous = signed_prekeys(&self.store, actor.device_id)?;
         previous.sort_by_key(|k| std::cmp::Reverse(k.created_at));
@@ -263,7 +332,11 @@ impl Keys {
     }
 
     /// Replaces the active signed prekey.
-    pub async fn rotate_signed_prekey(&self, actor: &Actor, request: RotateSignedPreKeyRequest) -> Result<SignedPreKey> {
+    pub async fn rotate_signed_prekey(
+        &self,
+        actor: &Actor,
+        request: RotateSignedPreKeyRequest,
+    ) -> Result<SignedPreKey> {
         ensure_own(actor, request.user_id, request.device_id)?;
         self.upload_signed_prekey(actor, request.key).await
     }
@@ -288,9 +361,15 @@ impl Keys {
     }
 
     /// A device's active signed prekey.
-    pub fn active_signed_prekey(&self, actor: &Actor, query: &DeviceKeyQuery) -> Result<SignedPreKey> {
+    pub fn active_signed_prekey(
+        &self,
+        actor: &Actor,
+        query: &DeviceKeyQuery,
+    ) -> Result<SignedPreKey> {
         let device = self.target(actor, query.user_id, query.device_id)?;
-        active_signed_prekey(&self.store, device.id)?.ok_or(Error::NotFound("signed prekey"))?.api()
+        active_signed_prekey(&self.store, device.id)?
+            .ok_or(Error::NotFound("signed prekey"))?
+            .api()
     }
 
     /// Adds one-time prekeys to the caller's device pool; ids already present are skipped.
@@ -303,7 +382,10 @@ impl Keys {
             return Err(Error::invalid("keys", "must contain at least one key"));
         }
         if request.keys.len() > MAX_UPLOAD_BATCH {
-            return Err(Error::invalid("keys", format!("must contain at most {MAX_UPLOAD_BATCH} keys")));
+            return Err(Error::invalid(
+                "keys",
+                format!("must contain at most {MAX_UPLOAD_BATCH} keys"),
+            ));
         }
         for key in &request.keys {
             ensure_own(actor, key.user_id, key.device_id)?;
@@ -321,18 +403,31 @@ impl Keys {
         if held + fresh.len() > MAX_ONE_TIME_PREKEYS {
             return Err(Error::invalid(
                 "keys",
-                format!("a device may hold at most {MAX_ONE_TIME_PREKEYS} one-time prekeys ({held} held)"),
+                format!(
+                    "a device may hold at most {MAX_ONE_TIME_PREKEYS} one-time prekeys ({held} held)"
+                ),
             ));
         }
         tree.apply_batch(batch)?;
         self.store.commit().await?;
-        Ok(UploadedCount { uploaded: fresh.len() })
+        Ok(UploadedCount {
+            uploaded: fresh.len(),
+        })
     }
 
     /// How many one-time prekeys a device has left.
-    pub fn one_time_prekey_count(&self, actor: &Actor, query: &DeviceKeyQuery) -> Result<PreKeyCount> {
+    pub fn one_time_prekey_count(
+        &self,
+        actor: &Actor,
+        query: &DeviceKeyQuery,
+    ) -> Result<PreKeyCount> {
         let device = self.target(actor, query.user_id, query.device_id)?;
-        let count = self.store.trees.devicekeyid_onetimeprekey.scan_prefix(device.id.as_bytes()).count();
+        let count = self
+            .store
+            .trees
+            .devicekeyid_onetimeprekey
+            .scan_prefix(device.id.as_bytes())
+            .count();
         Ok(PreKeyCount { count })
     }
 
@@ -341,22 +436,37 @@ impl Keys {
     fn claim(&self, device: DeviceId) -> Result<Option<OneTimePreKey>> {
         let tree = &self.store.trees.devicekeyid_onetimeprekey;
         loop {
-            let Some(entry) = tree.scan_prefix(device.as_bytes()).next() else { return Ok(None) };
+            let Some(entry) = tree.scan_prefix(device.as_bytes()).next() else {
+                return Ok(None);
+            };
             let (key, value) = entry?;
-            if tree.compare_and_swap(&key, Some(&value), None::<&[u8]>)?.is_err() {
+            if tree
+                .compare_and_swap(&key, Some(&value), None::<&[u8]>)?
+                .is_err()
+            {
                 continue;
             }
-            let key_id = keys::trailing_u32(&key).ok_or_else(|| Error::Corrupt("one-time prekey key".into()))?;
+            let key_id = keys::trailing_u32(&key)
+                .ok_or_else(|| Error::Corrupt("one-time prekey key".into()))?;
             let public_key = <[u8; 32]>::try_from(value.as_ref())
                 .map_err(|_| Error::Corrupt("one-time prekey length".into()))?;
-            return Ok(Some(OneTimePreKey { key_id, public_key: PreKeyPublic(public_key) }));
+            return Ok(Some(OneTimePreKey {
+                key_id,
+                public_key: PreKeyPublic(public_key),
+            }));
         }
     }
 
     /// Claims one one-time prekey of a device without the rest of the bundle.
-    pub async fn consume_one_time_prekey(&self, actor: &Actor, query: &DeviceKeyQuery) -> Result<OneTimePreKey> {
+    pub async fn consume_one_time_prekey(
+        &self,
+        actor: &Actor,
+        query: &DeviceKeyQuery,
+    ) -> Result<OneTimePreKey> {
         let device = self.target(actor, query.user_id, query.device_id)?;
-        let key = self.claim(device.id)?.ok_or(Error::NotFound("one-time prekey"))?;
+        let key = self
+            .claim(device.id)?
+            .ok_or(Error::NotFound("one-time prekey"))?;
         self.store.commit().await?;
         Ok(key)
     }
@@ -369,7 +479,8 @@ impl Keys {
             Some(identity) if identity.active => identity,
             _ => return Err(Error::NotFound("active identity key")),
         };
-        let signed = active_signed_prekey(&self.store, device.id)?.ok_or(Error::NotFound("signed prekey"))?;
+        let signed = active_signed_prekey(&self.store, device.id)?
+            .ok_or(Error::NotFound("signed prekey"))?;
         let one_time_prekey = self.claim(device.id)?;
         if one_time_prekey.is_some() {
             self.store.commit().await?;
@@ -390,6 +501,8 @@ impl Keys {
     /// Whether a device has an active identity key and signed prekey.
     pub fn active_keys(&self, actor: &Actor, query: &DeviceKeyQuery) -> Result<ActiveKeys> {
         let device = self.target(actor, query.user_id, query.device_id)?;
-        Ok(ActiveKeys { has_active_keys: has_active_keys(&self.store, device.id)? })
+        Ok(ActiveKeys {
+            has_active_keys: has_active_keys(&self.store, device.id)?,
+        })
     }
 }

@@ -16,7 +16,10 @@ pub(crate) struct ConversationLocks {
 
 impl ConversationLocks {
     pub(crate) fn new() -> Self {
-        Self { stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(), hasher: Default::default() }
+        Self {
+            stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+            hasher: Default::default(),
+        }
     }
 
     pub(crate) async fn lock(&self, id: ConversationId) -> MutexGuard<'_, ()> {

@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use protocol::api::{
-    DeviceCiphertext, EditMessageRequest, Message, MessagePage, MessageQuery, Receipt, Role, SendMessageRequest,
+    DeviceCiphertext, EditMessageRequest, Message, MessagePage, MessageQuery, Receipt, Role,
+    SendMessageRequest,
 };
 use protocol::ws::{MessageEvent, ReceiptEvent, ServerFrame};
 use protocol::{ConversationId, DeviceId, MessageId, UserId};
@@ -32,12 +33,18 @@ pub const MAX_HEADER_BYTES: usize = 1024;
 pub const MAX_RECIPIENT_DEVICES: usize = 1024;
 /// Most messages one replay carries; a client past it resumes again from the last it received.
 pub const MAX_REPLAY: usize = 10_000;
-const MESSAGE_TYPES: [&str; 8] = ["text", "image", "video", "audio", "file", "location", "contact", "poll"];
+const MESSAGE_TYPES: [&str; 8] = [
+    "text", "image", "video", "audio", "file", "location", "contact", "poll",
+];
 
 type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
 
 fn idempotency_key(conversation: ConversationId, sender: UserId, client_id: &str) -> Vec<u8> {
-    keys::join(&[conversation.as_bytes(), sender.as_bytes(), client_id.as_bytes()])
+    keys::join(&[
+        conversation.as_bytes(),
+        sender.as_bytes(),
+        client_id.as_bytes(),
+    ])
 }
 
 fn copy_key(device: DeviceId, conversation: ConversationId, seq: u64) -> Vec<u8> {
@@ -52,24 +59,46 @@ fn receipt_key(message: MessageId, user: UserId) -> Vec<u8> {
     keys::join(&[message.as_bytes(), user.as_bytes()])
 }
 
-fn message_at(store: &Store, conversation: ConversationId, seq: u64) -> Result<Option<MessageRecord>> {
-    store.trees.convseq_message.get(keys::id_seq(conversation.as_bytes(), seq))?.map(|b| decode(&b)).transpose()
+fn message_at(
+    store: &Store,
+    conversation: ConversationId,
+    seq: u64,
+) -> Result<Option<MessageRecord>> {
+    store
+        .trees
+        .convseq_message
+        .get(keys::id_seq(conversation.as_bytes(), seq))?
+        .map(|b| decode(&b))
+        .transpose()
 }
 
 fn message_by_id(store: &Store, id: MessageId) -> Result<MessageRecord> {
-    let location = store.trees.messageid_convseq.get(id.as_bytes())?.ok_or(Error::NotFound("message"))?;
+    let location = store
+        .trees
+        .messageid_convseq
+        .get(id.as_bytes())?
+        .ok_or(Error::NotFound("message"))?;
     let conversation = keys::id_at(&location, 0).map(ConversationId::from_bytes);
     let seq = keys::trailing_u64(&location);
     match (conversation, seq) {
-        (Some(conversation), Some(seq)) => message_at(store, conversation, seq)?.ok_or(Error::NotFound("message")),
+        (Some(conversation), Some(seq)) => {
+            message_at(store, conversation, seq)?.ok_or(Error::NotFound("message"))
+        }
         _ => Err(Error::Corrupt("message index".into())),
     }
 }
 
 /// Removes one queue entry of a device, if present.
 fn dequeue(store: &Store, device: DeviceId, message: MessageId) -> Result<()> {
-    if let Some(position) = store.trees.devicemessage_queuepos.remove(queue_index_key(device, message))? {
-        store.trees.devicequeue_pending.remove(keys::join(&[device.as_bytes(), &position]))?;
+    if let Some(position) = store
+        .trees
+        .devicemessage_queuepos
+        .remove(queue_index_key(device, message))?
+    {
+        store
+            .trees
+            .devicequeue_pending
+            .remove(keys::join(&[device.as_bytes(), &position]))?;
     }
     Ok(())
 }
@@ -77,7 +106,11 @@ fn dequeue(store: &Store, device: DeviceId, message: MessageId) -> Result<()> {
 /// Removes every stored trace of a message but its record.
 fn remove_copies(store: &Store, record: &MessageRecord) -> Result<()> {
     for (_, device) in &record.recipients {
-        store.trees.deviceconvseq_ciphertext.remove(copy_key(*device, record.conversation_id, record.seq))?;
+        store.trees.deviceconvseq_ciphertext.remove(copy_key(
+            *device,
+            record.conversation_id,
+            record.seq,
+        ))?;
         dequeue(store, *device, record.id)?;
     }
     Ok(())
@@ -96,9 +129,14 @@ pub(crate) fn purge_conversation(
         let record: MessageRecord = decode(&value)?;
         remove_copies(store, &record)?;
         t.messageid_convseq.remove(record.id.as_bytes())?;
-        t.convsenderclient_messageid.remove(idempotency_key(conversation, record.sender_id, &record.client_message_id))?;
+        t.convsenderclient_messageid.remove(idempotency_key(
+            conversation,
+            record.sender_id,
+            &record.client_message_id,
+        ))?;
         for user in &members {
-            t.messageuser_receipt.remove(receipt_key(record.id, *user))?;
+            t.messageuser_receipt
+                .remove(receipt_key(record.id, *user))?;
         }
         t.convseq_message.remove(key)?;
     }
@@ -118,12 +156,21 @@ impl Messages {
     }
 
     /// Checks a message's copies: each names an active device of a participant, once, within limits.
-    fn recipients(&self, conversation: ConversationId, copies: &[DeviceCiphertext]) -> Result<Vec<(UserId, DeviceId)>> {
+    fn recipients(
+        &self,
+        conversation: ConversationId,
+        copies: &[DeviceCiphertext],
+    ) -> Result<Vec<(UserId, DeviceId)>> {
         if copies.len() > MAX_RECIPIENT_DEVICES {
-            return Err(Error::invalid("ciphertexts", format!("at most {MAX_RECIPIENT_DEVICES} recipient devices")));
+            return Err(Error::invalid(
+                "ciphertexts",
+                format!("at most {MAX_RECIPIENT_DEVICES} recipient devices"),
+            ));
         }
-        let members: HashSet<UserId> =
-            conversations::participants(&self.store, conversation)?.into_iter().map(|(u, _)| u).collect();
+        let members: HashSet<UserId> = conversations::participants(&self.store, conversation)?
+            .into_iter()
+            .map(|(u, _)| u)
+            .collect();
         let mut seen = HashSet::new();
         let mut recipients = Vec::with_capacity(copies.len());
         for (index, copy) in copies.iter().enumerate() {
@@ -132,13 +179,26 @@ impl Messages {
                 return Err(Error::invalid(field("ciphertext"), "must not be empty"));
             }
             if copy.ciphertext.len() > MAX_CIPHERTEXT_BYTES {
-                return Err(Error::invalid(field("ciphertext"), format!("must be at most {MAX_CIPHERTEXT_BYTES} bytes")));
+                return Err(Error::invalid(
+                    field("ciphertext"),
+                    format!("must be at most {MAX_CIPHERTEXT_BYTES} bytes"),
+                ));
             }
-            if copy.header.as_ref().is_some_and(|h| h.len() > MAX_HEADER_BYTES) {
-                return Err(Error::invalid(field("header"), format!("must be at most {MAX_HEADER_BYTES} bytes")));
+            if copy
+                .header
+                .as_ref()
+                .is_some_and(|h| h.len() > MAX_HEADER_BYTES)
+            {
+                return Err(Error::invalid(
+                    field("header"),
+                    format!("must be at most {MAX_HEADER_BYTES} bytes"),
+                ));
             }
             if !seen.insert(copy.recipient_device_id) {
-                return Err(Error::invalid(field("recipient_device_id"), "names a device twice"));
+                return Err(Error::invalid(
+                    field("recipient_device_id"),
+                    "names a device twice",
+                ));
             }
             match users::get_device(&self.store, copy.recipient_device_id)? {
                 Some(device) if device.active && members.contains(&device.user_id) => {
@@ -157,10 +217,14 @@ impl Messages {
 
     /// Stores a message and fans it out. Resending a `client_message_id` returns the original message.
     pub async fn send(&self, actor: &Actor, request: SendMessageRequest) -> Result<Message> {
-        let client_message_id = validate::text("client_message_id", &request.client_message_id, 1, 128)?;
+        let client_message_id =
+            validate::text("client_message_id", &request.client_message_id, 1, 128)?;
         let message_type = request.message_type.trim().to_lowercase();
         if !MESSAGE_TYPES.contains(&message_type.as_str()) {
-            return Err(Error::invalid("message_type", format!("must be one of {}", MESSAGE_TYPES.join(", "))));
+            return Err(Error::invalid(
+                "message_type",
+                format!("must be one of {}", MESSAGE_TYPES.join(", ")),
+            ));
         }
         let conversation = request.conversation_id;
         conversations::require_participant(&self.store, conversation, actor.user_id)?;
@@ -170,7 +234,8 @@ impl Messages {
         let t = &self.store.trees;
         let dedup = idempotency_key(conversation, actor.user_id, &client_message_id);
         if let Some(existing) = t.convsenderclient_messageid.get(&dedup)? {
-            let id = MessageId::from_slice(&existing).ok_or_else(|| Error::Corrupt("idempotency index".into()))?;
+            let id = MessageId::from_slice(&existing)
+                .ok_or_else(|| Error::Corrupt("idempotency index".into()))?;
             return self.view(&message_by_id(&self.store, id)?, actor.device_id);
         }
         let now = Utc::now();
@@ -198,43 +263,58 @@ impl Messages {
             &t.devicequeue_pending,
             &t.devicemessage_queuepos,
         )
-            .transaction(|(conversations, activities, messages, ids, dedups, copies, queue, queue_index)| {
-                if conversations.get(conversation.as_bytes())?.is_none() {
-                    return Err(Error::NotFound("conversation").into());
-                }
-                let mut activity: Activity = match activities.get(conversation.as_bytes())? {
-                    Some(bytes) => decode(&bytes)?,
-                    None => Activity::default(),
-                };
-                activity.last_seq += 1;
-                activity.last_message_at = Some(now);
-                let seq = activity.last_seq;
-                let mut record = record.clone();
-                record.seq = seq;
-                let location = keys::id_seq(conversation.as_bytes(), seq);
-                activities.insert(conversation.as_bytes(), encode(&activity))?;
-                messages.insert(location.clone(), encode(&record))?;
-                ids.insert(record.id.as_bytes(), location)?;
-                dedups.insert(dedup.clone(), record.id.as_bytes())?;
-                for (copy, (_, device)) in request.ciphertexts.iter().zip(&record.recipients) {
-                    copies.insert(copy_key(*device, conversation, seq), encode_copy(&copy.ciphertext, copy.header.as_ref()))?;
-                    let position = queue.generate_id()?.to_be_bytes();
-                    let entry = QueueEntry { conversation_id: conversation, seq, message_id: record.id };
-                    queue.insert(keys::join(&[device.as_bytes(), &position]), entry.encode())?;
-                    queue_index.insert(queue_index_key(*device, record.id), &position)?;
-                }
-                TxResult::Ok(seq)
-            })?;
+            .transaction(
+                |(conversations, activities, messages, ids, dedups, copies, queue, queue_index)| {
+                    if conversations.get(conversation.as_bytes())?.is_none() {
+                        return Err(Error::NotFound("conversation").into());
+                    }
+                    let mut activity: Activity = match activities.get(conversation.as_bytes())? {
+                        Some(bytes) => decode(&bytes)?,
+                        None => Activity::default(),
+                    };
+                    activity.last_seq += 1;
+                    activity.last_message_at = Some(now);
+                    let seq = activity.last_seq;
+                    let mut record = record.clone();
+                    record.seq = seq;
+                    let location = keys::id_seq(conversation.as_bytes(), seq);
+                    activities.insert(conversation.as_bytes(), encode(&activity))?;
+                    messages.insert(location.clone(), encode(&record))?;
+                    ids.insert(record.id.as_bytes(), location)?;
+                    dedups.insert(dedup.clone(), record.id.as_bytes())?;
+                    for (copy, (_, device)) in request.ciphertexts.iter().zip(&record.recipients) {
+                        copies.insert(
+                            copy_key(*device, conversation, seq),
+                            encode_copy(&copy.ciphertext, copy.header.as_ref()),
+                        )?;
+                        let position = queue.generate_id()?.to_be_bytes();
+                        let entry = QueueEntry {
+                            conversation_id: conversation,
+                            seq,
+                            message_id: record.id,
+                        };
+                        queue
+                            .insert(keys::join(&[device.as_bytes(), &position]), entry.encode())?;
+                        queue_index.insert(queue_index_key(*device, record.id), &position)?;
+                    }
+                    TxResult::Ok(seq)
+                },
+            )?;
         record.seq = seq;
         self.store.commit().await?;
         for (copy, (user, device)) in request.ciphertexts.iter().zip(&record.recipients) {
             let event = event(&record, copy.ciphertext.clone(), copy.header.clone());
-            self.hub.send_to_device(*user, *device, &ServerFrame::MessageNew(event));
+            self.hub
+                .send_to_device(*user, *device, &ServerFrame::MessageNew(event));
         }
         Ok(self.view_with(&record, actor.device_id, None))
     }
 
-    fn copy_for(&self, record: &MessageRecord, device: DeviceId) -> Result<Option<(protocol::Base64Bytes, Option<protocol::Base64Bytes>)>> {
+    fn copy_for(
+        &self,
+        record: &MessageRecord,
+        device: DeviceId,
+    ) -> Result<Option<(protocol::Base64Bytes, Option<protocol::Base64Bytes>)>> {
         self.store
             .trees
             .deviceconvseq_ciphertext
@@ -284,7 +364,10 @@ impl Messages {
         let low = query.after_seq.map_or(0, |after| after.saturating_add(1));
         let high = query.before_seq.unwrap_or(u64::MAX);
         if low >= high {
-            return Ok(MessagePage { messages: Vec::new(), has_more: false });
+            return Ok(MessagePage {
+                messages: Vec::new(),
+                has_more: false,
+            });
         }
         let range = self.store.trees.convseq_message.range(
             keys::id_seq(conversation.as_bytes(), low)..keys::id_seq(conversation.as_bytes(), high),
@@ -292,8 +375,11 @@ impl Messages {
         // With only `after_seq`, read forwards from it; otherwise the newest messages below the bound.
         let forwards = query.after_seq.is_some() && query.before_seq.is_none();
         let mut records: Vec<MessageRecord> = Vec::with_capacity(limit + 1);
-        let iter: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> =
-            if forwards { Box::new(range) } else { Box::new(range.rev()) };
+        let iter: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = if forwards {
+            Box::new(range)
+        } else {
+            Box::new(range.rev())
+        };
         for entry in iter.take(limit + 1) {
             records.push(decode(&entry?.1)?);
         }
@@ -302,7 +388,10 @@ impl Messages {
         if !forwards {
             records.reverse();
         }
-        let messages = records.iter().map(|r| self.view(r, actor.device_id)).collect::<Result<_>>()?;
+        let messages = records
+            .iter()
+            .map(|r| self.view(r, actor.device_id))
+            .collect::<Result<_>>()?;
         Ok(MessagePage { messages, has_more })
     }
 
@@ -319,15 +408,20 @@ impl Messages {
     }
 
     fn write_record(&self, record: &MessageRecord) -> Result<()> {
-        self.store
-            .trees
-            .convseq_message
-            .insert(keys::id_seq(record.conversation_id.as_bytes(), record.seq), encode(record))?;
+        self.store.trees.convseq_message.insert(
+            keys::id_seq(record.conversation_id.as_bytes(), record.seq),
+            encode(record),
+        )?;
         Ok(())
     }
 
     /// Replaces a message's copies (sender only) and tells each recipient device.
-    pub async fn edit(&self, actor: &Actor, id: MessageId, request: EditMessageRequest) -> Result<Message> {
+    pub async fn edit(
+        &self,
+        actor: &Actor,
+        id: MessageId,
+        request: EditMessageRequest,
+    ) -> Result<Message> {
         let record = self.readable(actor, id)?;
         if record.sender_id != actor.user_id {
             return Err(Error::Forbidden("only the sender can edit a message"));
@@ -356,7 +450,8 @@ impl Messages {
         self.store.commit().await?;
         for (copy, (user, device)) in request.ciphertexts.iter().zip(&record.recipients) {
             let event = event(&record, copy.ciphertext.clone(), copy.header.clone());
-            self.hub.send_to_device(*user, *device, &ServerFrame::MessageUpdated(event));
+            self.hub
+                .send_to_device(*user, *device, &ServerFrame::MessageUpdated(event));
         }
         self.view(&record, actor.device_id)
     }
@@ -397,9 +492,12 @@ impl Messages {
     /// Erases a message entirely (its sender, or an owner or admin of the conversation).
     pub async fn hard_delete(&self, actor: &Actor, id: MessageId) -> Result<()> {
         let record = message_by_id(&self.store, id)?;
-        let (_, me) = conversations::require_participant(&self.store, record.conversation_id, actor.user_id)?;
+        let (_, me) =
+            conversations::require_participant(&self.store, record.conversation_id, actor.user_id)?;
         if record.sender_id != actor.user_id && me.role < Role::Admin {
-            return Err(Error::Forbidden("only the sender, owners and admins can erase a message"));
+            return Err(Error::Forbidden(
+                "only the sender, owners and admins can erase a message",
+            ));
         }
         let _guard = self.locks.lock(record.conversation_id).await;
         let record = message_by_id(&self.store, id)?;
@@ -414,7 +512,8 @@ impl Messages {
             record.sender_id,
             &record.client_message_id,
         ))?;
-        t.convseq_message.remove(keys::id_seq(record.conversation_id.as_bytes(), record.seq))?;
+        t.convseq_message
+            .remove(keys::id_seq(record.conversation_id.as_bytes(), record.seq))?;
         self.store.commit().await?;
         self.announce_deletion(actor, &record)
     }
@@ -460,20 +559,34 @@ impl Messages {
                 recipient_id: (!reader).then_some(actor.user_id),
             };
             if first_delivery {
-                self.hub.send_to_user(record.sender_id, &ServerFrame::MessageDelivered(receipt_event(false)));
+                self.hub.send_to_user(
+                    record.sender_id,
+                    &ServerFrame::MessageDelivered(receipt_event(false)),
+                );
             }
             if first_read {
-                self.hub.send_to_user(record.sender_id, &ServerFrame::MessageRead(receipt_event(true)));
+                self.hub.send_to_user(
+                    record.sender_id,
+                    &ServerFrame::MessageRead(receipt_event(true)),
+                );
             }
         }
-        Ok(Receipt { message_id: id, user_id: actor.user_id, delivered_at: receipt.delivered_at, read_at: receipt.read_at })
+        Ok(Receipt {
+            message_id: id,
+            user_id: actor.user_id,
+            delivered_at: receipt.delivered_at,
+            read_at: receipt.read_at,
+        })
     }
 
     /// Everything queued for the caller's device and not yet acknowledged, in arrival order.
     pub fn undelivered(&self, actor: &Actor) -> Result<Vec<MessageEvent>> {
         let t = &self.store.trees;
         let mut events = Vec::new();
-        for entry in t.devicequeue_pending.scan_prefix(actor.device_id.as_bytes()) {
+        for entry in t
+            .devicequeue_pending
+            .scan_prefix(actor.device_id.as_bytes())
+        {
             if events.len() >= MAX_REPLAY {
                 break;
             }
@@ -481,14 +594,19 @@ impl Messages {
             let queued = QueueEntry::decode(&value)?;
             let record = message_at(&self.store, queued.conversation_id, queued.seq)?;
             let copy = match &record {
-                Some(record) if record.id == queued.message_id => self.copy_for(record, actor.device_id)?,
+                Some(record) if record.id == queued.message_id => {
+                    self.copy_for(record, actor.device_id)?
+                }
                 _ => None,
             };
             match (record, copy) {
-                (Some(record), Some((ciphertext, header))) => events.push(event(&record, ciphertext, header)),
+                (Some(record), Some((ciphertext, header))) => {
+                    events.push(event(&record, ciphertext, header))
+                }
                 _ => {
                     t.devicequeue_pending.remove(key)?;
-                    t.devicemessage_queuepos.remove(queue_index_key(actor.device_id, queued.message_id))?;
+                    t.devicemessage_queuepos
+                        .remove(queue_index_key(actor.device_id, queued.message_id))?;
                 }
             }
         }
@@ -497,25 +615,32 @@ impl Messages {
 
     /// The caller's device copies after the given sequence number of each named conversation, in
     /// sequence order. Conversations the caller no longer belongs to are skipped.
-    pub fn since(&self, actor: &Actor, since: &BTreeMap<ConversationId, u64>) -> Result<Vec<MessageEvent>> {
+    pub fn since(
+        &self,
+        actor: &Actor,
+        since: &BTreeMap<ConversationId, u64>,
+    ) -> Result<Vec<MessageEvent>> {
         let mut events = Vec::new();
         for (&conversation, &seq) in since {
             if conversations::participant(&self.store, conversation, actor.user_id)?.is_none() {
                 continue;
             }
             let device = actor.device_id;
-            let range = self
-                .store
-                .trees
-                .deviceconvseq_ciphertext
-                .range(copy_key(device, conversation, seq.saturating_add(1))..=copy_key(device, conversation, u64::MAX));
+            let range = self.store.trees.deviceconvseq_ciphertext.range(
+                copy_key(device, conversation, seq.saturating_add(1))
+                    ..=copy_key(device, conversation, u64::MAX),
+            );
             for entry in range {
                 if events.len() >= MAX_REPLAY {
                     return Ok(events);
                 }
                 let (key, value) = entry?;
-                let Some(seq) = keys::trailing_u64(&key) else { continue };
-                let Some(record) = message_at(&self.store, conversation, seq)? else { continue };
+                let Some(seq) = keys::trailing_u64(&key) else {
+                    continue;
+                };
+                let Some(record) = message_at(&self.store, conversation, seq)? else {
+                    continue;
+                };
                 let (ciphertext, header) = decode_copy(&value)?;
                 events.push(event(&record, ciphertext, header));
             }

@@ -36,7 +36,11 @@ impl Presence {
             display_name,
             is_typing: typing,
         };
-        let frame = if typing { ServerFrame::TypingStarted(event) } else { ServerFrame::TypingStopped(event) };
+        let frame = if typing {
+            ServerFrame::TypingStarted(event)
+        } else {
+            ServerFrame::TypingStopped(event)
+        };
         for (user, _) in conversations::participants(&self.store, conversation)? {
             if user != actor.user_id {
                 self.hub.send_to_user(user, &frame);
@@ -51,8 +55,17 @@ impl Presence {
             Some(status) => validate::text("status", status, 1, 32)?,
             None => if online { "online" } else { "offline" }.to_owned(),
         };
-        let event = PresenceEvent { timestamp: Utc::now(), user_id: user, is_online: online, status };
-        let frame = if online { ServerFrame::PresenceOnline(event) } else { ServerFrame::PresenceOffline(event) };
+        let event = PresenceEvent {
+            timestamp: Utc::now(),
+            user_id: user,
+            is_online: online,
+            status,
+        };
+        let frame = if online {
+            ServerFrame::PresenceOnline(event)
+        } else {
+            ServerFrame::PresenceOffline(event)
+        };
         for contact in self.contacts(user)? {
             self.hub.send_to_user(contact, &frame);
         }
@@ -61,9 +74,16 @@ impl Presence {
 
     fn contacts(&self, user: UserId) -> Result<HashSet<UserId>> {
         let mut contacts = HashSet::new();
-        for entry in self.store.trees.userconv_membership.scan_prefix(user.as_bytes()) {
+        for entry in self
+            .store
+            .trees
+            .userconv_membership
+            .scan_prefix(user.as_bytes())
+        {
             let (key, _) = entry?;
-            let Some(conversation) = keys::id_at(&key, 16).map(ConversationId::from_bytes) else { continue };
+            let Some(conversation) = keys::id_at(&key, 16).map(ConversationId::from_bytes) else {
+                continue;
+            };
             for (member, _) in conversations::participants(&self.store, conversation)? {
                 if member != user && self.hub.is_online(member) {
                     contacts.insert(member);

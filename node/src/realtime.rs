@@ -3,8 +3,8 @@
 //! reconnects and resumes from the store, so one slow client never stalls delivery to others.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use protocol::ws::ServerFrame;
 use protocol::{DeviceId, SessionId, UserId};
@@ -47,25 +47,50 @@ impl Drop for Subscription {
 
 impl Hub {
     pub(crate) fn new(max_per_user: usize, buffer: usize) -> Self {
-        Self { users: Mutex::new(HashMap::new()), next_id: AtomicU64::new(1), max_per_user, buffer }
+        Self {
+            users: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            max_per_user,
+            buffer,
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, Vec<Connection>>> {
-        self.users.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.users
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Registers a connection for a device of a user.
-    pub fn subscribe(self: &Arc<Self>, user: UserId, device: DeviceId, session: SessionId) -> Result<Subscription> {
+    pub fn subscribe(
+        self: &Arc<Self>,
+        user: UserId,
+        device: DeviceId,
+        session: SessionId,
+    ) -> Result<Subscription> {
         let (tx, frames) = mpsc::channel(self.buffer);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut users = self.lock();
         let connections = users.entry(user).or_default();
         if connections.len() >= self.max_per_user {
-            return Err(Error::LimitReached("too many live connections for this user"));
+            return Err(Error::LimitReached(
+                "too many live connections for this user",
+            ));
         }
         let first = connections.is_empty();
-        connections.push(Connection { id, device, session, tx });
-        Ok(Subscription { hub: self.clone(), user, id, frames, first })
+        connections.push(Connection {
+            id,
+            device,
+            session,
+            tx,
+        });
+        Ok(Subscription {
+            hub: self.clone(),
+            user,
+            id,
+            frames,
+            first,
+        })
     }
 
     fn remove(&self, user: UserId, matches: impl Fn(&Connection) -> bool) {
@@ -100,7 +125,9 @@ impl Hub {
 
     fn send(&self, user: UserId, matches: impl Fn(&Connection) -> bool, frame: &ServerFrame) {
         let mut users = self.lock();
-        let Some(connections) = users.get_mut(&user) else { return };
+        let Some(connections) = users.get_mut(&user) else {
+            return;
+        };
         connections.retain(|c| {
             if !matches(c) {
                 return true;
@@ -155,9 +182,15 @@ mod tests {
         hub.send_to_user(user, &ServerFrame::Pong);
         assert!(fast.frames.try_recv().is_ok());
         hub.send_to_user(user, &ServerFrame::Pong);
-        assert!(fast.frames.try_recv().is_ok(), "the fast connection still receives");
+        assert!(
+            fast.frames.try_recv().is_ok(),
+            "the fast connection still receives"
+        );
         assert!(slow.frames.try_recv().is_ok());
-        assert!(slow.frames.try_recv().is_err(), "the slow connection was cut off");
+        assert!(
+            slow.frames.try_recv().is_err(),
+            "the slow connection was cut off"
+        );
         assert_eq!(hub.connection_count(), 1);
     }
 
@@ -167,7 +200,10 @@ mod tests {
         let (user, device, session) = ids();
         let mut sub = hub.subscribe(user, device, session).unwrap();
         hub.disconnect_session(user, session);
-        assert!(matches!(sub.frames.try_recv(), Err(mpsc::error::TryRecvError::Disconnected)));
+        assert!(matches!(
+            sub.frames.try_recv(),
+            Err(mpsc::error::TryRecvError::Disconnected)
+        ));
         assert!(!hub.is_online(user));
     }
 }

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use protocol::api::{
-    Device, DeviceList, Me, PublicDevice, PublicDeviceList, Settings, Timestamp, UpdateProfileRequest,
-    UpdateSettingsRequest, UserList, UserProfile, UserSearchQuery,
+    Device, DeviceList, Me, PublicDevice, PublicDeviceList, Settings, Timestamp,
+    UpdateProfileRequest, UpdateSettingsRequest, UserList, UserProfile, UserSearchQuery,
 };
 use protocol::{DeviceId, UserId};
 use serde::{Deserialize, Serialize};
@@ -70,19 +70,32 @@ pub(crate) struct DeviceRecord {
 }
 
 pub(crate) fn get_user(store: &Store, id: UserId) -> Result<Option<UserRecord>> {
-    store.trees.userid_user.get(id.as_bytes())?.map(|b| decode(&b)).transpose()
+    store
+        .trees
+        .userid_user
+        .get(id.as_bytes())?
+        .map(|b| decode(&b))
+        .transpose()
 }
 
 pub(crate) fn get_device(store: &Store, id: DeviceId) -> Result<Option<DeviceRecord>> {
-    store.trees.deviceid_device.get(id.as_bytes())?.map(|b| decode(&b)).transpose()
+    store
+        .trees
+        .deviceid_device
+        .get(id.as_bytes())?
+        .map(|b| decode(&b))
+        .transpose()
 }
 
 pub(crate) fn put_device(store: &Store, device: &DeviceRecord) -> Result<()> {
-    store.trees.deviceid_device.insert(device.id.as_bytes(), encode(device))?;
     store
         .trees
-        .userid_deviceid
-        .insert(keys::join(&[device.user_id.as_bytes(), device.id.as_bytes()]), &[])?;
+        .deviceid_device
+        .insert(device.id.as_bytes(), encode(device))?;
+    store.trees.userid_deviceid.insert(
+        keys::join(&[device.user_id.as_bytes(), device.id.as_bytes()]),
+        &[],
+    )?;
     Ok(())
 }
 
@@ -91,7 +104,9 @@ pub(crate) fn devices_of(store: &Store, user: UserId) -> Result<Vec<DeviceRecord
     let mut devices = Vec::new();
     for entry in store.trees.userid_deviceid.scan_prefix(user.as_bytes()) {
         let (key, _) = entry?;
-        let Some(id) = keys::id_at(&key, 16).map(DeviceId::from_bytes) else { continue };
+        let Some(id) = keys::id_at(&key, 16).map(DeviceId::from_bytes) else {
+            continue;
+        };
         if let Some(device) = get_device(store, id)? {
             devices.push(device);
         }
@@ -118,7 +133,11 @@ pub(crate) fn find_by_identity(store: &Store, identity: &str) -> Result<Option<U
 
 /// The display-name index key: lower-cased name, a 0 separator, the user id.
 pub(crate) fn display_key(display_name: &str, user: UserId) -> Vec<u8> {
-    keys::join(&[display_name.to_lowercase().as_bytes(), &[0], user.as_bytes()])
+    keys::join(&[
+        display_name.to_lowercase().as_bytes(),
+        &[0],
+        user.as_bytes(),
+    ])
 }
 
 /// The users service.
@@ -166,7 +185,8 @@ impl Users {
         let t = &self.store.trees;
         t.userid_user.insert(user.id.as_bytes(), encode(&user))?;
         t.displayname_userid.remove(old_display)?;
-        t.displayname_userid.insert(display_key(&user.display_name, user.id), &[])?;
+        t.displayname_userid
+            .insert(display_key(&user.display_name, user.id), &[])?;
         self.store.commit().await?;
         Ok(user.me())
     }
@@ -178,8 +198,14 @@ impl Users {
         self.auth.revoke_sessions_where(user.id, |_| true).await?;
         for device in devices_of(&self.store, user.id)? {
             crate::keys::purge_device(&self.store, device.id)?;
-            self.store.trees.deviceid_device.remove(device.id.as_bytes())?;
-            self.store.trees.userid_deviceid.remove(keys::join(&[user.id.as_bytes(), device.id.as_bytes()]))?;
+            self.store
+                .trees
+                .deviceid_device
+                .remove(device.id.as_bytes())?;
+            self.store
+                .trees
+                .userid_deviceid
+                .remove(keys::join(&[user.id.as_bytes(), device.id.as_bytes()]))?;
         }
         crate::conversations::forget_user(&self.store, user.id)?;
         let t = &self.store.trees;
@@ -188,7 +214,8 @@ impl Users {
         if let Some(phone) = &user.phone_number {
             t.phone_userid.remove(phone.as_bytes())?;
         }
-        t.displayname_userid.remove(display_key(&user.display_name, user.id))?;
+        t.displayname_userid
+            .remove(display_key(&user.display_name, user.id))?;
         t.userid_settings.remove(user.id.as_bytes())?;
         t.userid_user.remove(user.id.as_bytes())?;
         self.store.commit().await?;
@@ -198,14 +225,23 @@ impl Users {
 
     /// The caller's settings (defaults until first changed).
     pub fn settings(&self, actor: &Actor) -> Result<Settings> {
-        match self.store.trees.userid_settings.get(actor.user_id.as_bytes())? {
+        match self
+            .store
+            .trees
+            .userid_settings
+            .get(actor.user_id.as_bytes())?
+        {
             Some(bytes) => decode(&bytes),
             None => Ok(Settings::default()),
         }
     }
 
     /// Changes the settings present in the request.
-    pub async fn update_settings(&self, actor: &Actor, request: UpdateSettingsRequest) -> Result<Settings> {
+    pub async fn update_settings(
+        &self,
+        actor: &Actor,
+        request: UpdateSettingsRequest,
+    ) -> Result<Settings> {
         let mut settings = self.settings(actor)?;
         if let Some(enabled) = request.notifications_enabled {
             settings.notifications_enabled = enabled;
@@ -213,18 +249,30 @@ impl Users {
         if let Some(theme) = request.theme {
             let theme = theme.trim().to_lowercase();
             if !matches!(theme.as_str(), "light" | "dark" | "system") {
-                return Err(Error::invalid("theme", "must be one of light, dark, system"));
+                return Err(Error::invalid(
+                    "theme",
+                    "must be one of light, dark, system",
+                ));
             }
             settings.theme = theme;
         }
         if let Some(language) = request.language {
             let language = validate::text("language", &language, 2, 16)?;
-            if !language.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-                return Err(Error::invalid("language", "must be a language tag such as en or pt-BR"));
+            if !language
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+            {
+                return Err(Error::invalid(
+                    "language",
+                    "must be a language tag such as en or pt-BR",
+                ));
             }
             settings.language = language;
         }
-        self.store.trees.userid_settings.insert(actor.user_id.as_bytes(), encode(&settings))?;
+        self.store
+            .trees
+            .userid_settings
+            .insert(actor.user_id.as_bytes(), encode(&settings))?;
         self.store.commit().await?;
         Ok(settings)
     }
@@ -247,7 +295,13 @@ impl Users {
                 break;
             }
             let (key, _) = entry?;
-            let Some(id) = key.len().checked_sub(16).and_then(|at| keys::id_at(&key, at)) else { continue };
+            let Some(id) = key
+                .len()
+                .checked_sub(16)
+                .and_then(|at| keys::id_at(&key, at))
+            else {
+                continue;
+            };
             let id = UserId::from_bytes(id);
             if !ids.contains(&id) {
                 ids.push(id);
@@ -283,13 +337,19 @@ impl Users {
     pub fn public_devices(&self, user: UserId) -> Result<PublicDeviceList> {
         self.load(user)?;
         let mut devices = Vec::new();
-        for device in devices_of(&self.store, user)?.into_iter().filter(|d| d.active) {
+        for device in devices_of(&self.store, user)?
+            .into_iter()
+            .filter(|d| d.active)
+        {
             devices.push(PublicDevice {
                 id: device.id,
                 has_active_keys: crate::keys::has_active_keys(&self.store, device.id)?,
             });
         }
-        Ok(PublicDeviceList { user_id: user, devices })
+        Ok(PublicDeviceList {
+            user_id: user,
+            devices,
+        })
     }
 
     /// Deactivates one of the caller's devices: its sessions end and its keys are deleted, so nobody
@@ -302,7 +362,9 @@ impl Users {
         device.active = false;
         put_device(&self.store, &device)?;
         crate::keys::purge_device(&self.store, id)?;
-        self.auth.revoke_sessions_where(actor.user_id, |s| s.device_id == id).await?;
+        self.auth
+            .revoke_sessions_where(actor.user_id, |s| s.device_id == id)
+            .await?;
         Ok(())
     }
 }

@@ -14,7 +14,10 @@ pub(crate) fn text(field: &str, value: &str, min: usize, max: usize) -> Result<S
         });
     }
     if len > max {
-        return Err(Error::invalid(field, format!("must be at most {max} characters")));
+        return Err(Error::invalid(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     if value.chars().any(|c| c.is_control()) {
         return Err(Error::invalid(field, "must not contain control characters"));
@@ -23,7 +26,11 @@ pub(crate) fn text(field: &str, value: &str, min: usize, max: usize) -> Result<S
 }
 
 /// An optional text field where an empty string means "clear".
-pub(crate) fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>> {
+pub(crate) fn optional_text(
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<Option<String>> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
         Some(value) => text(field, value, 1, max).map(Some),
@@ -43,30 +50,46 @@ pub(crate) fn email(value: &str) -> Result<String> {
         }
         None => false,
     };
-    if valid { Ok(value) } else { Err(Error::invalid("email", "must be an email address")) }
+    if valid {
+        Ok(value)
+    } else {
+        Err(Error::invalid("email", "must be an email address"))
+    }
 }
 
 pub(crate) fn username(value: &str) -> Result<String> {
     let value = text("username", value, 3, 32)?.to_lowercase();
-    if !value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')) {
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    {
         return Err(Error::invalid(
             "username",
             "may contain only letters, digits, '_', '.' and '-'",
         ));
     }
     if !value.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-        return Err(Error::invalid("username", "must start with a letter or digit"));
+        return Err(Error::invalid(
+            "username",
+            "must start with a letter or digit",
+        ));
     }
     Ok(value)
 }
 
 pub(crate) fn phone(value: &str) -> Result<String> {
-    let value: String = value.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')).collect();
+    let value: String = value
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
+        .collect();
     let digits = value.strip_prefix('+').unwrap_or("");
     if (7..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) {
         Ok(value)
     } else {
-        Err(Error::invalid("phone_number", "must be in E.164 form, e.g. +15551234567"))
+        Err(Error::invalid(
+            "phone_number",
+            "must be in E.164 form, e.g. +15551234567",
+        ))
     }
 }
 
@@ -82,7 +105,9 @@ pub(crate) fn password(field: &str, value: &str) -> Result<()> {
 }
 
 pub(crate) fn url(field: &str, value: Option<&str>) -> Result<Option<String>> {
-    let Some(value) = optional_text(field, value, 2048)? else { return Ok(None) };
+    let Some(value) = optional_text(field, value, 2048)? else {
+        return Ok(None);
+    };
     if value.starts_with("https://") || value.starts_with("http://") {
         Ok(Some(value))
     } else {
@@ -118,7 +143,13 @@ mod tests {
     #[test]
     fn emails_are_normalised_and_checked() {
         assert_eq!(email(" Ann@Example.org ").unwrap(), "ann@example.org");
-        for bad in ["ann", "ann@", "@example.org", "ann@example", "a b@example.org"] {
+        for bad in [
+            "ann",
+            "ann@",
+            "@example.org",
+            "ann@example",
+            "a b@example.org",
+        ] {
             assert!(email(bad).is_err(), "{bad}");
         }
     }

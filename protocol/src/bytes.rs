@@ -4,8 +4,8 @@ use std::fmt;
 
 use base64::Engine;
 use base64::alphabet;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Clients differ in whether they pad; both forms mean the same bytes.

@@ -237,10 +237,14 @@ mod tests {
             r#"{{"type":"typing:started","conversation_id":"{conversation}"}}"#
         ))
         .unwrap();
-        assert!(matches!(typing, ClientFrame::TypingStarted { conversation_id } if conversation_id == conversation));
+        assert!(
+            matches!(typing, ClientFrame::TypingStarted { conversation_id } if conversation_id == conversation)
+        );
         let presence: ClientFrame =
             serde_json::from_str(r#"{"type":"presence:online","status":"online"}"#).unwrap();
-        assert!(matches!(presence, ClientFrame::PresenceOnline { status: Some(s) } if s == "online"));
+        assert!(
+            matches!(presence, ClientFrame::PresenceOnline { status: Some(s) } if s == "online")
+        );
     }
 
     #[test]
@@ -252,7 +256,9 @@ mod tests {
                 "ciphertexts":[{{"recipient_device_id":"{device}","ciphertext":"AAEC"}}]}}"#
         ))
         .unwrap();
-        let ClientFrame::SendMessage(send) = frame else { panic!("not a send") };
+        let ClientFrame::SendMessage(send) = frame else {
+            panic!("not a send")
+        };
         assert_eq!(send.message_type, "text");
         assert_eq!(send.ciphertexts[0].ciphertext.0, vec![0, 1, 2]);
     }

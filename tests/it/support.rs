@@ -44,7 +44,13 @@ impl TestNode {
             let _ = stopped.await;
         }))
         .map_into_unit();
-        Self { base, services, stop: Some(stop), task: Some(task), dir }
+        Self {
+            base,
+            services,
+            stop: Some(stop),
+            task: Some(task),
+            dir,
+        }
     }
 
     pub fn client(&self) -> Api {
@@ -147,7 +153,10 @@ impl User {
         let identity = SigningKey::generate(&mut rand::rng());
         let (status, body) = self
             .api
-            .post("/v1/encryption/identity", json!({ "public_key": b64(&identity.verifying_key().to_bytes()) }))
+            .post(
+                "/v1/encryption/identity",
+                json!({ "public_key": b64(&identity.verifying_key().to_bytes()) }),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "identity: {body}");
         let prekey: [u8; 32] = rand::random();
@@ -164,7 +173,10 @@ impl User {
             let keys: Vec<Value> = (1..=one_time)
                 .map(|id| json!({ "key_id": id, "public_key": b64(&rand::random::<[u8; 32]>()) }))
                 .collect();
-            let (status, body) = self.api.post("/v1/encryption/onetime-prekeys", json!({ "keys": keys })).await;
+            let (status, body) = self
+                .api
+                .post("/v1/encryption/onetime-prekeys", json!({ "keys": keys }))
+                .await;
             assert_eq!(status, StatusCode::CREATED, "one-time prekeys: {body}");
         }
         identity
@@ -182,7 +194,9 @@ pub fn b64(bytes: &[u8]) -> String {
 
 pub fn unb64(text: &str) -> Vec<u8> {
     use base64::Engine;
-    base64::engine::general_purpose::STANDARD.decode(text).unwrap()
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap()
 }
 
 /// A tiny client for the envelope API.
@@ -195,11 +209,18 @@ pub struct Api {
 
 impl Api {
     pub fn new(base: &str) -> Self {
-        Self { http: reqwest::Client::new(), base: base.to_owned(), token: None }
+        Self {
+            http: reqwest::Client::new(),
+            base: base.to_owned(),
+            token: None,
+        }
     }
 
     pub fn with_token(&self, token: &str) -> Self {
-        Self { token: Some(token.to_owned()), ..self.clone() }
+        Self {
+            token: Some(token.to_owned()),
+            ..self.clone()
+        }
     }
 
     pub async fn send(&self, request: reqwest::RequestBuilder) -> (StatusCode, Value) {
@@ -210,7 +231,8 @@ impl Api {
         let response = request.send().await.expect("request reaches the node");
         let status = response.status();
         let text = response.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("non-JSON body for {status}: {text}"));
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("non-JSON body for {status}: {text}"));
         (status, body)
     }
 
@@ -223,7 +245,8 @@ impl Api {
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(self.request(reqwest::Method::POST, path).json(&body)).await
+        self.send(self.request(reqwest::Method::POST, path).json(&body))
+            .await
     }
 
     pub async fn post_empty(&self, path: &str) -> (StatusCode, Value) {
@@ -231,7 +254,8 @@ impl Api {
     }
 
     pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(self.request(reqwest::Method::PUT, path).json(&body)).await
+        self.send(self.request(reqwest::Method::PUT, path).json(&body))
+            .await
     }
 
     pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
@@ -264,7 +288,10 @@ pub async fn conversation(owner: &User, kind: &str, others: &[&User]) -> String 
     let data = assert_ok(
         owner
             .api
-            .post("/v1/conversations", json!({ "type": kind, "subject": "test group", "participants": participants }))
+            .post(
+                "/v1/conversations",
+                json!({ "type": kind, "subject": "test group", "participants": participants }),
+            )
             .await,
         StatusCode::CREATED,
     );
@@ -272,8 +299,20 @@ pub async fn conversation(owner: &User, kind: &str, others: &[&User]) -> String 
 }
 
 /// Sends a message with one ciphertext per listed device; the ciphertext is the text's bytes.
-pub async fn send_text(sender: &User, conversation: &str, devices: &[&User], text: &str, client_id: &str) -> (StatusCode, Value) {
-    sender.api.post("/v1/messages", send_body(conversation, devices, text, client_id)).await
+pub async fn send_text(
+    sender: &User,
+    conversation: &str,
+    devices: &[&User],
+    text: &str,
+    client_id: &str,
+) -> (StatusCode, Value) {
+    sender
+        .api
+        .post(
+            "/v1/messages",
+            send_body(conversation, devices, text, client_id),
+        )
+        .await
 }
 
 pub fn send_body(conversation: &str, devices: &[&User], text: &str, client_id: &str) -> Value {
@@ -296,23 +335,32 @@ pub struct Ws {
 
 impl Ws {
     pub async fn connect(url: &str) -> Self {
-        let (stream, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
+        let (stream, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("websocket connects");
         Self { stream }
     }
 
     pub async fn try_connect(url: &str) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
-        tokio_tungstenite::connect_async(url).await.map(|(stream, _)| Self { stream })
+        tokio_tungstenite::connect_async(url)
+            .await
+            .map(|(stream, _)| Self { stream })
     }
 
     pub async fn send(&mut self, frame: Value) {
-        self.stream.send(WsMessage::Text(frame.to_string().into())).await.unwrap();
+        self.stream
+            .send(WsMessage::Text(frame.to_string().into()))
+            .await
+            .unwrap();
     }
 
     /// The next JSON frame, or `None` after `wait` or when the socket closes.
     pub async fn next_within(&mut self, wait: Duration) -> Option<Value> {
         loop {
             match tokio::time::timeout(wait, self.stream.next()).await {
-                Ok(Some(Ok(WsMessage::Text(text)))) => return Some(serde_json::from_str(&text).unwrap()),
+                Ok(Some(Ok(WsMessage::Text(text)))) => {
+                    return Some(serde_json::from_str(&text).unwrap());
+                }
                 Ok(Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_)))) => continue,
                 _ => return None,
             }
@@ -321,7 +369,9 @@ impl Ws {
 
     /// The next frame, which must come within 10 s.
     pub async fn next(&mut self) -> Value {
-        self.next_within(Duration::from_secs(10)).await.expect("a frame within 10 s")
+        self.next_within(Duration::from_secs(10))
+            .await
+            .expect("a frame within 10 s")
     }
 
     /// Skips frames until one of the given type arrives.

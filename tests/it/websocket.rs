@@ -12,7 +12,10 @@ async fn every_device_gets_its_own_copy_live() {
     let mut laptop = bob_laptop.ws(&node).await;
     assert!(phone.sync().await.is_empty());
     assert!(laptop.sync().await.is_empty());
-    let sent = assert_ok(send_text(&ann, &group, &[&bob, &bob_laptop], "live", "c1").await, StatusCode::CREATED);
+    let sent = assert_ok(
+        send_text(&ann, &group, &[&bob, &bob_laptop], "live", "c1").await,
+        StatusCode::CREATED,
+    );
     for (socket, device) in [(&mut phone, &bob), (&mut laptop, &bob_laptop)] {
         let frame = socket.expect("message:new").await;
         assert_eq!(frame["message_id"], sent["id"]);
@@ -35,15 +38,22 @@ async fn a_socket_authenticates_by_query_or_first_frame_only() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     let mut by_frame = Ws::connect(&node.ws_url("")).await;
-    by_frame.send(json!({ "type": "auth", "token": format!("Bearer {}", ann.token) })).await;
+    by_frame
+        .send(json!({ "type": "auth", "token": format!("Bearer {}", ann.token) }))
+        .await;
     assert_eq!(by_frame.next().await["user_id"], ann.id);
 
     let mut silent = Ws::connect(&node.ws_url("")).await;
     silent.send(json!({ "type": "ping" })).await;
-    assert!(silent.closed_within(Duration::from_secs(5)).await, "a socket that does not authenticate is closed");
+    assert!(
+        silent.closed_within(Duration::from_secs(5)).await,
+        "a socket that does not authenticate is closed"
+    );
 
     let mut wrong = Ws::connect(&node.ws_url("")).await;
-    wrong.send(json!({ "type": "auth", "token": "garbage" })).await;
+    wrong
+        .send(json!({ "type": "auth", "token": "garbage" }))
+        .await;
     assert_eq!(wrong.next().await["code"], "UNAUTHORIZED");
     assert!(wrong.closed_within(Duration::from_secs(5)).await);
 }
@@ -65,11 +75,17 @@ async fn messages_can_be_sent_over_the_socket() {
     assert_eq!(ack["sequence_number"], 1);
     let delivered = receiver.expect("message:new").await;
     assert_eq!(delivered["message_id"], ack["message_id"]);
-    assert_eq!(content(&delivered), format!("over ws for {}", bob.device_id));
+    assert_eq!(
+        content(&delivered),
+        format!("over ws for {}", bob.device_id)
+    );
 
     sender.send(frame).await;
     let repeat = sender.expect("message:ack").await;
-    assert_eq!(repeat["message_id"], ack["message_id"], "a resend over the socket is idempotent too");
+    assert_eq!(
+        repeat["message_id"], ack["message_id"],
+        "a resend over the socket is idempotent too"
+    );
 
     let mut bad = send_body(&dm, &[&bob], "odd", "ws-2");
     bad["type"] = json!("message:send");
@@ -93,23 +109,40 @@ async fn a_reconnecting_device_gets_its_undelivered_queue_in_order() {
     let mut expected = Vec::new();
     for n in 0..6 {
         let target = if n % 2 == 0 { &dm } else { &group };
-        let sent = assert_ok(send_text(&ann, target, &[&bob], &format!("m{n}"), &format!("c{n}")).await, StatusCode::CREATED);
+        let sent = assert_ok(
+            send_text(&ann, target, &[&bob], &format!("m{n}"), &format!("c{n}")).await,
+            StatusCode::CREATED,
+        );
         expected.push(sent["id"].as_str().unwrap().to_owned());
     }
     let mut socket = bob.ws(&node).await;
     let replayed = socket.sync().await;
-    let ids: Vec<&str> = replayed.iter().map(|f| f["message_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = replayed
+        .iter()
+        .map(|f| f["message_id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, expected, "the queue replays in arrival order");
     for frame in &replayed[..4] {
-        socket.send(json!({ "type": "message:delivered", "message_id": frame["message_id"] })).await;
+        socket
+            .send(json!({ "type": "message:delivered", "message_id": frame["message_id"] }))
+            .await;
     }
     socket.send(json!({ "type": "ping" })).await;
     socket.expect("pong").await;
     socket.close().await;
 
     let mut again = bob.ws(&node).await;
-    let rest: Vec<String> = again.sync().await.iter().map(|f| f["message_id"].as_str().unwrap().to_owned()).collect();
-    assert_eq!(rest, expected[4..], "acknowledged messages are not replayed");
+    let rest: Vec<String> = again
+        .sync()
+        .await
+        .iter()
+        .map(|f| f["message_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        rest,
+        expected[4..],
+        "acknowledged messages are not replayed"
+    );
 }
 
 #[tokio::test]
@@ -120,22 +153,44 @@ async fn resuming_from_sequence_numbers_fills_exactly_the_gap() {
     let mut socket = bob.ws(&node).await;
     socket.sync().await;
     for n in 1..=3 {
-        assert_ok(send_text(&ann, &dm, &[&bob], "seen", &format!("a{n}")).await, StatusCode::CREATED);
+        assert_ok(
+            send_text(&ann, &dm, &[&bob], "seen", &format!("a{n}")).await,
+            StatusCode::CREATED,
+        );
         assert_eq!(socket.expect("message:new").await["sequence_number"], n);
     }
     socket.close().await;
     for n in 4..=8 {
-        assert_ok(send_text(&ann, &dm, &[&bob], "missed", &format!("a{n}")).await, StatusCode::CREATED);
+        assert_ok(
+            send_text(&ann, &dm, &[&bob], "missed", &format!("a{n}")).await,
+            StatusCode::CREATED,
+        );
     }
-    let mut resumed = Ws::connect(&node.ws_url(&format!("?token={}&since={dm}:3", bob.token))).await;
-    let seqs: Vec<u64> = resumed.sync().await.iter().map(|f| f["sequence_number"].as_u64().unwrap()).collect();
+    let mut resumed =
+        Ws::connect(&node.ws_url(&format!("?token={}&since={dm}:3", bob.token))).await;
+    let seqs: Vec<u64> = resumed
+        .sync()
+        .await
+        .iter()
+        .map(|f| f["sequence_number"].as_u64().unwrap())
+        .collect();
     assert_eq!(seqs, [4, 5, 6, 7, 8]);
-    assert_ok(send_text(&ann, &dm, &[&bob], "live", "a9").await, StatusCode::CREATED);
+    assert_ok(
+        send_text(&ann, &dm, &[&bob], "live", "a9").await,
+        StatusCode::CREATED,
+    );
     assert_eq!(resumed.expect("message:new").await["sequence_number"], 9);
 
     let mut by_frame = Ws::connect(&node.ws_url("")).await;
-    by_frame.send(json!({ "type": "auth", "token": bob.token, "since": { dm.clone(): 7 } })).await;
-    let seqs: Vec<u64> = by_frame.sync().await.iter().map(|f| f["sequence_number"].as_u64().unwrap()).collect();
+    by_frame
+        .send(json!({ "type": "auth", "token": bob.token, "since": { dm.clone(): 7 } }))
+        .await;
+    let seqs: Vec<u64> = by_frame
+        .sync()
+        .await
+        .iter()
+        .map(|f| f["sequence_number"].as_u64().unwrap())
+        .collect();
     assert_eq!(seqs, [8, 9]);
 }
 
@@ -149,28 +204,53 @@ async fn typing_presence_and_receipts_reach_the_other_side() {
     let mut bob_ws = bob.ws(&node).await;
     bob_ws.sync().await;
     let online = ann_ws.expect("presence:online").await;
-    assert_eq!((online["user_id"].as_str(), online["is_online"].as_bool()), (Some(bob.id.as_str()), Some(true)));
+    assert_eq!(
+        (online["user_id"].as_str(), online["is_online"].as_bool()),
+        (Some(bob.id.as_str()), Some(true))
+    );
 
-    bob_ws.send(json!({ "type": "typing:started", "conversation_id": dm })).await;
+    bob_ws
+        .send(json!({ "type": "typing:started", "conversation_id": dm }))
+        .await;
     let typing = ann_ws.expect("typing:started").await;
     assert_eq!(typing["user_id"], bob.id);
     assert_eq!(typing["display_name"], "bob display");
-    bob_ws.send(json!({ "type": "typing:stopped", "conversation_id": dm })).await;
+    bob_ws
+        .send(json!({ "type": "typing:stopped", "conversation_id": dm }))
+        .await;
     assert_eq!(ann_ws.expect("typing:stopped").await["is_typing"], false);
 
-    let sent = assert_ok(send_text(&ann, &dm, &[&bob], "hi", "c1").await, StatusCode::CREATED);
+    let sent = assert_ok(
+        send_text(&ann, &dm, &[&bob], "hi", "c1").await,
+        StatusCode::CREATED,
+    );
     let frame = bob_ws.expect("message:new").await;
-    bob_ws.send(json!({ "type": "message:delivered", "message_id": frame["message_id"] })).await;
+    bob_ws
+        .send(json!({ "type": "message:delivered", "message_id": frame["message_id"] }))
+        .await;
     let delivered = ann_ws.expect("message:delivered").await;
-    assert_eq!((delivered["message_id"].clone(), delivered["recipient_id"].clone()), (sent["id"].clone(), json!(bob.id)));
-    bob_ws.send(json!({ "type": "message:read", "message_id": frame["message_id"] })).await;
+    assert_eq!(
+        (
+            delivered["message_id"].clone(),
+            delivered["recipient_id"].clone()
+        ),
+        (sent["id"].clone(), json!(bob.id))
+    );
+    bob_ws
+        .send(json!({ "type": "message:read", "message_id": frame["message_id"] }))
+        .await;
     assert_eq!(ann_ws.expect("message:read").await["reader_id"], bob.id);
 
-    bob_ws.send(json!({ "type": "presence:online", "status": "away" })).await;
+    bob_ws
+        .send(json!({ "type": "presence:online", "status": "away" }))
+        .await;
     assert_eq!(ann_ws.expect("presence:online").await["status"], "away");
     bob_ws.close().await;
     let offline = ann_ws.expect("presence:offline").await;
-    assert_eq!((offline["user_id"].as_str(), offline["is_online"].as_bool()), (Some(bob.id.as_str()), Some(false)));
+    assert_eq!(
+        (offline["user_id"].as_str(), offline["is_online"].as_bool()),
+        (Some(bob.id.as_str()), Some(false))
+    );
 }
 
 #[tokio::test]
@@ -192,14 +272,21 @@ async fn connections_per_user_are_capped_and_logout_closes_them() {
     }
     assert_ok(ann.api.post_empty("/v1/auth/logout").await, StatusCode::OK);
     for socket in &mut sockets {
-        assert!(socket.closed_within(Duration::from_secs(5)).await, "logout closes the session's sockets");
+        assert!(
+            socket.closed_within(Duration::from_secs(5)).await,
+            "logout closes the session's sockets"
+        );
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_does_not_stall_others() {
     let node = TestNode::start_with(|config| config.connection_buffer = 8).await;
-    let (ann, bob, carl) = (node.user("ann").await, node.user("bob").await, node.user("carl").await);
+    let (ann, bob, carl) = (
+        node.user("ann").await,
+        node.user("bob").await,
+        node.user("carl").await,
+    );
     let group = conversation(&ann, "GROUP", &[&bob, &carl]).await;
     let mut stalled = bob.ws(&node).await;
     stalled.sync().await;
@@ -211,7 +298,10 @@ async fn a_client_that_stops_reading_does_not_stall_others() {
         let (ann, bob, carl, group) = (ann.clone(), bob.clone(), carl.clone(), group.clone());
         async move {
             for n in 0..total {
-                assert_ok(send_text(&ann, &group, &[&bob, &carl], &big, &format!("c{n}")).await, StatusCode::CREATED);
+                assert_ok(
+                    send_text(&ann, &group, &[&bob, &carl], &big, &format!("c{n}")).await,
+                    StatusCode::CREATED,
+                );
             }
         }
     });
@@ -220,8 +310,15 @@ async fn a_client_that_stops_reading_does_not_stall_others() {
         assert_eq!(frame["sequence_number"], n);
     }
     sender.await.unwrap();
-    assert!(stalled.closed_within(Duration::from_secs(10)).await, "the stalled socket was cut off");
+    assert!(
+        stalled.closed_within(Duration::from_secs(10)).await,
+        "the stalled socket was cut off"
+    );
     let mut resumed = bob.ws(&node).await;
     let replayed = resumed.sync().await;
-    assert_eq!(replayed.len(), total as usize, "nothing was lost for the slow client");
+    assert_eq!(
+        replayed.len(),
+        total as usize,
+        "nothing was lost for the slow client"
+    );
 }

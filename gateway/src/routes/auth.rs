@@ -1,8 +1,8 @@
 use axum::extract::State;
 use protocol::SessionId;
 use protocol::api::{
-    AuthResponse, ForgotPasswordRequest, ForgotPasswordResponse, LoginRequest, LogoutRequest, MessageText,
-    RefreshRequest, RegisterRequest, ResetPasswordRequest, SessionList, TokenPair,
+    AuthResponse, ForgotPasswordRequest, ForgotPasswordResponse, LoginRequest, LogoutRequest,
+    MessageText, RefreshRequest, RegisterRequest, ResetPasswordRequest, SessionList, TokenPair,
 };
 
 use crate::AppState;
@@ -28,7 +28,10 @@ pub(crate) async fn login(
 }
 
 /// # `POST /v1/auth/refresh`
-pub(crate) async fn refresh(State(state): State<AppState>, Json(body): Json<RefreshRequest>) -> ApiResult<TokenPair> {
+pub(crate) async fn refresh(
+    State(state): State<AppState>,
+    Json(body): Json<RefreshRequest>,
+) -> ApiResult<TokenPair> {
     ok(state.services.auth.refresh(body).await?)
 }
 
@@ -44,13 +47,21 @@ pub(crate) async fn logout(
 }
 
 /// # `POST /v1/auth/logout-all`
-pub(crate) async fn logout_all(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<MessageText> {
+pub(crate) async fn logout_all(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+) -> ApiResult<MessageText> {
     let ended = state.services.auth.logout_all(&actor).await?;
-    ok(MessageText { message: format!("{ended} sessions ended") })
+    ok(MessageText {
+        message: format!("{ended} sessions ended"),
+    })
 }
 
 /// # `GET /v1/auth/sessions`
-pub(crate) async fn sessions(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<SessionList> {
+pub(crate) async fn sessions(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+) -> ApiResult<SessionList> {
     ok(state.services.auth.sessions(&actor)?)
 }
 
@@ -65,9 +76,14 @@ pub(crate) async fn revoke_session(
 
 /// # `DELETE /v1/users/me/sessions`
 /// Ends every session but the current one.
-pub(crate) async fn revoke_other_sessions(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<MessageText> {
+pub(crate) async fn revoke_other_sessions(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+) -> ApiResult<MessageText> {
     let ended = state.services.auth.revoke_other_sessions(&actor).await?;
-    ok(MessageText { message: format!("{ended} sessions ended") })
+    ok(MessageText {
+        message: format!("{ended} sessions ended"),
+    })
 }
 
 /// # `POST /v1/auth/password/forgot`
@@ -84,5 +100,7 @@ pub(crate) async fn reset_password(
     Json(body): Json<ResetPasswordRequest>,
 ) -> ApiResult<MessageText> {
     state.services.auth.reset_password(body).await?;
-    ok(MessageText { message: "password changed; every session has been ended".into() })
+    ok(MessageText {
+        message: "password changed; every session has been ended".into(),
+    })
 }

@@ -28,7 +28,11 @@ pub(crate) async fn health(State(state): State<AppState>) -> ApiResult<Health> {
     let services = &state.services;
     if let Err(err) = services.health() {
         tracing::error!(error = %err, "health check failed");
-        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "UNHEALTHY", "store unavailable"));
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "UNHEALTHY",
+            "store unavailable",
+        ));
     }
     ok(Health {
         status: "healthy",

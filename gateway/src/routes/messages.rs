@@ -1,6 +1,8 @@
 use axum::extract::State;
 use protocol::MessageId;
-use protocol::api::{EditMessageRequest, Message, MessagePage, MessageQuery, Receipt, SendMessageRequest};
+use protocol::api::{
+    EditMessageRequest, Message, MessagePage, MessageQuery, Receipt, SendMessageRequest,
+};
 
 use crate::AppState;
 use crate::extract::{Auth, Json, Path, Query};
@@ -27,7 +29,11 @@ pub(crate) async fn list(
 }
 
 /// # `GET /v1/messages/{id}`
-pub(crate) async fn get(State(state): State<AppState>, Auth(actor): Auth, Path(id): Path<MessageId>) -> ApiResult<Message> {
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<MessageId>,
+) -> ApiResult<Message> {
     ok(state.services.messages.get(&actor, id)?)
 }
 
@@ -42,17 +48,29 @@ pub(crate) async fn edit(
 }
 
 /// # `DELETE /v1/messages/{id}`
-pub(crate) async fn delete(State(state): State<AppState>, Auth(actor): Auth, Path(id): Path<MessageId>) -> ApiResult<Message> {
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<MessageId>,
+) -> ApiResult<Message> {
     ok(state.services.messages.delete(&actor, id).await?)
 }
 
 /// # `DELETE /v1/messages/{id}/hard`
-pub(crate) async fn hard_delete(State(state): State<AppState>, Auth(actor): Auth, Path(id): Path<MessageId>) -> ApiResult<()> {
+pub(crate) async fn hard_delete(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<MessageId>,
+) -> ApiResult<()> {
     ok(state.services.messages.hard_delete(&actor, id).await?)
 }
 
 /// # `POST /v1/messages/{id}/read`
-pub(crate) async fn mark_read(State(state): State<AppState>, Auth(actor): Auth, Path(id): Path<MessageId>) -> ApiResult<Receipt> {
+pub(crate) async fn mark_read(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<MessageId>,
+) -> ApiResult<Receipt> {
     ok(state.services.messages.mark_read(&actor, id).await?)
 }
 

@@ -1,7 +1,7 @@
 use axum::extract::State;
 use protocol::api::{
-    DeviceList, Me, PublicDeviceList, Settings, UpdateProfileRequest, UpdateSettingsRequest, UserList,
-    UserProfile, UserSearchQuery,
+    DeviceList, Me, PublicDeviceList, Settings, UpdateProfileRequest, UpdateSettingsRequest,
+    UserList, UserProfile, UserSearchQuery,
 };
 use protocol::{DeviceId, UserId};
 
@@ -29,7 +29,10 @@ pub(crate) async fn delete_me(State(state): State<AppState>, Auth(actor): Auth) 
 }
 
 /// # `GET /v1/users/me/settings`
-pub(crate) async fn settings(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<Settings> {
+pub(crate) async fn settings(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+) -> ApiResult<Settings> {
     ok(state.services.users.settings(&actor)?)
 }
 
@@ -43,7 +46,10 @@ pub(crate) async fn update_settings(
 }
 
 /// # `GET /v1/users/me/devices`
-pub(crate) async fn devices(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<DeviceList> {
+pub(crate) async fn devices(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+) -> ApiResult<DeviceList> {
     ok(state.services.users.devices(&actor)?)
 }
 
@@ -66,7 +72,11 @@ pub(crate) async fn search(
 }
 
 /// # `GET /v1/users/{id}`
-pub(crate) async fn profile(State(state): State<AppState>, Auth(_): Auth, Path(id): Path<UserId>) -> ApiResult<UserProfile> {
+pub(crate) async fn profile(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    Path(id): Path<UserId>,
+) -> ApiResult<UserProfile> {
     ok(state.services.users.profile(id)?)
 }
 

@@ -19,7 +19,12 @@ pub struct Envelope<T> {
 impl<T> Envelope<T> {
     /// A successful envelope around `data`.
     pub fn ok(data: T) -> Self {
-        Self { success: true, data: Some(data), error: None, code: None }
+        Self {
+            success: true,
+            data: Some(data),
+            error: None,
+            code: None,
+        }
     }
 }
 

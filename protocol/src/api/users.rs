@@ -77,7 +77,11 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { notifications_enabled: true, theme: "system".into(), language: "en".into() }
+        Self {
+            notifications_enabled: true,
+            theme: "system".into(),
+            language: "en".into(),
+        }
     }
 }
 
