@@ -316,19 +316,20 @@ impl Auth {
     /// Verifies an access token and that its session is still live, so revocation takes effect at once.
     pub fn authenticate(&self, token: &str) -> Result<Actor> {
         let claims = self.tokens.verify(token)?;
-        let Some(mut session) = sessions::get(&self.store, claims.sid)? else {
+        let tree = &self.store.trees.sessionid_session;
+        let Some(stored) = tree.get(claims.sid.as_bytes())? else {
             return Err(Error::Unauthorized("session expired or revoked"));
         };
+        let mut session: SessionRecord = decode(&stored)?;
         if session.user_id != claims.sub || session.device_id != claims.did {
             return Err(Error::Unauthorized("invalid access token"));
         }
         let now = Utc::now();
         if (now - session.last_active).num_seconds() >= LAST_ACTIVE_RESOLUTION_SECS {
             session.last_active = now;
-            self.store
-                .trees
-                .sessionid_session
-                .insert(session.id.as_bytes(), encode(&session))?;
+            // A compare-and-swap, so a concurrent refresh's token rotation is never overwritten; losing
+            // the race only loses this activity stamp.
+            let _ = tree.compare_and_swap(session.id.as_bytes(), Some(stored), Some(encode(&session)))?;
         }
         Ok(Actor {
             user_id: session.user_id,

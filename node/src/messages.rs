@@ -228,7 +228,6 @@ impl Messages {
         }
         let conversation = request.conversation_id;
         conversations::require_participant(&self.store, conversation, actor.user_id)?;
-        let recipients = self.recipients(conversation, &request.ciphertexts)?;
 
         let _guard = self.locks.lock(conversation).await;
         let t = &self.store.trees;
@@ -238,6 +237,9 @@ impl Messages {
                 .ok_or_else(|| Error::Corrupt("idempotency index".into()))?;
             return self.view(&message_by_id(&self.store, id)?, actor.device_id);
         }
+        // Membership is checked again under the lock, where no removal can slip in before the write.
+        conversations::require_participant(&self.store, conversation, actor.user_id)?;
+        let recipients = self.recipients(conversation, &request.ciphertexts)?;
         let now = Utc::now();
         let mut record = MessageRecord {
             id: MessageId::random(),
