@@ -1,6 +1,7 @@
 //! The route table. Each domain's handlers live in their own file, each documented with its route.
 
 mod auth;
+mod contacts;
 mod conversations;
 mod health;
 mod keys;
@@ -33,6 +34,14 @@ pub(crate) fn router() -> Router<AppState> {
             "/users/me/settings",
             get(users::settings).put(users::update_settings),
         )
+        .route(
+            "/users/me/contacts",
+            get(contacts::list).post(contacts::add),
+        )
+        .route("/users/me/contacts/blocked", get(contacts::blocked))
+        .route("/users/me/contacts/{id}", delete(contacts::remove))
+        .route("/users/me/contacts/{id}/block", post(contacts::block))
+        .route("/users/me/contacts/{id}/unblock", post(contacts::unblock))
         .route("/users/me/devices", get(users::devices))
         .route("/users/me/devices/{id}", delete(users::deactivate_device))
         .route("/users/me/sessions", delete(auth::revoke_other_sessions))

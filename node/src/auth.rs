@@ -329,7 +329,8 @@ impl Auth {
             session.last_active = now;
             // A compare-and-swap, so a concurrent refresh's token rotation is never overwritten; losing
             // the race only loses this activity stamp.
-            let _ = tree.compare_and_swap(session.id.as_bytes(), Some(stored), Some(encode(&session)))?;
+            let _ =
+                tree.compare_and_swap(session.id.as_bytes(), Some(stored), Some(encode(&session)))?;
         }
         Ok(Actor {
             user_id: session.user_id,

@@ -16,7 +16,7 @@ use sled::transaction::ConflictableTransactionError;
 
 use crate::locks::ConversationLocks;
 use crate::storage::{Store, decode, encode, keys};
-use crate::{Actor, Error, Result, users, validate};
+use crate::{Actor, Error, Result, contacts, users, validate};
 
 /// Most participants a conversation may have.
 pub const MAX_PARTICIPANTS: usize = 1024;
@@ -201,6 +201,7 @@ impl Conversations {
             ));
         }
         for user in &others {
+            contacts::ensure_not_blocked_by(&self.store, *user, actor.user_id)?;
             if users::get_user(&self.store, *user)?.is_none() {
                 return Err(Error::invalid(
                     "participants",
@@ -460,6 +461,7 @@ impl Conversations {
         if role > Role::Member && me.role < Role::Owner {
             return Err(Error::Forbidden("only owners can add admins or owners"));
         }
+        contacts::ensure_not_blocked_by(&self.store, request.user_id, actor.user_id)?;
         let user = users::get_user(&self.store, request.user_id)?.ok_or(Error::NotFound("user"))?;
         if participant(&self.store, id, user.id)?.is_some() {
             return Err(Error::Conflict("user is already a participant".into()));

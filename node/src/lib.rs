@@ -5,6 +5,7 @@
 
 pub mod auth;
 mod config;
+pub mod contacts;
 pub mod conversations;
 mod error;
 mod identity;

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use protocol::api::{
-    DeviceCiphertext, EditMessageRequest, Message, MessagePage, MessageQuery, Receipt, Role,
-    SendMessageRequest,
+    ConversationKind, DeviceCiphertext, EditMessageRequest, Message, MessagePage, MessageQuery,
+    Receipt, Role, SendMessageRequest,
 };
 use protocol::ws::{MessageEvent, ReceiptEvent, ServerFrame};
 use protocol::{ConversationId, DeviceId, MessageId, UserId};
@@ -23,7 +23,7 @@ use crate::conversations::{self, Activity};
 use crate::locks::ConversationLocks;
 use crate::realtime::Hub;
 use crate::storage::{Store, decode, encode, keys};
-use crate::{Actor, Error, Result, users, validate};
+use crate::{Actor, Error, Result, contacts, users, validate};
 
 /// Largest ciphertext for one device.
 pub const MAX_CIPHERTEXT_BYTES: usize = 64 * 1024;
@@ -238,7 +238,15 @@ impl Messages {
             return self.view(&message_by_id(&self.store, id)?, actor.device_id);
         }
         // Membership is checked again under the lock, where no removal can slip in before the write.
-        conversations::require_participant(&self.store, conversation, actor.user_id)?;
+        let (record, _) =
+            conversations::require_participant(&self.store, conversation, actor.user_id)?;
+        if record.kind == ConversationKind::Dm {
+            for (other, _) in conversations::participants(&self.store, conversation)? {
+                if other != actor.user_id {
+                    contacts::ensure_not_blocked_by(&self.store, other, actor.user_id)?;
+                }
+            }
+        }
         let recipients = self.recipients(conversation, &request.ciphertexts)?;
         let now = Utc::now();
         let mut record = MessageRecord {

@@ -10,7 +10,7 @@ use protocol::{ConversationId, UserId};
 
 use crate::realtime::Hub;
 use crate::storage::{Store, keys};
-use crate::{Actor, Error, Result, conversations, users, validate};
+use crate::{Actor, Error, Result, contacts, conversations, users, validate};
 
 /// The presence service.
 pub struct Presence {
@@ -42,7 +42,7 @@ impl Presence {
             ServerFrame::TypingStopped(event)
         };
         for (user, _) in conversations::participants(&self.store, conversation)? {
-            if user != actor.user_id {
+            if user != actor.user_id && !contacts::has_blocked(&self.store, user, actor.user_id)? {
                 self.hub.send_to_user(user, &frame);
             }
         }
@@ -85,7 +85,10 @@ impl Presence {
                 continue;
             };
             for (member, _) in conversations::participants(&self.store, conversation)? {
-                if member != user && self.hub.is_online(member) {
+                if member != user
+                    && self.hub.is_online(member)
+                    && !contacts::has_blocked(&self.store, member, user)?
+                {
                     contacts.insert(member);
                 }
             }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::auth::Auth;
+use crate::contacts::Contacts;
 use crate::conversations::Conversations;
 use crate::keys::Keys;
 use crate::locks::ConversationLocks;
@@ -23,6 +24,8 @@ pub struct Services {
     pub auth: Arc<Auth>,
     /// Profiles, settings, devices.
     pub users: Users,
+    /// Contacts and blocks.
+    pub contacts: Contacts,
     /// Published device keys.
     pub keys: Keys,
     /// Conversations and membership.
@@ -57,6 +60,7 @@ impl Services {
         Ok(Self {
             users: Users::new(store.clone(), auth.clone()),
             keys: Keys::new(store.clone()),
+            contacts: Contacts::new(store.clone()),
             conversations: Conversations::new(store.clone(), locks.clone()),
             messages: Messages::new(store.clone(), locks, hub.clone()),
             presence: Presence::new(store.clone(), hub.clone()),

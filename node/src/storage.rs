@@ -42,6 +42,10 @@ trees! {
     displayname_userid,
     /// user id -> `Settings`
     userid_settings,
+    /// user id ++ contact user id -> `ContactRecord`
+    userid_contactid,
+    /// user id ++ blocked user id -> `ContactRecord` (the blocker's list)
+    userid_blockedid,
     /// device id -> `DeviceRecord`
     deviceid_device,
     /// user id ++ device id -> ()

@@ -208,6 +208,7 @@ impl Users {
                 .remove(keys::join(&[user.id.as_bytes(), device.id.as_bytes()]))?;
         }
         crate::conversations::forget_user(&self.store, user.id)?;
+        crate::contacts::forget_user(&self.store, user.id)?;
         let t = &self.store.trees;
         t.username_userid.remove(user.username.as_bytes())?;
         t.email_userid.remove(user.email.as_bytes())?;

@@ -2,6 +2,7 @@
 //! it from the access token, so fields such as `user_id` in key uploads are only checked, never trusted.
 
 mod auth;
+mod contacts;
 mod conversations;
 mod envelope;
 mod keys;
@@ -9,6 +10,7 @@ mod messages;
 mod users;
 
 pub use auth::*;
+pub use contacts::*;
 pub use conversations::*;
 pub use envelope::*;
 pub use keys::*;

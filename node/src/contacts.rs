@@ -1,0 +1,167 @@
+//! Contacts and blocks. A block is one-sided and private to the blocker: the blocked user cannot open
+//! a DM with the blocker, add them to a group, message them in a DM, or reach them with typing,
+//! presence or calls.
+
+use chrono::Utc;
+use protocol::UserId;
+use protocol::api::{BlockedList, Contact, ContactList, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::storage::{Store, decode, encode, keys};
+use crate::{Actor, Error, Result, users};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ContactRecord {
+    added_at: Timestamp,
+}
+
+fn pair(owner: UserId, other: UserId) -> Vec<u8> {
+    keys::join(&[owner.as_bytes(), other.as_bytes()])
+}
+
+/// Whether `blocker` has blocked `user`.
+pub(crate) fn has_blocked(store: &Store, blocker: UserId, user: UserId) -> Result<bool> {
+    Ok(store
+        .trees
+        .userid_blockedid
+        .contains_key(pair(blocker, user))?)
+}
+
+/// Refuses when `target` has blocked `actor`.
+pub(crate) fn ensure_not_blocked_by(store: &Store, target: UserId, actor: UserId) -> Result<()> {
+    if has_blocked(store, target, actor)? {
+        return Err(Error::Forbidden(
+            "this user does not accept contact from you",
+        ));
+    }
+    Ok(())
+}
+
+/// Drops a deleted account's own lists.
+pub(crate) fn forget_user(store: &Store, user: UserId) -> Result<()> {
+    for tree in [&store.trees.userid_contactid, &store.trees.userid_blockedid] {
+        for entry in tree.scan_prefix(user.as_bytes()) {
+            tree.remove(entry?.0)?;
+        }
+    }
+    Ok(())
+}
+
+/// The contacts service.
+pub struct Contacts {
+    store: Store,
+}
+
+impl Contacts {
+    pub(crate) fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    fn listed(&self, tree: &sled::Tree, owner: UserId) -> Result<Vec<Contact>> {
+        let mut list = Vec::new();
+        for entry in tree.scan_prefix(owner.as_bytes()) {
+            let (key, value) = entry?;
+            let Some(other) = keys::id_at(&key, 16).map(UserId::from_bytes) else {
+                continue;
+            };
+            let record: ContactRecord = decode(&value)?;
+            if let Some(user) = users::get_user(&self.store, other)? {
+                list.push(Contact {
+                    profile: user.profile(),
+                    added_at: record.added_at,
+                });
+            }
+        }
+        list.sort_by(|a, b| a.profile.username.cmp(&b.profile.username));
+        Ok(list)
+    }
+
+    fn other_user(&self, actor: &Actor, other: UserId) -> Result<()> {
+        if other == actor.user_id {
+            return Err(Error::invalid("contact_user_id", "cannot be yourself"));
+        }
+        users::get_user(&self.store, other)?.ok_or(Error::NotFound("user"))?;
+        Ok(())
+    }
+
+    /// The caller's contacts, by username.
+    pub fn list(&self, actor: &Actor) -> Result<ContactList> {
+        Ok(ContactList {
+            contacts: self.listed(&self.store.trees.userid_contactid, actor.user_id)?,
+        })
+    }
+
+    /// Adds a contact.
+    pub async fn add(&self, actor: &Actor, other: UserId) -> Result<Contact> {
+        self.other_user(actor, other)?;
+        let record = ContactRecord {
+            added_at: Utc::now(),
+        };
+        let previous = self.store.trees.userid_contactid.compare_and_swap(
+            pair(actor.user_id, other),
+            None as Option<&[u8]>,
+            Some(encode(&record)),
+        )?;
+        if previous.is_err() {
+            return Err(Error::Conflict("already a contact".into()));
+        }
+        self.store.commit().await?;
+        let user = users::get_user(&self.store, other)?.ok_or(Error::NotFound("user"))?;
+        Ok(Contact {
+            profile: user.profile(),
+            added_at: record.added_at,
+        })
+    }
+
+    /// Removes a contact.
+    pub async fn remove(&self, actor: &Actor, other: UserId) -> Result<()> {
+        if self
+            .store
+            .trees
+            .userid_contactid
+            .remove(pair(actor.user_id, other))?
+            .is_none()
+        {
+            return Err(Error::NotFound("contact"));
+        }
+        self.store.commit().await
+    }
+
+    /// Blocks a user (idempotent).
+    pub async fn block(&self, actor: &Actor, other: UserId) -> Result<()> {
+        self.other_user(actor, other)?;
+        let key = pair(actor.user_id, other);
+        if !self.store.trees.userid_blockedid.contains_key(&key)? {
+            let record = ContactRecord {
+                added_at: Utc::now(),
+            };
+            self.store
+                .trees
+                .userid_blockedid
+                .insert(key, encode(&record))?;
+            self.store.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// Lifts a block (idempotent).
+    pub async fn unblock(&self, actor: &Actor, other: UserId) -> Result<()> {
+        if self
+            .store
+            .trees
+            .userid_blockedid
+            .remove(pair(actor.user_id, other))?
+            .is_some()
+        {
+            self.store.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// The users the caller has blocked.
+    pub fn blocked(&self, actor: &Actor) -> Result<BlockedList> {
+        Ok(BlockedList {
+            blocked: self.listed(&self.store.trees.userid_blockedid, actor.user_id)?,
+        })
+    }
+}

@@ -1,0 +1,35 @@
+use serde::{Deserialize, Serialize};
+
+use super::{Timestamp, UserProfile};
+use crate::UserId;
+
+/// `POST /v1/users/me/contacts`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AddContactRequest {
+    /// The user to add.
+    pub contact_user_id: UserId,
+}
+
+/// A user in the caller's contact or block list.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Contact {
+    /// Their public profile.
+    #[serde(flatten)]
+    pub profile: UserProfile,
+    /// When they were added (or blocked).
+    pub added_at: Timestamp,
+}
+
+/// `GET /v1/users/me/contacts`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContactList {
+    /// The contacts.
+    pub contacts: Vec<Contact>,
+}
+
+/// `GET /v1/users/me/contacts/blocked`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BlockedList {
+    /// The blocked users.
+    pub blocked: Vec<Contact>,
+}
