@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use node::{Config, Services};
+use protocol::api::IceServer;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Args, Debug)]
@@ -37,6 +38,10 @@ pub(crate) struct NodeArgs {
     #[arg(long, env = "PARLEY_MAX_CONNECTIONS_PER_USER", default_value_t = 10)]
     max_connections_per_user: usize,
 
+    /// A STUN/TURN server for WebRTC clients, `URL` or `URL;username;credential`; repeatable.
+    #[arg(long = "ice-server", env = "PARLEY_ICE_SERVERS", value_delimiter = ',', value_parser = parse_ice_server)]
+    ice_servers: Vec<IceServer>,
+
     /// Log filter, e.g. `info` or `parley=debug,tower_http=debug`.
     #[arg(long, env = "PARLEY_LOG", default_value = "info")]
     log: String,
@@ -51,6 +56,7 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
     config.access_token_ttl = Duration::from_secs(args.access_token_ttl);
     config.refresh_token_ttl = Duration::from_secs(args.refresh_token_ttl);
     config.max_connections_per_user = args.max_connections_per_user;
+    config.ice_servers = args.ice_servers.clone();
 
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
@@ -72,6 +78,24 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
         services.flush().context("flushing the store")?;
         say("parley node stopped");
         Ok(())
+    })
+}
+
+fn parse_ice_server(text: &str) -> Result<IceServer, String> {
+    let mut parts = text.split(';');
+    let url = parts.next().unwrap_or_default().trim();
+    if !(url.starts_with("stun:") || url.starts_with("turn:") || url.starts_with("turns:")) {
+        return Err(format!("{url:?} is not a stun:, turn: or turns: URL"));
+    }
+    let username = parts.next().map(str::to_owned);
+    let credential = parts.next().map(str::to_owned);
+    if parts.next().is_some() || username.is_some() != credential.is_some() {
+        return Err("expected URL or URL;username;credential".into());
+    }
+    Ok(IceServer {
+        urls: vec![url.to_owned()],
+        username,
+        credential,
     })
 }
 

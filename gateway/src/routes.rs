@@ -1,6 +1,7 @@
 //! The route table. Each domain's handlers live in their own file, each documented with its route.
 
 mod auth;
+mod calls;
 mod contacts;
 mod conversations;
 mod health;
@@ -119,6 +120,32 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/messages/{id}/hard", delete(messages::hard_delete))
         .route("/messages/{id}/read", post(messages::mark_read))
         .route("/messages/{id}/delivered", post(messages::mark_delivered))
+        .route("/calls", post(calls::create).get(calls::list))
+        .route("/calls/user", get(calls::of_user))
+        .route("/calls/active", get(calls::active))
+        .route("/calls/missed", get(calls::missed))
+        .route("/calls/ice-servers", get(calls::ice_servers))
+        .route("/calls/quality", post(calls::quality))
+        .route("/calls/{id}", get(calls::get))
+        .route(
+            "/calls/{id}/participants",
+            get(calls::participants).post(calls::add_participant),
+        )
+        .route(
+            "/calls/{id}/participants/{user_id}",
+            delete(calls::remove_participant),
+        )
+        .route(
+            "/calls/{id}/participants/{user_id}/status",
+            put(calls::set_status),
+        )
+        .route(
+            "/calls/{id}/participants/{user_id}/mute",
+            put(calls::set_mute),
+        )
+        .route("/calls/{id}/connected", post(calls::connected))
+        .route("/calls/{id}/end", post(calls::end))
+        .route("/calls/{id}/duration", get(calls::duration))
         .route("/ws", get(crate::ws::upgrade));
     Router::new()
         .route("/ping", get(health::ping))

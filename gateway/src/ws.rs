@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use node::Actor;
 use node::realtime::Subscription;
 use protocol::ConversationId;
-use protocol::ws::{ClientFrame, ServerFrame};
+use protocol::ws::{ClientFrame, ServerFrame, SignalKind};
 use serde::Deserialize;
 use tokio::time::{Instant, interval, timeout};
 
@@ -301,6 +301,9 @@ async fn handle(state: &AppState, actor: &Actor, text: &[u8]) -> Option<ServerFr
                 .announce(actor.user_id, true, status.as_deref())
         }
         ClientFrame::PresenceOffline => services.presence.announce(actor.user_id, false, None),
+        ClientFrame::CallOffer(signal) => services.calls.signal(actor, SignalKind::Offer, signal),
+        ClientFrame::CallAnswer(signal) => services.calls.signal(actor, SignalKind::Answer, signal),
+        ClientFrame::CallIce(signal) => services.calls.signal(actor, SignalKind::Ice, signal),
         ClientFrame::Ping => return Some(ServerFrame::Pong),
         ClientFrame::Auth { .. } => {
             return Some(error_frame(

@@ -18,6 +18,8 @@ pub struct Config {
     pub max_connections_per_user: usize,
     /// Frames buffered per connection before a slow client is dropped (it resumes from the store).
     pub connection_buffer: usize,
+    /// STUN/TURN servers handed to WebRTC clients.
+    pub ice_servers: Vec<protocol::api::IceServer>,
 }
 
 impl Config {
@@ -31,6 +33,7 @@ impl Config {
             dev_mode: false,
             max_connections_per_user: 10,
             connection_buffer: 1024,
+            ice_servers: Vec::new(),
         }
     }
 }

@@ -4,6 +4,7 @@
 #![deny(unsafe_code)]
 
 pub mod auth;
+pub mod calls;
 mod config;
 pub mod contacts;
 pub mod conversations;

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::auth::Auth;
+use crate::calls::Calls;
 use crate::contacts::Contacts;
 use crate::conversations::Conversations;
 use crate::keys::Keys;
@@ -32,6 +33,8 @@ pub struct Services {
     pub conversations: Conversations,
     /// Messages, queues, receipts.
     pub messages: Messages,
+    /// Calls and their signaling.
+    pub calls: Calls,
     /// Typing and presence.
     pub presence: Presence,
     /// Live connections.
@@ -64,6 +67,7 @@ impl Services {
             conversations: Conversations::new(store.clone(), locks.clone()),
             messages: Messages::new(store.clone(), locks, hub.clone()),
             presence: Presence::new(store.clone(), hub.clone()),
+            calls: Calls::new(store.clone(), hub.clone(), config.clone()),
             config,
             identity,
             auth,

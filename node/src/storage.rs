@@ -88,6 +88,14 @@ trees! {
     devicemessage_queuepos,
     /// message id ++ user id -> `ReceiptRecord`
     messageuser_receipt,
+    /// call id -> `Call`
+    callid_call,
+    /// conversation id ++ created millis (BE) ++ call id -> ()
+    convtimecall_call,
+    /// user id ++ created millis (BE) ++ call id -> ()
+    usertimecall_call,
+    /// call id ++ user id ++ queue position -> `CallQualityMetric`
+    calluserpos_quality,
 }
 
 /// The node's embedded database.
@@ -114,6 +122,11 @@ impl Store {
     pub(crate) fn check(&self) -> Result<()> {
         self.db.checksum()?;
         Ok(())
+    }
+
+    /// A unique, increasing number, for keys that must sort by arrival.
+    pub(crate) fn next_id(&self) -> Result<u64> {
+        Ok(self.db.generate_id()?)
     }
 
     pub(crate) fn flush_blocking(&self) -> Result<()> {

@@ -2,6 +2,7 @@
 //! it from the access token, so fields such as `user_id` in key uploads are only checked, never trusted.
 
 mod auth;
+mod calls;
 mod contacts;
 mod conversations;
 mod envelope;
@@ -10,6 +11,7 @@ mod messages;
 mod users;
 
 pub use auth::*;
+pub use calls::*;
 pub use contacts::*;
 pub use conversations::*;
 pub use envelope::*;

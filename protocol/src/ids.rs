@@ -88,6 +88,10 @@ uuid_id!(
     /// One uploaded identity key record.
     IdentityKeyId
 );
+uuid_id!(
+    /// A voice or video call.
+    CallId
+);
 
 #[cfg(test)]
 mod tests {

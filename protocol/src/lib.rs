@@ -9,5 +9,5 @@ mod keys;
 pub mod ws;
 
 pub use bytes::{Base64Bytes, DecodeError};
-pub use ids::{ConversationId, DeviceId, IdentityKeyId, MessageId, SessionId, UserId};
+pub use ids::{CallId, ConversationId, DeviceId, IdentityKeyId, MessageId, SessionId, UserId};
 pub use keys::{IdentityPublicKey, KeyError, PreKeyPublic, PreKeySignature, verify_signed_prekey};

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::{SendMessageRequest, Timestamp};
-use crate::{Base64Bytes, ConversationId, DeviceId, MessageId, UserId};
+use crate::api::{Call, CallEndReason, SendMessageRequest, Timestamp};
+use crate::{Base64Bytes, CallId, ConversationId, DeviceId, MessageId, UserId};
 
 /// What a client may send.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -61,6 +61,62 @@ pub enum ClientFrame {
     /// Application-level keepalive; answered by `pong`.
     #[serde(rename = "ping")]
     Ping,
+    /// A WebRTC SDP offer for another participant of a call.
+    #[serde(rename = "call:offer")]
+    CallOffer(CallSignalRequest),
+    /// A WebRTC SDP answer.
+    #[serde(rename = "call:answer")]
+    CallAnswer(CallSignalRequest),
+    /// A WebRTC ICE candidate.
+    #[serde(rename = "call:ice")]
+    CallIce(CallSignalRequest),
+}
+
+/// A signaling message for one participant of a call; the node relays `data` untouched.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CallSignalRequest {
+    /// The call.
+    pub call_id: CallId,
+    /// The participant it is for.
+    pub to_id: UserId,
+    /// One of their devices; all their connected devices when absent.
+    #[serde(default)]
+    pub to_device_id: Option<DeviceId>,
+    /// The SDP or candidate (at most 64 KiB).
+    pub data: String,
+}
+
+/// The kinds of WebRTC signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignalKind {
+    /// An SDP offer.
+    Offer,
+    /// An SDP answer.
+    Answer,
+    /// An ICE candidate.
+    Ice,
+}
+
+/// `call:offer`, `call:answer` and `call:ice` as delivered.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CallSignal {
+    /// When relayed.
+    pub timestamp: Timestamp,
+    /// The sender.
+    pub user_id: UserId,
+    /// The call.
+    pub call_id: CallId,
+    /// The sender.
+    pub from_id: UserId,
+    /// The sending device, to answer to.
+    pub from_device_id: DeviceId,
+    /// The recipient.
+    pub to_id: UserId,
+    /// `offer`, `answer` or `ice`.
+    pub signal_type: SignalKind,
+    /// The SDP or candidate.
+    pub data: String,
 }
 
 /// What the node sends.
@@ -148,6 +204,53 @@ pub enum ServerFrame {
     /// The answer to `ping`.
     #[serde(rename = "pong")]
     Pong,
+    /// A call rings for this user.
+    #[serde(rename = "call:incoming")]
+    CallIncoming {
+        /// When.
+        timestamp: Timestamp,
+        /// The caller.
+        user_id: UserId,
+        /// The call.
+        call: Call,
+    },
+    /// A call's state or participants changed.
+    #[serde(rename = "call:updated")]
+    CallUpdated {
+        /// When.
+        timestamp: Timestamp,
+        /// Who changed it.
+        user_id: UserId,
+        /// The call.
+        call: Call,
+    },
+    /// An SDP offer from a call participant.
+    #[serde(rename = "call:offer")]
+    CallOffer(CallSignal),
+    /// An SDP answer from a call participant.
+    #[serde(rename = "call:answer")]
+    CallAnswer(CallSignal),
+    /// An ICE candidate from a call participant.
+    #[serde(rename = "call:ice")]
+    CallIce(CallSignal),
+    /// A call ended.
+    #[serde(rename = "call:ended")]
+    CallEnded {
+        /// When.
+        timestamp: Timestamp,
+        /// Who ended it.
+        user_id: UserId,
+        /// The call.
+        call_id: CallId,
+        /// Its conversation.
+        conversation_id: ConversationId,
+        /// Who ended it.
+        ended_by: UserId,
+        /// Why.
+        reason: CallEndReason,
+        /// Connected seconds.
+        duration_seconds: u64,
+    },
 }
 
 /// `message:new` and `message:updated`: one device's copy.
