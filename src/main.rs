@@ -5,11 +5,7 @@ mod node_command;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(
-    name = "parley",
-    version,
-    about = "Federated, end-to-end encrypted messaging"
-)]
+#[command(name = "parley", version, about = "Federated, end-to-end encrypted messaging")]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -61,8 +61,7 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let services = Arc::new(
-            Services::open(config)
-                .with_context(|| format!("opening the data dir {}", args.data_dir.display()))?,
+            Services::open(config).with_context(|| format!("opening the data dir {}", args.data_dir.display()))?,
         );
         let listener = tokio::net::TcpListener::bind(args.http)
             .await

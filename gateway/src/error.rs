@@ -28,11 +28,7 @@ impl ApiError {
     }
 
     pub(crate) fn validation(message: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "VALIDATION_ERROR",
-            message,
-        )
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", message)
     }
 
     pub(crate) fn unauthorized(message: impl Into<String>) -> Self {
@@ -64,18 +60,10 @@ impl From<node::Error> for ApiError {
             E::Forbidden(_) => Self::new(StatusCode::FORBIDDEN, "FORBIDDEN", err.to_string()),
             E::NotFound(_) => Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", err.to_string()),
             E::Conflict(_) => Self::new(StatusCode::CONFLICT, "CONFLICT", err.to_string()),
-            E::LimitReached(_) => Self::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "TOO_MANY_CONNECTIONS",
-                err.to_string(),
-            ),
+            E::LimitReached(_) => Self::new(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_CONNECTIONS", err.to_string()),
             _ => {
                 tracing::error!(error = %err, "request failed");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "INTERNAL_ERROR",
-                    "internal error",
-                )
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "internal error")
             }
         }
     }

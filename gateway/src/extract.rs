@@ -36,9 +36,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
                 "expected a JSON body with Content-Type: application/json",
             ));
         }
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(body_error)?;
+        let bytes = Bytes::from_request(request, state).await.map_err(body_error)?;
         parse_json(&bytes).map(Json)
     }
 }
@@ -48,9 +46,7 @@ impl<T: DeserializeOwned, S: Send + Sync> OptionalFromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Option<Self>, ApiError> {
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(body_error)?;
+        let bytes = Bytes::from_request(request, state).await.map_err(body_error)?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
@@ -106,8 +102,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or_default();
-        let deserializer =
-            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(deserializer)
             .map(Query)
             .map_err(|err| {
@@ -131,9 +126,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(value)| Path(value))
-            .map_err(|rejection| {
-                ApiError::bad_request(format!("invalid path: {}", rejection.body_text()))
-            })
+            .map_err(|rejection| ApiError::bad_request(format!("invalid path: {}", rejection.body_text())))
     }
 }
 
@@ -148,9 +141,11 @@ impl FromRequestParts<AppState> for Auth {
             .headers
             .get(AUTHORIZATION)
             .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer token"))?;
-        let token = header.to_str().ok().and_then(bearer).ok_or_else(|| {
-            ApiError::unauthorized("Authorization header must be 'Bearer <token>'")
-        })?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(bearer)
+            .ok_or_else(|| ApiError::unauthorized("Authorization header must be 'Bearer <token>'"))?;
         Ok(Auth(state.services.auth.authenticate(token)?))
     }
 }
@@ -213,18 +208,9 @@ mod tests {
 
     #[test]
     fn syntax_errors_are_bad_requests() {
-        for body in [
-            &b"{"[..],
-            b"not json",
-            b"{\"name\":\"x\",\"items\":[]} trailing",
-        ] {
+        for body in [&b"{"[..], b"not json", b"{\"name\":\"x\",\"items\":[]} trailing"] {
             let err = parse_json::<Body>(body).unwrap_err();
-            assert_eq!(
-                err.status(),
-                StatusCode::BAD_REQUEST,
-                "{:?}",
-                std::str::from_utf8(body)
-            );
+            assert_eq!(err.status(), StatusCode::BAD_REQUEST, "{:?}", std::str::from_utf8(body));
         }
     }
 

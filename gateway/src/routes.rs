@@ -27,18 +27,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/auth/password/reset", post(auth::reset_password))
         .route(
             "/users/me",
-            get(users::me)
-                .put(users::update_me)
-                .delete(users::delete_me),
+            get(users::me).put(users::update_me).delete(users::delete_me),
         )
-        .route(
-            "/users/me/settings",
-            get(users::settings).put(users::update_settings),
-        )
-        .route(
-            "/users/me/contacts",
-            get(contacts::list).post(contacts::add),
-        )
+        .route("/users/me/settings", get(users::settings).put(users::update_settings))
+        .route("/users/me/contacts", get(contacts::list).post(contacts::add))
         .route("/users/me/contacts/blocked", get(contacts::blocked))
         .route("/users/me/contacts/{id}", delete(contacts::remove))
         .route("/users/me/contacts/{id}/block", post(contacts::block))
@@ -50,45 +42,24 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/users/search", get(users::search))
         .route("/users/{id}", get(users::profile))
         .route("/users/{id}/devices", get(users::public_devices))
-        .route(
-            "/encryption/identity",
-            post(keys::upload_identity).get(keys::identity),
-        )
-        .route(
-            "/encryption/identity/{id}/deactivate",
-            put(keys::deactivate_identity),
-        )
+        .route("/encryption/identity", post(keys::upload_identity).get(keys::identity))
+        .route("/encryption/identity/{id}/deactivate", put(keys::deactivate_identity))
         .route("/encryption/identity/{id}", delete(keys::delete_identity))
         .route(
             "/encryption/signed-prekeys",
             post(keys::upload_signed_prekey).get(keys::signed_prekey),
         )
-        .route(
-            "/encryption/signed-prekeys/active",
-            get(keys::active_signed_prekey),
-        )
-        .route(
-            "/encryption/signed-prekeys/rotate",
-            post(keys::rotate_signed_prekey),
-        )
-        .route(
-            "/encryption/onetime-prekeys",
-            post(keys::upload_one_time_prekeys),
-        )
-        .route(
-            "/encryption/onetime-prekeys/count",
-            get(keys::one_time_prekey_count),
-        )
+        .route("/encryption/signed-prekeys/active", get(keys::active_signed_prekey))
+        .route("/encryption/signed-prekeys/rotate", post(keys::rotate_signed_prekey))
+        .route("/encryption/onetime-prekeys", post(keys::upload_one_time_prekeys))
+        .route("/encryption/onetime-prekeys/count", get(keys::one_time_prekey_count))
         .route(
             "/encryption/onetime-prekeys/consume",
             post(keys::consume_one_time_prekey),
         )
         .route("/encryption/bundles", get(keys::bundle))
         .route("/encryption/keys/active", get(keys::active_keys))
-        .route(
-            "/conversations",
-            post(conversations::create).get(conversations::list),
-        )
+        .route("/conversations", post(conversations::create).get(conversations::list))
         .route("/conversations/direct", get(conversations::direct))
         .route("/conversations/search", get(conversations::search))
         .route(
@@ -113,9 +84,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/messages", post(messages::send).get(messages::list))
         .route(
             "/messages/{id}",
-            get(messages::get)
-                .put(messages::edit)
-                .delete(messages::delete),
+            get(messages::get).put(messages::edit).delete(messages::delete),
         )
         .route("/messages/{id}/hard", delete(messages::hard_delete))
         .route("/messages/{id}/read", post(messages::mark_read))
@@ -131,18 +100,9 @@ pub(crate) fn router() -> Router<AppState> {
             "/calls/{id}/participants",
             get(calls::participants).post(calls::add_participant),
         )
-        .route(
-            "/calls/{id}/participants/{user_id}",
-            delete(calls::remove_participant),
-        )
-        .route(
-            "/calls/{id}/participants/{user_id}/status",
-            put(calls::set_status),
-        )
-        .route(
-            "/calls/{id}/participants/{user_id}/mute",
-            put(calls::set_mute),
-        )
+        .route("/calls/{id}/participants/{user_id}", delete(calls::remove_participant))
+        .route("/calls/{id}/participants/{user_id}/status", put(calls::set_status))
+        .route("/calls/{id}/participants/{user_id}/mute", put(calls::set_mute))
         .route("/calls/{id}/connected", post(calls::connected))
         .route("/calls/{id}/end", post(calls::end))
         .route("/calls/{id}/duration", get(calls::duration))

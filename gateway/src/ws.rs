@@ -42,15 +42,15 @@ fn parse_since(text: &str) -> Result<BTreeMap<ConversationId, u64>, ApiError> {
     text.split(',')
         .filter(|part| !part.is_empty())
         .map(|part| {
-            let (conversation, seq) = part.split_once(':').ok_or_else(|| {
-                ApiError::validation("since: expected conversation_id:sequence pairs")
-            })?;
-            let conversation = conversation.parse().map_err(|_| {
-                ApiError::validation(format!("since: {conversation} is not a conversation id"))
-            })?;
-            let seq = seq.parse().map_err(|_| {
-                ApiError::validation(format!("since: {seq} is not a sequence number"))
-            })?;
+            let (conversation, seq) = part
+                .split_once(':')
+                .ok_or_else(|| ApiError::validation("since: expected conversation_id:sequence pairs"))?;
+            let conversation = conversation
+                .parse()
+                .map_err(|_| ApiError::validation(format!("since: {conversation} is not a conversation id")))?;
+            let seq = seq
+                .parse()
+                .map_err(|_| ApiError::validation(format!("since: {seq} is not a sequence number")))?;
             Ok((conversation, seq))
         })
         .collect()
@@ -85,18 +85,12 @@ pub(crate) async fn upgrade(
             ))
         });
     match connected {
-        Ok((actor, subscription)) => {
-            upgrade.on_upgrade(move |socket| run(socket, state, actor, subscription, since))
-        }
+        Ok((actor, subscription)) => upgrade.on_upgrade(move |socket| run(socket, state, actor, subscription, since)),
         Err(err) => err.into_response(),
     }
 }
 
-async fn authenticate_then_run(
-    mut socket: WebSocket,
-    state: AppState,
-    since: Option<BTreeMap<ConversationId, u64>>,
-) {
+async fn authenticate_then_run(mut socket: WebSocket, state: AppState, since: Option<BTreeMap<ConversationId, u64>>) {
     let first = match timeout(AUTH_TIMEOUT, socket.recv()).await {
         Ok(Some(Ok(Message::Text(text)))) => parse_json::<ClientFrame>(text.as_bytes()).ok(),
         _ => None,
@@ -171,10 +165,7 @@ async fn run(
     let replayed: HashSet<_> = missed.iter().map(|event| event.message_id).collect();
     let count = missed.len();
     for event in missed {
-        if send(&mut socket, &ServerFrame::MessageNew(event))
-            .await
-            .is_err()
-        {
+        if send(&mut socket, &ServerFrame::MessageNew(event)).await.is_err() {
             return;
         }
     }
@@ -249,11 +240,7 @@ fn went_offline(state: &AppState, actor: &Actor) {
 }
 
 fn announce(state: &AppState, actor: &Actor, online: bool, status: Option<&str>) {
-    if let Err(err) = state
-        .services
-        .presence
-        .announce(actor.user_id, online, status)
-    {
+    if let Err(err) = state.services.presence.announce(actor.user_id, online, status) {
         tracing::warn!(user = %actor.user_id, error = %err, "presence announcement failed");
     }
 }
@@ -279,48 +266,24 @@ async fn handle(state: &AppState, actor: &Actor, text: &[u8]) -> Option<ServerFr
                 Err(err) => error_frame(&ApiError::from(err), Some(client_message_id)),
             });
         }
-        ClientFrame::Delivered { message_id } => services
-            .messages
-            .mark_delivered(actor, message_id)
-            .await
-            .map(drop),
-        ClientFrame::Read { message_id } => services
-            .messages
-            .mark_read(actor, message_id)
-            .await
-            .map(drop),
-        ClientFrame::TypingStarted { conversation_id } => {
-            services.presence.typing(actor, conversation_id, true)
-        }
-        ClientFrame::TypingStopped { conversation_id } => {
-            services.presence.typing(actor, conversation_id, false)
-        }
-        ClientFrame::PresenceOnline { status } => {
-            services
-                .presence
-                .announce(actor.user_id, true, status.as_deref())
-        }
+        ClientFrame::Delivered { message_id } => services.messages.mark_delivered(actor, message_id).await.map(drop),
+        ClientFrame::Read { message_id } => services.messages.mark_read(actor, message_id).await.map(drop),
+        ClientFrame::TypingStarted { conversation_id } => services.presence.typing(actor, conversation_id, true),
+        ClientFrame::TypingStopped { conversation_id } => services.presence.typing(actor, conversation_id, false),
+        ClientFrame::PresenceOnline { status } => services.presence.announce(actor.user_id, true, status.as_deref()),
         ClientFrame::PresenceOffline => services.presence.announce(actor.user_id, false, None),
         ClientFrame::CallOffer(signal) => services.calls.signal(actor, SignalKind::Offer, signal),
         ClientFrame::CallAnswer(signal) => services.calls.signal(actor, SignalKind::Answer, signal),
         ClientFrame::CallIce(signal) => services.calls.signal(actor, SignalKind::Ice, signal),
         ClientFrame::Ping => return Some(ServerFrame::Pong),
         ClientFrame::Auth { .. } => {
-            return Some(error_frame(
-                &ApiError::bad_request("already authenticated"),
-                None,
-            ));
+            return Some(error_frame(&ApiError::bad_request("already authenticated"), None));
         }
         _ => {
-            return Some(error_frame(
-                &ApiError::bad_request("unsupported frame type"),
-                None,
-            ));
+            return Some(error_frame(&ApiError::bad_request("unsupported frame type"), None));
         }
     };
-    result
-        .err()
-        .map(|err| error_frame(&ApiError::from(err), None))
+    result.err().map(|err| error_frame(&ApiError::from(err), None))
 }
 
 fn error_frame(err: &ApiError, client_message_id: Option<String>) -> ServerFrame {

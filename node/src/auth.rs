@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use protocol::api::{
-    AuthResponse, ForgotPasswordRequest, ForgotPasswordResponse, LoginRequest, RefreshRequest,
-    RegisterRequest, ResetPasswordRequest, SessionInfo, SessionList, Timestamp, TokenPair,
+    AuthResponse, ForgotPasswordRequest, ForgotPasswordResponse, LoginRequest, RefreshRequest, RegisterRequest,
+    ResetPasswordRequest, SessionInfo, SessionList, Timestamp, TokenPair,
 };
 use protocol::{DeviceId, SessionId, UserId};
 use serde::{Deserialize, Serialize};
@@ -67,11 +67,7 @@ impl Auth {
     }
 
     /// Creates an account with its first device and session.
-    pub async fn register(
-        &self,
-        request: RegisterRequest,
-        ip: Option<String>,
-    ) -> Result<AuthResponse> {
+    pub async fn register(&self, request: RegisterRequest, ip: Option<String>) -> Result<AuthResponse> {
         let email = validate::email(&request.email)?;
         let username = validate::username(&request.username)?;
         validate::password("password", &request.password)?;
@@ -81,11 +77,10 @@ impl Auth {
             .filter(|p| !p.trim().is_empty())
             .map(validate::phone)
             .transpose()?;
-        let display_name =
-            match validate::optional_text("display_name", request.display_name.as_deref(), 64)? {
-                Some(name) => name,
-                None => username.clone(),
-            };
+        let display_name = match validate::optional_text("display_name", request.display_name.as_deref(), 64)? {
+            Some(name) => name,
+            None => username.clone(),
+        };
         let device_name = device_name(request.device_name.as_deref())?;
         let device_type = validate::device_type(request.device_type.as_deref())?;
         let password_hash = passwords::hash(request.password).await?;
@@ -103,9 +98,7 @@ impl Auth {
         {
             return Err(Error::Conflict("phone_number is already registered".into()));
         }
-        if t.deviceid_device
-            .contains_key(request.device_id.as_bytes())?
-        {
+        if t.deviceid_device.contains_key(request.device_id.as_bytes())? {
             return Err(Error::Conflict("device_id is already registered".into()));
         }
         let now = Utc::now();
@@ -163,11 +156,7 @@ impl Auth {
         let device_name = device_name(request.device_name.as_deref())?;
         let device_type = validate::device_type(request.device_type.as_deref())?;
         let user = users::find_by_identity(&self.store, &identity)?;
-        let ok = passwords::verify(
-            request.password,
-            user.as_ref().map(|u| u.password_hash.clone()),
-        )
-        .await?;
+        let ok = passwords::verify(request.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
         let user = match user {
             Some(user) if ok => user,
             _ => return Err(Error::Unauthorized("invalid identity or password")),
@@ -177,9 +166,7 @@ impl Auth {
         let now = Utc::now();
         let device = match users::get_device(&self.store, request.device_id)? {
             Some(device) if device.user_id != user.id => {
-                return Err(Error::Conflict(
-                    "device_id is registered to another account".into(),
-                ));
+                return Err(Error::Conflict("device_id is registered to another account".into()));
             }
             Some(mut device) => {
                 device.active = true;
@@ -215,12 +202,7 @@ impl Auth {
         Ok(response)
     }
 
-    fn open_session(
-        &self,
-        user: &UserRecord,
-        device: &DeviceRecord,
-        ip: Option<String>,
-    ) -> Result<AuthResponse> {
+    fn open_session(&self, user: &UserRecord, device: &DeviceRecord, ip: Option<String>) -> Result<AuthResponse> {
         let now = Utc::now();
         let refresh_token = tokens::opaque();
         let session = SessionRecord {
@@ -274,9 +256,7 @@ impl Auth {
                 tracing::warn!(session = %session.id, user = %session.user_id, "refresh token reuse; session revoked");
                 self.end_session(&session)?;
                 self.store.commit().await?;
-                return Err(Error::Unauthorized(
-                    "refresh token reuse detected; session revoked",
-                ));
+                return Err(Error::Unauthorized("refresh token reuse detected; session revoked"));
             }
             if session.refresh_hash != presented {
                 return Err(Error::Unauthorized("invalid refresh token"));
@@ -294,11 +274,7 @@ impl Auth {
             session.refresh_hash = tokens::digest(&refresh_token);
             session.refresh_expires_at = now + self.config.refresh_token_ttl;
             session.last_active = now;
-            let swapped = tree.compare_and_swap(
-                session.id.as_bytes(),
-                Some(old_bytes),
-                Some(encode(&session)),
-            )?;
+            let swapped = tree.compare_and_swap(session.id.as_bytes(), Some(old_bytes), Some(encode(&session)))?;
             if swapped.is_err() {
                 continue;
             }
@@ -329,8 +305,7 @@ impl Auth {
             session.last_active = now;
             // A compare-and-swap, so a concurrent refresh's token rotation is never overwritten; losing
             // the race only loses this activity stamp.
-            let _ =
-                tree.compare_and_swap(session.id.as_bytes(), Some(stored), Some(encode(&session)))?;
+            let _ = tree.compare_and_swap(session.id.as_bytes(), Some(stored), Some(encode(&session)))?;
         }
         Ok(Actor {
             user_id: session.user_id,
@@ -341,8 +316,7 @@ impl Auth {
 
     /// Ends one of the caller's sessions (the current one by default).
     pub async fn logout(&self, actor: &Actor, session: Option<SessionId>) -> Result<()> {
-        self.revoke_session(actor, session.unwrap_or(actor.session_id))
-            .await
+        self.revoke_session(actor, session.unwrap_or(actor.session_id)).await
     }
 
     /// Ends every session of the caller, this one included.
@@ -353,8 +327,7 @@ impl Auth {
     /// Ends every session of the caller but the current one.
     pub async fn revoke_other_sessions(&self, actor: &Actor) -> Result<usize> {
         let current = actor.session_id;
-        self.revoke_sessions_where(actor.user_id, |s| s.id != current)
-            .await
+        self.revoke_sessions_where(actor.user_id, |s| s.id != current).await
     }
 
     /// Ends one of the caller's own sessions; another user's session is reported as not found.
@@ -374,10 +347,7 @@ impl Auth {
         keep_out: impl Fn(&SessionRecord) -> bool,
     ) -> Result<usize> {
         let mut ended = 0;
-        for session in sessions::of_user(&self.store, user)?
-            .iter()
-            .filter(|s| keep_out(s))
-        {
+        for session in sessions::of_user(&self.store, user)?.iter().filter(|s| keep_out(s)) {
             self.end_session(session)?;
             ended += 1;
         }
@@ -413,10 +383,7 @@ impl Auth {
 
     /// Issues a single-use reset token. The answer is the same whether or not the account exists; there
     /// is no mail server, so the token goes to the node's log, or into the answer in development mode.
-    pub async fn forgot_password(
-        &self,
-        request: ForgotPasswordRequest,
-    ) -> Result<ForgotPasswordResponse> {
+    pub async fn forgot_password(&self, request: ForgotPasswordRequest) -> Result<ForgotPasswordResponse> {
         let identity = validate::text("identity", &request.identity, 1, 254)?;
         let message = "if the account exists, a reset token has been issued".to_owned();
         let Some(user) = users::find_by_identity(&self.store, &identity)? else {
@@ -467,16 +434,12 @@ impl Auth {
         };
         user.password_hash = password_hash;
         user.updated_at = Utc::now();
-        self.store
-            .trees
-            .userid_user
-            .insert(user.id.as_bytes(), encode(&user))?;
+        self.store.trees.userid_user.insert(user.id.as_bytes(), encode(&user))?;
         self.revoke_sessions_where(user.id, |_| true).await?;
         Ok(())
     }
 }
 
 fn device_name(value: Option<&str>) -> Result<String> {
-    Ok(validate::optional_text("device_name", value, 64)?
-        .unwrap_or_else(|| "unnamed device".into()))
+    Ok(validate::optional_text("device_name", value, 64)?.unwrap_or_else(|| "unnamed device".into()))
 }

@@ -5,10 +5,9 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use protocol::api::{
-    AddCallParticipantRequest, Call, CallDuration, CallEndReason, CallList, CallListQuery,
-    CallMuteRequest, CallParticipant, CallParticipantStatus, CallParticipantStatusRequest,
-    CallQualityMetric, CallStatus, CreateCallRequest, EndCallRequest, IceServers, Timestamp,
-    UserCallsQuery,
+    AddCallParticipantRequest, Call, CallDuration, CallEndReason, CallList, CallListQuery, CallMuteRequest,
+    CallParticipant, CallParticipantStatus, CallParticipantStatusRequest, CallQualityMetric, CallStatus,
+    CreateCallRequest, EndCallRequest, IceServers, Timestamp, UserCallsQuery,
 };
 use protocol::ws::{CallSignal, CallSignalRequest, ServerFrame, SignalKind};
 use protocol::{CallId, ConversationId, UserId};
@@ -70,10 +69,7 @@ impl Calls {
     }
 
     fn save(&self, call: &Call) -> Result<()> {
-        self.store
-            .trees
-            .callid_call
-            .insert(call.id.as_bytes(), encode(call))?;
+        self.store.trees.callid_call.insert(call.id.as_bytes(), encode(call))?;
         Ok(())
     }
 
@@ -81,10 +77,7 @@ impl Calls {
     fn visible(&self, actor: &Actor, id: CallId) -> Result<Call> {
         let call = self.load(id)?;
         let in_call = call.participants.iter().any(|p| p.user_id == actor.user_id);
-        if !in_call
-            && conversations::participant(&self.store, call.conversation_id, actor.user_id)?
-                .is_none()
-        {
+        if !in_call && conversations::participant(&self.store, call.conversation_id, actor.user_id)?.is_none() {
             return Err(Error::Forbidden("you are not a participant of this call"));
         }
         Ok(call)
@@ -202,11 +195,7 @@ impl Calls {
             .rev()
         {
             let (key, _) = entry?;
-            let Some(id) = key
-                .len()
-                .checked_sub(16)
-                .and_then(|at| keys::id_at(&key, at))
-            else {
+            let Some(id) = key.len().checked_sub(16).and_then(|at| keys::id_at(&key, at)) else {
                 continue;
             };
             let call = self.load(CallId::from_bytes(id))?;
@@ -224,22 +213,12 @@ impl Calls {
         Ok(call)
     }
 
-    fn calls_under(
-        &self,
-        tree: &sled::Tree,
-        owner: &[u8; 16],
-        skip: usize,
-        limit: usize,
-    ) -> Result<Vec<Call>> {
+    fn calls_under(&self, tree: &sled::Tree, owner: &[u8; 16], skip: usize, limit: usize) -> Result<Vec<Call>> {
         let now = Utc::now();
         let mut calls = Vec::new();
         for entry in tree.scan_prefix(owner).rev().skip(skip).take(limit) {
             let (key, _) = entry?;
-            let Some(id) = key
-                .len()
-                .checked_sub(16)
-                .and_then(|at| keys::id_at(&key, at))
-            else {
+            let Some(id) = key.len().checked_sub(16).and_then(|at| keys::id_at(&key, at)) else {
                 continue;
             };
             let mut call = self.load(CallId::from_bytes(id))?;
@@ -268,12 +247,7 @@ impl Calls {
     }
 
     fn own_calls(&self, actor: &Actor) -> Result<Vec<Call>> {
-        self.calls_under(
-            &self.store.trees.usertimecall_call,
-            actor.user_id.as_bytes(),
-            0,
-            1000,
-        )
+        self.calls_under(&self.store.trees.usertimecall_call, actor.user_id.as_bytes(), 0, 1000)
     }
 
     /// The caller's calls, newest first (the last 1000).
@@ -313,12 +287,7 @@ impl Calls {
     }
 
     /// Rings another participant of the conversation (any joined participant may invite).
-    pub async fn add_participant(
-        &self,
-        actor: &Actor,
-        id: CallId,
-        request: AddCallParticipantRequest,
-    ) -> Result<Call> {
+    pub async fn add_participant(&self, actor: &Actor, id: CallId, request: AddCallParticipantRequest) -> Result<Call> {
         let _guard = self.writes.lock().await;
         let mut call = self.visible(actor, id)?;
         Self::open(&call)?;
@@ -358,19 +327,12 @@ impl Calls {
     }
 
     /// Takes a participant out of the call: the initiator may remove anyone, others only themselves.
-    pub async fn remove_participant(
-        &self,
-        actor: &Actor,
-        id: CallId,
-        user: UserId,
-    ) -> Result<Call> {
+    pub async fn remove_participant(&self, actor: &Actor, id: CallId, user: UserId) -> Result<Call> {
         let _guard = self.writes.lock().await;
         let mut call = self.visible(actor, id)?;
         Self::open(&call)?;
         if user != actor.user_id && call.initiator_id != actor.user_id {
-            return Err(Error::Forbidden(
-                "only the initiator can remove others from a call",
-            ));
+            return Err(Error::Forbidden("only the initiator can remove others from a call"));
         }
         let participant = call
             .participants
@@ -398,9 +360,7 @@ impl Calls {
         request: CallParticipantStatusRequest,
     ) -> Result<Call> {
         if user != actor.user_id {
-            return Err(Error::Forbidden(
-                "participants change only their own status",
-            ));
+            return Err(Error::Forbidden("participants change only their own status"));
         }
         let _guard = self.writes.lock().await;
         let mut call = self.visible(actor, id)?;
@@ -428,13 +388,7 @@ impl Calls {
     }
 
     /// Mutes or unmutes the caller's own audio or video (while joined).
-    pub async fn set_mute(
-        &self,
-        actor: &Actor,
-        id: CallId,
-        user: UserId,
-        request: CallMuteRequest,
-    ) -> Result<Call> {
+    pub async fn set_mute(&self, actor: &Actor, id: CallId, user: UserId, request: CallMuteRequest) -> Result<Call> {
         if user != actor.user_id {
             return Err(Error::Forbidden("participants mute only themselves"));
         }
@@ -532,23 +486,16 @@ impl Calls {
     }
 
     /// Stores one quality sample from a participant.
-    pub async fn record_quality(
-        &self,
-        actor: &Actor,
-        mut metric: CallQualityMetric,
-    ) -> Result<CallQualityMetric> {
+    pub async fn record_quality(&self, actor: &Actor, mut metric: CallQualityMetric) -> Result<CallQualityMetric> {
         if metric.user_id.is_some_and(|user| user != actor.user_id) {
-            return Err(Error::Forbidden(
-                "quality samples are recorded for yourself only",
-            ));
+            return Err(Error::Forbidden("quality samples are recorded for yourself only"));
         }
         let mut call = self.visible(actor, metric.call_id)?;
         Self::member(&mut call, actor.user_id)?;
         let finite = |field: &str, value: Option<f64>, low: f64, high: f64| match value {
-            Some(v) if !(v.is_finite() && (low..=high).contains(&v)) => Err(Error::invalid(
-                field,
-                format!("must be between {low} and {high}"),
-            )),
+            Some(v) if !(v.is_finite() && (low..=high).contains(&v)) => {
+                Err(Error::invalid(field, format!("must be between {low} and {high}")))
+            }
             _ => Ok(()),
         };
         finite("packet_loss", metric.packet_loss, 0.0, 1.0)?;
@@ -556,8 +503,7 @@ impl Calls {
         finite("latency", metric.latency, 0.0, 600_000.0)?;
         finite("frame_rate", metric.frame_rate, 0.0, 1000.0)?;
         finite("audio_level", metric.audio_level, -200.0, 200.0)?;
-        metric.resolution =
-            validate::optional_text("resolution", metric.resolution.as_deref(), 32)?;
+        metric.resolution = validate::optional_text("resolution", metric.resolution.as_deref(), 32)?;
         metric.user_id = Some(actor.user_id);
         metric.timestamp.get_or_insert_with(Utc::now);
         let position = self.store.next_id()?;
@@ -566,10 +512,7 @@ impl Calls {
             actor.user_id.as_bytes(),
             &position.to_be_bytes(),
         ]);
-        self.store
-            .trees
-            .calluserpos_quality
-            .insert(key, encode(&metric))?;
+        self.store.trees.calluserpos_quality.insert(key, encode(&metric))?;
         self.store.commit().await?;
         Ok(metric)
     }
@@ -582,12 +525,7 @@ impl Calls {
     }
 
     /// Relays a WebRTC signal to another participant of a live call.
-    pub fn signal(
-        &self,
-        actor: &Actor,
-        kind: SignalKind,
-        request: CallSignalRequest,
-    ) -> Result<()> {
+    pub fn signal(&self, actor: &Actor, kind: SignalKind, request: CallSignalRequest) -> Result<()> {
         if request.data.len() > MAX_SIGNAL_BYTES {
             return Err(Error::invalid(
                 "data",

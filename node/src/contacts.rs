@@ -21,18 +21,13 @@ fn pair(owner: UserId, other: UserId) -> Vec<u8> {
 
 /// Whether `blocker` has blocked `user`.
 pub(crate) fn has_blocked(store: &Store, blocker: UserId, user: UserId) -> Result<bool> {
-    Ok(store
-        .trees
-        .userid_blockedid
-        .contains_key(pair(blocker, user))?)
+    Ok(store.trees.userid_blockedid.contains_key(pair(blocker, user))?)
 }
 
 /// Refuses when `target` has blocked `actor`.
 pub(crate) fn ensure_not_blocked_by(store: &Store, target: UserId, actor: UserId) -> Result<()> {
     if has_blocked(store, target, actor)? {
-        return Err(Error::Forbidden(
-            "this user does not accept contact from you",
-        ));
+        return Err(Error::Forbidden("this user does not accept contact from you"));
     }
     Ok(())
 }
@@ -94,9 +89,7 @@ impl Contacts {
     /// Adds a contact.
     pub async fn add(&self, actor: &Actor, other: UserId) -> Result<Contact> {
         self.other_user(actor, other)?;
-        let record = ContactRecord {
-            added_at: Utc::now(),
-        };
+        let record = ContactRecord { added_at: Utc::now() };
         let previous = self.store.trees.userid_contactid.compare_and_swap(
             pair(actor.user_id, other),
             None as Option<&[u8]>,
@@ -132,13 +125,8 @@ impl Contacts {
         self.other_user(actor, other)?;
         let key = pair(actor.user_id, other);
         if !self.store.trees.userid_blockedid.contains_key(&key)? {
-            let record = ContactRecord {
-                added_at: Utc::now(),
-            };
-            self.store
-                .trees
-                .userid_blockedid
-                .insert(key, encode(&record))?;
+            let record = ContactRecord { added_at: Utc::now() };
+            self.store.trees.userid_blockedid.insert(key, encode(&record))?;
             self.store.commit().await?;
         }
         Ok(())

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use protocol::api::{
-    AddParticipantRequest, ChangeRoleRequest, Conversation, ConversationKind, ConversationList,
-    ConversationPage, ConversationSearchQuery, CreateConversationRequest, DirectQuery, PageQuery,
-    Participant, ParticipantList, Role, SequenceInfo, Timestamp, UpdateConversationRequest,
+    AddParticipantRequest, ChangeRoleRequest, Conversation, ConversationKind, ConversationList, ConversationPage,
+    ConversationSearchQuery, CreateConversationRequest, DirectQuery, PageQuery, Participant, ParticipantList, Role,
+    SequenceInfo, Timestamp, UpdateConversationRequest,
 };
 use protocol::{ConversationId, UserId};
 use serde::{Deserialize, Serialize};
@@ -91,16 +91,9 @@ pub(crate) fn participant(
         .transpose()
 }
 
-pub(crate) fn participants(
-    store: &Store,
-    conversation: ConversationId,
-) -> Result<Vec<(UserId, ParticipantRecord)>> {
+pub(crate) fn participants(store: &Store, conversation: ConversationId) -> Result<Vec<(UserId, ParticipantRecord)>> {
     let mut list = Vec::new();
-    for entry in store
-        .trees
-        .convuser_participant
-        .scan_prefix(conversation.as_bytes())
-    {
+    for entry in store.trees.convuser_participant.scan_prefix(conversation.as_bytes()) {
         let (key, value) = entry?;
         let Some(user) = keys::id_at(&key, 16).map(UserId::from_bytes) else {
             continue;
@@ -117,9 +110,8 @@ pub(crate) fn require_participant(
     user: UserId,
 ) -> Result<(ConversationRecord, ParticipantRecord)> {
     let record = get(store, conversation)?.ok_or(Error::NotFound("conversation"))?;
-    let participant = participant(store, conversation, user)?.ok_or(Error::Forbidden(
-        "you are not a participant of this conversation",
-    ))?;
+    let participant = participant(store, conversation, user)?
+        .ok_or(Error::Forbidden("you are not a participant of this conversation"))?;
     Ok((record, participant))
 }
 
@@ -131,13 +123,11 @@ pub(crate) fn forget_user(store: &Store, user: UserId) -> Result<()> {
         let Some(conversation) = keys::id_at(&key, 16).map(ConversationId::from_bytes) else {
             continue;
         };
-        t.convuser_participant
-            .remove(member_key(conversation, user))?;
+        t.convuser_participant.remove(member_key(conversation, user))?;
         t.userconv_membership.remove(key)?;
         if let Some(mut record) = get(store, conversation)? {
             record.participant_count = record.participant_count.saturating_sub(1);
-            t.convid_conversation
-                .insert(conversation.as_bytes(), encode(&record))?;
+            t.convid_conversation.insert(conversation.as_bytes(), encode(&record))?;
         }
     }
     Ok(())
@@ -178,18 +168,9 @@ impl Conversations {
 
     /// Creates a DM or group. A DM that already exists between the two users is returned instead, with
     /// `false` for "not created".
-    pub async fn create(
-        &self,
-        actor: &Actor,
-        request: CreateConversationRequest,
-    ) -> Result<(Conversation, bool)> {
+    pub async fn create(&self, actor: &Actor, request: CreateConversationRequest) -> Result<(Conversation, bool)> {
         let mut others: Vec<UserId> = Vec::new();
-        for user in request
-            .participants
-            .iter()
-            .copied()
-            .filter(|u| *u != actor.user_id)
-        {
+        for user in request.participants.iter().copied().filter(|u| *u != actor.user_id) {
             if !others.contains(&user) {
                 others.push(user);
             }
@@ -203,35 +184,23 @@ impl Conversations {
         for user in &others {
             contacts::ensure_not_blocked_by(&self.store, *user, actor.user_id)?;
             if users::get_user(&self.store, *user)?.is_none() {
-                return Err(Error::invalid(
-                    "participants",
-                    format!("user {user} does not exist"),
-                ));
+                return Err(Error::invalid("participants", format!("user {user} does not exist")));
             }
         }
         let now = Utc::now();
         let (subject, description, roles) = match request.kind {
             ConversationKind::Dm => {
                 let [other] = others.as_slice() else {
-                    return Err(Error::invalid(
-                        "participants",
-                        "a DM names exactly one other user",
-                    ));
+                    return Err(Error::invalid("participants", "a DM names exactly one other user"));
                 };
                 if let Some(existing) = self.direct_between(actor.user_id, *other)? {
                     return Ok((self.view(&existing)?, false));
                 }
-                (
-                    None,
-                    None,
-                    vec![(actor.user_id, Role::Owner), (*other, Role::Owner)],
-                )
+                (None, None, vec![(actor.user_id, Role::Owner), (*other, Role::Owner)])
             }
             ConversationKind::Group => {
-                let subject =
-                    validate::text("subject", request.subject.as_deref().unwrap_or(""), 1, 100)?;
-                let description =
-                    validate::optional_text("description", request.description.as_deref(), 500)?;
+                let subject = validate::text("subject", request.subject.as_deref().unwrap_or(""), 1, 100)?;
+                let description = validate::optional_text("description", request.description.as_deref(), 500)?;
                 let mut roles = vec![(actor.user_id, Role::Owner)];
                 roles.extend(others.iter().map(|u| (*u, Role::Member)));
                 (Some(subject), description, roles)
@@ -255,27 +224,25 @@ impl Conversations {
             &t.userconv_membership,
             &t.dmpair_convid,
         )
-            .transaction(
-                |(conversations, members, memberships, dms)| -> TxResult<bool> {
-                    if record.kind == ConversationKind::Dm {
-                        let pair = dm_key(roles[0].0, roles[1].0);
-                        if dms.get(&pair)?.is_some() {
-                            return Ok(false);
-                        }
-                        dms.insert(pair, record.id.as_bytes())?;
+            .transaction(|(conversations, members, memberships, dms)| -> TxResult<bool> {
+                if record.kind == ConversationKind::Dm {
+                    let pair = dm_key(roles[0].0, roles[1].0);
+                    if dms.get(&pair)?.is_some() {
+                        return Ok(false);
                     }
-                    conversations.insert(record.id.as_bytes(), encode(&record))?;
-                    for (user, role) in &roles {
-                        let participant = ParticipantRecord {
-                            role: *role,
-                            joined_at: now,
-                        };
-                        members.insert(member_key(record.id, *user), encode(&participant))?;
-                        memberships.insert(membership_key(*user, record.id), &[])?;
-                    }
-                    Ok(true)
-                },
-            )?;
+                    dms.insert(pair, record.id.as_bytes())?;
+                }
+                conversations.insert(record.id.as_bytes(), encode(&record))?;
+                for (user, role) in &roles {
+                    let participant = ParticipantRecord {
+                        role: *role,
+                        joined_at: now,
+                    };
+                    members.insert(member_key(record.id, *user), encode(&participant))?;
+                    memberships.insert(membership_key(*user, record.id), &[])?;
+                }
+                Ok(true)
+            })?;
         if !created {
             let existing = self
                 .direct_between(roles[0].0, roles[1].0)?
@@ -298,12 +265,7 @@ impl Conversations {
 
     fn all_of(&self, user: UserId) -> Result<Vec<Conversation>> {
         let mut list = Vec::new();
-        for entry in self
-            .store
-            .trees
-            .userconv_membership
-            .scan_prefix(user.as_bytes())
-        {
+        for entry in self.store.trees.userconv_membership.scan_prefix(user.as_bytes()) {
             let (key, _) = entry?;
             let Some(id) = keys::id_at(&key, 16).map(ConversationId::from_bytes) else {
                 continue;
@@ -361,16 +323,13 @@ impl Conversations {
             return Err(Error::Forbidden("a DM has no details to change"));
         }
         if me.role < Role::Admin {
-            return Err(Error::Forbidden(
-                "only owners and admins can change the conversation",
-            ));
+            return Err(Error::Forbidden("only owners and admins can change the conversation"));
         }
         if let Some(subject) = &request.subject {
             record.subject = Some(validate::text("subject", subject, 1, 100)?);
         }
         if request.description.is_some() {
-            record.description =
-                validate::optional_text("description", request.description.as_deref(), 500)?;
+            record.description = validate::optional_text("description", request.description.as_deref(), 500)?;
         }
         if request.avatar_url.is_some() {
             record.avatar_url = validate::url("avatar_url", request.avatar_url.as_deref())?;
@@ -389,9 +348,7 @@ impl Conversations {
         let _guard = self.locks.lock(id).await;
         let (record, me) = require_participant(&self.store, id, actor.user_id)?;
         if me.role < Role::Admin {
-            return Err(Error::Forbidden(
-                "only owners and admins can delete the conversation",
-            ));
+            return Err(Error::Forbidden("only owners and admins can delete the conversation"));
         }
         let members = participants(&self.store, id)?;
         let t = &self.store.trees;
@@ -453,9 +410,7 @@ impl Conversations {
             return Err(Error::Forbidden("a DM's participants cannot change"));
         }
         if me.role < Role::Admin {
-            return Err(Error::Forbidden(
-                "only owners and admins can add participants",
-            ));
+            return Err(Error::Forbidden("only owners and admins can add participants"));
         }
         let role = request.role.unwrap_or(Role::Member);
         if role > Role::Member && me.role < Role::Owner {
@@ -478,17 +433,14 @@ impl Conversations {
             joined_at: record.updated_at,
         };
         let t = &self.store.trees;
-        (
-            &t.convid_conversation,
-            &t.convuser_participant,
-            &t.userconv_membership,
-        )
-            .transaction(|(conversations, members, memberships)| -> TxResult<()> {
+        (&t.convid_conversation, &t.convuser_participant, &t.userconv_membership).transaction(
+            |(conversations, members, memberships)| -> TxResult<()> {
                 conversations.insert(id.as_bytes(), encode(&record))?;
                 members.insert(member_key(id, user.id), encode(&participant))?;
                 memberships.insert(membership_key(user.id, id), &[])?;
                 Ok(())
-            })?;
+            },
+        )?;
         self.store.commit().await?;
         Ok(Participant {
             user_id: user.id,
@@ -501,12 +453,7 @@ impl Conversations {
 
     /// Removes a member, or lets the caller leave. Owners remove anyone, admins remove members; the last
     /// owner cannot leave while others remain.
-    pub async fn remove_participant(
-        &self,
-        actor: &Actor,
-        id: ConversationId,
-        user: UserId,
-    ) -> Result<()> {
+    pub async fn remove_participant(&self, actor: &Actor, id: ConversationId, user: UserId) -> Result<()> {
         let _guard = self.locks.lock(id).await;
         let (mut record, me) = require_participant(&self.store, id, actor.user_id)?;
         if record.kind == ConversationKind::Dm {
@@ -520,13 +467,10 @@ impl Conversations {
                 Role::Member => false,
             };
             if !allowed {
-                return Err(Error::Forbidden(
-                    "your role does not allow removing this participant",
-                ));
+                return Err(Error::Forbidden("your role does not allow removing this participant"));
             }
         }
-        if target.role == Role::Owner && record.participant_count > 1 && self.owner_count(id)? == 1
-        {
+        if target.role == Role::Owner && record.participant_count > 1 && self.owner_count(id)? == 1 {
             return Err(Error::Conflict(
                 "the last owner cannot leave; make another participant owner first".into(),
             ));
@@ -534,17 +478,14 @@ impl Conversations {
         record.participant_count -= 1;
         record.updated_at = Utc::now();
         let t = &self.store.trees;
-        (
-            &t.convid_conversation,
-            &t.convuser_participant,
-            &t.userconv_membership,
-        )
-            .transaction(|(conversations, members, memberships)| -> TxResult<()> {
+        (&t.convid_conversation, &t.convuser_participant, &t.userconv_membership).transaction(
+            |(conversations, members, memberships)| -> TxResult<()> {
                 conversations.insert(id.as_bytes(), encode(&record))?;
                 members.remove(member_key(id, user))?;
                 memberships.remove(membership_key(user, id))?;
                 Ok(())
-            })?;
+            },
+        )?;
         self.store.commit().await
     }
 
@@ -571,8 +512,7 @@ impl Conversations {
         if me.role != Role::Owner {
             return Err(Error::Forbidden("only owners can change roles"));
         }
-        let mut target =
-            participant(&self.store, id, user)?.ok_or(Error::NotFound("participant"))?;
+        let mut target = participant(&self.store, id, user)?.ok_or(Error::NotFound("participant"))?;
         if target.role == Role::Owner && request.role != Role::Owner && self.owner_count(id)? == 1 {
             return Err(Error::Conflict(
                 "the last owner cannot be demoted; make another participant owner first".into(),
@@ -610,21 +550,13 @@ impl Conversations {
     }
 
     /// The caller's conversations whose subject contains the query.
-    pub fn search(
-        &self,
-        actor: &Actor,
-        query: ConversationSearchQuery,
-    ) -> Result<ConversationList> {
+    pub fn search(&self, actor: &Actor, query: ConversationSearchQuery) -> Result<ConversationList> {
         let needle = validate::text("query", &query.query, 1, 100)?.to_lowercase();
         let limit = validate::limit(query.limit, 20, 100)?;
         let conversations = self
             .all_of(actor.user_id)?
             .into_iter()
-            .filter(|c| {
-                c.subject
-                    .as_deref()
-                    .is_some_and(|s| s.to_lowercase().contains(&needle))
-            })
+            .filter(|c| c.subject.as_deref().is_some_and(|s| s.to_lowercase().contains(&needle)))
             .take(limit)
             .collect();
         Ok(ConversationList { conversations })

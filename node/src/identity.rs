@@ -43,12 +43,8 @@ mod tests {
     #[test]
     fn the_identity_survives_a_restart() {
         let dir = tempfile::tempdir().unwrap();
-        let first = NodeIdentity::load_or_create(dir.path())
-            .unwrap()
-            .public_key();
-        let second = NodeIdentity::load_or_create(dir.path())
-            .unwrap()
-            .public_key();
+        let first = NodeIdentity::load_or_create(dir.path()).unwrap().public_key();
+        let second = NodeIdentity::load_or_create(dir.path()).unwrap().public_key();
         assert_eq!(first, second);
     }
 }

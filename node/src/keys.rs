@@ -5,13 +5,12 @@
 use chrono::Utc;
 use ed25519_dalek::VerifyingKey;
 use protocol::api::{
-    ActiveKeys, BundleSignedPreKey, DeviceKeyQuery, IdentityKey, KeyBundle, OneTimePreKey,
-    PreKeyCount, RotateSignedPreKeyRequest, SignedPreKey, SignedPreKeyUpload, Timestamp,
-    UploadIdentityKeyRequest, UploadOneTimePreKeysRequest, UploadedCount,
+    ActiveKeys, BundleSignedPreKey, DeviceKeyQuery, IdentityKey, KeyBundle, OneTimePreKey, PreKeyCount,
+    RotateSignedPreKeyRequest, SignedPreKey, SignedPreKeyUpload, Timestamp, UploadIdentityKeyRequest,
+    UploadOneTimePreKeysRequest, UploadedCount,
 };
 use protocol::{
-    DeviceId, IdentityKeyId, IdentityPublicKey, PreKeyPublic, PreKeySignature, UserId,
-    verify_signed_prekey,
+    DeviceId, IdentityKeyId, IdentityPublicKey, PreKeyPublic, PreKeySignature, UserId, verify_signed_prekey,
 };
 use serde::{Deserialize, Serialize};
 
@@ -86,9 +85,7 @@ impl SignedPreKeyRecord {
 /// the caller's own device.
 fn ensure_own(actor: &Actor, user: Option<UserId>, device: Option<DeviceId>) -> Result<()> {
     if user.is_some_and(|user| user != actor.user_id) {
-        return Err(Error::Forbidden(
-            "keys can only be changed for your own account",
-        ));
+        return Err(Error::Forbidden("keys can only be changed for your own account"));
     }
     if device.is_some_and(|device| device != actor.device_id) {
         return Err(Error::Forbidden(
@@ -120,24 +117,17 @@ fn signed_prekeys(store: &Store, device: DeviceId) -> Result<Vec<SignedPreKeyRec
 }
 
 fn active_signed_prekey(store: &Store, device: DeviceId) -> Result<Option<SignedPreKeyRecord>> {
-    Ok(signed_prekeys(store, device)?
-        .into_iter()
-        .find(|k| k.active))
+    Ok(signed_prekeys(store, device)?.into_iter().find(|k| k.active))
 }
 
 /// Whether the device can be reached by X3DH: an active identity key and an active signed prekey.
 pub(crate) fn has_active_keys(store: &Store, device: DeviceId) -> Result<bool> {
-    Ok(current_identity(store, device)?.is_some_and(|k| k.active)
-        && active_signed_prekey(store, device)?.is_some())
+    Ok(current_identity(store, device)?.is_some_and(|k| k.active) && active_signed_prekey(store, device)?.is_some())
 }
 
 /// Deletes every key of a device, for deactivation and account deletion.
 pub(crate) fn purge_device(store: &Store, device: DeviceId) -> Result<()> {
-    if let Some(id) = store
-        .trees
-        .deviceid_identitykeyid
-        .remove(device.as_bytes())?
-    {
+    if let Some(id) = store.trees.deviceid_identitykeyid.remove(device.as_bytes())? {
         store.trees.identitykeyid_identitykey.remove(id)?;
     }
     purge_prekeys(store, device)
@@ -166,12 +156,7 @@ impl Keys {
     }
 
     /// Resolves which device a read names: the caller's own by default; another user's needs its device.
-    fn target(
-        &self,
-        actor: &Actor,
-        user: Option<UserId>,
-        device: Option<DeviceId>,
-    ) -> Result<DeviceRecord> {
+    fn target(&self, actor: &Actor, user: Option<UserId>, device: Option<DeviceId>) -> Result<DeviceRecord> {
         let device = match (user, device) {
             (None, None) => actor.device_id,
             (Some(user), None) if user == actor.user_id => actor.device_id,
@@ -184,20 +169,14 @@ impl Keys {
             (_, Some(device)) => device,
         };
         match users::get_device(&self.store, device)? {
-            Some(record) if record.active && user.is_none_or(|user| user == record.user_id) => {
-                Ok(record)
-            }
+            Some(record) if record.active && user.is_none_or(|user| user == record.user_id) => Ok(record),
             _ => Err(Error::NotFound("device")),
         }
     }
 
     /// Publishes the caller's device identity key. Uploading the same key again is a no-op; a different
     /// key replaces the old one and drops the prekeys it had signed.
-    pub async fn upload_identity(
-        &self,
-        actor: &Actor,
-        request: UploadIdentityKeyRequest,
-    ) -> Result<IdentityKey> {
+    pub async fn upload_identity(&self, actor: &Actor, request: UploadIdentityKeyRequest) -> Result<IdentityKey> {
         ensure_own(actor, request.user_id, request.device_id)?;
         VerifyingKey::from_bytes(request.public_key.as_bytes())
             .map_err(|_| Error::invalid("public_key", "is not a valid Ed25519 public key"))?;
@@ -254,11 +233,7 @@ impl Keys {
     }
 
     /// Marks the caller's identity key inactive: bundles are no longer served for the device.
-    pub async fn deactivate_identity(
-        &self,
-        actor: &Actor,
-        id: IdentityKeyId,
-    ) -> Result<IdentityKey> {
+    pub async fn deactivate_identity(&self, actor: &Actor, id: IdentityKeyId) -> Result<IdentityKey> {
         let mut record = self.own_identity(actor, id)?;
         record.active = false;
         self.store
@@ -278,11 +253,7 @@ impl Keys {
 
     /// Publishes a signed prekey after checking its signature against the device's identity key; it
     /// becomes the device's active signed prekey.
-    pub async fn upload_signed_prekey(
-        &self,
-        actor: &Actor,
-        upload: SignedPreKeyUpload,
-    ) -> Result<SignedPreKey> {
+    pub async fn upload_signed_prekey(&self, actor: &Actor, upload: SignedPreKeyUpload) -> Result<SignedPreKey> {
         ensure_own(actor, upload.user_id, upload.device_id)?;
         let identity = match current_identity(&self.store, actor.device_id)? {
             Some(identity) if identity.active => identity,
@@ -361,11 +332,7 @@ impl Keys {
     }
 
     /// A device's active signed prekey.
-    pub fn active_signed_prekey(
-        &self,
-        actor: &Actor,
-        query: &DeviceKeyQuery,
-    ) -> Result<SignedPreKey> {
+    pub fn active_signed_prekey(&self, actor: &Actor, query: &DeviceKeyQuery) -> Result<SignedPreKey> {
         let device = self.target(actor, query.user_id, query.device_id)?;
         active_signed_prekey(&self.store, device.id)?
             .ok_or(Error::NotFound("signed prekey"))?
@@ -403,24 +370,16 @@ impl Keys {
         if held + fresh.len() > MAX_ONE_TIME_PREKEYS {
             return Err(Error::invalid(
                 "keys",
-                format!(
-                    "a device may hold at most {MAX_ONE_TIME_PREKEYS} one-time prekeys ({held} held)"
-                ),
+                format!("a device may hold at most {MAX_ONE_TIME_PREKEYS} one-time prekeys ({held} held)"),
             ));
         }
         tree.apply_batch(batch)?;
         self.store.commit().await?;
-        Ok(UploadedCount {
-            uploaded: fresh.len(),
-        })
+        Ok(UploadedCount { uploaded: fresh.len() })
     }
 
     /// How many one-time prekeys a device has left.
-    pub fn one_time_prekey_count(
-        &self,
-        actor: &Actor,
-        query: &DeviceKeyQuery,
-    ) -> Result<PreKeyCount> {
+    pub fn one_time_prekey_count(&self, actor: &Actor, query: &DeviceKeyQuery) -> Result<PreKeyCount> {
         let device = self.target(actor, query.user_id, query.device_id)?;
         let count = self
             .store
@@ -440,16 +399,12 @@ impl Keys {
                 return Ok(None);
             };
             let (key, value) = entry?;
-            if tree
-                .compare_and_swap(&key, Some(&value), None::<&[u8]>)?
-                .is_err()
-            {
+            if tree.compare_and_swap(&key, Some(&value), None::<&[u8]>)?.is_err() {
                 continue;
             }
-            let key_id = keys::trailing_u32(&key)
-                .ok_or_else(|| Error::Corrupt("one-time prekey key".into()))?;
-            let public_key = <[u8; 32]>::try_from(value.as_ref())
-                .map_err(|_| Error::Corrupt("one-time prekey length".into()))?;
+            let key_id = keys::trailing_u32(&key).ok_or_else(|| Error::Corrupt("one-time prekey key".into()))?;
+            let public_key =
+                <[u8; 32]>::try_from(value.as_ref()).map_err(|_| Error::Corrupt("one-time prekey length".into()))?;
             return Ok(Some(OneTimePreKey {
                 key_id,
                 public_key: PreKeyPublic(public_key),
@@ -458,15 +413,9 @@ impl Keys {
     }
 
     /// Claims one one-time prekey of a device without the rest of the bundle.
-    pub async fn consume_one_time_prekey(
-        &self,
-        actor: &Actor,
-        query: &DeviceKeyQuery,
-    ) -> Result<OneTimePreKey> {
+    pub async fn consume_one_time_prekey(&self, actor: &Actor, query: &DeviceKeyQuery) -> Result<OneTimePreKey> {
         let device = self.target(actor, query.user_id, query.device_id)?;
-        let key = self
-            .claim(device.id)?
-            .ok_or(Error::NotFound("one-time prekey"))?;
+        let key = self.claim(device.id)?.ok_or(Error::NotFound("one-time prekey"))?;
         self.store.commit().await?;
         Ok(key)
     }
@@ -479,8 +428,7 @@ impl Keys {
             Some(identity) if identity.active => identity,
             _ => return Err(Error::NotFound("active identity key")),
         };
-        let signed = active_signed_prekey(&self.store, device.id)?
-            .ok_or(Error::NotFound("signed prekey"))?;
+        let signed = active_signed_prekey(&self.store, device.id)?.ok_or(Error::NotFound("signed prekey"))?;
         let one_time_prekey = self.claim(device.id)?;
         if one_time_prekey.is_some() {
             self.store.commit().await?;

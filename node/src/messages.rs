@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use protocol::api::{
-    ConversationKind, DeviceCiphertext, EditMessageRequest, Message, MessagePage, MessageQuery,
-    Receipt, Role, SendMessageRequest,
+    ConversationKind, DeviceCiphertext, EditMessageRequest, Message, MessagePage, MessageQuery, Receipt, Role,
+    SendMessageRequest,
 };
 use protocol::ws::{MessageEvent, ReceiptEvent, ServerFrame};
 use protocol::{ConversationId, DeviceId, MessageId, UserId};
@@ -33,18 +33,12 @@ pub const MAX_HEADER_BYTES: usize = 1024;
 pub const MAX_RECIPIENT_DEVICES: usize = 1024;
 /// Most messages one replay carries; a client past it resumes again from the last it received.
 pub const MAX_REPLAY: usize = 10_000;
-const MESSAGE_TYPES: [&str; 8] = [
-    "text", "image", "video", "audio", "file", "location", "contact", "poll",
-];
+const MESSAGE_TYPES: [&str; 8] = ["text", "image", "video", "audio", "file", "location", "contact", "poll"];
 
 type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
 
 fn idempotency_key(conversation: ConversationId, sender: UserId, client_id: &str) -> Vec<u8> {
-    keys::join(&[
-        conversation.as_bytes(),
-        sender.as_bytes(),
-        client_id.as_bytes(),
-    ])
+    keys::join(&[conversation.as_bytes(), sender.as_bytes(), client_id.as_bytes()])
 }
 
 fn copy_key(device: DeviceId, conversation: ConversationId, seq: u64) -> Vec<u8> {
@@ -59,11 +53,7 @@ fn receipt_key(message: MessageId, user: UserId) -> Vec<u8> {
     keys::join(&[message.as_bytes(), user.as_bytes()])
 }
 
-fn message_at(
-    store: &Store,
-    conversation: ConversationId,
-    seq: u64,
-) -> Result<Option<MessageRecord>> {
+fn message_at(store: &Store, conversation: ConversationId, seq: u64) -> Result<Option<MessageRecord>> {
     store
         .trees
         .convseq_message
@@ -81,9 +71,7 @@ fn message_by_id(store: &Store, id: MessageId) -> Result<MessageRecord> {
     let conversation = keys::id_at(&location, 0).map(ConversationId::from_bytes);
     let seq = keys::trailing_u64(&location);
     match (conversation, seq) {
-        (Some(conversation), Some(seq)) => {
-            message_at(store, conversation, seq)?.ok_or(Error::NotFound("message"))
-        }
+        (Some(conversation), Some(seq)) => message_at(store, conversation, seq)?.ok_or(Error::NotFound("message")),
         _ => Err(Error::Corrupt("message index".into())),
     }
 }
@@ -106,11 +94,10 @@ fn dequeue(store: &Store, device: DeviceId, message: MessageId) -> Result<()> {
 /// Removes every stored trace of a message but its record.
 fn remove_copies(store: &Store, record: &MessageRecord) -> Result<()> {
     for (_, device) in &record.recipients {
-        store.trees.deviceconvseq_ciphertext.remove(copy_key(
-            *device,
-            record.conversation_id,
-            record.seq,
-        ))?;
+        store
+            .trees
+            .deviceconvseq_ciphertext
+            .remove(copy_key(*device, record.conversation_id, record.seq))?;
         dequeue(store, *device, record.id)?;
     }
     Ok(())
@@ -135,8 +122,7 @@ pub(crate) fn purge_conversation(
             &record.client_message_id,
         ))?;
         for user in &members {
-            t.messageuser_receipt
-                .remove(receipt_key(record.id, *user))?;
+            t.messageuser_receipt.remove(receipt_key(record.id, *user))?;
         }
         t.convseq_message.remove(key)?;
     }
@@ -156,11 +142,7 @@ impl Messages {
     }
 
     /// Checks a message's copies: each names an active device of a participant, once, within limits.
-    fn recipients(
-        &self,
-        conversation: ConversationId,
-        copies: &[DeviceCiphertext],
-    ) -> Result<Vec<(UserId, DeviceId)>> {
+    fn recipients(&self, conversation: ConversationId, copies: &[DeviceCiphertext]) -> Result<Vec<(UserId, DeviceId)>> {
         if copies.len() > MAX_RECIPIENT_DEVICES {
             return Err(Error::invalid(
                 "ciphertexts",
@@ -184,21 +166,14 @@ impl Messages {
                     format!("must be at most {MAX_CIPHERTEXT_BYTES} bytes"),
                 ));
             }
-            if copy
-                .header
-                .as_ref()
-                .is_some_and(|h| h.len() > MAX_HEADER_BYTES)
-            {
+            if copy.header.as_ref().is_some_and(|h| h.len() > MAX_HEADER_BYTES) {
                 return Err(Error::invalid(
                     field("header"),
                     format!("must be at most {MAX_HEADER_BYTES} bytes"),
                 ));
             }
             if !seen.insert(copy.recipient_device_id) {
-                return Err(Error::invalid(
-                    field("recipient_device_id"),
-                    "names a device twice",
-                ));
+                return Err(Error::invalid(field("recipient_device_id"), "names a device twice"));
             }
             match users::get_device(&self.store, copy.recipient_device_id)? {
                 Some(device) if device.active && members.contains(&device.user_id) => {
@@ -217,8 +192,7 @@ impl Messages {
 
     /// Stores a message and fans it out. Resending a `client_message_id` returns the original message.
     pub async fn send(&self, actor: &Actor, request: SendMessageRequest) -> Result<Message> {
-        let client_message_id =
-            validate::text("client_message_id", &request.client_message_id, 1, 128)?;
+        let client_message_id = validate::text("client_message_id", &request.client_message_id, 1, 128)?;
         let message_type = request.message_type.trim().to_lowercase();
         if !MESSAGE_TYPES.contains(&message_type.as_str()) {
             return Err(Error::invalid(
@@ -233,13 +207,11 @@ impl Messages {
         let t = &self.store.trees;
         let dedup = idempotency_key(conversation, actor.user_id, &client_message_id);
         if let Some(existing) = t.convsenderclient_messageid.get(&dedup)? {
-            let id = MessageId::from_slice(&existing)
-                .ok_or_else(|| Error::Corrupt("idempotency index".into()))?;
+            let id = MessageId::from_slice(&existing).ok_or_else(|| Error::Corrupt("idempotency index".into()))?;
             return self.view(&message_by_id(&self.store, id)?, actor.device_id);
         }
         // Membership is checked again under the lock, where no removal can slip in before the write.
-        let (record, _) =
-            conversations::require_participant(&self.store, conversation, actor.user_id)?;
+        let (record, _) = conversations::require_participant(&self.store, conversation, actor.user_id)?;
         if record.kind == ConversationKind::Dm {
             for (other, _) in conversations::participants(&self.store, conversation)? {
                 if other != actor.user_id {
@@ -303,8 +275,7 @@ impl Messages {
                             seq,
                             message_id: record.id,
                         };
-                        queue
-                            .insert(keys::join(&[device.as_bytes(), &position]), entry.encode())?;
+                        queue.insert(keys::join(&[device.as_bytes(), &position]), entry.encode())?;
                         queue_index.insert(queue_index_key(*device, record.id), &position)?;
                     }
                     TxResult::Ok(seq)
@@ -314,8 +285,7 @@ impl Messages {
         self.store.commit().await?;
         for (copy, (user, device)) in request.ciphertexts.iter().zip(&record.recipients) {
             let event = event(&record, copy.ciphertext.clone(), copy.header.clone());
-            self.hub
-                .send_to_device(*user, *device, &ServerFrame::MessageNew(event));
+            self.hub.send_to_device(*user, *device, &ServerFrame::MessageNew(event));
         }
         Ok(self.view_with(&record, actor.device_id, None))
     }
@@ -379,9 +349,11 @@ impl Messages {
                 has_more: false,
             });
         }
-        let range = self.store.trees.convseq_message.range(
-            keys::id_seq(conversation.as_bytes(), low)..keys::id_seq(conversation.as_bytes(), high),
-        );
+        let range = self
+            .store
+            .trees
+            .convseq_message
+            .range(keys::id_seq(conversation.as_bytes(), low)..keys::id_seq(conversation.as_bytes(), high));
         // With only `after_seq`, read forwards from it; otherwise the newest messages below the bound.
         let forwards = query.after_seq.is_some() && query.before_seq.is_none();
         let mut records: Vec<MessageRecord> = Vec::with_capacity(limit + 1);
@@ -426,12 +398,7 @@ impl Messages {
     }
 
     /// Replaces a message's copies (sender only) and tells each recipient device.
-    pub async fn edit(
-        &self,
-        actor: &Actor,
-        id: MessageId,
-        request: EditMessageRequest,
-    ) -> Result<Message> {
+    pub async fn edit(&self, actor: &Actor, id: MessageId, request: EditMessageRequest) -> Result<Message> {
         let record = self.readable(actor, id)?;
         if record.sender_id != actor.user_id {
             return Err(Error::Forbidden("only the sender can edit a message"));
@@ -502,8 +469,7 @@ impl Messages {
     /// Erases a message entirely (its sender, or an owner or admin of the conversation).
     pub async fn hard_delete(&self, actor: &Actor, id: MessageId) -> Result<()> {
         let record = message_by_id(&self.store, id)?;
-        let (_, me) =
-            conversations::require_participant(&self.store, record.conversation_id, actor.user_id)?;
+        let (_, me) = conversations::require_participant(&self.store, record.conversation_id, actor.user_id)?;
         if record.sender_id != actor.user_id && me.role < Role::Admin {
             return Err(Error::Forbidden(
                 "only the sender, owners and admins can erase a message",
@@ -569,16 +535,12 @@ impl Messages {
                 recipient_id: (!reader).then_some(actor.user_id),
             };
             if first_delivery {
-                self.hub.send_to_user(
-                    record.sender_id,
-                    &ServerFrame::MessageDelivered(receipt_event(false)),
-                );
+                self.hub
+                    .send_to_user(record.sender_id, &ServerFrame::MessageDelivered(receipt_event(false)));
             }
             if first_read {
-                self.hub.send_to_user(
-                    record.sender_id,
-                    &ServerFrame::MessageRead(receipt_event(true)),
-                );
+                self.hub
+                    .send_to_user(record.sender_id, &ServerFrame::MessageRead(receipt_event(true)));
             }
         }
         Ok(Receipt {
@@ -593,10 +555,7 @@ impl Messages {
     pub fn undelivered(&self, actor: &Actor) -> Result<Vec<MessageEvent>> {
         let t = &self.store.trees;
         let mut events = Vec::new();
-        for entry in t
-            .devicequeue_pending
-            .scan_prefix(actor.device_id.as_bytes())
-        {
+        for entry in t.devicequeue_pending.scan_prefix(actor.device_id.as_bytes()) {
             if events.len() >= MAX_REPLAY {
                 break;
             }
@@ -604,15 +563,11 @@ impl Messages {
             let queued = QueueEntry::decode(&value)?;
             let record = message_at(&self.store, queued.conversation_id, queued.seq)?;
             let copy = match &record {
-                Some(record) if record.id == queued.message_id => {
-                    self.copy_for(record, actor.device_id)?
-                }
+                Some(record) if record.id == queued.message_id => self.copy_for(record, actor.device_id)?,
                 _ => None,
             };
             match (record, copy) {
-                (Some(record), Some((ciphertext, header))) => {
-                    events.push(event(&record, ciphertext, header))
-                }
+                (Some(record), Some((ciphertext, header))) => events.push(event(&record, ciphertext, header)),
                 _ => {
                     t.devicequeue_pending.remove(key)?;
                     t.devicemessage_queuepos
@@ -625,11 +580,7 @@ impl Messages {
 
     /// The caller's device copies after the given sequence number of each named conversation, in
     /// sequence order. Conversations the caller no longer belongs to are skipped.
-    pub fn since(
-        &self,
-        actor: &Actor,
-        since: &BTreeMap<ConversationId, u64>,
-    ) -> Result<Vec<MessageEvent>> {
+    pub fn since(&self, actor: &Actor, since: &BTreeMap<ConversationId, u64>) -> Result<Vec<MessageEvent>> {
         let mut events = Vec::new();
         for (&conversation, &seq) in since {
             if conversations::participant(&self.store, conversation, actor.user_id)?.is_none() {
@@ -637,8 +588,7 @@ impl Messages {
             }
             let device = actor.device_id;
             let range = self.store.trees.deviceconvseq_ciphertext.range(
-                copy_key(device, conversation, seq.saturating_add(1))
-                    ..=copy_key(device, conversation, u64::MAX),
+                copy_key(device, conversation, seq.saturating_add(1))..=copy_key(device, conversation, u64::MAX),
             );
             for entry in range {
                 if events.len() >= MAX_REPLAY {

@@ -74,21 +74,13 @@ impl Presence {
 
     fn contacts(&self, user: UserId) -> Result<HashSet<UserId>> {
         let mut contacts = HashSet::new();
-        for entry in self
-            .store
-            .trees
-            .userconv_membership
-            .scan_prefix(user.as_bytes())
-        {
+        for entry in self.store.trees.userconv_membership.scan_prefix(user.as_bytes()) {
             let (key, _) = entry?;
             let Some(conversation) = keys::id_at(&key, 16).map(ConversationId::from_bytes) else {
                 continue;
             };
             for (member, _) in conversations::participants(&self.store, conversation)? {
-                if member != user
-                    && self.hub.is_online(member)
-                    && !contacts::has_blocked(&self.store, member, user)?
-                {
+                if member != user && self.hub.is_online(member) && !contacts::has_blocked(&self.store, member, user)? {
                     contacts.insert(member);
                 }
             }

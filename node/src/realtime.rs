@@ -56,26 +56,17 @@ impl Hub {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, Vec<Connection>>> {
-        self.users
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.users.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Registers a connection for a device of a user.
-    pub fn subscribe(
-        self: &Arc<Self>,
-        user: UserId,
-        device: DeviceId,
-        session: SessionId,
-    ) -> Result<Subscription> {
+    pub fn subscribe(self: &Arc<Self>, user: UserId, device: DeviceId, session: SessionId) -> Result<Subscription> {
         let (tx, frames) = mpsc::channel(self.buffer);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut users = self.lock();
         let connections = users.entry(user).or_default();
         if connections.len() >= self.max_per_user {
-            return Err(Error::LimitReached(
-                "too many live connections for this user",
-            ));
+            return Err(Error::LimitReached("too many live connections for this user"));
         }
         let first = connections.is_empty();
         connections.push(Connection {
@@ -182,15 +173,9 @@ mod tests {
         hub.send_to_user(user, &ServerFrame::Pong);
         assert!(fast.frames.try_recv().is_ok());
         hub.send_to_user(user, &ServerFrame::Pong);
-        assert!(
-            fast.frames.try_recv().is_ok(),
-            "the fast connection still receives"
-        );
+        assert!(fast.frames.try_recv().is_ok(), "the fast connection still receives");
         assert!(slow.frames.try_recv().is_ok());
-        assert!(
-            slow.frames.try_recv().is_err(),
-            "the slow connection was cut off"
-        );
+        assert!(slow.frames.try_recv().is_err(), "the slow connection was cut off");
         assert_eq!(hub.connection_count(), 1);
     }
 

@@ -45,19 +45,12 @@ pub struct Services {
 impl Services {
     /// Opens (or creates) the data dir and builds every service on it.
     pub fn open(config: Config) -> Result<Self> {
-        std::fs::create_dir_all(&config.data_dir).map_err(|err| {
-            crate::Error::Internal(format!(
-                "creating data dir {}: {err}",
-                config.data_dir.display()
-            ))
-        })?;
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|err| crate::Error::Internal(format!("creating data dir {}: {err}", config.data_dir.display())))?;
         let config = Arc::new(config);
         let store = Store::open(&config.data_dir)?;
         let identity = NodeIdentity::load_or_create(&config.data_dir)?;
-        let hub = Arc::new(Hub::new(
-            config.max_connections_per_user,
-            config.connection_buffer,
-        ));
+        let hub = Arc::new(Hub::new(config.max_connections_per_user, config.connection_buffer));
         let locks = Arc::new(ConversationLocks::new());
         let auth = Arc::new(Auth::new(store.clone(), config.clone(), hub.clone())?);
         Ok(Self {

@@ -146,10 +146,7 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
 }
 
 /// Reads a small secret file, or creates it with `generate` readable by the owner only.
-pub(crate) fn read_or_create_secret(
-    path: &Path,
-    generate: impl FnOnce() -> Vec<u8>,
-) -> Result<Vec<u8>> {
+pub(crate) fn read_or_create_secret(path: &Path, generate: impl FnOnce() -> Vec<u8>) -> Result<Vec<u8>> {
     match fs::read(path) {
         Ok(bytes) => Ok(bytes),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
@@ -166,9 +163,6 @@ pub(crate) fn read_or_create_secret(
                 .map_err(|err| Error::Internal(format!("writing {}: {err}", path.display())))?;
             Ok(bytes)
         }
-        Err(err) => Err(Error::Internal(format!(
-            "reading {}: {err}",
-            path.display()
-        ))),
+        Err(err) => Err(Error::Internal(format!("reading {}: {err}", path.display()))),
     }
 }

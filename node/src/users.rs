@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use protocol::api::{
-    Device, DeviceList, Me, PublicDevice, PublicDeviceList, Settings, Timestamp,
-    UpdateProfileRequest, UpdateSettingsRequest, UserList, UserProfile, UserSearchQuery,
+    Device, DeviceList, Me, PublicDevice, PublicDeviceList, Settings, Timestamp, UpdateProfileRequest,
+    UpdateSettingsRequest, UserList, UserProfile, UserSearchQuery,
 };
 use protocol::{DeviceId, UserId};
 use serde::{Deserialize, Serialize};
@@ -92,10 +92,10 @@ pub(crate) fn put_device(store: &Store, device: &DeviceRecord) -> Result<()> {
         .trees
         .deviceid_device
         .insert(device.id.as_bytes(), encode(device))?;
-    store.trees.userid_deviceid.insert(
-        keys::join(&[device.user_id.as_bytes(), device.id.as_bytes()]),
-        &[],
-    )?;
+    store
+        .trees
+        .userid_deviceid
+        .insert(keys::join(&[device.user_id.as_bytes(), device.id.as_bytes()]), &[])?;
     Ok(())
 }
 
@@ -133,11 +133,7 @@ pub(crate) fn find_by_identity(store: &Store, identity: &str) -> Result<Option<U
 
 /// The display-name index key: lower-cased name, a 0 separator, the user id.
 pub(crate) fn display_key(display_name: &str, user: UserId) -> Vec<u8> {
-    keys::join(&[
-        display_name.to_lowercase().as_bytes(),
-        &[0],
-        user.as_bytes(),
-    ])
+    keys::join(&[display_name.to_lowercase().as_bytes(), &[0], user.as_bytes()])
 }
 
 /// The users service.
@@ -198,10 +194,7 @@ impl Users {
         self.auth.revoke_sessions_where(user.id, |_| true).await?;
         for device in devices_of(&self.store, user.id)? {
             crate::keys::purge_device(&self.store, device.id)?;
-            self.store
-                .trees
-                .deviceid_device
-                .remove(device.id.as_bytes())?;
+            self.store.trees.deviceid_device.remove(device.id.as_bytes())?;
             self.store
                 .trees
                 .userid_deviceid
@@ -215,8 +208,7 @@ impl Users {
         if let Some(phone) = &user.phone_number {
             t.phone_userid.remove(phone.as_bytes())?;
         }
-        t.displayname_userid
-            .remove(display_key(&user.display_name, user.id))?;
+        t.displayname_userid.remove(display_key(&user.display_name, user.id))?;
         t.userid_settings.remove(user.id.as_bytes())?;
         t.userid_user.remove(user.id.as_bytes())?;
         self.store.commit().await?;
@@ -226,23 +218,14 @@ impl Users {
 
     /// The caller's settings (defaults until first changed).
     pub fn settings(&self, actor: &Actor) -> Result<Settings> {
-        match self
-            .store
-            .trees
-            .userid_settings
-            .get(actor.user_id.as_bytes())?
-        {
+        match self.store.trees.userid_settings.get(actor.user_id.as_bytes())? {
             Some(bytes) => decode(&bytes),
             None => Ok(Settings::default()),
         }
     }
 
     /// Changes the settings present in the request.
-    pub async fn update_settings(
-        &self,
-        actor: &Actor,
-        request: UpdateSettingsRequest,
-    ) -> Result<Settings> {
+    pub async fn update_settings(&self, actor: &Actor, request: UpdateSettingsRequest) -> Result<Settings> {
         let mut settings = self.settings(actor)?;
         if let Some(enabled) = request.notifications_enabled {
             settings.notifications_enabled = enabled;
@@ -250,23 +233,14 @@ impl Users {
         if let Some(theme) = request.theme {
             let theme = theme.trim().to_lowercase();
             if !matches!(theme.as_str(), "light" | "dark" | "system") {
-                return Err(Error::invalid(
-                    "theme",
-                    "must be one of light, dark, system",
-                ));
+                return Err(Error::invalid("theme", "must be one of light, dark, system"));
             }
             settings.theme = theme;
         }
         if let Some(language) = request.language {
             let language = validate::text("language", &language, 2, 16)?;
-            if !language
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-')
-            {
-                return Err(Error::invalid(
-                    "language",
-                    "must be a language tag such as en or pt-BR",
-                ));
+            if !language.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                return Err(Error::invalid("language", "must be a language tag such as en or pt-BR"));
             }
             settings.language = language;
         }
@@ -296,11 +270,7 @@ impl Users {
                 break;
             }
             let (key, _) = entry?;
-            let Some(id) = key
-                .len()
-                .checked_sub(16)
-                .and_then(|at| keys::id_at(&key, at))
-            else {
+            let Some(id) = key.len().checked_sub(16).and_then(|at| keys::id_at(&key, at)) else {
                 continue;
             };
             let id = UserId::from_bytes(id);
@@ -338,19 +308,13 @@ impl Users {
     pub fn public_devices(&self, user: UserId) -> Result<PublicDeviceList> {
         self.load(user)?;
         let mut devices = Vec::new();
-        for device in devices_of(&self.store, user)?
-            .into_iter()
-            .filter(|d| d.active)
-        {
+        for device in devices_of(&self.store, user)?.into_iter().filter(|d| d.active) {
             devices.push(PublicDevice {
                 id: device.id,
                 has_active_keys: crate::keys::has_active_keys(&self.store, device.id)?,
             });
         }
-        Ok(PublicDeviceList {
-            user_id: user,
-            devices,
-        })
+        Ok(PublicDeviceList { user_id: user, devices })
     }
 
     /// Deactivates one of the caller's devices: its sessions end and its keys are deleted, so nobody

@@ -14,10 +14,7 @@ pub(crate) fn text(field: &str, value: &str, min: usize, max: usize) -> Result<S
         });
     }
     if len > max {
-        return Err(Error::invalid(
-            field,
-            format!("must be at most {max} characters"),
-        ));
+        return Err(Error::invalid(field, format!("must be at most {max} characters")));
     }
     if value.chars().any(|c| c.is_control()) {
         return Err(Error::invalid(field, "must not contain control characters"));
@@ -26,11 +23,7 @@ pub(crate) fn text(field: &str, value: &str, min: usize, max: usize) -> Result<S
 }
 
 /// An optional text field where an empty string means "clear".
-pub(crate) fn optional_text(
-    field: &str,
-    value: Option<&str>,
-    max: usize,
-) -> Result<Option<String>> {
+pub(crate) fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
         Some(value) => text(field, value, 1, max).map(Some),
@@ -69,19 +62,13 @@ pub(crate) fn username(value: &str) -> Result<String> {
         ));
     }
     if !value.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-        return Err(Error::invalid(
-            "username",
-            "must start with a letter or digit",
-        ));
+        return Err(Error::invalid("username", "must start with a letter or digit"));
     }
     Ok(value)
 }
 
 pub(crate) fn phone(value: &str) -> Result<String> {
-    let value: String = value
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
-        .collect();
+    let value: String = value.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')).collect();
     let digits = value.strip_prefix('+').unwrap_or("");
     if (7..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) {
         Ok(value)
@@ -143,13 +130,7 @@ mod tests {
     #[test]
     fn emails_are_normalised_and_checked() {
         assert_eq!(email(" Ann@Example.org ").unwrap(), "ann@example.org");
-        for bad in [
-            "ann",
-            "ann@",
-            "@example.org",
-            "ann@example",
-            "a b@example.org",
-        ] {
+        for bad in ["ann", "ann@", "@example.org", "ann@example", "a b@example.org"] {
             assert!(email(bad).is_err(), "{bad}");
         }
     }

@@ -86,8 +86,7 @@ pub fn verify_signed_prekey(
     prekey: &PreKeyPublic,
     signature: &PreKeySignature,
 ) -> Result<(), KeyError> {
-    let key =
-        VerifyingKey::from_bytes(identity.as_bytes()).map_err(|_| KeyError::InvalidIdentityKey)?;
+    let key = VerifyingKey::from_bytes(identity.as_bytes()).map_err(|_| KeyError::InvalidIdentityKey)?;
     let signature = Signature::from_bytes(signature.as_bytes());
     key.verify_strict(prekey.as_bytes(), &signature)
         .map_err(|_| KeyError::BadSignature)

@@ -340,14 +340,9 @@ mod tests {
             r#"{{"type":"typing:started","conversation_id":"{conversation}"}}"#
         ))
         .unwrap();
-        assert!(
-            matches!(typing, ClientFrame::TypingStarted { conversation_id } if conversation_id == conversation)
-        );
-        let presence: ClientFrame =
-            serde_json::from_str(r#"{"type":"presence:online","status":"online"}"#).unwrap();
-        assert!(
-            matches!(presence, ClientFrame::PresenceOnline { status: Some(s) } if s == "online")
-        );
+        assert!(matches!(typing, ClientFrame::TypingStarted { conversation_id } if conversation_id == conversation));
+        let presence: ClientFrame = serde_json::from_str(r#"{"type":"presence:online","status":"online"}"#).unwrap();
+        assert!(matches!(presence, ClientFrame::PresenceOnline { status: Some(s) } if s == "online"));
     }
 
     #[test]

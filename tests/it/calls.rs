@@ -2,20 +2,13 @@ use crate::support::*;
 
 async fn start_call(caller: &User, conversation: &str) -> Value {
     let body = json!({ "conversation_id": conversation, "type": "VIDEO" });
-    assert_ok(
-        caller.api.post("/v1/calls", body).await,
-        StatusCode::CREATED,
-    )
+    assert_ok(caller.api.post("/v1/calls", body).await, StatusCode::CREATED)
 }
 
 #[tokio::test]
 async fn a_call_rings_connects_and_ends_through_its_states() {
     let node = TestNode::start().await;
-    let (ann, bob, eve) = (
-        node.user("ann").await,
-        node.user("bob").await,
-        node.user("eve").await,
-    );
+    let (ann, bob, eve) = (node.user("ann").await, node.user("bob").await, node.user("eve").await);
     let dm = conversation(&ann, "DM", &[&bob]).await;
     let mut bob_ws = bob.ws(&node).await;
     bob_ws.sync().await;
@@ -29,10 +22,7 @@ async fn a_call_rings_connects_and_ends_through_its_states() {
 
     let second = ann
         .api
-        .post(
-            "/v1/calls",
-            json!({ "conversation_id": dm, "type": "AUDIO" }),
-        )
+        .post("/v1/calls", json!({ "conversation_id": dm, "type": "AUDIO" }))
         .await;
     assert_error(&second, StatusCode::CONFLICT, "CONFLICT");
     assert_error(
@@ -49,10 +39,7 @@ async fn a_call_rings_connects_and_ends_through_its_states() {
         .await;
     assert_error(&forged, StatusCode::FORBIDDEN, "FORBIDDEN");
 
-    let early = ann
-        .api
-        .post_empty(&format!("/v1/calls/{id}/connected"))
-        .await;
+    let early = ann.api.post_empty(&format!("/v1/calls/{id}/connected")).await;
     assert_error(&early, StatusCode::CONFLICT, "CONFLICT");
     let for_other = ann
         .api
@@ -77,10 +64,7 @@ async fn a_call_rings_connects_and_ends_through_its_states() {
             json!({ "status": "JOINED" }),
         )
         .await;
-    assert_eq!(
-        assert_ok(joined, StatusCode::OK)["participants"][1]["status"],
-        "JOINED"
-    );
+    assert_eq!(assert_ok(joined, StatusCode::OK)["participants"][1]["status"], "JOINED");
     let again = bob
         .api
         .put(
@@ -106,17 +90,13 @@ async fn a_call_rings_connects_and_ends_through_its_states() {
     );
 
     let connected = assert_ok(
-        ann.api
-            .post_empty(&format!("/v1/calls/{id}/connected"))
-            .await,
+        ann.api.post_empty(&format!("/v1/calls/{id}/connected")).await,
         StatusCode::OK,
     );
     assert_eq!(connected["status"], "CONNECTED");
     assert!(connected["started_at"].is_string());
     assert_error(
-        &bob.api
-            .post_empty(&format!("/v1/calls/{id}/connected"))
-            .await,
+        &bob.api.post_empty(&format!("/v1/calls/{id}/connected")).await,
         StatusCode::CONFLICT,
         "CONFLICT",
     );
@@ -125,10 +105,7 @@ async fn a_call_rings_connects_and_ends_through_its_states() {
 
     let ended = assert_ok(
         bob.api
-            .post(
-                &format!("/v1/calls/{id}/end"),
-                json!({ "reason": "COMPLETED" }),
-            )
+            .post(&format!("/v1/calls/{id}/end"), json!({ "reason": "COMPLETED" }))
             .await,
         StatusCode::OK,
     );
@@ -154,10 +131,7 @@ async fn a_call_rings_connects_and_ends_through_its_states() {
         )
         .await;
     assert_error(&rejoin, StatusCode::CONFLICT, "CONFLICT");
-    let duration = assert_ok(
-        ann.api.get(&format!("/v1/calls/{id}/duration")).await,
-        StatusCode::OK,
-    );
+    let duration = assert_ok(ann.api.get(&format!("/v1/calls/{id}/duration")).await, StatusCode::OK);
     assert_eq!(duration["duration"], ended["duration"]);
     assert!(
         assert_ok(bob.api.get("/v1/calls/active").await, StatusCode::OK)["calls"]
@@ -167,23 +141,16 @@ async fn a_call_rings_connects_and_ends_through_its_states() {
     );
 
     let listed = assert_ok(
-        bob.api
-            .get(&format!("/v1/calls?conversation_id={dm}"))
-            .await,
+        bob.api.get(&format!("/v1/calls?conversation_id={dm}")).await,
         StatusCode::OK,
     );
     assert_eq!(listed["calls"].as_array().unwrap().len(), 1);
     let mine = assert_ok(
-        ann.api
-            .get(&format!("/v1/calls/user?user_id={}", ann.id))
-            .await,
+        ann.api.get(&format!("/v1/calls/user?user_id={}", ann.id)).await,
         StatusCode::OK,
     );
     assert_eq!(mine["calls"].as_array().unwrap().len(), 1);
-    let others = ann
-        .api
-        .get(&format!("/v1/calls/user?user_id={}", bob.id))
-        .await;
+    let others = ann.api.get(&format!("/v1/calls/user?user_id={}", bob.id)).await;
     assert_error(&others, StatusCode::FORBIDDEN, "FORBIDDEN");
     let next = start_call(&ann, &dm).await;
     assert_eq!(
@@ -201,10 +168,7 @@ async fn an_unanswered_call_is_missed() {
     let id = call["id"].as_str().unwrap();
     assert_ok(
         ann.api
-            .post(
-                &format!("/v1/calls/{id}/end"),
-                json!({ "reason": "MISSED" }),
-            )
+            .post(&format!("/v1/calls/{id}/end"), json!({ "reason": "MISSED" }))
             .await,
         StatusCode::OK,
     );
@@ -227,11 +191,7 @@ async fn an_unanswered_call_is_missed() {
 #[tokio::test]
 async fn signaling_is_relayed_only_between_participants() {
     let node = TestNode::start().await;
-    let (ann, bob, carl) = (
-        node.user("ann").await,
-        node.user("bob").await,
-        node.user("carl").await,
-    );
+    let (ann, bob, carl) = (node.user("ann").await, node.user("bob").await, node.user("carl").await);
     let group = conversation(&ann, "GROUP", &[&bob]).await;
     let mut ann_ws = ann.ws(&node).await;
     ann_ws.sync().await;
@@ -273,16 +233,9 @@ async fn signaling_is_relayed_only_between_participants() {
 
     let invite_outsider = ann
         .api
-        .post(
-            &format!("/v1/calls/{id}/participants"),
-            json!({ "user_id": carl.id }),
-        )
+        .post(&format!("/v1/calls/{id}/participants"), json!({ "user_id": carl.id }))
         .await;
-    assert_error(
-        &invite_outsider,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "VALIDATION_ERROR",
-    );
+    assert_error(&invite_outsider, StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR");
     assert_ok(
         ann.api
             .post(
@@ -294,10 +247,7 @@ async fn signaling_is_relayed_only_between_participants() {
     );
     let invited = ann
         .api
-        .post(
-            &format!("/v1/calls/{id}/participants"),
-            json!({ "user_id": carl.id }),
-        )
+        .post(&format!("/v1/calls/{id}/participants"), json!({ "user_id": carl.id }))
         .await;
     assert_eq!(
         assert_ok(invited, StatusCode::CREATED)["participants"]
@@ -306,10 +256,7 @@ async fn signaling_is_relayed_only_between_participants() {
             .len(),
         3
     );
-    assert_eq!(
-        carl_ws.expect("call:incoming").await["call"]["id"],
-        id.as_str()
-    );
+    assert_eq!(carl_ws.expect("call:incoming").await["call"]["id"], id.as_str());
     let by_bob = bob
         .api
         .delete(&format!("/v1/calls/{id}/participants/{}", carl.id))
@@ -322,10 +269,7 @@ async fn signaling_is_relayed_only_between_participants() {
         StatusCode::OK,
     );
 
-    assert_ok(
-        ann.api.post_empty(&format!("/v1/calls/{id}/end")).await,
-        StatusCode::OK,
-    );
+    assert_ok(ann.api.post_empty(&format!("/v1/calls/{id}/end")).await, StatusCode::OK);
     ann_ws
         .send(json!({ "type": "call:ice", "call_id": id, "to_id": bob.id, "data": "late" }))
         .await;

@@ -5,50 +5,27 @@ use crate::support::*;
 #[tokio::test]
 async fn contacts_are_added_listed_and_removed() {
     let node = TestNode::start().await;
-    let (ann, bob, carl) = (
-        node.user("ann").await,
-        node.user("bob").await,
-        node.user("carl").await,
-    );
+    let (ann, bob, carl) = (node.user("ann").await, node.user("bob").await, node.user("carl").await);
     for other in [&carl, &bob] {
         let added = ann
             .api
-            .post(
-                "/v1/users/me/contacts",
-                json!({ "contact_user_id": other.id }),
-            )
+            .post("/v1/users/me/contacts", json!({ "contact_user_id": other.id }))
             .await;
-        assert_eq!(
-            assert_ok(added, StatusCode::CREATED)["username"],
-            other.name
-        );
+        assert_eq!(assert_ok(added, StatusCode::CREATED)["username"], other.name);
     }
     let twice = ann
         .api
-        .post(
-            "/v1/users/me/contacts",
-            json!({ "contact_user_id": bob.id }),
-        )
+        .post("/v1/users/me/contacts", json!({ "contact_user_id": bob.id }))
         .await;
     assert_error(&twice, StatusCode::CONFLICT, "CONFLICT");
     let myself = ann
         .api
-        .post(
-            "/v1/users/me/contacts",
-            json!({ "contact_user_id": ann.id }),
-        )
+        .post("/v1/users/me/contacts", json!({ "contact_user_id": ann.id }))
         .await;
-    assert_error(
-        &myself,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "VALIDATION_ERROR",
-    );
+    assert_error(&myself, StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR");
     let ghost = ann
         .api
-        .post(
-            "/v1/users/me/contacts",
-            json!({ "contact_user_id": Uuid::new_v4() }),
-        )
+        .post("/v1/users/me/contacts", json!({ "contact_user_id": Uuid::new_v4() }))
         .await;
     assert_error(&ghost, StatusCode::NOT_FOUND, "NOT_FOUND");
     let list = assert_ok(ann.api.get("/v1/users/me/contacts").await, StatusCode::OK);
@@ -64,15 +41,11 @@ async fn contacts_are_added_listed_and_removed() {
         "contacts show public profiles only"
     );
     assert_ok(
-        ann.api
-            .delete(&format!("/v1/users/me/contacts/{}", bob.id))
-            .await,
+        ann.api.delete(&format!("/v1/users/me/contacts/{}", bob.id)).await,
         StatusCode::OK,
     );
     assert_error(
-        &ann.api
-            .delete(&format!("/v1/users/me/contacts/{}", bob.id))
-            .await,
+        &ann.api.delete(&format!("/v1/users/me/contacts/{}", bob.id)).await,
         StatusCode::NOT_FOUND,
         "NOT_FOUND",
     );
@@ -83,11 +56,7 @@ async fn contacts_are_added_listed_and_removed() {
 #[tokio::test]
 async fn a_blocked_user_cannot_reach_the_blocker() {
     let node = TestNode::start().await;
-    let (ann, bob, carl) = (
-        node.user("ann").await,
-        node.user("bob").await,
-        node.user("carl").await,
-    );
+    let (ann, bob, carl) = (node.user("ann").await, node.user("bob").await, node.user("carl").await);
     let dm = conversation(&bob, "DM", &[&ann]).await;
     let group = conversation(&carl, "GROUP", &[&ann, &bob]).await;
     assert_ok(
@@ -96,10 +65,7 @@ async fn a_blocked_user_cannot_reach_the_blocker() {
             .await,
         StatusCode::OK,
     );
-    let blocked = assert_ok(
-        ann.api.get("/v1/users/me/contacts/blocked").await,
-        StatusCode::OK,
-    );
+    let blocked = assert_ok(ann.api.get("/v1/users/me/contacts/blocked").await, StatusCode::OK);
     assert_eq!(blocked["blocked"][0]["id"], bob.id);
 
     assert_error(
@@ -109,10 +75,7 @@ async fn a_blocked_user_cannot_reach_the_blocker() {
     );
     let new_dm = bob
         .api
-        .post(
-            "/v1/conversations",
-            json!({ "type": "DM", "participants": [ann.id] }),
-        )
+        .post("/v1/conversations", json!({ "type": "DM", "participants": [ann.id] }))
         .await;
     assert_error(&new_dm, StatusCode::FORBIDDEN, "FORBIDDEN");
     let own_group = bob
@@ -157,10 +120,7 @@ async fn a_blocked_user_cannot_reach_the_blocker() {
             .next_within(Duration::from_secs(5))
             .await
             .expect("carl's typing arrives");
-        assert_ne!(
-            frame["user_id"], bob.id,
-            "nothing of bob's reaches ann: {frame}"
-        );
+        assert_ne!(frame["user_id"], bob.id, "nothing of bob's reaches ann: {frame}");
         if frame["type"] == "typing:started" {
             assert_eq!(frame["user_id"], carl.id);
             break;
@@ -177,9 +137,6 @@ async fn a_blocked_user_cannot_reach_the_blocker() {
         send_text(&bob, &dm, &[&ann], "hi again", "c2").await,
         StatusCode::CREATED,
     );
-    let unblocked = assert_ok(
-        ann.api.get("/v1/users/me/contacts/blocked").await,
-        StatusCode::OK,
-    );
+    let unblocked = assert_ok(ann.api.get("/v1/users/me/contacts/blocked").await, StatusCode::OK);
     assert!(unblocked["blocked"].as_array().unwrap().is_empty());
 }

@@ -8,15 +8,7 @@ use crate::support::*;
 /// The real `parley node` process on a free port; returns the child, its base URL and its stdout so far.
 fn start_node(data_dir: &Path) -> (Child, String, Arc<Mutex<String>>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_parley"))
-        .args([
-            "node",
-            "--http",
-            "127.0.0.1:0",
-            "--dev",
-            "--log",
-            "warn",
-            "--data-dir",
-        ])
+        .args(["node", "--http", "127.0.0.1:0", "--dev", "--log", "warn", "--data-dir"])
         .arg(data_dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -79,11 +71,8 @@ async fn acknowledged_messages_survive_sigkill() {
         StatusCode::CREATED,
     );
     let dm = assert_ok(
-        ann.post(
-            "/v1/conversations",
-            json!({ "type": "DM", "participants": [bob_id] }),
-        )
-        .await,
+        ann.post("/v1/conversations", json!({ "type": "DM", "participants": [bob_id] }))
+            .await,
         StatusCode::CREATED,
     );
     let dm = dm["id"].as_str().unwrap().to_owned();
@@ -96,9 +85,7 @@ async fn acknowledged_messages_survive_sigkill() {
             "ciphertexts": [{ "recipient_device_id": bob_device, "ciphertext": b64(format!("secret {n}").as_bytes()) }],
             "client_message_id": format!("c{n}"),
         });
-        acknowledged.push(
-            assert_ok(ann.post("/v1/messages", body).await, StatusCode::CREATED)["id"].clone(),
-        );
+        acknowledged.push(assert_ok(ann.post("/v1/messages", body).await, StatusCode::CREATED)["id"].clone());
     }
     child.kill().expect("SIGKILL");
     child.wait().unwrap();
@@ -107,16 +94,12 @@ async fn acknowledged_messages_survive_sigkill() {
     let api = Api::new(&base);
     let bob = api.with_token(&bob_token);
     let page = assert_ok(
-        bob.get(&format!("/v1/messages?conversation_id={dm}&limit=100"))
-            .await,
+        bob.get(&format!("/v1/messages?conversation_id={dm}&limit=100")).await,
         StatusCode::OK,
     );
     let messages = page["messages"].as_array().unwrap();
     let ids: Vec<Value> = messages.iter().map(|m| m["id"].clone()).collect();
-    assert_eq!(
-        ids, acknowledged,
-        "every acknowledged message is back, in order"
-    );
+    assert_eq!(ids, acknowledged, "every acknowledged message is back, in order");
     for (n, message) in messages.iter().enumerate() {
         assert_eq!(message["sequence_number"], n as u64 + 1);
         assert_eq!(
@@ -124,10 +107,7 @@ async fn acknowledged_messages_survive_sigkill() {
             format!("secret {n}").into_bytes()
         );
     }
-    let count = assert_ok(
-        bob.get("/v1/encryption/onetime-prekeys/count").await,
-        StatusCode::OK,
-    );
+    let count = assert_ok(bob.get("/v1/encryption/onetime-prekeys/count").await, StatusCode::OK);
     assert_eq!(count["count"], 5, "keys survived");
     let identity_back = assert_ok(bob.get("/v1/encryption/identity").await, StatusCode::OK);
     assert_eq!(identity_back["public_key"], identity);
@@ -144,11 +124,7 @@ async fn acknowledged_messages_survive_sigkill() {
         total + 1,
         "the session and sequence go on"
     );
-    let mut socket = Ws::connect(&format!(
-        "{}/v1/ws?token={bob_token}",
-        base.replacen("http", "ws", 1)
-    ))
-    .await;
+    let mut socket = Ws::connect(&format!("{}/v1/ws?token={bob_token}", base.replacen("http", "ws", 1))).await;
     assert_eq!(
         socket.sync().await.len(),
         total as usize + 1,

@@ -4,10 +4,7 @@ use crate::support::*;
 async fn ping_and_health_answer_in_the_envelope() {
     let node = TestNode::start().await;
     let api = node.client();
-    assert_eq!(
-        assert_ok(api.get("/ping").await, StatusCode::OK)["message"],
-        "pong"
-    );
+    assert_eq!(assert_ok(api.get("/ping").await, StatusCode::OK)["message"], "pong");
     let health = assert_ok(api.get("/health").await, StatusCode::OK);
     assert_eq!(health["status"], "healthy");
     assert_eq!(unb64(health["node_public_key"].as_str().unwrap()).len(), 32);
@@ -17,11 +14,7 @@ async fn ping_and_health_answer_in_the_envelope() {
 async fn unknown_routes_and_methods_answer_in_the_envelope() {
     let node = TestNode::start().await;
     let api = node.client();
-    assert_error(
-        &api.get("/v1/nothing-here").await,
-        StatusCode::NOT_FOUND,
-        "NOT_FOUND",
-    );
+    assert_error(&api.get("/v1/nothing-here").await, StatusCode::NOT_FOUND, "NOT_FOUND");
     assert_error(
         &api.delete("/ping").await,
         StatusCode::METHOD_NOT_ALLOWED,
@@ -44,11 +37,7 @@ async fn malformed_bodies_are_refused_without_harm() {
             .body(body)
     };
     for body in ["{", "not json", "{\"email\": }", "\u{0}"] {
-        assert_error(
-            &api.send(raw(body)).await,
-            StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
-        );
+        assert_error(&api.send(raw(body)).await, StatusCode::BAD_REQUEST, "BAD_REQUEST");
     }
     let message = assert_error(
         &api.send(raw("{}")).await,
@@ -57,19 +46,11 @@ async fn malformed_bodies_are_refused_without_harm() {
     );
     assert!(message.contains("missing field"), "{message}");
     let wrong_type = api
-        .send(raw(
-            r#"{"email":1,"username":"a","password":"p","device_id":"x"}"#,
-        ))
+        .send(raw(r#"{"email":1,"username":"a","password":"p","device_id":"x"}"#))
         .await;
-    let message = assert_error(
-        &wrong_type,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "VALIDATION_ERROR",
-    );
+    let message = assert_error(&wrong_type, StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR");
     assert!(message.starts_with("email:"), "{message}");
-    let no_type = api
-        .request(reqwest::Method::POST, "/v1/auth/register")
-        .body("{}");
+    let no_type = api.request(reqwest::Method::POST, "/v1/auth/register").body("{}");
     assert_error(
         &api.send(no_type).await,
         StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -15,17 +15,11 @@ async fn each_device_reads_only_its_own_ciphertext() {
     assert_eq!(sent["sequence_number"], 1);
     assert_eq!(sent["sender_id"], ann.id);
     assert_eq!(sent["sender_device_id"], ann.device_id);
-    assert!(
-        sent["ciphertext"].is_null(),
-        "the sending device had no copy"
-    );
+    assert!(sent["ciphertext"].is_null(), "the sending device had no copy");
 
     for device in [&bob, &bob_laptop] {
         let page = assert_ok(
-            device
-                .api
-                .get(&format!("/v1/messages?conversation_id={dm}"))
-                .await,
+            device.api.get(&format!("/v1/messages?conversation_id={dm}")).await,
             StatusCode::OK,
         );
         let message = &page["messages"][0];
@@ -42,9 +36,7 @@ async fn each_device_reads_only_its_own_ciphertext() {
         assert_eq!(one["ciphertext"], message["ciphertext"]);
     }
     let own = assert_ok(
-        ann.api
-            .get(&format!("/v1/messages?conversation_id={dm}"))
-            .await,
+        ann.api.get(&format!("/v1/messages?conversation_id={dm}")).await,
         StatusCode::OK,
     );
     assert!(own["messages"][0]["ciphertext"].is_null());
@@ -53,22 +45,11 @@ async fn each_device_reads_only_its_own_ciphertext() {
 #[tokio::test]
 async fn sends_are_checked_field_by_field() {
     let node = TestNode::start().await;
-    let (ann, bob, eve) = (
-        node.user("ann").await,
-        node.user("bob").await,
-        node.user("eve").await,
-    );
+    let (ann, bob, eve) = (node.user("ann").await, node.user("bob").await, node.user("eve").await);
     let dm = conversation(&ann, "DM", &[&bob]).await;
     let to_stranger = send_text(&ann, &dm, &[&eve], "x", "c1").await;
-    let message = assert_error(
-        &to_stranger,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "VALIDATION_ERROR",
-    );
-    assert!(
-        message.starts_with("ciphertexts[0].recipient_device_id"),
-        "{message}"
-    );
+    let message = assert_error(&to_stranger, StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR");
+    assert!(message.starts_with("ciphertexts[0].recipient_device_id"), "{message}");
     let twice = send_text(&ann, &dm, &[&bob, &bob], "x", "c2").await;
     assert_error(&twice, StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR");
     let mut bad_type = send_body(&dm, &[&bob], "x", "c3");
@@ -86,10 +67,7 @@ async fn sends_are_checked_field_by_field() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "VALIDATION_ERROR",
     );
-    assert!(
-        message.starts_with("ciphertexts[0].ciphertext"),
-        "{message}"
-    );
+    assert!(message.starts_with("ciphertexts[0].ciphertext"), "{message}");
     let mut huge = send_body(&dm, &[&bob], "x", "c5");
     huge["ciphertexts"][0]["ciphertext"] = json!(b64(&vec![7u8; 64 * 1024 + 1]));
     assert_error(
@@ -98,15 +76,9 @@ async fn sends_are_checked_field_by_field() {
         "VALIDATION_ERROR",
     );
     let empty_id = send_text(&ann, &dm, &[&bob], "x", "").await;
-    assert_error(
-        &empty_id,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "VALIDATION_ERROR",
-    );
+    assert_error(&empty_id, StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR");
     let page = assert_ok(
-        bob.api
-            .get(&format!("/v1/messages?conversation_id={dm}"))
-            .await,
+        bob.api.get(&format!("/v1/messages?conversation_id={dm}")).await,
         StatusCode::OK,
     );
     assert!(
@@ -114,9 +86,7 @@ async fn sends_are_checked_field_by_field() {
         "nothing of a refused send was stored"
     );
     let sequence = assert_ok(
-        ann.api
-            .get(&format!("/v1/conversations/{dm}/sequence"))
-            .await,
+        ann.api.get(&format!("/v1/conversations/{dm}/sequence")).await,
         StatusCode::OK,
     );
     assert_eq!(sequence["sequence"], 0);
@@ -138,23 +108,17 @@ async fn resending_a_client_message_id_returns_the_original() {
     assert_eq!(again["id"], first["id"]);
     assert_eq!(again["sequence_number"], 1);
     let page = assert_ok(
-        bob.api
-            .get(&format!("/v1/messages?conversation_id={dm}"))
-            .await,
+        bob.api.get(&format!("/v1/messages?conversation_id={dm}")).await,
         StatusCode::OK,
     );
     assert_eq!(page["messages"].as_array().unwrap().len(), 1);
-    let text =
-        String::from_utf8(unb64(page["messages"][0]["ciphertext"].as_str().unwrap())).unwrap();
+    let text = String::from_utf8(unb64(page["messages"][0]["ciphertext"].as_str().unwrap())).unwrap();
     assert!(text.starts_with("once"), "{text}");
     let other_sender = assert_ok(
         send_text(&bob, &dm, &[&ann], "bob's", "same-id").await,
         StatusCode::CREATED,
     );
-    assert_eq!(
-        other_sender["sequence_number"], 2,
-        "idempotency keys are per sender"
-    );
+    assert_eq!(other_sender["sequence_number"], 2, "idempotency keys are per sender");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -172,11 +136,7 @@ async fn concurrent_senders_get_gap_free_unique_sequence_numbers() {
     for (index, sender) in users.iter().enumerate() {
         for n in 0..15 {
             let sender = sender.clone();
-            let others: Vec<User> = users
-                .iter()
-                .filter(|u| u.id != sender.id)
-                .cloned()
-                .collect();
+            let others: Vec<User> = users.iter().filter(|u| u.id != sender.id).cloned().collect();
             let group = group.clone();
             tasks.push(tokio::spawn(async move {
                 let refs: Vec<&User> = others.iter().collect();
@@ -206,11 +166,7 @@ async fn concurrent_senders_get_gap_free_unique_sequence_numbers() {
             StatusCode::OK,
         );
         let messages = page["messages"].as_array().unwrap();
-        listed.extend(
-            messages
-                .iter()
-                .map(|m| m["sequence_number"].as_u64().unwrap()),
-        );
+        listed.extend(messages.iter().map(|m| m["sequence_number"].as_u64().unwrap()));
         after = *listed.last().unwrap();
         if !page["has_more"].as_bool().unwrap() {
             break;
@@ -239,49 +195,35 @@ async fn listing_pages_both_ways() {
             .collect()
     };
     let latest = assert_ok(
-        bob.api
-            .get(&format!("/v1/messages?conversation_id={dm}&limit=3"))
-            .await,
+        bob.api.get(&format!("/v1/messages?conversation_id={dm}&limit=3")).await,
         StatusCode::OK,
     );
     assert_eq!(seqs(&latest), [5, 6, 7]);
     assert_eq!(latest["has_more"], true);
     let before = assert_ok(
         bob.api
-            .get(&format!(
-                "/v1/messages?conversation_id={dm}&before_seq=5&limit=3"
-            ))
+            .get(&format!("/v1/messages?conversation_id={dm}&before_seq=5&limit=3"))
             .await,
         StatusCode::OK,
     );
     assert_eq!(seqs(&before), [2, 3, 4]);
     let oldest = assert_ok(
         bob.api
-            .get(&format!(
-                "/v1/messages?conversation_id={dm}&before_seq=2&limit=3"
-            ))
+            .get(&format!("/v1/messages?conversation_id={dm}&before_seq=2&limit=3"))
             .await,
         StatusCode::OK,
     );
-    assert_eq!(
-        (seqs(&oldest), oldest["has_more"].clone()),
-        (vec![1], json!(false))
-    );
+    assert_eq!((seqs(&oldest), oldest["has_more"].clone()), (vec![1], json!(false)));
     let after = assert_ok(
         bob.api
             .get(&format!("/v1/messages?conversation_id={dm}&after_seq=5"))
             .await,
         StatusCode::OK,
     );
-    assert_eq!(
-        (seqs(&after), after["has_more"].clone()),
-        (vec![6, 7], json!(false))
-    );
+    assert_eq!((seqs(&after), after["has_more"].clone()), (vec![6, 7], json!(false)));
     let window = assert_ok(
         bob.api
-            .get(&format!(
-                "/v1/messages?conversation_id={dm}&after_seq=2&before_seq=6"
-            ))
+            .get(&format!("/v1/messages?conversation_id={dm}&after_seq=2&before_seq=6"))
             .await,
         StatusCode::OK,
     );
@@ -290,11 +232,7 @@ async fn listing_pages_both_ways() {
         .api
         .get(&format!("/v1/messages?conversation_id={dm}&limit=101"))
         .await;
-    assert_error(
-        &too_many,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "VALIDATION_ERROR",
-    );
+    assert_error(&too_many, StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR");
 }
 
 #[tokio::test]
@@ -318,22 +256,18 @@ async fn only_the_sender_edits_and_deletes() {
     let seen = assert_ok(bob.api.get(&path).await, StatusCode::OK);
     assert_eq!(unb64(seen["ciphertext"].as_str().unwrap()), b"final");
 
-    assert_error(
-        &bob.api.delete(&path).await,
-        StatusCode::FORBIDDEN,
-        "FORBIDDEN",
-    );
+    assert_error(&bob.api.delete(&path).await, StatusCode::FORBIDDEN, "FORBIDDEN");
     let deleted = assert_ok(ann.api.delete(&path).await, StatusCode::OK);
     assert_eq!(deleted["is_deleted"], true);
     let seen = assert_ok(bob.api.get(&path).await, StatusCode::OK);
     assert_eq!(seen["is_deleted"], true);
-    assert!(
-        seen["ciphertext"].is_null(),
-        "a soft delete erases the content"
-    );
+    assert!(seen["ciphertext"].is_null(), "a soft delete erases the content");
     let edit_deleted = ann
         .api
-        .put(&path, json!({ "ciphertexts": [{ "recipient_device_id": bob.device_id, "ciphertext": b64(b"x") }] }))
+        .put(
+            &path,
+            json!({ "ciphertexts": [{ "recipient_device_id": bob.device_id, "ciphertext": b64(b"x") }] }),
+        )
         .await;
     assert_error(&edit_deleted, StatusCode::CONFLICT, "CONFLICT");
 
@@ -349,9 +283,7 @@ async fn only_the_sender_edits_and_deletes() {
         "NOT_FOUND",
     );
     let page = assert_ok(
-        bob.api
-            .get(&format!("/v1/messages?conversation_id={group}"))
-            .await,
+        bob.api.get(&format!("/v1/messages?conversation_id={group}")).await,
         StatusCode::OK,
     );
     assert_eq!(page["messages"].as_array().unwrap().len(), 1);
@@ -360,21 +292,12 @@ async fn only_the_sender_edits_and_deletes() {
 #[tokio::test]
 async fn receipts_are_recorded_once_and_only_by_participants() {
     let node = TestNode::start().await;
-    let (ann, bob, eve) = (
-        node.user("ann").await,
-        node.user("bob").await,
-        node.user("eve").await,
-    );
+    let (ann, bob, eve) = (node.user("ann").await, node.user("bob").await, node.user("eve").await);
     let dm = conversation(&ann, "DM", &[&bob]).await;
-    let sent = assert_ok(
-        send_text(&ann, &dm, &[&bob], "hi", "c1").await,
-        StatusCode::CREATED,
-    );
+    let sent = assert_ok(send_text(&ann, &dm, &[&bob], "hi", "c1").await, StatusCode::CREATED);
     let id = sent["id"].as_str().unwrap();
     let delivered = assert_ok(
-        bob.api
-            .post_empty(&format!("/v1/messages/{id}/delivered"))
-            .await,
+        bob.api.post_empty(&format!("/v1/messages/{id}/delivered")).await,
         StatusCode::OK,
     );
     assert!(delivered["delivered_at"].is_string());
@@ -396,11 +319,7 @@ async fn receipts_are_recorded_once_and_only_by_participants() {
         "FORBIDDEN",
     );
     let unknown = format!("/v1/messages/{}/read", Uuid::new_v4());
-    assert_error(
-        &bob.api.post_empty(&unknown).await,
-        StatusCode::NOT_FOUND,
-        "NOT_FOUND",
-    );
+    assert_error(&bob.api.post_empty(&unknown).await, StatusCode::NOT_FOUND, "NOT_FOUND");
     let ids: HashSet<&str> = [id].into_iter().collect();
     assert_eq!(ids.len(), 1);
 }

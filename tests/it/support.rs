@@ -194,9 +194,7 @@ pub fn b64(bytes: &[u8]) -> String {
 
 pub fn unb64(text: &str) -> Vec<u8> {
     use base64::Engine;
-    base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .unwrap()
+    base64::engine::general_purpose::STANDARD.decode(text).unwrap()
 }
 
 /// A tiny client for the envelope API.
@@ -231,8 +229,7 @@ impl Api {
         let response = request.send().await.expect("request reaches the node");
         let status = response.status();
         let text = response.text().await.unwrap();
-        let body = serde_json::from_str(&text)
-            .unwrap_or_else(|_| panic!("non-JSON body for {status}: {text}"));
+        let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("non-JSON body for {status}: {text}"));
         (status, body)
     }
 
@@ -245,8 +242,7 @@ impl Api {
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(self.request(reqwest::Method::POST, path).json(&body))
-            .await
+        self.send(self.request(reqwest::Method::POST, path).json(&body)).await
     }
 
     pub async fn post_empty(&self, path: &str) -> (StatusCode, Value) {
@@ -254,8 +250,7 @@ impl Api {
     }
 
     pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(self.request(reqwest::Method::PUT, path).json(&body))
-            .await
+        self.send(self.request(reqwest::Method::PUT, path).json(&body)).await
     }
 
     pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
@@ -308,10 +303,7 @@ pub async fn send_text(
 ) -> (StatusCode, Value) {
     sender
         .api
-        .post(
-            "/v1/messages",
-            send_body(conversation, devices, text, client_id),
-        )
+        .post("/v1/messages", send_body(conversation, devices, text, client_id))
         .await
 }
 
@@ -335,9 +327,7 @@ pub struct Ws {
 
 impl Ws {
     pub async fn connect(url: &str) -> Self {
-        let (stream, _) = tokio_tungstenite::connect_async(url)
-            .await
-            .expect("websocket connects");
+        let (stream, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
         Self { stream }
     }
 

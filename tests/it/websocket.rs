@@ -51,9 +51,7 @@ async fn a_socket_authenticates_by_query_or_first_frame_only() {
     );
 
     let mut wrong = Ws::connect(&node.ws_url("")).await;
-    wrong
-        .send(json!({ "type": "auth", "token": "garbage" }))
-        .await;
+    wrong.send(json!({ "type": "auth", "token": "garbage" })).await;
     assert_eq!(wrong.next().await["code"], "UNAUTHORIZED");
     assert!(wrong.closed_within(Duration::from_secs(5)).await);
 }
@@ -75,10 +73,7 @@ async fn messages_can_be_sent_over_the_socket() {
     assert_eq!(ack["sequence_number"], 1);
     let delivered = receiver.expect("message:new").await;
     assert_eq!(delivered["message_id"], ack["message_id"]);
-    assert_eq!(
-        content(&delivered),
-        format!("over ws for {}", bob.device_id)
-    );
+    assert_eq!(content(&delivered), format!("over ws for {}", bob.device_id));
 
     sender.send(frame).await;
     let repeat = sender.expect("message:ack").await;
@@ -117,10 +112,7 @@ async fn a_reconnecting_device_gets_its_undelivered_queue_in_order() {
     }
     let mut socket = bob.ws(&node).await;
     let replayed = socket.sync().await;
-    let ids: Vec<&str> = replayed
-        .iter()
-        .map(|f| f["message_id"].as_str().unwrap())
-        .collect();
+    let ids: Vec<&str> = replayed.iter().map(|f| f["message_id"].as_str().unwrap()).collect();
     assert_eq!(ids, expected, "the queue replays in arrival order");
     for frame in &replayed[..4] {
         socket
@@ -138,11 +130,7 @@ async fn a_reconnecting_device_gets_its_undelivered_queue_in_order() {
         .iter()
         .map(|f| f["message_id"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(
-        rest,
-        expected[4..],
-        "acknowledged messages are not replayed"
-    );
+    assert_eq!(rest, expected[4..], "acknowledged messages are not replayed");
 }
 
 #[tokio::test]
@@ -166,8 +154,7 @@ async fn resuming_from_sequence_numbers_fills_exactly_the_gap() {
             StatusCode::CREATED,
         );
     }
-    let mut resumed =
-        Ws::connect(&node.ws_url(&format!("?token={}&since={dm}:3", bob.token))).await;
+    let mut resumed = Ws::connect(&node.ws_url(&format!("?token={}&since={dm}:3", bob.token))).await;
     let seqs: Vec<u64> = resumed
         .sync()
         .await
@@ -175,10 +162,7 @@ async fn resuming_from_sequence_numbers_fills_exactly_the_gap() {
         .map(|f| f["sequence_number"].as_u64().unwrap())
         .collect();
     assert_eq!(seqs, [4, 5, 6, 7, 8]);
-    assert_ok(
-        send_text(&ann, &dm, &[&bob], "live", "a9").await,
-        StatusCode::CREATED,
-    );
+    assert_ok(send_text(&ann, &dm, &[&bob], "live", "a9").await, StatusCode::CREATED);
     assert_eq!(resumed.expect("message:new").await["sequence_number"], 9);
 
     let mut by_frame = Ws::connect(&node.ws_url("")).await;
@@ -220,20 +204,14 @@ async fn typing_presence_and_receipts_reach_the_other_side() {
         .await;
     assert_eq!(ann_ws.expect("typing:stopped").await["is_typing"], false);
 
-    let sent = assert_ok(
-        send_text(&ann, &dm, &[&bob], "hi", "c1").await,
-        StatusCode::CREATED,
-    );
+    let sent = assert_ok(send_text(&ann, &dm, &[&bob], "hi", "c1").await, StatusCode::CREATED);
     let frame = bob_ws.expect("message:new").await;
     bob_ws
         .send(json!({ "type": "message:delivered", "message_id": frame["message_id"] }))
         .await;
     let delivered = ann_ws.expect("message:delivered").await;
     assert_eq!(
-        (
-            delivered["message_id"].clone(),
-            delivered["recipient_id"].clone()
-        ),
+        (delivered["message_id"].clone(), delivered["recipient_id"].clone()),
         (sent["id"].clone(), json!(bob.id))
     );
     bob_ws
@@ -282,11 +260,7 @@ async fn connections_per_user_are_capped_and_logout_closes_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_does_not_stall_others() {
     let node = TestNode::start_with(|config| config.connection_buffer = 8).await;
-    let (ann, bob, carl) = (
-        node.user("ann").await,
-        node.user("bob").await,
-        node.user("carl").await,
-    );
+    let (ann, bob, carl) = (node.user("ann").await, node.user("bob").await, node.user("carl").await);
     let group = conversation(&ann, "GROUP", &[&bob, &carl]).await;
     let mut stalled = bob.ws(&node).await;
     stalled.sync().await;
@@ -316,9 +290,5 @@ async fn a_client_that_stops_reading_does_not_stall_others() {
     );
     let mut resumed = bob.ws(&node).await;
     let replayed = resumed.sync().await;
-    assert_eq!(
-        replayed.len(),
-        total as usize,
-        "nothing was lost for the slow client"
-    );
+    assert_eq!(replayed.len(), total as usize, "nothing was lost for the slow client");
 }

@@ -1,8 +1,8 @@
 use axum::extract::State;
 use protocol::SessionId;
 use protocol::api::{
-    AuthResponse, ForgotPasswordRequest, ForgotPasswordResponse, LoginRequest, LogoutRequest,
-    MessageText, RefreshRequest, RegisterRequest, ResetPasswordRequest, SessionList, TokenPair,
+    AuthResponse, ForgotPasswordRequest, ForgotPasswordResponse, LoginRequest, LogoutRequest, MessageText,
+    RefreshRequest, RegisterRequest, ResetPasswordRequest, SessionList, TokenPair,
 };
 
 use crate::AppState;
@@ -28,10 +28,7 @@ pub(crate) async fn login(
 }
 
 /// # `POST /v1/auth/refresh`
-pub(crate) async fn refresh(
-    State(state): State<AppState>,
-    Json(body): Json<RefreshRequest>,
-) -> ApiResult<TokenPair> {
+pub(crate) async fn refresh(State(state): State<AppState>, Json(body): Json<RefreshRequest>) -> ApiResult<TokenPair> {
     ok(state.services.auth.refresh(body).await?)
 }
 
@@ -47,10 +44,7 @@ pub(crate) async fn logout(
 }
 
 /// # `POST /v1/auth/logout-all`
-pub(crate) async fn logout_all(
-    State(state): State<AppState>,
-    Auth(actor): Auth,
-) -> ApiResult<MessageText> {
+pub(crate) async fn logout_all(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<MessageText> {
     let ended = state.services.auth.logout_all(&actor).await?;
     ok(MessageText {
         message: format!("{ended} sessions ended"),
@@ -58,10 +52,7 @@ pub(crate) async fn logout_all(
 }
 
 /// # `GET /v1/auth/sessions`
-pub(crate) async fn sessions(
-    State(state): State<AppState>,
-    Auth(actor): Auth,
-) -> ApiResult<SessionList> {
+pub(crate) async fn sessions(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<SessionList> {
     ok(state.services.auth.sessions(&actor)?)
 }
 
@@ -76,10 +67,7 @@ pub(crate) async fn revoke_session(
 
 /// # `DELETE /v1/users/me/sessions`
 /// Ends every session but the current one.
-pub(crate) async fn revoke_other_sessions(
-    State(state): State<AppState>,
-    Auth(actor): Auth,
-) -> ApiResult<MessageText> {
+pub(crate) async fn revoke_other_sessions(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<MessageText> {
     let ended = state.services.auth.revoke_other_sessions(&actor).await?;
     ok(MessageText {
         message: format!("{ended} sessions ended"),

@@ -1,8 +1,7 @@
 use axum::extract::State;
 use protocol::api::{
-    AddCallParticipantRequest, Call, CallDuration, CallList, CallListQuery, CallMuteRequest,
-    CallParticipantList, CallParticipantStatusRequest, CallQualityMetric, CreateCallRequest,
-    EndCallRequest, IceServers, UserCallsQuery,
+    AddCallParticipantRequest, Call, CallDuration, CallList, CallListQuery, CallMuteRequest, CallParticipantList,
+    CallParticipantStatusRequest, CallQualityMetric, CreateCallRequest, EndCallRequest, IceServers, UserCallsQuery,
 };
 use protocol::{CallId, UserId};
 
@@ -38,35 +37,22 @@ pub(crate) async fn of_user(
 }
 
 /// # `GET /v1/calls/active`
-pub(crate) async fn active(
-    State(state): State<AppState>,
-    Auth(actor): Auth,
-) -> ApiResult<CallList> {
+pub(crate) async fn active(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<CallList> {
     ok(state.services.calls.active(&actor)?)
 }
 
 /// # `GET /v1/calls/missed`
-pub(crate) async fn missed(
-    State(state): State<AppState>,
-    Auth(actor): Auth,
-) -> ApiResult<CallList> {
+pub(crate) async fn missed(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<CallList> {
     ok(state.services.calls.missed(&actor)?)
 }
 
 /// # `GET /v1/calls/ice-servers`
-pub(crate) async fn ice_servers(
-    State(state): State<AppState>,
-    Auth(_): Auth,
-) -> ApiResult<IceServers> {
+pub(crate) async fn ice_servers(State(state): State<AppState>, Auth(_): Auth) -> ApiResult<IceServers> {
     ok(state.services.calls.ice_servers())
 }
 
 /// # `GET /v1/calls/{id}`
-pub(crate) async fn get(
-    State(state): State<AppState>,
-    Auth(actor): Auth,
-    Path(id): Path<CallId>,
-) -> ApiResult<Call> {
+pub(crate) async fn get(State(state): State<AppState>, Auth(actor): Auth, Path(id): Path<CallId>) -> ApiResult<Call> {
     ok(state.services.calls.get(&actor, id)?)
 }
 
@@ -89,13 +75,7 @@ pub(crate) async fn add_participant(
     Path(id): Path<CallId>,
     Json(body): Json<AddCallParticipantRequest>,
 ) -> ApiResult<Call> {
-    created(
-        state
-            .services
-            .calls
-            .add_participant(&actor, id, body)
-            .await?,
-    )
+    created(state.services.calls.add_participant(&actor, id, body).await?)
 }
 
 /// # `DELETE /v1/calls/{id}/participants/{user_id}`
@@ -104,11 +84,7 @@ pub(crate) async fn remove_participant(
     Auth(actor): Auth,
     Path((id, user)): Path<(CallId, UserId)>,
 ) -> ApiResult<Call> {
-    ok(state
-        .services
-        .calls
-        .remove_participant(&actor, id, user)
-        .await?)
+    ok(state.services.calls.remove_participant(&actor, id, user).await?)
 }
 
 /// # `PUT /v1/calls/{id}/participants/{user_id}/status`
@@ -118,11 +94,7 @@ pub(crate) async fn set_status(
     Path((id, user)): Path<(CallId, UserId)>,
     Json(body): Json<CallParticipantStatusRequest>,
 ) -> ApiResult<Call> {
-    ok(state
-        .services
-        .calls
-        .set_status(&actor, id, user, body)
-        .await?)
+    ok(state.services.calls.set_status(&actor, id, user, body).await?)
 }
 
 /// # `PUT /v1/calls/{id}/participants/{user_id}/mute`
@@ -132,11 +104,7 @@ pub(crate) async fn set_mute(
     Path((id, user)): Path<(CallId, UserId)>,
     Json(body): Json<CallMuteRequest>,
 ) -> ApiResult<Call> {
-    ok(state
-        .services
-        .calls
-        .set_mute(&actor, id, user, body)
-        .await?)
+    ok(state.services.calls.set_mute(&actor, id, user, body).await?)
 }
 
 /// # `POST /v1/calls/{id}/connected`

@@ -1,8 +1,8 @@
 use axum::extract::State;
 use protocol::api::{
     AddParticipantRequest, ChangeRoleRequest, Conversation, ConversationList, ConversationPage,
-    ConversationSearchQuery, CreateConversationRequest, DirectQuery, PageQuery, Participant,
-    ParticipantList, SequenceInfo, UpdateConversationRequest,
+    ConversationSearchQuery, CreateConversationRequest, DirectQuery, PageQuery, Participant, ParticipantList,
+    SequenceInfo, UpdateConversationRequest,
 };
 use protocol::{ConversationId, UserId};
 
@@ -66,11 +66,7 @@ pub(crate) async fn update(
     Path(id): Path<ConversationId>,
     Json(body): Json<UpdateConversationRequest>,
 ) -> ApiResult<Conversation> {
-    ok(state
-        .services
-        .conversations
-        .update(&actor, id, body)
-        .await?)
+    ok(state.services.conversations.update(&actor, id, body).await?)
 }
 
 /// # `DELETE /v1/conversations/{id}`
@@ -98,13 +94,7 @@ pub(crate) async fn add_participant(
     Path(id): Path<ConversationId>,
     Json(body): Json<AddParticipantRequest>,
 ) -> ApiResult<Participant> {
-    created(
-        state
-            .services
-            .conversations
-            .add_participant(&actor, id, body)
-            .await?,
-    )
+    created(state.services.conversations.add_participant(&actor, id, body).await?)
 }
 
 /// # `DELETE /v1/conversations/{id}/participants/{user_id}`
@@ -127,11 +117,7 @@ pub(crate) async fn change_role(
     Path((id, user)): Path<(ConversationId, UserId)>,
     Json(body): Json<ChangeRoleRequest>,
 ) -> ApiResult<Participant> {
-    ok(state
-        .services
-        .conversations
-        .change_role(&actor, id, user, body)
-        .await?)
+    ok(state.services.conversations.change_role(&actor, id, user, body).await?)
 }
 
 /// # `GET /v1/conversations/{id}/sequence`

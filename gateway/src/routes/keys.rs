@@ -1,9 +1,8 @@
 use axum::extract::State;
 use protocol::IdentityKeyId;
 use protocol::api::{
-    ActiveKeys, DeviceKeyQuery, IdentityKey, KeyBundle, OneTimePreKey, PreKeyCount,
-    RotateSignedPreKeyRequest, SignedPreKey, SignedPreKeyUpload, UploadIdentityKeyRequest,
-    UploadOneTimePreKeysRequest, UploadedCount,
+    ActiveKeys, DeviceKeyQuery, IdentityKey, KeyBundle, OneTimePreKey, PreKeyCount, RotateSignedPreKeyRequest,
+    SignedPreKey, SignedPreKeyUpload, UploadIdentityKeyRequest, UploadOneTimePreKeysRequest, UploadedCount,
 };
 
 use crate::AppState;
@@ -52,13 +51,7 @@ pub(crate) async fn upload_signed_prekey(
     Auth(actor): Auth,
     Json(body): Json<SignedPreKeyUpload>,
 ) -> ApiResult<SignedPreKey> {
-    created(
-        state
-            .services
-            .keys
-            .upload_signed_prekey(&actor, body)
-            .await?,
-    )
+    created(state.services.keys.upload_signed_prekey(&actor, body).await?)
 }
 
 /// # `GET /v1/encryption/signed-prekeys?user_id=&device_id=&key_id=`
@@ -85,13 +78,7 @@ pub(crate) async fn rotate_signed_prekey(
     Auth(actor): Auth,
     Json(body): Json<RotateSignedPreKeyRequest>,
 ) -> ApiResult<SignedPreKey> {
-    created(
-        state
-            .services
-            .keys
-            .rotate_signed_prekey(&actor, body)
-            .await?,
-    )
+    created(state.services.keys.rotate_signed_prekey(&actor, body).await?)
 }
 
 /// # `POST /v1/encryption/onetime-prekeys`
@@ -100,13 +87,7 @@ pub(crate) async fn upload_one_time_prekeys(
     Auth(actor): Auth,
     Json(body): Json<UploadOneTimePreKeysRequest>,
 ) -> ApiResult<UploadedCount> {
-    created(
-        state
-            .services
-            .keys
-            .upload_one_time_prekeys(&actor, body)
-            .await?,
-    )
+    created(state.services.keys.upload_one_time_prekeys(&actor, body).await?)
 }
 
 /// # `GET /v1/encryption/onetime-prekeys/count?user_id=&device_id=`
@@ -125,11 +106,7 @@ pub(crate) async fn consume_one_time_prekey(
     Auth(actor): Auth,
     Query(query): Query<DeviceKeyQuery>,
 ) -> ApiResult<OneTimePreKey> {
-    ok(state
-        .services
-        .keys
-        .consume_one_time_prekey(&actor, &query)
-        .await?)
+    ok(state.services.keys.consume_one_time_prekey(&actor, &query).await?)
 }
 
 /// # `GET /v1/encryption/bundles?user_id=&device_id=`

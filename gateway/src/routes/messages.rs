@@ -1,8 +1,6 @@
 use axum::extract::State;
 use protocol::MessageId;
-use protocol::api::{
-    EditMessageRequest, Message, MessagePage, MessageQuery, Receipt, SendMessageRequest,
-};
+use protocol::api::{EditMessageRequest, Message, MessagePage, MessageQuery, Receipt, SendMessageRequest};
 
 use crate::AppState;
 use crate::extract::{Auth, Json, Path, Query};

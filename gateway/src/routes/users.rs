@@ -1,7 +1,7 @@
 use axum::extract::State;
 use protocol::api::{
-    DeviceList, Me, PublicDeviceList, Settings, UpdateProfileRequest, UpdateSettingsRequest,
-    UserList, UserProfile, UserSearchQuery,
+    DeviceList, Me, PublicDeviceList, Settings, UpdateProfileRequest, UpdateSettingsRequest, UserList, UserProfile,
+    UserSearchQuery,
 };
 use protocol::{DeviceId, UserId};
 
@@ -29,10 +29,7 @@ pub(crate) async fn delete_me(State(state): State<AppState>, Auth(actor): Auth) 
 }
 
 /// # `GET /v1/users/me/settings`
-pub(crate) async fn settings(
-    State(state): State<AppState>,
-    Auth(actor): Auth,
-) -> ApiResult<Settings> {
+pub(crate) async fn settings(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<Settings> {
     ok(state.services.users.settings(&actor)?)
 }
 
@@ -46,10 +43,7 @@ pub(crate) async fn update_settings(
 }
 
 /// # `GET /v1/users/me/devices`
-pub(crate) async fn devices(
-    State(state): State<AppState>,
-    Auth(actor): Auth,
-) -> ApiResult<DeviceList> {
+pub(crate) async fn devices(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<DeviceList> {
     ok(state.services.users.devices(&actor)?)
 }
 

@@ -29,11 +29,9 @@ pub(crate) async fn verify(password: String, stored: Option<String>) -> Result<b
             Some(stored) => stored,
             None => decoy_hash()?.to_owned(),
         };
-        let parsed = PasswordHash::new(&stored)
-            .map_err(|err| Error::Corrupt(format!("stored password hash: {err}")))?;
-        Ok(Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok())
+        let parsed =
+            PasswordHash::new(&stored).map_err(|err| Error::Corrupt(format!("stored password hash: {err}")))?;
+        Ok(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
     })
     .await
     .map_err(|err| Error::Internal(err.to_string()))?
@@ -56,11 +54,7 @@ mod tests {
     async fn a_hash_verifies_only_its_password() {
         let stored = hash("correct horse".into()).await.unwrap();
         assert!(stored.starts_with("$argon2id$"));
-        assert!(
-            verify("correct horse".into(), Some(stored.clone()))
-                .await
-                .unwrap()
-        );
+        assert!(verify("correct horse".into(), Some(stored.clone())).await.unwrap());
         assert!(!verify("wrong horse".into(), Some(stored)).await.unwrap());
         assert!(!verify("anything".into(), None).await.unwrap());
     }

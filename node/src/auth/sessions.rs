@@ -38,22 +38,19 @@ pub(crate) fn insert(store: &Store, session: &SessionRecord) -> Result<()> {
         .trees
         .sessionid_session
         .insert(session.id.as_bytes(), encode(session))?;
-    store.trees.userid_sessionid.insert(
-        keys::join(&[session.user_id.as_bytes(), session.id.as_bytes()]),
-        &[],
-    )?;
+    store
+        .trees
+        .userid_sessionid
+        .insert(keys::join(&[session.user_id.as_bytes(), session.id.as_bytes()]), &[])?;
     Ok(())
 }
 
 pub(crate) fn remove(store: &Store, session: &SessionRecord) -> Result<()> {
+    store.trees.sessionid_session.remove(session.id.as_bytes())?;
     store
         .trees
-        .sessionid_session
-        .remove(session.id.as_bytes())?;
-    store.trees.userid_sessionid.remove(keys::join(&[
-        session.user_id.as_bytes(),
-        session.id.as_bytes(),
-    ]))?;
+        .userid_sessionid
+        .remove(keys::join(&[session.user_id.as_bytes(), session.id.as_bytes()]))?;
     Ok(())
 }
 

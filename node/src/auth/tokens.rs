@@ -32,8 +32,7 @@ pub(crate) struct Tokens {
 
 impl Tokens {
     pub(crate) fn load_or_create(dir: &Path) -> Result<Self> {
-        let secret =
-            crate::storage::read_or_create_secret(&dir.join(SECRET_FILE), || random_bytes(32))?;
+        let secret = crate::storage::read_or_create_secret(&dir.join(SECRET_FILE), || random_bytes(32))?;
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
         Ok(Self {
@@ -52,9 +51,7 @@ impl Tokens {
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|err| match err.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
-                    Error::Unauthorized("access token expired")
-                }
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => Error::Unauthorized("access token expired"),
                 _ => Error::Unauthorized("invalid access token"),
             })
     }
@@ -106,16 +103,8 @@ mod tests {
     #[test]
     fn a_token_from_another_node_is_refused() {
         let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        let token = Tokens::load_or_create(a.path())
-            .unwrap()
-            .issue(&claims(60))
-            .unwrap();
-        assert!(
-            Tokens::load_or_create(b.path())
-                .unwrap()
-                .verify(&token)
-                .is_err()
-        );
+        let token = Tokens::load_or_create(a.path()).unwrap().issue(&claims(60)).unwrap();
+        assert!(Tokens::load_or_create(b.path()).unwrap().verify(&token).is_err());
     }
 
     #[test]

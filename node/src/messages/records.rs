@@ -43,13 +43,7 @@ pub(crate) fn encode_copy(ciphertext: &Base64Bytes, header: Option<&Base64Bytes>
 
 pub(crate) fn decode_copy(bytes: &[u8]) -> Result<(Base64Bytes, Option<Base64Bytes>)> {
     let corrupt = || Error::Corrupt("ciphertext record".into());
-    let len = u16::from_be_bytes(
-        bytes
-            .get(..2)
-            .ok_or_else(corrupt)?
-            .try_into()
-            .map_err(|_| corrupt())?,
-    ) as usize;
+    let len = u16::from_be_bytes(bytes.get(..2).ok_or_else(corrupt)?.try_into().map_err(|_| corrupt())?) as usize;
     let header = bytes.get(2..2 + len).ok_or_else(corrupt)?;
     let ciphertext = bytes.get(2 + len..).ok_or_else(corrupt)?;
     let header = (!header.is_empty()).then(|| Base64Bytes(header.to_vec()));
