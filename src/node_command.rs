@@ -72,7 +72,9 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
             args.data_dir.display()
         ));
         tracing::info!(%address, dev = args.dev, "node started");
+        let maintenance = tokio::spawn(services.clone().run_maintenance());
         gateway::serve(listener, services.clone(), shutdown_signal()).await?;
+        maintenance.abort();
         tracing::info!("shutting down; flushing the store");
         services.flush().context("flushing the store")?;
         say("parley node stopped");

@@ -61,6 +61,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/encryption/keys/active", get(keys::active_keys))
         .route("/conversations", post(conversations::create).get(conversations::list))
         .route("/conversations/direct", get(conversations::direct))
+        .route("/conversations/invite", get(conversations::preview_invite))
+        .route("/conversations/join", post(conversations::join))
         .route("/conversations/search", get(conversations::search))
         .route(
             "/conversations/{id}",
@@ -81,6 +83,19 @@ pub(crate) fn router() -> Router<AppState> {
             put(conversations::change_role),
         )
         .route("/conversations/{id}/sequence", get(conversations::sequence))
+        .route("/conversations/{id}/settings", put(conversations::update_settings))
+        .route("/conversations/{id}/invite", post(conversations::regenerate_invite))
+        .route("/conversations/{id}/mute", post(conversations::mute))
+        .route("/conversations/{id}/unmute", post(conversations::unmute))
+        .route("/conversations/{id}/pin", post(conversations::pin))
+        .route("/conversations/{id}/unpin", post(conversations::unpin))
+        .route("/conversations/{id}/archive", post(conversations::archive))
+        .route("/conversations/{id}/unarchive", post(conversations::unarchive))
+        .route(
+            "/conversations/{id}/favorite",
+            post(conversations::favorite).delete(conversations::unfavorite),
+        )
+        .route("/conversations/{id}/read", post(conversations::read_up_to))
         .route("/messages", post(messages::send).get(messages::list))
         .route(
             "/messages/{id}",

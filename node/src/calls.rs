@@ -83,7 +83,7 @@ impl Calls {
         Ok(call)
     }
 
-    fn member<'a>(call: &'a mut Call, user: UserId) -> Result<&'a mut CallParticipant> {
+    fn member(call: &mut Call, user: UserId) -> Result<&mut CallParticipant> {
         call.participants
             .iter_mut()
             .find(|p| p.user_id == user)

@@ -18,6 +18,8 @@ pub struct Config {
     pub max_connections_per_user: usize,
     /// Frames buffered per connection before a slow client is dropped (it resumes from the store).
     pub connection_buffer: usize,
+    /// How often background maintenance (message retention) runs.
+    pub maintenance_interval: Duration,
     /// STUN/TURN servers handed to WebRTC clients.
     pub ice_servers: Vec<protocol::api::IceServer>,
 }
@@ -33,6 +35,7 @@ impl Config {
             dev_mode: false,
             max_connections_per_user: 10,
             connection_buffer: 1024,
+            maintenance_interval: Duration::from_secs(60),
             ice_servers: Vec::new(),
         }
     }

@@ -1,155 +1,70 @@
-//! DMs and groups: membership, roles and the rules of who may change what. This node hosts the
+//! DMs, groups and channels: membership, roles and the rules of who may change what, plus each member's
+//! personal view (mute, pin, archive, favourite, cleared history, read marker). This node hosts the
 //! conversations its users create; the sequence counter lives apart from the record (see `messages`).
+
+mod invites;
+mod members;
+mod personal;
+mod records;
 
 use std::sync::Arc;
 
 use chrono::Utc;
 use protocol::api::{
-    AddParticipantRequest, ChangeRoleRequest, Conversation, ConversationKind, ConversationList, ConversationPage,
-    ConversationSearchQuery, CreateConversationRequest, DirectQuery, PageQuery, Participant, ParticipantList, Role,
-    SequenceInfo, Timestamp, UpdateConversationRequest,
+    Conversation, ConversationKind, ConversationList, ConversationListQuery, ConversationPage, ConversationSearchQuery,
+    CreateConversationRequest, DeleteConversationQuery, DirectQuery, GroupSettings, Role, SequenceInfo,
+    UpdateConversationRequest, UpdateSettings,
 };
 use protocol::{ConversationId, UserId};
-use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
 
+pub use self::personal::PersonalChange;
+pub(crate) use self::records::{
+    Activity, ConversationRecord, ParticipantRecord, activity, forget_user, get, memberships, participant,
+    participants, put_participant, require_participant,
+};
+use self::records::{dm_key, member_key, membership_key, put, view};
 use crate::locks::ConversationLocks;
-use crate::storage::{Store, decode, encode, keys};
+use crate::storage::{Store, encode};
 use crate::{Actor, Error, Result, contacts, users, validate};
 
 /// Most participants a conversation may have.
 pub const MAX_PARTICIPANTS: usize = 1024;
+/// Longest retention that may be set.
+pub const MAX_RETENTION_DAYS: u32 = 3650;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct ConversationRecord {
-    pub(crate) id: ConversationId,
-    pub(crate) kind: ConversationKind,
-    pub(crate) subject: Option<String>,
-    pub(crate) description: Option<String>,
-    pub(crate) avatar_url: Option<String>,
-    pub(crate) creator_id: UserId,
-    pub(crate) participant_count: usize,
-    pub(crate) created_at: Timestamp,
-    pub(crate) updated_at: Timestamp,
-}
+type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
 
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
-pub(crate) struct Activity {
-    pub(crate) last_seq: u64,
-    pub(crate) last_message_at: Option<Timestamp>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct ParticipantRecord {
-    pub(crate) role: Role,
-    pub(crate) joined_at: Timestamp,
-}
-
-pub(crate) fn get(store: &Store, id: ConversationId) -> Result<Option<ConversationRecord>> {
-    store
-        .trees
-        .convid_conversation
-        .get(id.as_bytes())?
-        .map(|b| decode(&b))
-        .transpose()
-}
-
-pub(crate) fn activity(store: &Store, id: ConversationId) -> Result<Activity> {
-    Ok(store
-        .trees
-        .convid_activity
-        .get(id.as_bytes())?
-        .map(|b| decode(&b))
-        .transpose()?
-        .unwrap_or_default())
-}
-
-fn member_key(conversation: ConversationId, user: UserId) -> Vec<u8> {
-    keys::join(&[conversation.as_bytes(), user.as_bytes()])
-}
-
-fn membership_key(user: UserId, conversation: ConversationId) -> Vec<u8> {
-    keys::join(&[user.as_bytes(), conversation.as_bytes()])
-}
-
-fn dm_key(a: UserId, b: UserId) -> Vec<u8> {
-    let (low, high) = if a < b { (a, b) } else { (b, a) };
-    keys::join(&[low.as_bytes(), high.as_bytes()])
-}
-
-pub(crate) fn participant(
-    store: &Store,
-    conversation: ConversationId,
-    user: UserId,
-) -> Result<Option<ParticipantRecord>> {
-    store
-        .trees
-        .convuser_participant
-        .get(member_key(conversation, user))?
-        .map(|b| decode(&b))
-        .transpose()
-}
-
-pub(crate) fn participants(store: &Store, conversation: ConversationId) -> Result<Vec<(UserId, ParticipantRecord)>> {
-    let mut list = Vec::new();
-    for entry in store.trees.convuser_participant.scan_prefix(conversation.as_bytes()) {
-        let (key, value) = entry?;
-        let Some(user) = keys::id_at(&key, 16).map(UserId::from_bytes) else {
-            continue;
-        };
-        list.push((user, decode(&value)?));
+/// Applies a settings change, checking each field.
+fn apply_settings(settings: &mut GroupSettings, update: &UpdateSettings) -> Result<()> {
+    if let Some(private) = update.is_private {
+        settings.is_private = private;
     }
-    Ok(list)
-}
-
-/// Loads a conversation the caller takes part in; others are refused, so only participants ever read it.
-pub(crate) fn require_participant(
-    store: &Store,
-    conversation: ConversationId,
-    user: UserId,
-) -> Result<(ConversationRecord, ParticipantRecord)> {
-    let record = get(store, conversation)?.ok_or(Error::NotFound("conversation"))?;
-    let participant = participant(store, conversation, user)?
-        .ok_or(Error::Forbidden("you are not a participant of this conversation"))?;
-    Ok((record, participant))
-}
-
-/// Removes a deleted account from every conversation it belonged to.
-pub(crate) fn forget_user(store: &Store, user: UserId) -> Result<()> {
-    let t = &store.trees;
-    for entry in t.userconv_membership.scan_prefix(user.as_bytes()) {
-        let (key, _) = entry?;
-        let Some(conversation) = keys::id_at(&key, 16).map(ConversationId::from_bytes) else {
-            continue;
-        };
-        t.convuser_participant.remove(member_key(conversation, user))?;
-        t.userconv_membership.remove(key)?;
-        if let Some(mut record) = get(store, conversation)? {
-            record.participant_count = record.participant_count.saturating_sub(1);
-            t.convid_conversation.insert(conversation.as_bytes(), encode(&record))?;
+    if let Some(allow) = update.allow_invites {
+        settings.allow_invites = allow;
+    }
+    match update.message_retention_days {
+        Some(0) => settings.message_retention_days = None,
+        Some(days) if days > MAX_RETENTION_DAYS => {
+            return Err(Error::invalid(
+                "message_retention_days",
+                format!("must be at most {MAX_RETENTION_DAYS}"),
+            ));
         }
+        Some(days) => settings.message_retention_days = Some(days),
+        None => {}
+    }
+    match update.message_retention_seconds {
+        Some(0) => settings.message_retention_seconds = None,
+        Some(secs) if secs > u64::from(MAX_RETENTION_DAYS) * 86_400 => {
+            return Err(Error::invalid("message_retention_seconds", "must be at most ten years"));
+        }
+        Some(secs) => settings.message_retention_seconds = Some(secs),
+        None => {}
     }
     Ok(())
 }
-
-fn view(record: &ConversationRecord, activity: Activity) -> Conversation {
-    Conversation {
-        id: record.id,
-        kind: record.kind,
-        subject: record.subject.clone(),
-        description: record.description.clone(),
-        avatar_url: record.avatar_url.clone(),
-        creator_id: record.creator_id,
-        participant_count: record.participant_count,
-        last_sequence: activity.last_seq,
-        last_message_at: activity.last_message_at,
-        created_at: record.created_at,
-        updated_at: record.updated_at,
-    }
-}
-
-type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
 
 /// The conversations service.
 pub struct Conversations {
@@ -162,12 +77,13 @@ impl Conversations {
         Self { store, locks }
     }
 
-    fn view(&self, record: &ConversationRecord) -> Result<Conversation> {
-        Ok(view(record, activity(&self.store, record.id)?))
+    fn view_for(&self, record: &ConversationRecord, user: UserId) -> Result<Conversation> {
+        let me = participant(&self.store, record.id, user)?.ok_or(Error::NotFound("conversation"))?;
+        Ok(view(record, activity(&self.store, record.id)?, &me))
     }
 
-    /// Creates a DM or group. A DM that already exists between the two users is returned instead, with
-    /// `false` for "not created".
+    /// Creates a DM, group or channel. A DM that already exists between the two users is returned
+    /// instead, with `false` for "not created".
     pub async fn create(&self, actor: &Actor, request: CreateConversationRequest) -> Result<(Conversation, bool)> {
         let mut others: Vec<UserId> = Vec::new();
         for user in request.participants.iter().copied().filter(|u| *u != actor.user_id) {
@@ -182,25 +98,36 @@ impl Conversations {
             ));
         }
         for user in &others {
-            contacts::ensure_not_blocked_by(&self.store, *user, actor.user_id)?;
             if users::get_user(&self.store, *user)?.is_none() {
                 return Err(Error::invalid("participants", format!("user {user} does not exist")));
             }
+            contacts::ensure_not_blocked_by(&self.store, *user, actor.user_id)?;
         }
         let now = Utc::now();
+        let mut settings = GroupSettings {
+            allow_invites: true,
+            ..GroupSettings::default()
+        };
         let (subject, description, roles) = match request.kind {
             ConversationKind::Dm => {
                 let [other] = others.as_slice() else {
                     return Err(Error::invalid("participants", "a DM names exactly one other user"));
                 };
-                if let Some(existing) = self.direct_between(actor.user_id, *other)? {
-                    return Ok((self.view(&existing)?, false));
+                if request.settings.is_some() {
+                    return Err(Error::invalid("settings", "a DM has no settings"));
                 }
+                if let Some(existing) = self.direct_between(actor.user_id, *other)? {
+                    return Ok((self.view_for(&existing, actor.user_id)?, false));
+                }
+                settings.allow_invites = false;
                 (None, None, vec![(actor.user_id, Role::Owner), (*other, Role::Owner)])
             }
-            ConversationKind::Group => {
+            ConversationKind::Group | ConversationKind::Channel => {
                 let subject = validate::text("subject", request.subject.as_deref().unwrap_or(""), 1, 100)?;
                 let description = validate::optional_text("description", request.description.as_deref(), 500)?;
+                if let Some(update) = &request.settings {
+                    apply_settings(&mut settings, update)?;
+                }
                 let mut roles = vec![(actor.user_id, Role::Owner)];
                 roles.extend(others.iter().map(|u| (*u, Role::Member)));
                 (Some(subject), description, roles)
@@ -216,6 +143,8 @@ impl Conversations {
             participant_count: roles.len(),
             created_at: now,
             updated_at: now,
+            settings,
+            invite_code: None,
         };
         let t = &self.store.trees;
         let created = (
@@ -234,11 +163,10 @@ impl Conversations {
                 }
                 conversations.insert(record.id.as_bytes(), encode(&record))?;
                 for (user, role) in &roles {
-                    let participant = ParticipantRecord {
-                        role: *role,
-                        joined_at: now,
-                    };
-                    members.insert(member_key(record.id, *user), encode(&participant))?;
+                    members.insert(
+                        member_key(record.id, *user),
+                        encode(&ParticipantRecord::new(*role, now)),
+                    )?;
                     memberships.insert(membership_key(*user, record.id), &[])?;
                 }
                 Ok(true)
@@ -247,10 +175,16 @@ impl Conversations {
             let existing = self
                 .direct_between(roles[0].0, roles[1].0)?
                 .ok_or(Error::NotFound("conversation"))?;
-            return Ok((self.view(&existing)?, false));
+            return Ok((self.view_for(&existing, actor.user_id)?, false));
+        }
+        if record.retention_secs().is_some() {
+            self.store.trees.retention_convid.insert(record.id.as_bytes(), &[])?;
         }
         self.store.commit().await?;
-        Ok((view(&record, Activity::default()), true))
+        Ok((
+            view(&record, Activity::default(), &ParticipantRecord::new(Role::Owner, now)),
+            true,
+        ))
     }
 
     fn direct_between(&self, a: UserId, b: UserId) -> Result<Option<ConversationRecord>> {
@@ -263,33 +197,45 @@ impl Conversations {
         }
     }
 
+    /// Every conversation the user sees in its list: pinned first, then by latest activity. One the
+    /// user deleted "for me" stays hidden until a newer message arrives.
     fn all_of(&self, user: UserId) -> Result<Vec<Conversation>> {
         let mut list = Vec::new();
-        for entry in self.store.trees.userconv_membership.scan_prefix(user.as_bytes()) {
-            let (key, _) = entry?;
-            let Some(id) = keys::id_at(&key, 16).map(ConversationId::from_bytes) else {
+        for id in memberships(&self.store, user)? {
+            let (Some(record), Some(me)) = (get(&self.store, id)?, participant(&self.store, id, user)?) else {
                 continue;
             };
-            if let Some(record) = get(&self.store, id)? {
-                list.push(self.view(&record)?);
+            let activity = activity(&self.store, id)?;
+            if me.cleared_through > 0 && activity.last_seq <= me.cleared_through {
+                continue;
             }
+            list.push(view(&record, activity, &me));
         }
         list.sort_by(|a, b| {
             let recent = |c: &Conversation| c.last_message_at.unwrap_or(c.created_at);
-            recent(b).cmp(&recent(a))
+            b.is_pinned.cmp(&a.is_pinned).then_with(|| recent(b).cmp(&recent(a)))
         });
         Ok(list)
     }
 
-    /// The caller's conversations, most recently active first.
-    pub fn list(&self, actor: &Actor, page: PageQuery) -> Result<ConversationPage> {
-        let limit = validate::limit(page.limit, 20, 100)?;
-        let number = match page.page {
+    /// A page of the caller's conversations, optionally filtered by archived, pinned or favourite.
+    pub fn list(&self, actor: &Actor, query: ConversationListQuery) -> Result<ConversationPage> {
+        let limit = validate::limit(query.limit, 20, 100)?;
+        let number = match query.page {
             Some(0) => return Err(Error::invalid("page", "must be at least 1")),
             Some(n) => n,
             None => 1,
         };
-        let all = self.all_of(actor.user_id)?;
+        let wanted = |flag: Option<bool>, value: bool| flag.is_none_or(|flag| flag == value);
+        let all: Vec<Conversation> = self
+            .all_of(actor.user_id)?
+            .into_iter()
+            .filter(|c| {
+                wanted(query.archived, c.is_archived)
+                    && wanted(query.pinned, c.is_pinned)
+                    && wanted(query.favorite, c.is_favorite)
+            })
+            .collect();
         let total = all.len();
         let conversations = all
             .into_iter()
@@ -306,11 +252,22 @@ impl Conversations {
 
     /// One conversation the caller takes part in.
     pub fn get(&self, actor: &Actor, id: ConversationId) -> Result<Conversation> {
-        let (record, _) = require_participant(&self.store, id, actor.user_id)?;
-        self.view(&record)
+        let (record, me) = require_participant(&self.store, id, actor.user_id)?;
+        Ok(view(&record, activity(&self.store, id)?, &me))
     }
 
-    /// Changes a group's details (owners and admins).
+    fn manageable(&self, actor: &Actor, id: ConversationId) -> Result<(ConversationRecord, ParticipantRecord)> {
+        let (record, me) = require_participant(&self.store, id, actor.user_id)?;
+        if record.kind == ConversationKind::Dm {
+            return Err(Error::Forbidden("a DM has no details to change"));
+        }
+        if me.role < Role::Admin {
+            return Err(Error::Forbidden("only owners and admins can change the conversation"));
+        }
+        Ok((record, me))
+    }
+
+    /// Changes a group's or channel's details (owners and admins).
     pub async fn update(
         &self,
         actor: &Actor,
@@ -318,13 +275,7 @@ impl Conversations {
         request: UpdateConversationRequest,
     ) -> Result<Conversation> {
         let _guard = self.locks.lock(id).await;
-        let (mut record, me) = require_participant(&self.store, id, actor.user_id)?;
-        if record.kind == ConversationKind::Dm {
-            return Err(Error::Forbidden("a DM has no details to change"));
-        }
-        if me.role < Role::Admin {
-            return Err(Error::Forbidden("only owners and admins can change the conversation"));
-        }
+        let (mut record, me) = self.manageable(actor, id)?;
         if let Some(subject) = &request.subject {
             record.subject = Some(validate::text("subject", subject, 1, 100)?);
         }
@@ -335,21 +286,43 @@ impl Conversations {
             record.avatar_url = validate::url("avatar_url", request.avatar_url.as_deref())?;
         }
         record.updated_at = Utc::now();
-        self.store
-            .trees
-            .convid_conversation
-            .insert(id.as_bytes(), encode(&record))?;
+        put(&self.store, &record)?;
         self.store.commit().await?;
-        self.view(&record)
+        Ok(view(&record, activity(&self.store, id)?, &me))
     }
 
-    /// Deletes a conversation for everyone, messages included (owners and admins).
-    pub async fn delete(&self, actor: &Actor, id: ConversationId) -> Result<()> {
+    /// Changes a group's or channel's settings (owners and admins). Turning invites off revokes the link.
+    pub async fn update_settings(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+        update: UpdateSettings,
+    ) -> Result<Conversation> {
         let _guard = self.locks.lock(id).await;
-        let (record, me) = require_participant(&self.store, id, actor.user_id)?;
-        if me.role < Role::Admin {
-            return Err(Error::Forbidden("only owners and admins can delete the conversation"));
+        let (mut record, me) = self.manageable(actor, id)?;
+        apply_settings(&mut record.settings, &update)?;
+        if !record.settings.allow_invites {
+            self.drop_invite(&mut record)?;
         }
+        record.updated_at = Utc::now();
+        put(&self.store, &record)?;
+        self.store.commit().await?;
+        Ok(view(&record, activity(&self.store, id)?, &me))
+    }
+
+    /// Deletes a conversation for everyone (owners and admins), or only for the caller.
+    pub async fn delete(&self, actor: &Actor, id: ConversationId, query: DeleteConversationQuery) -> Result<()> {
+        if query.for_all == Some(false) {
+            return self.delete_for_me(actor, id).await;
+        }
+        let _guard = self.locks.lock(id).await;
+        let (mut record, me) = require_participant(&self.store, id, actor.user_id)?;
+        if me.role < Role::Admin {
+            return Err(Error::Forbidden(
+                "only owners and admins can delete the conversation for everyone",
+            ));
+        }
+        self.drop_invite(&mut record)?;
         let members = participants(&self.store, id)?;
         let t = &self.store.trees;
         (
@@ -375,163 +348,9 @@ impl Conversations {
                     Ok(())
                 },
             )?;
+        self.store.trees.retention_convid.remove(id.as_bytes())?;
         crate::messages::purge_conversation(&self.store, id, members.iter().map(|(u, _)| *u))?;
         self.store.commit().await
-    }
-
-    /// The members of a conversation the caller takes part in: owners, then admins, then members.
-    pub fn participants(&self, actor: &Actor, id: ConversationId) -> Result<ParticipantList> {
-        require_participant(&self.store, id, actor.user_id)?;
-        let mut list = Vec::new();
-        for (user_id, record) in participants(&self.store, id)? {
-            let user = users::get_user(&self.store, user_id)?;
-            list.push(Participant {
-                user_id,
-                username: user.as_ref().map(|u| u.username.clone()),
-                display_name: user.map(|u| u.display_name),
-                role: record.role,
-                joined_at: record.joined_at,
-            });
-        }
-        list.sort_by_key(|p| (std::cmp::Reverse(p.role), p.joined_at));
-        Ok(ParticipantList { participants: list })
-    }
-
-    /// Adds a member to a group. Admins may add members; only owners may grant admin or owner.
-    pub async fn add_participant(
-        &self,
-        actor: &Actor,
-        id: ConversationId,
-        request: AddParticipantRequest,
-    ) -> Result<Participant> {
-        let _guard = self.locks.lock(id).await;
-        let (mut record, me) = require_participant(&self.store, id, actor.user_id)?;
-        if record.kind == ConversationKind::Dm {
-            return Err(Error::Forbidden("a DM's participants cannot change"));
-        }
-        if me.role < Role::Admin {
-            return Err(Error::Forbidden("only owners and admins can add participants"));
-        }
-        let role = request.role.unwrap_or(Role::Member);
-        if role > Role::Member && me.role < Role::Owner {
-            return Err(Error::Forbidden("only owners can add admins or owners"));
-        }
-        contacts::ensure_not_blocked_by(&self.store, request.user_id, actor.user_id)?;
-        let user = users::get_user(&self.store, request.user_id)?.ok_or(Error::NotFound("user"))?;
-        if participant(&self.store, id, user.id)?.is_some() {
-            return Err(Error::Conflict("user is already a participant".into()));
-        }
-        if record.participant_count >= MAX_PARTICIPANTS {
-            return Err(Error::Conflict(format!(
-                "a conversation holds at most {MAX_PARTICIPANTS} participants"
-            )));
-        }
-        record.participant_count += 1;
-        record.updated_at = Utc::now();
-        let participant = ParticipantRecord {
-            role,
-            joined_at: record.updated_at,
-        };
-        let t = &self.store.trees;
-        (&t.convid_conversation, &t.convuser_participant, &t.userconv_membership).transaction(
-            |(conversations, members, memberships)| -> TxResult<()> {
-                conversations.insert(id.as_bytes(), encode(&record))?;
-                members.insert(member_key(id, user.id), encode(&participant))?;
-                memberships.insert(membership_key(user.id, id), &[])?;
-                Ok(())
-            },
-        )?;
-        self.store.commit().await?;
-        Ok(Participant {
-            user_id: user.id,
-            username: Some(user.username),
-            display_name: Some(user.display_name),
-            role,
-            joined_at: participant.joined_at,
-        })
-    }
-
-    /// Removes a member, or lets the caller leave. Owners remove anyone, admins remove members; the last
-    /// owner cannot leave while others remain.
-    pub async fn remove_participant(&self, actor: &Actor, id: ConversationId, user: UserId) -> Result<()> {
-        let _guard = self.locks.lock(id).await;
-        let (mut record, me) = require_participant(&self.store, id, actor.user_id)?;
-        if record.kind == ConversationKind::Dm {
-            return Err(Error::Forbidden("a DM's participants cannot change"));
-        }
-        let target = participant(&self.store, id, user)?.ok_or(Error::NotFound("participant"))?;
-        if user != actor.user_id {
-            let allowed = match me.role {
-                Role::Owner => true,
-                Role::Admin => target.role == Role::Member,
-                Role::Member => false,
-            };
-            if !allowed {
-                return Err(Error::Forbidden("your role does not allow removing this participant"));
-            }
-        }
-        if target.role == Role::Owner && record.participant_count > 1 && self.owner_count(id)? == 1 {
-            return Err(Error::Conflict(
-                "the last owner cannot leave; make another participant owner first".into(),
-            ));
-        }
-        record.participant_count -= 1;
-        record.updated_at = Utc::now();
-        let t = &self.store.trees;
-        (&t.convid_conversation, &t.convuser_participant, &t.userconv_membership).transaction(
-            |(conversations, members, memberships)| -> TxResult<()> {
-                conversations.insert(id.as_bytes(), encode(&record))?;
-                members.remove(member_key(id, user))?;
-                memberships.remove(membership_key(user, id))?;
-                Ok(())
-            },
-        )?;
-        self.store.commit().await
-    }
-
-    fn owner_count(&self, id: ConversationId) -> Result<usize> {
-        Ok(participants(&self.store, id)?
-            .iter()
-            .filter(|(_, p)| p.role == Role::Owner)
-            .count())
-    }
-
-    /// Changes a member's role (owners only); the last owner cannot be demoted.
-    pub async fn change_role(
-        &self,
-        actor: &Actor,
-        id: ConversationId,
-        user: UserId,
-        request: ChangeRoleRequest,
-    ) -> Result<Participant> {
-        let _guard = self.locks.lock(id).await;
-        let (record, me) = require_participant(&self.store, id, actor.user_id)?;
-        if record.kind == ConversationKind::Dm {
-            return Err(Error::Forbidden("a DM's participants cannot change"));
-        }
-        if me.role != Role::Owner {
-            return Err(Error::Forbidden("only owners can change roles"));
-        }
-        let mut target = participant(&self.store, id, user)?.ok_or(Error::NotFound("participant"))?;
-        if target.role == Role::Owner && request.role != Role::Owner && self.owner_count(id)? == 1 {
-            return Err(Error::Conflict(
-                "the last owner cannot be demoted; make another participant owner first".into(),
-            ));
-        }
-        target.role = request.role;
-        self.store
-            .trees
-            .convuser_participant
-            .insert(member_key(id, user), encode(&target))?;
-        self.store.commit().await?;
-        let profile = users::get_user(&self.store, user)?;
-        Ok(Participant {
-            user_id: user,
-            username: profile.as_ref().map(|u| u.username.clone()),
-            display_name: profile.map(|u| u.display_name),
-            role: target.role,
-            joined_at: target.joined_at,
-        })
     }
 
     /// The DM between two users; the caller must be one of them.
@@ -546,7 +365,7 @@ impl Conversations {
         let record = self
             .direct_between(actor.user_id, other)?
             .ok_or(Error::NotFound("conversation"))?;
-        self.view(&record)
+        self.view_for(&record, actor.user_id)
     }
 
     /// The caller's conversations whose subject contains the query.

@@ -2,23 +2,26 @@
 //! device's undelivered queue, receipts and the live fan-out. A send is acknowledged only after it is
 //! flushed to disk; live events go out after that, in sequence order, under the conversation lock.
 
+mod receipts;
 mod records;
+mod replay;
+mod retention;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::Utc;
 use protocol::api::{
-    ConversationKind, DeviceCiphertext, EditMessageRequest, Message, MessagePage, MessageQuery, Receipt, Role,
+    ConversationKind, DeviceCiphertext, EditMessageRequest, Message, MessagePage, MessageQuery, Role,
     SendMessageRequest,
 };
-use protocol::ws::{MessageEvent, ReceiptEvent, ServerFrame};
+use protocol::ws::{MessageEvent, ServerFrame};
 use protocol::{ConversationId, DeviceId, MessageId, UserId};
 use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
 
 pub(crate) use self::records::MessageRecord;
-use self::records::{QueueEntry, ReceiptRecord, decode_copy, encode_copy};
+use self::records::{QueueEntry, decode_copy, encode_copy};
 use crate::conversations::{self, Activity};
 use crate::locks::ConversationLocks;
 use crate::realtime::Hub;
@@ -211,7 +214,10 @@ impl Messages {
             return self.view(&message_by_id(&self.store, id)?, actor.device_id);
         }
         // Membership is checked again under the lock, where no removal can slip in before the write.
-        let (record, _) = conversations::require_participant(&self.store, conversation, actor.user_id)?;
+        let (record, me) = conversations::require_participant(&self.store, conversation, actor.user_id)?;
+        if record.kind == ConversationKind::Channel && me.role < Role::Admin {
+            return Err(Error::Forbidden("only owners and admins post in a channel"));
+        }
         if record.kind == ConversationKind::Dm {
             for (other, _) in conversations::participants(&self.store, conversation)? {
                 if other != actor.user_id {
@@ -340,8 +346,11 @@ impl Messages {
     pub fn list(&self, actor: &Actor, query: MessageQuery) -> Result<MessagePage> {
         let limit = validate::limit(query.limit, 50, 100)?;
         let conversation = query.conversation_id;
-        conversations::require_participant(&self.store, conversation, actor.user_id)?;
-        let low = query.after_seq.map_or(0, |after| after.saturating_add(1));
+        let (_, me) = conversations::require_participant(&self.store, conversation, actor.user_id)?;
+        let low = query
+            .after_seq
+            .map_or(0, |after| after.saturating_add(1))
+            .max(me.cleared_through.saturating_add(1));
         let high = query.before_seq.unwrap_or(u64::MAX);
         if low >= high {
             return Ok(MessagePage {
@@ -477,7 +486,14 @@ impl Messages {
         }
         let _guard = self.locks.lock(record.conversation_id).await;
         let record = message_by_id(&self.store, id)?;
-        remove_copies(&self.store, &record)?;
+        self.erase(&record)?;
+        self.store.commit().await?;
+        self.announce_deletion(actor, &record)
+    }
+
+    /// Removes a message and every trace of it; the caller holds the conversation lock.
+    fn erase(&self, record: &MessageRecord) -> Result<()> {
+        remove_copies(&self.store, record)?;
         let t = &self.store.trees;
         for entry in t.messageuser_receipt.scan_prefix(record.id.as_bytes()) {
             t.messageuser_receipt.remove(entry?.0)?;
@@ -490,122 +506,7 @@ impl Messages {
         ))?;
         t.convseq_message
             .remove(keys::id_seq(record.conversation_id.as_bytes(), record.seq))?;
-        self.store.commit().await?;
-        self.announce_deletion(actor, &record)
-    }
-
-    /// Records that the caller's device has the message: it leaves the device's queue, and the sender
-    /// hears of the first delivery to this user.
-    pub async fn mark_delivered(&self, actor: &Actor, id: MessageId) -> Result<Receipt> {
-        self.mark(actor, id, false).await
-    }
-
-    /// Records that the caller read the message (which implies delivery) and tells the sender.
-    pub async fn mark_read(&self, actor: &Actor, id: MessageId) -> Result<Receipt> {
-        self.mark(actor, id, true).await
-    }
-
-    async fn mark(&self, actor: &Actor, id: MessageId, read: bool) -> Result<Receipt> {
-        let record = self.readable(actor, id)?;
-        dequeue(&self.store, actor.device_id, id)?;
-        let tree = &self.store.trees.messageuser_receipt;
-        let key = receipt_key(id, actor.user_id);
-        let now = Utc::now();
-        let mut first_delivery = false;
-        let mut first_read = false;
-        let updated = tree.update_and_fetch(&key, |old| {
-            let mut receipt: ReceiptRecord = old.and_then(|b| decode(b).ok()).unwrap_or_default();
-            first_delivery = receipt.delivered_at.is_none();
-            first_read = read && receipt.read_at.is_none();
-            receipt.delivered_at.get_or_insert(now);
-            if read {
-                receipt.read_at.get_or_insert(now);
-            }
-            Some(encode(&receipt))
-        })?;
-        let receipt: ReceiptRecord = updated.map(|b| decode(&b)).transpose()?.unwrap_or_default();
-        self.store.commit().await?;
-        if record.sender_id != actor.user_id {
-            let receipt_event = |reader: bool| ReceiptEvent {
-                timestamp: now,
-                user_id: actor.user_id,
-                conversation_id: record.conversation_id,
-                message_id: id,
-                reader_id: reader.then_some(actor.user_id),
-                recipient_id: (!reader).then_some(actor.user_id),
-            };
-            if first_delivery {
-                self.hub
-                    .send_to_user(record.sender_id, &ServerFrame::MessageDelivered(receipt_event(false)));
-            }
-            if first_read {
-                self.hub
-                    .send_to_user(record.sender_id, &ServerFrame::MessageRead(receipt_event(true)));
-            }
-        }
-        Ok(Receipt {
-            message_id: id,
-            user_id: actor.user_id,
-            delivered_at: receipt.delivered_at,
-            read_at: receipt.read_at,
-        })
-    }
-
-    /// Everything queued for the caller's device and not yet acknowledged, in arrival order.
-    pub fn undelivered(&self, actor: &Actor) -> Result<Vec<MessageEvent>> {
-        let t = &self.store.trees;
-        let mut events = Vec::new();
-        for entry in t.devicequeue_pending.scan_prefix(actor.device_id.as_bytes()) {
-            if events.len() >= MAX_REPLAY {
-                break;
-            }
-            let (key, value) = entry?;
-            let queued = QueueEntry::decode(&value)?;
-            let record = message_at(&self.store, queued.conversation_id, queued.seq)?;
-            let copy = match &record {
-                Some(record) if record.id == queued.message_id => self.copy_for(record, actor.device_id)?,
-                _ => None,
-            };
-            match (record, copy) {
-                (Some(record), Some((ciphertext, header))) => events.push(event(&record, ciphertext, header)),
-                _ => {
-                    t.devicequeue_pending.remove(key)?;
-                    t.devicemessage_queuepos
-                        .remove(queue_index_key(actor.device_id, queued.message_id))?;
-                }
-            }
-        }
-        Ok(events)
-    }
-
-    /// The caller's device copies after the given sequence number of each named conversation, in
-    /// sequence order. Conversations the caller no longer belongs to are skipped.
-    pub fn since(&self, actor: &Actor, since: &BTreeMap<ConversationId, u64>) -> Result<Vec<MessageEvent>> {
-        let mut events = Vec::new();
-        for (&conversation, &seq) in since {
-            if conversations::participant(&self.store, conversation, actor.user_id)?.is_none() {
-                continue;
-            }
-            let device = actor.device_id;
-            let range = self.store.trees.deviceconvseq_ciphertext.range(
-                copy_key(device, conversation, seq.saturating_add(1))..=copy_key(device, conversation, u64::MAX),
-            );
-            for entry in range {
-                if events.len() >= MAX_REPLAY {
-                    return Ok(events);
-                }
-                let (key, value) = entry?;
-                let Some(seq) = keys::trailing_u64(&key) else {
-                    continue;
-                };
-                let Some(record) = message_at(&self.store, conversation, seq)? else {
-                    continue;
-                };
-                let (ciphertext, header) = decode_copy(&value)?;
-                events.push(event(&record, ciphertext, header));
-            }
-        }
-        Ok(events)
+        Ok(())
     }
 }
 

@@ -69,6 +69,17 @@ impl Services {
         })
     }
 
+    /// Background upkeep, run until the task is dropped: erases messages past their retention.
+    pub async fn run_maintenance(self: Arc<Self>) {
+        let mut every = tokio::time::interval(self.config.maintenance_interval);
+        loop {
+            every.tick().await;
+            if let Err(err) = self.messages.purge_expired().await {
+                tracing::error!(error = %err, "retention purge failed");
+            }
+        }
+    }
+
     /// Whether the store answers; backs `/health`.
     pub fn health(&self) -> Result<()> {
         self.store.check()

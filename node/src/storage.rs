@@ -72,6 +72,10 @@ trees! {
     convuser_participant,
     /// user id ++ conversation id -> ()
     userconv_membership,
+    /// conversation id -> () for conversations with a message retention
+    retention_convid,
+    /// invite code -> conversation id
+    invitecode_convid,
     /// lower user id ++ higher user id -> DM conversation id
     dmpair_convid,
     /// conversation id ++ sequence (u64 BE) -> `MessageRecord`

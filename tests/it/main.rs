@@ -3,6 +3,7 @@
 mod auth;
 mod calls;
 mod contacts;
+mod conversation_extras;
 mod conversations;
 mod durability;
 mod health;

@@ -11,6 +11,8 @@ pub enum ConversationKind {
     Dm,
     /// Many users with roles.
     Group,
+    /// Owners and admins post; members read.
+    Channel,
 }
 
 /// A participant's powers: owners manage everything, admins manage members, members talk.
@@ -40,6 +42,40 @@ pub struct CreateConversationRequest {
     /// The other users; the creator is always included. A DM names exactly one other user.
     #[serde(default)]
     pub participants: Vec<UserId>,
+    /// Group and channel settings.
+    #[serde(default)]
+    pub settings: Option<UpdateSettings>,
+}
+
+/// A group's or channel's settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupSettings {
+    /// Hidden from searches by non-members.
+    pub is_private: bool,
+    /// Whether an invite link may exist.
+    pub allow_invites: bool,
+    /// Messages older than this many days are erased (disappearing messages).
+    pub message_retention_days: Option<u32>,
+    /// The same retention at a finer grain; when both are set, this wins.
+    pub message_retention_seconds: Option<u64>,
+}
+
+/// `PUT /v1/conversations/{id}/settings` and `settings` at creation: only the fields present change;
+/// a retention of 0 turns retention off.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct UpdateSettings {
+    /// Hidden from searches by non-members.
+    #[serde(default)]
+    pub is_private: Option<bool>,
+    /// Whether an invite link may exist.
+    #[serde(default)]
+    pub allow_invites: Option<bool>,
+    /// Retention in days (at most 3650).
+    #[serde(default)]
+    pub message_retention_days: Option<u32>,
+    /// Retention in seconds.
+    #[serde(default)]
+    pub message_retention_seconds: Option<u64>,
 }
 
 /// A conversation as its participants see it.
@@ -68,9 +104,109 @@ pub struct Conversation {
     pub created_at: Timestamp,
     /// When its details last changed.
     pub updated_at: Timestamp,
+    /// Group and channel settings.
+    pub settings: GroupSettings,
+    /// The invite link, shown to owners and admins while invites are allowed.
+    pub invite_link: Option<String>,
+    /// The caller's role.
+    pub role: Role,
+    /// Notifications muted until then (far future when muted indefinitely).
+    pub muted_until: Option<Timestamp>,
+    /// Pinned to the top of the caller's list.
+    pub is_pinned: bool,
+    /// Archived by the caller.
+    pub is_archived: bool,
+    /// A favourite of the caller.
+    pub is_favorite: bool,
 }
 
-/// `GET /v1/conversations`.
+/// `GET /v1/conversations`: pinned first, then by latest activity.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct ConversationListQuery {
+    /// 1-based page number.
+    #[serde(default)]
+    pub page: Option<u32>,
+    /// Items per page (at most 100).
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// Only archived (`true`) or only unarchived (`false`) conversations.
+    #[serde(default)]
+    pub archived: Option<bool>,
+    /// Only pinned or only unpinned.
+    #[serde(default)]
+    pub pinned: Option<bool>,
+    /// Only favourites or only the others.
+    #[serde(default)]
+    pub favorite: Option<bool>,
+}
+
+/// `POST /v1/conversations/{id}/mute`; without `until` the mute lasts until unmuted.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MuteRequest {
+    /// When the mute ends.
+    #[serde(default)]
+    pub until: Option<Timestamp>,
+}
+
+/// An invite link and its code.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InviteLink {
+    /// `parley://invite/<code>`.
+    pub invite_link: String,
+    /// The code alone.
+    pub invite_code: String,
+}
+
+/// `GET /v1/conversations/invite?link=` and `POST /v1/conversations/join`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InviteRef {
+    /// The link or its code.
+    pub link: String,
+}
+
+/// What an invite shows before joining.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InvitePreview {
+    /// The conversation.
+    pub id: ConversationId,
+    /// `GROUP` or `CHANNEL`.
+    #[serde(rename = "type")]
+    pub kind: ConversationKind,
+    /// Its name.
+    pub subject: Option<String>,
+    /// Its description.
+    pub description: Option<String>,
+    /// How many members it has.
+    pub participant_count: usize,
+}
+
+/// `DELETE /v1/conversations/{id}?for_all=`.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct DeleteConversationQuery {
+    /// `true` (default): delete for everyone (owners and admins). `false`: clear and hide it for the
+    /// caller only; it reappears when a new message arrives.
+    #[serde(default)]
+    pub for_all: Option<bool>,
+}
+
+/// `POST /v1/conversations/{id}/read`: marks every message up to one as read.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ReadUpToRequest {
+    /// The newest message read; without it, everything so far.
+    #[serde(default)]
+    pub message_id: Option<crate::MessageId>,
+}
+
+/// The answer to a read-up-to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReadUpTo {
+    /// Every message up to this sequence number is now read.
+    pub read_through: u64,
+    /// How many messages became read.
+    pub marked: usize,
+}
+
+/// A page of the caller's conversations.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConversationPage {
     /// This page, newest activity first.

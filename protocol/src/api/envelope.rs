@@ -28,15 +28,6 @@ impl<T> Envelope<T> {
     }
 }
 
-/// A page of a listing that counts its whole.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, Default)]
-pub struct PageQuery {
-    /// 1-based page number.
-    pub page: Option<u32>,
-    /// Items per page (at most 100).
-    pub limit: Option<u32>,
-}
-
 /// A response that carries only a short message.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MessageText {

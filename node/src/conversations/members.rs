@@ -1,0 +1,162 @@
+//! Who belongs to a conversation and with which role.
+
+use chrono::Utc;
+use protocol::api::{AddParticipantRequest, ChangeRoleRequest, ConversationKind, Participant, ParticipantList, Role};
+use protocol::{ConversationId, UserId};
+use sled::Transactional;
+
+use super::records::{
+    ConversationRecord, ParticipantRecord, member_key, membership_key, participant, participants, require_participant,
+};
+use super::{Conversations, MAX_PARTICIPANTS, TxResult};
+use crate::storage::encode;
+use crate::{Actor, Error, Result, contacts, users};
+
+impl Conversations {
+    fn profile(&self, user_id: UserId, record: &ParticipantRecord) -> Result<Participant> {
+        let user = users::get_user(&self.store, user_id)?;
+        Ok(Participant {
+            user_id,
+            username: user.as_ref().map(|u| u.username.clone()),
+            display_name: user.map(|u| u.display_name),
+            role: record.role,
+            joined_at: record.joined_at,
+        })
+    }
+
+    /// The members of a conversation the caller takes part in: owners, then admins, then members.
+    pub fn participants(&self, actor: &Actor, id: ConversationId) -> Result<ParticipantList> {
+        require_participant(&self.store, id, actor.user_id)?;
+        let mut list = participants(&self.store, id)?
+            .iter()
+            .map(|(user, record)| self.profile(*user, record))
+            .collect::<Result<Vec<_>>>()?;
+        list.sort_by_key(|p| (std::cmp::Reverse(p.role), p.joined_at));
+        Ok(ParticipantList { participants: list })
+    }
+
+    /// Writes a new member (and the count) in one transaction.
+    pub(super) fn admit(&self, record: &mut ConversationRecord, user: UserId, role: Role) -> Result<ParticipantRecord> {
+        if participant(&self.store, record.id, user)?.is_some() {
+            return Err(Error::Conflict("user is already a participant".into()));
+        }
+        if record.participant_count >= MAX_PARTICIPANTS {
+            return Err(Error::Conflict(format!(
+                "a conversation holds at most {MAX_PARTICIPANTS} participants"
+            )));
+        }
+        record.participant_count += 1;
+        record.updated_at = Utc::now();
+        let member = ParticipantRecord::new(role, record.updated_at);
+        let t = &self.store.trees;
+        let id = record.id;
+        (&t.convid_conversation, &t.convuser_participant, &t.userconv_membership).transaction(
+            |(conversations, members, memberships)| -> TxResult<()> {
+                conversations.insert(id.as_bytes(), encode(&*record))?;
+                members.insert(member_key(id, user), encode(&member))?;
+                memberships.insert(membership_key(user, id), &[])?;
+                Ok(())
+            },
+        )?;
+        Ok(member)
+    }
+
+    /// Adds a member to a group or channel. Admins may add members; only owners may grant admin or owner.
+    pub async fn add_participant(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+        request: AddParticipantRequest,
+    ) -> Result<Participant> {
+        let _guard = self.locks.lock(id).await;
+        let (mut record, me) = require_participant(&self.store, id, actor.user_id)?;
+        if record.kind == ConversationKind::Dm {
+            return Err(Error::Forbidden("a DM's participants cannot change"));
+        }
+        if me.role < Role::Admin {
+            return Err(Error::Forbidden("only owners and admins can add participants"));
+        }
+        let role = request.role.unwrap_or(Role::Member);
+        if role > Role::Member && me.role < Role::Owner {
+            return Err(Error::Forbidden("only owners can add admins or owners"));
+        }
+        users::get_user(&self.store, request.user_id)?.ok_or(Error::NotFound("user"))?;
+        contacts::ensure_not_blocked_by(&self.store, request.user_id, actor.user_id)?;
+        let member = self.admit(&mut record, request.user_id, role)?;
+        self.store.commit().await?;
+        self.profile(request.user_id, &member)
+    }
+
+    fn owner_count(&self, id: ConversationId) -> Result<usize> {
+        Ok(participants(&self.store, id)?
+            .iter()
+            .filter(|(_, p)| p.role == Role::Owner)
+            .count())
+    }
+
+    /// Removes a member, or lets the caller leave. Owners remove anyone, admins remove members; the last
+    /// owner cannot leave while others remain.
+    pub async fn remove_participant(&self, actor: &Actor, id: ConversationId, user: UserId) -> Result<()> {
+        let _guard = self.locks.lock(id).await;
+        let (mut record, me) = require_participant(&self.store, id, actor.user_id)?;
+        if record.kind == ConversationKind::Dm {
+            return Err(Error::Forbidden("a DM's participants cannot change"));
+        }
+        let target = participant(&self.store, id, user)?.ok_or(Error::NotFound("participant"))?;
+        if user != actor.user_id {
+            let allowed = match me.role {
+                Role::Owner => true,
+                Role::Admin => target.role == Role::Member,
+                Role::Member => false,
+            };
+            if !allowed {
+                return Err(Error::Forbidden("your role does not allow removing this participant"));
+            }
+        }
+        if target.role == Role::Owner && record.participant_count > 1 && self.owner_count(id)? == 1 {
+            return Err(Error::Conflict(
+                "the last owner cannot leave; make another participant owner first".into(),
+            ));
+        }
+        record.participant_count -= 1;
+        record.updated_at = Utc::now();
+        let t = &self.store.trees;
+        (&t.convid_conversation, &t.convuser_participant, &t.userconv_membership).transaction(
+            |(conversations, members, memberships)| -> TxResult<()> {
+                conversations.insert(id.as_bytes(), encode(&record))?;
+                members.remove(member_key(id, user))?;
+                memberships.remove(membership_key(user, id))?;
+                Ok(())
+            },
+        )?;
+        self.store.commit().await
+    }
+
+    /// Changes a member's role (owners only); the last owner cannot be demoted.
+    pub async fn change_role(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+        user: UserId,
+        request: ChangeRoleRequest,
+    ) -> Result<Participant> {
+        let _guard = self.locks.lock(id).await;
+        let (record, me) = require_participant(&self.store, id, actor.user_id)?;
+        if record.kind == ConversationKind::Dm {
+            return Err(Error::Forbidden("a DM's participants cannot change"));
+        }
+        if me.role != Role::Owner {
+            return Err(Error::Forbidden("only owners can change roles"));
+        }
+        let mut target = participant(&self.store, id, user)?.ok_or(Error::NotFound("participant"))?;
+        if target.role == Role::Owner && request.role != Role::Owner && self.owner_count(id)? == 1 {
+            return Err(Error::Conflict(
+                "the last owner cannot be demoted; make another participant owner first".into(),
+            ));
+        }
+        target.role = request.role;
+        super::put_participant(&self.store, id, user, &target)?;
+        self.store.commit().await?;
+        self.profile(user, &target)
+    }
+}

@@ -1,0 +1,152 @@
+//! Delivered and read marks: per message, or everything up to a message at once.
+
+use chrono::Utc;
+use protocol::api::{ReadUpTo, ReadUpToRequest, Receipt};
+use protocol::ws::{ReceiptEvent, ServerFrame};
+use protocol::{ConversationId, MessageId, UserId};
+
+use super::records::ReceiptRecord;
+use super::{MessageRecord, Messages, dequeue, message_by_id, receipt_key};
+use crate::storage::{decode, encode, keys};
+use crate::{Actor, Error, Result, conversations};
+
+impl Messages {
+    /// Records that the caller's device has the message: it leaves the device's queue, and the sender
+    /// hears of the first delivery to this user.
+    pub async fn mark_delivered(&self, actor: &Actor, id: MessageId) -> Result<Receipt> {
+        self.mark(actor, id, false).await
+    }
+
+    /// Records that the caller read the message (which implies delivery) and tells the sender.
+    pub async fn mark_read(&self, actor: &Actor, id: MessageId) -> Result<Receipt> {
+        self.mark(actor, id, true).await
+    }
+
+    async fn mark(&self, actor: &Actor, id: MessageId, read: bool) -> Result<Receipt> {
+        let record = self.readable(actor, id)?;
+        dequeue(&self.store, actor.device_id, id)?;
+        let tree = &self.store.trees.messageuser_receipt;
+        let key = receipt_key(id, actor.user_id);
+        let now = Utc::now();
+        let mut first_delivery = false;
+        let mut first_read = false;
+        let updated = tree.update_and_fetch(&key, |old| {
+            let mut receipt: ReceiptRecord = old.and_then(|b| decode(b).ok()).unwrap_or_default();
+            first_delivery = receipt.delivered_at.is_none();
+            first_read = read && receipt.read_at.is_none();
+            receipt.delivered_at.get_or_insert(now);
+            if read {
+                receipt.read_at.get_or_insert(now);
+            }
+            Some(encode(&receipt))
+        })?;
+        let receipt: ReceiptRecord = updated.map(|b| decode(&b)).transpose()?.unwrap_or_default();
+        self.store.commit().await?;
+        if record.sender_id != actor.user_id {
+            let receipt_event = |reader: bool| ReceiptEvent {
+                timestamp: now,
+                user_id: actor.user_id,
+                conversation_id: record.conversation_id,
+                message_id: id,
+                reader_id: reader.then_some(actor.user_id),
+                recipient_id: (!reader).then_some(actor.user_id),
+            };
+            if first_delivery {
+                self.hub
+                    .send_to_user(record.sender_id, &ServerFrame::MessageDelivered(receipt_event(false)));
+            }
+            if first_read {
+                self.hub
+                    .send_to_user(record.sender_id, &ServerFrame::MessageRead(receipt_event(true)));
+            }
+        }
+        Ok(Receipt {
+            message_id: id,
+            user_id: actor.user_id,
+            delivered_at: receipt.delivered_at,
+            read_at: receipt.read_at,
+        })
+    }
+
+    /// Marks every message of a conversation up to `message_id` (or up to the newest) read by the caller,
+    /// takes them out of this device's queue, and tells each sender once, naming its newest message read.
+    pub async fn read_up_to(
+        &self,
+        actor: &Actor,
+        conversation: ConversationId,
+        request: ReadUpToRequest,
+    ) -> Result<ReadUpTo> {
+        let (_, me) = conversations::require_participant(&self.store, conversation, actor.user_id)?;
+        let through = match request.message_id {
+            Some(id) => {
+                let record = message_by_id(&self.store, id)?;
+                if record.conversation_id != conversation {
+                    return Err(Error::invalid("message_id", "is not a message of this conversation"));
+                }
+                record.seq
+            }
+            None => conversations::activity(&self.store, conversation)?.last_seq,
+        };
+        let now = Utc::now();
+        let mut marked = 0;
+        let mut newest_per_sender: Vec<(UserId, MessageRecord)> = Vec::new();
+        let from = me.read_through.max(me.cleared_through).saturating_add(1);
+        let range = self
+            .store
+            .trees
+            .convseq_message
+            .range(keys::id_seq(conversation.as_bytes(), from)..=keys::id_seq(conversation.as_bytes(), through));
+        for entry in range {
+            let record: MessageRecord = decode(&entry?.1)?;
+            dequeue(&self.store, actor.device_id, record.id)?;
+            if record.sender_id == actor.user_id {
+                continue;
+            }
+            let key = receipt_key(record.id, actor.user_id);
+            let mut receipt: ReceiptRecord = self
+                .store
+                .trees
+                .messageuser_receipt
+                .get(&key)?
+                .map(|b| decode(&b))
+                .transpose()?
+                .unwrap_or_default();
+            if receipt.read_at.is_none() {
+                receipt.delivered_at.get_or_insert(now);
+                receipt.read_at = Some(now);
+                self.store.trees.messageuser_receipt.insert(key, encode(&receipt))?;
+                marked += 1;
+                match newest_per_sender
+                    .iter_mut()
+                    .find(|(sender, _)| *sender == record.sender_id)
+                {
+                    Some(slot) => slot.1 = record,
+                    None => newest_per_sender.push((record.sender_id, record)),
+                }
+            }
+        }
+        {
+            let _guard = self.locks.lock(conversation).await;
+            if let Some(mut me) = conversations::participant(&self.store, conversation, actor.user_id)? {
+                me.read_through = me.read_through.max(through);
+                conversations::put_participant(&self.store, conversation, actor.user_id, &me)?;
+            }
+        }
+        self.store.commit().await?;
+        for (sender, record) in newest_per_sender {
+            let event = ReceiptEvent {
+                timestamp: now,
+                user_id: actor.user_id,
+                conversation_id: conversation,
+                message_id: record.id,
+                reader_id: Some(actor.user_id),
+                recipient_id: None,
+            };
+            self.hub.send_to_user(sender, &ServerFrame::MessageRead(event));
+        }
+        Ok(ReadUpTo {
+            read_through: through,
+            marked,
+        })
+    }
+}
