@@ -20,6 +20,8 @@ mod ratchet;
 mod secret;
 mod session;
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod vectors;
 mod x3dh;
 

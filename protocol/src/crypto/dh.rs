@@ -111,16 +111,10 @@ mod tests {
     fn a_low_order_peer_key_is_refused() {
         let alice = DhKeyPair::generate(&mut rand::rng());
         // The identity point and the point of order 2 both give an all-zero output.
-        assert_eq!(
-            alice.agree(&DhPublicKey([0; 32])).err(),
-            Some(CryptoError::WeakKey)
-        );
+        assert_eq!(alice.agree(&DhPublicKey([0; 32])).err(), Some(CryptoError::WeakKey));
         let mut order_two = [0; 32];
         order_two[0] = 1;
-        assert_eq!(
-            alice.agree(&DhPublicKey(order_two)).err(),
-            Some(CryptoError::WeakKey)
-        );
+        assert_eq!(alice.agree(&DhPublicKey(order_two)).err(), Some(CryptoError::WeakKey));
     }
 
     #[test]

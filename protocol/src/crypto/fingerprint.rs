@@ -87,9 +87,7 @@ fn half(identity: &IdentityPublicKey, stable_id: &[u8]) -> String {
     hash[..30]
         .chunks_exact(5)
         .map(|chunk| {
-            let value = chunk
-                .iter()
-                .fold(0u64, |acc, byte| (acc << 8) | u64::from(*byte));
+            let value = chunk.iter().fold(0u64, |acc, byte| (acc << 8) | u64::from(*byte));
             format!("{:05}", value % 100_000)
         })
         .collect()

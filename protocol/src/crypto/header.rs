@@ -220,13 +220,7 @@ mod tests {
         );
         let mut version = bytes;
         version[0] = 2;
-        assert_eq!(
-            MessageHeader::decode(&version),
-            Err(CryptoError::UnsupportedVersion(2))
-        );
-        assert_eq!(
-            MessageHeader::decode(&[]),
-            Err(CryptoError::InvalidHeader("truncated"))
-        );
+        assert_eq!(MessageHeader::decode(&version), Err(CryptoError::UnsupportedVersion(2)));
+        assert_eq!(MessageHeader::decode(&[]), Err(CryptoError::InvalidHeader("truncated")));
     }
 }

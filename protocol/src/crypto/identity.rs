@@ -24,7 +24,6 @@ pub struct IdentityKeyPair {
     signing: SigningKey,
     agreement: StaticSecret,
     public: IdentityPublicKey,
-    agreement_public: DhPublicKey,
 }
 
 // Every field holding a secret zeroizes itself when dropped.
@@ -52,10 +51,8 @@ impl IdentityKeyPair {
         // scalar Ed25519 clamps and multiplies the base point by, so its Montgomery public key is
         // `VerifyingKey::to_montgomery()`. X25519 clamps it again on every use.
         let agreement = StaticSecret::from(*Zeroizing::new(signing.to_scalar_bytes()));
-        let verifying = signing.verifying_key();
         Self {
-            public: IdentityPublicKey(verifying.to_bytes()),
-            agreement_public: DhPublicKey(verifying.to_montgomery().to_bytes()),
+            public: IdentityPublicKey(signing.verifying_key().to_bytes()),
             signing,
             agreement,
         }
@@ -76,11 +73,6 @@ impl IdentityKeyPair {
         PreKeySignature(self.signing.sign(prekey.as_bytes()).to_bytes())
     }
 
-    /// The X25519 form of the public key.
-    pub(crate) fn agreement_public(&self) -> DhPublicKey {
-        self.agreement_public
-    }
-
     /// X25519 between this identity and `theirs`.
     pub(crate) fn agree(&self, theirs: &DhPublicKey) -> CryptoResult<Secret32> {
         agree(&self.agreement, theirs)
@@ -89,8 +81,7 @@ impl IdentityKeyPair {
 
 /// Converts a published Ed25519 identity key to its X25519 form, refusing invalid or weak keys.
 pub(crate) fn agreement_key(identity: &IdentityPublicKey) -> CryptoResult<DhPublicKey> {
-    let key = VerifyingKey::from_bytes(identity.as_bytes())
-        .map_err(|_| CryptoError::InvalidIdentityKey)?;
+    let key = VerifyingKey::from_bytes(identity.as_bytes()).map_err(|_| CryptoError::InvalidIdentityKey)?;
     if key.is_weak() {
         return Err(CryptoError::InvalidIdentityKey);
     }
@@ -138,12 +129,8 @@ mod tests {
     fn the_x25519_form_matches_on_both_sides() {
         let identity = IdentityKeyPair::generate();
         // The private scalar's public key is the Montgomery form of the published Ed25519 key.
-        let from_private = PublicKey::from(&identity.agreement).to_bytes();
-        assert_eq!(from_private, identity.agreement_public().0);
-        assert_eq!(
-            agreement_key(&identity.public_key()).unwrap(),
-            identity.agreement_public()
-        );
+        let from_private = DhPublicKey(PublicKey::from(&identity.agreement).to_bytes());
+        assert_eq!(agreement_key(&identity.public_key()).unwrap(), from_private);
     }
 
     #[test]
@@ -164,6 +151,22 @@ mod tests {
             verify_signed_prekey(&identity.public_key(), &prekey, &signature),
             Ok(())
         );
+    }
+
+    #[test]
+    fn a_seed_is_an_rfc_8032_secret_key() {
+        // RFC 8032 §7.1, test 1.
+        let seed = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+        let public = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+        let unhex = |text: &str| -> [u8; 32] {
+            let bytes: Vec<u8> = (0..64)
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+                .collect();
+            bytes.try_into().unwrap()
+        };
+        let identity = IdentityKeyPair::from_seed(unhex(seed));
+        assert_eq!(identity.public_key(), IdentityPublicKey(unhex(public)));
     }
 
     #[test]

@@ -8,11 +8,7 @@ use zeroize::Zeroizing;
 use super::error::{CryptoError, CryptoResult};
 
 /// HKDF-SHA256 of `ikm` with `salt` and `info`, `N` bytes long. `None` salt means 32 zero bytes.
-pub(crate) fn hkdf<const N: usize>(
-    salt: Option<&[u8]>,
-    ikm: &[u8],
-    info: &[u8],
-) -> CryptoResult<Zeroizing<[u8; N]>> {
+pub(crate) fn hkdf<const N: usize>(salt: Option<&[u8]>, ikm: &[u8], info: &[u8]) -> CryptoResult<Zeroizing<[u8; N]>> {
     let mut okm = Zeroizing::new([0; N]);
     // Only an output longer than 255 × 32 bytes fails; every caller asks for a constant below that.
     Hkdf::<Sha256>::new(salt, ikm)
@@ -24,8 +20,7 @@ pub(crate) fn hkdf<const N: usize>(
 /// HMAC-SHA256 of `data` under `key`.
 pub(crate) fn hmac(key: &[u8], data: &[u8]) -> CryptoResult<Zeroizing<[u8; 32]>> {
     // HMAC accepts keys of any length; the error case exists only in the generic trait.
-    let mut mac =
-        <Hmac<Sha256> as KeyInit>::new_from_slice(key).map_err(|_| CryptoError::KeyDerivation)?;
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).map_err(|_| CryptoError::KeyDerivation)?;
     mac.update(data);
     Ok(Zeroizing::new(mac.finalize().into_bytes().into()))
 }

@@ -253,14 +253,12 @@ mod tests {
     fn prekeys_persist_and_reload() {
         let identity = IdentityKeyPair::generate();
         let signed = SignedPreKeyPair::generate(&identity, SignedPreKeyId(1));
-        let loaded: SignedPreKeyPair =
-            rmp_serde::from_slice(&rmp_serde::to_vec(&signed).unwrap()).unwrap();
+        let loaded: SignedPreKeyPair = rmp_serde::from_slice(&rmp_serde::to_vec(&signed).unwrap()).unwrap();
         assert_eq!(loaded.public_key(), signed.public_key());
         assert_eq!(loaded.signature(), signed.signature());
 
         let one_time = OneTimePreKeyPair::generate(OneTimePreKeyId(2));
-        let loaded: OneTimePreKeyPair =
-            rmp_serde::from_slice(&rmp_serde::to_vec(&one_time).unwrap()).unwrap();
+        let loaded: OneTimePreKeyPair = rmp_serde::from_slice(&rmp_serde::to_vec(&one_time).unwrap()).unwrap();
         assert_eq!(loaded.public_key(), one_time.public_key());
         assert_eq!(loaded.id(), OneTimePreKeyId(2));
     }

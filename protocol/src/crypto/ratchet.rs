@@ -1,4 +1,4 @@
-//! The Double Ratchet (Signal's specification, revision 4, without header encryption): a root chain,
+//! The Double Ratchet (Signal's specification, without header encryption): a root chain,
 //! sending and receiving chains, a DH ratchet step each time the conversation turns, and a bounded
 //! store of skipped message keys for messages that arrive out of order or never.
 
@@ -66,8 +66,7 @@ impl RatchetState {
         rng: &mut R,
     ) -> CryptoResult<Self> {
         let sending_key = DhKeyPair::generate(rng);
-        let (root, sending_chain) =
-            RootKey::new(shared_secret).ratchet(&sending_key.agree(&responder_key)?)?;
+        let (root, sending_chain) = RootKey::new(shared_secret).ratchet(&sending_key.agree(&responder_key)?)?;
         Ok(Self {
             sending_key,
             remote_key: Some(responder_key),
@@ -105,14 +104,8 @@ impl RatchetState {
         prekey: Option<PreKeyInfo>,
         plaintext: &[u8],
     ) -> CryptoResult<EncryptedMessage> {
-        let chain = self
-            .sending_chain
-            .as_ref()
-            .ok_or(CryptoError::NoSendingChain)?;
-        let next_sent = self
-            .sent
-            .checked_add(1)
-            .ok_or(CryptoError::CounterOverflow)?;
+        let chain = self.sending_chain.as_ref().ok_or(CryptoError::NoSendingChain)?;
+        let next_sent = self.sent.checked_add(1).ok_or(CryptoError::CounterOverflow)?;
         let (next_chain, message_key) = chain.step()?;
         let header = MessageHeader {
             ratchet_key: self.sending_key.public(),
@@ -139,13 +132,9 @@ impl RatchetState {
     ) -> CryptoResult<Vec<u8>> {
         // A skipped key is removed only once its message authenticates, so a forgery naming a
         // skipped slot cannot burn the key of the genuine message.
-        if let Some(key) = self
-            .skipped
-            .find(&header.ratchet_key, header.message_number)
-        {
+        if let Some(key) = self.skipped.find(&header.ratchet_key, header.message_number) {
             let plaintext = key.open(ad, header_bytes, ciphertext)?;
-            self.skipped
-                .remove(&header.ratchet_key, header.message_number);
+            self.skipped.remove(&header.ratchet_key, header.message_number);
             return Ok(plaintext);
         }
 
@@ -160,17 +149,11 @@ impl RatchetState {
             return Err(CryptoError::DuplicateMessage);
         }
         next.skip_until(header.message_number, config)?;
-        let chain = next
-            .receiving_chain
-            .as_ref()
-            .ok_or(CryptoError::DecryptionFailed)?;
+        let chain = next.receiving_chain.as_ref().ok_or(CryptoError::DecryptionFailed)?;
         let (next_chain, message_key) = chain.step()?;
         let plaintext = message_key.open(ad, header_bytes, ciphertext)?;
         next.receiving_chain = Some(next_chain);
-        next.received = next
-            .received
-            .checked_add(1)
-            .ok_or(CryptoError::CounterOverflow)?;
+        next.received = next.received.checked_add(1).ok_or(CryptoError::CounterOverflow)?;
         *self = next;
         Ok(plaintext)
     }
@@ -192,12 +175,8 @@ impl RatchetState {
         };
         while self.received < until {
             let (next_chain, message_key) = chain.step()?;
-            self.skipped.insert(
-                remote_key,
-                self.received,
-                message_key,
-                config.max_skipped_keys,
-            );
+            self.skipped
+                .insert(remote_key, self.received, message_key, config.max_skipped_keys);
             chain = next_chain;
             self.received += 1;
         }
@@ -207,11 +186,7 @@ impl RatchetState {
 
     /// `DHRatchet`: a new receiving chain from the peer's new key, then a new key pair of ours and a
     /// new sending chain. The old private key is dropped (and wiped) here: post-compromise security.
-    fn dh_ratchet<R: CryptoRng + ?Sized>(
-        &mut self,
-        remote_key: DhPublicKey,
-        rng: &mut R,
-    ) -> CryptoResult<()> {
+    fn dh_ratchet<R: CryptoRng + ?Sized>(&mut self, remote_key: DhPublicKey, rng: &mut R) -> CryptoResult<()> {
         let (root, receiving_chain) = self.root.ratchet(&self.sending_key.agree(&remote_key)?)?;
         let sending_key = DhKeyPair::generate(rng);
         let (root, sending_chain) = root.ratchet(&sending_key.agree(&remote_key)?)?;

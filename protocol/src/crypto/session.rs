@@ -98,11 +98,7 @@ impl Session {
         let ephemeral = DhKeyPair::generate(rng);
         let started = x3dh::initiate(identity, bundle, &ephemeral)?;
         drop(ephemeral);
-        let ratchet = RatchetState::initiator(
-            started.agreement.shared_secret,
-            started.responder_ratchet_key,
-            rng,
-        )?;
+        let ratchet = RatchetState::initiator(started.shared_secret, started.responder_ratchet_key, rng)?;
         Ok(Self {
             local_identity: identity.public_key(),
             remote_identity: bundle.identity_key,
@@ -148,17 +144,14 @@ impl Session {
     ) -> CryptoResult<(Self, Vec<u8>)> {
         let decoded = MessageHeader::decode(header)?;
         let prekey = decoded.prekey.ok_or(CryptoError::NotAnInitialMessage)?;
-        let agreement = x3dh::respond(identity, signed_prekey, one_time_prekey, &prekey)?;
+        let shared_secret = x3dh::respond(identity, signed_prekey, one_time_prekey, &prekey)?;
         let mut session = Self {
             local_identity: identity.public_key(),
             remote_identity: prekey.identity_key,
             initiator: false,
             base_key: prekey.base_key,
             pending_prekey: None,
-            ratchet: RatchetState::responder(
-                agreement.shared_secret,
-                signed_prekey.key_pair().clone(),
-            ),
+            ratchet: RatchetState::responder(shared_secret, signed_prekey.key_pair().clone()),
             config,
         };
         let plaintext = session.decrypt_decoded(&decoded, header, ciphertext, rng)?;
@@ -168,8 +161,7 @@ impl Session {
     /// Encrypts `plaintext` as the next message of this session.
     pub fn encrypt(&mut self, plaintext: &[u8]) -> CryptoResult<EncryptedMessage> {
         let ad = self.associated_data();
-        self.ratchet
-            .encrypt(ad.as_bytes(), self.pending_prekey, plaintext)
+        self.ratchet.encrypt(ad.as_bytes(), self.pending_prekey, plaintext)
     }
 
     /// Decrypts a message of this session. On any error the session is unchanged.
@@ -202,14 +194,9 @@ impl Session {
         rng: &mut R,
     ) -> CryptoResult<Vec<u8>> {
         let ad = self.associated_data();
-        let plaintext = self.ratchet.decrypt(
-            ad.as_bytes(),
-            decoded,
-            header,
-            ciphertext,
-            &self.config,
-            rng,
-        )?;
+        let plaintext = self
+            .ratchet
+            .decrypt(ad.as_bytes(), decoded, header, ciphertext, &self.config, rng)?;
         // The peer has the session now; stop repeating the X3DH fields.
         self.pending_prekey = None;
         Ok(plaintext)
@@ -218,9 +205,7 @@ impl Session {
     /// Whether an initial message with these X3DH fields belongs to this session (the responder
     /// uses it to route a repeated initial message to the session it already made).
     pub fn started_by(&self, prekey: &PreKeyInfo) -> bool {
-        !self.initiator
-            && prekey.base_key == self.base_key
-            && prekey.identity_key == self.remote_identity
+        !self.initiator && prekey.base_key == self.base_key && prekey.identity_key == self.remote_identity
     }
 
     /// This device's identity key.

@@ -15,17 +15,16 @@ use super::error::{CryptoError, CryptoResult};
 use super::header::PreKeyInfo;
 use super::identity::{IdentityKeyPair, agreement_key};
 use super::kdf::hkdf;
-use super::prekey::{OneTimePreKeyId, SignedPreKeyId, SignedPreKeyPair};
+use super::prekey::{OneTimePreKeyId, OneTimePreKeyPair, SignedPreKeyId, SignedPreKeyPair};
 use super::secret::Secret32;
 use crate::api::KeyBundle;
 use crate::{IdentityPublicKey, KeyError, verify_signed_prekey};
-use crate::{OneTimePreKeyPair, PreKeyPublic};
 
 const INFO: &[u8] = b"Parley X3DH";
 /// X3DH's `F`: 32 0xFF bytes, so the KDF input can never be mistaken for an XEdDSA scalar's.
 const F: [u8; 32] = [0xFF; 32];
 
-/// `AD = Encode(IK_A) || Encode(IK_B)`: binds every message to both identities.
+/// `AD = Encode(IK_A) || Encode(IK_B)`: binds every message to both identities, initiator first.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct AssociatedData([u8; 64]);
 
@@ -42,16 +41,10 @@ impl AssociatedData {
     }
 }
 
-/// What both sides hold after X3DH.
-pub(crate) struct Agreement {
-    pub(crate) shared_secret: Secret32,
-    pub(crate) associated_data: AssociatedData,
-}
-
-/// The initiator's result: the agreement, the fields its first messages carry, and the responder's
+/// The initiator's result: the shared secret `SK`, the fields its first messages carry, and the responder's
 /// signed prekey, which is the responder's first ratchet key.
 pub(crate) struct Initiation {
-    pub(crate) agreement: Agreement,
+    pub(crate) shared_secret: Secret32,
     pub(crate) prekey: PreKeyInfo,
     pub(crate) responder_ratchet_key: DhPublicKey,
 }
@@ -66,12 +59,10 @@ pub(crate) fn initiate(
     ephemeral: &DhKeyPair,
 ) -> CryptoResult<Initiation> {
     let signed = &bundle.signed_prekey;
-    verify_signed_prekey(&bundle.identity_key, &signed.public_key, &signed.signature).map_err(
-        |err| match err {
-            KeyError::InvalidIdentityKey => CryptoError::InvalidIdentityKey,
-            KeyError::BadSignature => CryptoError::BadSignedPreKeySignature,
-        },
-    )?;
+    verify_signed_prekey(&bundle.identity_key, &signed.public_key, &signed.signature).map_err(|err| match err {
+        KeyError::InvalidIdentityKey => CryptoError::InvalidIdentityKey,
+        KeyError::BadSignature => CryptoError::BadSignedPreKeySignature,
+    })?;
     let their_identity = agreement_key(&bundle.identity_key)?;
     let signed_prekey = DhPublicKey::from(signed.public_key);
 
@@ -84,30 +75,25 @@ pub(crate) fn initiate(
         secrets.push(ephemeral.agree(&DhPublicKey::from(one_time.public_key))?);
     }
     Ok(Initiation {
-        agreement: Agreement {
-            shared_secret: derive(&secrets)?,
-            associated_data: AssociatedData::new(&identity.public_key(), &bundle.identity_key),
-        },
+        shared_secret: derive(&secrets)?,
         prekey: PreKeyInfo {
             identity_key: identity.public_key(),
             base_key: ephemeral.public(),
             signed_prekey_id: SignedPreKeyId(signed.key_id),
-            one_time_prekey_id: bundle
-                .one_time_prekey
-                .as_ref()
-                .map(|key| OneTimePreKeyId(key.key_id)),
+            one_time_prekey_id: bundle.one_time_prekey.as_ref().map(|key| OneTimePreKeyId(key.key_id)),
         },
         responder_ratchet_key: signed_prekey,
     })
 }
 
-/// The responder's side, from the X3DH fields of an initial message and the prekeys they name.
+/// The responder's side, from the X3DH fields of an initial message and the prekeys they name:
+/// the shared secret `SK`.
 pub(crate) fn respond(
     identity: &IdentityKeyPair,
     signed_prekey: &SignedPreKeyPair,
     one_time_prekey: Option<&OneTimePreKeyPair>,
     prekey: &PreKeyInfo,
-) -> CryptoResult<Agreement> {
+) -> CryptoResult<Secret32> {
     if prekey.signed_prekey_id != signed_prekey.id() {
         return Err(CryptoError::SignedPreKeyMismatch {
             expected: prekey.signed_prekey_id.0,
@@ -132,10 +118,7 @@ pub(crate) fn respond(
     if let Some(one_time) = one_time_prekey {
         secrets.push(one_time.key_pair().agree(&prekey.base_key)?);
     }
-    Ok(Agreement {
-        shared_secret: derive(&secrets)?,
-        associated_data: AssociatedData::new(&prekey.identity_key, &identity.public_key()),
-    })
+    derive(&secrets)
 }
 
 /// `SK = KDF(F || DH1 || DH2 || DH3 [|| DH4])`.
@@ -157,7 +140,7 @@ pub(crate) fn bundle_for(
     one_time: Option<&OneTimePreKeyPair>,
 ) -> KeyBundle {
     use crate::api::{BundleSignedPreKey, OneTimePreKey};
-    use crate::{DeviceId, UserId};
+    use crate::{DeviceId, PreKeyPublic, UserId};
 
     KeyBundle {
         user_id: UserId::from_bytes([1; 16]),
@@ -206,21 +189,9 @@ mod tests {
         let bob = bob();
         let bundle = bundle_for(&bob.identity, &bob.signed, Some(&bob.one_time));
         let started = initiate(&alice, &bundle, &ephemeral()).unwrap();
-        assert_eq!(
-            started.prekey.one_time_prekey_id,
-            Some(OneTimePreKeyId(42))
-        );
-        let answered =
-            respond(&bob.identity, &bob.signed, Some(&bob.one_time), &started.prekey).unwrap();
-        assert_eq!(
-            started.agreement.shared_secret.as_bytes(),
-            answered.shared_secret.as_bytes()
-        );
-        assert!(started.agreement.associated_data == answered.associated_data);
-        assert_eq!(
-            &answered.associated_data.as_bytes()[..32],
-            alice.public_key().as_bytes()
-        );
+        assert_eq!(started.prekey.one_time_prekey_id, Some(OneTimePreKeyId(42)));
+        let answered = respond(&bob.identity, &bob.signed, Some(&bob.one_time), &started.prekey).unwrap();
+        assert_eq!(started.shared_secret.as_bytes(), answered.as_bytes());
     }
 
     #[test]
@@ -230,10 +201,7 @@ mod tests {
         let bundle = bundle_for(&bob.identity, &bob.signed, None);
         let started = initiate(&alice, &bundle, &ephemeral()).unwrap();
         let answered = respond(&bob.identity, &bob.signed, None, &started.prekey).unwrap();
-        assert_eq!(
-            started.agreement.shared_secret.as_bytes(),
-            answered.shared_secret.as_bytes()
-        );
+        assert_eq!(started.shared_secret.as_bytes(), answered.as_bytes());
     }
 
     #[test]
@@ -248,10 +216,7 @@ mod tests {
         )
         .unwrap();
         let without = initiate(&alice, &bundle_for(&bob.identity, &bob.signed, None), &eph).unwrap();
-        assert_ne!(
-            with.agreement.shared_secret.as_bytes(),
-            without.agreement.shared_secret.as_bytes()
-        );
+        assert_ne!(with.shared_secret.as_bytes(), without.shared_secret.as_bytes());
     }
 
     #[test]

@@ -11,9 +11,8 @@
 //! A message key encrypts exactly one message, so a nonce derived from it is never reused.
 
 use chacha20poly1305::aead::{Aead, Payload};
-use chacha20poly1305::{ChaCha20Poly1305, Key, KeyInit, Nonce};
+use chacha20poly1305::{ChaCha20Poly1305, KeyInit, Nonce};
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
 
 use crate::crypto::error::{CryptoError, CryptoResult};
 use crate::crypto::kdf::{hkdf, hmac};
@@ -96,13 +95,20 @@ impl MessageKey {
     fn cipher(&self) -> CryptoResult<(ChaCha20Poly1305, Nonce)> {
         let okm = hkdf::<44>(None, self.0.as_bytes(), MESSAGE_INFO)?;
         let (key, nonce) = okm.split_at(32);
-        let key = Zeroizing::new(Key::try_from(key).map_err(|_| CryptoError::KeyDerivation)?);
-        let nonce = Nonce::try_from(nonce).map_err(|_| CryptoError::KeyDerivation)?;
         // The cipher wipes its key copy on drop (chacha20poly1305's `zeroize` feature).
-        Ok((ChaCha20Poly1305::new(&key), nonce))
+        let cipher = ChaCha20Poly1305::new_from_slice(key).map_err(|_| CryptoError::KeyDerivation)?;
+        let nonce = Nonce::try_from(nonce).map_err(|_| CryptoError::KeyDerivation)?;
+        Ok((cipher, nonce))
     }
 
     #[cfg(test)]
+    pub(crate) fn as_bytes(&self) -> &[u8; 32] {
+        self.0.as_bytes()
+    }
+}
+
+#[cfg(test)]
+impl ChainKey {
     pub(crate) fn as_bytes(&self) -> &[u8; 32] {
         self.0.as_bytes()
     }
@@ -138,11 +144,7 @@ mod tests {
         assert!(key.open(b"ad", b"header", &flipped).is_err());
         assert!(key.open(b"ad", b"headex", &sealed).is_err());
         assert!(key.open(b"ae", b"header", &sealed).is_err());
-        assert!(
-            MessageKey(Secret32([8; 32]))
-                .open(b"ad", b"header", &sealed)
-                .is_err()
-        );
+        assert!(MessageKey(Secret32([8; 32])).open(b"ad", b"header", &sealed).is_err());
     }
 
     #[test]

@@ -35,13 +35,7 @@ impl SkippedKeys {
         }
     }
 
-    pub(super) fn insert(
-        &mut self,
-        ratchet_key: DhPublicKey,
-        message_number: u32,
-        key: MessageKey,
-        bound: usize,
-    ) {
+    pub(super) fn insert(&mut self, ratchet_key: DhPublicKey, message_number: u32, key: MessageKey, bound: usize) {
         self.0.push_back(SkippedKey {
             ratchet_key,
             message_number,
