@@ -42,6 +42,10 @@ pub(crate) struct NodeArgs {
     #[arg(long = "ice-server", env = "PARLEY_ICE_SERVERS", value_delimiter = ',', value_parser = parse_ice_server)]
     ice_servers: Vec<IceServer>,
 
+    /// Largest file blob accepted, in bytes.
+    #[arg(long = "max-file-size", env = "PARLEY_MAX_FILE_SIZE", default_value_t = 50 * 1024 * 1024)]
+    max_file_bytes: u64,
+
     /// Log filter, e.g. `info` or `parley=debug,tower_http=debug`.
     #[arg(long, env = "PARLEY_LOG", default_value = "info")]
     log: String,
@@ -57,6 +61,7 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
     config.refresh_token_ttl = Duration::from_secs(args.refresh_token_ttl);
     config.max_connections_per_user = args.max_connections_per_user;
     config.ice_servers = args.ice_servers.clone();
+    config.max_file_bytes = args.max_file_bytes;
 
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {

@@ -1,15 +1,18 @@
 //! The route table. Each domain's handlers live in their own file, each documented with its route.
 
 mod auth;
+mod broadcasts;
 mod calls;
 mod contacts;
 mod conversations;
+mod files;
 mod health;
 mod keys;
 mod messages;
 mod users;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, StatusCode, Uri};
 use axum::routing::{delete, get, post, put};
 
@@ -104,6 +107,12 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/messages/{id}/hard", delete(messages::hard_delete))
         .route("/messages/{id}/read", post(messages::mark_read))
         .route("/messages/{id}/delivered", post(messages::mark_delivered))
+        .route("/messages/{id}/forward", post(messages::forward))
+        .route(
+            "/messages/{id}/reactions",
+            get(messages::reactions).post(messages::react),
+        )
+        .route("/messages/{id}/reactions/{emoji}", delete(messages::unreact))
         .route("/calls", post(calls::create).get(calls::list))
         .route("/calls/user", get(calls::of_user))
         .route("/calls/active", get(calls::active))
@@ -121,6 +130,46 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/calls/{id}/connected", post(calls::connected))
         .route("/calls/{id}/end", post(calls::end))
         .route("/calls/{id}/duration", get(calls::duration))
+        .route("/uploads", post(files::create_upload).get(files::list_uploads))
+        .route("/uploads/completed", get(files::completed_uploads))
+        .route("/uploads/in-progress", get(files::in_progress_uploads))
+        .route(
+            "/uploads/stale",
+            get(files::stale_uploads).delete(files::delete_stale_uploads),
+        )
+        .route("/uploads/{id}", get(files::upload).delete(files::cancel_upload))
+        // File bodies are streamed to disk; the node enforces their limits as they arrive.
+        .route(
+            "/uploads/{id}/data",
+            put(files::put_chunk).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/uploads/{id}/progress", post(files::progress))
+        .route("/uploads/{id}/complete", post(files::complete))
+        .route("/uploads/{id}/fail", post(files::fail))
+        .route("/files", post(files::upload_file).layer(DefaultBodyLimit::disable()))
+        .route("/files/{id}", get(files::download))
+        .route("/files/{id}/info", get(files::info))
+        .route("/files/{id}/share", post(files::share))
+        .route("/broadcasts", post(broadcasts::create).get(broadcasts::list))
+        .route("/broadcasts/search", get(broadcasts::search))
+        .route(
+            "/broadcasts/{id}",
+            get(broadcasts::get).put(broadcasts::update).delete(broadcasts::delete),
+        )
+        .route(
+            "/broadcasts/{id}/recipients",
+            get(broadcasts::recipients).post(broadcasts::add_recipient),
+        )
+        .route("/broadcasts/{id}/recipients/count", get(broadcasts::recipient_count))
+        .route(
+            "/broadcasts/{id}/recipients/bulk",
+            post(broadcasts::bulk_add).delete(broadcasts::bulk_remove),
+        )
+        .route(
+            "/broadcasts/{id}/recipients/{user_id}",
+            get(broadcasts::is_recipient).delete(broadcasts::remove_recipient),
+        )
+        .route("/broadcasts/{id}/messages", post(broadcasts::send))
         .route("/ws", get(crate::ws::upgrade));
     Router::new()
         .route("/ping", get(health::ping))

@@ -22,6 +22,8 @@ pub struct Config {
     pub maintenance_interval: Duration,
     /// STUN/TURN servers handed to WebRTC clients.
     pub ice_servers: Vec<protocol::api::IceServer>,
+    /// Largest file blob accepted, in bytes (uploads beyond it are refused with 413).
+    pub max_file_bytes: u64,
 }
 
 impl Config {
@@ -37,6 +39,7 @@ impl Config {
             connection_buffer: 1024,
             maintenance_interval: Duration::from_secs(60),
             ice_servers: Vec::new(),
+            max_file_bytes: 50 * 1024 * 1024,
         }
     }
 }

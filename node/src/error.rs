@@ -29,6 +29,9 @@ pub enum Error {
     /// A per-user limit on live resources was reached.
     #[error("{0}")]
     LimitReached(&'static str),
+    /// A body or file is larger than allowed; the message names the limit.
+    #[error("{0}")]
+    TooLarge(String),
     /// The embedded store failed.
     #[error("storage error: {0}")]
     Storage(#[from] sled::Error),

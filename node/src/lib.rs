@@ -4,11 +4,13 @@
 #![deny(unsafe_code)]
 
 pub mod auth;
+pub mod broadcasts;
 pub mod calls;
 mod config;
 pub mod contacts;
 pub mod conversations;
 mod error;
+pub mod files;
 mod identity;
 pub mod keys;
 mod locks;

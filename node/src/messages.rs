@@ -2,6 +2,8 @@
 //! device's undelivered queue, receipts and the live fan-out. A send is acknowledged only after it is
 //! flushed to disk; live events go out after that, in sequence order, under the conversation lock.
 
+mod listing;
+mod reactions;
 mod receipts;
 mod records;
 mod replay;
@@ -12,8 +14,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use protocol::api::{
-    ConversationKind, DeviceCiphertext, EditMessageRequest, Message, MessagePage, MessageQuery, Role,
-    SendMessageRequest,
+    ConversationKind, DeviceCiphertext, EditMessageRequest, ForwardMessageRequest, Message, Role, SendMessageRequest,
 };
 use protocol::ws::{MessageEvent, ServerFrame};
 use protocol::{ConversationId, DeviceId, MessageId, UserId};
@@ -34,6 +35,8 @@ pub const MAX_CIPHERTEXT_BYTES: usize = 64 * 1024;
 pub const MAX_HEADER_BYTES: usize = 1024;
 /// Most recipient devices per message.
 pub const MAX_RECIPIENT_DEVICES: usize = 1024;
+/// Most users one message may mention.
+pub const MAX_MENTIONS: usize = 50;
 /// Most messages one replay carries; a client past it resumes again from the last it received.
 pub const MAX_REPLAY: usize = 10_000;
 const MESSAGE_TYPES: [&str; 8] = ["text", "image", "video", "audio", "file", "location", "contact", "poll"];
@@ -127,6 +130,9 @@ pub(crate) fn purge_conversation(
         for user in &members {
             t.messageuser_receipt.remove(receipt_key(record.id, *user))?;
         }
+        for entry in t.messageuseremoji_reaction.scan_prefix(record.id.as_bytes()) {
+            t.messageuseremoji_reaction.remove(entry?.0)?;
+        }
         t.convseq_message.remove(key)?;
     }
     Ok(())
@@ -193,8 +199,66 @@ impl Messages {
         Ok(recipients)
     }
 
+    /// Checks what a message refers to: a reply names a message of the same conversation, mentions
+    /// name participants.
+    fn references(
+        &self,
+        conversation: ConversationId,
+        request: &SendMessageRequest,
+    ) -> Result<(Option<MessageId>, Vec<UserId>)> {
+        if let Some(reply_to) = request.reply_to {
+            match message_by_id(&self.store, reply_to) {
+                Ok(original) if original.conversation_id == conversation => {}
+                Ok(_) | Err(Error::NotFound(_)) => {
+                    return Err(Error::invalid("reply_to", "is not a message of this conversation"));
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        if request.mentions.len() > MAX_MENTIONS {
+            return Err(Error::invalid("mentions", format!("at most {MAX_MENTIONS} users")));
+        }
+        let mut mentions = Vec::with_capacity(request.mentions.len());
+        for user in &request.mentions {
+            if conversations::participant(&self.store, conversation, *user)?.is_none() {
+                return Err(Error::invalid("mentions", format!("user {user} is not a participant")));
+            }
+            if !mentions.contains(user) {
+                mentions.push(*user);
+            }
+        }
+        Ok((request.reply_to, mentions))
+    }
+
     /// Stores a message and fans it out. Resending a `client_message_id` returns the original message.
     pub async fn send(&self, actor: &Actor, request: SendMessageRequest) -> Result<Message> {
+        self.store_message(actor, request, None).await
+    }
+
+    /// Posts a copy of a message the caller can read into another conversation; the client has
+    /// re-encrypted the content for the target's devices.
+    pub async fn forward(&self, actor: &Actor, source: MessageId, request: ForwardMessageRequest) -> Result<Message> {
+        let original = self.readable(actor, source)?;
+        if original.deleted {
+            return Err(Error::Conflict("a deleted message cannot be forwarded".into()));
+        }
+        let send = SendMessageRequest {
+            conversation_id: request.conversation_id,
+            ciphertexts: request.ciphertexts,
+            message_type: request.message_type.unwrap_or(original.message_type),
+            client_message_id: request.client_message_id,
+            reply_to: None,
+            mentions: Vec::new(),
+        };
+        self.store_message(actor, send, Some(source)).await
+    }
+
+    async fn store_message(
+        &self,
+        actor: &Actor,
+        request: SendMessageRequest,
+        forwarded_from: Option<MessageId>,
+    ) -> Result<Message> {
         let client_message_id = validate::text("client_message_id", &request.client_message_id, 1, 128)?;
         let message_type = request.message_type.trim().to_lowercase();
         if !MESSAGE_TYPES.contains(&message_type.as_str()) {
@@ -226,6 +290,7 @@ impl Messages {
             }
         }
         let recipients = self.recipients(conversation, &request.ciphertexts)?;
+        let (reply_to, mentions) = self.references(conversation, &request)?;
         let now = Utc::now();
         let mut record = MessageRecord {
             id: MessageId::random(),
@@ -240,6 +305,9 @@ impl Messages {
             edited: false,
             deleted: false,
             recipients,
+            reply_to,
+            mentions,
+            forwarded_from,
         };
         let seq = (
             &t.convid_conversation,
@@ -293,7 +361,7 @@ impl Messages {
             let event = event(&record, copy.ciphertext.clone(), copy.header.clone());
             self.hub.send_to_device(*user, *device, &ServerFrame::MessageNew(event));
         }
-        Ok(self.view_with(&record, actor.device_id, None))
+        self.view_with(&record, actor.device_id, None)
     }
 
     fn copy_for(
@@ -311,7 +379,7 @@ impl Messages {
 
     fn view(&self, record: &MessageRecord, device: DeviceId) -> Result<Message> {
         let copy = self.copy_for(record, device)?;
-        Ok(self.view_with(record, device, copy))
+        self.view_with(record, device, copy)
     }
 
     fn view_with(
@@ -319,12 +387,12 @@ impl Messages {
         record: &MessageRecord,
         device: DeviceId,
         copy: Option<(protocol::Base64Bytes, Option<protocol::Base64Bytes>)>,
-    ) -> Message {
+    ) -> Result<Message> {
         let (ciphertext, header, recipient_device_id) = match copy {
             Some((ciphertext, header)) => (Some(ciphertext), header, Some(device)),
             None => (None, None, None),
         };
-        Message {
+        Ok(Message {
             id: record.id,
             conversation_id: record.conversation_id,
             sender_id: record.sender_id,
@@ -339,51 +407,11 @@ impl Messages {
             recipient_device_id,
             created_at: record.created_at,
             updated_at: record.updated_at,
-        }
-    }
-
-    /// A page of a conversation in ascending order, with the caller's device copies.
-    pub fn list(&self, actor: &Actor, query: MessageQuery) -> Result<MessagePage> {
-        let limit = validate::limit(query.limit, 50, 100)?;
-        let conversation = query.conversation_id;
-        let (_, me) = conversations::require_participant(&self.store, conversation, actor.user_id)?;
-        let low = query
-            .after_seq
-            .map_or(0, |after| after.saturating_add(1))
-            .max(me.cleared_through.saturating_add(1));
-        let high = query.before_seq.unwrap_or(u64::MAX);
-        if low >= high {
-            return Ok(MessagePage {
-                messages: Vec::new(),
-                has_more: false,
-            });
-        }
-        let range = self
-            .store
-            .trees
-            .convseq_message
-            .range(keys::id_seq(conversation.as_bytes(), low)..keys::id_seq(conversation.as_bytes(), high));
-        // With only `after_seq`, read forwards from it; otherwise the newest messages below the bound.
-        let forwards = query.after_seq.is_some() && query.before_seq.is_none();
-        let mut records: Vec<MessageRecord> = Vec::with_capacity(limit + 1);
-        let iter: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = if forwards {
-            Box::new(range)
-        } else {
-            Box::new(range.rev())
-        };
-        for entry in iter.take(limit + 1) {
-            records.push(decode(&entry?.1)?);
-        }
-        let has_more = records.len() > limit;
-        records.truncate(limit);
-        if !forwards {
-            records.reverse();
-        }
-        let messages = records
-            .iter()
-            .map(|r| self.view(r, actor.device_id))
-            .collect::<Result<_>>()?;
-        Ok(MessagePage { messages, has_more })
+            reply_to: record.reply_to,
+            mentions: record.mentions.clone(),
+            forwarded_from: record.forwarded_from,
+            reactions: self.reactions_of(record.id)?,
+        })
     }
 
     fn readable(&self, actor: &Actor, id: MessageId) -> Result<MessageRecord> {
@@ -472,7 +500,7 @@ impl Messages {
             self.store.commit().await?;
             self.announce_deletion(actor, &record)?;
         }
-        Ok(self.view_with(&record, actor.device_id, None))
+        self.view_with(&record, actor.device_id, None)
     }
 
     /// Erases a message entirely (its sender, or an owner or admin of the conversation).
@@ -494,6 +522,7 @@ impl Messages {
     /// Removes a message and every trace of it; the caller holds the conversation lock.
     fn erase(&self, record: &MessageRecord) -> Result<()> {
         remove_copies(&self.store, record)?;
+        self.drop_reactions(record.id)?;
         let t = &self.store.trees;
         for entry in t.messageuser_receipt.scan_prefix(record.id.as_bytes()) {
             t.messageuser_receipt.remove(entry?.0)?;
@@ -528,5 +557,8 @@ fn event(
         content,
         header,
         created_at: record.created_at,
+        reply_to: record.reply_to,
+        mentions: record.mentions.clone(),
+        forwarded_from: record.forwarded_from,
     }
 }

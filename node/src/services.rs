@@ -3,9 +3,11 @@
 use std::sync::Arc;
 
 use crate::auth::Auth;
+use crate::broadcasts::Broadcasts;
 use crate::calls::Calls;
 use crate::contacts::Contacts;
 use crate::conversations::Conversations;
+use crate::files::Files;
 use crate::keys::Keys;
 use crate::locks::ConversationLocks;
 use crate::messages::Messages;
@@ -30,11 +32,15 @@ pub struct Services {
     /// Published device keys.
     pub keys: Keys,
     /// Conversations and membership.
-    pub conversations: Conversations,
+    pub conversations: Arc<Conversations>,
     /// Messages, queues, receipts.
-    pub messages: Messages,
+    pub messages: Arc<Messages>,
+    /// Broadcast lists.
+    pub broadcasts: Broadcasts,
     /// Calls and their signaling.
     pub calls: Calls,
+    /// Encrypted file blobs and resumable uploads.
+    pub files: Files,
     /// Typing and presence.
     pub presence: Presence,
     /// Live connections.
@@ -53,14 +59,18 @@ impl Services {
         let hub = Arc::new(Hub::new(config.max_connections_per_user, config.connection_buffer));
         let locks = Arc::new(ConversationLocks::new());
         let auth = Arc::new(Auth::new(store.clone(), config.clone(), hub.clone())?);
+        let conversations = Arc::new(Conversations::new(store.clone(), locks.clone()));
+        let messages = Arc::new(Messages::new(store.clone(), locks, hub.clone()));
         Ok(Self {
             users: Users::new(store.clone(), auth.clone()),
             keys: Keys::new(store.clone()),
             contacts: Contacts::new(store.clone()),
-            conversations: Conversations::new(store.clone(), locks.clone()),
-            messages: Messages::new(store.clone(), locks, hub.clone()),
+            broadcasts: Broadcasts::new(store.clone(), conversations.clone(), messages.clone()),
+            conversations,
+            messages,
             presence: Presence::new(store.clone(), hub.clone()),
             calls: Calls::new(store.clone(), hub.clone(), config.clone()),
+            files: Files::new(store.clone(), config.clone())?,
             config,
             identity,
             auth,

@@ -92,6 +92,14 @@ trees! {
     devicemessage_queuepos,
     /// message id ++ user id -> `ReceiptRecord`
     messageuser_receipt,
+    /// message id ++ user id ++ emoji -> when
+    messageuseremoji_reaction,
+    /// broadcast id -> `BroadcastRecord`
+    broadcastid_broadcast,
+    /// owner user id ++ broadcast id -> ()
+    ownerbroadcast_broadcast,
+    /// broadcast id ++ user id -> `RecipientRecord`
+    broadcastuser_recipient,
     /// call id -> `Call`
     callid_call,
     /// conversation id ++ created millis (BE) ++ call id -> ()
@@ -100,6 +108,14 @@ trees! {
     usertimecall_call,
     /// call id ++ user id ++ queue position -> `CallQualityMetric`
     calluserpos_quality,
+    /// upload id -> `UploadRecord` (a resumable upload session; its bytes are in `files/upload-<id>.part`)
+    uploadid_upload,
+    /// user id ++ created millis (BE) ++ upload id -> ()
+    usertimeupload_upload,
+    /// file id -> `FileRecord` (a stored blob; its bytes are in `files/<id>`)
+    fileid_file,
+    /// file id ++ conversation id -> when it was shared there (its participants may download it)
+    fileconv_share,
 }
 
 /// The node's embedded database.
@@ -117,8 +133,14 @@ impl Store {
     }
 
     /// Makes every write so far durable. Called before acknowledging anything a client relies on.
+    ///
+    /// sled 0.34's `flush_async` can lose its wake-up when several flushes are in flight at once
+    /// (sled issues #1241 and #1308) and hang forever, so the blocking flush runs on the blocking pool.
     pub(crate) async fn commit(&self) -> Result<()> {
-        self.db.flush_async().await?;
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|err| Error::Internal(format!("flush task: {err}")))??;
         Ok(())
     }
 

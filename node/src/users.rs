@@ -122,7 +122,11 @@ pub(crate) fn find_by_identity(store: &Store, identity: &str) -> Result<Option<U
         Some(id) => Some(id),
         None => match t.username_userid.get(lower.as_bytes())? {
             Some(id) => Some(id),
-            None => t.phone_userid.get(lower.as_bytes())?,
+            // Phone numbers are stored normalised (E.164), so normalise the identity the same way.
+            None => match validate::phone(&lower) {
+                Ok(phone) => t.phone_userid.get(phone.as_bytes())?,
+                Err(_) => None,
+            },
         },
     };
     match id.and_then(|bytes| UserId::from_slice(&bytes)) {

@@ -2,19 +2,23 @@
 //! it from the access token, so fields such as `user_id` in key uploads are only checked, never trusted.
 
 mod auth;
+mod broadcasts;
 mod calls;
 mod contacts;
 mod conversations;
 mod envelope;
+mod files;
 mod keys;
 mod messages;
 mod users;
 
 pub use auth::*;
+pub use broadcasts::*;
 pub use calls::*;
 pub use contacts::*;
 pub use conversations::*;
 pub use envelope::*;
+pub use files::*;
 pub use keys::*;
 pub use messages::*;
 pub use users::*;

@@ -92,6 +92,18 @@ uuid_id!(
     /// A voice or video call.
     CallId
 );
+uuid_id!(
+    /// A broadcast list.
+    BroadcastId
+);
+uuid_id!(
+    /// A resumable upload session.
+    UploadId
+);
+uuid_id!(
+    /// A stored (encrypted) file blob.
+    FileId
+);
 
 #[cfg(test)]
 mod tests {

@@ -11,5 +11,6 @@ mod keys;
 pub mod ws;
 
 pub use bytes::{Base64Bytes, DecodeError};
-pub use ids::{CallId, ConversationId, DeviceId, IdentityKeyId, MessageId, SessionId, UserId};
+pub use ids::{BroadcastId, CallId, ConversationId, DeviceId, IdentityKeyId, MessageId, SessionId, UserId};
+pub use ids::{FileId, UploadId};
 pub use keys::{IdentityPublicKey, KeyError, PreKeyPublic, PreKeySignature, verify_signed_prekey};

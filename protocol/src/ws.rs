@@ -158,6 +158,9 @@ pub enum ServerFrame {
         /// Its slot.
         sequence_number: u64,
     },
+    /// A reaction changed on a message.
+    #[serde(rename = "message:reaction")]
+    MessageReaction(ReactionEvent),
     /// A recipient read one of this user's messages.
     #[serde(rename = "message:read")]
     MessageRead(ReceiptEvent),
@@ -280,6 +283,32 @@ pub struct MessageEvent {
     pub header: Option<Base64Bytes>,
     /// When the node stored the message.
     pub created_at: Timestamp,
+    /// The message this one answers.
+    #[serde(default)]
+    pub reply_to: Option<MessageId>,
+    /// Participants mentioned.
+    #[serde(default)]
+    pub mentions: Vec<UserId>,
+    /// The message this one forwards.
+    #[serde(default)]
+    pub forwarded_from: Option<MessageId>,
+}
+
+/// `message:reaction`: a reaction was added or removed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReactionEvent {
+    /// When.
+    pub timestamp: Timestamp,
+    /// Who reacted.
+    pub user_id: UserId,
+    /// Where.
+    pub conversation_id: ConversationId,
+    /// Which message.
+    pub message_id: MessageId,
+    /// The emoji.
+    pub emoji: String,
+    /// Added (`true`) or removed.
+    pub added: bool,
 }
 
 /// `message:read` and `message:delivered`.

@@ -1,14 +1,17 @@
 //! End-to-end tests: real nodes on 127.0.0.1 with temp data dirs, driven over HTTP and WebSocket.
 
 mod auth;
+mod broadcasts;
 mod calls;
 mod contacts;
 mod conversation_extras;
 mod conversations;
 mod durability;
+mod files;
 mod health;
 mod keys;
 mod messages;
+mod rich_messages;
 mod support;
 mod users;
 mod websocket;

@@ -1,6 +1,9 @@
 use axum::extract::State;
 use protocol::MessageId;
-use protocol::api::{EditMessageRequest, Message, MessagePage, MessageQuery, Receipt, SendMessageRequest};
+use protocol::api::{
+    EditMessageRequest, ForwardMessageRequest, Message, MessagePage, MessageQuery, ReactRequest, ReactionList, Receipt,
+    SendMessageRequest,
+};
 
 use crate::AppState;
 use crate::extract::{Auth, Json, Path, Query};
@@ -79,4 +82,42 @@ pub(crate) async fn mark_delivered(
     Path(id): Path<MessageId>,
 ) -> ApiResult<Receipt> {
     ok(state.services.messages.mark_delivered(&actor, id).await?)
+}
+
+/// # `POST /v1/messages/{id}/forward`
+pub(crate) async fn forward(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<MessageId>,
+    Json(body): Json<ForwardMessageRequest>,
+) -> ApiResult<Message> {
+    created(state.services.messages.forward(&actor, id, body).await?)
+}
+
+/// # `GET /v1/messages/{id}/reactions`
+pub(crate) async fn reactions(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<MessageId>,
+) -> ApiResult<ReactionList> {
+    ok(state.services.messages.reactions(&actor, id)?)
+}
+
+/// # `POST /v1/messages/{id}/reactions`
+pub(crate) async fn react(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<MessageId>,
+    Json(body): Json<ReactRequest>,
+) -> ApiResult<ReactionList> {
+    created(state.services.messages.react(&actor, id, &body.emoji).await?)
+}
+
+/// # `DELETE /v1/messages/{id}/reactions/{emoji}`
+pub(crate) async fn unreact(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path((id, emoji)): Path<(MessageId, String)>,
+) -> ApiResult<ReactionList> {
+    ok(state.services.messages.unreact(&actor, id, &emoji).await?)
 }

@@ -22,6 +22,12 @@ pub(crate) struct MessageRecord {
     pub(crate) deleted: bool,
     /// The devices holding a copy, with their users, so edits and deletes find every copy.
     pub(crate) recipients: Vec<(UserId, DeviceId)>,
+    #[serde(default)]
+    pub(crate) reply_to: Option<MessageId>,
+    #[serde(default)]
+    pub(crate) mentions: Vec<UserId>,
+    #[serde(default)]
+    pub(crate) forwarded_from: Option<MessageId>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -27,6 +27,51 @@ pub struct SendMessageRequest {
     pub message_type: String,
     /// Chosen by the client; resending it returns the original message instead of a duplicate.
     pub client_message_id: String,
+    /// The message this one answers (same conversation).
+    #[serde(default)]
+    pub reply_to: Option<MessageId>,
+    /// Participants mentioned (at most 50); metadata the node can see, for notifications.
+    #[serde(default)]
+    pub mentions: Vec<UserId>,
+}
+
+/// `POST /v1/messages/{id}/forward`: the client re-encrypts the content for the target conversation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ForwardMessageRequest {
+    /// Where to forward to.
+    pub conversation_id: ConversationId,
+    /// One entry per recipient device of the target conversation.
+    pub ciphertexts: Vec<DeviceCiphertext>,
+    /// Defaults to the original message's type.
+    #[serde(default)]
+    pub message_type: Option<String>,
+    /// The idempotency key of the forwarded copy.
+    pub client_message_id: String,
+}
+
+/// One emoji's reactions to a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    /// The emoji.
+    pub emoji: String,
+    /// How many users reacted with it.
+    pub count: usize,
+    /// Who.
+    pub user_ids: Vec<UserId>,
+}
+
+/// `POST /v1/messages/{id}/reactions`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReactRequest {
+    /// One emoji (at most 16 characters, no spaces).
+    pub emoji: String,
+}
+
+/// A message's reactions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReactionList {
+    /// Per emoji, most used first.
+    pub reactions: Vec<Reaction>,
 }
 
 fn default_message_type() -> String {
@@ -64,6 +109,14 @@ pub struct Message {
     pub created_at: Timestamp,
     /// When it was last edited or deleted.
     pub updated_at: Option<Timestamp>,
+    /// The message this one answers.
+    pub reply_to: Option<MessageId>,
+    /// Participants mentioned.
+    pub mentions: Vec<UserId>,
+    /// The message this one forwards.
+    pub forwarded_from: Option<MessageId>,
+    /// Reactions, per emoji.
+    pub reactions: Vec<Reaction>,
 }
 
 /// `GET /v1/messages`.
@@ -80,6 +133,18 @@ pub struct MessageQuery {
     /// At most 100; default 50.
     #[serde(default)]
     pub limit: Option<u32>,
+    /// Only messages of this type.
+    #[serde(default, rename = "type")]
+    pub message_type: Option<String>,
+    /// Only messages stored at or after this time.
+    #[serde(default)]
+    pub from: Option<Timestamp>,
+    /// Only messages stored at or before this time.
+    #[serde(default)]
+    pub to: Option<Timestamp>,
+    /// A `next_cursor` from a previous page; continues in the same direction and overrides the bounds.
+    #[serde(default)]
+    pub cursor: Option<String>,
 }
 
 /// A page of messages in ascending sequence order.
@@ -89,6 +154,8 @@ pub struct MessagePage {
     pub messages: Vec<Message>,
     /// Whether more messages lie beyond this page in the direction asked.
     pub has_more: bool,
+    /// Pass as `cursor` for the next page when `has_more`.
+    pub next_cursor: Option<String>,
 }
 
 /// `PUT /v1/messages/{id}`: new per-device ciphertexts replace the old ones.

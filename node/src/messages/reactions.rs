@@ -1,0 +1,143 @@
+//! Reactions: one emoji per user per entry, visible to the participants. Emoji are metadata the node
+//! sees, like message types; content stays encrypted.
+
+use chrono::Utc;
+use protocol::api::{Reaction, ReactionList};
+use protocol::ws::{ReactionEvent, ServerFrame};
+use protocol::{MessageId, UserId};
+
+use super::Messages;
+use crate::storage::{encode, keys};
+use crate::{Actor, Error, Result, conversations};
+
+/// Most distinct emoji one user may put on one message.
+pub const MAX_REACTIONS_PER_USER: usize = 20;
+
+fn reaction_key(message: MessageId, user: UserId, emoji: &str) -> Vec<u8> {
+    keys::join(&[message.as_bytes(), user.as_bytes(), emoji.as_bytes()])
+}
+
+fn check_emoji(emoji: &str) -> Result<String> {
+    let emoji = emoji.trim();
+    let len = emoji.chars().count();
+    if len == 0 || len > 16 || emoji.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::invalid("emoji", "must be one emoji of at most 16 characters"));
+    }
+    Ok(emoji.to_owned())
+}
+
+impl Messages {
+    /// A message's reactions, per emoji, most used first.
+    pub(super) fn reactions_of(&self, message: MessageId) -> Result<Vec<Reaction>> {
+        let mut reactions: Vec<Reaction> = Vec::new();
+        for entry in self
+            .store
+            .trees
+            .messageuseremoji_reaction
+            .scan_prefix(message.as_bytes())
+        {
+            let (key, _) = entry?;
+            let (Some(user), Some(emoji)) = (keys::id_at(&key, 16), key.get(32..)) else {
+                continue;
+            };
+            let user = UserId::from_bytes(user);
+            let emoji = String::from_utf8_lossy(emoji).into_owned();
+            match reactions.iter_mut().find(|r| r.emoji == emoji) {
+                Some(reaction) => {
+                    reaction.count += 1;
+                    reaction.user_ids.push(user);
+                }
+                None => reactions.push(Reaction {
+                    emoji,
+                    count: 1,
+                    user_ids: vec![user],
+                }),
+            }
+        }
+        reactions.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.emoji.cmp(&b.emoji)));
+        Ok(reactions)
+    }
+
+    /// Removes every reaction of a message that is being erased.
+    pub(super) fn drop_reactions(&self, message: MessageId) -> Result<()> {
+        let tree = &self.store.trees.messageuseremoji_reaction;
+        for entry in tree.scan_prefix(message.as_bytes()) {
+            tree.remove(entry?.0)?;
+        }
+        Ok(())
+    }
+
+    /// A message's reactions, for a participant.
+    pub fn reactions(&self, actor: &Actor, id: MessageId) -> Result<ReactionList> {
+        self.readable(actor, id)?;
+        Ok(ReactionList {
+            reactions: self.reactions_of(id)?,
+        })
+    }
+
+    /// Adds the caller's reaction (idempotent) and tells the participants.
+    pub async fn react(&self, actor: &Actor, id: MessageId, emoji: &str) -> Result<ReactionList> {
+        let emoji = check_emoji(emoji)?;
+        let record = self.readable(actor, id)?;
+        if record.deleted {
+            return Err(Error::Conflict("a deleted message cannot be reacted to".into()));
+        }
+        let tree = &self.store.trees.messageuseremoji_reaction;
+        let key = reaction_key(id, actor.user_id, &emoji);
+        if !tree.contains_key(&key)? {
+            let mine = tree
+                .scan_prefix(keys::join(&[id.as_bytes(), actor.user_id.as_bytes()]))
+                .count();
+            if mine >= MAX_REACTIONS_PER_USER {
+                return Err(Error::invalid(
+                    "emoji",
+                    format!("at most {MAX_REACTIONS_PER_USER} reactions per message"),
+                ));
+            }
+            tree.insert(key, encode(&Utc::now()))?;
+            self.store.commit().await?;
+            self.announce_reaction(actor, record.conversation_id, id, emoji, true)?;
+        }
+        self.reactions(actor, id)
+    }
+
+    /// Removes the caller's reaction.
+    pub async fn unreact(&self, actor: &Actor, id: MessageId, emoji: &str) -> Result<ReactionList> {
+        let record = self.readable(actor, id)?;
+        let emoji = check_emoji(emoji)?;
+        if self
+            .store
+            .trees
+            .messageuseremoji_reaction
+            .remove(reaction_key(id, actor.user_id, &emoji))?
+            .is_none()
+        {
+            return Err(Error::NotFound("reaction"));
+        }
+        self.store.commit().await?;
+        self.announce_reaction(actor, record.conversation_id, id, emoji, false)?;
+        self.reactions(actor, id)
+    }
+
+    fn announce_reaction(
+        &self,
+        actor: &Actor,
+        conversation: protocol::ConversationId,
+        message: MessageId,
+        emoji: String,
+        added: bool,
+    ) -> Result<()> {
+        let frame = ServerFrame::MessageReaction(ReactionEvent {
+            timestamp: Utc::now(),
+            user_id: actor.user_id,
+            conversation_id: conversation,
+            message_id: message,
+            emoji,
+            added,
+        });
+        for (user, _) in conversations::participants(&self.store, conversation)? {
+            self.hub.send_to_user(user, &frame);
+        }
+        Ok(())
+    }
+}
