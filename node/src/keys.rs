@@ -155,16 +155,6 @@ impl Keys {
         Self { store }
     }
 
-    /// Makes a claim durable with a blocking flush on tokio's blocking pool. Not `Store::commit`: sled
-    /// 0.34's `flush_async` deadlocks the whole process when many run at once (spacejam/sled#1308),
-    /// and a burst of bundle claims for one popular device is exactly that.
-    async fn commit_claim(&self) -> Result<()> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || store.flush_blocking())
-            .await
-            .map_err(|err| Error::Internal(err.to_string()))?
-    }
-
     /// Resolves which device a read names: the caller's own by default; another user's needs its device.
     fn target(&self, actor: &Actor, user: Option<UserId>, device: Option<DeviceId>) -> Result<DeviceRecord> {
         let device = match (user, device) {
@@ -426,7 +416,7 @@ impl Keys {
     pub async fn consume_one_time_prekey(&self, actor: &Actor, query: &DeviceKeyQuery) -> Result<OneTimePreKey> {
         let device = self.target(actor, query.user_id, query.device_id)?;
         let key = self.claim(device.id)?.ok_or(Error::NotFound("one-time prekey"))?;
-        self.commit_claim().await?;
+        self.store.commit().await?;
         Ok(key)
     }
 
@@ -441,7 +431,7 @@ impl Keys {
         let signed = active_signed_prekey(&self.store, device.id)?.ok_or(Error::NotFound("signed prekey"))?;
         let one_time_prekey = self.claim(device.id)?;
         if one_time_prekey.is_some() {
-            self.commit_claim().await?;
+            self.store.commit().await?;
         }
         Ok(KeyBundle {
             user_id: device.user_id,
