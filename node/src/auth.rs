@@ -397,10 +397,13 @@ impl Auth {
             user_id: user.id,
             expires_at: Utc::now() + self.config.reset_token_ttl,
         };
-        self.store
-            .trees
-            .resethash_reset
-            .insert(tokens::digest(&token), encode(&record))?;
+        // One live reset token per account: issuing a new one revokes the previous one.
+        let hash = tokens::digest(&token);
+        let t = &self.store.trees;
+        if let Some(previous) = t.userid_resethash.insert(user.id.as_bytes(), &hash)? {
+            t.resethash_reset.remove(previous)?;
+        }
+        t.resethash_reset.insert(hash, encode(&record))?;
         self.store.commit().await?;
         if self.config.dev_mode {
             Ok(ForgotPasswordResponse {
@@ -424,6 +427,7 @@ impl Auth {
             return Err(Error::Unauthorized("invalid or already used reset token"));
         };
         let record: ResetRecord = decode(&bytes)?;
+        self.store.trees.userid_resethash.remove(record.user_id.as_bytes())?;
         if record.expires_at <= Utc::now() {
             self.store.commit().await?;
             return Err(Error::Unauthorized("reset token expired"));

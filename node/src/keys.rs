@@ -178,8 +178,11 @@ impl Keys {
     /// key replaces the old one and drops the prekeys it had signed.
     pub async fn upload_identity(&self, actor: &Actor, request: UploadIdentityKeyRequest) -> Result<IdentityKey> {
         ensure_own(actor, request.user_id, request.device_id)?;
-        VerifyingKey::from_bytes(request.public_key.as_bytes())
+        let key = VerifyingKey::from_bytes(request.public_key.as_bytes())
             .map_err(|_| Error::invalid("public_key", "is not a valid Ed25519 public key"))?;
+        if key.is_weak() {
+            return Err(Error::invalid("public_key", "is a weak (small-order) key"));
+        }
         if let Some(existing) = current_identity(&self.store, actor.device_id)? {
             if existing.public_key == request.public_key.0 && existing.active {
                 return Ok(existing.api());

@@ -56,6 +56,8 @@ trees! {
     userid_sessionid,
     /// sha256(reset token) -> `ResetRecord`
     resethash_reset,
+    /// user id -> sha256 of its one live reset token
+    userid_resethash,
     /// identity key id -> `IdentityKeyRecord`
     identitykeyid_identitykey,
     /// device id -> identity key id of its current key

@@ -214,6 +214,9 @@ impl Users {
         }
         t.displayname_userid.remove(display_key(&user.display_name, user.id))?;
         t.userid_settings.remove(user.id.as_bytes())?;
+        if let Some(reset) = t.userid_resethash.remove(user.id.as_bytes())? {
+            t.resethash_reset.remove(reset)?;
+        }
         t.userid_user.remove(user.id.as_bytes())?;
         self.store.commit().await?;
         tracing::info!(user = %user.id, "account deleted");

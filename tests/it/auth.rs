@@ -815,3 +815,38 @@ async fn a_token_from_another_node_is_refused() {
         "UNAUTHORIZED",
     );
 }
+
+#[tokio::test]
+async fn a_new_reset_token_revokes_the_previous_one() {
+    let node = TestNode::start().await;
+    let ann = node.user("ann").await;
+    let api = node.client();
+    let forgot = || api.post("/v1/auth/password/forgot", json!({ "identity": "ann" }));
+    let first = assert_ok(forgot().await, StatusCode::OK)["reset_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let second = assert_ok(forgot().await, StatusCode::OK)["reset_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stale = api
+        .post(
+            "/v1/auth/password/reset",
+            json!({ "reset_token": first, "new_password": "another long one" }),
+        )
+        .await;
+    assert_error(&stale, StatusCode::UNAUTHORIZED, "UNAUTHORIZED");
+    let fresh = api
+        .post(
+            "/v1/auth/password/reset",
+            json!({ "reset_token": second, "new_password": "another long one" }),
+        )
+        .await;
+    assert_ok(fresh, StatusCode::OK);
+    assert_error(
+        &ann.api.get("/v1/users/me").await,
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+    );
+}

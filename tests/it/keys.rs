@@ -935,3 +935,15 @@ async fn active_keys_reports_readiness() {
     );
     assert!(!has_active_keys(&bob, &ann).await);
 }
+
+#[tokio::test]
+async fn small_order_identity_keys_are_refused() {
+    let node = TestNode::start().await;
+    let ann = node.user("ann").await;
+    let weak = ann
+        .api
+        .post("/v1/encryption/identity", json!({ "public_key": b64(&[0u8; 32]) }))
+        .await;
+    let message = assert_error(&weak, StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR");
+    assert!(message.starts_with("public_key"), "{message}");
+}
