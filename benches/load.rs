@@ -861,7 +861,12 @@ fn run() -> Result<bool, String> {
 
     let services = {
         let _entered = node_rt.enter();
-        Arc::new(node::Services::open(node::Config::new(dir.path())).map_err(|err| format!("open node: {err}"))?)
+        {
+            let mut config = node::Config::new(dir.path());
+            // A load test measures the node, not the per-user request budget.
+            config.rate_limits.enabled = false;
+            Arc::new(node::Services::open(config).map_err(|err| format!("open node: {err}"))?)
+        }
     };
     let listener = node_rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use node::{Config, Services};
+use node::{Config, RateLimits, Services};
 use protocol::api::IceServer;
 use tracing_subscriber::EnvFilter;
 
@@ -46,6 +46,34 @@ pub(crate) struct NodeArgs {
     #[arg(long = "max-file-size", env = "PARLEY_MAX_FILE_SIZE", default_value_t = 50 * 1024 * 1024)]
     max_file_bytes: u64,
 
+    /// Per-user request budgets (per address before login); `off` disables them, e.g. for load tests.
+    #[arg(long, env = "PARLEY_RATE_LIMITS", default_value = "on", value_parser = ["on", "off"])]
+    rate_limits: String,
+
+    /// Authentication requests per minute.
+    #[arg(long, env = "PARLEY_RATE_LIMIT_AUTH", default_value_t = 5)]
+    rate_limit_auth: u32,
+
+    /// Message sends per minute.
+    #[arg(long, env = "PARLEY_RATE_LIMIT_MESSAGES", default_value_t = 30)]
+    rate_limit_messages: u32,
+
+    /// Call creations per minute.
+    #[arg(long, env = "PARLEY_RATE_LIMIT_CALLS", default_value_t = 10)]
+    rate_limit_calls: u32,
+
+    /// Other API requests per minute.
+    #[arg(long, env = "PARLEY_RATE_LIMIT_GENERAL", default_value_t = 100)]
+    rate_limit_general: u32,
+
+    /// New WebSocket connections per minute.
+    #[arg(long, env = "PARLEY_RATE_LIMIT_WEBSOCKET", default_value_t = 10)]
+    rate_limit_websocket: u32,
+
+    /// An origin allowed to call the API from a browser (`*` for any); repeatable. None by default.
+    #[arg(long = "cors-origin", env = "PARLEY_CORS_ORIGINS", value_delimiter = ',')]
+    cors_origins: Vec<String>,
+
     /// Log filter, e.g. `info` or `parley=debug,tower_http=debug`.
     #[arg(long, env = "PARLEY_LOG", default_value = "info")]
     log: String,
@@ -61,6 +89,15 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
     config.refresh_token_ttl = Duration::from_secs(args.refresh_token_ttl);
     config.max_connections_per_user = args.max_connections_per_user;
     config.ice_servers = args.ice_servers.clone();
+    config.rate_limits = RateLimits {
+        enabled: args.rate_limits == "on",
+        auth: args.rate_limit_auth,
+        messages: args.rate_limit_messages,
+        calls: args.rate_limit_calls,
+        general: args.rate_limit_general,
+        websocket: args.rate_limit_websocket,
+    };
+    config.cors_origins = args.cors_origins.clone();
     config.max_file_bytes = args.max_file_bytes;
 
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;

@@ -4,7 +4,9 @@
 
 mod error;
 mod extract;
+mod limits;
 mod reply;
+mod request_id;
 mod routes;
 mod ws;
 
@@ -12,10 +14,12 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::HeaderValue;
+use axum::{Router, middleware};
 use node::Services;
 use tokio::net::TcpListener;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
 pub use error::ApiError;
 
@@ -27,14 +31,39 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 pub struct AppState {
     /// The node's services.
     pub services: Arc<Services>,
+    limiter: Arc<limits::Limiter>,
 }
 
 /// The whole API as a router, ready for `axum::serve` or `oneshot` tests.
 pub fn app(services: Arc<Services>) -> Router {
+    let state = AppState {
+        services,
+        limiter: Arc::default(),
+    };
+    let cors = cors(&state.services.config.cors_origins);
     routes::router()
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), limits::limit))
+        .layer(cors)
         .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(AppState { services })
+        .layer(middleware::from_fn(request_id::tag))
+        .with_state(state)
+}
+
+/// CORS for browser clients: none by default, any origin with `*`, or the listed origins.
+fn cors(origins: &[String]) -> CorsLayer {
+    let layer = CorsLayer::new()
+        .allow_methods(Any)
+        .allow_headers(Any)
+        .expose_headers(Any)
+        .max_age(std::time::Duration::from_secs(3600));
+    if origins.iter().any(|o| o == "*") {
+        layer.allow_origin(Any)
+    } else {
+        layer.allow_origin(AllowOrigin::list(
+            origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()),
+        ))
+    }
 }
 
 /// Serves the API on an already-bound listener until `shutdown` resolves, then drains connections.

@@ -10,6 +10,7 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use node::Actor;
 use node::realtime::Subscription;
@@ -255,6 +256,14 @@ async fn handle(state: &AppState, actor: &Actor, text: &[u8]) -> Option<ServerFr
     let result = match frame {
         ClientFrame::SendMessage(request) => {
             let client_message_id = request.client_message_id.clone();
+            if !crate::limits::allow_socket_send(state, actor.user_id) {
+                let err = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "RATE_LIMIT_EXCEEDED",
+                    "Rate limit exceeded",
+                );
+                return Some(error_frame(&err, Some(client_message_id)));
+            }
             return Some(match services.messages.send(actor, request).await {
                 Ok(message) => ServerFrame::MessageAck {
                     client_message_id,

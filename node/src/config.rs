@@ -24,6 +24,40 @@ pub struct Config {
     pub ice_servers: Vec<protocol::api::IceServer>,
     /// Largest file blob accepted, in bytes (uploads beyond it are refused with 413).
     pub max_file_bytes: u64,
+    /// Requests allowed per minute, per user (per address before login).
+    pub rate_limits: RateLimits,
+    /// Origins allowed to call the API from a browser; empty sends no CORS headers, `*` allows any.
+    pub cors_origins: Vec<String>,
+}
+
+/// Per-minute request budgets, as in the reference API's table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Off for load tests and trusted deployments.
+    pub enabled: bool,
+    /// Register, login, refresh, password reset.
+    pub auth: u32,
+    /// Message sends (REST, WebSocket, broadcasts, forwards).
+    pub messages: u32,
+    /// Call creation.
+    pub calls: u32,
+    /// Everything else.
+    pub general: u32,
+    /// New WebSocket connections.
+    pub websocket: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            auth: 5,
+            messages: 30,
+            calls: 10,
+            general: 100,
+            websocket: 10,
+        }
+    }
 }
 
 impl Config {
@@ -40,6 +74,8 @@ impl Config {
             maintenance_interval: Duration::from_secs(60),
             ice_servers: Vec::new(),
             max_file_bytes: 50 * 1024 * 1024,
+            rate_limits: RateLimits::default(),
+            cors_origins: Vec::new(),
         }
     }
 }

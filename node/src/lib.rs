@@ -23,7 +23,7 @@ pub mod users;
 mod validate;
 
 pub use auth::Actor;
-pub use config::Config;
+pub use config::{Config, RateLimits};
 pub use error::{Error, Result};
 pub use identity::NodeIdentity;
 pub use services::Services;

@@ -8,7 +8,17 @@ use crate::support::*;
 /// The real `parley node` process on a free port; returns the child, its base URL and its stdout so far.
 fn start_node(data_dir: &Path) -> (Child, String, Arc<Mutex<String>>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_parley"))
-        .args(["node", "--http", "127.0.0.1:0", "--dev", "--log", "warn", "--data-dir"])
+        .args([
+            "node",
+            "--http",
+            "127.0.0.1:0",
+            "--dev",
+            "--rate-limits",
+            "off",
+            "--log",
+            "warn",
+            "--data-dir",
+        ])
         .arg(data_dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -10,6 +10,7 @@ mod durability;
 mod files;
 mod health;
 mod keys;
+mod limits;
 mod messages;
 mod rich_messages;
 mod support;

@@ -35,6 +35,8 @@ impl TestNode {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::new(dir.path());
         config.dev_mode = true;
+        // Tests register many users from one address; the rate-limit tests turn limits back on.
+        config.rate_limits.enabled = false;
         tune(&mut config);
         let services = Arc::new(Services::open(config).unwrap());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
