@@ -872,7 +872,7 @@ fn run() -> Result<bool, String> {
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .map_err(|err| format!("bind: {err}"))?;
     let addr = listener.local_addr().map_err(|err| err.to_string())?;
-    node_rt.spawn(services.clone().run_maintenance());
+    node_rt.spawn(services.clone().run_background());
     let (stop, stopped) = oneshot::channel::<()>();
     let server = node_rt.spawn(gateway::serve(listener, services.clone(), async {
         let _ = stopped.await;

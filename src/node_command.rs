@@ -114,7 +114,7 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
             args.data_dir.display()
         ));
         tracing::info!(%address, dev = args.dev, "node started");
-        let maintenance = tokio::spawn(services.clone().run_maintenance());
+        let maintenance = tokio::spawn(services.clone().run_background());
         gateway::serve(listener, services.clone(), shutdown_signal()).await?;
         maintenance.abort();
         tracing::info!("shutting down; flushing the store");

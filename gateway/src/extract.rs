@@ -153,11 +153,12 @@ impl FromRequestParts<AppState> for Auth {
 /// Strips an optional `Bearer ` prefix.
 pub(crate) fn bearer(value: &str) -> Option<&str> {
     let value = value.trim();
-    let token = match value.get(..7) {
-        Some(prefix) if prefix.eq_ignore_ascii_case("bearer ") => value[7..].trim(),
+    let token = match value.split_once(char::is_whitespace) {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        _ if value.eq_ignore_ascii_case("bearer") => "",
         _ => value,
     };
-    (!token.is_empty() && !token.contains(' ')).then_some(token)
+    (!token.is_empty() && !token.contains(char::is_whitespace)).then_some(token)
 }
 
 /// The peer address, when the server was started with connect info.

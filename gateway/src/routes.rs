@@ -10,6 +10,7 @@ mod health;
 mod keys;
 mod messages;
 mod users;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -170,6 +171,9 @@ pub(crate) fn router() -> Router<AppState> {
             get(broadcasts::is_recipient).delete(broadcasts::remove_recipient),
         )
         .route("/broadcasts/{id}/messages", post(broadcasts::send))
+        .route("/webhooks", post(webhooks::create).get(webhooks::list))
+        .route("/webhooks/{id}", delete(webhooks::delete))
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
         .route("/ws", get(crate::ws::upgrade));
     Router::new()
         .route("/ping", get(health::ping))

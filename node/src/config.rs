@@ -24,6 +24,8 @@ pub struct Config {
     pub ice_servers: Vec<protocol::api::IceServer>,
     /// Largest file blob accepted, in bytes (uploads beyond it are refused with 413).
     pub max_file_bytes: u64,
+    /// The first webhook retry waits about this long; each further retry doubles it (capped, jittered).
+    pub webhook_retry_base: Duration,
     /// Requests allowed per minute, per user (per address before login).
     pub rate_limits: RateLimits,
     /// Origins allowed to call the API from a browser; empty sends no CORS headers, `*` allows any.
@@ -74,6 +76,7 @@ impl Config {
             maintenance_interval: Duration::from_secs(60),
             ice_servers: Vec::new(),
             max_file_bytes: 50 * 1024 * 1024,
+            webhook_retry_base: Duration::from_secs(2),
             rate_limits: RateLimits::default(),
             cors_origins: Vec::new(),
         }

@@ -15,6 +15,7 @@ use protocol::api::{
     CreateConversationRequest, DeleteConversationQuery, DirectQuery, GroupSettings, Role, SequenceInfo,
     UpdateConversationRequest, UpdateSettings,
 };
+use protocol::webhooks::WebhookEvent;
 use protocol::{ConversationId, UserId};
 use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
@@ -27,6 +28,7 @@ pub(crate) use self::records::{
 use self::records::{dm_key, member_key, membership_key, put, view};
 use crate::locks::ConversationLocks;
 use crate::storage::{Store, encode};
+use crate::webhooks::Webhooks;
 use crate::{Actor, Error, Result, contacts, users, validate};
 
 /// Most participants a conversation may have.
@@ -70,11 +72,26 @@ fn apply_settings(settings: &mut GroupSettings, update: &UpdateSettings) -> Resu
 pub struct Conversations {
     store: Store,
     locks: Arc<ConversationLocks>,
+    webhooks: Arc<Webhooks>,
 }
 
 impl Conversations {
-    pub(crate) fn new(store: Store, locks: Arc<ConversationLocks>) -> Self {
-        Self { store, locks }
+    pub(crate) fn new(store: Store, locks: Arc<ConversationLocks>, webhooks: Arc<Webhooks>) -> Self {
+        Self { store, locks, webhooks }
+    }
+
+    /// Tells the participants' webhooks that a conversation's details or settings changed.
+    fn announce_update(&self, actor: &Actor, record: &ConversationRecord) -> Result<()> {
+        let data = serde_json::json!({
+            "conversation_id": record.id,
+            "type": record.kind,
+            "subject": record.subject,
+            "updated_by": actor.user_id,
+            "updated_at": record.updated_at,
+        });
+        let members = participants(&self.store, record.id)?.into_iter().map(|(user, _)| user);
+        self.webhooks.emit(members, WebhookEvent::ConversationUpdated, data);
+        Ok(())
     }
 
     fn view_for(&self, record: &ConversationRecord, user: UserId) -> Result<Conversation> {
@@ -288,6 +305,7 @@ impl Conversations {
         record.updated_at = Utc::now();
         put(&self.store, &record)?;
         self.store.commit().await?;
+        self.announce_update(actor, &record)?;
         Ok(view(&record, activity(&self.store, id)?, &me))
     }
 
@@ -307,6 +325,7 @@ impl Conversations {
         record.updated_at = Utc::now();
         put(&self.store, &record)?;
         self.store.commit().await?;
+        self.announce_update(actor, &record)?;
         Ok(view(&record, activity(&self.store, id)?, &me))
     }
 

@@ -21,6 +21,7 @@ mod services;
 mod storage;
 pub mod users;
 mod validate;
+pub mod webhooks;
 
 pub use auth::Actor;
 pub use config::{Config, RateLimits};

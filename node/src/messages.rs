@@ -16,6 +16,7 @@ use chrono::Utc;
 use protocol::api::{
     ConversationKind, DeviceCiphertext, EditMessageRequest, ForwardMessageRequest, Message, Role, SendMessageRequest,
 };
+use protocol::webhooks::WebhookEvent;
 use protocol::ws::{MessageEvent, ServerFrame};
 use protocol::{ConversationId, DeviceId, MessageId, UserId};
 use sled::Transactional;
@@ -27,6 +28,7 @@ use crate::conversations::{self, Activity};
 use crate::locks::ConversationLocks;
 use crate::realtime::Hub;
 use crate::storage::{Store, decode, encode, keys};
+use crate::webhooks::Webhooks;
 use crate::{Actor, Error, Result, contacts, users, validate};
 
 /// Largest ciphertext for one device.
@@ -143,11 +145,17 @@ pub struct Messages {
     store: Store,
     locks: Arc<ConversationLocks>,
     hub: Arc<Hub>,
+    webhooks: Arc<Webhooks>,
 }
 
 impl Messages {
-    pub(crate) fn new(store: Store, locks: Arc<ConversationLocks>, hub: Arc<Hub>) -> Self {
-        Self { store, locks, hub }
+    pub(crate) fn new(store: Store, locks: Arc<ConversationLocks>, hub: Arc<Hub>, webhooks: Arc<Webhooks>) -> Self {
+        Self {
+            store,
+            locks,
+            hub,
+            webhooks,
+        }
     }
 
     /// Checks a message's copies: each names an active device of a participant, once, within limits.
@@ -361,6 +369,19 @@ impl Messages {
             let event = event(&record, copy.ciphertext.clone(), copy.header.clone());
             self.hub.send_to_device(*user, *device, &ServerFrame::MessageNew(event));
         }
+        let data = serde_json::json!({
+            "message_id": record.id,
+            "conversation_id": record.conversation_id,
+            "sender_id": record.sender_id,
+            "sender_device_id": record.sender_device_id,
+            "sequence_number": record.seq,
+            "message_type": record.message_type,
+            "created_at": record.created_at,
+        });
+        let members = conversations::participants(&self.store, conversation)?
+            .into_iter()
+            .map(|(user, _)| user);
+        self.webhooks.emit(members, WebhookEvent::MessageCreated, data);
         self.view_with(&record, actor.device_id, None)
     }
 

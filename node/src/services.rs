@@ -15,6 +15,7 @@ use crate::presence::Presence;
 use crate::realtime::Hub;
 use crate::storage::Store;
 use crate::users::Users;
+use crate::webhooks::Webhooks;
 use crate::{Config, NodeIdentity, Result};
 
 /// The node's services.
@@ -43,6 +44,8 @@ pub struct Services {
     pub files: Files,
     /// Typing and presence.
     pub presence: Presence,
+    /// Webhook registrations and deliveries.
+    pub webhooks: Arc<Webhooks>,
     /// Live connections.
     pub hub: Arc<Hub>,
     store: Store,
@@ -59,10 +62,12 @@ impl Services {
         let hub = Arc::new(Hub::new(config.max_connections_per_user, config.connection_buffer));
         let locks = Arc::new(ConversationLocks::new());
         let auth = Arc::new(Auth::new(store.clone(), config.clone(), hub.clone())?);
-        let conversations = Arc::new(Conversations::new(store.clone(), locks.clone()));
-        let messages = Arc::new(Messages::new(store.clone(), locks, hub.clone()));
+        let webhooks = Arc::new(Webhooks::new(store.clone(), config.clone()));
+        let conversations = Arc::new(Conversations::new(store.clone(), locks.clone(), webhooks.clone()));
+        let messages = Arc::new(Messages::new(store.clone(), locks, hub.clone(), webhooks.clone()));
         Ok(Self {
-            users: Users::new(store.clone(), auth.clone()),
+            users: Users::new(store.clone(), auth.clone(), webhooks.clone()),
+            webhooks,
             keys: Keys::new(store.clone()),
             contacts: Contacts::new(store.clone()),
             broadcasts: Broadcasts::new(store.clone(), conversations.clone(), messages.clone()),
@@ -79,15 +84,19 @@ impl Services {
         })
     }
 
-    /// Background upkeep, run until the task is dropped: erases messages past their retention.
-    pub async fn run_maintenance(self: Arc<Self>) {
-        let mut every = tokio::time::interval(self.config.maintenance_interval);
-        loop {
-            every.tick().await;
-            if let Err(err) = self.messages.purge_expired().await {
-                tracing::error!(error = %err, "retention purge failed");
+    /// Background work, run until the task is dropped: webhook deliveries, and the periodic erasure
+    /// of messages past their retention.
+    pub async fn run_background(self: Arc<Self>) {
+        let retention = async {
+            let mut every = tokio::time::interval(self.config.maintenance_interval);
+            loop {
+                every.tick().await;
+                if let Err(err) = self.messages.purge_expired().await {
+                    tracing::error!(error = %err, "retention purge failed");
+                }
             }
-        }
+        };
+        tokio::join!(retention, self.webhooks.clone().run());
     }
 
     /// Whether the store answers; backs `/health`.

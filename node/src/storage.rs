@@ -102,6 +102,12 @@ trees! {
     ownerbroadcast_broadcast,
     /// broadcast id ++ user id -> `RecipientRecord`
     broadcastuser_recipient,
+    /// webhook id -> `HookRecord`
+    webhookid_webhook,
+    /// owner user id ++ webhook id -> ()
+    userwebhook_webhook,
+    /// webhook id ++ position (u64 BE) -> `WebhookDelivery`
+    webhookpos_delivery,
     /// call id -> `Call`
     callid_call,
     /// conversation id ++ created millis (BE) ++ call id -> ()

@@ -7,11 +7,13 @@ use protocol::api::{
     Device, DeviceList, Me, PublicDevice, PublicDeviceList, Settings, Timestamp, UpdateProfileRequest,
     UpdateSettingsRequest, UserList, UserProfile, UserSearchQuery,
 };
+use protocol::webhooks::WebhookEvent;
 use protocol::{DeviceId, UserId};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Auth;
 use crate::storage::{Store, decode, encode, keys};
+use crate::webhooks::Webhooks;
 use crate::{Actor, Error, Result, validate};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -144,11 +146,12 @@ pub(crate) fn display_key(display_name: &str, user: UserId) -> Vec<u8> {
 pub struct Users {
     store: Store,
     auth: Arc<Auth>,
+    webhooks: Arc<Webhooks>,
 }
 
 impl Users {
-    pub(crate) fn new(store: Store, auth: Arc<Auth>) -> Self {
-        Self { store, auth }
+    pub(crate) fn new(store: Store, auth: Arc<Auth>, webhooks: Arc<Webhooks>) -> Self {
+        Self { store, auth, webhooks }
     }
 
     fn load(&self, id: UserId) -> Result<UserRecord> {
@@ -188,6 +191,15 @@ impl Users {
         t.displayname_userid
             .insert(display_key(&user.display_name, user.id), &[])?;
         self.store.commit().await?;
+        let data = serde_json::json!({
+            "user_id": user.id,
+            "display_name": user.display_name,
+            "avatar_url": user.avatar_url,
+            "status": user.status,
+            "bio": user.bio,
+            "updated_at": user.updated_at,
+        });
+        self.webhooks.emit([user.id], WebhookEvent::UserUpdated, data);
         Ok(user.me())
     }
 

@@ -11,6 +11,7 @@ mod files;
 mod keys;
 mod messages;
 mod users;
+mod webhooks;
 
 pub use auth::*;
 pub use broadcasts::*;
@@ -22,6 +23,7 @@ pub use files::*;
 pub use keys::*;
 pub use messages::*;
 pub use users::*;
+pub use webhooks::*;
 
 /// Timestamps are UTC and serialise as RFC 3339.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

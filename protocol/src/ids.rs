@@ -97,6 +97,10 @@ uuid_id!(
     BroadcastId
 );
 uuid_id!(
+    /// A registered webhook.
+    WebhookId
+);
+uuid_id!(
     /// A resumable upload session.
     UploadId
 );

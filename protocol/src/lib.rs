@@ -8,9 +8,10 @@ mod bytes;
 pub mod crypto;
 mod ids;
 mod keys;
+pub mod webhooks;
 pub mod ws;
 
 pub use bytes::{Base64Bytes, DecodeError};
-pub use ids::{BroadcastId, CallId, ConversationId, DeviceId, IdentityKeyId, MessageId, SessionId, UserId};
+pub use ids::{BroadcastId, CallId, ConversationId, DeviceId, IdentityKeyId, MessageId, SessionId, UserId, WebhookId};
 pub use ids::{FileId, UploadId};
 pub use keys::{IdentityPublicKey, KeyError, PreKeyPublic, PreKeySignature, verify_signed_prekey};

@@ -15,4 +15,5 @@ mod messages;
 mod rich_messages;
 mod support;
 mod users;
+mod webhooks;
 mod websocket;

@@ -41,7 +41,7 @@ impl TestNode {
         let services = Arc::new(Services::open(config).unwrap());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(services.clone().run_maintenance());
+        tokio::spawn(services.clone().run_background());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(gateway::serve(listener, services.clone(), async {
             let _ = stopped.await;
