@@ -236,6 +236,9 @@ async fn run(
 
 fn went_offline(state: &AppState, actor: &Actor) {
     if !state.services.hub.is_online(actor.user_id) {
+        if let Err(err) = state.services.users.went_offline(actor.user_id) {
+            tracing::warn!(user = %actor.user_id, error = %err, "recording last_seen failed");
+        }
         announce(state, actor, false, None);
     }
 }

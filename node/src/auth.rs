@@ -111,6 +111,8 @@ impl Auth {
             avatar_url: None,
             status: None,
             bio: None,
+            location: None,
+            last_seen: None,
             password_hash,
             created_at: now,
             updated_at: now,

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::conversations::Conversations;
 use crate::messages::Messages;
+use crate::realtime::Hub;
 use crate::storage::{Store, decode, encode, keys};
 use crate::{Actor, Error, Result, contacts, users, validate};
 
@@ -47,14 +48,16 @@ pub struct Broadcasts {
     store: Store,
     conversations: Arc<Conversations>,
     messages: Arc<Messages>,
+    hub: Arc<Hub>,
 }
 
 impl Broadcasts {
-    pub(crate) fn new(store: Store, conversations: Arc<Conversations>, messages: Arc<Messages>) -> Self {
+    pub(crate) fn new(store: Store, conversations: Arc<Conversations>, messages: Arc<Messages>, hub: Arc<Hub>) -> Self {
         Self {
             store,
             conversations,
             messages,
+            hub,
         }
     }
 
@@ -296,7 +299,7 @@ impl Broadcasts {
         for (user, record) in self.recipient_ids(id)? {
             if let Some(user) = users::get_user(&self.store, user)? {
                 recipients.push(Recipient {
-                    profile: user.profile(),
+                    profile: user.profile(&self.hub),
                     added_at: record.added_at,
                 });
             }

@@ -2,11 +2,14 @@
 //! a DM with the blocker, add them to a group, message them in a DM, or reach them with typing,
 //! presence or calls.
 
+use std::sync::Arc;
+
 use chrono::Utc;
 use protocol::UserId;
 use protocol::api::{BlockedList, Contact, ContactList, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use crate::realtime::Hub;
 use crate::storage::{Store, decode, encode, keys};
 use crate::{Actor, Error, Result, users};
 
@@ -45,11 +48,12 @@ pub(crate) fn forget_user(store: &Store, user: UserId) -> Result<()> {
 /// The contacts service.
 pub struct Contacts {
     store: Store,
+    hub: Arc<Hub>,
 }
 
 impl Contacts {
-    pub(crate) fn new(store: Store) -> Self {
-        Self { store }
+    pub(crate) fn new(store: Store, hub: Arc<Hub>) -> Self {
+        Self { store, hub }
     }
 
     fn listed(&self, tree: &sled::Tree, owner: UserId) -> Result<Vec<Contact>> {
@@ -62,7 +66,7 @@ impl Contacts {
             let record: ContactRecord = decode(&value)?;
             if let Some(user) = users::get_user(&self.store, other)? {
                 list.push(Contact {
-                    profile: user.profile(),
+                    profile: user.profile(&self.hub),
                     added_at: record.added_at,
                 });
             }
@@ -101,7 +105,7 @@ impl Contacts {
         self.store.commit().await?;
         let user = users::get_user(&self.store, other)?.ok_or(Error::NotFound("user"))?;
         Ok(Contact {
-            profile: user.profile(),
+            profile: user.profile(&self.hub),
             added_at: record.added_at,
         })
     }

@@ -66,11 +66,11 @@ impl Services {
         let conversations = Arc::new(Conversations::new(store.clone(), locks.clone(), webhooks.clone()));
         let messages = Arc::new(Messages::new(store.clone(), locks, hub.clone(), webhooks.clone()));
         Ok(Self {
-            users: Users::new(store.clone(), auth.clone(), webhooks.clone()),
+            users: Users::new(store.clone(), auth.clone(), webhooks.clone(), hub.clone()),
             webhooks,
             keys: Keys::new(store.clone()),
-            contacts: Contacts::new(store.clone()),
-            broadcasts: Broadcasts::new(store.clone(), conversations.clone(), messages.clone()),
+            contacts: Contacts::new(store.clone(), hub.clone()),
+            broadcasts: Broadcasts::new(store.clone(), conversations.clone(), messages.clone(), hub.clone()),
             conversations,
             messages,
             presence: Presence::new(store.clone(), hub.clone()),

@@ -12,6 +12,7 @@ use protocol::{DeviceId, UserId};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Auth;
+use crate::realtime::Hub;
 use crate::storage::{Store, decode, encode, keys};
 use crate::webhooks::Webhooks;
 use crate::{Actor, Error, Result, validate};
@@ -26,13 +27,19 @@ pub(crate) struct UserRecord {
     pub(crate) avatar_url: Option<String>,
     pub(crate) status: Option<String>,
     pub(crate) bio: Option<String>,
+    #[serde(default)]
+    pub(crate) location: Option<String>,
+    #[serde(default)]
+    pub(crate) last_seen: Option<Timestamp>,
     pub(crate) password_hash: String,
     pub(crate) created_at: Timestamp,
     pub(crate) updated_at: Timestamp,
 }
 
 impl UserRecord {
-    pub(crate) fn profile(&self) -> UserProfile {
+    /// The public profile; `hub` tells whether the user is online now.
+    pub(crate) fn profile(&self, hub: &Hub) -> UserProfile {
+        let is_online = hub.is_online(self.id);
         UserProfile {
             id: self.id,
             username: self.username.clone(),
@@ -40,6 +47,9 @@ impl UserRecord {
             avatar_url: self.avatar_url.clone(),
             status: self.status.clone(),
             bio: self.bio.clone(),
+            location: self.location.clone(),
+            last_seen: if is_online { None } else { self.last_seen },
+            is_online,
             created_at: self.created_at,
         }
     }
@@ -54,6 +64,7 @@ impl UserRecord {
             avatar_url: self.avatar_url.clone(),
             status: self.status.clone(),
             bio: self.bio.clone(),
+            location: self.location.clone(),
             created_at: self.created_at,
             updated_at: self.updated_at,
         }
@@ -147,11 +158,30 @@ pub struct Users {
     store: Store,
     auth: Arc<Auth>,
     webhooks: Arc<Webhooks>,
+    hub: Arc<Hub>,
 }
 
 impl Users {
-    pub(crate) fn new(store: Store, auth: Arc<Auth>, webhooks: Arc<Webhooks>) -> Self {
-        Self { store, auth, webhooks }
+    pub(crate) fn new(store: Store, auth: Arc<Auth>, webhooks: Arc<Webhooks>, hub: Arc<Hub>) -> Self {
+        Self {
+            store,
+            auth,
+            webhooks,
+            hub,
+        }
+    }
+
+    /// Records when the user's last connection closed, for `last_seen`.
+    pub fn went_offline(&self, user: UserId) -> Result<()> {
+        let tree = &self.store.trees.userid_user;
+        let Some(bytes) = tree.get(user.as_bytes())? else {
+            return Ok(());
+        };
+        let mut record: UserRecord = decode(&bytes)?;
+        record.last_seen = Some(Utc::now());
+        // A compare-and-swap, so a concurrent profile edit is never overwritten by this stamp.
+        let _ = tree.compare_and_swap(user.as_bytes(), Some(bytes), Some(encode(&record)))?;
+        Ok(())
     }
 
     fn load(&self, id: UserId) -> Result<UserRecord> {
@@ -165,7 +195,7 @@ impl Users {
 
     /// Another user's public profile.
     pub fn profile(&self, id: UserId) -> Result<UserProfile> {
-        Ok(self.load(id)?.profile())
+        Ok(self.load(id)?.profile(&self.hub))
     }
 
     /// Changes the fields present in the request.
@@ -183,6 +213,9 @@ impl Users {
         }
         if request.status.is_some() {
             user.status = validate::optional_text("status", request.status.as_deref(), 140)?;
+        }
+        if request.location.is_some() {
+            user.location = validate::optional_text("location", request.location.as_deref(), 100)?;
         }
         user.updated_at = Utc::now();
         let t = &self.store.trees;
@@ -300,7 +333,7 @@ impl Users {
         let mut users = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(user) = get_user(&self.store, id)? {
-                users.push(user.profile());
+                users.push(user.profile(&self.hub));
             }
         }
         Ok(UserList { users })

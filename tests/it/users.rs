@@ -511,3 +511,42 @@ async fn public_device_list_shows_key_status() {
         "NOT_FOUND",
     );
 }
+
+#[tokio::test]
+async fn profiles_show_location_presence_and_last_seen() {
+    let node = TestNode::start().await;
+    let (ann, bob) = (node.user("ann").await, node.user("bob").await);
+    let me = assert_ok(
+        ann.api.put("/v1/users/me", json!({ "location": "Lisbon" })).await,
+        StatusCode::OK,
+    );
+    assert_eq!(me["location"], "Lisbon");
+    let long = ann
+        .api
+        .put("/v1/users/me", json!({ "location": "x".repeat(101) }))
+        .await;
+    assert_error(&long, StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR");
+    let path = format!("/v1/users/{}", ann.id);
+    let offline = assert_ok(bob.api.get(&path).await, StatusCode::OK);
+    assert_eq!(
+        (offline["is_online"].as_bool(), offline["location"].as_str()),
+        (Some(false), Some("Lisbon"))
+    );
+    assert!(offline["last_seen"].is_null(), "never connected");
+    let mut socket = ann.ws(&node).await;
+    socket.sync().await;
+    assert_eq!(assert_ok(bob.api.get(&path).await, StatusCode::OK)["is_online"], true);
+    socket.close().await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let profile = assert_ok(bob.api.get(&path).await, StatusCode::OK);
+        if profile["is_online"] == false && profile["last_seen"].is_string() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "last_seen is recorded when the last connection closes"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -22,6 +22,8 @@ pub struct Me {
     pub status: Option<String>,
     /// A short biography.
     pub bio: Option<String>,
+    /// Where they are, as they put it.
+    pub location: Option<String>,
     /// When the account was created.
     pub created_at: Timestamp,
     /// When the profile last changed.
@@ -43,6 +45,12 @@ pub struct UserProfile {
     pub status: Option<String>,
     /// A short biography.
     pub bio: Option<String>,
+    /// Where they are, as they put it.
+    pub location: Option<String>,
+    /// When their last connection closed (absent while online or never connected).
+    pub last_seen: Option<Timestamp>,
+    /// Whether they have a live connection now.
+    pub is_online: bool,
     /// When the account was created.
     pub created_at: Timestamp,
 }
@@ -62,6 +70,9 @@ pub struct UpdateProfileRequest {
     /// At most 140 characters.
     #[serde(default)]
     pub status: Option<String>,
+    /// At most 100 characters.
+    #[serde(default)]
+    pub location: Option<String>,
 }
 
 /// `GET/PUT /v1/users/me/settings`.
