@@ -1,6 +1,7 @@
 //! The route table. Each domain's handlers live in their own file, each documented with its route.
 
 mod auth;
+mod avatars;
 mod broadcasts;
 mod calls;
 mod contacts;
@@ -39,6 +40,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/users/me/contacts/{id}", delete(contacts::remove))
         .route("/users/me/contacts/{id}/block", post(contacts::block))
         .route("/users/me/contacts/{id}/unblock", post(contacts::unblock))
+        .route("/users/me/avatar", post(avatars::set_mine))
+        .route("/avatars/{name}", get(avatars::get))
+        .route("/conversations/{id}/avatar", post(avatars::set_conversation))
         .route("/users/me/devices", get(users::devices))
         .route("/users/me/devices/{id}", delete(users::deactivate_device))
         .route("/users/me/sessions", delete(auth::revoke_other_sessions))

@@ -309,6 +309,24 @@ impl Conversations {
         Ok(view(&record, activity(&self.store, id)?, &me))
     }
 
+    /// Points a group's or channel's avatar at a stored picture (owners and admins); returns the
+    /// conversation and the previous URL.
+    pub async fn set_avatar(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+        url: String,
+    ) -> Result<(Conversation, Option<String>)> {
+        let _guard = self.locks.lock(id).await;
+        let (mut record, me) = self.manageable(actor, id)?;
+        let previous = record.avatar_url.replace(url);
+        record.updated_at = Utc::now();
+        put(&self.store, &record)?;
+        self.store.commit().await?;
+        self.announce_update(actor, &record)?;
+        Ok((view(&record, activity(&self.store, id)?, &me), previous))
+    }
+
     /// Changes a group's or channel's settings (owners and admins). Turning invites off revokes the link.
     pub async fn update_settings(
         &self,

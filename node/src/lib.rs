@@ -4,6 +4,7 @@
 #![deny(unsafe_code)]
 
 pub mod auth;
+pub mod avatars;
 pub mod broadcasts;
 pub mod calls;
 mod config;

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::auth::Auth;
+use crate::avatars::Avatars;
 use crate::broadcasts::Broadcasts;
 use crate::calls::Calls;
 use crate::contacts::Contacts;
@@ -44,6 +45,8 @@ pub struct Services {
     pub files: Files,
     /// Typing and presence.
     pub presence: Presence,
+    /// Avatar pictures.
+    pub avatars: Avatars,
     /// Webhook registrations and deliveries.
     pub webhooks: Arc<Webhooks>,
     /// Live connections.
@@ -68,6 +71,7 @@ impl Services {
         Ok(Self {
             users: Users::new(store.clone(), auth.clone(), webhooks.clone(), hub.clone()),
             webhooks,
+            avatars: Avatars::new(&config.data_dir),
             keys: Keys::new(store.clone()),
             contacts: Contacts::new(store.clone(), hub.clone()),
             broadcasts: Broadcasts::new(store.clone(), conversations.clone(), messages.clone(), hub.clone()),

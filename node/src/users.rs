@@ -236,6 +236,16 @@ impl Users {
         Ok(user.me())
     }
 
+    /// Points the caller's avatar at a stored picture; returns the profile and the previous URL.
+    pub async fn set_avatar(&self, actor: &Actor, url: String) -> Result<(Me, Option<String>)> {
+        let mut user = self.load(actor.user_id)?;
+        let previous = user.avatar_url.replace(url);
+        user.updated_at = Utc::now();
+        self.store.trees.userid_user.insert(user.id.as_bytes(), encode(&user))?;
+        self.store.commit().await?;
+        Ok((user.me(), previous))
+    }
+
     /// Deletes the account: its sessions end, its devices and keys go, it leaves every conversation,
     /// and its username, email and phone become free. Messages it sent stay with their conversations.
     pub async fn delete_me(&self, actor: &Actor) -> Result<()> {

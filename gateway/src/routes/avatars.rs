@@ -1,0 +1,76 @@
+use axum::extract::{Multipart, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
+use axum::response::{IntoResponse, Response};
+use protocol::ConversationId;
+use protocol::api::{Conversation, Me};
+
+use crate::extract::{Auth, Path};
+use crate::reply::{ApiResult, ok};
+use crate::{ApiError, AppState};
+
+/// Reads the `avatar` part of a multipart form.
+async fn avatar_bytes(mut form: Multipart) -> Result<Vec<u8>, ApiError> {
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|err| ApiError::bad_request(err.body_text()))?
+    {
+        if field.name() == Some("avatar") {
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|err| ApiError::bad_request(err.body_text()))?;
+            return Ok(bytes.to_vec());
+        }
+    }
+    Err(ApiError::validation(
+        "avatar: a multipart field named avatar is required",
+    ))
+}
+
+/// # `POST /v1/users/me/avatar` (multipart, field `avatar`)
+pub(crate) async fn set_mine(State(state): State<AppState>, Auth(actor): Auth, form: Multipart) -> ApiResult<Me> {
+    let bytes = avatar_bytes(form).await?;
+    let services = &state.services;
+    let url = services.avatars.store(&bytes).await?;
+    let (me, previous) = services.users.set_avatar(&actor, url).await?;
+    services.avatars.forget(previous.as_deref()).await;
+    ok(me)
+}
+
+/// # `POST /v1/conversations/{id}/avatar` (multipart, field `avatar`)
+pub(crate) async fn set_conversation(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<ConversationId>,
+    form: Multipart,
+) -> ApiResult<Conversation> {
+    let bytes = avatar_bytes(form).await?;
+    let services = &state.services;
+    let url = services.avatars.store(&bytes).await?;
+    match services.conversations.set_avatar(&actor, id, url.clone()).await {
+        Ok((conversation, previous)) => {
+            services.avatars.forget(previous.as_deref()).await;
+            ok(conversation)
+        }
+        Err(err) => {
+            services.avatars.forget(Some(&url)).await;
+            Err(err.into())
+        }
+    }
+}
+
+/// # `GET /v1/avatars/{name}`
+/// Public: avatars are shown by `<img>` tags, which carry no token; names are unguessable.
+pub(crate) async fn get(State(state): State<AppState>, Path(name): Path<String>) -> Result<Response, ApiError> {
+    let (bytes, content_type) = state.services.avatars.load(&name).await?;
+    Ok((
+        [
+            (CONTENT_TYPE, content_type),
+            (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        bytes,
+    )
+        .into_response())
+}

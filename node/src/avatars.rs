@@ -1,0 +1,98 @@
+//! Avatar pictures for users and conversations: small images checked by their magic bytes, stored under
+//! `<data_dir>/avatars/` with unguessable names and served publicly (an `<img>` tag sends no token).
+
+use std::path::{Path, PathBuf};
+
+use crate::{Error, Result};
+
+/// Largest avatar accepted.
+pub const MAX_AVATAR_BYTES: usize = 1024 * 1024;
+/// Where avatar URLs point.
+pub const URL_PREFIX: &str = "/v1/avatars/";
+
+/// The image kinds accepted, recognised by content rather than by what the client claims.
+fn kind(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(("png", "image/png"))
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(("jpg", "image/jpeg"))
+    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        Some(("gif", "image/gif"))
+    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some(("webp", "image/webp"))
+    } else {
+        None
+    }
+}
+
+/// The avatar store.
+pub struct Avatars {
+    dir: PathBuf,
+}
+
+impl Avatars {
+    pub(crate) fn new(data_dir: &Path) -> Self {
+        Self {
+            dir: data_dir.join("avatars"),
+        }
+    }
+
+    /// Stores an image and returns the URL it is served at.
+    pub async fn store(&self, bytes: &[u8]) -> Result<String> {
+        if bytes.len() > MAX_AVATAR_BYTES {
+            return Err(Error::TooLarge(format!("avatar exceeds {MAX_AVATAR_BYTES} bytes")));
+        }
+        let (extension, _) =
+            kind(bytes).ok_or_else(|| Error::invalid("avatar", "must be a PNG, JPEG, GIF or WebP image"))?;
+        let name = format!("{}.{extension}", uuid::Uuid::new_v4().simple());
+        let io = |err: std::io::Error| Error::Internal(format!("writing avatar: {err}"));
+        tokio::fs::create_dir_all(&self.dir).await.map_err(io)?;
+        let partial = self.dir.join(format!("{name}.part"));
+        tokio::fs::write(&partial, bytes).await.map_err(io)?;
+        tokio::fs::rename(&partial, self.dir.join(&name)).await.map_err(io)?;
+        Ok(format!("{URL_PREFIX}{name}"))
+    }
+
+    /// Removes a previously stored avatar, given its URL; URLs elsewhere are left alone.
+    pub async fn forget(&self, url: Option<&str>) {
+        if let Some(path) = url.and_then(|url| self.path_of(url.strip_prefix(URL_PREFIX)?)) {
+            let _ = tokio::fs::remove_file(path).await;
+        }
+    }
+
+    fn path_of(&self, name: &str) -> Option<PathBuf> {
+        let (stem, extension) = name.split_once('.')?;
+        let valid = stem.len() == 32
+            && stem.bytes().all(|b| b.is_ascii_hexdigit())
+            && ["png", "jpg", "gif", "webp"].contains(&extension);
+        valid.then(|| self.dir.join(name))
+    }
+
+    /// An avatar's bytes and content type.
+    pub async fn load(&self, name: &str) -> Result<(Vec<u8>, &'static str)> {
+        let path = self.path_of(name).ok_or(Error::NotFound("avatar"))?;
+        let bytes = tokio::fs::read(path).await.map_err(|_| Error::NotFound("avatar"))?;
+        let (_, content_type) = kind(&bytes).ok_or(Error::NotFound("avatar"))?;
+        Ok((bytes, content_type))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images_are_recognised_by_their_bytes() {
+        assert_eq!(kind(b"\x89PNG\r\n\x1a\nrest").map(|k| k.0), Some("png"));
+        assert_eq!(kind(b"RIFF\0\0\0\0WEBPVP8 ").map(|k| k.0), Some("webp"));
+        assert_eq!(kind(b"<svg onload=alert(1)>"), None);
+    }
+
+    #[test]
+    fn only_our_own_names_map_to_files() {
+        let avatars = Avatars::new(Path::new("/tmp/x"));
+        assert!(avatars.path_of("0123456789abcdef0123456789abcdef.png").is_some());
+        assert!(avatars.path_of("../../etc/passwd").is_none());
+        assert!(avatars.path_of("0123456789abcdef0123456789abcdef.svg").is_none());
+    }
+}
