@@ -73,22 +73,21 @@ pub(crate) async fn upgrade(
     let Some(token) = params.token else {
         return upgrade.on_upgrade(move |socket| authenticate_then_run(socket, state, since));
     };
-    let connected = bearer(&token)
-        .ok_or_else(|| ApiError::unauthorized("empty token"))
-        .and_then(|token| Ok(state.services.auth.authenticate(token)?))
-        .and_then(|actor| {
-            Ok((
-                actor,
-                state
-                    .services
-                    .hub
-                    .subscribe(actor.user_id, actor.device_id, actor.session_id)?,
-            ))
-        });
-    match connected {
+    match connect(&state, &token) {
         Ok((actor, subscription)) => upgrade.on_upgrade(move |socket| run(socket, state, actor, subscription, since)),
-        Err(err) => err.into_response(),
+        Err(err) => ApiError::from(err).into_response(),
     }
+}
+
+/// Authenticates a token and registers the connection with the hub.
+fn connect(state: &AppState, token: &str) -> node::Result<(Actor, Subscription)> {
+    let token = bearer(token).ok_or(node::Error::Unauthorized("empty token"))?;
+    let actor = state.services.auth.authenticate(token)?;
+    let subscription = state
+        .services
+        .hub
+        .subscribe(actor.user_id, actor.device_id, actor.session_id)?;
+    Ok((actor, subscription))
 }
 
 async fn authenticate_then_run(mut socket: WebSocket, state: AppState, since: Option<BTreeMap<ConversationId, u64>>) {
@@ -109,19 +108,7 @@ async fn authenticate_then_run(mut socket: WebSocket, state: AppState, since: Op
         .await;
     };
     let since = frame_since.or(since);
-    let connected = bearer(&token)
-        .ok_or(node::Error::Unauthorized("empty token"))
-        .and_then(|token| state.services.auth.authenticate(token))
-        .and_then(|actor| {
-            Ok((
-                actor,
-                state
-                    .services
-                    .hub
-                    .subscribe(actor.user_id, actor.device_id, actor.session_id)?,
-            ))
-        });
-    match connected {
+    match connect(&state, &token) {
         Ok((actor, subscription)) => run(socket, state, actor, subscription, since).await,
         Err(err) => {
             let err = ApiError::from(err);

@@ -117,15 +117,7 @@ impl Auth {
             created_at: now,
             updated_at: now,
         };
-        let device = DeviceRecord {
-            id: request.device_id,
-            user_id: user.id,
-            name: device_name,
-            kind: device_type,
-            active: true,
-            created_at: now,
-            last_active: Some(now),
-        };
+        let device = DeviceRecord::new(request.device_id, user.id, device_name, device_type, now);
         (
             &t.userid_user,
             &t.username_userid,
@@ -181,15 +173,7 @@ impl Auth {
                 }
                 device
             }
-            None => DeviceRecord {
-                id: request.device_id,
-                user_id: user.id,
-                name: device_name,
-                kind: device_type,
-                active: true,
-                created_at: now,
-                last_active: Some(now),
-            },
+            None => DeviceRecord::new(request.device_id, user.id, device_name, device_type, now),
         };
         users::put_device(&self.store, &device)?;
         for old in sessions::of_user(&self.store, user.id)?

@@ -82,6 +82,21 @@ pub(crate) struct DeviceRecord {
     pub(crate) last_active: Option<Timestamp>,
 }
 
+impl DeviceRecord {
+    /// A device registering now, active.
+    pub(crate) fn new(id: DeviceId, user_id: UserId, name: String, kind: String, now: Timestamp) -> Self {
+        Self {
+            id,
+            user_id,
+            name,
+            kind,
+            active: true,
+            created_at: now,
+            last_active: Some(now),
+        }
+    }
+}
+
 pub(crate) fn get_user(store: &Store, id: UserId) -> Result<Option<UserRecord>> {
     store
         .trees
