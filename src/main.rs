@@ -1,5 +1,7 @@
-//! `parley`: the one command-line program. `parley node` runs a node on embedded defaults.
+//! `parley`: the one command-line program. `parley node` runs a node on embedded defaults; `parley account`,
+//! `send`, `listen` and `conversations` are an end-to-end encrypted client.
 
+mod client_command;
 mod node_command;
 
 use clap::{Parser, Subcommand};
@@ -15,11 +17,14 @@ struct Cli {
 enum Command {
     /// Run a node: the REST + WebSocket API over an embedded store in the data dir.
     Node(node_command::NodeArgs),
+    #[command(flatten)]
+    Client(client_command::ClientCommand),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Node(args) => node_command::run(args),
+        Command::Client(command) => client_command::run(command),
     }
 }

@@ -41,6 +41,9 @@ pub const MAX_RECIPIENT_DEVICES: usize = 1024;
 pub const MAX_MENTIONS: usize = 50;
 /// Most messages one replay carries; a client past it resumes again from the last it received.
 pub const MAX_REPLAY: usize = 10_000;
+/// Most ciphertext bytes one replay carries, so a long-offline device cannot make the node hold
+/// gigabytes for one connection; the client resumes again for the rest.
+pub const MAX_REPLAY_BYTES: usize = 32 * 1024 * 1024;
 const MESSAGE_TYPES: [&str; 8] = ["text", "image", "video", "audio", "file", "location", "contact", "poll"];
 
 type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;

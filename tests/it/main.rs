@@ -8,6 +8,7 @@ mod contacts;
 mod conversation_extras;
 mod conversations;
 mod durability;
+mod e2ee;
 mod files;
 mod health;
 mod keys;

@@ -1,15 +1,35 @@
 //! What a (re)connecting device missed: its undelivered queue, or its copies after given sequence
-//! numbers. Messages the member cleared ("delete for me") are never replayed.
+//! numbers. Messages the member cleared ("delete for me") are never replayed. A replay is bounded in
+//! count and bytes; the client resumes again for the rest.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
-use protocol::ConversationId;
 use protocol::ws::MessageEvent;
+use protocol::{Base64Bytes, ConversationId};
 
 use super::records::{QueueEntry, decode_copy};
-use super::{MAX_REPLAY, Messages, copy_key, event, message_at, queue_index_key};
+use super::{MAX_REPLAY, MAX_REPLAY_BYTES, MessageRecord, Messages, copy_key, event, message_at, queue_index_key};
 use crate::storage::keys;
 use crate::{Actor, Result, conversations};
+
+/// The events of one replay, with the bytes they hold.
+#[derive(Default)]
+struct Replay {
+    events: Vec<MessageEvent>,
+    bytes: usize,
+}
+
+impl Replay {
+    fn full(&self) -> bool {
+        self.events.len() >= MAX_REPLAY || self.bytes >= MAX_REPLAY_BYTES
+    }
+
+    fn push(&mut self, record: &MessageRecord, ciphertext: Base64Bytes, header: Option<Base64Bytes>) {
+        self.bytes += ciphertext.len();
+        self.events.push(event(record, ciphertext, header));
+    }
+}
 
 impl Messages {
     /// Sequence numbers up to this were cleared by the caller; `None` when no longer a member.
@@ -17,25 +37,24 @@ impl Messages {
         Ok(conversations::participant(&self.store, conversation, actor.user_id)?.map(|me| me.cleared_through))
     }
 
-    /// Everything queued for the caller's device and not yet acknowledged, in arrival order.
+    /// Everything queued for the caller's device and not yet acknowledged, in arrival order. Entries
+    /// whose message is gone (deleted, expired, cleared, or the member left) are dropped on the way.
     pub fn undelivered(&self, actor: &Actor) -> Result<Vec<MessageEvent>> {
         let t = &self.store.trees;
-        let mut events = Vec::new();
+        let mut replay = Replay::default();
         let mut cleared: HashMap<ConversationId, Option<u64>> = HashMap::new();
         for entry in t.devicequeue_pending.scan_prefix(actor.device_id.as_bytes()) {
-            if events.len() >= MAX_REPLAY {
+            if replay.full() {
                 break;
             }
             let (key, value) = entry?;
             let queued = QueueEntry::decode(&value)?;
             let conversation = queued.conversation_id;
-            let cleared = match cleared.get(&conversation) {
-                Some(cleared) => *cleared,
-                None => *cleared
-                    .entry(conversation)
-                    .or_insert(self.cleared_through(actor, conversation)?),
+            let through = match cleared.entry(conversation) {
+                Entry::Occupied(known) => *known.get(),
+                Entry::Vacant(slot) => *slot.insert(self.cleared_through(actor, conversation)?),
             };
-            let visible = cleared.is_some_and(|through| queued.seq > through);
+            let visible = through.is_some_and(|through| queued.seq > through);
             let record = if visible {
                 message_at(&self.store, conversation, queued.seq)?
             } else {
@@ -46,7 +65,7 @@ impl Messages {
                 _ => None,
             };
             match (record, copy) {
-                (Some(record), Some((ciphertext, header))) => events.push(event(&record, ciphertext, header)),
+                (Some(record), Some((ciphertext, header))) => replay.push(&record, ciphertext, header),
                 _ => {
                     t.devicequeue_pending.remove(key)?;
                     t.devicemessage_queuepos
@@ -54,37 +73,37 @@ impl Messages {
                 }
             }
         }
-        Ok(events)
+        Ok(replay.events)
     }
 
     /// The caller's device copies after the given sequence number of each named conversation, in
     /// sequence order. Conversations the caller no longer belongs to are skipped.
     pub fn since(&self, actor: &Actor, since: &BTreeMap<ConversationId, u64>) -> Result<Vec<MessageEvent>> {
-        let mut events = Vec::new();
+        let mut replay = Replay::default();
         for (&conversation, &seq) in since {
             let Some(cleared) = self.cleared_through(actor, conversation)? else {
                 continue;
             };
-            let seq = seq.max(cleared);
+            let from = seq.max(cleared).saturating_add(1);
             let device = actor.device_id;
-            let range = self.store.trees.deviceconvseq_ciphertext.range(
-                copy_key(device, conversation, seq.saturating_add(1))..=copy_key(device, conversation, u64::MAX),
-            );
+            let range = self
+                .store
+                .trees
+                .deviceconvseq_ciphertext
+                .range(copy_key(device, conversation, from)..=copy_key(device, conversation, u64::MAX));
             for entry in range {
-                if events.len() >= MAX_REPLAY {
-                    return Ok(events);
+                if replay.full() {
+                    return Ok(replay.events);
                 }
                 let (key, value) = entry?;
-                let Some(seq) = keys::trailing_u64(&key) else {
-                    continue;
-                };
+                let Some(seq) = keys::trailing_u64(&key) else { continue };
                 let Some(record) = message_at(&self.store, conversation, seq)? else {
                     continue;
                 };
                 let (ciphertext, header) = decode_copy(&value)?;
-                events.push(event(&record, ciphertext, header));
+                replay.push(&record, ciphertext, header);
             }
         }
-        Ok(events)
+        Ok(replay.events)
     }
 }

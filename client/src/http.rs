@@ -1,0 +1,157 @@
+//! The REST transport: one `reqwest` client, the `/v1` paths, and the `{success, data|error, code}`
+//! envelope turned into values or [`Error::Http`].
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, Result};
+
+/// How long one request may take before it counts as a transport failure.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A node's REST API.
+#[derive(Clone)]
+pub(crate) struct Http {
+    client: reqwest::Client,
+    base: String,
+}
+
+impl Http {
+    /// A client for the node at `base` (`http://host:port`, a trailing slash is ignored).
+    pub(crate) fn new(base: &str) -> Result<Self> {
+        let base = base.trim_end_matches('/').to_owned();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(Error::profile(format!(
+                "the server must be an http:// or https:// URL, not {base:?}"
+            )));
+        }
+        let client = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .map_err(Error::Transport)?;
+        Ok(Self { client, base })
+    }
+
+    /// The base URL.
+    pub(crate) fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The WebSocket URL of `/v1/ws` authenticated by `token`.
+    pub(crate) fn ws_url(&self, token: &str) -> String {
+        let base = match self.base.strip_prefix("https://") {
+            Some(rest) => format!("wss://{rest}"),
+            None => format!("ws://{}", self.base.trim_start_matches("http://")),
+        };
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("token", token)
+            .finish();
+        format!("{base}/v1/ws?{query}")
+    }
+
+    /// Sends one request and unwraps the envelope's `data` into `T`.
+    pub(crate) async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&dyn ErasedBody>,
+        token: Option<&str>,
+    ) -> Result<T> {
+        let mut url = format!("{}/v1{path}", self.base);
+        if !query.is_empty() {
+            let mut encoded = form_urlencoded::Serializer::new(String::new());
+            for (name, value) in query {
+                encoded.append_pair(name, value);
+            }
+            url.push('?');
+            url.push_str(&encoded.finish());
+        }
+        let mut request = self.client.request(method, url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body.to_json()?);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let bytes = response.bytes().await?;
+        unwrap_envelope(status.as_u16(), &bytes)
+    }
+}
+
+/// A request body of any serialisable type, so `call` stays one non-generic-over-body function.
+pub(crate) trait ErasedBody: Sync {
+    fn to_json(&self) -> Result<serde_json::Value>;
+}
+
+impl<T: Serialize + Sync> ErasedBody for T {
+    fn to_json(&self) -> Result<serde_json::Value> {
+        serde_json::to_value(self).map_err(|err| Error::Protocol(format!("cannot encode a request: {err}")))
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct RawEnvelope {
+    #[serde(default)]
+    success: bool,
+    #[serde(default)]
+    data: Option<serde_json::Value>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    code: Option<String>,
+}
+
+fn unwrap_envelope<T: DeserializeOwned>(status: u16, bytes: &[u8]) -> Result<T> {
+    let envelope: Option<RawEnvelope> = serde_json::from_slice(bytes).ok();
+    match envelope {
+        Some(envelope) if envelope.success && (200..300).contains(&status) => {
+            serde_json::from_value(envelope.data.unwrap_or(serde_json::Value::Null))
+                .map_err(|err| Error::Protocol(format!("unexpected data in a {status} answer: {err}")))
+        }
+        Some(envelope) => Err(Error::Http {
+            status,
+            code: envelope.code.unwrap_or_default(),
+            message: envelope.error.unwrap_or_default(),
+        }),
+        None => Err(Error::Http {
+            status,
+            code: String::new(),
+            message: String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelopes_unwrap_into_data_or_errors() {
+        let ok: Vec<u32> = unwrap_envelope(200, br#"{"success":true,"data":[1,2]}"#).unwrap();
+        assert_eq!(ok, vec![1, 2]);
+        let unit: () = unwrap_envelope(200, br#"{"success":true}"#).unwrap();
+        assert_eq!(unit, ());
+        let err = unwrap_envelope::<()>(409, br#"{"success":false,"error":"taken","code":"CONFLICT"}"#).unwrap_err();
+        let Error::Http { status, code, message } = err else {
+            panic!("not an HTTP error: {err}")
+        };
+        assert_eq!((status, code.as_str(), message.as_str()), (409, "CONFLICT", "taken"));
+        let err = unwrap_envelope::<()>(502, b"bad gateway").unwrap_err();
+        assert!(err.is_transient());
+    }
+
+    #[test]
+    fn websocket_urls_follow_the_scheme() {
+        let http = Http::new("http://127.0.0.1:8080/").unwrap();
+        assert_eq!(http.ws_url("a b"), "ws://127.0.0.1:8080/v1/ws?token=a+b");
+        let https = Http::new("https://chat.example.org").unwrap();
+        assert_eq!(https.ws_url("t"), "wss://chat.example.org/v1/ws?token=t");
+        assert!(Http::new("chat.example.org").is_err());
+    }
+}
