@@ -1,6 +1,7 @@
 //! `parley`: the one command-line program. `parley node` runs a node on embedded defaults; `parley account`,
 //! `send`, `listen` and `conversations` are an end-to-end encrypted client.
 
+mod bootstrap_command;
 mod client_command;
 mod node_command;
 
@@ -17,6 +18,8 @@ struct Cli {
 enum Command {
     /// Run a node: the REST + WebSocket API over an embedded store in the data dir.
     Node(node_command::NodeArgs),
+    /// Run a bootstrap node: a DHT entry point with no users that nodes name with `--bootstrap`.
+    Bootstrap(bootstrap_command::BootstrapArgs),
     #[command(flatten)]
     Client(client_command::ClientCommand),
 }
@@ -25,6 +28,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Node(args) => node_command::run(args),
+        Command::Bootstrap(args) => bootstrap_command::run(args),
         Command::Client(command) => client_command::run(command),
     }
 }

@@ -74,6 +74,18 @@ pub(crate) struct NodeArgs {
     #[arg(long = "cors-origin", env = "PARLEY_CORS_ORIGINS", value_delimiter = ',')]
     cors_origins: Vec<String>,
 
+    /// This node's name in the federation DHT (default: derived from its PeerId).
+    #[arg(long, env = "PARLEY_NAME")]
+    name: Option<String>,
+
+    /// QUIC address the federation (libp2p) listens on.
+    #[arg(long = "p2p", env = "PARLEY_P2P", default_value = "/ip4/0.0.0.0/udp/4433/quic-v1")]
+    p2p: node::federation::Multiaddr,
+
+    /// A bootstrap node's multiaddr ending in `/p2p/<peer id>`; repeatable.
+    #[arg(long = "bootstrap", env = "PARLEY_BOOTSTRAP", value_delimiter = ',')]
+    bootstrap: Vec<node::federation::Multiaddr>,
+
     /// Log filter, e.g. `info` or `parley=debug,tower_http=debug`.
     #[arg(long, env = "PARLEY_LOG", default_value = "info")]
     log: String,
@@ -99,6 +111,9 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
     };
     config.cors_origins = args.cors_origins.clone();
     config.max_file_bytes = args.max_file_bytes;
+    config.federation.name = args.name.clone();
+    config.federation.p2p_listen = args.p2p.clone();
+    config.federation.bootstrap = args.bootstrap.clone();
 
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
@@ -115,7 +130,13 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
         ));
         tracing::info!(%address, dev = args.dev, "node started");
         let maintenance = tokio::spawn(services.clone().run_background());
+        let federation = services.start_federation().context("starting federation")?;
+        if let Some(local) = services.federation() {
+            let local = local.local_node().await?;
+            say(&format!("federation: node {} (peer id {})", local.name, local.peer_id));
+        }
         gateway::serve(listener, services.clone(), shutdown_signal()).await?;
+        federation.shutdown().await;
         maintenance.abort();
         tracing::info!("shutting down; flushing the store");
         services.flush().context("flushing the store")?;

@@ -5,6 +5,7 @@
 mod error;
 mod extract;
 mod limits;
+mod openapi;
 mod reply;
 mod request_id;
 mod routes;

@@ -1,17 +1,20 @@
-//! The route table. Each domain's handlers live in their own file, each documented with its route.
+//! The route table. Each domain's handlers live in their own file, each documented with its route and
+//! described for OpenAPI by `#[utoipa::path]` (assembled in `crate::openapi`).
 
-mod auth;
-mod avatars;
-mod broadcasts;
-mod calls;
-mod contacts;
-mod conversations;
-mod files;
-mod health;
-mod keys;
-mod messages;
-mod users;
-mod webhooks;
+pub(crate) mod auth;
+pub(crate) mod avatars;
+pub(crate) mod broadcasts;
+pub(crate) mod calls;
+pub(crate) mod contacts;
+pub(crate) mod conversations;
+pub(crate) mod docs;
+pub(crate) mod federation;
+pub(crate) mod files;
+pub(crate) mod health;
+pub(crate) mod keys;
+pub(crate) mod messages;
+pub(crate) mod users;
+pub(crate) mod webhooks;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -118,6 +121,8 @@ pub(crate) fn router() -> Router<AppState> {
             get(messages::reactions).post(messages::react),
         )
         .route("/messages/{id}/reactions/{emoji}", delete(messages::unreact))
+        .route("/federation/node", get(federation::node))
+        .route("/federation/peers", get(federation::peers))
         .route("/calls", post(calls::create).get(calls::list))
         .route("/calls/user", get(calls::of_user))
         .route("/calls/active", get(calls::active))
@@ -178,10 +183,12 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/webhooks", post(webhooks::create).get(webhooks::list))
         .route("/webhooks/{id}", delete(webhooks::delete))
         .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
-        .route("/ws", get(crate::ws::upgrade));
+        .route("/ws", get(crate::ws::upgrade))
+        .route("/openapi.json", get(docs::openapi));
     Router::new()
         .route("/ping", get(health::ping))
         .route("/health", get(health::health))
+        .route("/docs", get(docs::page))
         .nest("/v1", v1)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -18,6 +18,7 @@ use protocol::ConversationId;
 use protocol::ws::{ClientFrame, ServerFrame, SignalKind};
 use serde::Deserialize;
 use tokio::time::{Instant, interval, timeout};
+use utoipa::IntoParams;
 
 use crate::extract::{Query, bearer, parse_json};
 use crate::{ApiError, AppState, MAX_BODY_BYTES};
@@ -32,10 +33,13 @@ const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 const POLICY_VIOLATION: u16 = 1008;
 const TRY_AGAIN_LATER: u16 = 1013;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct WsParams {
+    /// The access token; without it the first frame must be `{"type":"auth","token":…}`.
     token: Option<String>,
-    /// `conversation:seq` pairs, comma-separated.
+    /// Resume after these sequence numbers instead of replaying the undelivered queue:
+    /// `conversation_id:seq` pairs, comma-separated.
     since: Option<String>,
 }
 
@@ -57,6 +61,30 @@ fn parse_since(text: &str) -> Result<BTreeMap<ConversationId, u64>, ApiError> {
         .collect()
 }
 
+/// # `GET /v1/ws`
+///
+/// Upgrades to a WebSocket (`Connection: Upgrade`, `Upgrade: websocket`). Authenticate with
+/// `?token=<access token>` or, without it, with a first frame `{"type":"auth","token":…}` within
+/// 10 s. Every frame is a JSON text object tagged by `type`: the client sends `ClientFrame`s, the node
+/// `ServerFrame`s (see the schemas). On connect the node sends `ready`, then what the device missed
+/// (its undelivered queue, or everything after `since`), then `sync:complete`, then live events;
+/// a device acknowledges each `message:new` with `message:delivered`. The node pings every 30 s and
+/// closes a socket silent for 90 s; a user has at most 10 live connections.
+#[utoipa::path(
+    get,
+    path = "/v1/ws",
+    tag = "realtime",
+    summary = "Open the WebSocket for live events",
+    security(()),
+    params(WsParams),
+    responses(
+        (status = 101, description = "Switched to the WebSocket protocol"),
+        (status = 400, description = "Not a WebSocket upgrade request"),
+        (status = 401, description = "The `token` is invalid or expired, or its session ended"),
+        (status = 422, description = "A malformed `since`"),
+        (status = 429, description = "Too many live connections for the user (`TOO_MANY_CONNECTIONS`), or too many new ones (`RATE_LIMIT_EXCEEDED`)"),
+    ),
+)]
 pub(crate) async fn upgrade(
     State(state): State<AppState>,
     Query(params): Query<WsParams>,

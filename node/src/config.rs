@@ -30,6 +30,32 @@ pub struct Config {
     pub rate_limits: RateLimits,
     /// Origins allowed to call the API from a browser; empty sends no CORS headers, `*` allows any.
     pub cors_origins: Vec<String>,
+    /// Federation settings (the node's name, its libp2p listen address, bootstrap peers).
+    pub federation: FederationConfig,
+}
+
+/// How the node joins the federation. The swarm only runs once `Services::start_federation` is called.
+#[derive(Debug, Clone)]
+pub struct FederationConfig {
+    /// The node's name in the DHT; `None` derives one from the PeerId.
+    pub name: Option<String>,
+    /// The QUIC address the libp2p swarm listens on.
+    pub p2p_listen: libp2p::Multiaddr,
+    /// Bootstrap nodes, each ending in `/p2p/<peer id>`.
+    pub bootstrap: Vec<libp2p::Multiaddr>,
+    /// How often the node re-signs and republishes its name record.
+    pub record_refresh_interval: std::time::Duration,
+}
+
+impl Default for FederationConfig {
+    fn default() -> Self {
+        Self {
+            name: None,
+            p2p_listen: "/ip4/0.0.0.0/udp/4433/quic-v1".parse().expect("a valid multiaddr"),
+            bootstrap: Vec::new(),
+            record_refresh_interval: std::time::Duration::from_secs(10 * 60),
+        }
+    }
 }
 
 /// Per-minute request budgets, as in the reference API's table.
@@ -79,6 +105,7 @@ impl Config {
             webhook_retry_base: Duration::from_secs(2),
             rate_limits: RateLimits::default(),
             cors_origins: Vec::new(),
+            federation: FederationConfig::default(),
         }
     }
 }

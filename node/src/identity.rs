@@ -30,6 +30,17 @@ impl NodeIdentity {
         })
     }
 
+    /// The same key as the node's libp2p identity, whose PeerId names the node in the federation.
+    pub fn libp2p_keypair(&self) -> libp2p::identity::Keypair {
+        // The conversion zeroizes the buffer it is given, so hand it a copy.
+        libp2p::identity::Keypair::ed25519_from_bytes(self.key.to_bytes()).expect("32 bytes are an Ed25519 secret")
+    }
+
+    /// Signs federation records (the DHT name record) with the node key.
+    pub(crate) fn signing_key(&self) -> &SigningKey {
+        &self.key
+    }
+
     /// The public half, as operators and peers see it.
     pub fn public_key(&self) -> [u8; 32] {
         self.key.verifying_key().to_bytes()
@@ -46,5 +57,19 @@ mod tests {
         let first = NodeIdentity::load_or_create(dir.path()).unwrap().public_key();
         let second = NodeIdentity::load_or_create(dir.path()).unwrap().public_key();
         assert_eq!(first, second);
+    }
+
+    #[test]
+    fn the_libp2p_identity_is_the_node_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let identity = NodeIdentity::load_or_create(dir.path()).unwrap();
+        let keypair = identity.libp2p_keypair();
+        let public = keypair.public().try_into_ed25519().unwrap().to_bytes();
+        assert_eq!(public, identity.public_key());
+        // The record format names peers by key; its PeerId derivation must agree with libp2p's.
+        assert_eq!(
+            protocol::federation::peer_id_bytes(&public),
+            keypair.public().to_peer_id().to_bytes()
+        );
     }
 }

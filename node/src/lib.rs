@@ -11,6 +11,7 @@ mod config;
 pub mod contacts;
 pub mod conversations;
 mod error;
+pub mod federation;
 pub mod files;
 mod identity;
 pub mod keys;
@@ -25,7 +26,7 @@ mod validate;
 pub mod webhooks;
 
 pub use auth::Actor;
-pub use config::{Config, RateLimits};
+pub use config::{Config, FederationConfig, RateLimits};
 pub use error::{Error, Result};
 pub use identity::NodeIdentity;
 pub use services::Services;

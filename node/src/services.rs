@@ -51,6 +51,8 @@ pub struct Services {
     pub webhooks: Arc<Webhooks>,
     /// Live connections.
     pub hub: Arc<Hub>,
+    /// The federation handle, once `start_federation` has run.
+    federation: std::sync::OnceLock<crate::federation::Client>,
     store: Store,
 }
 
@@ -84,6 +86,7 @@ impl Services {
             identity,
             auth,
             hub,
+            federation: std::sync::OnceLock::new(),
             store,
         })
     }
@@ -101,6 +104,22 @@ impl Services {
             }
         };
         tokio::join!(retention, self.webhooks.clone().run());
+    }
+
+    /// Joins the federation: builds the libp2p swarm on the node key, listens on `config.federation`'s
+    /// address and spawns its event loop (inside a tokio runtime). Kept apart from `open` so nodes that
+    /// do not federate (most tests) bind no UDP port. Keep the returned handle to keep the swarm running.
+    pub fn start_federation(self: &Arc<Self>) -> Result<crate::federation::Handle> {
+        let (client, handle) = crate::federation::start(self).map_err(|err| crate::Error::Internal(err.to_string()))?;
+        self.federation
+            .set(client)
+            .map_err(|_| crate::Error::Conflict("federation is already running".into()))?;
+        Ok(handle)
+    }
+
+    /// The federation client, when federation runs.
+    pub fn federation(&self) -> Option<&crate::federation::Client> {
+        self.federation.get()
     }
 
     /// Whether the store answers; backs `/health`.

@@ -381,6 +381,13 @@ impl Users {
         Ok(DeviceList { devices })
     }
 
+    /// The account with this username, if any (federation's `ResolveUser`).
+    pub fn id_by_username(&self, username: &str) -> Result<Option<UserId>> {
+        let lower = username.trim().to_lowercase();
+        let id = self.store.trees.username_userid.get(lower.as_bytes())?;
+        Ok(id.and_then(|bytes| UserId::from_slice(&bytes)))
+    }
+
     /// A user's active devices, which a sender must encrypt for.
     pub fn public_devices(&self, user: UserId) -> Result<PublicDeviceList> {
         self.load(user)?;

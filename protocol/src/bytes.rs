@@ -76,6 +76,16 @@ impl<'de> Deserialize<'de> for Base64Bytes {
     }
 }
 
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Base64Bytes {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::openapi::base64("Bytes as standard base64 (padding optional).", None)
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Base64Bytes {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,8 +22,8 @@ pub enum KeyError {
 }
 
 macro_rules! fixed_key {
-    ($(#[$doc:meta])* $name:ident, $len:expr) => {
-        $(#[$doc])*
+    ($(#[doc = $doc:literal])* $name:ident, $len:expr) => {
+        $(#[doc = $doc])*
         #[derive(Clone, Copy, PartialEq, Eq, Hash)]
         pub struct $name(pub [u8; $len]);
 
@@ -60,6 +60,18 @@ macro_rules! fixed_key {
                 Ok(Self(array))
             }
         }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                let doc = crate::openapi::join(&[$($doc),*]);
+                let description = format!(concat!("{} ", stringify!($len), " bytes, standard base64."), doc);
+                crate::openapi::base64(&description, Some($len))
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {}
     };
 }
 

@@ -6,8 +6,11 @@
 pub mod api;
 mod bytes;
 pub mod crypto;
+pub mod federation;
 mod ids;
 mod keys;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub mod webhooks;
 pub mod ws;
 

@@ -12,6 +12,7 @@ pub const SIGNATURE_HEADER: &str = "X-Signature";
 
 /// Events a hook may subscribe to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum WebhookEvent {
     /// A message was stored in a conversation the hook's owner takes part in (metadata only).
     #[serde(rename = "message.created")]

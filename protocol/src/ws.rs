@@ -9,6 +9,7 @@ use crate::{Base64Bytes, CallId, ConversationId, DeviceId, MessageId, UserId};
 
 /// What a client may send.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type")]
 #[non_exhaustive]
 pub enum ClientFrame {
@@ -74,6 +75,7 @@ pub enum ClientFrame {
 
 /// A signaling message for one participant of a call; the node relays `data` untouched.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallSignalRequest {
     /// The call.
     pub call_id: CallId,
@@ -88,6 +90,7 @@ pub struct CallSignalRequest {
 
 /// The kinds of WebRTC signal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SignalKind {
     /// An SDP offer.
@@ -100,6 +103,7 @@ pub enum SignalKind {
 
 /// `call:offer`, `call:answer` and `call:ice` as delivered.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallSignal {
     /// When relayed.
     pub timestamp: Timestamp,
@@ -121,6 +125,7 @@ pub struct CallSignal {
 
 /// What the node sends.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type")]
 #[non_exhaustive]
 pub enum ServerFrame {
@@ -258,6 +263,7 @@ pub enum ServerFrame {
 
 /// `message:new` and `message:updated`: one device's copy.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessageEvent {
     /// When the event was produced.
     pub timestamp: Timestamp,
@@ -296,6 +302,7 @@ pub struct MessageEvent {
 
 /// `message:reaction`: a reaction was added or removed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReactionEvent {
     /// When.
     pub timestamp: Timestamp,
@@ -313,6 +320,7 @@ pub struct ReactionEvent {
 
 /// `message:read` and `message:delivered`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReceiptEvent {
     /// When.
     pub timestamp: Timestamp,
@@ -332,6 +340,7 @@ pub struct ReceiptEvent {
 
 /// `typing:started` and `typing:stopped`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TypingEvent {
     /// When.
     pub timestamp: Timestamp,
@@ -347,6 +356,7 @@ pub struct TypingEvent {
 
 /// `presence:online` and `presence:offline`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PresenceEvent {
     /// When.
     pub timestamp: Timestamp,

@@ -17,6 +17,9 @@ fn start_node(data_dir: &Path) -> (Child, String, Arc<Mutex<String>>) {
             "off",
             "--log",
             "warn",
+            // Federation listens too; a free UDP port keeps parallel or restarted nodes apart.
+            "--p2p",
+            "/ip4/127.0.0.1/udp/0/quic-v1",
             "--data-dir",
         ])
         .arg(data_dir)

@@ -5,6 +5,7 @@ use protocol::ConversationId;
 use protocol::api::{Conversation, Me};
 
 use crate::extract::{Auth, Path};
+use crate::openapi::{AvatarForm, Binary, ErrorEnvelope};
 use crate::reply::{ApiResult, ok};
 use crate::{ApiError, AppState};
 
@@ -29,6 +30,23 @@ async fn avatar_bytes(mut form: Multipart) -> Result<Vec<u8>, ApiError> {
 }
 
 /// # `POST /v1/users/me/avatar` (multipart, field `avatar`)
+#[utoipa::path(
+    post,
+    path = "/v1/users/me/avatar",
+    tag = "avatars",
+    summary = "Set the caller's picture",
+    request_body(content = AvatarForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "The account with its new `avatar_url`", body = Me),
+        (
+            status = 400,
+            description = "Not a multipart form (the framework answers a request that is not `multipart/form-data` in plain text, not the envelope)",
+            content((ErrorEnvelope = "application/json"), (String = "text/plain")),
+        ),
+        (status = 413, description = "Larger than 1 MiB"),
+        (status = 422, description = "No `avatar` part, or not a PNG, JPEG, GIF or WebP image"),
+    ),
+)]
 pub(crate) async fn set_mine(State(state): State<AppState>, Auth(actor): Auth, form: Multipart) -> ApiResult<Me> {
     let bytes = avatar_bytes(form).await?;
     let services = &state.services;
@@ -39,6 +57,26 @@ pub(crate) async fn set_mine(State(state): State<AppState>, Auth(actor): Auth, f
 }
 
 /// # `POST /v1/conversations/{id}/avatar` (multipart, field `avatar`)
+#[utoipa::path(
+    post,
+    path = "/v1/conversations/{id}/avatar",
+    tag = "avatars",
+    summary = "Set a conversation's picture",
+    params(("id" = ConversationId, Path, description = "The conversation")),
+    request_body(content = AvatarForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "The conversation with its new `avatar_url`", body = Conversation),
+        (
+            status = 400,
+            description = "A malformed id, or not a multipart form (the framework answers a request that is not `multipart/form-data` in plain text, not the envelope)",
+            content((ErrorEnvelope = "application/json"), (String = "text/plain")),
+        ),
+        (status = 403, description = "Not a participant, not an owner or admin, or a DM"),
+        (status = 404, description = "No such conversation"),
+        (status = 413, description = "Larger than 1 MiB"),
+        (status = 422, description = "No `avatar` part, or not a PNG, JPEG, GIF or WebP image"),
+    ),
+)]
 pub(crate) async fn set_conversation(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -61,7 +99,20 @@ pub(crate) async fn set_conversation(
 }
 
 /// # `GET /v1/avatars/{name}`
+///
 /// Public: avatars are shown by `<img>` tags, which carry no token; names are unguessable.
+#[utoipa::path(
+    get,
+    path = "/v1/avatars/{name}",
+    tag = "avatars",
+    summary = "Fetch a picture",
+    security(()),
+    params(("name" = String, Path, description = "The last segment of an `avatar_url`")),
+    responses(
+        (status = 200, description = "The image, cacheable for a day", content_type = "image/*", body = Binary),
+        (status = 404, description = "No such picture"),
+    ),
+)]
 pub(crate) async fn get(State(state): State<AppState>, Path(name): Path<String>) -> Result<Response, ApiError> {
     let (bytes, content_type) = state.services.avatars.load(&name).await?;
     Ok((

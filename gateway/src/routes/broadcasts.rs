@@ -8,9 +8,20 @@ use protocol::{BroadcastId, UserId};
 
 use crate::AppState;
 use crate::extract::{Auth, Json, Path, Query};
+use crate::openapi::Null;
 use crate::reply::{ApiResult, created, ok};
 
 /// # `POST /v1/broadcasts`
+#[utoipa::path(
+    post,
+    path = "/v1/broadcasts",
+    tag = "broadcasts",
+    summary = "Create a broadcast list",
+    request_body = CreateBroadcastRequest,
+    responses(
+        (status = 201, description = "The list", body = Broadcast),
+    ),
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -20,11 +31,30 @@ pub(crate) async fn create(
 }
 
 /// # `GET /v1/broadcasts`
+#[utoipa::path(
+    get,
+    path = "/v1/broadcasts",
+    tag = "broadcasts",
+    summary = "The caller's broadcast lists",
+    responses(
+        (status = 200, description = "The lists", body = BroadcastList),
+    ),
+)]
 pub(crate) async fn list(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<BroadcastList> {
     ok(state.services.broadcasts.list(&actor)?)
 }
 
 /// # `GET /v1/broadcasts/search?query=`
+#[utoipa::path(
+    get,
+    path = "/v1/broadcasts/search",
+    tag = "broadcasts",
+    summary = "Find the caller's lists by name",
+    params(BroadcastSearchQuery),
+    responses(
+        (status = 200, description = "The matches", body = BroadcastList),
+    ),
+)]
 pub(crate) async fn search(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -34,6 +64,17 @@ pub(crate) async fn search(
 }
 
 /// # `GET /v1/broadcasts/{id}`
+#[utoipa::path(
+    get,
+    path = "/v1/broadcasts/{id}",
+    tag = "broadcasts",
+    summary = "A broadcast list",
+    params(("id" = BroadcastId, Path, description = "The broadcast list")),
+    responses(
+        (status = 200, description = "The list", body = Broadcast),
+        (status = 404, description = "No such broadcast list of the caller"),
+    ),
+)]
 pub(crate) async fn get(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -43,6 +84,18 @@ pub(crate) async fn get(
 }
 
 /// # `PUT /v1/broadcasts/{id}`
+#[utoipa::path(
+    put,
+    path = "/v1/broadcasts/{id}",
+    tag = "broadcasts",
+    summary = "Rename or describe a list",
+    params(("id" = BroadcastId, Path, description = "The broadcast list")),
+    request_body = UpdateBroadcastRequest,
+    responses(
+        (status = 200, description = "The changed list", body = Broadcast),
+        (status = 404, description = "No such broadcast list of the caller"),
+    ),
+)]
 pub(crate) async fn update(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -53,6 +106,17 @@ pub(crate) async fn update(
 }
 
 /// # `DELETE /v1/broadcasts/{id}`
+#[utoipa::path(
+    delete,
+    path = "/v1/broadcasts/{id}",
+    tag = "broadcasts",
+    summary = "Delete a list",
+    params(("id" = BroadcastId, Path, description = "The broadcast list")),
+    responses(
+        (status = 200, description = "Deleted", body = Null),
+        (status = 404, description = "No such broadcast list of the caller"),
+    ),
+)]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -62,6 +126,17 @@ pub(crate) async fn delete(
 }
 
 /// # `GET /v1/broadcasts/{id}/recipients`
+#[utoipa::path(
+    get,
+    path = "/v1/broadcasts/{id}/recipients",
+    tag = "broadcasts",
+    summary = "A list's recipients",
+    params(("id" = BroadcastId, Path, description = "The broadcast list")),
+    responses(
+        (status = 200, description = "The recipients", body = RecipientList),
+        (status = 404, description = "No such broadcast list of the caller"),
+    ),
+)]
 pub(crate) async fn recipients(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -71,6 +146,19 @@ pub(crate) async fn recipients(
 }
 
 /// # `POST /v1/broadcasts/{id}/recipients`
+#[utoipa::path(
+    post,
+    path = "/v1/broadcasts/{id}/recipients",
+    tag = "broadcasts",
+    summary = "Add a recipient",
+    params(("id" = BroadcastId, Path, description = "The broadcast list")),
+    request_body = AddRecipientRequest,
+    responses(
+        (status = 201, description = "The list", body = Broadcast),
+        (status = 404, description = "No such list of the caller, or no such user"),
+        (status = 409, description = "Already a recipient, or the list is full"),
+    ),
+)]
 pub(crate) async fn add_recipient(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -87,6 +175,17 @@ pub(crate) async fn add_recipient(
 }
 
 /// # `GET /v1/broadcasts/{id}/recipients/count`
+#[utoipa::path(
+    get,
+    path = "/v1/broadcasts/{id}/recipients/count",
+    tag = "broadcasts",
+    summary = "How many recipients a list has",
+    params(("id" = BroadcastId, Path, description = "The broadcast list")),
+    responses(
+        (status = 200, description = "The count", body = RecipientCount),
+        (status = 404, description = "No such broadcast list of the caller"),
+    ),
+)]
 pub(crate) async fn recipient_count(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -96,6 +195,20 @@ pub(crate) async fn recipient_count(
 }
 
 /// # `GET /v1/broadcasts/{id}/recipients/{user_id}`
+#[utoipa::path(
+    get,
+    path = "/v1/broadcasts/{id}/recipients/{user_id}",
+    tag = "broadcasts",
+    summary = "Whether a user is on a list",
+    params(
+        ("id" = BroadcastId, Path, description = "The broadcast list"),
+        ("user_id" = UserId, Path, description = "The recipient"),
+    ),
+    responses(
+        (status = 200, description = "The answer", body = RecipientCheck),
+        (status = 404, description = "No such broadcast list of the caller"),
+    ),
+)]
 pub(crate) async fn is_recipient(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -105,6 +218,20 @@ pub(crate) async fn is_recipient(
 }
 
 /// # `DELETE /v1/broadcasts/{id}/recipients/{user_id}`
+#[utoipa::path(
+    delete,
+    path = "/v1/broadcasts/{id}/recipients/{user_id}",
+    tag = "broadcasts",
+    summary = "Remove a recipient",
+    params(
+        ("id" = BroadcastId, Path, description = "The broadcast list"),
+        ("user_id" = UserId, Path, description = "The recipient"),
+    ),
+    responses(
+        (status = 200, description = "Removed", body = Null),
+        (status = 404, description = "No such list of the caller, or not a recipient"),
+    ),
+)]
 pub(crate) async fn remove_recipient(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -114,6 +241,19 @@ pub(crate) async fn remove_recipient(
 }
 
 /// # `POST /v1/broadcasts/{id}/recipients/bulk`
+#[utoipa::path(
+    post,
+    path = "/v1/broadcasts/{id}/recipients/bulk",
+    tag = "broadcasts",
+    summary = "Add many recipients",
+    params(("id" = BroadcastId, Path, description = "The broadcast list")),
+    request_body = BulkRecipientsRequest,
+    responses(
+        (status = 200, description = "What changed", body = BulkResult),
+        (status = 404, description = "No such list of the caller, or no such user"),
+        (status = 409, description = "The list would exceed its size limit"),
+    ),
+)]
 pub(crate) async fn bulk_add(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -124,6 +264,18 @@ pub(crate) async fn bulk_add(
 }
 
 /// # `DELETE /v1/broadcasts/{id}/recipients/bulk`
+#[utoipa::path(
+    delete,
+    path = "/v1/broadcasts/{id}/recipients/bulk",
+    tag = "broadcasts",
+    summary = "Remove many recipients",
+    params(("id" = BroadcastId, Path, description = "The broadcast list")),
+    request_body = BulkRecipientsRequest,
+    responses(
+        (status = 200, description = "What changed", body = BulkResult),
+        (status = 404, description = "No such broadcast list of the caller"),
+    ),
+)]
 pub(crate) async fn bulk_remove(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -138,6 +290,18 @@ pub(crate) async fn bulk_remove(
 }
 
 /// # `POST /v1/broadcasts/{id}/messages`
+#[utoipa::path(
+    post,
+    path = "/v1/broadcasts/{id}/messages",
+    tag = "broadcasts",
+    summary = "Send one message to each recipient's DM with the caller",
+    params(("id" = BroadcastId, Path, description = "The broadcast list")),
+    request_body = BroadcastMessageRequest,
+    responses(
+        (status = 201, description = "Where it went", body = BroadcastSent),
+        (status = 404, description = "No such broadcast list of the caller"),
+    ),
+)]
 pub(crate) async fn send(
     State(state): State<AppState>,
     Auth(actor): Auth,

@@ -10,6 +10,19 @@ use crate::extract::{Auth, Json, Path, Query};
 use crate::reply::{ApiResult, created, ok};
 
 /// # `POST /v1/calls`
+#[utoipa::path(
+    post,
+    path = "/v1/calls",
+    tag = "calls",
+    summary = "Ring a conversation's participants",
+    request_body = CreateCallRequest,
+    responses(
+        (status = 201, description = "The call", body = Call),
+        (status = 403, description = "Not a participant of the conversation, or `initiator_id` is not the caller"),
+        (status = 404, description = "No such conversation"),
+        (status = 409, description = "A call is already going on in the conversation"),
+    ),
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -19,6 +32,18 @@ pub(crate) async fn create(
 }
 
 /// # `GET /v1/calls?conversation_id=&page=&limit=`
+#[utoipa::path(
+    get,
+    path = "/v1/calls",
+    tag = "calls",
+    summary = "A conversation's calls, newest first",
+    params(CallListQuery),
+    responses(
+        (status = 200, description = "The calls", body = CallList),
+        (status = 403, description = "The caller is not a participant of the conversation"),
+        (status = 404, description = "No such conversation"),
+    ),
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -28,6 +53,17 @@ pub(crate) async fn list(
 }
 
 /// # `GET /v1/calls/user?user_id=`
+#[utoipa::path(
+    get,
+    path = "/v1/calls/user",
+    tag = "calls",
+    summary = "The caller's calls",
+    params(UserCallsQuery),
+    responses(
+        (status = 200, description = "The calls", body = CallList),
+        (status = 403, description = "`user_id` is not the caller"),
+    ),
+)]
 pub(crate) async fn of_user(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -37,26 +73,77 @@ pub(crate) async fn of_user(
 }
 
 /// # `GET /v1/calls/active`
+#[utoipa::path(
+    get,
+    path = "/v1/calls/active",
+    tag = "calls",
+    summary = "The caller's calls going on now",
+    responses(
+        (status = 200, description = "The calls", body = CallList),
+    ),
+)]
 pub(crate) async fn active(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<CallList> {
     ok(state.services.calls.active(&actor)?)
 }
 
 /// # `GET /v1/calls/missed`
+#[utoipa::path(
+    get,
+    path = "/v1/calls/missed",
+    tag = "calls",
+    summary = "The calls the caller missed",
+    responses(
+        (status = 200, description = "The calls", body = CallList),
+    ),
+)]
 pub(crate) async fn missed(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<CallList> {
     ok(state.services.calls.missed(&actor)?)
 }
 
 /// # `GET /v1/calls/ice-servers`
+#[utoipa::path(
+    get,
+    path = "/v1/calls/ice-servers",
+    tag = "calls",
+    summary = "The node's STUN and TURN servers",
+    responses(
+        (status = 200, description = "The servers", body = IceServers),
+    ),
+)]
 pub(crate) async fn ice_servers(State(state): State<AppState>, Auth(_): Auth) -> ApiResult<IceServers> {
     ok(state.services.calls.ice_servers())
 }
 
 /// # `GET /v1/calls/{id}`
+#[utoipa::path(
+    get,
+    path = "/v1/calls/{id}",
+    tag = "calls",
+    summary = "A call",
+    params(("id" = CallId, Path, description = "The call")),
+    responses(
+        (status = 200, description = "The call", body = Call),
+        (status = 403, description = "The caller is not a participant of the call"),
+        (status = 404, description = "No such call"),
+    ),
+)]
 pub(crate) async fn get(State(state): State<AppState>, Auth(actor): Auth, Path(id): Path<CallId>) -> ApiResult<Call> {
     ok(state.services.calls.get(&actor, id)?)
 }
 
 /// # `GET /v1/calls/{id}/participants`
+#[utoipa::path(
+    get,
+    path = "/v1/calls/{id}/participants",
+    tag = "calls",
+    summary = "A call's participants",
+    params(("id" = CallId, Path, description = "The call")),
+    responses(
+        (status = 200, description = "The participants", body = CallParticipantList),
+        (status = 403, description = "The caller is not a participant of the call"),
+        (status = 404, description = "No such call"),
+    ),
+)]
 pub(crate) async fn participants(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -69,6 +156,20 @@ pub(crate) async fn participants(
 }
 
 /// # `POST /v1/calls/{id}/participants`
+#[utoipa::path(
+    post,
+    path = "/v1/calls/{id}/participants",
+    tag = "calls",
+    summary = "Ring one more participant",
+    params(("id" = CallId, Path, description = "The call")),
+    request_body = AddCallParticipantRequest,
+    responses(
+        (status = 201, description = "The call", body = Call),
+        (status = 403, description = "Only participants who joined invite"),
+        (status = 404, description = "No such call"),
+        (status = 409, description = "Already in the call, or the call is over"),
+    ),
+)]
 pub(crate) async fn add_participant(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -79,6 +180,21 @@ pub(crate) async fn add_participant(
 }
 
 /// # `DELETE /v1/calls/{id}/participants/{user_id}`
+#[utoipa::path(
+    delete,
+    path = "/v1/calls/{id}/participants/{user_id}",
+    tag = "calls",
+    summary = "Remove a participant (or leave)",
+    params(
+        ("id" = CallId, Path, description = "The call"),
+        ("user_id" = UserId, Path, description = "The participant"),
+    ),
+    responses(
+        (status = 200, description = "The call", body = Call),
+        (status = 403, description = "Only the initiator removes others"),
+        (status = 404, description = "No such call or participant"),
+    ),
+)]
 pub(crate) async fn remove_participant(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -88,6 +204,23 @@ pub(crate) async fn remove_participant(
 }
 
 /// # `PUT /v1/calls/{id}/participants/{user_id}/status`
+#[utoipa::path(
+    put,
+    path = "/v1/calls/{id}/participants/{user_id}/status",
+    tag = "calls",
+    summary = "Change one's own status in a call",
+    params(
+        ("id" = CallId, Path, description = "The call"),
+        ("user_id" = UserId, Path, description = "The participant"),
+    ),
+    request_body = CallParticipantStatusRequest,
+    responses(
+        (status = 200, description = "The call", body = Call),
+        (status = 403, description = "Participants change only their own status"),
+        (status = 404, description = "No such call"),
+        (status = 409, description = "Not a valid step from the current status"),
+    ),
+)]
 pub(crate) async fn set_status(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -98,6 +231,22 @@ pub(crate) async fn set_status(
 }
 
 /// # `PUT /v1/calls/{id}/participants/{user_id}/mute`
+#[utoipa::path(
+    put,
+    path = "/v1/calls/{id}/participants/{user_id}/mute",
+    tag = "calls",
+    summary = "Mute or unmute oneself",
+    params(
+        ("id" = CallId, Path, description = "The call"),
+        ("user_id" = UserId, Path, description = "The participant"),
+    ),
+    request_body = CallMuteRequest,
+    responses(
+        (status = 200, description = "The call", body = Call),
+        (status = 403, description = "Participants mute only themselves"),
+        (status = 404, description = "No such call"),
+    ),
+)]
 pub(crate) async fn set_mute(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -108,6 +257,19 @@ pub(crate) async fn set_mute(
 }
 
 /// # `POST /v1/calls/{id}/connected`
+#[utoipa::path(
+    post,
+    path = "/v1/calls/{id}/connected",
+    tag = "calls",
+    summary = "Report that media flows",
+    params(("id" = CallId, Path, description = "The call")),
+    responses(
+        (status = 200, description = "The call", body = Call),
+        (status = 403, description = "The caller is not a participant of the call"),
+        (status = 404, description = "No such call"),
+        (status = 409, description = "Not a valid step from the current status"),
+    ),
+)]
 pub(crate) async fn connected(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -117,7 +279,22 @@ pub(crate) async fn connected(
 }
 
 /// # `POST /v1/calls/{id}/end`
+///
 /// The body is optional; the reason defaults to `COMPLETED`.
+#[utoipa::path(
+    post,
+    path = "/v1/calls/{id}/end",
+    tag = "calls",
+    summary = "End a call",
+    params(("id" = CallId, Path, description = "The call")),
+    request_body(content = Option<EndCallRequest>, description = "Optional; the reason defaults to `COMPLETED`"),
+    responses(
+        (status = 200, description = "The ended call", body = Call),
+        (status = 403, description = "The caller is not a participant of the call"),
+        (status = 404, description = "No such call"),
+        (status = 409, description = "The call has already ended"),
+    ),
+)]
 pub(crate) async fn end(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -129,6 +306,18 @@ pub(crate) async fn end(
 }
 
 /// # `GET /v1/calls/{id}/duration`
+#[utoipa::path(
+    get,
+    path = "/v1/calls/{id}/duration",
+    tag = "calls",
+    summary = "A call's connected time",
+    params(("id" = CallId, Path, description = "The call")),
+    responses(
+        (status = 200, description = "The duration", body = CallDuration),
+        (status = 403, description = "The caller is not a participant of the call"),
+        (status = 404, description = "No such call"),
+    ),
+)]
 pub(crate) async fn duration(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -138,6 +327,18 @@ pub(crate) async fn duration(
 }
 
 /// # `POST /v1/calls/quality`
+#[utoipa::path(
+    post,
+    path = "/v1/calls/quality",
+    tag = "calls",
+    summary = "Record a sample of the caller's connection quality",
+    request_body = CallQualityMetric,
+    responses(
+        (status = 201, description = "The recorded sample", body = CallQualityMetric),
+        (status = 403, description = "Not a participant of the call, or `user_id` is not the caller"),
+        (status = 404, description = "No such call"),
+    ),
+)]
 pub(crate) async fn quality(
     State(state): State<AppState>,
     Auth(actor): Auth,

@@ -28,6 +28,7 @@ use tokio_util::io::{ReaderStream, StreamReader};
 
 use self::range::Ranged;
 use crate::extract::{Auth, Json, Path, Query};
+use crate::openapi::Binary;
 use crate::reply::{ApiResult, created, ok};
 use crate::{ApiError, AppState};
 
@@ -55,6 +56,18 @@ async fn drain(body: &mut (impl AsyncRead + Unpin)) {
 }
 
 /// # `POST /v1/uploads`
+#[utoipa::path(
+    post,
+    path = "/v1/uploads",
+    tag = "uploads",
+    summary = "Open a resumable upload",
+    request_body = CreateUploadRequest,
+    responses(
+        (status = 201, description = "The session; send its bytes to `upload_url`", body = Upload),
+        (status = 403, description = "`uploader_id` is not the caller"),
+        (status = 413, description = "The declared size is over the node's file limit"),
+    ),
+)]
 pub(crate) async fn create_upload(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -64,6 +77,17 @@ pub(crate) async fn create_upload(
 }
 
 /// # `GET /v1/uploads?uploader_id=&page=&limit=`
+#[utoipa::path(
+    get,
+    path = "/v1/uploads",
+    tag = "uploads",
+    summary = "The caller's uploads, newest first",
+    params(UploadListQuery),
+    responses(
+        (status = 200, description = "A page", body = UploadList),
+        (status = 403, description = "`uploader_id` is not the caller"),
+    ),
+)]
 pub(crate) async fn list_uploads(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -73,6 +97,17 @@ pub(crate) async fn list_uploads(
 }
 
 /// # `GET /v1/uploads/completed?page=&limit=`
+#[utoipa::path(
+    get,
+    path = "/v1/uploads/completed",
+    tag = "uploads",
+    summary = "The caller's completed uploads",
+    params(UploadListQuery),
+    responses(
+        (status = 200, description = "A page", body = UploadList),
+        (status = 403, description = "`uploader_id` is not the caller"),
+    ),
+)]
 pub(crate) async fn completed_uploads(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -82,6 +117,17 @@ pub(crate) async fn completed_uploads(
 }
 
 /// # `GET /v1/uploads/in-progress?page=&limit=`
+#[utoipa::path(
+    get,
+    path = "/v1/uploads/in-progress",
+    tag = "uploads",
+    summary = "The caller's unfinished uploads",
+    params(UploadListQuery),
+    responses(
+        (status = 200, description = "A page", body = UploadList),
+        (status = 403, description = "`uploader_id` is not the caller"),
+    ),
+)]
 pub(crate) async fn in_progress_uploads(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -91,6 +137,16 @@ pub(crate) async fn in_progress_uploads(
 }
 
 /// # `GET /v1/uploads/stale?older_than_sec=`
+#[utoipa::path(
+    get,
+    path = "/v1/uploads/stale",
+    tag = "uploads",
+    summary = "The caller's stale uploads",
+    params(StaleUploadsQuery),
+    responses(
+        (status = 200, description = "Unfinished uploads untouched for the given time", body = UploadList),
+    ),
+)]
 pub(crate) async fn stale_uploads(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -100,6 +156,16 @@ pub(crate) async fn stale_uploads(
 }
 
 /// # `DELETE /v1/uploads/stale?older_than_sec=`
+#[utoipa::path(
+    delete,
+    path = "/v1/uploads/stale",
+    tag = "uploads",
+    summary = "Cancel the caller's stale uploads",
+    params(StaleUploadsQuery),
+    responses(
+        (status = 200, description = "What was cancelled", body = StaleUploadsDeleted),
+    ),
+)]
 pub(crate) async fn delete_stale_uploads(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -109,6 +175,17 @@ pub(crate) async fn delete_stale_uploads(
 }
 
 /// # `GET /v1/uploads/{id}`
+#[utoipa::path(
+    get,
+    path = "/v1/uploads/{id}",
+    tag = "uploads",
+    summary = "An upload session",
+    params(("id" = UploadId, Path, description = "The upload session")),
+    responses(
+        (status = 200, description = "The session", body = Upload),
+        (status = 404, description = "No such upload of the caller"),
+    ),
+)]
 pub(crate) async fn upload(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -118,6 +195,18 @@ pub(crate) async fn upload(
 }
 
 /// # `DELETE /v1/uploads/{id}`
+#[utoipa::path(
+    delete,
+    path = "/v1/uploads/{id}",
+    tag = "uploads",
+    summary = "Cancel an unfinished upload",
+    params(("id" = UploadId, Path, description = "The upload session")),
+    responses(
+        (status = 200, description = "The cancelled session", body = Upload),
+        (status = 404, description = "No such upload of the caller"),
+        (status = 409, description = "The upload is finished (a completed one keeps its file), or another request is working on it"),
+    ),
+)]
 pub(crate) async fn cancel_upload(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -127,8 +216,26 @@ pub(crate) async fn cancel_upload(
 }
 
 /// # `PUT /v1/uploads/{id}/data?offset=`
+///
 /// The body is the raw chunk (`application/octet-stream`), at most 8 MiB, starting at `offset` (the
 /// bytes received so far, else 409).
+#[utoipa::path(
+    put,
+    path = "/v1/uploads/{id}/data",
+    tag = "uploads",
+    summary = "Send the next chunk of an upload",
+    params(
+        ("id" = UploadId, Path, description = "The upload session"),
+        UploadChunkQuery,
+    ),
+    request_body(content = Binary, content_type = "application/octet-stream", description = "The chunk: raw bytes, at most 8 MiB"),
+    responses(
+        (status = 200, description = "The session with its new byte count", body = Upload),
+        (status = 404, description = "No such upload of the caller"),
+        (status = 409, description = "`offset` is not the bytes received so far, the upload is finished, or another request is working on it"),
+        (status = 413, description = "The chunk is over 8 MiB or goes past the declared size"),
+    ),
+)]
 pub(crate) async fn put_chunk(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -150,7 +257,21 @@ pub(crate) async fn put_chunk(
 }
 
 /// # `POST /v1/uploads/{id}/progress`
+///
 /// The node counts received bytes itself: a report that disagrees with its count is 409.
+#[utoipa::path(
+    post,
+    path = "/v1/uploads/{id}/progress",
+    tag = "uploads",
+    summary = "Confirm the node's byte count of an upload",
+    params(("id" = UploadId, Path, description = "The upload session")),
+    request_body = UploadProgressRequest,
+    responses(
+        (status = 200, description = "The session", body = Upload),
+        (status = 404, description = "No such upload of the caller"),
+        (status = 409, description = "The count differs (the message names the right one), or the upload is finished or busy"),
+    ),
+)]
 pub(crate) async fn progress(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -161,6 +282,19 @@ pub(crate) async fn progress(
 }
 
 /// # `POST /v1/uploads/{id}/complete`
+#[utoipa::path(
+    post,
+    path = "/v1/uploads/{id}/complete",
+    tag = "uploads",
+    summary = "Finish an upload: check its size and hash",
+    params(("id" = UploadId, Path, description = "The upload session")),
+    responses(
+        (status = 200, description = "The completed session with its `file_id`", body = Upload),
+        (status = 404, description = "No such upload of the caller"),
+        (status = 409, description = "The upload is finished, or another request is working on it"),
+        (status = 422, description = "Size or SHA-256 differ from the declared ones; the upload is now `FAILED`"),
+    ),
+)]
 pub(crate) async fn complete(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -170,6 +304,18 @@ pub(crate) async fn complete(
 }
 
 /// # `POST /v1/uploads/{id}/fail`
+#[utoipa::path(
+    post,
+    path = "/v1/uploads/{id}/fail",
+    tag = "uploads",
+    summary = "Give an upload up as failed",
+    params(("id" = UploadId, Path, description = "The upload session")),
+    responses(
+        (status = 200, description = "The failed session", body = Upload),
+        (status = 404, description = "No such upload of the caller"),
+        (status = 409, description = "The upload is finished, or another request is working on it"),
+    ),
+)]
 pub(crate) async fn fail(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -205,8 +351,30 @@ fn stream_meta(mut query: StreamUploadQuery, headers: &HeaderMap) -> Result<Stre
 }
 
 /// # `POST /v1/files?file_name=&content_type=&conversation_id=&sha256=`
+///
 /// The body is the whole (encrypted) file, streamed to disk; more than the node's `max_file_bytes` is
 /// 413 and nothing is kept.
+#[utoipa::path(
+    post,
+    path = "/v1/files",
+    tag = "files",
+    summary = "Upload a whole file in one request",
+    params(
+        StreamUploadQuery,
+        ("X-File-Name" = Option<String>, Header, nullable = false, description = "The file name, when not in the query"),
+        ("X-File-Content-Type" = Option<String>, Header, nullable = false, description = "The media type, when not in the query (else the body's `Content-Type`)"),
+        ("X-Conversation-Id" = Option<String>, Header, nullable = false, description = "The conversation to share it in, when not in the query"),
+        ("X-File-Sha256" = Option<String>, Header, nullable = false, description = "The expected hex SHA-256, when not in the query"),
+    ),
+    request_body(content = Binary, content_type = "application/octet-stream", description = "The (encrypted) file"),
+    responses(
+        (status = 201, description = "The stored file", body = FileInfo),
+        (status = 403, description = "The caller is not a participant of `conversation_id`"),
+        (status = 404, description = "No such conversation"),
+        (status = 413, description = "The file is over the node's limit (nothing is kept)"),
+        (status = 422, description = "Unacceptable metadata, or the SHA-256 differs (nothing is kept)"),
+    ),
+)]
 pub(crate) async fn upload_file(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -231,6 +399,17 @@ pub(crate) async fn upload_file(
 }
 
 /// # `GET /v1/files/{id}/info`
+#[utoipa::path(
+    get,
+    path = "/v1/files/{id}/info",
+    tag = "files",
+    summary = "A file's metadata",
+    params(("id" = FileId, Path, description = "The file")),
+    responses(
+        (status = 200, description = "The metadata", body = FileInfo),
+        (status = 404, description = "No such file, or the caller may not read it"),
+    ),
+)]
 pub(crate) async fn info(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -240,6 +419,19 @@ pub(crate) async fn info(
 }
 
 /// # `POST /v1/files/{id}/share`
+#[utoipa::path(
+    post,
+    path = "/v1/files/{id}/share",
+    tag = "files",
+    summary = "Share a file in another conversation",
+    params(("id" = FileId, Path, description = "The file")),
+    request_body = ShareFileRequest,
+    responses(
+        (status = 200, description = "The file", body = FileInfo),
+        (status = 403, description = "Only the uploader shares, into a conversation they take part in"),
+        (status = 404, description = "No such file or conversation"),
+    ),
+)]
 pub(crate) async fn share(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -250,8 +442,29 @@ pub(crate) async fn share(
 }
 
 /// # `GET /v1/files/{id}`
+///
 /// Streams the blob with its `Content-Type`, `ETag` (its SHA-256) and byte-range support
 /// (`Range: bytes=a-b | a- | -n` answers 206, an unsatisfiable range 416).
+#[utoipa::path(
+    get,
+    path = "/v1/files/{id}",
+    tag = "files",
+    summary = "Download a file's bytes",
+    params(
+        ("id" = FileId, Path, description = "The file"),
+        ("Range" = Option<String>, Header, nullable = false, description = "One range: `bytes=a-b`, `bytes=a-` or `bytes=-n`"),
+        ("If-Range" = Option<String>, Header, nullable = false, description = "Honour `Range` only while the ETag is this one"),
+        ("If-None-Match" = Option<String>, Header, nullable = false, description = "Answer 304 when the ETag is among these"),
+    ),
+    responses(
+        (status = 200, description = "The whole file, with its stored media type", content_type = "application/octet-stream", body = Binary, headers(("ETag" = String, description = "The quoted SHA-256"), ("Accept-Ranges" = String, description = "`bytes`"), ("Content-Disposition" = String, description = "`attachment` with the file name"))),
+        (status = 206, description = "The requested range", content_type = "application/octet-stream", body = Binary, headers(("Content-Range" = String, description = "`bytes a-b/size`"), ("ETag" = String, description = "The quoted SHA-256"))),
+        (status = 304, description = "Not modified (`If-None-Match`)", headers(("ETag" = String, description = "The quoted SHA-256"))),
+        (status = 400, description = "A malformed id"),
+        (status = 404, description = "No such file, or the caller may not read it"),
+        (status = 416, description = "The range lies outside the file", headers(("Content-Range" = String, description = "`bytes */size`"))),
+    ),
+)]
 pub(crate) async fn download(
     State(state): State<AppState>,
     Auth(actor): Auth,

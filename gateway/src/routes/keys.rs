@@ -7,9 +7,21 @@ use protocol::api::{
 
 use crate::AppState;
 use crate::extract::{Auth, Json, Path, Query};
+use crate::openapi::Null;
 use crate::reply::{ApiResult, created, ok};
 
 /// # `POST /v1/encryption/identity`
+#[utoipa::path(
+    post,
+    path = "/v1/encryption/identity",
+    tag = "encryption",
+    summary = "Publish the caller's device identity key",
+    request_body = UploadIdentityKeyRequest,
+    responses(
+        (status = 201, description = "Stored", body = IdentityKey),
+        (status = 403, description = "`user_id` or `device_id` names another account or device"),
+    ),
+)]
 pub(crate) async fn upload_identity(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -19,6 +31,17 @@ pub(crate) async fn upload_identity(
 }
 
 /// # `GET /v1/encryption/identity?user_id=&device_id=`
+#[utoipa::path(
+    get,
+    path = "/v1/encryption/identity",
+    tag = "encryption",
+    summary = "A device's identity key (default: the caller's)",
+    params(DeviceKeyQuery),
+    responses(
+        (status = 200, description = "The active identity key", body = IdentityKey),
+        (status = 404, description = "No such device, or it has no identity key"),
+    ),
+)]
 pub(crate) async fn identity(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -28,6 +51,18 @@ pub(crate) async fn identity(
 }
 
 /// # `PUT /v1/encryption/identity/{id}/deactivate`
+#[utoipa::path(
+    put,
+    path = "/v1/encryption/identity/{id}/deactivate",
+    tag = "encryption",
+    summary = "Deactivate one of the caller's identity keys",
+    params(("id" = IdentityKeyId, Path, description = "The identity key record")),
+    responses(
+        (status = 200, description = "Deactivated", body = IdentityKey),
+        (status = 403, description = "Not the caller's device's key"),
+        (status = 404, description = "No such identity key"),
+    ),
+)]
 pub(crate) async fn deactivate_identity(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -37,6 +72,18 @@ pub(crate) async fn deactivate_identity(
 }
 
 /// # `DELETE /v1/encryption/identity/{id}`
+#[utoipa::path(
+    delete,
+    path = "/v1/encryption/identity/{id}",
+    tag = "encryption",
+    summary = "Delete one of the caller's identity keys",
+    params(("id" = IdentityKeyId, Path, description = "The identity key record")),
+    responses(
+        (status = 200, description = "Deleted", body = Null),
+        (status = 403, description = "Not the caller's device's key"),
+        (status = 404, description = "No such identity key"),
+    ),
+)]
 pub(crate) async fn delete_identity(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -46,6 +93,19 @@ pub(crate) async fn delete_identity(
 }
 
 /// # `POST /v1/encryption/signed-prekeys`
+#[utoipa::path(
+    post,
+    path = "/v1/encryption/signed-prekeys",
+    tag = "encryption",
+    summary = "Publish a signed prekey (it becomes the active one)",
+    request_body = SignedPreKeyUpload,
+    responses(
+        (status = 201, description = "Stored and verified", body = SignedPreKey),
+        (status = 403, description = "`user_id` or `device_id` names another account or device"),
+        (status = 409, description = "The key id is taken by a different key"),
+        (status = 422, description = "The signature does not verify against the identity key, or none is published"),
+    ),
+)]
 pub(crate) async fn upload_signed_prekey(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -55,6 +115,17 @@ pub(crate) async fn upload_signed_prekey(
 }
 
 /// # `GET /v1/encryption/signed-prekeys?user_id=&device_id=&key_id=`
+#[utoipa::path(
+    get,
+    path = "/v1/encryption/signed-prekeys",
+    tag = "encryption",
+    summary = "A device's signed prekey (by `key_id`, else the active one)",
+    params(DeviceKeyQuery),
+    responses(
+        (status = 200, description = "The key", body = SignedPreKey),
+        (status = 404, description = "No such device or key"),
+    ),
+)]
 pub(crate) async fn signed_prekey(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -64,6 +135,17 @@ pub(crate) async fn signed_prekey(
 }
 
 /// # `GET /v1/encryption/signed-prekeys/active?user_id=&device_id=`
+#[utoipa::path(
+    get,
+    path = "/v1/encryption/signed-prekeys/active",
+    tag = "encryption",
+    summary = "A device's active signed prekey",
+    params(DeviceKeyQuery),
+    responses(
+        (status = 200, description = "The key", body = SignedPreKey),
+        (status = 404, description = "No such device, or it has no signed prekey"),
+    ),
+)]
 pub(crate) async fn active_signed_prekey(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -73,6 +155,19 @@ pub(crate) async fn active_signed_prekey(
 }
 
 /// # `POST /v1/encryption/signed-prekeys/rotate`
+#[utoipa::path(
+    post,
+    path = "/v1/encryption/signed-prekeys/rotate",
+    tag = "encryption",
+    summary = "Replace the active signed prekey",
+    request_body = RotateSignedPreKeyRequest,
+    responses(
+        (status = 201, description = "The new active key", body = SignedPreKey),
+        (status = 403, description = "`user_id` or `device_id` names another account or device"),
+        (status = 409, description = "The key id is taken by a different key"),
+        (status = 422, description = "The signature does not verify against the identity key, or none is published"),
+    ),
+)]
 pub(crate) async fn rotate_signed_prekey(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -82,6 +177,17 @@ pub(crate) async fn rotate_signed_prekey(
 }
 
 /// # `POST /v1/encryption/onetime-prekeys`
+#[utoipa::path(
+    post,
+    path = "/v1/encryption/onetime-prekeys",
+    tag = "encryption",
+    summary = "Publish one-time prekeys",
+    request_body = UploadOneTimePreKeysRequest,
+    responses(
+        (status = 201, description = "How many were new", body = UploadedCount),
+        (status = 403, description = "`user_id` or `device_id` names another account or device"),
+    ),
+)]
 pub(crate) async fn upload_one_time_prekeys(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -91,6 +197,17 @@ pub(crate) async fn upload_one_time_prekeys(
 }
 
 /// # `GET /v1/encryption/onetime-prekeys/count?user_id=&device_id=`
+#[utoipa::path(
+    get,
+    path = "/v1/encryption/onetime-prekeys/count",
+    tag = "encryption",
+    summary = "How many one-time prekeys a device has left",
+    params(DeviceKeyQuery),
+    responses(
+        (status = 200, description = "The count", body = PreKeyCount),
+        (status = 404, description = "No such device"),
+    ),
+)]
 pub(crate) async fn one_time_prekey_count(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -100,7 +217,19 @@ pub(crate) async fn one_time_prekey_count(
 }
 
 /// # `POST /v1/encryption/onetime-prekeys/consume?user_id=&device_id=`
+///
 /// The consumer is the caller; `consumed_by` fields of the reference are ignored.
+#[utoipa::path(
+    post,
+    path = "/v1/encryption/onetime-prekeys/consume",
+    tag = "encryption",
+    summary = "Claim one of a device's one-time prekeys",
+    params(DeviceKeyQuery),
+    responses(
+        (status = 200, description = "The claimed key, never handed out again", body = OneTimePreKey),
+        (status = 404, description = "No such device, or none left"),
+    ),
+)]
 pub(crate) async fn consume_one_time_prekey(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -110,7 +239,19 @@ pub(crate) async fn consume_one_time_prekey(
 }
 
 /// # `GET /v1/encryption/bundles?user_id=&device_id=`
+///
 /// Consumes one one-time prekey of the device.
+#[utoipa::path(
+    get,
+    path = "/v1/encryption/bundles",
+    tag = "encryption",
+    summary = "A device's X3DH key bundle (claims a one-time prekey)",
+    params(DeviceKeyQuery),
+    responses(
+        (status = 200, description = "The bundle", body = KeyBundle),
+        (status = 404, description = "No such device, or it has no active identity key or signed prekey"),
+    ),
+)]
 pub(crate) async fn bundle(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -120,6 +261,17 @@ pub(crate) async fn bundle(
 }
 
 /// # `GET /v1/encryption/keys/active?user_id=&device_id=`
+#[utoipa::path(
+    get,
+    path = "/v1/encryption/keys/active",
+    tag = "encryption",
+    summary = "Whether a device has published its keys",
+    params(DeviceKeyQuery),
+    responses(
+        (status = 200, description = "The answer", body = ActiveKeys),
+        (status = 404, description = "No such device"),
+    ),
+)]
 pub(crate) async fn active_keys(
     State(state): State<AppState>,
     Auth(actor): Auth,

@@ -7,11 +7,25 @@ use protocol::api::{
 
 use crate::AppState;
 use crate::extract::{Auth, Json, Path, Query};
+use crate::openapi::Null;
 use crate::reply::{ApiResult, created, ok};
 
 /// # `POST /v1/messages`
+///
 /// Answered only once the message is on disk. A resend of the same `client_message_id` answers with
 /// the original message, so a client may retry after any failure.
+#[utoipa::path(
+    post,
+    path = "/v1/messages",
+    tag = "messages",
+    summary = "Send a message",
+    request_body = SendMessageRequest,
+    responses(
+        (status = 201, description = "Stored (or the original, when `client_message_id` was seen before)", body = Message),
+        (status = 403, description = "Not a participant, or a channel member who may not post"),
+        (status = 404, description = "No such conversation, or the message replied to does not exist"),
+    ),
+)]
 pub(crate) async fn send(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -21,6 +35,18 @@ pub(crate) async fn send(
 }
 
 /// # `GET /v1/messages?conversation_id=&before_seq=&after_seq=&limit=`
+#[utoipa::path(
+    get,
+    path = "/v1/messages",
+    tag = "messages",
+    summary = "A page of a conversation's messages, as this device sees them",
+    params(MessageQuery),
+    responses(
+        (status = 200, description = "The page", body = MessagePage),
+        (status = 403, description = "The caller is not a participant of the conversation"),
+        (status = 404, description = "No such conversation"),
+    ),
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -30,6 +56,18 @@ pub(crate) async fn list(
 }
 
 /// # `GET /v1/messages/{id}`
+#[utoipa::path(
+    get,
+    path = "/v1/messages/{id}",
+    tag = "messages",
+    summary = "A message, with the copy for this device",
+    params(("id" = MessageId, Path, description = "The message")),
+    responses(
+        (status = 200, description = "The message", body = Message),
+        (status = 403, description = "The caller is not a participant of the conversation"),
+        (status = 404, description = "No such message"),
+    ),
+)]
 pub(crate) async fn get(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -39,6 +77,20 @@ pub(crate) async fn get(
 }
 
 /// # `PUT /v1/messages/{id}`
+#[utoipa::path(
+    put,
+    path = "/v1/messages/{id}",
+    tag = "messages",
+    summary = "Replace a message's content",
+    params(("id" = MessageId, Path, description = "The message")),
+    request_body = EditMessageRequest,
+    responses(
+        (status = 200, description = "The edited message", body = Message),
+        (status = 403, description = "Only the sender edits a message"),
+        (status = 404, description = "No such message"),
+        (status = 409, description = "The message is deleted"),
+    ),
+)]
 pub(crate) async fn edit(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -49,6 +101,18 @@ pub(crate) async fn edit(
 }
 
 /// # `DELETE /v1/messages/{id}`
+#[utoipa::path(
+    delete,
+    path = "/v1/messages/{id}",
+    tag = "messages",
+    summary = "Delete a message (its slot stays)",
+    params(("id" = MessageId, Path, description = "The message")),
+    responses(
+        (status = 200, description = "The message, deleted", body = Message),
+        (status = 403, description = "Only the sender deletes a message"),
+        (status = 404, description = "No such message"),
+    ),
+)]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -58,6 +122,18 @@ pub(crate) async fn delete(
 }
 
 /// # `DELETE /v1/messages/{id}/hard`
+#[utoipa::path(
+    delete,
+    path = "/v1/messages/{id}/hard",
+    tag = "messages",
+    summary = "Remove a message entirely",
+    params(("id" = MessageId, Path, description = "The message")),
+    responses(
+        (status = 200, description = "Removed", body = Null),
+        (status = 403, description = "Only the sender, an owner or an admin removes a message"),
+        (status = 404, description = "No such message"),
+    ),
+)]
 pub(crate) async fn hard_delete(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -67,6 +143,18 @@ pub(crate) async fn hard_delete(
 }
 
 /// # `POST /v1/messages/{id}/read`
+#[utoipa::path(
+    post,
+    path = "/v1/messages/{id}/read",
+    tag = "messages",
+    summary = "Mark a message read",
+    params(("id" = MessageId, Path, description = "The message")),
+    responses(
+        (status = 200, description = "The caller's receipt", body = Receipt),
+        (status = 403, description = "The caller is not a participant of the conversation"),
+        (status = 404, description = "No such message"),
+    ),
+)]
 pub(crate) async fn mark_read(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -76,6 +164,18 @@ pub(crate) async fn mark_read(
 }
 
 /// # `POST /v1/messages/{id}/delivered`
+#[utoipa::path(
+    post,
+    path = "/v1/messages/{id}/delivered",
+    tag = "messages",
+    summary = "Acknowledge a message on this device (it leaves the undelivered queue)",
+    params(("id" = MessageId, Path, description = "The message")),
+    responses(
+        (status = 200, description = "The caller's receipt", body = Receipt),
+        (status = 403, description = "The caller is not a participant of the conversation"),
+        (status = 404, description = "No such message"),
+    ),
+)]
 pub(crate) async fn mark_delivered(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -85,6 +185,20 @@ pub(crate) async fn mark_delivered(
 }
 
 /// # `POST /v1/messages/{id}/forward`
+#[utoipa::path(
+    post,
+    path = "/v1/messages/{id}/forward",
+    tag = "messages",
+    summary = "Forward a message to another conversation",
+    params(("id" = MessageId, Path, description = "The message")),
+    request_body = ForwardMessageRequest,
+    responses(
+        (status = 201, description = "The forwarded copy", body = Message),
+        (status = 403, description = "Not a participant of either conversation"),
+        (status = 404, description = "No such message or conversation"),
+        (status = 409, description = "The message is deleted"),
+    ),
+)]
 pub(crate) async fn forward(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -95,6 +209,18 @@ pub(crate) async fn forward(
 }
 
 /// # `GET /v1/messages/{id}/reactions`
+#[utoipa::path(
+    get,
+    path = "/v1/messages/{id}/reactions",
+    tag = "messages",
+    summary = "A message's reactions",
+    params(("id" = MessageId, Path, description = "The message")),
+    responses(
+        (status = 200, description = "The reactions", body = ReactionList),
+        (status = 403, description = "The caller is not a participant of the conversation"),
+        (status = 404, description = "No such message"),
+    ),
+)]
 pub(crate) async fn reactions(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -104,6 +230,20 @@ pub(crate) async fn reactions(
 }
 
 /// # `POST /v1/messages/{id}/reactions`
+#[utoipa::path(
+    post,
+    path = "/v1/messages/{id}/reactions",
+    tag = "messages",
+    summary = "React to a message",
+    params(("id" = MessageId, Path, description = "The message")),
+    request_body = ReactRequest,
+    responses(
+        (status = 201, description = "The message's reactions", body = ReactionList),
+        (status = 403, description = "The caller is not a participant of the conversation"),
+        (status = 404, description = "No such message"),
+        (status = 409, description = "The message is deleted"),
+    ),
+)]
 pub(crate) async fn react(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -114,6 +254,21 @@ pub(crate) async fn react(
 }
 
 /// # `DELETE /v1/messages/{id}/reactions/{emoji}`
+#[utoipa::path(
+    delete,
+    path = "/v1/messages/{id}/reactions/{emoji}",
+    tag = "messages",
+    summary = "Take a reaction back",
+    params(
+        ("id" = MessageId, Path, description = "The message"),
+        ("emoji" = String, Path, description = "The emoji, percent-encoded"),
+    ),
+    responses(
+        (status = 200, description = "The message's reactions", body = ReactionList),
+        (status = 403, description = "The caller is not a participant of the conversation"),
+        (status = 404, description = "No such message, or no such reaction of the caller"),
+    ),
+)]
 pub(crate) async fn unreact(
     State(state): State<AppState>,
     Auth(actor): Auth,

@@ -7,14 +7,34 @@ use protocol::{DeviceId, UserId};
 
 use crate::AppState;
 use crate::extract::{Auth, Json, Path, Query};
+use crate::openapi::Null;
 use crate::reply::{ApiResult, ok};
 
 /// # `GET /v1/users/me`
+#[utoipa::path(
+    get,
+    path = "/v1/users/me",
+    tag = "users",
+    summary = "The caller's account",
+    responses(
+        (status = 200, description = "The account", body = Me),
+    ),
+)]
 pub(crate) async fn me(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<Me> {
     ok(state.services.users.me(&actor)?)
 }
 
 /// # `PUT /v1/users/me`
+#[utoipa::path(
+    put,
+    path = "/v1/users/me",
+    tag = "users",
+    summary = "Change the caller's profile",
+    request_body = UpdateProfileRequest,
+    responses(
+        (status = 200, description = "The changed account", body = Me),
+    ),
+)]
 pub(crate) async fn update_me(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -24,16 +44,44 @@ pub(crate) async fn update_me(
 }
 
 /// # `DELETE /v1/users/me`
+#[utoipa::path(
+    delete,
+    path = "/v1/users/me",
+    tag = "users",
+    summary = "Delete the caller's account",
+    responses(
+        (status = 200, description = "Deleted, with every session", body = Null),
+    ),
+)]
 pub(crate) async fn delete_me(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<()> {
     ok(state.services.users.delete_me(&actor).await?)
 }
 
 /// # `GET /v1/users/me/settings`
+#[utoipa::path(
+    get,
+    path = "/v1/users/me/settings",
+    tag = "users",
+    summary = "The caller's settings",
+    responses(
+        (status = 200, description = "The settings", body = Settings),
+    ),
+)]
 pub(crate) async fn settings(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<Settings> {
     ok(state.services.users.settings(&actor)?)
 }
 
 /// # `PUT /v1/users/me/settings`
+#[utoipa::path(
+    put,
+    path = "/v1/users/me/settings",
+    tag = "users",
+    summary = "Change the caller's settings",
+    request_body = UpdateSettingsRequest,
+    responses(
+        (status = 200, description = "The changed settings", body = Settings),
+    ),
+)]
 pub(crate) async fn update_settings(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -43,11 +91,31 @@ pub(crate) async fn update_settings(
 }
 
 /// # `GET /v1/users/me/devices`
+#[utoipa::path(
+    get,
+    path = "/v1/users/me/devices",
+    tag = "users",
+    summary = "The caller's devices",
+    responses(
+        (status = 200, description = "Every device, active or not", body = DeviceList),
+    ),
+)]
 pub(crate) async fn devices(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<DeviceList> {
     ok(state.services.users.devices(&actor)?)
 }
 
 /// # `DELETE /v1/users/me/devices/{id}`
+#[utoipa::path(
+    delete,
+    path = "/v1/users/me/devices/{id}",
+    tag = "users",
+    summary = "Deactivate one of the caller's devices (its sessions and keys go)",
+    params(("id" = DeviceId, Path, description = "The device")),
+    responses(
+        (status = 200, description = "Deactivated", body = Null),
+        (status = 404, description = "No such device of the caller"),
+    ),
+)]
 pub(crate) async fn deactivate_device(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -57,6 +125,16 @@ pub(crate) async fn deactivate_device(
 }
 
 /// # `GET /v1/users/search?query=&limit=`
+#[utoipa::path(
+    get,
+    path = "/v1/users/search",
+    tag = "users",
+    summary = "Find users by username or display name",
+    params(UserSearchQuery),
+    responses(
+        (status = 200, description = "The matches", body = UserList),
+    ),
+)]
 pub(crate) async fn search(
     State(state): State<AppState>,
     Auth(_): Auth,
@@ -66,6 +144,17 @@ pub(crate) async fn search(
 }
 
 /// # `GET /v1/users/{id}`
+#[utoipa::path(
+    get,
+    path = "/v1/users/{id}",
+    tag = "users",
+    summary = "A user's public profile",
+    params(("id" = UserId, Path, description = "The user")),
+    responses(
+        (status = 200, description = "The profile", body = UserProfile),
+        (status = 404, description = "No such user"),
+    ),
+)]
 pub(crate) async fn profile(
     State(state): State<AppState>,
     Auth(_): Auth,
@@ -75,7 +164,19 @@ pub(crate) async fn profile(
 }
 
 /// # `GET /v1/users/{id}/devices`
+///
 /// Not in the reference API: a sender needs every active device of a recipient to encrypt for.
+#[utoipa::path(
+    get,
+    path = "/v1/users/{id}/devices",
+    tag = "users",
+    summary = "A user's active devices, to encrypt for",
+    params(("id" = UserId, Path, description = "The user")),
+    responses(
+        (status = 200, description = "The devices", body = PublicDeviceList),
+        (status = 404, description = "No such user"),
+    ),
+)]
 pub(crate) async fn public_devices(
     State(state): State<AppState>,
     Auth(_): Auth,

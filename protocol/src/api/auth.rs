@@ -5,6 +5,7 @@ use crate::{DeviceId, SessionId, UserId};
 
 /// `POST /v1/auth/register`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterRequest {
     /// Unique on the node.
     pub email: String,
@@ -30,6 +31,7 @@ pub struct RegisterRequest {
 
 /// `POST /v1/auth/login`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     /// Email, username or phone number.
     pub identity: String,
@@ -47,6 +49,7 @@ pub struct LoginRequest {
 
 /// The answer to register and login: a new session for the device.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthResponse {
     /// The account.
     pub user_id: UserId,
@@ -66,6 +69,7 @@ pub struct AuthResponse {
 
 /// `POST /v1/auth/refresh`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RefreshRequest {
     /// The session the refresh token belongs to.
     pub session_id: SessionId,
@@ -75,6 +79,7 @@ pub struct RefreshRequest {
 
 /// A rotated token pair.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenPair {
     /// A new JWT.
     pub access_token: String,
@@ -88,6 +93,7 @@ pub struct TokenPair {
 
 /// `POST /v1/auth/logout`; without a session id the current session ends.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogoutRequest {
     /// One of the caller's own sessions.
     #[serde(default)]
@@ -96,6 +102,7 @@ pub struct LogoutRequest {
 
 /// One login session, as listed to its owner.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionInfo {
     /// The session.
     pub id: SessionId,
@@ -117,6 +124,7 @@ pub struct SessionInfo {
 
 /// `GET /v1/auth/sessions`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionList {
     /// The caller's live sessions.
     pub sessions: Vec<SessionInfo>,
@@ -124,6 +132,7 @@ pub struct SessionList {
 
 /// `POST /v1/auth/password/forgot`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ForgotPasswordRequest {
     /// Email, username or phone number.
     pub identity: String,
@@ -132,6 +141,7 @@ pub struct ForgotPasswordRequest {
 /// The answer to a forgotten password. The same for known and unknown identities, so it reveals no
 /// account; the token itself is only included when the node runs in development mode.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ForgotPasswordResponse {
     /// What happens next.
     pub message: String,
@@ -142,6 +152,7 @@ pub struct ForgotPasswordResponse {
 
 /// `POST /v1/auth/password/reset`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResetPasswordRequest {
     /// The token issued by the forgot-password step.
     pub reset_token: String,

@@ -5,6 +5,7 @@ use crate::{BroadcastId, ConversationId, MessageId, UserId};
 
 /// `POST /v1/broadcasts`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateBroadcastRequest {
     /// At most 100 characters.
     pub name: String,
@@ -15,6 +16,7 @@ pub struct CreateBroadcastRequest {
 
 /// `PUT /v1/broadcasts/{id}`: only the fields present change.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateBroadcastRequest {
     /// A new name.
     #[serde(default)]
@@ -26,6 +28,7 @@ pub struct UpdateBroadcastRequest {
 
 /// A broadcast list: its owner sends one DM to each recipient at once.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Broadcast {
     /// The list.
     pub id: BroadcastId,
@@ -45,6 +48,7 @@ pub struct Broadcast {
 
 /// The caller's broadcast lists.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BroadcastList {
     /// The lists, by name.
     pub broadcasts: Vec<Broadcast>,
@@ -52,6 +56,7 @@ pub struct BroadcastList {
 
 /// `GET /v1/broadcasts/search?query=`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct BroadcastSearchQuery {
     /// Text to find in names (case-insensitive).
     pub query: String,
@@ -59,6 +64,7 @@ pub struct BroadcastSearchQuery {
 
 /// `POST /v1/broadcasts/{id}/recipients`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddRecipientRequest {
     /// The user to add.
     pub user_id: UserId,
@@ -66,6 +72,7 @@ pub struct AddRecipientRequest {
 
 /// `POST` and `DELETE /v1/broadcasts/{id}/recipients/bulk`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BulkRecipientsRequest {
     /// At most 500 users.
     pub user_ids: Vec<UserId>,
@@ -73,6 +80,7 @@ pub struct BulkRecipientsRequest {
 
 /// How many recipients a bulk change touched.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BulkResult {
     /// Users added or removed.
     pub changed: usize,
@@ -82,6 +90,7 @@ pub struct BulkResult {
 
 /// One recipient of a broadcast list.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Recipient {
     /// Their public profile.
     #[serde(flatten)]
@@ -92,6 +101,7 @@ pub struct Recipient {
 
 /// `GET /v1/broadcasts/{id}/recipients`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecipientList {
     /// The recipients, by username.
     pub recipients: Vec<Recipient>,
@@ -99,6 +109,7 @@ pub struct RecipientList {
 
 /// `GET /v1/broadcasts/{id}/recipients/count`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecipientCount {
     /// How many recipients the list has.
     pub count: usize,
@@ -106,6 +117,7 @@ pub struct RecipientCount {
 
 /// `GET /v1/broadcasts/{id}/recipients/{user_id}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecipientCheck {
     /// Whether the user is on the list.
     pub is_recipient: bool,
@@ -114,6 +126,7 @@ pub struct RecipientCheck {
 /// `POST /v1/broadcasts/{id}/messages`: one ciphertext per device of each recipient; each recipient
 /// gets the message in their DM with the sender.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BroadcastMessageRequest {
     /// The copies, for devices of the list's recipients.
     pub ciphertexts: Vec<DeviceCiphertext>,
@@ -130,6 +143,7 @@ fn default_type() -> String {
 
 /// One DM a broadcast produced.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BroadcastDelivery {
     /// The recipient.
     pub user_id: UserId,
@@ -143,6 +157,7 @@ pub struct BroadcastDelivery {
 
 /// What a broadcast send did.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BroadcastSent {
     /// One entry per recipient reached.
     pub delivered: Vec<BroadcastDelivery>,

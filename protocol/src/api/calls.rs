@@ -5,6 +5,7 @@ use crate::{CallId, ConversationId, UserId};
 
 /// Audio or video.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum CallKind {
     /// Voice only.
@@ -16,6 +17,7 @@ pub enum CallKind {
 /// Where a call stands. Moves only forward: INITIATED → RINGING → CONNECTED → ENDED (steps may be
 /// skipped, never repeated or reversed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum CallStatus {
     /// Created; nobody has been rung yet.
@@ -30,6 +32,7 @@ pub enum CallStatus {
 
 /// Where one participant of a call stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum CallParticipantStatus {
     /// Rung, not answered.
@@ -42,6 +45,7 @@ pub enum CallParticipantStatus {
 
 /// Why a call ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum CallEndReason {
     /// Normal hang-up.
@@ -60,6 +64,7 @@ pub enum CallEndReason {
 
 /// `POST /v1/calls`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateCallRequest {
     /// The conversation whose participants are rung.
     pub conversation_id: ConversationId,
@@ -73,6 +78,7 @@ pub struct CreateCallRequest {
 
 /// One participant of a call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallParticipant {
     /// The user.
     pub user_id: UserId,
@@ -90,6 +96,7 @@ pub struct CallParticipant {
 
 /// A call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Call {
     /// The call.
     pub id: CallId,
@@ -120,6 +127,7 @@ pub struct Call {
 
 /// `GET /v1/calls/{id}/participants`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallParticipantList {
     /// Everyone rung or joined.
     pub participants: Vec<CallParticipant>,
@@ -127,6 +135,7 @@ pub struct CallParticipantList {
 
 /// A list of calls, newest first.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallList {
     /// The calls.
     pub calls: Vec<Call>,
@@ -134,6 +143,7 @@ pub struct CallList {
 
 /// `GET /v1/calls?conversation_id=&page=&limit=`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct CallListQuery {
     /// The conversation.
     pub conversation_id: ConversationId,
@@ -147,6 +157,7 @@ pub struct CallListQuery {
 
 /// `GET /v1/calls/user?user_id=`: only the caller's own calls can be listed.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct UserCallsQuery {
     /// Must be the caller when given.
     #[serde(default)]
@@ -155,6 +166,7 @@ pub struct UserCallsQuery {
 
 /// `POST /v1/calls/{id}/participants`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddCallParticipantRequest {
     /// A participant of the call's conversation.
     pub user_id: UserId,
@@ -162,6 +174,7 @@ pub struct AddCallParticipantRequest {
 
 /// `PUT /v1/calls/{id}/participants/{user_id}/status`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallParticipantStatusRequest {
     /// The new status.
     pub status: CallParticipantStatus,
@@ -169,6 +182,7 @@ pub struct CallParticipantStatusRequest {
 
 /// `PUT /v1/calls/{id}/participants/{user_id}/mute`: only the fields present change.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallMuteRequest {
     /// Mute or unmute audio.
     #[serde(default)]
@@ -180,6 +194,7 @@ pub struct CallMuteRequest {
 
 /// `POST /v1/calls/{id}/end`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EndCallRequest {
     /// Defaults to `COMPLETED`.
     #[serde(default)]
@@ -188,6 +203,7 @@ pub struct EndCallRequest {
 
 /// `GET /v1/calls/{id}/duration`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallDuration {
     /// Connected seconds so far (final once ended).
     pub duration: u64,
@@ -195,6 +211,7 @@ pub struct CallDuration {
 
 /// `POST /v1/calls/quality`: one sample of a participant's connection.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallQualityMetric {
     /// The call.
     pub call_id: CallId,
@@ -229,6 +246,7 @@ pub struct CallQualityMetric {
 
 /// A STUN or TURN server for WebRTC clients.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IceServer {
     /// `stun:` or `turn:` URLs.
     pub urls: Vec<String>,
@@ -242,6 +260,7 @@ pub struct IceServer {
 
 /// `GET /v1/calls/ice-servers`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IceServers {
     /// The node's configured servers.
     pub ice_servers: Vec<IceServer>,

@@ -5,6 +5,7 @@ use crate::UserId;
 
 /// `POST /v1/users/me/contacts`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddContactRequest {
     /// The user to add.
     pub contact_user_id: UserId,
@@ -12,6 +13,7 @@ pub struct AddContactRequest {
 
 /// A user in the caller's contact or block list.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Contact {
     /// Their public profile.
     #[serde(flatten)]
@@ -22,6 +24,7 @@ pub struct Contact {
 
 /// `GET /v1/users/me/contacts`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContactList {
     /// The contacts.
     pub contacts: Vec<Contact>,
@@ -29,6 +32,7 @@ pub struct ContactList {
 
 /// `GET /v1/users/me/contacts/blocked`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BlockedList {
     /// The blocked users.
     pub blocked: Vec<Contact>,

@@ -5,6 +5,7 @@ use crate::{ConversationId, UserId};
 
 /// The kinds of conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum ConversationKind {
     /// Two users; at most one per pair.
@@ -17,6 +18,7 @@ pub enum ConversationKind {
 
 /// A participant's powers: owners manage everything, admins manage members, members talk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Talks.
@@ -29,6 +31,7 @@ pub enum Role {
 
 /// `POST /v1/conversations`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateConversationRequest {
     /// `DM` or `GROUP`.
     #[serde(rename = "type")]
@@ -49,6 +52,7 @@ pub struct CreateConversationRequest {
 
 /// A group's or channel's settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupSettings {
     /// Hidden from searches by non-members.
     pub is_private: bool,
@@ -63,6 +67,7 @@ pub struct GroupSettings {
 /// `PUT /v1/conversations/{id}/settings` and `settings` at creation: only the fields present change;
 /// a retention of 0 turns retention off.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateSettings {
     /// Hidden from searches by non-members.
     #[serde(default)]
@@ -80,6 +85,7 @@ pub struct UpdateSettings {
 
 /// A conversation as its participants see it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Conversation {
     /// The conversation.
     pub id: ConversationId,
@@ -122,6 +128,7 @@ pub struct Conversation {
 
 /// `GET /v1/conversations`: pinned first, then by latest activity.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct ConversationListQuery {
     /// 1-based page number.
     #[serde(default)]
@@ -142,6 +149,7 @@ pub struct ConversationListQuery {
 
 /// `POST /v1/conversations/{id}/mute`; without `until` the mute lasts until unmuted.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MuteRequest {
     /// When the mute ends.
     #[serde(default)]
@@ -150,6 +158,7 @@ pub struct MuteRequest {
 
 /// An invite link and its code.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InviteLink {
     /// `parley://invite/<code>`.
     pub invite_link: String,
@@ -159,6 +168,8 @@ pub struct InviteLink {
 
 /// `GET /v1/conversations/invite?link=` and `POST /v1/conversations/join`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct InviteRef {
     /// The link or its code.
     pub link: String,
@@ -166,6 +177,7 @@ pub struct InviteRef {
 
 /// What an invite shows before joining.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InvitePreview {
     /// The conversation.
     pub id: ConversationId,
@@ -182,6 +194,7 @@ pub struct InvitePreview {
 
 /// `DELETE /v1/conversations/{id}?for_all=`.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct DeleteConversationQuery {
     /// `true` (default): delete for everyone (owners and admins). `false`: clear and hide it for the
     /// caller only; it reappears when a new message arrives.
@@ -191,6 +204,7 @@ pub struct DeleteConversationQuery {
 
 /// `POST /v1/conversations/{id}/read`: marks every message up to one as read.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReadUpToRequest {
     /// The newest message read; without it, everything so far.
     #[serde(default)]
@@ -199,6 +213,7 @@ pub struct ReadUpToRequest {
 
 /// The answer to a read-up-to.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReadUpTo {
     /// Every message up to this sequence number is now read.
     pub read_through: u64,
@@ -208,6 +223,7 @@ pub struct ReadUpTo {
 
 /// A page of the caller's conversations.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConversationPage {
     /// This page, newest activity first.
     pub conversations: Vec<Conversation>,
@@ -221,6 +237,7 @@ pub struct ConversationPage {
 
 /// `GET /v1/conversations/search`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConversationList {
     /// The matches.
     pub conversations: Vec<Conversation>,
@@ -228,6 +245,7 @@ pub struct ConversationList {
 
 /// `PUT /v1/conversations/{id}`: only the fields present change.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateConversationRequest {
     /// A group's new name.
     #[serde(default)]
@@ -242,6 +260,7 @@ pub struct UpdateConversationRequest {
 
 /// `GET /v1/conversations/search`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct ConversationSearchQuery {
     /// Text to find in subjects (case-insensitive).
     pub query: String,
@@ -252,6 +271,7 @@ pub struct ConversationSearchQuery {
 
 /// `GET /v1/conversations/direct`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct DirectQuery {
     /// One side; must be the caller or the other side.
     pub user_id_1: UserId,
@@ -261,6 +281,7 @@ pub struct DirectQuery {
 
 /// One member of a conversation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Participant {
     /// The member.
     pub user_id: UserId,
@@ -276,6 +297,7 @@ pub struct Participant {
 
 /// `GET /v1/conversations/{id}/participants`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ParticipantList {
     /// The members.
     pub participants: Vec<Participant>,
@@ -283,6 +305,7 @@ pub struct ParticipantList {
 
 /// `POST /v1/conversations/{id}/participants`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddParticipantRequest {
     /// Who to add.
     pub user_id: UserId,
@@ -293,6 +316,7 @@ pub struct AddParticipantRequest {
 
 /// `PUT /v1/conversations/{id}/participants/{user_id}/role`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangeRoleRequest {
     /// The new role.
     pub role: Role,
@@ -300,6 +324,7 @@ pub struct ChangeRoleRequest {
 
 /// `GET /v1/conversations/{id}/sequence`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SequenceInfo {
     /// The newest assigned sequence number (0 when empty).
     pub sequence: u64,

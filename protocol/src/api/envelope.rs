@@ -30,6 +30,7 @@ impl<T> Envelope<T> {
 
 /// A response that carries only a short message.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessageText {
     /// What happened.
     pub message: String,

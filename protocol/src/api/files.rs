@@ -9,6 +9,7 @@ use crate::{ConversationId, FileId, UploadId, UserId};
 
 /// Where an upload session stands. `PENDING` and `IN_PROGRESS` are unfinished; the other three are final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum UploadStatus {
     /// Created; no bytes received yet.
@@ -43,6 +44,7 @@ impl UploadStatus {
 
 /// `POST /v1/uploads`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateUploadRequest {
     /// The file's name as the uploader wants recipients to see it.
     pub file_name: String,
@@ -62,6 +64,7 @@ pub struct CreateUploadRequest {
 
 /// A resumable upload session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Upload {
     /// The session.
     pub id: UploadId,
@@ -97,6 +100,7 @@ pub struct Upload {
 
 /// `PUT /v1/uploads/{id}/data?offset=`: the body is the raw chunk.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct UploadChunkQuery {
     /// Where the chunk starts; must equal the bytes received so far.
     pub offset: u64,
@@ -104,6 +108,7 @@ pub struct UploadChunkQuery {
 
 /// `POST /v1/uploads/{id}/progress`. The node counts bytes itself, so this only confirms the count.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadProgressRequest {
     /// What the client believes was received; must equal the node's count.
     pub uploaded_bytes: u64,
@@ -111,6 +116,7 @@ pub struct UploadProgressRequest {
 
 /// `GET /v1/uploads`, `/v1/uploads/completed`, `/v1/uploads/in-progress`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct UploadListQuery {
     /// Must be the caller when given: only one's own uploads can be listed.
     #[serde(default)]
@@ -125,6 +131,7 @@ pub struct UploadListQuery {
 
 /// Upload sessions, newest first.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadList {
     /// The sessions.
     pub uploads: Vec<Upload>,
@@ -132,6 +139,7 @@ pub struct UploadList {
 
 /// `GET|DELETE /v1/uploads/stale?older_than_sec=`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct StaleUploadsQuery {
     /// Unfinished sessions untouched for at least this many seconds; default 3600.
     #[serde(default)]
@@ -140,6 +148,7 @@ pub struct StaleUploadsQuery {
 
 /// `DELETE /v1/uploads/stale`: the sessions cancelled and whose bytes were removed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StaleUploadsDeleted {
     /// How many were cancelled.
     pub deleted: usize,
@@ -150,6 +159,7 @@ pub struct StaleUploadsDeleted {
 /// `POST /v1/files`: metadata of a one-request streaming upload, in the query string (or the
 /// `X-File-Name`, `X-File-Content-Type`, `X-Conversation-Id` and `X-File-Sha256` headers).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct StreamUploadQuery {
     /// The file's name.
     #[serde(default)]
@@ -167,6 +177,7 @@ pub struct StreamUploadQuery {
 
 /// A stored file's metadata.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FileInfo {
     /// The file.
     pub id: FileId,
@@ -190,6 +201,7 @@ pub struct FileInfo {
 
 /// `POST /v1/files/{id}/share`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ShareFileRequest {
     /// A conversation the uploader takes part in; its participants may then download the file.
     pub conversation_id: ConversationId,

@@ -6,6 +6,7 @@ use crate::{DeviceId, IdentityKeyId, IdentityPublicKey, PreKeyPublic, PreKeySign
 /// `POST /v1/encryption/identity`. `user_id` and `device_id`, when given, must name the caller's own
 /// user and device; the key is always stored for the token's device.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadIdentityKeyRequest {
     /// Checked against the token, never trusted.
     #[serde(default)]
@@ -19,6 +20,7 @@ pub struct UploadIdentityKeyRequest {
 
 /// A stored identity key.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IdentityKey {
     /// The record.
     pub id: IdentityKeyId,
@@ -36,6 +38,7 @@ pub struct IdentityKey {
 
 /// A signed prekey as uploaded.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignedPreKeyUpload {
     /// Checked against the token, never trusted.
     #[serde(default)]
@@ -53,6 +56,7 @@ pub struct SignedPreKeyUpload {
 
 /// `POST /v1/encryption/signed-prekeys/rotate`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RotateSignedPreKeyRequest {
     /// Checked against the token, never trusted.
     #[serde(default)]
@@ -66,6 +70,7 @@ pub struct RotateSignedPreKeyRequest {
 
 /// A stored signed prekey.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignedPreKey {
     /// Its owner.
     pub user_id: UserId,
@@ -85,6 +90,7 @@ pub struct SignedPreKey {
 
 /// One one-time prekey as uploaded.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OneTimePreKeyUpload {
     /// Checked against the token, never trusted.
     #[serde(default)]
@@ -100,6 +106,7 @@ pub struct OneTimePreKeyUpload {
 
 /// `POST /v1/encryption/onetime-prekeys`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadOneTimePreKeysRequest {
     /// At most 200 keys per request.
     pub keys: Vec<OneTimePreKeyUpload>,
@@ -107,6 +114,7 @@ pub struct UploadOneTimePreKeysRequest {
 
 /// How many keys a batch added (ids already stored are skipped).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadedCount {
     /// Newly stored keys.
     pub uploaded: usize,
@@ -114,6 +122,7 @@ pub struct UploadedCount {
 
 /// A one-time prekey handed out to a claimer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OneTimePreKey {
     /// Chosen by the device.
     pub key_id: u32,
@@ -123,6 +132,7 @@ pub struct OneTimePreKey {
 
 /// The remaining one-time prekeys of a device.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PreKeyCount {
     /// Unclaimed keys.
     pub count: usize,
@@ -130,6 +140,7 @@ pub struct PreKeyCount {
 
 /// Names a device whose keys are asked for; both default to the caller's own.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct DeviceKeyQuery {
     /// The owner.
     #[serde(default)]
@@ -144,6 +155,7 @@ pub struct DeviceKeyQuery {
 
 /// Everything needed to start an X3DH session with one device.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyBundle {
     /// The owner.
     pub user_id: UserId,
@@ -159,6 +171,7 @@ pub struct KeyBundle {
 
 /// The signed prekey inside a bundle.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BundleSignedPreKey {
     /// Chosen by the device.
     pub key_id: u32,
@@ -170,6 +183,7 @@ pub struct BundleSignedPreKey {
 
 /// `GET /v1/encryption/keys/active`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActiveKeys {
     /// Whether the device has an active identity key and signed prekey.
     pub has_active_keys: bool,

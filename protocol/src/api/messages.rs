@@ -5,6 +5,7 @@ use crate::{Base64Bytes, ConversationId, DeviceId, MessageId, UserId};
 
 /// One recipient device's copy of a message, encrypted for it alone.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceCiphertext {
     /// The device that can decrypt it.
     pub recipient_device_id: DeviceId,
@@ -17,6 +18,7 @@ pub struct DeviceCiphertext {
 
 /// `POST /v1/messages` and the WebSocket `message:send` frame.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SendMessageRequest {
     /// Where to post.
     pub conversation_id: ConversationId,
@@ -37,6 +39,7 @@ pub struct SendMessageRequest {
 
 /// `POST /v1/messages/{id}/forward`: the client re-encrypts the content for the target conversation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ForwardMessageRequest {
     /// Where to forward to.
     pub conversation_id: ConversationId,
@@ -51,6 +54,7 @@ pub struct ForwardMessageRequest {
 
 /// One emoji's reactions to a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Reaction {
     /// The emoji.
     pub emoji: String,
@@ -62,6 +66,7 @@ pub struct Reaction {
 
 /// `POST /v1/messages/{id}/reactions`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReactRequest {
     /// One emoji (at most 16 characters, no spaces).
     pub emoji: String,
@@ -69,6 +74,7 @@ pub struct ReactRequest {
 
 /// A message's reactions.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReactionList {
     /// Per emoji, most used first.
     pub reactions: Vec<Reaction>,
@@ -80,6 +86,7 @@ fn default_message_type() -> String {
 
 /// A message as one device sees it: its metadata plus the ciphertext addressed to that device.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message {
     /// The message.
     pub id: MessageId,
@@ -121,6 +128,7 @@ pub struct Message {
 
 /// `GET /v1/messages`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct MessageQuery {
     /// The conversation to read.
     pub conversation_id: ConversationId,
@@ -149,6 +157,7 @@ pub struct MessageQuery {
 
 /// A page of messages in ascending sequence order.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessagePage {
     /// The messages.
     pub messages: Vec<Message>,
@@ -160,6 +169,7 @@ pub struct MessagePage {
 
 /// `PUT /v1/messages/{id}`: new per-device ciphertexts replace the old ones.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EditMessageRequest {
     /// One entry per recipient device, as when sending.
     pub ciphertexts: Vec<DeviceCiphertext>,
@@ -167,6 +177,7 @@ pub struct EditMessageRequest {
 
 /// A delivered or read mark.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Receipt {
     /// The message.
     pub message_id: MessageId,

@@ -5,6 +5,7 @@ use crate::{DeviceId, UserId};
 
 /// The caller's own account, including private fields.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     /// The account.
     pub id: UserId,
@@ -32,6 +33,7 @@ pub struct Me {
 
 /// Another user's public profile.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserProfile {
     /// The account.
     pub id: UserId,
@@ -57,6 +59,7 @@ pub struct UserProfile {
 
 /// `PUT /v1/users/me`: only the fields present change; an empty string clears an optional field.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateProfileRequest {
     /// At most 64 characters, not empty.
     #[serde(default)]
@@ -77,6 +80,7 @@ pub struct UpdateProfileRequest {
 
 /// `GET/PUT /v1/users/me/settings`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Settings {
     /// Whether the user wants notifications.
     pub notifications_enabled: bool,
@@ -98,6 +102,7 @@ impl Default for Settings {
 
 /// `PUT /v1/users/me/settings`: only the fields present change.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateSettingsRequest {
     /// Whether the user wants notifications.
     #[serde(default)]
@@ -112,6 +117,7 @@ pub struct UpdateSettingsRequest {
 
 /// `GET /v1/users/search`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct UserSearchQuery {
     /// A prefix of a username or display name (case-insensitive).
     pub query: String,
@@ -122,6 +128,7 @@ pub struct UserSearchQuery {
 
 /// A list of public profiles.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserList {
     /// The matching users.
     pub users: Vec<UserProfile>,
@@ -129,6 +136,7 @@ pub struct UserList {
 
 /// One of the caller's devices.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Device {
     /// The device.
     pub id: DeviceId,
@@ -146,6 +154,7 @@ pub struct Device {
 
 /// `GET /v1/users/me/devices`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceList {
     /// The devices.
     pub devices: Vec<Device>,
@@ -153,6 +162,7 @@ pub struct DeviceList {
 
 /// A device as other users see it: enough to fetch its key bundle.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicDevice {
     /// The device.
     pub id: DeviceId,
@@ -162,6 +172,7 @@ pub struct PublicDevice {
 
 /// `GET /v1/users/{id}/devices`: the active devices a sender must encrypt for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicDeviceList {
     /// The user.
     pub user_id: UserId,

@@ -6,6 +6,7 @@ use crate::{UserId, WebhookId};
 
 /// `POST /v1/webhooks`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateWebhookRequest {
     /// Where deliveries are POSTed (http or https).
     pub url: String,
@@ -17,6 +18,7 @@ pub struct CreateWebhookRequest {
 
 /// A registered hook (without its secret).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Webhook {
     /// The hook.
     pub id: WebhookId,
@@ -32,6 +34,7 @@ pub struct Webhook {
 
 /// `GET /v1/webhooks`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookList {
     /// The caller's hooks.
     pub webhooks: Vec<Webhook>,
@@ -39,6 +42,7 @@ pub struct WebhookList {
 
 /// How a delivery ended (so far).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum DeliveryStatus {
     /// Still being tried.
@@ -51,6 +55,7 @@ pub enum DeliveryStatus {
 
 /// One delivery's outcome.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookDelivery {
     /// Matches the payload's `delivery_id`.
     pub id: String,
@@ -72,6 +77,7 @@ pub struct WebhookDelivery {
 
 /// `GET /v1/webhooks/{id}/deliveries`: newest first.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookDeliveryList {
     /// The last 100 deliveries.
     pub deliveries: Vec<WebhookDelivery>,

@@ -1,0 +1,22 @@
+use std::path::PathBuf;
+
+use libp2p::Multiaddr;
+
+/// What the operator sets.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The node's Ed25519 key (32-byte secret), created on first start so the PeerId stays stable.
+    pub key_file: PathBuf,
+    /// The QUIC address to listen on, e.g. `/ip4/0.0.0.0/udp/4001/quic-v1`.
+    pub listen: Multiaddr,
+}
+
+impl Config {
+    /// A config with the given key file and listen address.
+    pub fn new(key_file: impl Into<PathBuf>, listen: Multiaddr) -> Self {
+        Self {
+            key_file: key_file.into(),
+            listen,
+        }
+    }
+}

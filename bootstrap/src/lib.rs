@@ -1,0 +1,181 @@
+//! A Parley bootstrap node: a well-known DHT entry point that holds no users. It listens on QUIC, serves
+//! Kademlia (server mode, storing only node records whose signature checks out), identify and ping, so
+//! nodes that name it find each other. Shaped after rust-libp2p's `misc/server`.
+#![deny(unsafe_code, missing_docs)]
+
+mod behaviour;
+mod config;
+mod key;
+mod records;
+
+use std::future::Future;
+use std::time::Duration;
+
+use libp2p::futures::StreamExt;
+use libp2p::kad::store::RecordStore;
+use libp2p::swarm::SwarmEvent;
+use libp2p::{Swarm, identify, kad};
+
+pub use config::Config;
+pub use key::load_or_create_key;
+pub use libp2p::{Multiaddr, PeerId};
+
+use behaviour::{Behaviour, BehaviourEvent};
+
+/// Why the bootstrap node could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The key file could not be read, created or parsed.
+    #[error("key file {path}: {reason}")]
+    Key {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The swarm could not listen on the address.
+    #[error("listening on {address}: {reason}")]
+    Listen {
+        /// The address.
+        address: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The swarm stopped before it reported a listen address.
+    #[error("the swarm stopped before listening")]
+    NotListening,
+}
+
+/// A bootstrap node that is listening but not yet serving; [`Bootstrap::run`] serves it.
+pub struct Bootstrap {
+    swarm: Swarm<Behaviour>,
+    listen_addresses: Vec<Multiaddr>,
+}
+
+impl Bootstrap {
+    /// Loads (or creates) the key, builds the swarm and waits until it listens (inside a tokio runtime).
+    pub async fn start(config: &Config) -> Result<Self, Error> {
+        let keypair = load_or_create_key(&config.key_file)?;
+        let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
+            .with_tokio()
+            .with_quic()
+            .with_behaviour(Behaviour::new)
+            .map_err(|never| match never {})?
+            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
+            .build();
+        swarm.listen_on(config.listen.clone()).map_err(|err| Error::Listen {
+            address: config.listen.to_string(),
+            reason: err.to_string(),
+        })?;
+        let mut bootstrap = Self {
+            swarm,
+            listen_addresses: Vec::new(),
+        };
+        // The first address tells operators (and tests that bind port 0) where to point nodes.
+        while bootstrap.listen_addresses.is_empty() {
+            match bootstrap.swarm.next().await {
+                Some(event) => bootstrap.on_event(event),
+                None => return Err(Error::NotListening),
+            }
+        }
+        Ok(bootstrap)
+    }
+
+    /// The node's PeerId.
+    pub fn peer_id(&self) -> PeerId {
+        *self.swarm.local_peer_id()
+    }
+
+    /// Full addresses nodes should name, each ending in `/p2p/<peer id>`.
+    pub fn addresses(&self) -> Vec<Multiaddr> {
+        let peer = self.peer_id();
+        self.listen_addresses
+            .iter()
+            .map(|address| address.clone().with_p2p(peer).unwrap_or_else(|address| address))
+            .collect()
+    }
+
+    /// Serves until `shutdown` completes.
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) {
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                Some(event) = self.swarm.next() => self.on_event(event),
+            }
+        }
+        tracing::info!("bootstrap node stopped");
+    }
+
+    fn on_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                tracing::info!(%address, "bootstrap node listening");
+                self.listen_addresses.push(address);
+            }
+            SwarmEvent::ExpiredListenAddr { address, .. } => self.listen_addresses.retain(|a| a != &address),
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. })) => {
+                // Learn where identified DHT peers listen so the routing table can hand them out.
+                let serves_dht = info
+                    .protocols
+                    .iter()
+                    .any(|p| p.as_ref() == protocol::federation::KAD_PROTOCOL);
+                if serves_dht {
+                    for address in info.listen_addrs {
+                        self.swarm.behaviour_mut().kademlia.add_address(&peer_id, address);
+                    }
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Kademlia(kad::Event::InboundRequest {
+                request:
+                    kad::InboundRequest::PutRecord {
+                        source,
+                        record: Some(record),
+                        ..
+                    },
+            })) => match records::validate(&record, chrono::Utc::now().timestamp()) {
+                Ok(()) => {
+                    if let Err(err) = self.swarm.behaviour_mut().kademlia.store_mut().put(record) {
+                        tracing::warn!(error = %err, "storing a node record failed");
+                    }
+                }
+                Err(err) => tracing::warn!(peer = %source, error = %err, "refused an invalid node record"),
+            },
+            _ => {}
+        }
+    }
+}
+
+/// Starts a bootstrap node and serves it until `shutdown` completes.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+    Bootstrap::start(&config).await?.run(shutdown).await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn it_listens_and_reports_its_full_address() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::new(
+            dir.path().join("bootstrap.key"),
+            "/ip4/127.0.0.1/udp/0/quic-v1".parse().unwrap(),
+        );
+        let bootstrap = Bootstrap::start(&config).await.unwrap();
+        let peer = bootstrap.peer_id();
+        let addresses = bootstrap.addresses();
+        assert!(!addresses.is_empty());
+        assert!(
+            addresses
+                .iter()
+                .all(|a| a.to_string().ends_with(&format!("/p2p/{peer}")))
+        );
+        drop(bootstrap);
+        // The key file makes the PeerId stable across restarts.
+        let again = Bootstrap::start(&config).await.unwrap();
+        assert_eq!(again.peer_id(), peer);
+    }
+}

@@ -1,0 +1,47 @@
+//! The cloneable handle to the federation event loop: each call sends one command over a bounded channel
+//! and waits for its oneshot reply, so callers never touch the swarm.
+
+use libp2p::PeerId;
+use protocol::federation::{NodeName, Request, Response};
+use tokio::sync::{mpsc, oneshot};
+
+use super::event_loop::Command;
+use super::{Error, LocalNode, PeerInfo, ResolvedNode};
+
+/// A handle to the running federation layer.
+#[derive(Clone, Debug)]
+pub struct Client {
+    commands: mpsc::Sender<Command>,
+}
+
+impl Client {
+    pub(crate) fn new(commands: mpsc::Sender<Command>) -> Self {
+        Self { commands }
+    }
+
+    /// This node's name, PeerId and listen addresses.
+    pub async fn local_node(&self) -> Result<LocalNode, Error> {
+        self.call(|reply| Command::LocalNode { reply }).await
+    }
+
+    /// The nodes this node knows of.
+    pub async fn peers(&self) -> Result<Vec<PeerInfo>, Error> {
+        self.call(|reply| Command::Peers { reply }).await
+    }
+
+    /// Looks a node name up in the DHT, checks its signed record and dials the node.
+    pub async fn resolve(&self, name: NodeName) -> Result<ResolvedNode, Error> {
+        self.call(|reply| Command::Resolve { name, reply }).await?
+    }
+
+    /// Sends a request to a peer (dialing it if needed) and waits for its answer.
+    pub async fn request(&self, peer: PeerId, request: Request) -> Result<Response, Error> {
+        self.call(|reply| Command::Request { peer, request, reply }).await?
+    }
+
+    async fn call<T>(&self, command: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.commands.send(command(reply)).await.map_err(|_| Error::Stopped)?;
+        answer.await.map_err(|_| Error::Stopped)
+    }
+}

@@ -1,0 +1,413 @@
+//! The one task that owns the swarm. It serves commands from `Client` handles, answers inbound requests,
+//! keeps the node's name record published and tracks what it knows of other nodes.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use libp2p::futures::StreamExt;
+use libp2p::kad::store::RecordStore;
+use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
+use libp2p::swarm::SwarmEvent;
+use libp2p::swarm::dial_opts::DialOpts;
+use libp2p::{Multiaddr, PeerId, Swarm, identify, kad, multiaddr::Protocol};
+use protocol::federation::{KAD_PROTOCOL, NodeInfo, NodeName, PROTOCOL, Request, Response, WIRE_VERSION};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+use super::behaviour::{Behaviour, BehaviourEvent};
+use super::{Error, LocalNode, PeerInfo, ResolvedNode, inbound, records};
+use crate::{FederationConfig, Services};
+
+/// Inbound requests being answered at once; beyond this a peer is told `busy` (bounded work per node).
+pub(crate) const MAX_INBOUND_IN_FLIGHT: usize = 64;
+
+/// What a `Client` asks of the event loop; every command carries its own reply channel.
+#[derive(Debug)]
+pub(crate) enum Command {
+    LocalNode {
+        reply: oneshot::Sender<LocalNode>,
+    },
+    Peers {
+        reply: oneshot::Sender<Vec<PeerInfo>>,
+    },
+    Resolve {
+        name: NodeName,
+        reply: oneshot::Sender<Result<ResolvedNode, Error>>,
+    },
+    Request {
+        peer: PeerId,
+        request: Request,
+        reply: oneshot::Sender<Result<Response, Error>>,
+    },
+}
+
+/// Who waits for an outbound request's answer.
+enum Pending {
+    Client(oneshot::Sender<Result<Response, Error>>),
+    /// Our own `Hello`; the answer only teaches us the peer's name.
+    Hello,
+}
+
+#[derive(Default)]
+struct KnownPeer {
+    name: Option<NodeName>,
+    addresses: BTreeSet<Multiaddr>,
+}
+
+pub(crate) struct EventLoop {
+    swarm: Swarm<Behaviour>,
+    services: Weak<Services>,
+    name: NodeName,
+    config: FederationConfig,
+    commands: mpsc::Receiver<Command>,
+    answers_tx: mpsc::Sender<(ResponseChannel<Response>, Response)>,
+    answers: mpsc::Receiver<(ResponseChannel<Response>, Response)>,
+    inbound_slots: Arc<Semaphore>,
+    peers: HashMap<PeerId, KnownPeer>,
+    greeted: HashSet<PeerId>,
+    pending_requests: HashMap<OutboundRequestId, Pending>,
+    pending_resolves: HashMap<kad::QueryId, (NodeName, oneshot::Sender<Result<ResolvedNode, Error>>)>,
+}
+
+impl EventLoop {
+    pub(crate) fn new(
+        swarm: Swarm<Behaviour>,
+        services: Weak<Services>,
+        name: NodeName,
+        config: FederationConfig,
+        commands: mpsc::Receiver<Command>,
+    ) -> Self {
+        let (answers_tx, answers) = mpsc::channel(MAX_INBOUND_IN_FLIGHT);
+        Self {
+            swarm,
+            services,
+            name,
+            config,
+            commands,
+            answers_tx,
+            answers,
+            inbound_slots: Arc::new(Semaphore::new(MAX_INBOUND_IN_FLIGHT)),
+            peers: HashMap::new(),
+            greeted: HashSet::new(),
+            pending_requests: HashMap::new(),
+            pending_resolves: HashMap::new(),
+        }
+    }
+
+    /// Runs until `shutdown` fires (or its sender is dropped).
+    pub(crate) async fn run(mut self, mut shutdown: oneshot::Receiver<()>) {
+        self.join_bootstrap_nodes();
+        let mut refresh = tokio::time::interval(self.config.record_refresh_interval);
+        refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                Some(command) = self.commands.recv() => self.on_command(command),
+                Some((channel, response)) = self.answers.recv() => {
+                    // Fails only when the peer has gone; nothing to do then.
+                    let _ = self.swarm.behaviour_mut().request_response.send_response(channel, response);
+                }
+                _ = refresh.tick() => self.publish_record(),
+            }
+        }
+        tracing::info!("federation stopped");
+    }
+
+    fn join_bootstrap_nodes(&mut self) {
+        for address in self.config.bootstrap.clone() {
+            let Some(Protocol::P2p(peer)) = address.iter().last() else {
+                tracing::warn!(%address, "bootstrap address lacks /p2p/<peer id>; skipped");
+                continue;
+            };
+            let transport: Multiaddr = address.iter().filter(|p| !matches!(p, Protocol::P2p(_))).collect();
+            self.swarm.add_peer_address(peer, transport.clone());
+            self.swarm
+                .behaviour_mut()
+                .kademlia
+                .add_address(&peer, transport.clone());
+            self.peers.entry(peer).or_default().addresses.insert(transport);
+            if let Err(err) = self.swarm.dial(address.clone()) {
+                tracing::warn!(%address, error = %err, "dialing a bootstrap node failed");
+            }
+        }
+        if let Err(err) = self.swarm.behaviour_mut().kademlia.bootstrap() {
+            tracing::debug!(error = %err, "no DHT peers to bootstrap from yet");
+        }
+    }
+
+    fn listen_addresses(&self) -> Vec<Multiaddr> {
+        let mut addresses: Vec<Multiaddr> = self.swarm.listeners().cloned().collect();
+        for external in self.swarm.external_addresses() {
+            if !addresses.contains(external) {
+                addresses.push(external.clone());
+            }
+        }
+        addresses
+    }
+
+    fn node_info(&self) -> NodeInfo {
+        NodeInfo {
+            version: WIRE_VERSION,
+            name: self.name.clone(),
+            agent: format!("parley/{}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+
+    /// Signs and (re)publishes `name -> PeerId + addresses`. The record lives six refresh periods so a
+    /// missed refresh or two does not make the node unreachable.
+    fn publish_record(&mut self) {
+        let addresses: Vec<Multiaddr> = self
+            .listen_addresses()
+            .into_iter()
+            .take(protocol::federation::MAX_RECORD_ADDRESSES)
+            .collect();
+        if addresses.is_empty() {
+            return;
+        }
+        let Some(services) = self.services.upgrade() else {
+            return;
+        };
+        let lifetime = self
+            .config
+            .record_refresh_interval
+            .saturating_mul(6)
+            .max(Duration::from_secs(60));
+        let record = match records::build(&services.identity, &self.name, &addresses, now(), lifetime) {
+            Ok(record) => record,
+            Err(err) => {
+                tracing::error!(error = %err, "building the node record failed");
+                return;
+            }
+        };
+        if let Err(err) = self.swarm.behaviour_mut().kademlia.put_record(record, kad::Quorum::One) {
+            tracing::warn!(error = %err, "storing the node record failed");
+        }
+    }
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::LocalNode { reply } => {
+                let _ = reply.send(LocalNode {
+                    name: self.name.to_string(),
+                    peer_id: self.swarm.local_peer_id().to_string(),
+                    listen_addresses: self.listen_addresses().iter().map(ToString::to_string).collect(),
+                });
+            }
+            Command::Peers { reply } => {
+                let mut peers: Vec<PeerInfo> = self
+                    .peers
+                    .iter()
+                    .map(|(peer, known)| PeerInfo {
+                        name: known.name.as_ref().map(ToString::to_string),
+                        peer_id: peer.to_string(),
+                        connected: self.swarm.is_connected(peer),
+                        addresses: known.addresses.iter().map(ToString::to_string).collect(),
+                        outbox_depth: 0,
+                    })
+                    .collect();
+                peers.sort_by(|a, b| (&a.name, &a.peer_id).cmp(&(&b.name, &b.peer_id)));
+                let _ = reply.send(peers);
+            }
+            Command::Resolve { name, reply } => {
+                if name == self.name {
+                    let _ = reply.send(Ok(ResolvedNode {
+                        peer_id: *self.swarm.local_peer_id(),
+                        addresses: self.listen_addresses(),
+                    }));
+                    return;
+                }
+                let query = self.swarm.behaviour_mut().kademlia.get_record(records::key(&name));
+                self.pending_resolves.insert(query, (name, reply));
+            }
+            Command::Request { peer, request, reply } => {
+                let id = self.swarm.behaviour_mut().request_response.send_request(&peer, request);
+                self.pending_requests.insert(id, Pending::Client(reply));
+            }
+        }
+    }
+
+    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                tracing::info!(%address, peer_id = %self.swarm.local_peer_id(), "federation listening");
+                self.publish_record();
+            }
+            SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+                self.peers.entry(peer_id).or_default();
+            }
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                tracing::debug!(?peer_id, error = %error, "federation dial failed");
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. })) => {
+                self.on_identified(peer_id, info);
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Kademlia(event)) => self.on_kad_event(event),
+            SwarmEvent::Behaviour(BehaviourEvent::RequestResponse(event)) => self.on_request_response(event),
+            _ => {}
+        }
+    }
+
+    fn on_identified(&mut self, peer: PeerId, info: identify::Info) {
+        let speaks = |name: &str| info.protocols.iter().any(|p| p.as_ref() == name);
+        let known = self.peers.entry(peer).or_default();
+        known.addresses.extend(info.listen_addrs.iter().cloned());
+        if speaks(KAD_PROTOCOL) {
+            for address in &info.listen_addrs {
+                self.swarm.behaviour_mut().kademlia.add_address(&peer, address.clone());
+            }
+        }
+        // Bootstrap nodes speak the DHT only; greet those that are Parley nodes, once.
+        if speaks(PROTOCOL) && self.greeted.insert(peer) {
+            let hello = Request::Hello(self.node_info());
+            let id = self.swarm.behaviour_mut().request_response.send_request(&peer, hello);
+            self.pending_requests.insert(id, Pending::Hello);
+        }
+    }
+
+    fn on_kad_event(&mut self, event: kad::Event) {
+        match event {
+            kad::Event::InboundRequest {
+                request:
+                    kad::InboundRequest::PutRecord {
+                        source,
+                        record: Some(record),
+                        ..
+                    },
+            } => match records::validate(&record, now()) {
+                Ok(_) => {
+                    if let Err(err) = self.swarm.behaviour_mut().kademlia.store_mut().put(record) {
+                        tracing::warn!(error = %err, "storing a node record failed");
+                    }
+                }
+                Err(err) => tracing::warn!(peer = %source, error = %err, "refused an invalid node record"),
+            },
+            kad::Event::RoutingUpdated { peer, addresses, .. } => {
+                self.peers
+                    .entry(peer)
+                    .or_default()
+                    .addresses
+                    .extend(addresses.into_vec());
+            }
+            kad::Event::OutboundQueryProgressed { id, result, step, .. } => match result {
+                kad::QueryResult::Bootstrap(Ok(kad::BootstrapOk { num_remaining: 0, .. })) => self.publish_record(),
+                kad::QueryResult::PutRecord(Err(err)) => tracing::debug!(error = %err, "node record not replicated"),
+                kad::QueryResult::GetRecord(Ok(kad::GetRecordOk::FoundRecord(found))) => {
+                    self.on_record_found(id, found.record);
+                    if step.last {
+                        self.fail_resolve(id);
+                    }
+                }
+                kad::QueryResult::GetRecord(_) => self.fail_resolve(id),
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+
+    fn on_record_found(&mut self, query: kad::QueryId, record: kad::Record) {
+        let Some((name, _)) = self.pending_resolves.get(&query) else {
+            return;
+        };
+        let verified = match records::validate(&record, now()) {
+            Ok(verified) if &verified.name == name => verified,
+            Ok(_) => return,
+            Err(err) => {
+                tracing::warn!(%name, error = %err, "ignored an invalid node record");
+                return;
+            }
+        };
+        let Some((_, reply)) = self.pending_resolves.remove(&query) else {
+            return;
+        };
+        if let Some(mut running) = self.swarm.behaviour_mut().kademlia.query_mut(&query) {
+            running.finish();
+        }
+        let peer = verified.peer_id;
+        let known = self.peers.entry(peer).or_default();
+        known.name = Some(verified.name.clone());
+        known.addresses.extend(verified.addresses.iter().cloned());
+        for address in &verified.addresses {
+            self.swarm.add_peer_address(peer, address.clone());
+        }
+        if !self.swarm.is_connected(&peer) {
+            let dial = DialOpts::peer_id(peer).addresses(verified.addresses.clone()).build();
+            if let Err(err) = self.swarm.dial(dial) {
+                tracing::debug!(%peer, error = %err, "dialing a resolved node failed");
+            }
+        }
+        let _ = reply.send(Ok(ResolvedNode {
+            peer_id: peer,
+            addresses: verified.addresses,
+        }));
+    }
+
+    fn fail_resolve(&mut self, query: kad::QueryId) {
+        if let Some((name, reply)) = self.pending_resolves.remove(&query) {
+            let _ = reply.send(Err(Error::UnknownNode(name.to_string())));
+        }
+    }
+
+    fn on_request_response(&mut self, event: request_response::Event<Request, Response>) {
+        match event {
+            request_response::Event::Message { peer, message, .. } => match message {
+                request_response::Message::Request { request, channel, .. } => self.on_inbound(peer, request, channel),
+                request_response::Message::Response { request_id, response } => {
+                    if let Response::NodeInfo(info) = &response {
+                        self.peers.entry(peer).or_default().name = Some(info.name.clone());
+                    }
+                    if let Some(Pending::Client(reply)) = self.pending_requests.remove(&request_id) {
+                        let _ = reply.send(Ok(response));
+                    }
+                }
+            },
+            request_response::Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                tracing::debug!(%peer, error = %error, "federation request failed");
+                if let Some(Pending::Client(reply)) = self.pending_requests.remove(&request_id) {
+                    let _ = reply.send(Err(Error::RequestFailed(error.to_string())));
+                }
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                // Malformed or oversized payloads end here: the codec refused them; the stream is dropped.
+                tracing::debug!(%peer, error = %error, "inbound federation request failed");
+            }
+            request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+
+    fn on_inbound(&mut self, peer: PeerId, request: Request, channel: ResponseChannel<Response>) {
+        if let Request::Hello(info) = &request {
+            // The name is the peer's own claim; its PeerId is authenticated by the connection.
+            self.peers.entry(peer).or_default().name = Some(info.name.clone());
+            let answer = Response::NodeInfo(self.node_info());
+            let _ = self
+                .swarm
+                .behaviour_mut()
+                .request_response
+                .send_response(channel, answer);
+            return;
+        }
+        let (Some(services), Ok(slot)) = (self.services.upgrade(), self.inbound_slots.clone().try_acquire_owned())
+        else {
+            let busy = inbound::error("busy", "too many requests in flight; retry later");
+            let _ = self.swarm.behaviour_mut().request_response.send_response(channel, busy);
+            return;
+        };
+        let answers = self.answers_tx.clone();
+        tokio::spawn(async move {
+            let response = inbound::answer(&services, peer, request);
+            // The channel holds as many answers as there are slots, so this never waits.
+            let _ = answers.send((channel, response)).await;
+            drop(slot);
+        });
+    }
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}

@@ -1,0 +1,51 @@
+//! Answers to requests from other nodes. Every input is untrusted: it is validated here, and errors
+//! reach the peer as a coded `Response::Error`, never as a panic or an internal detail.
+
+use libp2p::PeerId;
+use protocol::federation::{RemoteDevice, RemoteUser, Request, Response};
+
+use crate::{Error, Services, validate};
+
+pub(crate) fn error(code: &str, message: &str) -> Response {
+    Response::Error {
+        code: code.to_owned(),
+        message: message.to_owned(),
+    }
+}
+
+pub(crate) fn answer(services: &Services, peer: PeerId, request: Request) -> Response {
+    match request {
+        Request::ResolveUser { username } => match resolve_user(services, &username) {
+            Ok(Some(user)) => Response::User(user),
+            Ok(None) => Response::NotFound,
+            Err(Error::Invalid { reason, .. }) => error("bad_request", &format!("username: {reason}")),
+            Err(err) => {
+                tracing::error!(%peer, error = %err, "answering ResolveUser failed");
+                error("internal", "the node could not answer")
+            }
+        },
+        _ => error("unsupported", "this node does not support that request"),
+    }
+}
+
+fn resolve_user(services: &Services, username: &str) -> crate::Result<Option<RemoteUser>> {
+    let username = validate::username(username)?;
+    let Some(id) = services.users.id_by_username(&username)? else {
+        return Ok(None);
+    };
+    let profile = services.users.profile(id)?;
+    let devices = services.users.public_devices(id)?;
+    Ok(Some(RemoteUser {
+        user_id: id,
+        username: profile.username,
+        display_name: profile.display_name,
+        devices: devices
+            .devices
+            .into_iter()
+            .map(|device| RemoteDevice {
+                device_id: device.id,
+                has_active_keys: device.has_active_keys,
+            })
+            .collect(),
+    }))
+}

@@ -1,0 +1,131 @@
+//! The signed name record: `node-name -> PeerId + listen addresses`, as a Kademlia record whose value is
+//! a `protocol::federation::SignedNodeRecord`. Records are checked before they are stored (as a DHT
+//! server) and before they are used (when resolving): the signature must verify with the key the record
+//! names, that key must be the PeerId it claims, and the record must be for the name it is stored under.
+
+use std::time::{Duration, Instant};
+
+use libp2p::{Multiaddr, PeerId, kad};
+use protocol::federation::{FederationError, NodeName, NodeRecord, RECORD_KEY_PREFIX, SignedNodeRecord, peer_id_bytes};
+
+use crate::NodeIdentity;
+
+/// A record that passed every check.
+#[derive(Debug, Clone)]
+pub(crate) struct VerifiedRecord {
+    pub(crate) name: NodeName,
+    pub(crate) peer_id: PeerId,
+    pub(crate) addresses: Vec<Multiaddr>,
+}
+
+/// The DHT key of a node name.
+pub(crate) fn key(name: &NodeName) -> kad::RecordKey {
+    kad::RecordKey::new(&name.record_key())
+}
+
+/// Signs this node's record, valid for `lifetime` from `now` (Unix seconds).
+pub(crate) fn build(
+    identity: &NodeIdentity,
+    name: &NodeName,
+    addresses: &[Multiaddr],
+    now: i64,
+    lifetime: Duration,
+) -> Result<kad::Record, FederationError> {
+    let body = NodeRecord {
+        name: name.clone(),
+        public_key: identity.public_key(),
+        addresses: addresses.iter().map(ToString::to_string).collect(),
+        issued_at: now,
+        expires_at: now.saturating_add(i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX)),
+    };
+    let signed = body.sign(identity.signing_key())?;
+    let mut record = kad::Record::new(key(name), signed.encode()?);
+    record.expires = Some(Instant::now() + lifetime);
+    Ok(record)
+}
+
+/// Checks a record found in (or offered to) the DHT, at `now` (Unix seconds).
+pub(crate) fn validate(record: &kad::Record, now: i64) -> Result<VerifiedRecord, FederationError> {
+    let name = std::str::from_utf8(record.key.as_ref())
+        .ok()
+        .and_then(|key| key.strip_prefix(RECORD_KEY_PREFIX))
+        .ok_or_else(|| FederationError::Malformed("not a node record key".into()))?;
+    let name = NodeName::new(name)?;
+    let body = SignedNodeRecord::decode(&record.value)?.verify(&name, now)?;
+    let peer_id = PeerId::from_bytes(&peer_id_bytes(&body.public_key))
+        .map_err(|err| FederationError::Malformed(err.to_string()))?;
+    // A replica keeps the original publisher; one naming another peer is someone else's copy forged.
+    if record.publisher.is_some_and(|publisher| publisher != peer_id) {
+        return Err(FederationError::BadSignature);
+    }
+    let addresses = body.addresses.iter().filter_map(|text| text.parse().ok()).collect();
+    Ok(VerifiedRecord {
+        name,
+        peer_id,
+        addresses,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity() -> (tempfile::TempDir, NodeIdentity) {
+        let dir = tempfile::tempdir().unwrap();
+        let identity = NodeIdentity::load_or_create(dir.path()).unwrap();
+        (dir, identity)
+    }
+
+    #[test]
+    fn a_built_record_validates_to_the_nodes_peer_id() {
+        let (_dir, identity) = identity();
+        let name = NodeName::new("node-c").unwrap();
+        let address: Multiaddr = "/ip4/127.0.0.1/udp/4433/quic-v1".parse().unwrap();
+        let record = build(
+            &identity,
+            &name,
+            std::slice::from_ref(&address),
+            1000,
+            Duration::from_secs(60),
+        )
+        .unwrap();
+        let verified = validate(&record, 1001).unwrap();
+        assert_eq!(verified.name, name);
+        assert_eq!(verified.peer_id, identity.libp2p_keypair().public().to_peer_id());
+        assert_eq!(verified.addresses, vec![address]);
+        assert_eq!(validate(&record, 1060).unwrap_err(), FederationError::Expired);
+    }
+
+    #[test]
+    fn a_record_with_a_wrong_signature_is_refused() {
+        let (_dir, identity) = identity();
+        let name = NodeName::new("node-c").unwrap();
+        let record = build(&identity, &name, &[], 1000, Duration::from_secs(60)).unwrap();
+        let mut signed = SignedNodeRecord::decode(&record.value).unwrap();
+        signed.signature[10] ^= 0x40;
+        let forged = kad::Record::new(record.key.clone(), signed.encode().unwrap());
+        assert_eq!(validate(&forged, 1001).unwrap_err(), FederationError::BadSignature);
+    }
+
+    #[test]
+    fn a_record_moved_to_another_name_or_publisher_is_refused() {
+        let (_dir, identity) = identity();
+        let record = build(
+            &identity,
+            &NodeName::new("node-c").unwrap(),
+            &[],
+            1000,
+            Duration::from_secs(60),
+        )
+        .unwrap();
+        let moved = kad::Record::new(key(&NodeName::new("node-d").unwrap()), record.value.clone());
+        assert_eq!(validate(&moved, 1001).unwrap_err(), FederationError::WrongName);
+
+        let mut replica = record.clone();
+        replica.publisher = Some(PeerId::random());
+        assert_eq!(validate(&replica, 1001).unwrap_err(), FederationError::BadSignature);
+
+        let garbage = kad::Record::new(record.key.clone(), vec![0xc1, 0x00]);
+        assert!(matches!(validate(&garbage, 1001), Err(FederationError::Malformed(_))));
+    }
+}

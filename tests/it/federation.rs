@@ -1,0 +1,314 @@
+//! Federation over real libp2p swarms on 127.0.0.1 QUIC: a bootstrap node and three nodes that name it
+//! find each other through the DHT and talk `/parley/federation/1`.
+
+use std::future::Future;
+use std::io;
+use std::time::Duration;
+
+use libp2p::futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, StreamExt};
+use libp2p::request_response::{self, ProtocolSupport};
+use libp2p::swarm::SwarmEvent;
+use libp2p::{Multiaddr, PeerId, StreamProtocol};
+use node::federation::{Handle, ResolvedNode};
+use protocol::federation::{self as wire, NodeName, Request, Response};
+use tokio::sync::oneshot;
+
+use crate::support::*;
+
+const WAIT: Duration = Duration::from_secs(30);
+const LOCAL_QUIC: &str = "/ip4/127.0.0.1/udp/0/quic-v1";
+
+/// Polls `attempt` every 200 ms until it yields a value, failing the test after [`WAIT`].
+async fn eventually<T, F: Future<Output = Option<T>>>(what: &str, mut attempt: impl FnMut() -> F) -> T {
+    let poll = async {
+        loop {
+            if let Some(value) = attempt().await {
+                return value;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    tokio::time::timeout(WAIT, poll)
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+}
+
+struct Bootstrap {
+    address: Multiaddr,
+    stop: Option<oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Bootstrap {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+async fn start_bootstrap() -> Bootstrap {
+    let dir = tempfile::tempdir().unwrap();
+    let config = bootstrap::Config::new(dir.path().join("bootstrap.key"), LOCAL_QUIC.parse().unwrap());
+    let node = bootstrap::Bootstrap::start(&config).await.unwrap();
+    let address = node.addresses().remove(0);
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(node.run(async {
+        let _ = stopped.await;
+    }));
+    Bootstrap {
+        address,
+        stop: Some(stop),
+        _dir: dir,
+    }
+}
+
+struct FederatedNode {
+    node: TestNode,
+    peer_id: PeerId,
+    _federation: Handle,
+}
+
+async fn start_node(name: &str, bootstrap: &Multiaddr) -> FederatedNode {
+    let node = TestNode::start_with(|config| {
+        config.federation.name = Some(name.to_owned());
+        config.federation.p2p_listen = LOCAL_QUIC.parse().unwrap();
+        config.federation.bootstrap = vec![bootstrap.clone()];
+        config.federation.record_refresh_interval = Duration::from_secs(2);
+    })
+    .await;
+    let federation = node.services.start_federation().unwrap();
+    let peer_id = node.services.identity.libp2p_keypair().public().to_peer_id();
+    FederatedNode {
+        node,
+        peer_id,
+        _federation: federation,
+    }
+}
+
+async fn resolve(from: &FederatedNode, name: &str) -> ResolvedNode {
+    let client = from.node.services.federation().unwrap().clone();
+    let name = NodeName::new(name).unwrap();
+    eventually(&format!("{name} to resolve"), || {
+        let (client, name) = (client.clone(), name.clone());
+        async move { client.resolve(name).await.ok() }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nodes_find_each_other_through_the_bootstrap_node_and_resolve_users() {
+    let bootstrap = start_bootstrap().await;
+    let a = start_node("node-a", &bootstrap.address).await;
+    let b = start_node("node-b", &bootstrap.address).await;
+    let c = start_node("node-c", &bootstrap.address).await;
+
+    // Each node reports its own PeerId and name (and, once listening, an address) to its operator.
+    for (node, name) in [(&a, "node-a"), (&b, "node-b"), (&c, "node-c")] {
+        let operator = node.node.user(&format!("op{}", &name[5..])).await;
+        let me = eventually("a listen address", || {
+            let api = operator.api.clone();
+            async move {
+                let data = assert_ok(api.get("/v1/federation/node").await, StatusCode::OK);
+                (!data["listen_addresses"].as_array().unwrap().is_empty()).then_some(data)
+            }
+        })
+        .await;
+        assert_eq!(me["peer_id"], node.peer_id.to_string());
+        assert_eq!(me["name"], name);
+    }
+    // Operator endpoints need a login like every other route.
+    let (status, _) = a.node.client().get("/v1/federation/node").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let cara = c.node.user("cara").await;
+    let resolved = resolve(&a, "node-c").await;
+    assert_eq!(resolved.peer_id, c.peer_id);
+    assert!(!resolved.addresses.is_empty());
+
+    let client = a.node.services.federation().unwrap();
+    let answer = client
+        .request(
+            resolved.peer_id,
+            Request::ResolveUser {
+                username: "cara".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let Response::User(user) = answer else {
+        panic!("expected a user, got {answer:?}");
+    };
+    assert_eq!(user.user_id.to_string(), cara.id);
+    assert_eq!(user.username, "cara");
+    let devices: Vec<String> = user.devices.iter().map(|d| d.device_id.to_string()).collect();
+    assert_eq!(devices, vec![cara.device_id.clone()]);
+
+    let missing = client
+        .request(
+            c.peer_id,
+            Request::ResolveUser {
+                username: "nobody".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(missing, Response::NotFound);
+    let invalid = client
+        .request(
+            c.peer_id,
+            Request::ResolveUser {
+                username: "x".repeat(5000),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(invalid, Response::Error { ref code, .. } if code == "bad_request"),
+        "{invalid:?}"
+    );
+
+    // B resolves A too, and A lists C (by name, connected) and the bootstrap node among its peers.
+    assert_eq!(resolve(&b, "node-a").await.peer_id, a.peer_id);
+    let operator = a.node.user("opx").await;
+    eventually("node-c among A's connected peers", || {
+        let api = operator.api.clone();
+        let c_id = c.peer_id.to_string();
+        async move {
+            let data = assert_ok(api.get("/v1/federation/peers").await, StatusCode::OK);
+            let peers = data["peers"].as_array().unwrap().clone();
+            let has_c = peers.iter().any(|p| {
+                p["peer_id"] == c_id.as_str()
+                    && p["name"] == "node-c"
+                    && p["connected"] == true
+                    && p["outbox_depth"] == 0
+            });
+            (has_c && peers.len() >= 2).then_some(())
+        }
+    })
+    .await;
+
+    // An unknown name is reported as such, not hung on.
+    let unknown = tokio::time::timeout(WAIT, client.resolve(NodeName::new("node-zz").unwrap()))
+        .await
+        .unwrap();
+    assert!(unknown.is_err());
+}
+
+/// Sends raw bytes on `/parley/federation/1`, as a misbehaving node would.
+#[derive(Clone, Default)]
+struct RawCodec;
+
+impl request_response::Codec for RawCodec {
+    type Protocol = StreamProtocol;
+    type Request = Vec<u8>;
+    type Response = Vec<u8>;
+
+    async fn read_request<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> io::Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        io.read_to_end(&mut bytes).await?;
+        Ok(bytes)
+    }
+
+    async fn read_response<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> io::Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        io.take(2 * 1024 * 1024).read_to_end(&mut bytes).await?;
+        Ok(bytes)
+    }
+
+    async fn write_request<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        request: Vec<u8>,
+    ) -> io::Result<()> {
+        io.write_all(&request).await
+    }
+
+    async fn write_response<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        response: Vec<u8>,
+    ) -> io::Result<()> {
+        io.write_all(&response).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_payloads_from_a_raw_swarm_are_refused_without_harm() {
+    let bootstrap = start_bootstrap().await;
+    let target = start_node("target", &bootstrap.address).await;
+    let operator = target.node.user("operator").await;
+    let address: Multiaddr = eventually("a listen address", || {
+        let api = operator.api.clone();
+        async move {
+            let data = assert_ok(api.get("/v1/federation/node").await, StatusCode::OK);
+            data["listen_addresses"][0].as_str().map(|a| a.parse().unwrap())
+        }
+    })
+    .await;
+
+    let mut raw = libp2p::SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_quic()
+        .with_behaviour(|_| {
+            request_response::Behaviour::with_codec(
+                RawCodec,
+                [(StreamProtocol::new(wire::PROTOCOL), ProtocolSupport::Outbound)],
+                request_response::Config::default().with_request_timeout(Duration::from_secs(10)),
+            )
+        })
+        .unwrap()
+        .build();
+    raw.add_peer_address(target.peer_id, address);
+
+    let valid = wire::encode_request(&Request::ResolveUser {
+        username: "operator".into(),
+    })
+    .unwrap();
+    let payloads: Vec<(Vec<u8>, bool)> = vec![
+        (b"\xc1\xc1 not messagepack".to_vec(), false),
+        (b"\x81\xa5Hello\xc0".to_vec(), false),
+        (vec![0x92; wire::MAX_REQUEST_BYTES + 100], false),
+        (valid, true),
+    ];
+    for (payload, well_formed) in payloads {
+        raw.behaviour_mut().send_request(&target.peer_id, payload);
+        let outcome = tokio::time::timeout(WAIT, async {
+            loop {
+                match raw.select_next_some().await {
+                    SwarmEvent::Behaviour(request_response::Event::Message {
+                        message: request_response::Message::Response { response, .. },
+                        ..
+                    }) => break Some(response),
+                    SwarmEvent::Behaviour(request_response::Event::OutboundFailure { .. }) => break None,
+                    _ => {}
+                }
+            }
+        })
+        .await
+        .expect("the node answers or drops the stream");
+        let decoded = outcome.as_deref().map(wire::decode_response);
+        if well_formed {
+            // The node is still serving after the garbage: the valid request gets its answer.
+            let Some(Ok(Response::User(user))) = decoded else {
+                panic!("expected a user, got {decoded:?}");
+            };
+            assert_eq!(user.username, "operator");
+        } else {
+            // Refused: the stream is dropped without an answer.
+            assert!(!matches!(decoded, Some(Ok(_))), "garbage got an answer: {decoded:?}");
+        }
+    }
+    let (status, _) = operator.api.get("/v1/federation/node").await;
+    assert_eq!(status, StatusCode::OK);
+}
