@@ -73,3 +73,11 @@ async fn avatars_are_checked_stored_served_and_replaced() {
         "one for ann, one for the group; refused uploads left nothing"
     );
 }
+
+#[tokio::test]
+async fn a_request_that_is_not_a_form_gets_the_envelope() {
+    let node = TestNode::start().await;
+    let ann = node.user("ann").await;
+    let not_a_form = ann.api.post("/v1/users/me/avatar", json!({ "avatar": "x" })).await;
+    assert_error(&not_a_form, StatusCode::BAD_REQUEST, "BAD_REQUEST");
+}

@@ -1,3 +1,4 @@
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
 use axum::response::{IntoResponse, Response};
@@ -9,8 +10,9 @@ use crate::openapi::{AvatarForm, Binary, ErrorEnvelope};
 use crate::reply::{ApiResult, ok};
 use crate::{ApiError, AppState};
 
-/// Reads the `avatar` part of a multipart form.
-async fn avatar_bytes(mut form: Multipart) -> Result<Vec<u8>, ApiError> {
+/// Reads the `avatar` part of a multipart form; a request that is not one gets the envelope too.
+async fn avatar_bytes(form: Result<Multipart, MultipartRejection>) -> Result<Vec<u8>, ApiError> {
+    let mut form = form.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
     while let Some(field) = form
         .next_field()
         .await
@@ -40,14 +42,18 @@ async fn avatar_bytes(mut form: Multipart) -> Result<Vec<u8>, ApiError> {
         (status = 200, description = "The account with its new `avatar_url`", body = Me),
         (
             status = 400,
-            description = "Not a multipart form (the framework answers a request that is not `multipart/form-data` in plain text, not the envelope)",
-            content((ErrorEnvelope = "application/json"), (String = "text/plain")),
+            description = "Not a multipart form",
+            body = ErrorEnvelope,
         ),
         (status = 413, description = "Larger than 1 MiB"),
         (status = 422, description = "No `avatar` part, or not a PNG, JPEG, GIF or WebP image"),
     ),
 )]
-pub(crate) async fn set_mine(State(state): State<AppState>, Auth(actor): Auth, form: Multipart) -> ApiResult<Me> {
+pub(crate) async fn set_mine(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    form: Result<Multipart, MultipartRejection>,
+) -> ApiResult<Me> {
     let bytes = avatar_bytes(form).await?;
     let services = &state.services;
     let url = services.avatars.store(&bytes).await?;
@@ -68,8 +74,8 @@ pub(crate) async fn set_mine(State(state): State<AppState>, Auth(actor): Auth, f
         (status = 200, description = "The conversation with its new `avatar_url`", body = Conversation),
         (
             status = 400,
-            description = "A malformed id, or not a multipart form (the framework answers a request that is not `multipart/form-data` in plain text, not the envelope)",
-            content((ErrorEnvelope = "application/json"), (String = "text/plain")),
+            description = "A malformed id, or not a multipart form",
+            body = ErrorEnvelope,
         ),
         (status = 403, description = "Not a participant, not an owner or admin, or a DM"),
         (status = 404, description = "No such conversation"),
@@ -81,7 +87,7 @@ pub(crate) async fn set_conversation(
     State(state): State<AppState>,
     Auth(actor): Auth,
     Path(id): Path<ConversationId>,
-    form: Multipart,
+    form: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Conversation> {
     let bytes = avatar_bytes(form).await?;
     let services = &state.services;
