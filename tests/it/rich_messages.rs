@@ -202,3 +202,28 @@ async fn filters_and_cursors_page_through_a_conversation() {
         "VALIDATION_ERROR",
     );
 }
+
+#[tokio::test]
+async fn edits_and_deletes_reach_the_participants_live() {
+    let node = TestNode::start().await;
+    let (ann, bob) = (node.user("ann").await, node.user("bob").await);
+    let dm = conversation(&ann, "DM", &[&bob]).await;
+    let mut bob_ws = bob.ws(&node).await;
+    bob_ws.sync().await;
+    let sent = assert_ok(send_text(&ann, &dm, &[&bob], "draft", "c1").await, StatusCode::CREATED);
+    let path = format!("/v1/messages/{}", sent["id"].as_str().unwrap());
+    bob_ws.expect("message:new").await;
+    let edit = json!({ "ciphertexts": [{ "recipient_device_id": bob.device_id, "ciphertext": b64(b"final") }] });
+    assert_ok(ann.api.put(&path, edit).await, StatusCode::OK);
+    let updated = bob_ws.expect("message:updated").await;
+    assert_eq!(
+        (updated["message_id"].clone(), content(&updated)),
+        (sent["id"].clone(), "final".to_owned())
+    );
+    assert_ok(ann.api.delete(&path).await, StatusCode::OK);
+    let deleted = bob_ws.expect("message:deleted").await;
+    assert_eq!(
+        (deleted["message_id"].clone(), deleted["sequence_number"].clone()),
+        (sent["id"].clone(), json!(1))
+    );
+}
