@@ -125,6 +125,7 @@ const JSON: &str = "application/json";
         messages::unreact,
         federation::node,
         federation::peers,
+        federation::resolve,
         calls::create,
         calls::list,
         calls::of_user,

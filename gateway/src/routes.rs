@@ -123,6 +123,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/messages/{id}/reactions/{emoji}", delete(messages::unreact))
         .route("/federation/node", get(federation::node))
         .route("/federation/peers", get(federation::peers))
+        .route("/federation/users/{handle}", get(federation::resolve))
         .route("/calls", post(calls::create).get(calls::list))
         .route("/calls/user", get(calls::of_user))
         .route("/calls/active", get(calls::active))

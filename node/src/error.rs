@@ -32,6 +32,9 @@ pub enum Error {
     /// A body or file is larger than allowed; the message names the limit.
     #[error("{0}")]
     TooLarge(String),
+    /// Another node (or the federation layer) could not be reached or refused to answer.
+    #[error("{0}")]
+    Unavailable(String),
     /// The embedded store failed.
     #[error("storage error: {0}")]
     Storage(#[from] sled::Error),

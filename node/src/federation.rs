@@ -12,6 +12,7 @@ mod codec;
 mod event_loop;
 mod inbound;
 mod records;
+mod remote;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +21,7 @@ pub use client::Client;
 pub use codec::Codec;
 pub use libp2p::{Multiaddr, PeerId};
 use protocol::federation::NodeName;
+pub use remote::ResolvedUser;
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 

@@ -427,6 +427,18 @@ impl Keys {
     /// any remain. The claim is made durable before the answer so a crash cannot hand the key out twice.
     pub async fn bundle(&self, actor: &Actor, query: &DeviceKeyQuery) -> Result<KeyBundle> {
         let device = self.target(actor, query.user_id, query.device_id)?;
+        self.bundle_of(device).await
+    }
+
+    /// A bundle claimed by another node for one of this node's devices: the same single-use claim.
+    pub async fn bundle_for_peer(&self, user: UserId, device: DeviceId) -> Result<KeyBundle> {
+        match users::get_device(&self.store, device)? {
+            Some(record) if record.active && record.user_id == user => self.bundle_of(record).await,
+            _ => Err(Error::NotFound("device")),
+        }
+    }
+
+    async fn bundle_of(&self, device: DeviceRecord) -> Result<KeyBundle> {
         let identity = match current_identity(&self.store, device.id)? {
             Some(identity) if identity.active => identity,
             _ => return Err(Error::NotFound("active identity key")),

@@ -53,7 +53,7 @@ pub struct Services {
     pub hub: Arc<Hub>,
     /// The federation handle, once `start_federation` has run.
     federation: std::sync::OnceLock<crate::federation::Client>,
-    store: Store,
+    pub(crate) store: Store,
 }
 
 impl Services {

@@ -108,6 +108,8 @@ trees! {
     userwebhook_webhook,
     /// webhook id ++ position (u64 BE) -> `WebhookDelivery`
     webhookpos_delivery,
+    /// user id of another node's user -> `RemoteHome` (where that user lives)
+    remoteuserid_home,
     /// call id -> `Call`
     callid_call,
     /// conversation id ++ created millis (BE) ++ call id -> ()

@@ -133,6 +133,14 @@ pub enum Request {
         /// The username, without the node part.
         username: String,
     },
+    /// Claims a key bundle of one of the receiving node's devices, consuming one one-time prekey there;
+    /// answered with [`Response::Bundle`] or [`Response::NotFound`].
+    ClaimBundle {
+        /// The device's owner, a user of the receiving node.
+        user_id: crate::UserId,
+        /// The device.
+        device_id: crate::DeviceId,
+    },
 }
 
 /// The answer to a [`Request`].
@@ -143,6 +151,8 @@ pub enum Response {
     NodeInfo(NodeInfo),
     /// A user's public profile and devices (to [`Request::ResolveUser`]).
     User(RemoteUser),
+    /// A freshly claimed key bundle (to [`Request::ClaimBundle`]).
+    Bundle(crate::api::KeyBundle),
     /// Nothing by that name.
     NotFound,
     /// The request was refused.

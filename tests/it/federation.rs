@@ -312,3 +312,75 @@ async fn malformed_payloads_from_a_raw_swarm_are_refused_without_harm() {
     let (status, _) = operator.api.get("/v1/federation/node").await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn handles_resolve_across_nodes_and_remote_bundles_are_claimed_once() {
+    let bootstrap = start_bootstrap().await;
+    let a = start_node("node-a", &bootstrap.address).await;
+    let c = start_node("node-c", &bootstrap.address).await;
+    let ann = a.node.user("ann").await;
+    let cara = c.node.user("cara").await;
+    cara.publish_keys(5).await;
+    resolve(&a, "node-c").await;
+
+    let found = eventually("cara@node-c to resolve", || {
+        let api = ann.api.clone();
+        async move {
+            let (status, body) = api.get("/v1/federation/users/cara@node-c").await;
+            (status == StatusCode::OK).then(|| body["data"].clone())
+        }
+    })
+    .await;
+    assert_eq!(
+        (found["node"].as_str(), found["local"].as_bool()),
+        (Some("node-c"), Some(false))
+    );
+    assert_eq!(found["user_id"], cara.id.as_str());
+    assert_eq!(found["devices"][0]["device_id"], cara.device_id.as_str());
+    assert_eq!(found["devices"][0]["has_active_keys"], true);
+    let local = assert_ok(ann.api.get("/v1/federation/users/ann@node-a").await, StatusCode::OK);
+    assert_eq!(
+        (local["local"].as_bool(), local["user_id"].as_str()),
+        (Some(true), Some(ann.id.as_str()))
+    );
+    let missing = ann.api.get("/v1/federation/users/nobody@node-c").await;
+    assert_error(&missing, StatusCode::NOT_FOUND, "NOT_FOUND");
+
+    // Ten claims from node A and five on node C race for cara's five one-time prekeys.
+    let bundle_path = format!(
+        "/v1/encryption/bundles?user_id={}&device_id={}",
+        cara.id, cara.device_id
+    );
+    let dora = c.node.user("dora").await;
+    let mut claims = Vec::new();
+    for n in 0..15 {
+        let api = if n % 3 == 0 { dora.api.clone() } else { ann.api.clone() };
+        let path = bundle_path.clone();
+        claims.push(tokio::spawn(async move { api.get(&path).await }));
+    }
+    let mut handed_out = Vec::new();
+    for claim in claims {
+        let bundle = assert_ok(claim.await.unwrap(), StatusCode::OK);
+        assert_eq!(bundle["device_id"], cara.device_id.as_str());
+        if let Some(key_id) = bundle["one_time_prekey"]["key_id"].as_u64() {
+            handed_out.push(key_id);
+        }
+    }
+    handed_out.sort_unstable();
+    assert_eq!(
+        handed_out,
+        [1, 2, 3, 4, 5],
+        "each one-time prekey is handed out exactly once across nodes"
+    );
+    let count = assert_ok(
+        cara.api.get("/v1/encryption/onetime-prekeys/count").await,
+        StatusCode::OK,
+    );
+    assert_eq!(count["count"], 0);
+    let unknown_device = format!(
+        "/v1/encryption/bundles?user_id={}&device_id={}",
+        cara.id,
+        Uuid::new_v4()
+    );
+    assert_error(&ann.api.get(&unknown_device).await, StatusCode::NOT_FOUND, "NOT_FOUND");
+}

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use serde::Serialize;
 
 use crate::extract::Auth;
+use crate::openapi::ErrorEnvelope;
 use crate::reply::{ApiResult, ok};
 use crate::{ApiError, AppState};
 
@@ -102,6 +103,71 @@ pub(crate) async fn peers(State(state): State<AppState>, Auth(_actor): Auth) -> 
                 connected: peer.connected,
                 addresses: peer.addresses,
                 outbox_depth: peer.outbox_depth,
+            })
+            .collect(),
+    })
+}
+
+/// A user found through a handle.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct FederatedUser {
+    /// The user's home node.
+    node: String,
+    /// Whether that is this node.
+    local: bool,
+    /// The user on its home node.
+    user_id: protocol::UserId,
+    /// Unique on its home node.
+    username: String,
+    /// Shown to others.
+    display_name: String,
+    /// Its active devices, which a sender encrypts for.
+    devices: Vec<FederatedDevice>,
+}
+
+/// A device of a user found through a handle.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct FederatedDevice {
+    /// The device.
+    device_id: protocol::DeviceId,
+    /// Whether it has published an identity key and a signed prekey.
+    has_active_keys: bool,
+}
+
+/// # `GET /v1/federation/users/{handle}`
+///
+/// Resolves `username@node-name` through the DHT and the user's home node (or a local username).
+#[utoipa::path(
+    get,
+    path = "/v1/federation/users/{handle}",
+    tag = "federation",
+    summary = "Resolve a handle to a user of any node",
+    params(("handle" = String, Path, description = "`username@node-name`, or a local username")),
+    responses(
+        (status = 200, description = "The user and its devices", body = FederatedUser),
+        (status = 404, description = "No such user on that node", body = ErrorEnvelope),
+        (status = 503, description = "Federation is not running, or the node could not be reached", body = ErrorEnvelope),
+    ),
+)]
+pub(crate) async fn resolve(
+    State(state): State<AppState>,
+    Auth(_actor): Auth,
+    crate::extract::Path(handle): crate::extract::Path<String>,
+) -> ApiResult<FederatedUser> {
+    let resolved = state.services.resolve_handle(&handle).await?;
+    ok(FederatedUser {
+        node: resolved.node,
+        local: resolved.local,
+        user_id: resolved.user.user_id,
+        username: resolved.user.username,
+        display_name: resolved.user.display_name,
+        devices: resolved
+            .user
+            .devices
+            .into_iter()
+            .map(|device| FederatedDevice {
+                device_id: device.device_id,
+                has_active_keys: device.has_active_keys,
             })
             .collect(),
     })

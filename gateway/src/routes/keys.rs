@@ -7,6 +7,7 @@ use protocol::api::{
 
 use crate::AppState;
 use crate::extract::{Auth, Json, Path, Query};
+use crate::openapi::ErrorEnvelope;
 use crate::openapi::Null;
 use crate::reply::{ApiResult, created, ok};
 
@@ -240,7 +241,8 @@ pub(crate) async fn consume_one_time_prekey(
 
 /// # `GET /v1/encryption/bundles?user_id=&device_id=`
 ///
-/// Consumes one one-time prekey of the device.
+/// Consumes one one-time prekey of the device. For a user of another node (resolved before through
+/// `GET /v1/federation/users/{handle}`) the claim is made at that user's home node.
 #[utoipa::path(
     get,
     path = "/v1/encryption/bundles",
@@ -250,6 +252,7 @@ pub(crate) async fn consume_one_time_prekey(
     responses(
         (status = 200, description = "The bundle", body = KeyBundle),
         (status = 404, description = "No such device, or it has no active identity key or signed prekey"),
+        (status = 503, description = "The remote user's home node could not be reached", body = ErrorEnvelope),
     ),
 )]
 pub(crate) async fn bundle(
@@ -257,7 +260,7 @@ pub(crate) async fn bundle(
     Auth(actor): Auth,
     Query(query): Query<DeviceKeyQuery>,
 ) -> ApiResult<KeyBundle> {
-    ok(state.services.keys.bundle(&actor, &query).await?)
+    ok(state.services.claim_bundle(&actor, &query).await?)
 }
 
 /// # `GET /v1/encryption/keys/active?user_id=&device_id=`

@@ -400,7 +400,7 @@ impl EventLoop {
         };
         let answers = self.answers_tx.clone();
         tokio::spawn(async move {
-            let response = inbound::answer(&services, peer, request);
+            let response = inbound::answer(&services, peer, request).await;
             // The channel holds as many answers as there are slots, so this never waits.
             let _ = answers.send((channel, response)).await;
             drop(slot);

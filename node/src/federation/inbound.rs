@@ -13,8 +13,16 @@ pub(crate) fn error(code: &str, message: &str) -> Response {
     }
 }
 
-pub(crate) fn answer(services: &Services, peer: PeerId, request: Request) -> Response {
+pub(crate) async fn answer(services: &Services, peer: PeerId, request: Request) -> Response {
     match request {
+        Request::ClaimBundle { user_id, device_id } => match services.keys.bundle_for_peer(user_id, device_id).await {
+            Ok(bundle) => Response::Bundle(bundle),
+            Err(Error::NotFound(_)) => Response::NotFound,
+            Err(err) => {
+                tracing::error!(%peer, error = %err, "answering ClaimBundle failed");
+                error("internal", "the node could not answer")
+            }
+        },
         Request::ResolveUser { username } => match resolve_user(services, &username) {
             Ok(Some(user)) => Response::User(user),
             Ok(None) => Response::NotFound,
@@ -28,7 +36,7 @@ pub(crate) fn answer(services: &Services, peer: PeerId, request: Request) -> Res
     }
 }
 
-fn resolve_user(services: &Services, username: &str) -> crate::Result<Option<RemoteUser>> {
+pub(crate) fn resolve_user(services: &Services, username: &str) -> crate::Result<Option<RemoteUser>> {
     let username = validate::username(username)?;
     let Some(id) = services.users.id_by_username(&username)? else {
         return Ok(None);

@@ -121,7 +121,7 @@ pub struct UploadedCount {
 }
 
 /// A one-time prekey handed out to a claimer.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OneTimePreKey {
     /// Chosen by the device.
@@ -154,7 +154,7 @@ pub struct DeviceKeyQuery {
 }
 
 /// Everything needed to start an X3DH session with one device.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyBundle {
     /// The owner.
@@ -170,7 +170,7 @@ pub struct KeyBundle {
 }
 
 /// The signed prekey inside a bundle.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BundleSignedPreKey {
     /// Chosen by the device.
