@@ -86,6 +86,14 @@ pub(crate) struct NodeArgs {
     #[arg(long = "bootstrap", env = "PARLEY_BOOTSTRAP", value_delimiter = ',')]
     bootstrap: Vec<node::federation::Multiaddr>,
 
+    /// A node (by PeerId) whose traffic is refused: its connections are closed; repeatable.
+    #[arg(long = "deny-node", env = "PARLEY_DENY_NODES", value_delimiter = ',')]
+    deny_nodes: Vec<node::federation::PeerId>,
+
+    /// Federation requests one peer may make per minute.
+    #[arg(long, env = "PARLEY_PEER_RATE_LIMIT", default_value_t = 600)]
+    peer_rate_limit: u32,
+
     /// Log filter, e.g. `info` or `parley=debug,tower_http=debug`.
     #[arg(long, env = "PARLEY_LOG", default_value = "info")]
     log: String,
@@ -114,6 +122,8 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
     config.federation.name = args.name.clone();
     config.federation.p2p_listen = args.p2p.clone();
     config.federation.bootstrap = args.bootstrap.clone();
+    config.federation.denied_peers = args.deny_nodes.clone();
+    config.federation.peer_requests_per_minute = args.peer_rate_limit;
 
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {

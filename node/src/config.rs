@@ -45,6 +45,10 @@ pub struct FederationConfig {
     pub bootstrap: Vec<libp2p::Multiaddr>,
     /// How often the node re-signs and republishes its name record.
     pub record_refresh_interval: std::time::Duration,
+    /// Nodes the operator refuses: their connections are closed and their requests answered `denied`.
+    pub denied_peers: Vec<libp2p::PeerId>,
+    /// Requests one peer may make per minute; beyond it the answer is `rate_limited`.
+    pub peer_requests_per_minute: u32,
 }
 
 impl Default for FederationConfig {
@@ -54,6 +58,8 @@ impl Default for FederationConfig {
             p2p_listen: "/ip4/0.0.0.0/udp/4433/quic-v1".parse().expect("a valid multiaddr"),
             bootstrap: Vec::new(),
             record_refresh_interval: std::time::Duration::from_secs(10 * 60),
+            denied_peers: Vec::new(),
+            peer_requests_per_minute: 600,
         }
     }
 }

@@ -70,7 +70,16 @@ struct FederatedNode {
 }
 
 async fn start_node(name: &str, bootstrap: &Multiaddr) -> FederatedNode {
+    start_node_with(name, bootstrap, |_| {}).await
+}
+
+async fn start_node_with(
+    name: &str,
+    bootstrap: &Multiaddr,
+    tune: impl FnOnce(&mut node::FederationConfig),
+) -> FederatedNode {
     let node = TestNode::start_with(|config| {
+        tune(&mut config.federation);
         config.federation.name = Some(name.to_owned());
         config.federation.p2p_listen = LOCAL_QUIC.parse().unwrap();
         config.federation.bootstrap = vec![bootstrap.clone()];
@@ -383,4 +392,59 @@ async fn handles_resolve_across_nodes_and_remote_bundles_are_claimed_once() {
         Uuid::new_v4()
     );
     assert_error(&ann.api.get(&unknown_device).await, StatusCode::NOT_FOUND, "NOT_FOUND");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_denied_node_is_refused_and_each_peer_is_rate_limited() {
+    let bootstrap = start_bootstrap().await;
+    let a = start_node("node-a", &bootstrap.address).await;
+    let b = start_node("node-b", &bootstrap.address).await;
+    let denied = a.peer_id;
+    let c = start_node_with("node-c", &bootstrap.address, |federation| {
+        federation.denied_peers = vec![denied];
+        federation.peer_requests_per_minute = 3;
+    })
+    .await;
+    c.node.user("cara").await;
+    let ask = |from: &FederatedNode| {
+        let client = from.node.services.federation().unwrap().clone();
+        let peer = c.peer_id;
+        async move {
+            client
+                .request(
+                    peer,
+                    Request::ResolveUser {
+                        username: "cara".into(),
+                    },
+                )
+                .await
+        }
+    };
+
+    let from_b = resolve(&b, "node-c").await;
+    assert_eq!(from_b.peer_id, c.peer_id);
+    let answer = eventually("node-b to reach node-c", || {
+        let request = ask(&b);
+        async move { request.await.ok() }
+    })
+    .await;
+    assert!(matches!(answer, Response::User(_)), "{answer:?}");
+
+    resolve(&a, "node-c").await;
+    for _ in 0..3 {
+        match ask(&a).await {
+            Ok(Response::Error { code, .. }) => assert_eq!(code, "denied"),
+            Ok(other) => panic!("a denied node was answered: {other:?}"),
+            Err(_) => {}
+        }
+    }
+
+    let mut limited = false;
+    for _ in 0..5 {
+        if let Ok(Response::Error { code, .. }) = ask(&b).await {
+            assert_eq!(code, "rate_limited");
+            limited = true;
+        }
+    }
+    assert!(limited, "node-b went past its budget of 3 requests a minute");
 }

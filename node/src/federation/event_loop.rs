@@ -54,6 +54,9 @@ struct KnownPeer {
     addresses: BTreeSet<Multiaddr>,
 }
 
+/// The window of the per-peer request budget.
+const PEER_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+
 pub(crate) struct EventLoop {
     swarm: Swarm<Behaviour>,
     services: Weak<Services>,
@@ -67,6 +70,8 @@ pub(crate) struct EventLoop {
     greeted: HashSet<PeerId>,
     pending_requests: HashMap<OutboundRequestId, Pending>,
     pending_resolves: HashMap<kad::QueryId, (NodeName, oneshot::Sender<Result<ResolvedNode, Error>>)>,
+    /// Requests per peer in the current one-minute window.
+    peer_budget: HashMap<PeerId, (tokio::time::Instant, u32)>,
 }
 
 impl EventLoop {
@@ -91,7 +96,24 @@ impl EventLoop {
             greeted: HashSet::new(),
             pending_requests: HashMap::new(),
             pending_resolves: HashMap::new(),
+            peer_budget: HashMap::new(),
         }
+    }
+
+    /// Counts one request of a peer; false once its budget for the current minute is spent.
+    fn within_budget(&mut self, peer: PeerId) -> bool {
+        let now = tokio::time::Instant::now();
+        if self.peer_budget.len() > 10_000 {
+            self.peer_budget
+                .retain(|_, (started, _)| now.duration_since(*started) < PEER_WINDOW);
+        }
+        let (started, used) = self.peer_budget.entry(peer).or_insert((now, 0));
+        if now.duration_since(*started) >= PEER_WINDOW {
+            *started = now;
+            *used = 0;
+        }
+        *used += 1;
+        *used <= self.config.peer_requests_per_minute
     }
 
     /// Runs until `shutdown` fires (or its sender is dropped).
@@ -234,6 +256,11 @@ impl EventLoop {
                 self.publish_record();
             }
             SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+                if self.config.denied_peers.contains(&peer_id) {
+                    tracing::info!(peer = %peer_id, "closing a connection from a denied node");
+                    let _ = self.swarm.disconnect_peer_id(peer_id);
+                    return;
+                }
                 self.peers.entry(peer_id).or_default();
             }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
@@ -381,6 +408,24 @@ impl EventLoop {
     }
 
     fn on_inbound(&mut self, peer: PeerId, request: Request, channel: ResponseChannel<Response>) {
+        let refusal = if self.config.denied_peers.contains(&peer) {
+            Some(inbound::error("denied", "this node refuses your traffic"))
+        } else if !self.within_budget(peer) {
+            Some(inbound::error(
+                "rate_limited",
+                "too many requests this minute; slow down",
+            ))
+        } else {
+            None
+        };
+        if let Some(refusal) = refusal {
+            let _ = self
+                .swarm
+                .behaviour_mut()
+                .request_response
+                .send_response(channel, refusal);
+            return;
+        }
         if let Request::Hello(info) = &request {
             // The name is the peer's own claim; its PeerId is authenticated by the connection.
             self.peers.entry(peer).or_default().name = Some(info.name.clone());
