@@ -9,7 +9,7 @@ mod records;
 mod replay;
 mod retention;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -45,6 +45,9 @@ pub const MAX_REPLAY: usize = 10_000;
 /// gigabytes for one connection; the client resumes again for the rest.
 pub const MAX_REPLAY_BYTES: usize = 32 * 1024 * 1024;
 const MESSAGE_TYPES: [&str; 8] = ["text", "image", "video", "audio", "file", "location", "contact", "poll"];
+
+/// Frames of one conversation's stored messages waiting for their flush, by sequence number.
+type Awaiting = BTreeMap<u64, Vec<(UserId, DeviceId, ServerFrame)>>;
 
 type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
 
@@ -149,6 +152,9 @@ pub struct Messages {
     locks: Arc<ConversationLocks>,
     hub: Arc<Hub>,
     webhooks: Arc<Webhooks>,
+    /// Live frames of stored messages waiting for their flush, per conversation and sequence, so they
+    /// leave in sequence order and never before the message is durable.
+    awaiting: std::sync::Mutex<HashMap<ConversationId, Awaiting>>,
 }
 
 impl Messages {
@@ -158,6 +164,28 @@ impl Messages {
             locks,
             hub,
             webhooks,
+            awaiting: Default::default(),
+        }
+    }
+
+    fn awaiting_lock(&self) -> std::sync::MutexGuard<'_, HashMap<ConversationId, Awaiting>> {
+        self.awaiting.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Publishes every waiting frame of a conversation up to `seq`, in order. A flush that covers `seq`
+    /// also covers every lower sequence, since those were written first.
+    fn publish_through(&self, conversation: ConversationId, seq: u64) {
+        let mut awaiting = self.awaiting_lock();
+        let Some(waiting) = awaiting.get_mut(&conversation) else {
+            return;
+        };
+        let later = waiting.split_off(&(seq + 1));
+        let ready = std::mem::replace(waiting, later);
+        if waiting.is_empty() {
+            awaiting.remove(&conversation);
+        }
+        for (user, device, frame) in ready.into_values().flatten() {
+            self.hub.send_to_device(user, device, &frame);
         }
     }
 
@@ -281,11 +309,14 @@ impl Messages {
         let conversation = request.conversation_id;
         conversations::require_participant(&self.store, conversation, actor.user_id)?;
 
-        let _guard = self.locks.lock(conversation).await;
+        let guard = self.locks.lock(conversation).await;
         let t = &self.store.trees;
         let dedup = idempotency_key(conversation, actor.user_id, &client_message_id);
         if let Some(existing) = t.convsenderclient_messageid.get(&dedup)? {
+            drop(guard);
             let id = MessageId::from_slice(&existing).ok_or_else(|| Error::Corrupt("idempotency index".into()))?;
+            // The original may still be on its way to disk: answer only once it is durable.
+            self.store.commit().await?;
             return self.view(&message_by_id(&self.store, id)?, actor.device_id);
         }
         // Membership is checked again under the lock, where no removal can slip in before the write.
@@ -367,11 +398,24 @@ impl Messages {
                 },
             )?;
         record.seq = seq;
+        let frames = request
+            .ciphertexts
+            .iter()
+            .zip(&record.recipients)
+            .map(|(copy, (user, device))| {
+                let event = event(&record, copy.ciphertext.clone(), copy.header.clone());
+                (*user, *device, ServerFrame::MessageNew(event))
+            })
+            .collect();
+        self.awaiting_lock()
+            .entry(conversation)
+            .or_default()
+            .insert(seq, frames);
+        // Group commit: the lock only orders the writes. Concurrent sends flush together, and each send
+        // answers once a flush covering it returns.
+        drop(guard);
         self.store.commit().await?;
-        for (copy, (user, device)) in request.ciphertexts.iter().zip(&record.recipients) {
-            let event = event(&record, copy.ciphertext.clone(), copy.header.clone());
-            self.hub.send_to_device(*user, *device, &ServerFrame::MessageNew(event));
-        }
+        self.publish_through(conversation, seq);
         let data = serde_json::json!({
             "message_id": record.id,
             "conversation_id": record.conversation_id,
