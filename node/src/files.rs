@@ -136,6 +136,40 @@ impl Files {
         }
     }
 
+    /// Erases everything a deleted account uploaded: its upload sessions with their parts, and its
+    /// stored files, including those it shared in conversations (the account's data leaves with it).
+    pub(crate) async fn forget_user(&self, user: UserId) -> Result<()> {
+        let t = &self.store.trees;
+        for entry in t.usertimeupload_upload.scan_prefix(user.as_bytes()) {
+            let (key, _) = entry?;
+            if let Some(id) = key
+                .len()
+                .checked_sub(16)
+                .and_then(|at| keys::id_at(&key, at))
+                .map(UploadId::from_bytes)
+            {
+                blobs::remove(&self.blobs.part(id)).await;
+                t.uploadid_upload.remove(id.as_bytes())?;
+            }
+            t.usertimeupload_upload.remove(key)?;
+        }
+        let mut owned = Vec::new();
+        for entry in t.fileid_file.iter() {
+            let record: FileRecord = decode(&entry?.1)?;
+            if record.uploader_id == user {
+                owned.push(record.id);
+            }
+        }
+        for id in owned {
+            blobs::remove(&self.blobs.blob(id)).await;
+            for entry in t.fileconv_share.scan_prefix(id.as_bytes()) {
+                t.fileconv_share.remove(entry?.0)?;
+            }
+            t.fileid_file.remove(id.as_bytes())?;
+        }
+        self.store.commit().await
+    }
+
     /// A file's metadata.
     pub fn info(&self, actor: &Actor, id: FileId) -> Result<FileInfo> {
         Ok(self.readable(actor, id)?.view())

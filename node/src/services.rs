@@ -122,6 +122,13 @@ impl Services {
         self.federation.get()
     }
 
+    /// Deletes the caller's account and everything it owns on this node (see `Users::delete_me`), its
+    /// uploaded files included.
+    pub async fn delete_account(&self, actor: &crate::Actor) -> Result<()> {
+        self.users.delete_me(actor).await?;
+        self.files.forget_user(actor.user_id).await
+    }
+
     /// Whether the store answers; backs `/health`.
     pub fn health(&self) -> Result<()> {
         self.store.check()

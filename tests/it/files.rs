@@ -715,3 +715,31 @@ async fn an_interrupted_body_leaves_nothing_behind() {
     let (_, _, body) = download(&ann, done["file_url"].as_str().unwrap(), &[]).await;
     assert!(body == data);
 }
+
+#[tokio::test]
+async fn a_deleted_account_takes_its_files_and_uploads_along() {
+    let node = TestNode::start().await;
+    let (ann, bob) = (node.user("ann").await, node.user("bob").await);
+    let group = conversation(&ann, "GROUP", &[&bob]).await;
+    let data = blob(4096, 3);
+    let stored = assert_ok(
+        post_file(&ann, &format!("file_name=a&conversation_id={group}"), data.clone()).await,
+        StatusCode::CREATED,
+    );
+    let upload = create_upload(&ann, &data, json!({})).await;
+    assert_ok(
+        put_chunk(&ann, upload["id"].as_str().unwrap(), 0, &data[..1024]).await,
+        StatusCode::OK,
+    );
+    let kept = assert_ok(post_file(&bob, "file_name=b", blob(100, 4)).await, StatusCode::CREATED);
+    assert_eq!(on_disk(&node).len(), 3);
+
+    assert_ok(ann.api.delete("/v1/users/me").await, StatusCode::OK);
+    let info = format!("/v1/files/{}/info", stored["id"].as_str().unwrap());
+    assert_error(&bob.api.get(&info).await, StatusCode::NOT_FOUND, "NOT_FOUND");
+    assert_eq!(
+        on_disk(&node),
+        [kept["id"].as_str().unwrap().to_owned()],
+        "only bob's blob is left"
+    );
+}

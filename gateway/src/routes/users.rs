@@ -54,7 +54,7 @@ pub(crate) async fn update_me(
     ),
 )]
 pub(crate) async fn delete_me(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<()> {
-    ok(state.services.users.delete_me(&actor).await?)
+    ok(state.services.delete_account(&actor).await?)
 }
 
 /// # `GET /v1/users/me/settings`
