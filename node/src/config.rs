@@ -18,8 +18,10 @@ pub struct Config {
     pub max_connections_per_user: usize,
     /// Frames buffered per connection before a slow client is dropped (it resumes from the store).
     pub connection_buffer: usize,
-    /// How often background maintenance (message retention) runs.
+    /// How often background maintenance (message retention, abandoned uploads) runs.
     pub maintenance_interval: Duration,
+    /// Unfinished uploads untouched this long are cancelled and their bytes removed.
+    pub upload_idle_timeout: Duration,
     /// STUN/TURN servers handed to WebRTC clients.
     pub ice_servers: Vec<protocol::api::IceServer>,
     /// Largest file blob accepted, in bytes (uploads beyond it are refused with 413).
@@ -106,6 +108,7 @@ impl Config {
             max_connections_per_user: 10,
             connection_buffer: 1024,
             maintenance_interval: Duration::from_secs(60),
+            upload_idle_timeout: Duration::from_secs(24 * 3600),
             ice_servers: Vec::new(),
             max_file_bytes: 50 * 1024 * 1024,
             webhook_retry_base: Duration::from_secs(2),

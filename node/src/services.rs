@@ -91,19 +91,24 @@ impl Services {
         })
     }
 
-    /// Background work, run until the task is dropped: webhook deliveries, and the periodic erasure
-    /// of messages past their retention.
+    /// Background work, run until the task is dropped: webhook deliveries, and periodic upkeep (the
+    /// erasure of messages past their retention, the cancelling of abandoned uploads).
     pub async fn run_background(self: Arc<Self>) {
-        let retention = async {
+        let upkeep = async {
             let mut every = tokio::time::interval(self.config.maintenance_interval);
             loop {
                 every.tick().await;
                 if let Err(err) = self.messages.purge_expired().await {
                     tracing::error!(error = %err, "retention purge failed");
                 }
+                match self.files.expire_idle_uploads(self.config.upload_idle_timeout).await {
+                    Ok(0) => {}
+                    Ok(expired) => tracing::info!(expired, "abandoned uploads cancelled"),
+                    Err(err) => tracing::error!(error = %err, "expiring abandoned uploads failed"),
+                }
             }
         };
-        tokio::join!(retention, self.webhooks.clone().run());
+        tokio::join!(upkeep, self.webhooks.clone().run());
     }
 
     /// Joins the federation: builds the libp2p swarm on the node key, listens on `config.federation`'s

@@ -743,3 +743,30 @@ async fn a_deleted_account_takes_its_files_and_uploads_along() {
         "only bob's blob is left"
     );
 }
+
+#[tokio::test]
+async fn abandoned_uploads_are_cancelled_in_the_background() {
+    let node = TestNode::start_with(|config| {
+        config.maintenance_interval = std::time::Duration::from_millis(100);
+        config.upload_idle_timeout = std::time::Duration::from_secs(1);
+    })
+    .await;
+    let ann = node.user("ann").await;
+    let data = blob(2048, 5);
+    let upload = create_upload(&ann, &data, json!({})).await;
+    let id = upload["id"].as_str().unwrap().to_owned();
+    assert_ok(put_chunk(&ann, &id, 0, &data[..512]).await, StatusCode::OK);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let status = assert_ok(ann.api.get(&format!("/v1/uploads/{id}")).await, StatusCode::OK);
+        if status["status"] == "CANCELLED" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the idle upload was cancelled: {status}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(on_disk(&node).is_empty(), "its bytes are gone");
+}

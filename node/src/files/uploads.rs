@@ -489,4 +489,29 @@ impl Files {
             upload_ids,
         })
     }
+
+    /// Cancels every unfinished upload of any user untouched for `idle`, removing its bytes; run by the
+    /// node's background task so abandoned uploads never fill the disk. Returns how many went.
+    pub(crate) async fn expire_idle_uploads(&self, idle: std::time::Duration) -> Result<usize> {
+        let cutoff = Utc::now() - chrono::Duration::from_std(idle).unwrap_or(chrono::Duration::MAX);
+        let mut idle_ids = Vec::new();
+        for entry in self.store.trees.uploadid_upload.iter() {
+            let record: UploadRecord = decode(&entry?.1)?;
+            if record.status.is_unfinished() && record.updated_at <= cutoff {
+                idle_ids.push(record.id);
+            }
+        }
+        let mut expired = 0;
+        for id in idle_ids {
+            let Some(_busy) = self.try_claim(id) else { continue };
+            if let Some(mut record) = self.upload_record(id)?
+                && record.status.is_unfinished()
+                && record.updated_at <= cutoff
+            {
+                self.finish(&mut record, UploadStatus::Cancelled).await?;
+                expired += 1;
+            }
+        }
+        Ok(expired)
+    }
 }
