@@ -558,7 +558,7 @@ async fn one_time_prekeys_upload_count_and_consume() {
         assert!(seen.insert(key["key_id"].as_u64().unwrap()), "{key}");
         assert_eq!(count(&bob, &ann).await, left);
     }
-    assert_eq!(seen, (1..=7).collect());
+    assert_eq!(seen, (1..=7).collect::<HashSet<_>>());
     assert_error(
         &bob.api
             .post_empty(&format!(
@@ -895,7 +895,7 @@ async fn concurrent_bundle_claims_hand_out_each_key_once() {
     let distinct: HashSet<u64> = handed_out.iter().copied().collect();
     assert_eq!(handed_out.len(), 20, "{handed_out:?}");
     assert_eq!(distinct.len(), 20, "duplicates in {handed_out:?}");
-    assert_eq!(distinct, (1..=20).collect());
+    assert_eq!(distinct, (1..=20).collect::<HashSet<_>>());
     assert_eq!(without, 20);
     assert_eq!(count(&ann, &ann).await, 0);
 }

@@ -20,4 +20,5 @@ mod rich_messages;
 mod support;
 mod users;
 mod webhooks;
+mod webrtc;
 mod websocket;
