@@ -232,11 +232,7 @@ impl Calls {
     pub fn list(&self, actor: &Actor, query: CallListQuery) -> Result<CallList> {
         conversations::require_participant(&self.store, query.conversation_id, actor.user_id)?;
         let limit = validate::limit(query.limit, 20, 100)?;
-        let page = match query.page {
-            Some(0) => return Err(Error::invalid("page", "must be at least 1")),
-            Some(page) => page as usize,
-            None => 1,
-        };
+        let page = validate::page(query.page)?;
         let calls = self.calls_under(
             &self.store.trees.convtimecall_call,
             query.conversation_id.as_bytes(),

@@ -238,11 +238,7 @@ impl Conversations {
     /// A page of the caller's conversations, optionally filtered by archived, pinned or favourite.
     pub fn list(&self, actor: &Actor, query: ConversationListQuery) -> Result<ConversationPage> {
         let limit = validate::limit(query.limit, 20, 100)?;
-        let number = match query.page {
-            Some(0) => return Err(Error::invalid("page", "must be at least 1")),
-            Some(n) => n,
-            None => 1,
-        };
+        let number = validate::page(query.page)?;
         let wanted = |flag: Option<bool>, value: bool| flag.is_none_or(|flag| flag == value);
         let all: Vec<Conversation> = self
             .all_of(actor.user_id)?
@@ -254,15 +250,11 @@ impl Conversations {
             })
             .collect();
         let total = all.len();
-        let conversations = all
-            .into_iter()
-            .skip((number as usize - 1) * limit)
-            .take(limit)
-            .collect();
+        let conversations = all.into_iter().skip((number - 1) * limit).take(limit).collect();
         Ok(ConversationPage {
             conversations,
             total,
-            page: number,
+            page: number as u32,
             limit: limit as u32,
         })
     }

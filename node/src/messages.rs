@@ -546,8 +546,13 @@ impl Messages {
             message_id: record.id,
             sequence_number: record.seq,
         };
-        for (user, _) in conversations::participants(&self.store, record.conversation_id)? {
-            self.hub.send_to_user(user, &frame);
+        self.to_participants(record.conversation_id, &frame)
+    }
+
+    /// Queues a frame for every live connection of every participant of a conversation.
+    fn to_participants(&self, conversation: ConversationId, frame: &ServerFrame) -> Result<()> {
+        for (user, _) in conversations::participants(&self.store, conversation)? {
+            self.hub.send_to_user(user, frame);
         }
         Ok(())
     }

@@ -113,6 +113,15 @@ pub(crate) fn device_type(value: Option<&str>) -> Result<String> {
     }
 }
 
+/// A 1-based page number, 1 by default.
+pub(crate) fn page(value: Option<u32>) -> Result<usize> {
+    match value {
+        Some(0) => Err(Error::invalid("page", "must be at least 1")),
+        Some(n) => Ok(n as usize),
+        None => Ok(1),
+    }
+}
+
 /// Clamps a page size into 1..=max, with a default.
 pub(crate) fn limit(value: Option<u32>, default: u32, max: u32) -> Result<usize> {
     match value {

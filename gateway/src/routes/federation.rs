@@ -42,23 +42,21 @@ pub(crate) struct FederationPeers {
     peers: Vec<FederationPeer>,
 }
 
-fn client(state: &AppState) -> Result<&node::federation::Client, ApiError> {
-    state.services.federation().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "FEDERATION_OFF",
-            "federation is not running",
-        )
-    })
-}
-
-fn stopped(err: node::federation::Error) -> ApiError {
-    tracing::error!(error = %err, "federation did not answer");
+fn federation_off() -> ApiError {
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "FEDERATION_OFF",
         "federation is not running",
     )
+}
+
+fn client(state: &AppState) -> Result<&node::federation::Client, ApiError> {
+    state.services.federation().ok_or_else(federation_off)
+}
+
+fn stopped(err: node::federation::Error) -> ApiError {
+    tracing::error!(error = %err, "federation did not answer");
+    federation_off()
 }
 
 /// # `GET /v1/federation/node`

@@ -418,11 +418,7 @@ impl Files {
             return Err(Error::Forbidden("you can only list your own uploads"));
         }
         let limit = validate::limit(query.limit, 20, 100)?;
-        let page = match query.page {
-            Some(0) => return Err(Error::invalid("page", "must be at least 1")),
-            Some(page) => page as usize,
-            None => 1,
-        };
+        let page = validate::page(query.page)?;
         let uploads = self
             .own_uploads(actor, keep)?
             .iter()

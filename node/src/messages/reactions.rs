@@ -8,7 +8,7 @@ use protocol::{MessageId, UserId};
 
 use super::Messages;
 use crate::storage::{encode, keys};
-use crate::{Actor, Error, Result, conversations};
+use crate::{Actor, Error, Result};
 
 /// Most distinct emoji one user may put on one message.
 pub const MAX_REACTIONS_PER_USER: usize = 20;
@@ -135,9 +135,6 @@ impl Messages {
             emoji,
             added,
         });
-        for (user, _) in conversations::participants(&self.store, conversation)? {
-            self.hub.send_to_user(user, &frame);
-        }
-        Ok(())
+        self.to_participants(conversation, &frame)
     }
 }
