@@ -94,6 +94,11 @@ pub(crate) struct NodeArgs {
     #[arg(long, env = "PARLEY_PEER_RATE_LIMIT", default_value_t = 600)]
     peer_rate_limit: u32,
 
+    /// Longest wait, in seconds, between two delivery attempts to an unreachable node (retries back off
+    /// exponentially with jitter up to this).
+    #[arg(long, env = "PARLEY_OUTBOX_MAX_BACKOFF", default_value_t = 30)]
+    outbox_max_backoff: u64,
+
     /// Log filter, e.g. `info` or `parley=debug,tower_http=debug`.
     #[arg(long, env = "PARLEY_LOG", default_value = "info")]
     log: String,
@@ -124,6 +129,7 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
     config.federation.bootstrap = args.bootstrap.clone();
     config.federation.denied_peers = args.deny_nodes.clone();
     config.federation.peer_requests_per_minute = args.peer_rate_limit;
+    config.federation.outbox_max_backoff = std::time::Duration::from_secs(args.outbox_max_backoff.max(1));
 
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {

@@ -9,7 +9,7 @@ use protocol::api::{
     AuthResponse, Conversation, ConversationKind, ConversationPage, CreateConversationRequest, DeviceCiphertext,
     IdentityKey, KeyBundle, LoginRequest, Me, Message, Participant, ParticipantList, PreKeyCount, PublicDeviceList,
     RefreshRequest, RegisterRequest, SendMessageRequest, SignedPreKey, TokenPair, UploadIdentityKeyRequest,
-    UploadedCount, UserList, UserProfile,
+    UploadedCount, UserList, UserProfile, UserRef,
 };
 use protocol::crypto::{IdentityKeyPair, MessageHeader, OneTimePreKeyPair, SafetyNumber, Session};
 use protocol::ws::MessageEvent;
@@ -559,25 +559,30 @@ impl Client {
             .ok_or_else(|| Error::UnknownUser(username.to_owned()))
     }
 
-    /// The DM with `user`, created if it does not exist yet.
-    pub async fn open_dm(&self, user: UserId) -> Result<Conversation> {
+    /// The DM with `user` (an id, or a handle `username@node-name` of any node), created if it does
+    /// not exist yet.
+    pub async fn open_dm(&self, user: impl Into<UserRef>) -> Result<Conversation> {
         let request = CreateConversationRequest {
             kind: ConversationKind::Dm,
             subject: None,
             description: None,
-            participants: vec![user],
+            participants: vec![user.into()],
             settings: None,
         };
         self.call(Method::POST, "/conversations", &[], Some(&request)).await
     }
 
-    /// A new group named `subject` with `members` (this user is added as its owner).
-    pub async fn create_group(&self, subject: &str, members: &[UserId]) -> Result<Conversation> {
+    /// A new group named `subject` with `members`, by id or handle (this user is added as its owner).
+    pub async fn create_group<M: Into<UserRef>>(
+        &self,
+        subject: &str,
+        members: impl IntoIterator<Item = M>,
+    ) -> Result<Conversation> {
         let request = CreateConversationRequest {
             kind: ConversationKind::Group,
             subject: Some(subject.to_owned()),
             description: None,
-            participants: members.to_vec(),
+            participants: members.into_iter().map(Into::into).collect(),
             settings: None,
         };
         self.call(Method::POST, "/conversations", &[], Some(&request)).await

@@ -282,7 +282,7 @@ async fn handle(state: &AppState, actor: &Actor, text: &[u8]) -> Option<ServerFr
                 );
                 return Some(error_frame(&err, Some(client_message_id)));
             }
-            return Some(match services.messages.send(actor, request).await {
+            return Some(match services.send_message(actor, request).await {
                 Ok(message) => ServerFrame::MessageAck {
                     client_message_id,
                     message_id: message.id,

@@ -364,7 +364,7 @@ impl Broadcasts {
                 kind: ConversationKind::Dm,
                 subject: None,
                 description: None,
-                participants: vec![user],
+                participants: vec![user.into()],
                 settings: None,
             };
             let (conversation, _) = self.conversations.create(actor, dm).await?;

@@ -51,6 +51,8 @@ pub struct FederationConfig {
     pub denied_peers: Vec<libp2p::PeerId>,
     /// Requests one peer may make per minute; beyond it the answer is `rate_limited`.
     pub peer_requests_per_minute: u32,
+    /// The longest wait between two delivery attempts to an unreachable node.
+    pub outbox_max_backoff: std::time::Duration,
 }
 
 impl Default for FederationConfig {
@@ -62,6 +64,7 @@ impl Default for FederationConfig {
             record_refresh_interval: std::time::Duration::from_secs(10 * 60),
             denied_peers: Vec::new(),
             peer_requests_per_minute: 600,
+            outbox_max_backoff: std::time::Duration::from_secs(30),
         }
     }
 }

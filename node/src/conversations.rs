@@ -6,6 +6,7 @@ mod invites;
 mod members;
 mod personal;
 mod records;
+mod replica;
 
 use std::sync::Arc;
 
@@ -25,11 +26,15 @@ pub(crate) use self::records::{
     Activity, ConversationRecord, ParticipantRecord, activity, forget_user, get, memberships, participant,
     participants, put_participant, require_participant,
 };
+pub(crate) use self::replica::{HostRef, remote_homes};
+
 use self::records::{dm_key, member_key, membership_key, put, view};
+use self::replica::{ensure_hosted_here, known_user};
+use crate::federation::outbox::Outbox;
 use crate::locks::ConversationLocks;
 use crate::storage::{Store, encode};
 use crate::webhooks::Webhooks;
-use crate::{Actor, Error, Result, contacts, users, validate};
+use crate::{Actor, Error, Result, contacts, validate};
 
 /// Most participants a conversation may have.
 pub const MAX_PARTICIPANTS: usize = 1024;
@@ -73,11 +78,22 @@ pub struct Conversations {
     store: Store,
     locks: Arc<ConversationLocks>,
     webhooks: Arc<Webhooks>,
+    outbox: Arc<Outbox>,
 }
 
 impl Conversations {
-    pub(crate) fn new(store: Store, locks: Arc<ConversationLocks>, webhooks: Arc<Webhooks>) -> Self {
-        Self { store, locks, webhooks }
+    pub(crate) fn new(
+        store: Store,
+        locks: Arc<ConversationLocks>,
+        webhooks: Arc<Webhooks>,
+        outbox: Arc<Outbox>,
+    ) -> Self {
+        Self {
+            store,
+            locks,
+            webhooks,
+            outbox,
+        }
     }
 
     /// Tells the participants' webhooks that a conversation's details or settings changed.
@@ -103,8 +119,11 @@ impl Conversations {
     /// instead, with `false` for "not created".
     pub async fn create(&self, actor: &Actor, request: CreateConversationRequest) -> Result<(Conversation, bool)> {
         let mut others: Vec<UserId> = Vec::new();
-        for user in request.participants.iter().copied().filter(|u| *u != actor.user_id) {
-            if !others.contains(&user) {
+        for named in &request.participants {
+            let user = named
+                .id()
+                .ok_or_else(|| Error::invalid("participants", format!("unknown user {named}")))?;
+            if user != actor.user_id && !others.contains(&user) {
                 others.push(user);
             }
         }
@@ -115,7 +134,7 @@ impl Conversations {
             ));
         }
         for user in &others {
-            if users::get_user(&self.store, *user)?.is_none() {
+            if !known_user(&self.store, *user)? {
                 return Err(Error::invalid("participants", format!("user {user} does not exist")));
             }
             contacts::ensure_not_blocked_by(&self.store, *user, actor.user_id)?;
@@ -162,6 +181,7 @@ impl Conversations {
             updated_at: now,
             settings,
             invite_code: None,
+            host: None,
         };
         let t = &self.store.trees;
         let created = (
@@ -197,6 +217,7 @@ impl Conversations {
         if record.retention_secs().is_some() {
             self.store.trees.retention_convid.insert(record.id.as_bytes(), &[])?;
         }
+        self.replicate(record.id, &[])?;
         self.store.commit().await?;
         Ok((
             view(&record, Activity::default(), &ParticipantRecord::new(Role::Owner, now)),
@@ -267,6 +288,7 @@ impl Conversations {
 
     fn manageable(&self, actor: &Actor, id: ConversationId) -> Result<(ConversationRecord, ParticipantRecord)> {
         let (record, me) = require_participant(&self.store, id, actor.user_id)?;
+        ensure_hosted_here(&record)?;
         if record.kind == ConversationKind::Dm {
             return Err(Error::Forbidden("a DM has no details to change"));
         }
@@ -296,6 +318,7 @@ impl Conversations {
         }
         record.updated_at = Utc::now();
         put(&self.store, &record)?;
+        self.replicate(id, &[])?;
         self.store.commit().await?;
         self.announce_update(actor, &record)?;
         Ok(view(&record, activity(&self.store, id)?, &me))
@@ -314,6 +337,7 @@ impl Conversations {
         let previous = record.avatar_url.replace(url);
         record.updated_at = Utc::now();
         put(&self.store, &record)?;
+        self.replicate(id, &[])?;
         self.store.commit().await?;
         self.announce_update(actor, &record)?;
         Ok((view(&record, activity(&self.store, id)?, &me), previous))
@@ -334,6 +358,7 @@ impl Conversations {
         }
         record.updated_at = Utc::now();
         put(&self.store, &record)?;
+        self.replicate(id, &[])?;
         self.store.commit().await?;
         self.announce_update(actor, &record)?;
         Ok(view(&record, activity(&self.store, id)?, &me))
@@ -346,6 +371,7 @@ impl Conversations {
         }
         let _guard = self.locks.lock(id).await;
         let (mut record, me) = require_participant(&self.store, id, actor.user_id)?;
+        ensure_hosted_here(&record)?;
         if me.role < Role::Admin {
             return Err(Error::Forbidden(
                 "only owners and admins can delete the conversation for everyone",
@@ -379,6 +405,7 @@ impl Conversations {
             )?;
         self.store.trees.retention_convid.remove(id.as_bytes())?;
         crate::messages::purge_conversation(&self.store, id, members.iter().map(|(u, _)| *u))?;
+        self.retire(&record, &members.iter().map(|(u, _)| *u).collect::<Vec<_>>())?;
         self.store.commit().await
     }
 

@@ -4,15 +4,21 @@
 //! bounded channel to an event loop that alone owns the swarm.
 //!
 //! The node publishes a signed `name -> PeerId + addresses` record in the DHT and can resolve another
-//! node's name to a reachable peer. Cross-node delivery builds on this later.
+//! node's name to a reachable peer. Conversations are hosted by their creator's node, which orders their
+//! messages and relays them, signed, through a durable per-destination outbox (`outbox`) to the home
+//! nodes of their participants (`deliveries` is the receiving side).
 
 mod behaviour;
 mod client;
 mod codec;
+mod deliveries;
 mod event_loop;
+pub(crate) mod homes;
 mod inbound;
+pub(crate) mod outbox;
 mod records;
 mod remote;
+mod submit;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,7 +80,7 @@ pub struct PeerInfo {
     pub connected: bool,
     /// Addresses it was seen at.
     pub addresses: Vec<String>,
-    /// Messages waiting for it; always 0 until cross-node delivery exists.
+    /// Events (messages, receipts, membership changes) waiting in this node's outbox for it.
     pub outbox_depth: u64,
 }
 
@@ -109,16 +115,21 @@ pub fn default_name(peer_id: &PeerId) -> String {
     text[text.len().saturating_sub(12)..].to_owned()
 }
 
+/// The node's name: configured, or derived from its PeerId.
+pub(crate) fn local_name(config: &crate::FederationConfig, peer_id: &PeerId) -> Result<NodeName, Error> {
+    match &config.name {
+        Some(name) => NodeName::new(name.as_str()),
+        None => NodeName::new(default_name(peer_id)),
+    }
+    .map_err(|err| Error::Start(format!("node name: {err}")))
+}
+
 /// Builds the swarm, starts listening and spawns the event loop (needs a tokio runtime).
 pub(crate) fn start(services: &Arc<Services>) -> Result<(Client, Handle), Error> {
     let config = services.config.federation.clone();
     let keypair = services.identity.libp2p_keypair();
     let peer_id = keypair.public().to_peer_id();
-    let name = match &config.name {
-        Some(name) => NodeName::new(name.as_str()),
-        None => NodeName::new(default_name(&peer_id)),
-    }
-    .map_err(|err| Error::Start(format!("node name: {err}")))?;
+    let name = services.node_name.clone();
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
         .with_quic()

@@ -107,6 +107,13 @@ fn current_identity(store: &Store, device: DeviceId) -> Result<Option<IdentityKe
         .transpose()
 }
 
+/// A device's active identity key as other nodes are told of it.
+pub(crate) fn published_identity(store: &Store, device: DeviceId) -> Result<Option<IdentityKey>> {
+    Ok(current_identity(store, device)?
+        .filter(|key| key.active)
+        .map(|key| key.api()))
+}
+
 fn signed_prekeys(store: &Store, device: DeviceId) -> Result<Vec<SignedPreKeyRecord>> {
     store
         .trees

@@ -6,6 +6,7 @@ mod listing;
 mod reactions;
 mod receipts;
 mod records;
+mod relayed;
 mod replay;
 mod retention;
 
@@ -25,11 +26,13 @@ use sled::transaction::ConflictableTransactionError;
 pub(crate) use self::records::MessageRecord;
 use self::records::{QueueEntry, decode_copy, encode_copy};
 use crate::conversations::{self, Activity};
+use crate::federation::outbox::Outbox;
 use crate::locks::ConversationLocks;
 use crate::realtime::Hub;
 use crate::storage::{Store, decode, encode, keys};
 use crate::webhooks::Webhooks;
 use crate::{Actor, Error, Result, contacts, users, validate};
+use protocol::federation::{Event, RelayedCopy, RelayedMessage};
 
 /// Largest ciphertext for one device.
 pub const MAX_CIPHERTEXT_BYTES: usize = 64 * 1024;
@@ -152,18 +155,26 @@ pub struct Messages {
     locks: Arc<ConversationLocks>,
     hub: Arc<Hub>,
     webhooks: Arc<Webhooks>,
+    outbox: Arc<Outbox>,
     /// Live frames of stored messages waiting for their flush, per conversation and sequence, so they
     /// leave in sequence order and never before the message is durable.
     awaiting: std::sync::Mutex<HashMap<ConversationId, Awaiting>>,
 }
 
 impl Messages {
-    pub(crate) fn new(store: Store, locks: Arc<ConversationLocks>, hub: Arc<Hub>, webhooks: Arc<Webhooks>) -> Self {
+    pub(crate) fn new(
+        store: Store,
+        locks: Arc<ConversationLocks>,
+        hub: Arc<Hub>,
+        webhooks: Arc<Webhooks>,
+        outbox: Arc<Outbox>,
+    ) -> Self {
         Self {
             store,
             locks,
             hub,
             webhooks,
+            outbox,
             awaiting: Default::default(),
         }
     }
@@ -190,7 +201,13 @@ impl Messages {
     }
 
     /// Checks a message's copies: each names an active device of a participant, once, within limits.
-    fn recipients(&self, conversation: ConversationId, copies: &[DeviceCiphertext]) -> Result<Vec<(UserId, DeviceId)>> {
+    /// Devices of other nodes' users are looked up in `remote` (device -> owner).
+    fn recipients(
+        &self,
+        conversation: ConversationId,
+        copies: &[DeviceCiphertext],
+        remote: &HashMap<DeviceId, UserId>,
+    ) -> Result<Vec<(UserId, DeviceId)>> {
         if copies.len() > MAX_RECIPIENT_DEVICES {
             return Err(Error::invalid(
                 "ciphertexts",
@@ -223,9 +240,13 @@ impl Messages {
             if !seen.insert(copy.recipient_device_id) {
                 return Err(Error::invalid(field("recipient_device_id"), "names a device twice"));
             }
-            match users::get_device(&self.store, copy.recipient_device_id)? {
-                Some(device) if device.active && members.contains(&device.user_id) => {
-                    recipients.push((device.user_id, device.id));
+            let device = copy.recipient_device_id;
+            match users::get_device(&self.store, device)? {
+                Some(local) if local.active && members.contains(&local.user_id) => {
+                    recipients.push((local.user_id, local.id));
+                }
+                None if remote.get(&device).is_some_and(|owner| members.contains(owner)) => {
+                    recipients.push((remote[&device], device));
                 }
                 _ => {
                     return Err(Error::invalid(
@@ -269,34 +290,43 @@ impl Messages {
         Ok((request.reply_to, mentions))
     }
 
-    /// Stores a message and fans it out. Resending a `client_message_id` returns the original message.
+    /// Stores a message of a conversation this node hosts, for local devices only, and fans it out.
+    /// Resending a `client_message_id` returns the original message. (`Services::send_message` is the
+    /// entry point that also reaches other nodes' devices and conversations.)
     pub async fn send(&self, actor: &Actor, request: SendMessageRequest) -> Result<Message> {
-        self.store_message(actor, request, None).await
+        self.store_message(actor, request, None, &HashMap::new()).await
     }
 
-    /// Posts a copy of a message the caller can read into another conversation; the client has
-    /// re-encrypted the content for the target's devices.
-    pub async fn forward(&self, actor: &Actor, source: MessageId, request: ForwardMessageRequest) -> Result<Message> {
+    /// Builds the send of a forward: the caller must be able to read the original.
+    pub(crate) fn forwarding(
+        &self,
+        actor: &Actor,
+        source: MessageId,
+        request: ForwardMessageRequest,
+    ) -> Result<SendMessageRequest> {
         let original = self.readable(actor, source)?;
         if original.deleted {
             return Err(Error::Conflict("a deleted message cannot be forwarded".into()));
         }
-        let send = SendMessageRequest {
+        Ok(SendMessageRequest {
             conversation_id: request.conversation_id,
             ciphertexts: request.ciphertexts,
             message_type: request.message_type.unwrap_or(original.message_type),
             client_message_id: request.client_message_id,
             reply_to: None,
             mentions: Vec::new(),
-        };
-        self.store_message(actor, send, Some(source)).await
+        })
     }
 
-    async fn store_message(
+    /// Stores a message of a conversation this node hosts and fans it out: to local devices over
+    /// WebSocket, and through the outbox to the home node of every remote participant (with the copies
+    /// of that node's devices, whose owners `remote` names).
+    pub(crate) async fn store_message(
         &self,
         actor: &Actor,
         request: SendMessageRequest,
         forwarded_from: Option<MessageId>,
+        remote: &HashMap<DeviceId, UserId>,
     ) -> Result<Message> {
         let client_message_id = validate::text("client_message_id", &request.client_message_id, 1, 128)?;
         let message_type = request.message_type.trim().to_lowercase();
@@ -331,8 +361,13 @@ impl Messages {
                 }
             }
         }
-        let recipients = self.recipients(conversation, &request.ciphertexts)?;
+        let recipients = self.recipients(conversation, &request.ciphertexts, remote)?;
         let (reply_to, mentions) = self.references(conversation, &request)?;
+        let members: Vec<UserId> = conversations::participants(&self.store, conversation)?
+            .into_iter()
+            .map(|(user, _)| user)
+            .collect();
+        let homes = conversations::remote_homes(&self.store, &members)?;
         let now = Utc::now();
         let mut record = MessageRecord {
             id: MessageId::random(),
@@ -360,9 +395,10 @@ impl Messages {
             &t.deviceconvseq_ciphertext,
             &t.devicequeue_pending,
             &t.devicemessage_queuepos,
+            &t.nodepos_outbox,
         )
             .transaction(
-                |(conversations, activities, messages, ids, dedups, copies, queue, queue_index)| {
+                |(conversations, activities, messages, ids, dedups, copies, queue, queue_index, outbox)| {
                     if conversations.get(conversation.as_bytes())?.is_none() {
                         return Err(Error::NotFound("conversation").into());
                     }
@@ -380,7 +416,18 @@ impl Messages {
                     messages.insert(location.clone(), encode(&record))?;
                     ids.insert(record.id.as_bytes(), location)?;
                     dedups.insert(dedup.clone(), record.id.as_bytes())?;
-                    for (copy, (_, device)) in request.ciphertexts.iter().zip(&record.recipients) {
+                    for (destination, users) in homes.values() {
+                        let relayed = relayed_message(&record, &request.ciphertexts, users);
+                        let envelope = self
+                            .outbox
+                            .seal(&relayed)
+                            .map_err(ConflictableTransactionError::Abort)?;
+                        self.outbox.push_in(outbox, destination, envelope)?;
+                    }
+                    for (copy, (user, device)) in request.ciphertexts.iter().zip(&record.recipients) {
+                        if homes.values().any(|(_, users)| users.contains(user)) {
+                            continue;
+                        }
                         copies.insert(
                             copy_key(*device, conversation, seq),
                             encode_copy(&copy.ciphertext, copy.header.as_ref()),
@@ -416,6 +463,9 @@ impl Messages {
         drop(guard);
         self.store.commit().await?;
         self.publish_through(conversation, seq);
+        for (destination, _) in homes.values() {
+            self.outbox.wake(&destination.node);
+        }
         let data = serde_json::json!({
             "message_id": record.id,
             "conversation_id": record.conversation_id,
@@ -514,7 +564,7 @@ impl Messages {
         if record.deleted {
             return Err(Error::Conflict("a deleted message cannot be edited".into()));
         }
-        let recipients = self.recipients(record.conversation_id, &request.ciphertexts)?;
+        let recipients = self.recipients(record.conversation_id, &request.ciphertexts, &HashMap::new())?;
         let copies = &self.store.trees.deviceconvseq_ciphertext;
         for (_, device) in &record.recipients {
             copies.remove(copy_key(*device, record.conversation_id, record.seq))?;
@@ -610,6 +660,34 @@ impl Messages {
             .remove(keys::id_seq(record.conversation_id.as_bytes(), record.seq))?;
         Ok(())
     }
+}
+
+/// The relayed form of a stored message for one home node: the copies of its users' devices.
+fn relayed_message(record: &MessageRecord, copies: &[DeviceCiphertext], users: &[UserId]) -> Event {
+    Event::Message(RelayedMessage {
+        message_id: record.id,
+        conversation_id: record.conversation_id,
+        seq: record.seq,
+        sender_id: record.sender_id,
+        sender_device_id: record.sender_device_id,
+        client_message_id: record.client_message_id.clone(),
+        message_type: record.message_type.clone(),
+        created_at: record.created_at,
+        reply_to: record.reply_to,
+        mentions: record.mentions.clone(),
+        forwarded_from: record.forwarded_from,
+        copies: copies
+            .iter()
+            .zip(&record.recipients)
+            .filter(|(_, (user, _))| users.contains(user))
+            .map(|(copy, (user, device))| RelayedCopy {
+                user_id: *user,
+                device_id: *device,
+                ciphertext: copy.ciphertext.clone(),
+                header: copy.header.clone(),
+            })
+            .collect(),
+    })
 }
 
 fn event(

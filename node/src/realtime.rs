@@ -104,6 +104,14 @@ impl Hub {
         self.remove(user, |c| c.session == session);
     }
 
+    /// Sends a frame prepared while its cause was being stored.
+    pub(crate) fn push(&self, push: &Push) {
+        match push {
+            Push::Device(user, device, frame) => self.send_to_device(*user, *device, frame),
+            Push::User(user, frame) => self.send_to_user(*user, frame),
+        }
+    }
+
     /// Queues a frame for every connection of one device.
     pub(crate) fn send_to_device(&self, user: UserId, device: DeviceId, frame: &ServerFrame) {
         self.send(user, |c| c.device == device, frame);
@@ -141,6 +149,12 @@ impl Hub {
     pub fn connection_count(&self) -> usize {
         self.lock().values().map(Vec::len).sum()
     }
+}
+
+/// A frame held back until what it reports is durable, for one device or every device of a user.
+pub(crate) enum Push {
+    Device(UserId, DeviceId, ServerFrame),
+    User(UserId, ServerFrame),
 }
 
 #[cfg(test)]

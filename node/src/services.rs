@@ -8,6 +8,7 @@ use crate::broadcasts::Broadcasts;
 use crate::calls::Calls;
 use crate::contacts::Contacts;
 use crate::conversations::Conversations;
+use crate::federation::outbox::{Destination, Outbox};
 use crate::files::Files;
 use crate::keys::Keys;
 use crate::locks::ConversationLocks;
@@ -53,6 +54,10 @@ pub struct Services {
     pub hub: Arc<Hub>,
     /// The federation handle, once `start_federation` has run.
     federation: std::sync::OnceLock<crate::federation::Client>,
+    /// This node's name in the federation.
+    pub(crate) node_name: protocol::federation::NodeName,
+    /// Events for other nodes, delivered once federation runs.
+    pub(crate) outbox: Arc<Outbox>,
     pub(crate) store: Store,
 }
 
@@ -64,12 +69,36 @@ impl Services {
         let config = Arc::new(config);
         let store = Store::open(&config.data_dir)?;
         let identity = NodeIdentity::load_or_create(&config.data_dir)?;
+        let peer_id = identity.libp2p_keypair().public().to_peer_id();
+        let node_name = crate::federation::local_name(&config.federation, &peer_id)
+            .map_err(|err| crate::Error::Internal(err.to_string()))?;
+        let local = Destination {
+            node: node_name.clone(),
+            peer: peer_id,
+        };
+        let outbox = Arc::new(Outbox::new(
+            store.clone(),
+            identity.signing_key().clone(),
+            local,
+            config.federation.outbox_max_backoff,
+        ));
         let hub = Arc::new(Hub::new(config.max_connections_per_user, config.connection_buffer));
         let locks = Arc::new(ConversationLocks::new());
         let auth = Arc::new(Auth::new(store.clone(), config.clone(), hub.clone())?);
         let webhooks = Arc::new(Webhooks::new(store.clone(), config.clone()));
-        let conversations = Arc::new(Conversations::new(store.clone(), locks.clone(), webhooks.clone()));
-        let messages = Arc::new(Messages::new(store.clone(), locks, hub.clone(), webhooks.clone()));
+        let conversations = Arc::new(Conversations::new(
+            store.clone(),
+            locks.clone(),
+            webhooks.clone(),
+            outbox.clone(),
+        ));
+        let messages = Arc::new(Messages::new(
+            store.clone(),
+            locks,
+            hub.clone(),
+            webhooks.clone(),
+            outbox.clone(),
+        ));
         Ok(Self {
             users: Users::new(store.clone(), auth.clone(), webhooks.clone(), hub.clone()),
             webhooks,
@@ -87,6 +116,8 @@ impl Services {
             auth,
             hub,
             federation: std::sync::OnceLock::new(),
+            node_name,
+            outbox,
             store,
         })
     }
@@ -117,8 +148,9 @@ impl Services {
     pub fn start_federation(self: &Arc<Self>) -> Result<crate::federation::Handle> {
         let (client, handle) = crate::federation::start(self).map_err(|err| crate::Error::Internal(err.to_string()))?;
         self.federation
-            .set(client)
+            .set(client.clone())
             .map_err(|_| crate::Error::Conflict("federation is already running".into()))?;
+        self.outbox.start(client);
         Ok(handle)
     }
 

@@ -108,8 +108,14 @@ trees! {
     userwebhook_webhook,
     /// webhook id ++ position (u64 BE) -> `WebhookDelivery`
     webhookpos_delivery,
-    /// user id of another node's user -> `RemoteHome` (where that user lives)
+    /// user id of another node's user -> `RemoteHome` (where that user lives, its profile and devices)
     remoteuserid_home,
+    /// device id of another node's user -> its user id (learnt with the user's device list)
+    remotedeviceid_userid,
+    /// destination node (length-prefixed name) ++ position (u64 BE) -> `OutboxEntry` (signed event)
+    nodepos_outbox,
+    /// message id of a message another node hosts -> the signed `Envelope` it arrived in
+    messageid_envelope,
     /// call id -> `Call`
     callid_call,
     /// conversation id ++ created millis (BE) ++ call id -> ()

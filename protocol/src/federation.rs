@@ -13,6 +13,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::{DeviceId, UserId};
 
+mod relay;
+
+pub use relay::{
+    ConversationState, Envelope, Event, MAX_EVENT_BYTES, Member, ReceiptNotice, RelayedCopy, RelayedMessage,
+    Submission, SubmittedCopy, public_key_of,
+};
+
 /// The libp2p stream protocol of node-to-node requests.
 pub const PROTOCOL: &str = "/parley/federation/1";
 /// The Kademlia protocol of Parley's DHT, kept apart from the public IPFS DHT.
@@ -22,7 +29,7 @@ pub const IDENTIFY_PROTOCOL: &str = "/parley/id/1.0.0";
 /// The wire version spoken on [`PROTOCOL`]; nodes refuse a `Hello` with another major version.
 pub const WIRE_VERSION: u16 = 1;
 /// Largest encoded request accepted, in bytes.
-pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
 /// Largest encoded response accepted, in bytes.
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 /// Largest encoded signed node record accepted, in bytes.
@@ -122,7 +129,7 @@ pub enum FederationError {
 }
 
 /// A request from one node to another on [`PROTOCOL`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Request {
     /// Introduces the sender; answered with [`Response::NodeInfo`].
@@ -141,10 +148,26 @@ pub enum Request {
         /// The device.
         device_id: crate::DeviceId,
     },
+    /// Looks up a user of the receiving node by id; answered with [`Response::User`] or
+    /// [`Response::NotFound`].
+    FetchUser {
+        /// A user of the receiving node.
+        user_id: UserId,
+    },
+    /// Events for the receiving node, in order: from a host, about conversations it hosts; from a
+    /// home node, about its own users. Answered with [`Response::Accepted`]; delivering an event again
+    /// changes nothing.
+    Deliver {
+        /// Signed by the sending node.
+        envelopes: Vec<Envelope>,
+    },
+    /// A message of one of the sending node's users, for a conversation the receiving node hosts;
+    /// answered with [`Response::Submitted`].
+    Submit(Submission),
 }
 
 /// The answer to a [`Request`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Response {
     /// The answering node's description (to [`Request::Hello`]).
@@ -153,6 +176,16 @@ pub enum Response {
     User(RemoteUser),
     /// A freshly claimed key bundle (to [`Request::ClaimBundle`]).
     Bundle(crate::api::KeyBundle),
+    /// The events of a [`Request::Deliver`] were processed: `applied` were new or already known,
+    /// `rejected` were refused for good (each with its reason) and must not be sent again.
+    Accepted {
+        /// Events stored (or already stored).
+        applied: u32,
+        /// Why each refused event was refused.
+        rejected: Vec<String>,
+    },
+    /// The stored message, as the sending device sees it (to [`Request::Submit`]).
+    Submitted(Box<crate::api::Message>),
     /// Nothing by that name.
     NotFound,
     /// The request was refused.
@@ -195,6 +228,9 @@ pub struct RemoteDevice {
     pub device_id: DeviceId,
     /// Whether it has published an identity key and a signed prekey (a bundle can be claimed).
     pub has_active_keys: bool,
+    /// Its current identity key, so other nodes' clients can check a first message from it.
+    #[serde(default)]
+    pub identity: Option<crate::api::IdentityKey>,
 }
 
 /// Encodes a request for the wire.
@@ -427,6 +463,7 @@ mod tests {
             devices: vec![RemoteDevice {
                 device_id: DeviceId::random(),
                 has_active_keys: false,
+                identity: None,
             }],
         });
         assert_eq!(decode_response(&encode_response(&response).unwrap()).unwrap(), response);

@@ -15,11 +15,11 @@ use tokio::sync::oneshot;
 
 use crate::support::*;
 
-const WAIT: Duration = Duration::from_secs(30);
-const LOCAL_QUIC: &str = "/ip4/127.0.0.1/udp/0/quic-v1";
+pub(crate) const WAIT: Duration = Duration::from_secs(30);
+pub(crate) const LOCAL_QUIC: &str = "/ip4/127.0.0.1/udp/0/quic-v1";
 
 /// Polls `attempt` every 200 ms until it yields a value, failing the test after [`WAIT`].
-async fn eventually<T, F: Future<Output = Option<T>>>(what: &str, mut attempt: impl FnMut() -> F) -> T {
+pub(crate) async fn eventually<T, F: Future<Output = Option<T>>>(what: &str, mut attempt: impl FnMut() -> F) -> T {
     let poll = async {
         loop {
             if let Some(value) = attempt().await {
@@ -33,8 +33,8 @@ async fn eventually<T, F: Future<Output = Option<T>>>(what: &str, mut attempt: i
         .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
 }
 
-struct Bootstrap {
-    address: Multiaddr,
+pub(crate) struct Bootstrap {
+    pub(crate) address: Multiaddr,
     stop: Option<oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
 }
@@ -47,7 +47,7 @@ impl Drop for Bootstrap {
     }
 }
 
-async fn start_bootstrap() -> Bootstrap {
+pub(crate) async fn start_bootstrap() -> Bootstrap {
     let dir = tempfile::tempdir().unwrap();
     let config = bootstrap::Config::new(dir.path().join("bootstrap.key"), LOCAL_QUIC.parse().unwrap());
     let node = bootstrap::Bootstrap::start(&config).await.unwrap();
@@ -63,17 +63,17 @@ async fn start_bootstrap() -> Bootstrap {
     }
 }
 
-struct FederatedNode {
-    node: TestNode,
-    peer_id: PeerId,
+pub(crate) struct FederatedNode {
+    pub(crate) node: TestNode,
+    pub(crate) peer_id: PeerId,
     _federation: Handle,
 }
 
-async fn start_node(name: &str, bootstrap: &Multiaddr) -> FederatedNode {
+pub(crate) async fn start_node(name: &str, bootstrap: &Multiaddr) -> FederatedNode {
     start_node_with(name, bootstrap, |_| {}).await
 }
 
-async fn start_node_with(
+pub(crate) async fn start_node_with(
     name: &str,
     bootstrap: &Multiaddr,
     tune: impl FnOnce(&mut node::FederationConfig),

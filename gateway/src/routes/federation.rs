@@ -31,7 +31,7 @@ pub(crate) struct FederationPeer {
     connected: bool,
     /// Addresses it was seen at.
     addresses: Vec<String>,
-    /// Messages queued for it (0 until cross-node delivery exists).
+    /// Events (messages, receipts, membership changes) queued for it.
     outbox_depth: u64,
 }
 
@@ -144,6 +144,7 @@ pub(crate) struct FederatedDevice {
     responses(
         (status = 200, description = "The user and its devices", body = FederatedUser),
         (status = 404, description = "No such user on that node", body = ErrorEnvelope),
+        (status = 422, description = "The handle is not `username@node-name`", body = ErrorEnvelope),
         (status = 503, description = "Federation is not running, or the node could not be reached", body = ErrorEnvelope),
     ),
 )]

@@ -48,7 +48,7 @@ pub(crate) async fn identity(
     Auth(actor): Auth,
     Query(query): Query<DeviceKeyQuery>,
 ) -> ApiResult<IdentityKey> {
-    ok(state.services.keys.identity(&actor, &query)?)
+    ok(state.services.device_identity(&actor, &query).await?)
 }
 
 /// # `PUT /v1/encryption/identity/{id}/deactivate`

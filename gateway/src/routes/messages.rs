@@ -31,7 +31,7 @@ pub(crate) async fn send(
     Auth(actor): Auth,
     Json(body): Json<SendMessageRequest>,
 ) -> ApiResult<Message> {
-    created(state.services.messages.send(&actor, body).await?)
+    created(state.services.send_message(&actor, body).await?)
 }
 
 /// # `GET /v1/messages?conversation_id=&before_seq=&after_seq=&limit=`
@@ -205,7 +205,7 @@ pub(crate) async fn forward(
     Path(id): Path<MessageId>,
     Json(body): Json<ForwardMessageRequest>,
 ) -> ApiResult<Message> {
-    created(state.services.messages.forward(&actor, id, body).await?)
+    created(state.services.forward_message(&actor, id, body).await?)
 }
 
 /// # `GET /v1/messages/{id}/reactions`

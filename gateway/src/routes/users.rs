@@ -160,7 +160,7 @@ pub(crate) async fn profile(
     Auth(_): Auth,
     Path(id): Path<UserId>,
 ) -> ApiResult<UserProfile> {
-    ok(state.services.users.profile(id)?)
+    ok(state.services.user_profile(id).await?)
 }
 
 /// # `GET /v1/users/{id}/devices`
@@ -182,5 +182,5 @@ pub(crate) async fn public_devices(
     Auth(_): Auth,
     Path(id): Path<UserId>,
 ) -> ApiResult<PublicDeviceList> {
-    ok(state.services.users.public_devices(id)?)
+    ok(state.services.user_devices(id).await?)
 }

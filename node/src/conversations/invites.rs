@@ -95,6 +95,7 @@ impl Conversations {
             return Err(Error::NotFound("invite"));
         }
         let member = self.admit(&mut record, actor.user_id, Role::Member)?;
+        self.replicate(id, &[])?;
         self.store.commit().await?;
         Ok(super::records::view(
             &record,

@@ -14,11 +14,20 @@ use crate::{Actor, Error, Result, contacts, users};
 
 impl Conversations {
     fn profile(&self, user_id: UserId, record: &ParticipantRecord) -> Result<Participant> {
-        let user = users::get_user(&self.store, user_id)?;
+        let (username, display_name) = match users::get_user(&self.store, user_id)? {
+            Some(user) => (Some(user.username), Some(user.display_name)),
+            None => match crate::federation::homes::get(&self.store, user_id)? {
+                Some(home) => (
+                    home.username.map(|name| format!("{name}@{}", home.node)),
+                    home.display_name,
+                ),
+                None => (None, None),
+            },
+        };
         Ok(Participant {
             user_id,
-            username: user.as_ref().map(|u| u.username.clone()),
-            display_name: user.map(|u| u.display_name),
+            username,
+            display_name,
             role: record.role,
             joined_at: record.joined_at,
         })
@@ -70,21 +79,29 @@ impl Conversations {
     ) -> Result<Participant> {
         let _guard = self.locks.lock(id).await;
         let (mut record, me) = require_participant(&self.store, id, actor.user_id)?;
+        super::ensure_hosted_here(&record)?;
         if record.kind == ConversationKind::Dm {
             return Err(Error::Forbidden("a DM's participants cannot change"));
         }
         if me.role < Role::Admin {
             return Err(Error::Forbidden("only owners and admins can add participants"));
         }
+        let user = request
+            .user_id
+            .id()
+            .ok_or_else(|| Error::invalid("user_id", format!("unknown user {}", request.user_id)))?;
         let role = request.role.unwrap_or(Role::Member);
         if role > Role::Member && me.role < Role::Owner {
             return Err(Error::Forbidden("only owners can add admins or owners"));
         }
-        users::get_user(&self.store, request.user_id)?.ok_or(Error::NotFound("user"))?;
-        contacts::ensure_not_blocked_by(&self.store, request.user_id, actor.user_id)?;
-        let member = self.admit(&mut record, request.user_id, role)?;
+        if !super::known_user(&self.store, user)? {
+            return Err(Error::NotFound("user"));
+        }
+        contacts::ensure_not_blocked_by(&self.store, user, actor.user_id)?;
+        let member = self.admit(&mut record, user, role)?;
+        self.replicate(id, &[])?;
         self.store.commit().await?;
-        self.profile(request.user_id, &member)
+        self.profile(user, &member)
     }
 
     fn owner_count(&self, id: ConversationId) -> Result<usize> {
@@ -99,6 +116,7 @@ impl Conversations {
     pub async fn remove_participant(&self, actor: &Actor, id: ConversationId, user: UserId) -> Result<()> {
         let _guard = self.locks.lock(id).await;
         let (mut record, me) = require_participant(&self.store, id, actor.user_id)?;
+        super::ensure_hosted_here(&record)?;
         if record.kind == ConversationKind::Dm {
             return Err(Error::Forbidden("a DM's participants cannot change"));
         }
@@ -129,6 +147,7 @@ impl Conversations {
                 Ok(())
             },
         )?;
+        self.replicate(id, &[user])?;
         self.store.commit().await
     }
 
@@ -142,6 +161,7 @@ impl Conversations {
     ) -> Result<Participant> {
         let _guard = self.locks.lock(id).await;
         let (record, me) = require_participant(&self.store, id, actor.user_id)?;
+        super::ensure_hosted_here(&record)?;
         if record.kind == ConversationKind::Dm {
             return Err(Error::Forbidden("a DM's participants cannot change"));
         }
@@ -156,6 +176,7 @@ impl Conversations {
         }
         target.role = request.role;
         super::put_participant(&self.store, id, user, &target)?;
+        self.replicate(id, &[])?;
         self.store.commit().await?;
         self.profile(user, &target)
     }

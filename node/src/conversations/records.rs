@@ -23,6 +23,9 @@ pub(crate) struct ConversationRecord {
     pub(crate) settings: GroupSettings,
     #[serde(default)]
     pub(crate) invite_code: Option<String>,
+    /// The node hosting the conversation when it is not this one.
+    #[serde(default)]
+    pub(crate) host: Option<super::replica::HostRef>,
 }
 
 impl ConversationRecord {

@@ -217,6 +217,7 @@ impl EventLoop {
                 });
             }
             Command::Peers { reply } => {
+                let services = self.services.upgrade();
                 let mut peers: Vec<PeerInfo> = self
                     .peers
                     .iter()
@@ -225,7 +226,10 @@ impl EventLoop {
                         peer_id: peer.to_string(),
                         connected: self.swarm.is_connected(peer),
                         addresses: known.addresses.iter().map(ToString::to_string).collect(),
-                        outbox_depth: 0,
+                        outbox_depth: match (&services, &known.name) {
+                            (Some(services), Some(name)) => services.outbox.depth(name),
+                            _ => 0,
+                        },
                     })
                     .collect();
                 peers.sort_by(|a, b| (&a.name, &a.peer_id).cmp(&(&b.name, &b.peer_id)));
@@ -290,6 +294,14 @@ impl EventLoop {
             let id = self.swarm.behaviour_mut().request_response.send_request(&peer, hello);
             self.pending_requests.insert(id, Pending::Hello);
         }
+    }
+
+    /// Remembers a peer's name and, since it is reachable now, wakes its outbox worker.
+    fn learn_name(&mut self, peer: PeerId, name: NodeName) {
+        if let Some(services) = self.services.upgrade() {
+            services.outbox.wake(&name);
+        }
+        self.peers.entry(peer).or_default().name = Some(name);
     }
 
     fn on_kad_event(&mut self, event: kad::Event) {
@@ -381,7 +393,7 @@ impl EventLoop {
                 request_response::Message::Request { request, channel, .. } => self.on_inbound(peer, request, channel),
                 request_response::Message::Response { request_id, response } => {
                     if let Response::NodeInfo(info) = &response {
-                        self.peers.entry(peer).or_default().name = Some(info.name.clone());
+                        self.learn_name(peer, info.name.clone());
                     }
                     if let Some(Pending::Client(reply)) = self.pending_requests.remove(&request_id) {
                         let _ = reply.send(Ok(response));
@@ -428,7 +440,7 @@ impl EventLoop {
         }
         if let Request::Hello(info) = &request {
             // The name is the peer's own claim; its PeerId is authenticated by the connection.
-            self.peers.entry(peer).or_default().name = Some(info.name.clone());
+            self.learn_name(peer, info.name.clone());
             let answer = Response::NodeInfo(self.node_info());
             let _ = self
                 .swarm

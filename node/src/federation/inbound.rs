@@ -4,7 +4,9 @@
 use libp2p::PeerId;
 use protocol::federation::{RemoteDevice, RemoteUser, Request, Response};
 
-use crate::{Error, Services, validate};
+use protocol::UserId;
+
+use crate::{Error, Services, users, validate};
 
 pub(crate) fn error(code: &str, message: &str) -> Response {
     Response::Error {
@@ -32,15 +34,33 @@ pub(crate) async fn answer(services: &Services, peer: PeerId, request: Request) 
                 error("internal", "the node could not answer")
             }
         },
+        Request::FetchUser { user_id } => match fetch_user(services, user_id) {
+            Ok(Some(user)) => Response::User(user),
+            Ok(None) => Response::NotFound,
+            Err(err) => {
+                tracing::error!(%peer, error = %err, "answering FetchUser failed");
+                error("internal", "the node could not answer")
+            }
+        },
+        Request::Deliver { envelopes } => super::deliveries::accept(services, peer, envelopes).await,
+        Request::Submit(submission) => services.accept_submission(peer, submission).await,
         _ => error("unsupported", "this node does not support that request"),
     }
 }
 
 pub(crate) fn resolve_user(services: &Services, username: &str) -> crate::Result<Option<RemoteUser>> {
     let username = validate::username(username)?;
-    let Some(id) = services.users.id_by_username(&username)? else {
+    match services.users.id_by_username(&username)? {
+        Some(id) => fetch_user(services, id),
+        None => Ok(None),
+    }
+}
+
+/// A local user as other nodes see it: profile names and active devices with their identity keys.
+fn fetch_user(services: &Services, id: UserId) -> crate::Result<Option<RemoteUser>> {
+    if users::get_user(&services.store, id)?.is_none() {
         return Ok(None);
-    };
+    }
     let profile = services.users.profile(id)?;
     let devices = services.users.public_devices(id)?;
     Ok(Some(RemoteUser {
@@ -50,10 +70,13 @@ pub(crate) fn resolve_user(services: &Services, username: &str) -> crate::Result
         devices: devices
             .devices
             .into_iter()
-            .map(|device| RemoteDevice {
-                device_id: device.id,
-                has_active_keys: device.has_active_keys,
+            .map(|device| -> crate::Result<RemoteDevice> {
+                Ok(RemoteDevice {
+                    device_id: device.id,
+                    has_active_keys: device.has_active_keys,
+                    identity: crate::keys::published_identity(&services.store, device.id)?,
+                })
             })
-            .collect(),
+            .collect::<crate::Result<_>>()?,
     }))
 }

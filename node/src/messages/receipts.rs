@@ -1,12 +1,16 @@
 //! Delivered and read marks: per message, or everything up to a message at once.
 
 use chrono::Utc;
-use protocol::api::{ReadUpTo, ReadUpToRequest, Receipt};
+use libp2p::PeerId;
+use protocol::api::{ReadUpTo, ReadUpToRequest, Receipt, Timestamp};
+use protocol::federation::{Event, ReceiptNotice};
 use protocol::ws::{ReceiptEvent, ServerFrame};
 use protocol::{ConversationId, MessageId, UserId};
 
 use super::records::ReceiptRecord;
 use super::{MessageRecord, Messages, dequeue, message_by_id, receipt_key};
+use crate::federation::homes;
+use crate::realtime::Push;
 use crate::storage::{decode, encode, keys};
 use crate::{Actor, Error, Result, conversations};
 
@@ -41,6 +45,9 @@ impl Messages {
             Some(encode(&receipt))
         })?;
         let receipt: ReceiptRecord = updated.map(|b| decode(&b)).transpose()?.unwrap_or_default();
+        if record.sender_id != actor.user_id && (first_delivery || first_read) {
+            self.relay_receipt(&record, actor.user_id, first_read, now)?;
+        }
         self.store.commit().await?;
         if record.sender_id != actor.user_id {
             let receipt_event = |reader: bool| ReceiptEvent {
@@ -132,6 +139,9 @@ impl Messages {
                 conversations::put_participant(&self.store, conversation, actor.user_id, &me)?;
             }
         }
+        for (_, record) in &newest_per_sender {
+            self.relay_receipt(record, actor.user_id, true, now)?;
+        }
         self.store.commit().await?;
         for (sender, record) in newest_per_sender {
             let event = ReceiptEvent {
@@ -148,5 +158,87 @@ impl Messages {
             read_through: through,
             marked,
         })
+    }
+
+    /// Queues a receipt of a local user for another node: the host of the message's conversation, or
+    /// (when this node hosts it) the sender's home node. The caller commits.
+    fn relay_receipt(&self, record: &MessageRecord, user: UserId, read: bool, at: Timestamp) -> Result<()> {
+        let conversation =
+            conversations::get(&self.store, record.conversation_id)?.ok_or(Error::NotFound("conversation"))?;
+        let to = match &conversation.host {
+            Some(host) => host.destination()?,
+            None => match homes::get(&self.store, record.sender_id)? {
+                Some(home) => home.destination()?,
+                None => return Ok(()),
+            },
+        };
+        let notice = ReceiptNotice {
+            conversation_id: record.conversation_id,
+            message_id: record.id,
+            user_id: user,
+            read,
+            at,
+        };
+        self.outbox.push(&to, &Event::Receipt(notice))
+    }
+
+    /// Applies a receipt from another node: from the reader's home node when this node hosts the
+    /// conversation (then passed on to the sender's home node if it is remote), or from the host.
+    pub(crate) fn apply_relayed_receipt(&self, peer: PeerId, notice: &ReceiptNotice) -> Result<Vec<Push>> {
+        let record = message_by_id(&self.store, notice.message_id)?;
+        if record.conversation_id != notice.conversation_id {
+            return Err(Error::invalid("conversation_id", "is not the message's conversation"));
+        }
+        let conversation =
+            conversations::get(&self.store, record.conversation_id)?.ok_or(Error::NotFound("conversation"))?;
+        let entitled = match &conversation.host {
+            Some(host) => host.peer_id == peer.to_string(),
+            None => homes::get(&self.store, notice.user_id)?.is_some_and(|home| home.peer_id == peer.to_string()),
+        };
+        if !entitled {
+            return Err(Error::Forbidden("a node speaks only for its own users' receipts"));
+        }
+        if conversations::participant(&self.store, record.conversation_id, notice.user_id)?.is_none() {
+            return Err(Error::Forbidden("the reader is not a participant"));
+        }
+        let key = receipt_key(record.id, notice.user_id);
+        let mut receipt: ReceiptRecord = self
+            .store
+            .trees
+            .messageuser_receipt
+            .get(&key)?
+            .map(|b| decode(&b))
+            .transpose()?
+            .unwrap_or_default();
+        let first = if notice.read {
+            receipt.read_at.is_none()
+        } else {
+            receipt.delivered_at.is_none()
+        };
+        receipt.delivered_at.get_or_insert(notice.at);
+        if notice.read {
+            receipt.read_at.get_or_insert(notice.at);
+        }
+        self.store.trees.messageuser_receipt.insert(key, encode(&receipt))?;
+        if !first {
+            return Ok(Vec::new());
+        }
+        if conversation.host.is_none() {
+            self.relay_receipt(&record, notice.user_id, notice.read, notice.at)?;
+        }
+        let event = ReceiptEvent {
+            timestamp: notice.at,
+            user_id: notice.user_id,
+            conversation_id: record.conversation_id,
+            message_id: record.id,
+            reader_id: notice.read.then_some(notice.user_id),
+            recipient_id: (!notice.read).then_some(notice.user_id),
+        };
+        let frame = if notice.read {
+            ServerFrame::MessageRead(event)
+        } else {
+            ServerFrame::MessageDelivered(event)
+        };
+        Ok(vec![Push::User(record.sender_id, frame)])
     }
 }

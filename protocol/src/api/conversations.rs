@@ -42,9 +42,11 @@ pub struct CreateConversationRequest {
     /// At most 500 characters.
     #[serde(default)]
     pub description: Option<String>,
-    /// The other users; the creator is always included. A DM names exactly one other user.
+    /// The other users, by id or by handle `username@node-name`; the creator is always included. A DM
+    /// names exactly one other user.
     #[serde(default)]
-    pub participants: Vec<UserId>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub participants: Vec<super::UserRef>,
     /// Group and channel settings.
     #[serde(default)]
     pub settings: Option<UpdateSettings>,
@@ -307,8 +309,9 @@ pub struct ParticipantList {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddParticipantRequest {
-    /// Who to add.
-    pub user_id: UserId,
+    /// Who to add, by id or by handle `username@node-name`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub user_id: super::UserRef,
     /// Defaults to `member`.
     #[serde(default)]
     pub role: Option<Role>,

@@ -19,7 +19,7 @@ pub struct UploadIdentityKeyRequest {
 }
 
 /// A stored identity key.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IdentityKey {
     /// The record.

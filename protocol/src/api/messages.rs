@@ -85,7 +85,7 @@ fn default_message_type() -> String {
 }
 
 /// A message as one device sees it: its metadata plus the ciphertext addressed to that device.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message {
     /// The message.

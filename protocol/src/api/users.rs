@@ -179,3 +179,65 @@ pub struct PublicDeviceList {
     /// Its active devices.
     pub devices: Vec<PublicDevice>,
 }
+
+/// A user named by id, or by handle `username@node-name` (a user of another node, or of this one).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum UserRef {
+    /// The user's id.
+    Id(UserId),
+    /// `username@node-name`, or a bare username on the serving node.
+    Handle(String),
+}
+
+impl UserRef {
+    /// The id, when the user was named by id.
+    pub fn id(&self) -> Option<UserId> {
+        match self {
+            Self::Id(id) => Some(*id),
+            Self::Handle(_) => None,
+        }
+    }
+}
+
+impl From<UserId> for UserRef {
+    fn from(id: UserId) -> Self {
+        Self::Id(id)
+    }
+}
+
+impl From<&UserId> for UserRef {
+    fn from(id: &UserId) -> Self {
+        Self::Id(*id)
+    }
+}
+
+impl From<&str> for UserRef {
+    fn from(handle: &str) -> Self {
+        match handle.parse::<uuid::Uuid>() {
+            Ok(id) => Self::Id(UserId::from(id)),
+            Err(_) => Self::Handle(handle.to_owned()),
+        }
+    }
+}
+
+impl std::fmt::Display for UserRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Id(id) => write!(f, "{id}"),
+            Self::Handle(handle) => f.write_str(handle),
+        }
+    }
+}
+
+impl Serialize for UserRef {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for UserRef {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Ok(Self::from(text.as_str()))
+    }
+}

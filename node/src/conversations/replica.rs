@@ -1,0 +1,251 @@
+//! Conversations across nodes. The node of a conversation's creator hosts it: it alone changes its
+//! membership and settings, and after each change sends a signed snapshot to the home node of every
+//! remote member (and of members just removed). A home node keeps that snapshot as a replica, so its
+//! users list, read and post to the conversation as if it were local; changes to it are made at the host.
+
+use std::collections::BTreeMap;
+
+use libp2p::PeerId;
+use protocol::api::ConversationKind;
+use protocol::federation::{ConversationState, Event, Member, NodeName};
+use protocol::{ConversationId, UserId};
+use serde::{Deserialize, Serialize};
+
+use super::Conversations;
+use super::records::{ConversationRecord, ParticipantRecord, dm_key, member_key, membership_key, participants, put};
+use crate::federation::homes;
+use crate::federation::outbox::Destination;
+use crate::storage::{Store, encode};
+use crate::{Error, Result, users};
+
+/// The node hosting a replicated conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct HostRef {
+    pub(crate) node: String,
+    pub(crate) peer_id: String,
+}
+
+impl HostRef {
+    pub(crate) fn destination(&self) -> Result<Destination> {
+        Ok(Destination {
+            node: NodeName::new(self.node.as_str()).map_err(|_| Error::Corrupt("host node name".into()))?,
+            peer: self
+                .peer_id
+                .parse()
+                .map_err(|_| Error::Corrupt("host peer id".into()))?,
+        })
+    }
+}
+
+/// Refuses a change to a conversation another node hosts.
+pub(crate) fn ensure_hosted_here(record: &ConversationRecord) -> Result<()> {
+    match &record.host {
+        Some(host) => Err(Error::Conflict(format!(
+            "this conversation is hosted by node {}; its membership and settings change there",
+            host.node
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Whether a user exists here or is a remote user whose home is known.
+pub(crate) fn known_user(store: &Store, user: UserId) -> Result<bool> {
+    Ok(users::get_user(store, user)?.is_some() || homes::get(store, user)?.is_some())
+}
+
+/// The home nodes of a conversation's remote members, each with the members living there.
+pub(crate) fn remote_homes(store: &Store, members: &[UserId]) -> Result<BTreeMap<String, (Destination, Vec<UserId>)>> {
+    let mut by_node: BTreeMap<String, (Destination, Vec<UserId>)> = BTreeMap::new();
+    for user in members {
+        if users::get_user(store, *user)?.is_some() {
+            continue;
+        }
+        let Some(home) = homes::get(store, *user)? else {
+            tracing::warn!(%user, "a member's home node is unknown; it receives nothing");
+            continue;
+        };
+        let destination = home.destination()?;
+        by_node
+            .entry(home.node.clone())
+            .or_insert_with(|| (destination, Vec::new()))
+            .1
+            .push(*user);
+    }
+    Ok(by_node)
+}
+
+impl Conversations {
+    fn member(&self, user: UserId, record: &ParticipantRecord) -> Result<Option<Member>> {
+        let local = &self.outbox.local;
+        let (username, display_name, to) = match users::get_user(&self.store, user)? {
+            Some(account) => (account.username, account.display_name, local.clone()),
+            None => match homes::get(&self.store, user)? {
+                Some(home) => (
+                    home.username.clone().unwrap_or_default(),
+                    home.display_name.clone().unwrap_or_default(),
+                    home.destination()?,
+                ),
+                None => return Ok(None),
+            },
+        };
+        Ok(Some(Member {
+            user_id: user,
+            username,
+            display_name,
+            node: to.node,
+            peer_id: to.peer.to_bytes(),
+            role: record.role,
+            joined_at: record.joined_at,
+        }))
+    }
+
+    /// Sends the hosted conversation's snapshot to the home node of every remote member, and of the
+    /// users in `former` (members just removed). The caller commits.
+    pub(crate) fn replicate(&self, id: ConversationId, former: &[UserId]) -> Result<()> {
+        let Some(record) = super::get(&self.store, id)? else {
+            return Ok(());
+        };
+        if record.host.is_some() {
+            return Ok(());
+        }
+        let current = participants(&self.store, id)?;
+        let mut members = Vec::with_capacity(current.len());
+        for (user, participant) in &current {
+            members.extend(self.member(*user, participant)?);
+        }
+        let mut targets: Vec<UserId> = current.iter().map(|(user, _)| *user).collect();
+        targets.extend_from_slice(former);
+        let homes = remote_homes(&self.store, &targets)?;
+        if homes.is_empty() {
+            return Ok(());
+        }
+        let event = Event::Conversation(ConversationState {
+            conversation_id: id,
+            kind: record.kind,
+            subject: record.subject.clone(),
+            description: record.description.clone(),
+            creator_id: record.creator_id,
+            created_at: record.created_at,
+            updated_at: record.updated_at,
+            settings: record.settings.clone(),
+            members,
+        });
+        for (destination, _) in homes.values() {
+            self.outbox.push(destination, &event)?;
+        }
+        Ok(())
+    }
+
+    /// Applies a snapshot from the conversation's host `peer`. The host must stay the same node, and
+    /// members said to live here must exist here.
+    pub(crate) async fn apply_state(&self, peer: PeerId, state: &ConversationState) -> Result<()> {
+        let local = &self.outbox.local;
+        let id = state.conversation_id;
+        let existing = super::get(&self.store, id)?;
+        let host = match &existing {
+            Some(record) => match &record.host {
+                Some(host) if host.peer_id == peer.to_string() => host.clone(),
+                _ => return Err(Error::Forbidden("only the conversation's host may change it")),
+            },
+            None => {
+                let creator = state
+                    .members
+                    .iter()
+                    .find(|m| m.user_id == state.creator_id)
+                    .filter(|m| m.peer_id == peer.to_bytes())
+                    .ok_or(Error::Forbidden("a conversation is hosted by its creator's node"))?;
+                HostRef {
+                    node: creator.node.to_string(),
+                    peer_id: peer.to_string(),
+                }
+            }
+        };
+        if existing
+            .as_ref()
+            .is_some_and(|record| record.updated_at > state.updated_at)
+        {
+            return Ok(());
+        }
+        let mut incoming = BTreeMap::new();
+        for member in &state.members {
+            let here = member.peer_id == local.peer.to_bytes();
+            if here {
+                if users::get_user(&self.store, member.user_id)?.is_none() {
+                    return Err(Error::invalid(
+                        "members",
+                        format!("user {} does not live here", member.user_id),
+                    ));
+                }
+            } else {
+                let peer = PeerId::from_bytes(&member.peer_id).map_err(|_| Error::invalid("members", "bad peer id"))?;
+                let to = Destination {
+                    node: member.node.clone(),
+                    peer,
+                };
+                homes::remember_home(&self.store, member.user_id, &to, &member.username, &member.display_name)?;
+            }
+            incoming.insert(member.user_id, member);
+        }
+        let _guard = self.locks.lock(id).await;
+        let before = participants(&self.store, id)?;
+        let t = &self.store.trees;
+        for (user, _) in &before {
+            if !incoming.contains_key(user) {
+                t.convuser_participant.remove(member_key(id, *user))?;
+                t.userconv_membership.remove(membership_key(*user, id))?;
+            }
+        }
+        for (user, member) in &incoming {
+            let mut record = super::participant(&self.store, id, *user)?
+                .unwrap_or_else(|| ParticipantRecord::new(member.role, member.joined_at));
+            record.role = member.role;
+            t.convuser_participant.insert(member_key(id, *user), encode(&record))?;
+            t.userconv_membership.insert(membership_key(*user, id), &[])?;
+        }
+        let record = ConversationRecord {
+            id,
+            kind: state.kind,
+            subject: state.subject.clone(),
+            description: state.description.clone(),
+            avatar_url: None,
+            creator_id: state.creator_id,
+            participant_count: incoming.len(),
+            created_at: state.created_at,
+            updated_at: state.updated_at,
+            settings: state.settings.clone(),
+            invite_code: None,
+            host: Some(host),
+        };
+        if record.kind == ConversationKind::Dm
+            && let [a, b] = state.members.as_slice()
+        {
+            t.dmpair_convid.insert(dm_key(a.user_id, b.user_id), id.as_bytes())?;
+        }
+        put(&self.store, &record)
+    }
+}
+
+impl Conversations {
+    /// Tells the home nodes of a deleted hosted conversation's remote members that it has no members
+    /// left. The caller commits.
+    pub(crate) fn retire(&self, record: &ConversationRecord, former: &[UserId]) -> Result<()> {
+        if record.host.is_some() {
+            return Ok(());
+        }
+        let event = Event::Conversation(ConversationState {
+            conversation_id: record.id,
+            kind: record.kind,
+            subject: record.subject.clone(),
+            description: record.description.clone(),
+            creator_id: record.creator_id,
+            created_at: record.created_at,
+            updated_at: chrono::Utc::now(),
+            settings: record.settings.clone(),
+            members: Vec::new(),
+        });
+        for (destination, _) in remote_homes(&self.store, former)?.values() {
+            self.outbox.push(destination, &event)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,121 @@
+//! Where other nodes' users live. Resolving a handle, fetching a user, or learning a conversation's
+//! members from its host records a remote user's home node (name and PeerId) with what is known of its
+//! profile and devices, so later requests about that user go straight to its home node.
+
+use chrono::Utc;
+use libp2p::PeerId;
+use protocol::api::Timestamp;
+use protocol::federation::{NodeName, RemoteDevice, RemoteUser};
+use protocol::{DeviceId, UserId};
+use serde::{Deserialize, Serialize};
+
+use super::outbox::Destination;
+use crate::storage::{Store, decode, encode};
+use crate::{Error, Result};
+
+/// A remote user's home and last known profile.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct RemoteHome {
+    pub(crate) node: String,
+    pub(crate) peer_id: String,
+    /// When `devices` were fetched from the home node (or when the home was learnt, without them).
+    pub(crate) fetched_at: Timestamp,
+    #[serde(default)]
+    pub(crate) username: Option<String>,
+    #[serde(default)]
+    pub(crate) display_name: Option<String>,
+    /// `None` until the home node was asked.
+    #[serde(default)]
+    pub(crate) devices: Option<Vec<RemoteDevice>>,
+}
+
+impl RemoteHome {
+    pub(crate) fn destination(&self) -> Result<Destination> {
+        let node = NodeName::new(self.node.as_str()).map_err(|_| Error::Corrupt("remote home node name".into()))?;
+        let peer = self
+            .peer_id
+            .parse()
+            .map_err(|_| Error::Corrupt("remote home peer id".into()))?;
+        Ok(Destination { node, peer })
+    }
+
+    pub(crate) fn peer(&self) -> Result<PeerId> {
+        Ok(self.destination()?.peer)
+    }
+
+    /// The user as the home node last described it (no devices when never fetched).
+    pub(crate) fn user(&self, user_id: UserId) -> RemoteUser {
+        RemoteUser {
+            user_id,
+            username: self.username.clone().unwrap_or_default(),
+            display_name: self.display_name.clone().unwrap_or_default(),
+            devices: self.devices.clone().unwrap_or_default(),
+        }
+    }
+}
+
+pub(crate) fn get(store: &Store, user: UserId) -> Result<Option<RemoteHome>> {
+    store
+        .trees
+        .remoteuserid_home
+        .get(user.as_bytes())?
+        .map(|bytes| decode(&bytes))
+        .transpose()
+}
+
+/// Records a user fetched from its home node, devices included.
+pub(crate) fn remember_user(store: &Store, to: &Destination, user: &RemoteUser) -> Result<()> {
+    let home = RemoteHome {
+        node: to.node.to_string(),
+        peer_id: to.peer.to_string(),
+        fetched_at: Utc::now(),
+        username: Some(user.username.clone()),
+        display_name: Some(user.display_name.clone()),
+        devices: Some(user.devices.clone()),
+    };
+    for device in &user.devices {
+        store
+            .trees
+            .remotedeviceid_userid
+            .insert(device.device_id.as_bytes(), user.user_id.as_bytes())?;
+    }
+    store
+        .trees
+        .remoteuserid_home
+        .insert(user.user_id.as_bytes(), encode(&home))?;
+    Ok(())
+}
+
+/// Records where a user lives and its names, keeping known devices unless it moved.
+pub(crate) fn remember_home(
+    store: &Store,
+    user: UserId,
+    to: &Destination,
+    username: &str,
+    display_name: &str,
+) -> Result<()> {
+    let mut home = match get(store, user)? {
+        Some(home) if home.node == to.node.as_str() && home.peer_id == to.peer.to_string() => home,
+        _ => RemoteHome {
+            node: to.node.to_string(),
+            peer_id: to.peer.to_string(),
+            fetched_at: Utc::now(),
+            username: None,
+            display_name: None,
+            devices: None,
+        },
+    };
+    home.username = Some(username.to_owned());
+    home.display_name = Some(display_name.to_owned());
+    store.trees.remoteuserid_home.insert(user.as_bytes(), encode(&home))?;
+    Ok(())
+}
+
+/// The owner of another node's device, as learnt from its device list.
+pub(crate) fn device_owner(store: &Store, device: DeviceId) -> Result<Option<UserId>> {
+    Ok(store
+        .trees
+        .remotedeviceid_userid
+        .get(device.as_bytes())?
+        .and_then(|bytes| UserId::from_slice(&bytes)))
+}

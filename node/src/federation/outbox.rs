@@ -1,0 +1,257 @@
+//! The durable per-destination outbox: every event for another node is written to sled in the same
+//! transaction as the change it reports, and a worker per destination delivers it in order, in batches,
+//! until that node acknowledges it. Failures back off exponentially (capped, with jitter) and the queue
+//! survives restarts; receivers deduplicate, so sending an event twice after a crash is harmless.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use ed25519_dalek::SigningKey;
+use libp2p::PeerId;
+use protocol::federation::{Envelope, Event, NodeName, Request, Response};
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+use sled::transaction::{TransactionalTree, UnabortableTransactionError};
+use tokio::sync::Notify;
+
+use super::Client;
+use crate::storage::{Store, decode, encode};
+use crate::{Error, Result};
+
+/// Most events one delivery request carries.
+const MAX_BATCH_EVENTS: usize = 64;
+/// A batch stops growing past this many bytes (one event may exceed it alone).
+const MAX_BATCH_BYTES: usize = 1024 * 1024;
+/// The first retry waits about this long; each failure doubles it up to the configured cap.
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+/// An idle worker looks at its queue this often even without a wake-up.
+const IDLE_RECHECK: Duration = Duration::from_secs(30);
+
+/// Where an event goes: a node, by name and PeerId.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Destination {
+    pub(crate) node: NodeName,
+    pub(crate) peer: PeerId,
+}
+
+#[derive(Serialize, Deserialize)]
+struct OutboxEntry {
+    peer_id: Vec<u8>,
+    envelope: Envelope,
+}
+
+/// The outbox and its delivery workers.
+pub(crate) struct Outbox {
+    store: Store,
+    key: SigningKey,
+    /// This node.
+    pub(crate) local: Destination,
+    max_backoff: Duration,
+    client: OnceLock<Client>,
+    workers: Mutex<HashMap<NodeName, Arc<Notify>>>,
+}
+
+fn prefix(node: &NodeName) -> Vec<u8> {
+    let name = node.as_str().as_bytes();
+    let mut key = Vec::with_capacity(1 + name.len() + 8);
+    // Names are at most 63 bytes, so the length fits a byte and no name's prefix is another's.
+    key.push(u8::try_from(name.len()).unwrap_or(u8::MAX));
+    key.extend_from_slice(name);
+    key
+}
+
+fn entry_key(node: &NodeName, position: u64) -> Vec<u8> {
+    let mut key = prefix(node);
+    key.extend_from_slice(&position.to_be_bytes());
+    key
+}
+
+fn node_of(key: &[u8]) -> Option<NodeName> {
+    let len = usize::from(*key.first()?);
+    let name = std::str::from_utf8(key.get(1..1 + len)?).ok()?;
+    NodeName::new(name).ok()
+}
+
+impl Outbox {
+    pub(crate) fn new(store: Store, key: SigningKey, local: Destination, max_backoff: Duration) -> Self {
+        Self {
+            store,
+            key,
+            local,
+            max_backoff: max_backoff.max(FIRST_BACKOFF),
+            client: OnceLock::new(),
+            workers: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Signs an event with the node key.
+    pub(crate) fn seal(&self, event: &Event) -> Result<Envelope> {
+        Envelope::seal(event, &self.key).map_err(|err| Error::Internal(format!("sealing an event: {err}")))
+    }
+
+    /// Queues an event inside a transaction on the outbox tree; call [`Outbox::wake`] after the commit.
+    pub(crate) fn push_in(
+        &self,
+        tree: &TransactionalTree,
+        to: &Destination,
+        envelope: Envelope,
+    ) -> std::result::Result<(), UnabortableTransactionError> {
+        let position = tree.generate_id()?;
+        let entry = OutboxEntry {
+            peer_id: to.peer.to_bytes(),
+            envelope,
+        };
+        tree.insert(entry_key(&to.node, position), encode(&entry))?;
+        Ok(())
+    }
+
+    /// Queues an event on its own and wakes its worker; the caller commits before acknowledging.
+    pub(crate) fn push(self: &Arc<Self>, to: &Destination, event: &Event) -> Result<()> {
+        let entry = OutboxEntry {
+            peer_id: to.peer.to_bytes(),
+            envelope: self.seal(event)?,
+        };
+        let position = self.store.next_id()?;
+        self.store
+            .trees
+            .nodepos_outbox
+            .insert(entry_key(&to.node, position), encode(&entry))?;
+        self.wake(&to.node);
+        Ok(())
+    }
+
+    /// Events waiting for a node.
+    pub(crate) fn depth(&self, node: &NodeName) -> u64 {
+        self.store.trees.nodepos_outbox.scan_prefix(prefix(node)).count() as u64
+    }
+
+    /// Tells a destination's worker there is work (or that its node is back); starts the worker if
+    /// federation runs and it has none yet.
+    pub(crate) fn wake(self: &Arc<Self>, node: &NodeName) {
+        let Some(client) = self.client.get() else {
+            return;
+        };
+        let mut workers = self.workers.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(notify) = workers.get(node) {
+            notify.notify_one();
+            return;
+        }
+        let notify = Arc::new(Notify::new());
+        workers.insert(node.clone(), notify.clone());
+        tokio::spawn(self.clone().work(client.clone(), node.clone(), notify));
+    }
+
+    /// Starts delivering: one worker for every destination with queued events.
+    pub(crate) fn start(self: &Arc<Self>, client: Client) {
+        if self.client.set(client).is_err() {
+            return;
+        }
+        let mut destinations = Vec::new();
+        let mut from: Vec<u8> = Vec::new();
+        loop {
+            let next = self.store.trees.nodepos_outbox.range(from.clone()..).next();
+            let Some(Ok((key, _))) = next else { break };
+            let Some(node) = node_of(&key) else {
+                tracing::error!("an outbox key names no node; skipped");
+                let _ = self.store.trees.nodepos_outbox.remove(&key);
+                continue;
+            };
+            from = prefix(&node);
+            from.extend_from_slice(&[0xff; 9]);
+            destinations.push(node);
+        }
+        for node in destinations {
+            tracing::info!(%node, depth = self.depth(&node), "resuming deliveries");
+            self.wake(&node);
+        }
+    }
+
+    /// The oldest queued events of a node, up to the batch limits, with their keys.
+    fn next_batch(&self, node: &NodeName) -> Result<Option<(PeerId, Vec<sled::IVec>, Vec<Envelope>)>> {
+        let mut keys = Vec::new();
+        let mut envelopes = Vec::new();
+        let mut bytes = 0;
+        let mut peer = None;
+        for item in self.store.trees.nodepos_outbox.scan_prefix(prefix(node)) {
+            let (key, value) = item?;
+            let entry: OutboxEntry = decode(&value)?;
+            let entry_peer =
+                PeerId::from_bytes(&entry.peer_id).map_err(|_| Error::Corrupt("outbox entry peer id".into()))?;
+            // A node's PeerId changes only if it was reinstalled; send to the newest one in a later batch.
+            if *peer.get_or_insert(entry_peer) != entry_peer {
+                break;
+            }
+            bytes += entry.envelope.body.len();
+            keys.push(key);
+            envelopes.push(entry.envelope);
+            if envelopes.len() >= MAX_BATCH_EVENTS || bytes >= MAX_BATCH_BYTES {
+                break;
+            }
+        }
+        Ok(peer.map(|peer| (peer, keys, envelopes)))
+    }
+
+    async fn work(self: Arc<Self>, client: Client, node: NodeName, notify: Arc<Notify>) {
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            let (peer, keys, envelopes) = match self.next_batch(&node) {
+                Ok(Some(batch)) => batch,
+                Ok(None) => {
+                    let _ = tokio::time::timeout(IDLE_RECHECK, notify.notified()).await;
+                    continue;
+                }
+                Err(err) => {
+                    tracing::error!(%node, error = %err, "reading the outbox failed");
+                    tokio::time::sleep(self.max_backoff).await;
+                    continue;
+                }
+            };
+            let count = envelopes.len();
+            let outcome = client.request(peer, Request::Deliver { envelopes }).await;
+            match outcome {
+                Ok(Response::Accepted { applied, rejected }) => {
+                    for reason in &rejected {
+                        tracing::warn!(%node, reason, "the node refused an event for good; dropped");
+                    }
+                    tracing::debug!(%node, applied, count, "events delivered");
+                    for key in keys {
+                        if let Err(err) = self.store.trees.nodepos_outbox.remove(key) {
+                            tracing::error!(%node, error = %err, "removing a delivered event failed");
+                        }
+                    }
+                    backoff = FIRST_BACKOFF;
+                }
+                failure => {
+                    match failure {
+                        Ok(answer) => tracing::info!(%node, ?answer, "delivery refused; retrying later"),
+                        Err(err) => {
+                            tracing::info!(%node, error = %err, retry_in = ?backoff, "delivery failed; retrying later");
+                            // The node may have moved or restarted: look its record up again.
+                            let _ = client.resolve(node.clone()).await;
+                        }
+                    }
+                    let jittered = rand::rng().random_range(backoff / 2..=backoff);
+                    tokio::time::sleep(jittered).await;
+                    backoff = (backoff * 2).min(self.max_backoff);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_name_their_destination_and_sort_by_position() {
+        let node = NodeName::new("node-b").unwrap();
+        let key = entry_key(&node, 7);
+        assert_eq!(node_of(&key), Some(node.clone()));
+        assert!(entry_key(&node, 7) < entry_key(&node, 8));
+        assert!(entry_key(&node, 300) < entry_key(&node, 70_000));
+        let longer = NodeName::new("node-bb").unwrap();
+        assert!(!entry_key(&longer, 1).starts_with(&prefix(&node)));
+    }
+}

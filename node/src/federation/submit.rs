@@ -1,0 +1,234 @@
+//! Sending into a conversation, wherever it is hosted. A conversation this node hosts takes the message
+//! directly (devices of remote participants are looked up at their home nodes first). One hosted
+//! elsewhere gets it by `Request::Submit` to its host, which orders it and relays it back through its
+//! outbox like every other message; the sender's answer waits for the host's acknowledgement, so an
+//! unreachable host is an error the client retries with the same `client_message_id`.
+
+use std::collections::HashMap;
+
+use libp2p::PeerId;
+use protocol::ConversationId;
+use protocol::api::{
+    AddParticipantRequest, Conversation, CreateConversationRequest, DeviceCiphertext, ForwardMessageRequest, Message,
+    Participant, SendMessageRequest, UserRef,
+};
+use protocol::federation::{Request, Response, Submission, SubmittedCopy};
+use protocol::{DeviceId, MessageId, SessionId, UserId};
+
+use super::homes;
+use super::inbound::error;
+use super::remote::unavailable;
+use crate::conversations::{self, HostRef};
+use crate::{Actor, Error, Result, Services, users};
+
+impl Services {
+    /// Names every user of a request by id, looking handles up (at their home nodes when remote).
+    async fn resolve_refs(&self, refs: &mut [UserRef]) -> Result<()> {
+        for named in refs {
+            if let UserRef::Handle(handle) = named {
+                *named = UserRef::Id(self.resolve_handle(handle).await?.user.user_id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates a conversation whose participants may be named by handle, on any node.
+    pub async fn create_conversation(
+        &self,
+        actor: &Actor,
+        mut request: CreateConversationRequest,
+    ) -> Result<(Conversation, bool)> {
+        self.resolve_refs(&mut request.participants).await?;
+        self.conversations.create(actor, request).await
+    }
+
+    /// Adds a participant named by id or handle to a conversation this node hosts.
+    pub async fn add_participant(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+        mut request: AddParticipantRequest,
+    ) -> Result<Participant> {
+        self.resolve_refs(std::slice::from_mut(&mut request.user_id)).await?;
+        self.conversations.add_participant(actor, id, request).await
+    }
+
+    /// Posts a message (`POST /v1/messages`, WebSocket `message:send`).
+    pub async fn send_message(&self, actor: &Actor, request: SendMessageRequest) -> Result<Message> {
+        self.dispatch(actor, request, None).await
+    }
+
+    /// Forwards a message the caller can read into another conversation.
+    pub async fn forward_message(
+        &self,
+        actor: &Actor,
+        source: MessageId,
+        request: ForwardMessageRequest,
+    ) -> Result<Message> {
+        let send = self.messages.forwarding(actor, source, request)?;
+        self.dispatch(actor, send, Some(source)).await
+    }
+
+    async fn dispatch(
+        &self,
+        actor: &Actor,
+        request: SendMessageRequest,
+        forwarded_from: Option<MessageId>,
+    ) -> Result<Message> {
+        let record =
+            conversations::get(&self.store, request.conversation_id)?.ok_or(Error::NotFound("conversation"))?;
+        if let Some(host) = &record.host {
+            conversations::require_participant(&self.store, record.id, actor.user_id)?;
+            return self.submit(actor, host, request, forwarded_from).await;
+        }
+        let owners = self.remote_owners(&request).await?;
+        self.messages
+            .store_message(actor, request, forwarded_from, &owners)
+            .await
+    }
+
+    /// The owners of the message's recipient devices that live on other nodes.
+    async fn remote_owners(&self, request: &SendMessageRequest) -> Result<HashMap<DeviceId, UserId>> {
+        let mut owners = HashMap::new();
+        let mut remote_members: Option<Vec<UserId>> = None;
+        for copy in &request.ciphertexts {
+            let device = copy.recipient_device_id;
+            if users::get_device(&self.store, device)?.is_some() {
+                continue;
+            }
+            let candidates = match &remote_members {
+                Some(members) => members,
+                None => {
+                    let mut members = Vec::new();
+                    for (user, _) in conversations::participants(&self.store, request.conversation_id)? {
+                        if homes::get(&self.store, user)?.is_some() {
+                            members.push(user);
+                        }
+                    }
+                    remote_members.insert(members)
+                }
+            };
+            if let Some(owner) = self.remote_device_owner(device, candidates).await? {
+                owners.insert(device, owner);
+            }
+        }
+        Ok(owners)
+    }
+
+    async fn submit(
+        &self,
+        actor: &Actor,
+        host: &HostRef,
+        request: SendMessageRequest,
+        forwarded_from: Option<MessageId>,
+    ) -> Result<Message> {
+        let submission = Submission {
+            conversation_id: request.conversation_id,
+            sender_id: actor.user_id,
+            sender_device_id: actor.device_id,
+            client_message_id: request.client_message_id,
+            message_type: request.message_type,
+            copies: request
+                .ciphertexts
+                .into_iter()
+                .map(|copy| SubmittedCopy {
+                    device_id: copy.recipient_device_id,
+                    ciphertext: copy.ciphertext,
+                    header: copy.header,
+                })
+                .collect(),
+            reply_to: request.reply_to,
+            mentions: request.mentions,
+            forwarded_from,
+        };
+        let to = host.destination()?;
+        let client = self.federation_client()?;
+        let answer = client
+            .request(to.peer, Request::Submit(submission))
+            .await
+            .map_err(unavailable)?;
+        match answer {
+            Response::Submitted(message) => Ok(*message),
+            Response::Error { code, message } => Err(host_refusal(&host.node, &code, message)),
+            other => Err(Error::Unavailable(format!("{} answered {other:?}", host.node))),
+        }
+    }
+
+    /// Takes a message of `peer`'s user for a conversation this node hosts.
+    pub(crate) async fn accept_submission(&self, peer: PeerId, submission: Submission) -> Response {
+        match self.take_submission(peer, submission).await {
+            Ok(message) => Response::Submitted(Box::new(message)),
+            Err(err) => refusal(&err),
+        }
+    }
+
+    async fn take_submission(&self, peer: PeerId, submission: Submission) -> Result<Message> {
+        let home = homes::get(&self.store, submission.sender_id)?;
+        if !home.is_some_and(|home| home.peer_id == peer.to_string()) {
+            return Err(Error::Forbidden("a node may only speak for its own users"));
+        }
+        let record =
+            conversations::get(&self.store, submission.conversation_id)?.ok_or(Error::NotFound("conversation"))?;
+        if record.host.is_some() {
+            return Err(Error::NotFound("conversation"));
+        }
+        let actor = Actor {
+            user_id: submission.sender_id,
+            device_id: submission.sender_device_id,
+            session_id: SessionId::from_bytes([0; 16]),
+        };
+        let request = SendMessageRequest {
+            conversation_id: submission.conversation_id,
+            ciphertexts: submission
+                .copies
+                .into_iter()
+                .map(|copy| DeviceCiphertext {
+                    recipient_device_id: copy.device_id,
+                    ciphertext: copy.ciphertext,
+                    header: copy.header,
+                })
+                .collect(),
+            message_type: submission.message_type,
+            client_message_id: submission.client_message_id,
+            reply_to: submission.reply_to,
+            mentions: submission.mentions,
+        };
+        let owners = self.remote_owners(&request).await?;
+        self.messages
+            .store_message(&actor, request, submission.forwarded_from, &owners)
+            .await
+    }
+}
+
+/// How a host's refusal reaches the sender.
+fn refusal(err: &Error) -> Response {
+    match err {
+        Error::Invalid { field, reason } => error("invalid", &format!("{field}: {reason}")),
+        Error::NotFound(what) => error("not_found", what),
+        Error::Forbidden(why) => error("forbidden", why),
+        Error::Conflict(why) => error("conflict", why),
+        Error::Storage(_) | Error::Corrupt(_) | Error::Internal(_) => {
+            tracing::error!(error = %err, "taking a submitted message failed");
+            error("internal", "the host could not store the message; retry later")
+        }
+        other => error("unavailable", &other.to_string()),
+    }
+}
+
+fn host_refusal(host: &str, code: &str, message: String) -> Error {
+    match code {
+        "invalid" => match message.split_once(": ") {
+            Some((field, reason)) => Error::invalid(field, reason),
+            None => Error::invalid("message", message),
+        },
+        "not_found" => Error::NotFound("conversation"),
+        "forbidden" => {
+            tracing::info!(host, message, "the host refused a message");
+            Error::Forbidden("the conversation's host refused the message")
+        }
+        "conflict" => Error::Conflict(message),
+        _ => Error::Unavailable(format!(
+            "the conversation's host {host} could not take the message: {message}"
+        )),
+    }
+}

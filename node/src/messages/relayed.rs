@@ -1,0 +1,119 @@
+//! Messages another node hosts, arriving from that host: stored under the host's sequence number with
+//! the copies of this node's devices, queued for those devices and pushed to them once durable. The
+//! message id makes a second delivery of the same message a no-op.
+
+use std::collections::HashSet;
+
+use libp2p::PeerId;
+use protocol::federation::{Envelope, RelayedMessage};
+use protocol::ws::ServerFrame;
+
+use super::records::{QueueEntry, encode_copy};
+use super::{MessageRecord, Messages, copy_key, event, idempotency_key, queue_index_key};
+use crate::conversations::{self, Activity};
+use crate::realtime::Push;
+use crate::storage::{decode, encode, keys};
+use crate::{Error, Result, users};
+
+impl Messages {
+    /// Stores a message relayed by `peer`, which must host its conversation. Returns the frames to push
+    /// once the batch is committed (none when the message was already here).
+    pub(crate) fn apply_relayed(
+        &self,
+        peer: PeerId,
+        message: &RelayedMessage,
+        envelope: &Envelope,
+    ) -> Result<Vec<Push>> {
+        let conversation = message.conversation_id;
+        let record = conversations::get(&self.store, conversation)?.ok_or(Error::NotFound("conversation"))?;
+        match &record.host {
+            Some(host) if host.peer_id == peer.to_string() => {}
+            _ => return Err(Error::Forbidden("only the conversation's host relays its messages")),
+        }
+        let t = &self.store.trees;
+        if t.messageid_convseq.contains_key(message.message_id.as_bytes())? {
+            return Ok(Vec::new());
+        }
+        let members: HashSet<_> = conversations::participants(&self.store, conversation)?
+            .into_iter()
+            .map(|(user, _)| user)
+            .collect();
+        if !members.contains(&message.sender_id) {
+            return Err(Error::Forbidden("the sender is not a participant"));
+        }
+        if message.seq == 0 {
+            return Err(Error::invalid("seq", "must be at least 1"));
+        }
+        let mut copies = Vec::with_capacity(message.copies.len());
+        for copy in &message.copies {
+            match users::get_device(&self.store, copy.device_id)? {
+                Some(device)
+                    if device.active && device.user_id == copy.user_id && members.contains(&device.user_id) =>
+                {
+                    copies.push(copy);
+                }
+                _ => {
+                    tracing::warn!(device = %copy.device_id, %peer, "dropped a relayed copy for a device not of a member here")
+                }
+            }
+        }
+        let stored = MessageRecord {
+            id: message.message_id,
+            conversation_id: conversation,
+            sender_id: message.sender_id,
+            sender_device_id: message.sender_device_id,
+            client_message_id: message.client_message_id.clone(),
+            seq: message.seq,
+            message_type: message.message_type.clone(),
+            created_at: message.created_at,
+            updated_at: None,
+            edited: false,
+            deleted: false,
+            recipients: copies.iter().map(|copy| (copy.user_id, copy.device_id)).collect(),
+            reply_to: message.reply_to,
+            mentions: message.mentions.clone(),
+            forwarded_from: message.forwarded_from,
+        };
+        let location = keys::id_seq(conversation.as_bytes(), message.seq);
+        let mut activity: Activity = match t.convid_activity.get(conversation.as_bytes())? {
+            Some(bytes) => decode(&bytes)?,
+            None => Activity::default(),
+        };
+        activity.last_seq = activity.last_seq.max(message.seq);
+        activity.last_message_at = Some(
+            activity
+                .last_message_at
+                .map_or(message.created_at, |at| at.max(message.created_at)),
+        );
+        let envelope_bytes = envelope.to_bytes().map_err(|err| Error::Internal(err.to_string()))?;
+        t.convid_activity.insert(conversation.as_bytes(), encode(&activity))?;
+        t.convseq_message.insert(location.clone(), encode(&stored))?;
+        t.convsenderclient_messageid.insert(
+            idempotency_key(conversation, stored.sender_id, &stored.client_message_id),
+            stored.id.as_bytes(),
+        )?;
+        t.messageid_envelope.insert(stored.id.as_bytes(), envelope_bytes)?;
+        let mut pushes = Vec::with_capacity(copies.len());
+        for copy in copies {
+            t.deviceconvseq_ciphertext.insert(
+                copy_key(copy.device_id, conversation, message.seq),
+                encode_copy(&copy.ciphertext, copy.header.as_ref()),
+            )?;
+            let position = self.store.next_id()?.to_be_bytes();
+            let entry = QueueEntry {
+                conversation_id: conversation,
+                seq: message.seq,
+                message_id: stored.id,
+            };
+            t.devicequeue_pending
+                .insert(keys::join(&[copy.device_id.as_bytes(), &position]), entry.encode())?;
+            t.devicemessage_queuepos
+                .insert(queue_index_key(copy.device_id, stored.id), &position)?;
+            let frame = ServerFrame::MessageNew(event(&stored, copy.ciphertext.clone(), copy.header.clone()));
+            pushes.push(Push::Device(copy.user_id, copy.device_id, frame));
+        }
+        // Written last: a crash before this line leaves the message absent, so it is applied again.
+        t.messageid_convseq.insert(stored.id.as_bytes(), location)?;
+        Ok(pushes)
+    }
+}

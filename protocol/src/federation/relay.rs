@@ -1,0 +1,287 @@
+//! What one node relays to another about conversations it hosts: membership snapshots, ordered
+//! messages and receipts. Each is an [`Event`] sealed in an [`Envelope`] signed by the origin node's key,
+//! so the receiving node checks who produced it, and can keep it and check it again later.
+
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+
+use super::{FederationError, MAX_REQUEST_BYTES, NodeName, decode, encode};
+use crate::api::{ConversationKind, GroupSettings, Role, Timestamp};
+use crate::{Base64Bytes, ConversationId, DeviceId, MessageId, UserId};
+
+/// Largest encoded event sealed in one envelope.
+pub const MAX_EVENT_BYTES: usize = 3 * 1024 * 1024;
+
+/// An [`Event`] as its origin node signed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// The encoded [`Event`] (MessagePack with field names).
+    #[serde(with = "serde_bytes_vec")]
+    pub body: Vec<u8>,
+    /// Ed25519 signature over `body` by the origin node's key.
+    #[serde(with = "serde_bytes_vec")]
+    pub signature: Vec<u8>,
+}
+
+impl Envelope {
+    /// Encodes and signs an event with the node key.
+    pub fn seal(event: &Event, key: &SigningKey) -> Result<Self, FederationError> {
+        let body = encode(event, MAX_EVENT_BYTES)?;
+        let signature = key.sign(&body).to_bytes().to_vec();
+        Ok(Self { body, signature })
+    }
+
+    /// Checks the signature against the origin's key, then decodes the event.
+    pub fn open(&self, origin: &[u8; 32]) -> Result<Event, FederationError> {
+        let key = VerifyingKey::from_bytes(origin).map_err(|_| FederationError::BadSignature)?;
+        let signature = Signature::from_slice(&self.signature).map_err(|_| FederationError::BadSignature)?;
+        key.verify_strict(&self.body, &signature)
+            .map_err(|_| FederationError::BadSignature)?;
+        decode(&self.body, MAX_EVENT_BYTES)
+    }
+
+    /// The stored form, kept next to relayed data so its origin can be checked again.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, FederationError> {
+        encode(self, MAX_REQUEST_BYTES)
+    }
+
+    /// Parses a stored or received envelope (size-limited); call [`Envelope::open`] before trusting it.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, FederationError> {
+        decode(bytes, MAX_REQUEST_BYTES)
+    }
+}
+
+/// Byte vectors as MessagePack binary, not arrays of integers.
+mod serde_bytes_vec {
+    use serde::{Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(bytes)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("bytes")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+                Ok(v.to_vec())
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+                Ok(v)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+                let mut bytes = Vec::new();
+                while let Some(byte) = seq.next_element::<u8>()? {
+                    bytes.push(byte);
+                }
+                Ok(bytes)
+            }
+        }
+        deserializer.deserialize_byte_buf(Visitor)
+    }
+}
+
+/// What a hosting node tells the home nodes of its conversations' participants, or what a home node
+/// tells a host about its own users.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Event {
+    /// The conversation as it is now (host to home nodes); replaces the previous snapshot.
+    Conversation(ConversationState),
+    /// A message the host ordered, with the copies for the receiving node's devices.
+    Message(RelayedMessage),
+    /// A delivered or read mark: from a reader's home node to the host, then from the host to the
+    /// sender's home node.
+    Receipt(ReceiptNotice),
+}
+
+/// A snapshot of a conversation hosted by the envelope's origin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationState {
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// DM, group or channel.
+    pub kind: ConversationKind,
+    /// A group's name.
+    pub subject: Option<String>,
+    /// A group's description.
+    pub description: Option<String>,
+    /// Who created it (a user of the host).
+    pub creator_id: UserId,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it last changed; older snapshots than the one held are ignored.
+    pub updated_at: Timestamp,
+    /// Group settings.
+    pub settings: GroupSettings,
+    /// Every member, wherever it lives.
+    pub members: Vec<Member>,
+}
+
+/// A member of a relayed conversation, with the node it lives on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// The user.
+    pub user_id: UserId,
+    /// Its username on its home node.
+    pub username: String,
+    /// Shown to others.
+    pub display_name: String,
+    /// Its home node.
+    pub node: NodeName,
+    /// The home node's PeerId bytes.
+    #[serde(with = "serde_bytes_vec")]
+    pub peer_id: Vec<u8>,
+    /// Its role.
+    pub role: Role,
+    /// When it joined.
+    pub joined_at: Timestamp,
+}
+
+/// A message as its host ordered it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayedMessage {
+    /// Unique; receivers deduplicate on it.
+    pub message_id: MessageId,
+    /// Its conversation.
+    pub conversation_id: ConversationId,
+    /// Its place in the conversation, assigned by the host.
+    pub seq: u64,
+    /// Who sent it.
+    pub sender_id: UserId,
+    /// From which device.
+    pub sender_device_id: DeviceId,
+    /// The sender's idempotency key.
+    pub client_message_id: String,
+    /// The kind of content.
+    pub message_type: String,
+    /// When the host stored it.
+    pub created_at: Timestamp,
+    /// The message it answers.
+    pub reply_to: Option<MessageId>,
+    /// Participants mentioned.
+    pub mentions: Vec<UserId>,
+    /// The message it forwards.
+    pub forwarded_from: Option<MessageId>,
+    /// The ciphertexts for the receiving node's devices.
+    pub copies: Vec<RelayedCopy>,
+}
+
+/// One device's ciphertext of a [`RelayedMessage`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayedCopy {
+    /// The device's owner.
+    pub user_id: UserId,
+    /// The device.
+    pub device_id: DeviceId,
+    /// Opaque to every node.
+    pub ciphertext: Base64Bytes,
+    /// The ratchet header.
+    pub header: Option<Base64Bytes>,
+}
+
+/// A receipt crossing nodes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptNotice {
+    /// The message's conversation.
+    pub conversation_id: ConversationId,
+    /// The message.
+    pub message_id: MessageId,
+    /// The reader or recipient.
+    pub user_id: UserId,
+    /// Read (true) or only delivered.
+    pub read: bool,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// A message a participant's home node hands to the conversation's host to order and fan out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Submission {
+    /// The conversation (hosted by the receiving node).
+    pub conversation_id: ConversationId,
+    /// The sender, a user of the submitting node.
+    pub sender_id: UserId,
+    /// The sending device.
+    pub sender_device_id: DeviceId,
+    /// The sender's idempotency key.
+    pub client_message_id: String,
+    /// The kind of content.
+    pub message_type: String,
+    /// One ciphertext per recipient device.
+    pub copies: Vec<SubmittedCopy>,
+    /// The message it answers.
+    pub reply_to: Option<MessageId>,
+    /// Participants mentioned.
+    pub mentions: Vec<UserId>,
+    /// The message it forwards (checked readable by the submitting node).
+    pub forwarded_from: Option<MessageId>,
+}
+
+/// One recipient device's ciphertext in a [`Submission`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmittedCopy {
+    /// The device.
+    pub device_id: DeviceId,
+    /// Opaque to every node.
+    pub ciphertext: Base64Bytes,
+    /// The ratchet header.
+    pub header: Option<Base64Bytes>,
+}
+
+/// The Ed25519 public key inside a PeerId's bytes (the inverse of [`super::peer_id_bytes`]), so code
+/// without libp2p can check an envelope from a peer it knows only by PeerId.
+pub fn public_key_of(peer_id: &[u8]) -> Option<[u8; 32]> {
+    let (prefix, key) = peer_id.split_at_checked(6)?;
+    if prefix != [0x00, 36, 0x08, 0x01, 0x12, 32] {
+        return None;
+    }
+    key.try_into().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::federation::peer_id_bytes;
+
+    fn receipt() -> Event {
+        Event::Receipt(ReceiptNotice {
+            conversation_id: ConversationId::random(),
+            message_id: MessageId::random(),
+            user_id: UserId::random(),
+            read: true,
+            at: chrono::Utc::now(),
+        })
+    }
+
+    #[test]
+    fn a_sealed_event_opens_only_with_its_origin_key() {
+        let key = SigningKey::from_bytes(&[3; 32]);
+        let event = receipt();
+        let envelope = Envelope::seal(&event, &key).unwrap();
+        let stored = Envelope::from_bytes(&envelope.to_bytes().unwrap()).unwrap();
+        assert_eq!(stored.open(&key.verifying_key().to_bytes()).unwrap(), event);
+
+        let other = SigningKey::from_bytes(&[4; 32]);
+        assert_eq!(
+            stored.open(&other.verifying_key().to_bytes()),
+            Err(FederationError::BadSignature)
+        );
+        let mut tampered = stored.clone();
+        tampered.body[3] ^= 1;
+        assert!(tampered.open(&key.verifying_key().to_bytes()).is_err());
+    }
+
+    #[test]
+    fn the_key_of_a_peer_id_is_recovered() {
+        let key = [9; 32];
+        assert_eq!(public_key_of(&peer_id_bytes(&key)), Some(key));
+        assert_eq!(public_key_of(&[1, 2, 3]), None);
+        let mut wrong = peer_id_bytes(&key);
+        wrong[2] = 0;
+        assert_eq!(public_key_of(&wrong), None);
+    }
+}
