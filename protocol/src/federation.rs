@@ -163,7 +163,7 @@ pub enum Request {
     },
     /// A message of one of the sending node's users, for a conversation the receiving node hosts;
     /// answered with [`Response::Submitted`].
-    Submit(Submission),
+    Submit(Box<Submission>),
 }
 
 /// The answer to a [`Request`].

@@ -6,14 +6,14 @@
 use std::time::Duration;
 
 use client::{Client, Event, Listener, Registration, StoredMessage};
-use libp2p::StreamProtocol;
 use libp2p::futures::StreamExt;
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::SwarmEvent;
-use protocol::federation::{self as wire, Request, Response};
-use protocol::{ConversationId, UserId};
+use libp2p::{Multiaddr, StreamProtocol};
+use protocol::federation::{self as wire, Envelope, Event as Relayed, ReceiptNotice, Request, Response, Submission};
+use protocol::{ConversationId, DeviceId, MessageId, UserId};
 
-use crate::federation::{FederatedNode, WAIT, eventually, start_bootstrap, start_node_with};
+use crate::federation::{FederatedNode, RawCodec, WAIT, eventually, start_bootstrap, start_node_with};
 use crate::support::*;
 
 const PASSWORD: &str = "correct horse battery";
@@ -104,4 +104,321 @@ async fn a_dm_across_two_nodes_is_end_to_end_encrypted_both_ways() {
     // Each node's copy of the history agrees on order.
     let bob_history: Vec<u64> = bob.history(dm.id).unwrap().iter().map(|m| m.sequence_number).collect();
     assert_eq!(bob_history, [1, 2, 3, 4]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_group_spans_three_nodes_with_end_to_end_encryption() {
+    let bootstrap = start_bootstrap().await;
+    let a = node("node-a", &bootstrap.address).await;
+    let b = node("node-b", &bootstrap.address).await;
+    let c = node("node-c", &bootstrap.address).await;
+    let profiles = tempfile::tempdir().unwrap();
+    let ann = register(&a, &profiles, "ann").await;
+    let bob = register(&b, &profiles, "bob").await;
+    let cat = register(&c, &profiles, "cat").await;
+    let mut inboxes = [ann.listen(), bob.listen(), cat.listen()];
+
+    let group = ann
+        .create_group("three nodes", ["bob@node-b", "cat@node-c"])
+        .await
+        .unwrap();
+    assert_eq!(group.participant_count, 3);
+    sees(&bob, group.id).await;
+    sees(&cat, group.id).await;
+
+    // Everyone speaks in turn; the host (node-a) orders every message, including those submitted by
+    // node-b and node-c, and each device decrypts the others' messages in that order.
+    let senders = [&ann, &bob, &cat, &ann, &cat, &bob];
+    let mut sent = Vec::new();
+    for (i, sender) in senders.iter().enumerate() {
+        let text = format!("message {i} from {}", sender.user_id());
+        let message = sender.send(group.id, &text).await.unwrap();
+        assert_eq!(message.recipients.len(), 2, "encrypted for the two other devices");
+        sent.push((message.message.sequence_number, text, sender.user_id()));
+    }
+    assert_eq!(
+        sent.iter().map(|(seq, _, _)| *seq).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5, 6]
+    );
+    for (index, (client, inbox)) in [&ann, &bob, &cat].into_iter().zip(&mut inboxes).enumerate() {
+        let expected: Vec<(u64, String)> = sent
+            .iter()
+            .filter(|(_, _, from)| *from != client.user_id())
+            .map(|(seq, text, _)| (*seq, text.clone()))
+            .collect();
+        let got = receive(inbox, expected.len()).await;
+        let got: Vec<(u64, String)> = got
+            .iter()
+            .map(|m| (m.sequence_number, m.text().unwrap().to_owned()))
+            .collect();
+        assert_eq!(
+            got, expected,
+            "participant {index} decrypts the others' messages in host order"
+        );
+    }
+}
+
+/// Ann on node-a hosts a group with Bob on node-b and Cat on node-c, over raw HTTP and WebSocket.
+struct RawGroup {
+    a: FederatedNode,
+    b: FederatedNode,
+    c: FederatedNode,
+    ann: User,
+    bob: User,
+    cat: User,
+    group: String,
+    _bootstrap: crate::federation::Bootstrap,
+}
+
+async fn raw_group() -> RawGroup {
+    let bootstrap = start_bootstrap().await;
+    let a = node("node-a", &bootstrap.address).await;
+    let b = node("node-b", &bootstrap.address).await;
+    let c = node("node-c", &bootstrap.address).await;
+    let ann = a.node.user("ann").await;
+    let bob = b.node.user("bob").await;
+    let cat = c.node.user("cat").await;
+    let group = assert_ok(
+        ann.api
+            .post(
+                "/v1/conversations",
+                json!({ "type": "GROUP", "subject": "raw", "participants": ["bob@node-b", "cat@node-c"] }),
+            )
+            .await,
+        StatusCode::CREATED,
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for user in [&bob, &cat] {
+        eventually("the group to reach the member's node", || async {
+            let (status, _) = user.api.get(&format!("/v1/conversations/{group}")).await;
+            (status == StatusCode::OK).then_some(())
+        })
+        .await;
+    }
+    RawGroup {
+        a,
+        b,
+        c,
+        ann,
+        bob,
+        cat,
+        group,
+        _bootstrap: bootstrap,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn receipts_cross_back_to_the_sender_through_the_host() {
+    let g = raw_group().await;
+    let mut ann_ws = g.ann.ws(&g.a.node).await;
+    let mut bob_ws = g.bob.ws(&g.b.node).await;
+    let mut cat_ws = g.cat.ws(&g.c.node).await;
+    for ws in [&mut ann_ws, &mut bob_ws, &mut cat_ws] {
+        ws.sync().await;
+    }
+
+    // Ann (on the host) writes; Bob reads it on node-b; Ann hears of it on node-a.
+    let sent = assert_ok(
+        send_text(&g.ann, &g.group, &[&g.bob, &g.cat], "from ann", "r-1").await,
+        StatusCode::CREATED,
+    );
+    let message_id = sent["id"].as_str().unwrap().to_owned();
+    let frame = bob_ws.expect("message:new").await;
+    assert_eq!(frame["message_id"], message_id.as_str());
+    assert!(content(&frame).starts_with("from ann"));
+    assert_ok(
+        g.bob.api.post_empty(&format!("/v1/messages/{message_id}/read")).await,
+        StatusCode::OK,
+    );
+    let read = ann_ws.expect("message:read").await;
+    assert_eq!(read["message_id"], message_id.as_str());
+    assert_eq!(read["reader_id"], g.bob.id.as_str());
+
+    // Cat (node-c) writes through the host; Bob (node-b) receives it; Bob's delivery receipt travels
+    // node-b -> node-a (host) -> node-c.
+    let sent = assert_ok(
+        send_text(&g.cat, &g.group, &[&g.ann, &g.bob], "from cat", "r-2").await,
+        StatusCode::CREATED,
+    );
+    assert_eq!(sent["sequence_number"], 2);
+    let message_id = sent["id"].as_str().unwrap().to_owned();
+    let frame = bob_ws.expect("message:new").await;
+    assert_eq!(frame["message_id"], message_id.as_str());
+    assert_eq!(frame["sender_id"], g.cat.id.as_str());
+    bob_ws
+        .send(json!({ "type": "message:delivered", "message_id": message_id }))
+        .await;
+    let delivered = cat_ws.expect("message:delivered").await;
+    assert_eq!(delivered["message_id"], message_id.as_str());
+    assert_eq!(delivered["recipient_id"], g.bob.id.as_str());
+    let frame = ann_ws.expect("message:new").await;
+    assert_eq!(frame["message_id"], message_id.as_str());
+
+    // A replica refuses membership changes: they are made at the host.
+    let (status, body) = g
+        .bob
+        .api
+        .post(
+            &format!("/v1/conversations/{}/participants", g.group),
+            json!({ "user_id": g.ann.id }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let _ = (&g.a, &g.c);
+}
+
+/// A libp2p swarm with its own key speaking `/parley/federation/1`, as a rogue node would.
+struct Rogue {
+    swarm: libp2p::Swarm<request_response::Behaviour<RawCodec>>,
+    key: libp2p::identity::Keypair,
+}
+
+impl Rogue {
+    fn new() -> Self {
+        let key = libp2p::identity::Keypair::generate_ed25519();
+        let swarm = libp2p::SwarmBuilder::with_existing_identity(key.clone())
+            .with_tokio()
+            .with_quic()
+            .with_behaviour(|_| {
+                request_response::Behaviour::with_codec(
+                    RawCodec,
+                    [(StreamProtocol::new(wire::PROTOCOL), ProtocolSupport::Outbound)],
+                    request_response::Config::default().with_request_timeout(Duration::from_secs(10)),
+                )
+            })
+            .unwrap()
+            .build();
+        Self { swarm, key }
+    }
+
+    fn signing_key(&self) -> ed25519_dalek::SigningKey {
+        let secret = self.key.clone().try_into_ed25519().unwrap().secret();
+        ed25519_dalek::SigningKey::from_bytes(secret.as_ref().try_into().unwrap())
+    }
+
+    async fn ask(&mut self, target: &FederatedNode, address: Multiaddr, request: Request) -> Response {
+        self.swarm.add_peer_address(target.peer_id, address);
+        self.swarm
+            .behaviour_mut()
+            .send_request(&target.peer_id, wire::encode_request(&request).unwrap());
+        let bytes: Vec<u8> = tokio::time::timeout(WAIT, async {
+            loop {
+                match self.swarm.select_next_some().await {
+                    SwarmEvent::Behaviour(request_response::Event::Message {
+                        message: request_response::Message::Response { response, .. },
+                        ..
+                    }) => break response,
+                    SwarmEvent::Behaviour(request_response::Event::OutboundFailure { error, .. }) => {
+                        panic!("the request failed: {error}")
+                    }
+                    _ => {}
+                }
+            }
+        })
+        .await
+        .expect("an answer");
+        wire::decode_response(&bytes).unwrap()
+    }
+}
+
+async fn p2p_address(node: &FederatedNode, user: &User) -> Multiaddr {
+    eventually("a listen address", || async {
+        let data = assert_ok(user.api.get("/v1/federation/node").await, StatusCode::OK);
+        data["listen_addresses"][0]
+            .as_str()
+            .map(|a| a.parse::<Multiaddr>().unwrap())
+    })
+    .await
+    .with(libp2p::multiaddr::Protocol::P2p(node.peer_id))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_may_speak_only_for_its_own_users() {
+    let g = raw_group().await;
+    let mut rogue = Rogue::new();
+    let conversation: ConversationId = g.group.parse().unwrap();
+    let bob: UserId = g.bob.id.parse().unwrap();
+    let ann_device: DeviceId = g.ann.device_id.parse().unwrap();
+
+    // A submission claiming Bob (a user of node-b) from another node is refused by the host.
+    let host = p2p_address(&g.a, &g.ann).await;
+    let forged = Submission {
+        conversation_id: conversation,
+        sender_id: bob,
+        sender_device_id: g.bob.device_id.parse().unwrap(),
+        client_message_id: "forged-1".into(),
+        message_type: "text".into(),
+        copies: vec![wire::SubmittedCopy {
+            device_id: ann_device,
+            ciphertext: protocol::Base64Bytes(b"forged".to_vec()),
+            header: None,
+        }],
+        reply_to: None,
+        mentions: Vec::new(),
+        forwarded_from: None,
+    };
+    let answer = rogue.ask(&g.a, host.clone(), Request::Submit(Box::new(forged))).await;
+    let Response::Error { code, .. } = answer else {
+        panic!("a forged sender was accepted: {answer:?}");
+    };
+    assert_eq!(code, "forbidden");
+
+    // A message for the group relayed by a node that does not host it is refused by node-c, and so is
+    // an envelope signed by another key than the sending node's.
+    let relayed = Relayed::Message(wire::RelayedMessage {
+        message_id: MessageId::random(),
+        conversation_id: conversation,
+        seq: 99,
+        sender_id: bob,
+        sender_device_id: g.bob.device_id.parse().unwrap(),
+        client_message_id: "forged-2".into(),
+        message_type: "text".into(),
+        created_at: chrono::Utc::now(),
+        reply_to: None,
+        mentions: Vec::new(),
+        forwarded_from: None,
+        copies: vec![wire::RelayedCopy {
+            user_id: g.cat.id.parse().unwrap(),
+            device_id: g.cat.device_id.parse().unwrap(),
+            ciphertext: protocol::Base64Bytes(b"forged".to_vec()),
+            header: None,
+        }],
+    });
+    let own_signature = Envelope::seal(&relayed, &rogue.signing_key()).unwrap();
+    let other_signature = Envelope::seal(&relayed, &ed25519_dalek::SigningKey::from_bytes(&[5; 32])).unwrap();
+    let receipt = Relayed::Receipt(ReceiptNotice {
+        conversation_id: conversation,
+        message_id: MessageId::random(),
+        user_id: bob,
+        read: true,
+        at: chrono::Utc::now(),
+    });
+    let forged_receipt = Envelope::seal(&receipt, &rogue.signing_key()).unwrap();
+    let member = p2p_address(&g.c, &g.cat).await;
+    let answer = rogue
+        .ask(
+            &g.c,
+            member,
+            Request::Deliver {
+                envelopes: vec![own_signature, other_signature, forged_receipt],
+            },
+        )
+        .await;
+    let Response::Accepted { applied, rejected } = answer else {
+        panic!("unexpected answer {answer:?}");
+    };
+    assert_eq!(applied, 0, "nothing forged is applied: {rejected:?}");
+    assert_eq!(rejected.len(), 3);
+    assert!(rejected[1].contains("signature"), "{rejected:?}");
+
+    // Nothing reached Cat.
+    let (_, page) = g
+        .cat
+        .api
+        .get(&format!("/v1/messages?conversation_id={}", g.group))
+        .await;
+    assert_eq!(page["data"]["messages"].as_array().map(Vec::len), Some(0), "{page}");
+    let _ = &g.b;
 }

@@ -206,7 +206,7 @@ async fn nodes_find_each_other_through_the_bootstrap_node_and_resolve_users() {
 
 /// Sends raw bytes on `/parley/federation/1`, as a misbehaving node would.
 #[derive(Clone, Default)]
-struct RawCodec;
+pub(crate) struct RawCodec;
 
 impl request_response::Codec for RawCodec {
     type Protocol = StreamProtocol;

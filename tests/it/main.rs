@@ -11,6 +11,7 @@ mod durability;
 mod e2ee;
 mod federated_messaging;
 mod federation;
+mod federation_faults;
 mod files;
 mod health;
 mod keys;

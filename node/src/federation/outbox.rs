@@ -35,6 +35,13 @@ pub(crate) struct Destination {
     pub(crate) peer: PeerId,
 }
 
+/// The oldest events queued for one node, with their keys (removed once delivered).
+struct Batch {
+    peer: PeerId,
+    keys: Vec<sled::IVec>,
+    envelopes: Vec<Envelope>,
+}
+
 #[derive(Serialize, Deserialize)]
 struct OutboxEntry {
     peer_id: Vec<u8>,
@@ -168,7 +175,7 @@ impl Outbox {
     }
 
     /// The oldest queued events of a node, up to the batch limits, with their keys.
-    fn next_batch(&self, node: &NodeName) -> Result<Option<(PeerId, Vec<sled::IVec>, Vec<Envelope>)>> {
+    fn next_batch(&self, node: &NodeName) -> Result<Option<Batch>> {
         let mut keys = Vec::new();
         let mut envelopes = Vec::new();
         let mut bytes = 0;
@@ -189,13 +196,13 @@ impl Outbox {
                 break;
             }
         }
-        Ok(peer.map(|peer| (peer, keys, envelopes)))
+        Ok(peer.map(|peer| Batch { peer, keys, envelopes }))
     }
 
     async fn work(self: Arc<Self>, client: Client, node: NodeName, notify: Arc<Notify>) {
         let mut backoff = FIRST_BACKOFF;
         loop {
-            let (peer, keys, envelopes) = match self.next_batch(&node) {
+            let Batch { peer, keys, envelopes } = match self.next_batch(&node) {
                 Ok(Some(batch)) => batch,
                 Ok(None) => {
                     let _ = tokio::time::timeout(IDLE_RECHECK, notify.notified()).await;

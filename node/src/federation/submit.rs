@@ -144,7 +144,7 @@ impl Services {
         let to = host.destination()?;
         let client = self.federation_client()?;
         let answer = client
-            .request(to.peer, Request::Submit(submission))
+            .request(to.peer, Request::Submit(Box::new(submission)))
             .await
             .map_err(unavailable)?;
         match answer {
@@ -155,8 +155,8 @@ impl Services {
     }
 
     /// Takes a message of `peer`'s user for a conversation this node hosts.
-    pub(crate) async fn accept_submission(&self, peer: PeerId, submission: Submission) -> Response {
-        match self.take_submission(peer, submission).await {
+    pub(crate) async fn accept_submission(&self, peer: PeerId, submission: Box<Submission>) -> Response {
+        match self.take_submission(peer, *submission).await {
             Ok(message) => Response::Submitted(Box::new(message)),
             Err(err) => refusal(&err),
         }
@@ -164,7 +164,7 @@ impl Services {
 
     async fn take_submission(&self, peer: PeerId, submission: Submission) -> Result<Message> {
         let home = homes::get(&self.store, submission.sender_id)?;
-        if !home.is_some_and(|home| home.peer_id == peer.to_string()) {
+        if home.is_none_or(|home| home.peer_id != peer.to_string()) {
             return Err(Error::Forbidden("a node may only speak for its own users"));
         }
         let record =
