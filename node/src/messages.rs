@@ -538,6 +538,21 @@ impl Messages {
         Ok(record)
     }
 
+    /// A message the caller may change (edit, delete, react to): readable, and of a conversation this
+    /// node hosts, since changes to another node's conversation are not relayed yet.
+    fn changeable(&self, actor: &Actor, id: MessageId) -> Result<MessageRecord> {
+        let record = self.readable(actor, id)?;
+        if let Some(conversation) = conversations::get(&self.store, record.conversation_id)?
+            && let Some(host) = conversation.host
+        {
+            return Err(Error::Conflict(format!(
+                "this conversation is hosted by node {}; its messages cannot be changed from here yet",
+                host.node
+            )));
+        }
+        Ok(record)
+    }
+
     /// One message with the caller's device copy.
     pub fn get(&self, actor: &Actor, id: MessageId) -> Result<Message> {
         let record = self.readable(actor, id)?;
@@ -554,7 +569,7 @@ impl Messages {
 
     /// Replaces a message's copies (sender only) and tells each recipient device.
     pub async fn edit(&self, actor: &Actor, id: MessageId, request: EditMessageRequest) -> Result<Message> {
-        let record = self.readable(actor, id)?;
+        let record = self.changeable(actor, id)?;
         if record.sender_id != actor.user_id {
             return Err(Error::Forbidden("only the sender can edit a message"));
         }
@@ -609,7 +624,7 @@ impl Messages {
 
     /// Soft-deletes a message (sender only): its content is erased, its slot stays.
     pub async fn delete(&self, actor: &Actor, id: MessageId) -> Result<Message> {
-        let record = self.readable(actor, id)?;
+        let record = self.changeable(actor, id)?;
         if record.sender_id != actor.user_id {
             return Err(Error::Forbidden("only the sender can delete a message"));
         }
@@ -628,7 +643,7 @@ impl Messages {
 
     /// Erases a message entirely (its sender, or an owner or admin of the conversation).
     pub async fn hard_delete(&self, actor: &Actor, id: MessageId) -> Result<()> {
-        let record = message_by_id(&self.store, id)?;
+        let record = self.changeable(actor, id)?;
         let (_, me) = conversations::require_participant(&self.store, record.conversation_id, actor.user_id)?;
         if record.sender_id != actor.user_id && me.role < Role::Admin {
             return Err(Error::Forbidden(

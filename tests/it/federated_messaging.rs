@@ -256,6 +256,10 @@ async fn receipts_cross_back_to_the_sender_through_the_host() {
     let frame = ann_ws.expect("message:new").await;
     assert_eq!(frame["message_id"], message_id.as_str());
 
+    // Changes to another node's conversation are not relayed yet, so the replica refuses them.
+    let (status, body) = g.cat.api.delete(&format!("/v1/messages/{message_id}")).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+
     // A replica refuses membership changes: they are made at the host.
     let (status, body) = g
         .bob

@@ -78,7 +78,7 @@ impl Messages {
     /// Adds the caller's reaction (idempotent) and tells the participants.
     pub async fn react(&self, actor: &Actor, id: MessageId, emoji: &str) -> Result<ReactionList> {
         let emoji = check_emoji(emoji)?;
-        let record = self.readable(actor, id)?;
+        let record = self.changeable(actor, id)?;
         if record.deleted {
             return Err(Error::Conflict("a deleted message cannot be reacted to".into()));
         }
@@ -103,7 +103,7 @@ impl Messages {
 
     /// Removes the caller's reaction.
     pub async fn unreact(&self, actor: &Actor, id: MessageId, emoji: &str) -> Result<ReactionList> {
-        let record = self.readable(actor, id)?;
+        let record = self.changeable(actor, id)?;
         let emoji = check_emoji(emoji)?;
         if self
             .store
