@@ -91,7 +91,7 @@ pub(crate) struct NodeArgs {
     deny_nodes: Vec<node::federation::PeerId>,
 
     /// Federation requests one peer may make per minute.
-    #[arg(long, env = "PARLEY_PEER_RATE_LIMIT", default_value_t = 600)]
+    #[arg(long, env = "PARLEY_PEER_RATE_LIMIT", default_value_t = 6000)]
     peer_rate_limit: u32,
 
     /// Longest wait, in seconds, between two delivery attempts to an unreachable node (retries back off

@@ -63,7 +63,7 @@ impl Default for FederationConfig {
             bootstrap: Vec::new(),
             record_refresh_interval: std::time::Duration::from_secs(10 * 60),
             denied_peers: Vec::new(),
-            peer_requests_per_minute: 600,
+            peer_requests_per_minute: 6000,
             outbox_max_backoff: std::time::Duration::from_secs(30),
         }
     }
