@@ -9,6 +9,7 @@
 //! nodes of their participants (`deliveries` is the receiving side).
 
 mod behaviour;
+mod changes;
 mod client;
 mod codec;
 mod deliveries;

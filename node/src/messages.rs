@@ -32,7 +32,7 @@ use crate::realtime::Hub;
 use crate::storage::{Store, decode, encode, keys};
 use crate::webhooks::Webhooks;
 use crate::{Actor, Error, Result, contacts, users, validate};
-use protocol::federation::{Event, RelayedCopy, RelayedMessage};
+use protocol::federation::{Change, Event, MessageChange, RelayedCopy, RelayedMessage};
 
 /// Largest ciphertext for one device.
 pub const MAX_CIPHERTEXT_BYTES: usize = 64 * 1024;
@@ -532,21 +532,42 @@ impl Messages {
         })
     }
 
-    fn readable(&self, actor: &Actor, id: MessageId) -> Result<MessageRecord> {
+    /// Tells the home node of every remote participant of a hosted conversation that a message changed;
+    /// `change` builds the event for the users of one node. The caller commits.
+    fn relay_change(&self, record: &MessageRecord, by: UserId, change: impl Fn(&[UserId]) -> Change) -> Result<()> {
+        let members: Vec<UserId> = conversations::participants(&self.store, record.conversation_id)?
+            .into_iter()
+            .map(|(user, _)| user)
+            .collect();
+        for (destination, users) in conversations::remote_homes(&self.store, &members)?.values() {
+            let event = Event::Changed(MessageChange {
+                conversation_id: record.conversation_id,
+                message_id: record.id,
+                by,
+                at: Utc::now(),
+                change: change(users),
+            });
+            self.outbox.push(destination, &event)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn readable(&self, actor: &Actor, id: MessageId) -> Result<MessageRecord> {
         let record = message_by_id(&self.store, id)?;
         conversations::require_participant(&self.store, record.conversation_id, actor.user_id)?;
         Ok(record)
     }
 
     /// A message the caller may change (edit, delete, react to): readable, and of a conversation this
-    /// node hosts, since changes to another node's conversation are not relayed yet.
+    /// node hosts. Edits and deletes of another node's conversation are forwarded to its host before
+    /// they get here (`Services::edit_message`); reactions to them are not relayed yet.
     fn changeable(&self, actor: &Actor, id: MessageId) -> Result<MessageRecord> {
         let record = self.readable(actor, id)?;
         if let Some(conversation) = conversations::get(&self.store, record.conversation_id)?
             && let Some(host) = conversation.host
         {
             return Err(Error::Conflict(format!(
-                "this conversation is hosted by node {}; its messages cannot be changed from here yet",
+                "this conversation is hosted by node {}; this change is not relayed there yet",
                 host.node
             )));
         }
@@ -567,8 +588,15 @@ impl Messages {
         Ok(())
     }
 
-    /// Replaces a message's copies (sender only) and tells each recipient device.
-    pub async fn edit(&self, actor: &Actor, id: MessageId, request: EditMessageRequest) -> Result<Message> {
+    /// Replaces a message's copies (sender only) and tells each recipient device, here directly and on
+    /// other nodes through the outbox (`remote` names the owners of other nodes' devices).
+    pub(crate) async fn edit(
+        &self,
+        actor: &Actor,
+        id: MessageId,
+        request: EditMessageRequest,
+        remote: &HashMap<DeviceId, UserId>,
+    ) -> Result<Message> {
         let record = self.changeable(actor, id)?;
         if record.sender_id != actor.user_id {
             return Err(Error::Forbidden("only the sender can edit a message"));
@@ -579,12 +607,15 @@ impl Messages {
         if record.deleted {
             return Err(Error::Conflict("a deleted message cannot be edited".into()));
         }
-        let recipients = self.recipients(record.conversation_id, &request.ciphertexts, &HashMap::new())?;
+        let recipients = self.recipients(record.conversation_id, &request.ciphertexts, remote)?;
         let copies = &self.store.trees.deviceconvseq_ciphertext;
         for (_, device) in &record.recipients {
             copies.remove(copy_key(*device, record.conversation_id, record.seq))?;
         }
         for (copy, (_, device)) in request.ciphertexts.iter().zip(&recipients) {
+            if remote.contains_key(device) {
+                continue;
+            }
             copies.insert(
                 copy_key(*device, record.conversation_id, record.seq),
                 encode_copy(&copy.ciphertext, copy.header.as_ref()),
@@ -594,6 +625,9 @@ impl Messages {
         record.edited = true;
         record.updated_at = Some(Utc::now());
         self.write_record(&record)?;
+        self.relay_change(&record, actor.user_id, |users| Change::Edited {
+            copies: relayed_copies(&record, &request.ciphertexts, users),
+        })?;
         self.store.commit().await?;
         for (copy, (user, device)) in request.ciphertexts.iter().zip(&record.recipients) {
             let event = event(&record, copy.ciphertext.clone(), copy.header.clone());
@@ -635,6 +669,7 @@ impl Messages {
             record.deleted = true;
             record.updated_at = Some(Utc::now());
             self.write_record(&record)?;
+            self.relay_change(&record, actor.user_id, |_| Change::Deleted)?;
             self.store.commit().await?;
             self.announce_deletion(actor, &record)?;
         }
@@ -653,6 +688,7 @@ impl Messages {
         let _guard = self.locks.lock(record.conversation_id).await;
         let record = message_by_id(&self.store, id)?;
         self.erase(&record)?;
+        self.relay_change(&record, actor.user_id, |_| Change::Erased)?;
         self.store.commit().await?;
         self.announce_deletion(actor, &record)
     }
@@ -691,18 +727,23 @@ fn relayed_message(record: &MessageRecord, copies: &[DeviceCiphertext], users: &
         reply_to: record.reply_to,
         mentions: record.mentions.clone(),
         forwarded_from: record.forwarded_from,
-        copies: copies
-            .iter()
-            .zip(&record.recipients)
-            .filter(|(_, (user, _))| users.contains(user))
-            .map(|(copy, (user, device))| RelayedCopy {
-                user_id: *user,
-                device_id: *device,
-                ciphertext: copy.ciphertext.clone(),
-                header: copy.header.clone(),
-            })
-            .collect(),
+        copies: relayed_copies(record, copies, users),
     })
+}
+
+/// The copies of a message for the devices of `users` (the users of one node).
+fn relayed_copies(record: &MessageRecord, copies: &[DeviceCiphertext], users: &[UserId]) -> Vec<RelayedCopy> {
+    copies
+        .iter()
+        .zip(&record.recipients)
+        .filter(|(_, (user, _))| users.contains(user))
+        .map(|(copy, (user, device))| RelayedCopy {
+            user_id: *user,
+            device_id: *device,
+            ciphertext: copy.ciphertext.clone(),
+            header: copy.header.clone(),
+        })
+        .collect()
 }
 
 fn event(

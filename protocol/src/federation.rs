@@ -13,11 +13,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::{DeviceId, UserId};
 
+mod calls;
 mod relay;
 
+pub use calls::{CallAction, CallActionRequest, CallEvent, CallUpdate, RelayedSignal};
+
 pub use relay::{
-    ConversationState, Envelope, Event, MAX_EVENT_BYTES, Member, ReceiptNotice, RelayedCopy, RelayedMessage,
-    Submission, SubmittedCopy, public_key_of,
+    Change, ChangeRequest, ConversationState, Envelope, Event, MAX_EVENT_BYTES, Member, MessageChange, ReceiptNotice,
+    RelayedCopy, RelayedMessage, RequestedChange, Submission, SubmittedCopy, public_key_of,
 };
 
 /// The libp2p stream protocol of node-to-node requests.
@@ -164,6 +167,17 @@ pub enum Request {
     /// A message of one of the sending node's users, for a conversation the receiving node hosts;
     /// answered with [`Response::Submitted`].
     Submit(Box<Submission>),
+    /// A change to a message of a conversation the receiving node hosts, asked by one of the sending
+    /// node's users; answered with [`Response::Submitted`] (the message after the change).
+    ChangeMessage(Box<ChangeRequest>),
+    /// A call change asked by one of the sending node's users, for a call of a conversation the
+    /// receiving node hosts; answered with [`Response::Call`] (or [`Response::CallQuality`]).
+    CallAction(Box<CallActionRequest>),
+    /// A call of a conversation the sending node hosts, after a change; answered with [`Response::Done`].
+    CallUpdate(Box<CallUpdate>),
+    /// A WebRTC signal from one of the sending node's users to one of the receiving node's; answered
+    /// with [`Response::Done`].
+    CallSignal(Box<RelayedSignal>),
 }
 
 /// The answer to a [`Request`].
@@ -195,6 +209,13 @@ pub enum Response {
         /// A human-readable reason.
         message: String,
     },
+    /// The call after the change (to [`Request::CallAction`]).
+    Call(Box<crate::api::Call>),
+    /// The recorded quality sample (to a [`Request::CallAction`] with [`CallAction::Quality`]).
+    CallQuality(Box<crate::api::CallQualityMetric>),
+    /// The request was carried out and there is nothing to return (to [`Request::CallUpdate`] and
+    /// [`Request::CallSignal`]).
+    Done,
 }
 
 /// How a node describes itself to its peers.

@@ -225,6 +225,7 @@ async fn receipts_cross_back_to_the_sender_through_the_host() {
         StatusCode::CREATED,
     );
     let message_id = sent["id"].as_str().unwrap().to_owned();
+    let sent_first = message_id.clone();
     let frame = bob_ws.expect("message:new").await;
     assert_eq!(frame["message_id"], message_id.as_str());
     assert!(content(&frame).starts_with("from ann"));
@@ -256,9 +257,35 @@ async fn receipts_cross_back_to_the_sender_through_the_host() {
     let frame = ann_ws.expect("message:new").await;
     assert_eq!(frame["message_id"], message_id.as_str());
 
-    // Changes to another node's conversation are not relayed yet, so the replica refuses them.
-    let (status, body) = g.cat.api.delete(&format!("/v1/messages/{message_id}")).await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    // Ann (on the host) edits her message: Bob and Cat get the new copies on their nodes.
+    let first = sent_first.clone();
+    let edited =
+        json!({ "ciphertexts": send_body(&g.group, &[&g.bob, &g.cat], "ann, edited", "unused")["ciphertexts"] });
+    assert_ok(
+        g.ann.api.put(&format!("/v1/messages/{first}"), edited).await,
+        StatusCode::OK,
+    );
+    for ws in [&mut bob_ws, &mut cat_ws] {
+        let frame = ws.expect("message:updated").await;
+        assert_eq!(frame["message_id"], first.as_str());
+        assert!(content(&frame).starts_with("ann, edited"));
+    }
+
+    // Cat deletes her message from node-c: the host applies it and every node hears of it.
+    let deleted = assert_ok(
+        g.cat.api.delete(&format!("/v1/messages/{message_id}")).await,
+        StatusCode::OK,
+    );
+    assert_eq!(deleted["is_deleted"], true);
+    for ws in [&mut ann_ws, &mut bob_ws, &mut cat_ws] {
+        let frame = ws.expect("message:deleted").await;
+        assert_eq!(frame["message_id"], message_id.as_str());
+    }
+    let (_, listed) = g.bob.api.get(&format!("/v1/messages/{message_id}")).await;
+    assert_eq!(listed["data"]["is_deleted"], true, "{listed}");
+    // Only its sender may delete it, wherever the request comes from.
+    let (status, body) = g.bob.api.delete(&format!("/v1/messages/{first}")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
 
     // A replica refuses membership changes: they are made at the host.
     let (status, body) = g

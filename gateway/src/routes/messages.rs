@@ -97,7 +97,7 @@ pub(crate) async fn edit(
     Path(id): Path<MessageId>,
     Json(body): Json<EditMessageRequest>,
 ) -> ApiResult<Message> {
-    ok(state.services.messages.edit(&actor, id, body).await?)
+    ok(state.services.edit_message(&actor, id, body).await?)
 }
 
 /// # `DELETE /v1/messages/{id}`
@@ -118,7 +118,7 @@ pub(crate) async fn delete(
     Auth(actor): Auth,
     Path(id): Path<MessageId>,
 ) -> ApiResult<Message> {
-    ok(state.services.messages.delete(&actor, id).await?)
+    ok(state.services.delete_message(&actor, id).await?)
 }
 
 /// # `DELETE /v1/messages/{id}/hard`
@@ -139,7 +139,7 @@ pub(crate) async fn hard_delete(
     Auth(actor): Auth,
     Path(id): Path<MessageId>,
 ) -> ApiResult<()> {
-    ok(state.services.messages.hard_delete(&actor, id).await?)
+    ok(state.services.erase_message(&actor, id).await?)
 }
 
 /// # `POST /v1/messages/{id}/read`

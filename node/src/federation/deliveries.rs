@@ -33,6 +33,7 @@ pub(crate) async fn accept(services: &Services, peer: PeerId, envelopes: Vec<Env
                 .map(|()| Vec::new()),
             Event::Message(message) => services.messages.apply_relayed(peer, message, &envelope),
             Event::Receipt(notice) => services.messages.apply_relayed_receipt(peer, notice),
+            Event::Changed(change) => services.messages.apply_relayed_change(peer, change).await,
             _ => Err(Error::invalid("event", "unsupported")),
         };
         match outcome {

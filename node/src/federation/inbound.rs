@@ -44,6 +44,7 @@ pub(crate) async fn answer(services: &Services, peer: PeerId, request: Request) 
         },
         Request::Deliver { envelopes } => super::deliveries::accept(services, peer, envelopes).await,
         Request::Submit(submission) => services.accept_submission(peer, submission).await,
+        Request::ChangeMessage(change) => services.accept_change(peer, change).await,
         _ => error("unsupported", "this node does not support that request"),
     }
 }

@@ -81,17 +81,23 @@ impl Services {
             conversations::require_participant(&self.store, record.id, actor.user_id)?;
             return self.submit(actor, host, request, forwarded_from).await;
         }
-        let owners = self.remote_owners(&request).await?;
+        let owners = self
+            .remote_owners(request.conversation_id, &request.ciphertexts)
+            .await?;
         self.messages
             .store_message(actor, request, forwarded_from, &owners)
             .await
     }
 
-    /// The owners of the message's recipient devices that live on other nodes.
-    async fn remote_owners(&self, request: &SendMessageRequest) -> Result<HashMap<DeviceId, UserId>> {
+    /// The owners of a message's recipient devices that live on other nodes.
+    pub(crate) async fn remote_owners(
+        &self,
+        conversation: ConversationId,
+        copies: &[DeviceCiphertext],
+    ) -> Result<HashMap<DeviceId, UserId>> {
         let mut owners = HashMap::new();
         let mut remote_members: Option<Vec<UserId>> = None;
-        for copy in &request.ciphertexts {
+        for copy in copies {
             let device = copy.recipient_device_id;
             if users::get_device(&self.store, device)?.is_some() {
                 continue;
@@ -100,7 +106,7 @@ impl Services {
                 Some(members) => members,
                 None => {
                     let mut members = Vec::new();
-                    for (user, _) in conversations::participants(&self.store, request.conversation_id)? {
+                    for (user, _) in conversations::participants(&self.store, conversation)? {
                         if homes::get(&self.store, user)?.is_some() {
                             members.push(user);
                         }
@@ -193,7 +199,9 @@ impl Services {
             reply_to: submission.reply_to,
             mentions: submission.mentions,
         };
-        let owners = self.remote_owners(&request).await?;
+        let owners = self
+            .remote_owners(request.conversation_id, &request.ciphertexts)
+            .await?;
         self.messages
             .store_message(&actor, request, submission.forwarded_from, &owners)
             .await
@@ -201,7 +209,7 @@ impl Services {
 }
 
 /// How a host's refusal reaches the sender.
-fn refusal(err: &Error) -> Response {
+pub(super) fn refusal(err: &Error) -> Response {
     match err {
         Error::Invalid { field, reason } => error("invalid", &format!("{field}: {reason}")),
         Error::NotFound(what) => error("not_found", what),
@@ -215,7 +223,7 @@ fn refusal(err: &Error) -> Response {
     }
 }
 
-fn host_refusal(host: &str, code: &str, message: String) -> Error {
+pub(super) fn host_refusal(host: &str, code: &str, message: String) -> Error {
     match code {
         "invalid" => match message.split_once(": ") {
             Some((field, reason)) => Error::invalid(field, reason),

@@ -5,11 +5,11 @@
 use std::collections::HashSet;
 
 use libp2p::PeerId;
-use protocol::federation::{Envelope, RelayedMessage};
+use protocol::federation::{Change, Envelope, MessageChange, RelayedMessage};
 use protocol::ws::ServerFrame;
 
 use super::records::{QueueEntry, encode_copy};
-use super::{MessageRecord, Messages, copy_key, event, idempotency_key, queue_index_key};
+use super::{MessageRecord, Messages, copy_key, event, idempotency_key, message_by_id, queue_index_key, remove_copies};
 use crate::conversations::{self, Activity};
 use crate::realtime::Push;
 use crate::storage::{decode, encode, keys};
@@ -115,5 +115,93 @@ impl Messages {
         // Written last: a crash before this line leaves the message absent, so it is applied again.
         t.messageid_convseq.insert(stored.id.as_bytes(), location)?;
         Ok(pushes)
+    }
+
+    /// Applies an edit, deletion or erasure the conversation's host `peer` made to a message it relayed.
+    pub(crate) async fn apply_relayed_change(&self, peer: PeerId, change: &MessageChange) -> Result<Vec<Push>> {
+        let conversation = change.conversation_id;
+        let record = conversations::get(&self.store, conversation)?.ok_or(Error::NotFound("conversation"))?;
+        match &record.host {
+            Some(host) if host.peer_id == peer.to_string() => {}
+            _ => return Err(Error::Forbidden("only the conversation's host changes its messages")),
+        }
+        let _guard = self.locks.lock(conversation).await;
+        let mut message = match message_by_id(&self.store, change.message_id) {
+            Ok(message) if message.conversation_id == conversation => message,
+            Ok(_) => return Err(Error::invalid("message_id", "is not a message of this conversation")),
+            // Already erased here (or expired): nothing left to change.
+            Err(Error::NotFound(_)) => return Ok(Vec::new()),
+            Err(err) => return Err(err),
+        };
+        let deleted = || {
+            let frame = ServerFrame::MessageDeleted {
+                timestamp: change.at,
+                user_id: change.by,
+                conversation_id: conversation,
+                message_id: change.message_id,
+                sequence_number: message.seq,
+            };
+            conversations::participants(&self.store, conversation).map(|members| {
+                members
+                    .into_iter()
+                    .map(|(user, _)| Push::User(user, frame.clone()))
+                    .collect()
+            })
+        };
+        match &change.change {
+            Change::Edited { copies } => {
+                if message.deleted {
+                    return Ok(Vec::new());
+                }
+                let t = &self.store.trees;
+                for (_, device) in &message.recipients {
+                    t.deviceconvseq_ciphertext
+                        .remove(copy_key(*device, conversation, message.seq))?;
+                }
+                let mut pushes = Vec::new();
+                let mut recipients = Vec::new();
+                for copy in copies {
+                    let ours = users::get_device(&self.store, copy.device_id)?
+                        .is_some_and(|device| device.user_id == copy.user_id && device.active);
+                    if !ours {
+                        continue;
+                    }
+                    t.deviceconvseq_ciphertext.insert(
+                        copy_key(copy.device_id, conversation, message.seq),
+                        encode_copy(&copy.ciphertext, copy.header.as_ref()),
+                    )?;
+                    recipients.push((copy.user_id, copy.device_id));
+                }
+                message.recipients = recipients;
+                message.edited = true;
+                message.updated_at = Some(change.at);
+                self.write_record(&message)?;
+                for copy in copies
+                    .iter()
+                    .filter(|c| message.recipients.contains(&(c.user_id, c.device_id)))
+                {
+                    let frame =
+                        ServerFrame::MessageUpdated(event(&message, copy.ciphertext.clone(), copy.header.clone()));
+                    pushes.push(Push::Device(copy.user_id, copy.device_id, frame));
+                }
+                Ok(pushes)
+            }
+            Change::Deleted => {
+                if message.deleted {
+                    return Ok(Vec::new());
+                }
+                remove_copies(&self.store, &message)?;
+                message.deleted = true;
+                message.updated_at = Some(change.at);
+                self.write_record(&message)?;
+                deleted()
+            }
+            Change::Erased => {
+                let pushes = deleted()?;
+                self.erase(&message)?;
+                self.store.trees.messageid_envelope.remove(message.id.as_bytes())?;
+                Ok(pushes)
+            }
+        }
     }
 }

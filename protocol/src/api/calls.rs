@@ -63,7 +63,7 @@ pub enum CallEndReason {
 }
 
 /// `POST /v1/calls`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateCallRequest {
     /// The conversation whose participants are rung.
@@ -165,7 +165,7 @@ pub struct UserCallsQuery {
 }
 
 /// `POST /v1/calls/{id}/participants`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddCallParticipantRequest {
     /// A participant of the call's conversation.
@@ -173,7 +173,7 @@ pub struct AddCallParticipantRequest {
 }
 
 /// `PUT /v1/calls/{id}/participants/{user_id}/status`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallParticipantStatusRequest {
     /// The new status.
@@ -181,7 +181,7 @@ pub struct CallParticipantStatusRequest {
 }
 
 /// `PUT /v1/calls/{id}/participants/{user_id}/mute`: only the fields present change.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallMuteRequest {
     /// Mute or unmute audio.
@@ -193,7 +193,7 @@ pub struct CallMuteRequest {
 }
 
 /// `POST /v1/calls/{id}/end`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EndCallRequest {
     /// Defaults to `COMPLETED`.
@@ -210,7 +210,7 @@ pub struct CallDuration {
 }
 
 /// `POST /v1/calls/quality`: one sample of a participant's connection.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallQualityMetric {
     /// The call.

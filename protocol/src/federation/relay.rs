@@ -96,6 +96,64 @@ pub enum Event {
     /// A delivered or read mark: from a reader's home node to the host, then from the host to the
     /// sender's home node.
     Receipt(ReceiptNotice),
+    /// A message was edited, deleted or erased at the host.
+    Changed(MessageChange),
+}
+
+/// A change the host made to a message it relayed earlier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageChange {
+    /// The message's conversation.
+    pub conversation_id: ConversationId,
+    /// The message.
+    pub message_id: MessageId,
+    /// Who changed it.
+    pub by: UserId,
+    /// When.
+    pub at: Timestamp,
+    /// What changed.
+    pub change: Change,
+}
+
+/// What happened to a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Change {
+    /// New content: the copies for the receiving node's devices replace the old ones.
+    Edited {
+        /// The new copies.
+        copies: Vec<RelayedCopy>,
+    },
+    /// Soft-deleted: the content is gone, the slot stays.
+    Deleted,
+    /// Erased entirely.
+    Erased,
+}
+
+/// A change to a message asked of its conversation's host by the home node of the user asking.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeRequest {
+    /// The user asking, a user of the requesting node.
+    pub user_id: UserId,
+    /// Its device.
+    pub device_id: DeviceId,
+    /// The message, of a conversation the receiving node hosts.
+    pub message_id: MessageId,
+    /// What to do.
+    pub change: RequestedChange,
+}
+
+/// What a [`ChangeRequest`] asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RequestedChange {
+    /// Replace the content (the sender only): one ciphertext per recipient device.
+    Edit {
+        /// The new copies.
+        copies: Vec<SubmittedCopy>,
+    },
+    /// Soft-delete (the sender only).
+    Delete,
+    /// Erase (the sender, or an owner or admin).
+    Erase,
 }
 
 /// A snapshot of a conversation hosted by the envelope's origin.

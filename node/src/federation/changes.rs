@@ -1,0 +1,124 @@
+//! Edits and deletions of messages, wherever their conversation is hosted. The host changes its copy
+//! and relays the change to every participant's home node through the outbox; a member on another node
+//! asks the host with `Request::ChangeMessage`, and the host checks that the asking node is that
+//! member's home before applying the usual rules (the sender edits and deletes; the sender, owners and
+//! admins erase).
+
+use libp2p::PeerId;
+use protocol::api::{DeviceCiphertext, EditMessageRequest, Message};
+use protocol::federation::{ChangeRequest, Request, RequestedChange, Response, SubmittedCopy};
+use protocol::{MessageId, SessionId};
+
+use super::homes;
+use super::remote::unavailable;
+use super::submit::{host_refusal, refusal};
+use crate::conversations::{self, HostRef};
+use crate::{Actor, Error, Result, Services};
+
+impl Services {
+    /// The host of the conversation of a message the caller can read, when another node hosts it.
+    fn host_of_message(&self, actor: &Actor, id: MessageId) -> Result<Option<HostRef>> {
+        let record = self.messages.readable(actor, id)?;
+        Ok(conversations::get(&self.store, record.conversation_id)?.and_then(|conversation| conversation.host))
+    }
+
+    /// Replaces a message's content (its sender only), on every participant's node.
+    pub async fn edit_message(&self, actor: &Actor, id: MessageId, request: EditMessageRequest) -> Result<Message> {
+        if let Some(host) = self.host_of_message(actor, id)? {
+            let copies = request
+                .ciphertexts
+                .into_iter()
+                .map(|copy| SubmittedCopy {
+                    device_id: copy.recipient_device_id,
+                    ciphertext: copy.ciphertext,
+                    header: copy.header,
+                })
+                .collect();
+            return self.ask_host(actor, &host, id, RequestedChange::Edit { copies }).await;
+        }
+        let record = self.messages.readable(actor, id)?;
+        let owners = self.remote_owners(record.conversation_id, &request.ciphertexts).await?;
+        self.messages.edit(actor, id, request, &owners).await
+    }
+
+    /// Soft-deletes a message (its sender only), on every participant's node.
+    pub async fn delete_message(&self, actor: &Actor, id: MessageId) -> Result<Message> {
+        match self.host_of_message(actor, id)? {
+            Some(host) => self.ask_host(actor, &host, id, RequestedChange::Delete).await,
+            None => self.messages.delete(actor, id).await,
+        }
+    }
+
+    /// Erases a message (its sender, owners and admins), on every participant's node.
+    pub async fn erase_message(&self, actor: &Actor, id: MessageId) -> Result<()> {
+        match self.host_of_message(actor, id)? {
+            Some(host) => self
+                .ask_host(actor, &host, id, RequestedChange::Erase)
+                .await
+                .map(|_| ()),
+            None => self.messages.hard_delete(actor, id).await,
+        }
+    }
+
+    async fn ask_host(&self, actor: &Actor, host: &HostRef, id: MessageId, change: RequestedChange) -> Result<Message> {
+        let request = ChangeRequest {
+            user_id: actor.user_id,
+            device_id: actor.device_id,
+            message_id: id,
+            change,
+        };
+        let client = self.federation_client()?;
+        let answer = client
+            .request(host.destination()?.peer, Request::ChangeMessage(Box::new(request)))
+            .await
+            .map_err(unavailable)?;
+        match answer {
+            Response::Submitted(message) => Ok(*message),
+            Response::Error { code, message } => Err(host_refusal(&host.node, &code, message)),
+            other => Err(Error::Unavailable(format!("{} answered {other:?}", host.node))),
+        }
+    }
+
+    /// Applies a change asked by `peer` for one of its users to a message of a conversation hosted here.
+    pub(crate) async fn accept_change(&self, peer: PeerId, request: Box<ChangeRequest>) -> Response {
+        match self.take_change(peer, *request).await {
+            Ok(message) => Response::Submitted(Box::new(message)),
+            Err(err) => refusal(&err),
+        }
+    }
+
+    async fn take_change(&self, peer: PeerId, request: ChangeRequest) -> Result<Message> {
+        let home = homes::get(&self.store, request.user_id)?;
+        if home.is_none_or(|home| home.peer_id != peer.to_string()) {
+            return Err(Error::Forbidden("a node may only speak for its own users"));
+        }
+        let actor = Actor {
+            user_id: request.user_id,
+            device_id: request.device_id,
+            session_id: SessionId::from_bytes([0; 16]),
+        };
+        if self.host_of_message(&actor, request.message_id)?.is_some() {
+            return Err(Error::NotFound("message"));
+        }
+        match request.change {
+            RequestedChange::Edit { copies } => {
+                let ciphertexts = copies
+                    .into_iter()
+                    .map(|copy| DeviceCiphertext {
+                        recipient_device_id: copy.device_id,
+                        ciphertext: copy.ciphertext,
+                        header: copy.header,
+                    })
+                    .collect();
+                self.edit_message(&actor, request.message_id, EditMessageRequest { ciphertexts })
+                    .await
+            }
+            RequestedChange::Delete => self.messages.delete(&actor, request.message_id).await,
+            RequestedChange::Erase => {
+                let before = self.messages.get(&actor, request.message_id)?;
+                self.messages.hard_delete(&actor, request.message_id).await?;
+                Ok(before)
+            }
+        }
+    }
+}
