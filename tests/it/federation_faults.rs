@@ -1,0 +1,326 @@
+//! Federation under faults, with real `parley node` processes: a participant's node that is down while
+//! its conversation's host keeps taking messages, and a host killed (SIGKILL) with a full outbox. Every
+//! acknowledged message must reach the participant's device, in order, exactly once.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use libp2p::Multiaddr;
+
+use crate::federation::{WAIT, eventually, start_bootstrap};
+use crate::support::*;
+
+const PASSWORD: &str = "correct horse battery";
+
+/// A free UDP port on 127.0.0.1, kept by a node across restarts so it comes back at the address the DHT
+/// may still hold for it.
+fn free_udp_port() -> u16 {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.local_addr().unwrap().port()
+}
+
+/// How to (re)start one node: its name, data dir and federation port.
+struct NodeSpec {
+    name: &'static str,
+    dir: tempfile::TempDir,
+    port: u16,
+    bootstrap: Multiaddr,
+}
+
+impl NodeSpec {
+    fn new(name: &'static str, bootstrap: &Multiaddr) -> Self {
+        Self {
+            name,
+            dir: tempfile::tempdir().unwrap(),
+            port: free_udp_port(),
+            bootstrap: bootstrap.clone(),
+        }
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.dir.path().to_owned()
+    }
+
+    /// Starts the real binary and returns once its HTTP listener is bound.
+    fn start(&self) -> NodeProcess {
+        let p2p = format!("/ip4/127.0.0.1/udp/{}/quic-v1", self.port);
+        let child = Command::new(env!("CARGO_BIN_EXE_parley"))
+            .args([
+                "node",
+                "--http",
+                "127.0.0.1:0",
+                "--dev",
+                "--rate-limits",
+                "off",
+                "--log",
+                "warn",
+            ])
+            .args(["--name", self.name, "--p2p", &p2p])
+            .args(["--bootstrap", &self.bootstrap.to_string(), "--outbox-max-backoff", "1"])
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("parley starts");
+        // Guard the child before reading anything, so a failed start still kills it.
+        let mut process = NodeProcess {
+            child,
+            base: String::new(),
+        };
+        let mut stdout = BufReader::new(process.child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        // Keep draining stdout so the node never blocks on a full pipe.
+        std::thread::spawn(move || for _ in stdout.lines().map_while(Result::ok) {});
+        process.base = line
+            .split_whitespace()
+            .find(|word| word.starts_with("http://"))
+            .unwrap_or_else(|| panic!("{} prints the URL it serves, got {line:?}", self.name))
+            .to_owned();
+        process
+    }
+}
+
+/// A running node process; dropping it kills it (SIGKILL), so a panicking test leaves nothing behind.
+struct NodeProcess {
+    child: Child,
+    base: String,
+}
+
+impl NodeProcess {
+    fn api(&self, token: &str) -> Api {
+        Api::new(&self.base).with_token(token)
+    }
+
+    /// The same user, logged in with the same session, talking to this (restarted) process.
+    fn as_user(&self, user: &User) -> User {
+        User {
+            api: self.api(&user.token),
+            ..user.clone()
+        }
+    }
+
+    fn ws_url(&self, token: &str) -> String {
+        format!("{}/v1/ws?token={token}", self.base.replacen("http", "ws", 1))
+    }
+
+    /// SIGKILL: no shutdown, no final flush.
+    fn kill(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Registers a user on a node with a device id the test knows, as `support::User`.
+async fn register(node: &NodeProcess, name: &str) -> User {
+    let device_id = Uuid::new_v4();
+    let data = assert_ok(
+        Api::new(&node.base)
+            .post(
+                "/v1/auth/register",
+                json!({ "email": format!("{name}@example.org"), "username": name, "password": PASSWORD,
+                        "device_id": device_id }),
+            )
+            .await,
+        StatusCode::CREATED,
+    );
+    assert_eq!(data["device_id"], device_id.to_string());
+    let token = data["access_token"].as_str().unwrap().to_owned();
+    User {
+        name: name.to_owned(),
+        password: PASSWORD.to_owned(),
+        id: data["user_id"].as_str().unwrap().to_owned(),
+        device_id: device_id.to_string(),
+        session_id: data["session_id"].as_str().unwrap().to_owned(),
+        refresh_token: data["refresh_token"].as_str().unwrap().to_owned(),
+        api: node.api(&token),
+        token,
+    }
+}
+
+/// Ann (on the host) opens a DM with `bob@node-b` and waits until Bob's node lists it.
+async fn open_dm(ann: &User, bob: &User) -> String {
+    // The host may not have joined the DHT yet: retry until the handle resolves.
+    let dm = eventually("the DM with bob@node-b to be created", || async {
+        let (status, body) = ann
+            .api
+            .post(
+                "/v1/conversations",
+                json!({ "type": "DM", "participants": ["bob@node-b"] }),
+            )
+            .await;
+        (status == StatusCode::CREATED).then(|| body["data"]["id"].as_str().unwrap().to_owned())
+    })
+    .await;
+    eventually("the DM to reach bob's node", || async {
+        let page = assert_ok(bob.api.get("/v1/conversations").await, StatusCode::OK);
+        page["conversations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == dm.as_str())
+            .then_some(())
+    })
+    .await;
+    dm
+}
+
+/// Sends `count` messages for Bob's device; each answer is 201 once the host has it durably.
+async fn send_all(ann: &User, dm: &str, bob: &User, count: u64) {
+    for n in 1..=count {
+        let sent = assert_ok(
+            send_text(ann, dm, &[bob], &format!("m{n}"), &format!("c{n}")).await,
+            StatusCode::CREATED,
+        );
+        assert_eq!(sent["sequence_number"], n, "the host orders the DM");
+    }
+}
+
+/// The outbox depth the host reports for `node`, when it lists that node.
+async fn outbox_depth(host: &User, node: &str) -> Option<u64> {
+    let data = assert_ok(host.api.get("/v1/federation/peers").await, StatusCode::OK);
+    data["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|peer| peer["name"] == node)
+        .and_then(|peer| peer["outbox_depth"].as_u64())
+}
+
+/// Collects `message:new` frames (the replay of the undelivered queue, then live ones) until `count`
+/// arrived, then checks for two more seconds that nothing else comes. Also returns how many of them
+/// came in the replay (before `sync:complete`).
+async fn receive_exactly(socket: &mut Ws, count: usize) -> (Vec<Value>, usize) {
+    let mut received = Vec::new();
+    let mut replayed = None;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while received.len() < count || replayed.is_none() {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let frame = socket
+            .next_within(left)
+            .await
+            .unwrap_or_else(|| panic!("only {} of {count} messages arrived", received.len()));
+        match frame["type"].as_str() {
+            Some("message:new") => received.push(frame),
+            Some("sync:complete") => {
+                assert_eq!(frame["replayed"], received.len(), "the replay counts what it carried");
+                replayed = Some(received.len());
+            }
+            _ => {}
+        }
+    }
+    while let Some(frame) = socket.next_within(Duration::from_secs(2)).await {
+        assert_ne!(
+            frame["type"], "message:new",
+            "a message arrived twice or uninvited: {frame}"
+        );
+    }
+    (received, replayed.unwrap_or_default())
+}
+
+/// Sequence numbers 1..=count in order, each carrying the ciphertext sent for it.
+fn assert_in_order_once(frames: &[Value], dm: &str, bob: &User, count: u64) {
+    let sequence: Vec<u64> = frames.iter().map(|f| f["sequence_number"].as_u64().unwrap()).collect();
+    assert_eq!(sequence, (1..=count).collect::<Vec<_>>(), "in order, exactly once");
+    for (n, frame) in (1..=count).zip(frames) {
+        assert_eq!(frame["conversation_id"], dm);
+        assert_eq!(frame["client_message_id"], format!("c{n}"));
+        assert_eq!(content(frame), format!("m{n} for {}", bob.device_id));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_that_was_down_receives_everything_in_order_exactly_once() {
+    let bootstrap = start_bootstrap().await;
+    let spec_a = NodeSpec::new("node-a", &bootstrap.address);
+    let spec_b = NodeSpec::new("node-b", &bootstrap.address);
+    let a = spec_a.start();
+    let b = spec_b.start();
+    let ann = register(&a, "ann").await;
+    let bob = register(&b, "bob").await;
+    let dm = open_dm(&ann, &bob).await;
+
+    b.kill();
+    let total = 30;
+    send_all(&ann, &dm, &bob, total).await;
+    eventually("node-b's events to wait in the host's outbox", || async {
+        outbox_depth(&ann, "node-b").await.filter(|depth| *depth >= total)
+    })
+    .await;
+
+    let b = spec_b.start();
+    let bob = b.as_user(&bob);
+    let mut socket = Ws::connect(&b.ws_url(&bob.token)).await;
+    // Bob is online before the host's retry gets through, so they arrive live (or some replayed).
+    let (frames, _) = receive_exactly(&mut socket, total as usize).await;
+    assert_in_order_once(&frames, &dm, &bob, total);
+    eventually("the host's outbox for node-b to drain", || async {
+        (outbox_depth(&ann, "node-b").await == Some(0)).then_some(())
+    })
+    .await;
+    // Bob's node holds the history too, in the host's order.
+    let history = assert_ok(
+        bob.api
+            .get(&format!("/v1/messages?conversation_id={dm}&limit=100"))
+            .await,
+        StatusCode::OK,
+    );
+    let sequence: Vec<u64> = history["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["sequence_number"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sequence, (1..=total).collect::<Vec<_>>());
+    drop((a, b));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_host_killed_with_a_full_outbox_delivers_everything_after_restart() {
+    let bootstrap = start_bootstrap().await;
+    let spec_a = NodeSpec::new("node-a", &bootstrap.address);
+    let spec_b = NodeSpec::new("node-b", &bootstrap.address);
+    let a = spec_a.start();
+    let b = spec_b.start();
+    let ann = register(&a, "ann").await;
+    let bob = register(&b, "bob").await;
+    let dm = open_dm(&ann, &bob).await;
+
+    b.kill();
+    let total = 20;
+    send_all(&ann, &dm, &bob, total).await;
+    eventually("node-b's events to wait in the host's outbox", || async {
+        outbox_depth(&ann, "node-b").await.filter(|depth| *depth >= total)
+    })
+    .await;
+    // The host dies with every event still queued: only what it flushed before answering survives.
+    a.kill();
+
+    let b = spec_b.start();
+    let a = spec_a.start();
+    let ann = a.as_user(&ann);
+    // The restarted host resumes its queue; an empty outbox means node-b stored and acknowledged it all.
+    eventually("the restarted host's outbox for node-b to drain", || async {
+        (outbox_depth(&ann, "node-b").await == Some(0)).then_some(())
+    })
+    .await;
+    // Bob was offline throughout, so everything comes from his device's undelivered queue.
+    let mut socket = Ws::connect(&b.ws_url(&bob.token)).await;
+    let (frames, replayed) = receive_exactly(&mut socket, total as usize).await;
+    assert_in_order_once(&frames, &dm, &bob, total);
+    assert_eq!(replayed, total as usize, "all of it in the replay");
+    drop((a, b));
+}
