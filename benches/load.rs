@@ -1,9 +1,17 @@
 //! Load benchmark: one Parley node served in-process on 127.0.0.1 (real sockets, sled on disk in a
 //! temp dir), one sender and two recipient users in a GROUP, both recipients connected over the
-//! WebSocket. Two modes are measured, each with `PARLEY_BENCH_MESSAGES` messages (default 2000):
+//! WebSocket. Three modes are measured, each with `PARLEY_BENCH_MESSAGES` messages (default 2000):
 //!
 //! 1. `REST -> WS`: the sender posts `POST /v1/messages` with a fixed number of concurrent senders.
 //! 2. `WS -> WS`: the sender pipelines `message:send` frames on its own socket with a bounded window.
+//! 3. `REST -> federation -> WS`: a bootstrap node and two federated nodes, `node-a` and `node-b`, also
+//!    in-process (libp2p over loopback QUIC), are started for this mode only. `ann` on node A posts, with
+//!    the same concurrency as mode 1, into a DM with `bob@node-b` that node A hosts; node A stores each
+//!    message and relays it through its outbox to node B, which pushes it to bob's WebSocket on node B.
+//!    The federation settings other than names and addresses are the defaults, so node B's per-peer
+//!    budget (`peer_requests_per_minute`; each `Deliver` batch is one request) applies: at this load
+//!    batches average about 6 events, so a run of more than about 6 x budget messages exhausts it and
+//!    times out while node A's outbox backs off.
 //!
 //! Latency runs from just before the send to the moment a recipient's socket yields the matching
 //! `message:new` (matched by `client_message_id`). CPU time is read from `/proc/self/stat` (utime +
@@ -12,7 +20,8 @@
 //! threads are named `bench-client`, which gives a split estimate from `/proc/self/task/*/stat`.
 //!
 //! Run with `cargo bench --bench load`. Every wait is bounded (`PARLEY_BENCH_TIMEOUT_SECS` per mode,
-//! default 45); a timeout reports what is missing and exits non-zero.
+//! default 45); a timeout reports what is missing and exits non-zero. `PARLEY_BENCH_LOG` (a tracing
+//! filter, e.g. `node::federation=debug`) logs the nodes to stderr; off by default, as it costs CPU.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -34,8 +43,24 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 const DEFAULT_MESSAGES: usize = 2000;
 /// Seconds each mode may take (sending plus delivery) unless `PARLEY_BENCH_TIMEOUT_SECS` says otherwise.
 const DEFAULT_MODE_TIMEOUT_SECS: u64 = 45;
-/// Recipient users (one device each), all connected over the WebSocket.
+/// Recipient users (one device each) of the local GROUP, all connected over the WebSocket.
 const RECIPIENTS: usize = 2;
+/// The recipient socket slot of bob on node B (federated mode); slots below it are the GROUP's.
+const FEDERATED_SLOT: usize = RECIPIENTS;
+/// Recipient sockets over all modes.
+const SLOTS: usize = RECIPIENTS + 1;
+/// Modes measured.
+const MODES: usize = 3;
+/// The federated nodes' names; the recipient is addressed as `bob@node-b`.
+const NODE_A: &str = "node-a";
+const NODE_B: &str = "node-b";
+/// Where the bootstrap node and the federated nodes' swarms listen.
+const LOCAL_QUIC: &str = "/ip4/127.0.0.1/udp/0/quic-v1";
+/// How often a federated node republishes its name record (as the federation tests do).
+const RECORD_REFRESH: Duration = Duration::from_secs(2);
+/// Bound on the federated setup waits: node B's name reaching node A through the DHT, and the DM
+/// reaching node B.
+const FEDERATION_SETUP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Concurrent REST senders, each with its own `client_message_id` sequence.
 const REST_CONCURRENCY: usize = 4;
 /// Most `message:send` frames in flight without an answer.
@@ -53,14 +78,15 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Errors printed in full per kind before they are only counted.
 const ERRORS_SHOWN: usize = 5;
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Rest,
     Ws,
+    Federated,
 }
 
 impl Mode {
-    const ALL: [Mode; 2] = [Mode::Rest, Mode::Ws];
+    const ALL: [Mode; MODES] = [Mode::Rest, Mode::Ws, Mode::Federated];
 
     fn index(self) -> usize {
         self as usize
@@ -70,6 +96,7 @@ impl Mode {
         match self {
             Mode::Rest => "REST -> WS",
             Mode::Ws => "WS -> WS",
+            Mode::Federated => "REST -> federation -> WS",
         }
     }
 
@@ -77,7 +104,33 @@ impl Mode {
         match self {
             Mode::Rest => "rest",
             Mode::Ws => "ws",
+            Mode::Federated => "fed",
         }
+    }
+
+    /// The recipient socket slots that must receive this mode's messages.
+    fn recipients(self) -> std::ops::Range<usize> {
+        match self {
+            Mode::Rest | Mode::Ws => 0..RECIPIENTS,
+            Mode::Federated => FEDERATED_SLOT..SLOTS,
+        }
+    }
+
+    /// Who receives, for progress lines.
+    fn audience(self) -> String {
+        match self {
+            Mode::Rest | Mode::Ws => "both recipients".to_owned(),
+            Mode::Federated => slot_name(FEDERATED_SLOT),
+        }
+    }
+}
+
+/// A recipient socket slot's name in reports.
+fn slot_name(slot: usize) -> String {
+    if slot == FEDERATED_SLOT {
+        format!("bob@{NODE_B}")
+    } else {
+        format!("recipient {slot}")
     }
 }
 
@@ -105,9 +158,9 @@ struct Tracker {
     index: HashMap<String, usize>,
     sent: Vec<AtomicU64>,
     answered: Vec<AtomicU64>,
-    received: [Vec<AtomicU64>; RECIPIENTS],
-    delivered: [[AtomicUsize; 2]; RECIPIENTS],
-    send_failures: [AtomicUsize; 2],
+    received: [Vec<AtomicU64>; SLOTS],
+    delivered: [[AtomicUsize; MODES]; SLOTS],
+    send_failures: [AtomicUsize; MODES],
     duplicates: AtomicUsize,
     unexpected: AtomicUsize,
     socket_errors: AtomicUsize,
@@ -119,12 +172,13 @@ impl Tracker {
         let total = per_mode * Mode::ALL.len();
         let client_ids: Vec<String> = (0..total)
             .map(|global| {
-                let (mode, i) = (global / per_mode, global % per_mode);
-                if mode == Mode::Rest.index() {
+                let (mode, i) = (Mode::ALL[global / per_mode], global % per_mode);
+                match mode {
                     // Worker w sends i = w, w + C, w + 2C, ...: its own sequence 0, 1, 2, ...
-                    format!("rest-w{}-{}", i % REST_CONCURRENCY, i / REST_CONCURRENCY)
-                } else {
-                    format!("ws-{i}")
+                    Mode::Rest | Mode::Federated => {
+                        format!("{}-w{}-{}", mode.tag(), i % REST_CONCURRENCY, i / REST_CONCURRENCY)
+                    }
+                    Mode::Ws => format!("ws-{i}"),
                 }
             })
             .collect();
@@ -156,7 +210,7 @@ impl Tracker {
     }
 
     fn delivered_to_all(&self, mode: Mode) -> usize {
-        (0..RECIPIENTS)
+        mode.recipients()
             .map(|r| self.delivered[r][mode.index()].load(Ordering::Acquire))
             .min()
             .unwrap_or(0)
@@ -182,9 +236,9 @@ fn parse_frame(text: &str, tracker: &Tracker, who: &str) -> Option<Frame> {
         .ok()
 }
 
-/// Reads a recipient's socket for the whole bench, stamping each `message:new`.
+/// Reads a recipient's socket (slot `recipient`) for the whole bench, stamping each `message:new`.
 async fn receive(mut socket: Socket, recipient: usize, tracker: Arc<Tracker>) {
-    let who = format!("recipient {recipient}");
+    let who = slot_name(recipient);
     while let Some(incoming) = socket.next().await {
         let text = match incoming {
             Ok(WsMessage::Text(text)) => text,
@@ -243,9 +297,10 @@ async fn wait_delivered(tracker: &Tracker, mode: Mode, deadline: tokio::time::In
 fn progress(tracker: &Tracker, mode: Mode, sent: usize) {
     if sent.is_multiple_of(PROGRESS_EVERY) || sent == tracker.per_mode {
         eprintln!(
-            "[{}] sent {sent}/{}, delivered to both recipients {}",
+            "[{}] sent {sent}/{}, delivered to {} {}",
             mode.tag(),
             tracker.per_mode,
+            mode.audience(),
             tracker.delivered_to_all(mode)
         );
     }
@@ -365,9 +420,13 @@ async fn connect_synced(ws_base: &str, token: &str, who: &str) -> Result<Socket,
     }
 }
 
-/// Mode 1: concurrent REST senders.
-async fn run_rest(setup: &Arc<Setup>, tracker: &Arc<Tracker>, deadline: tokio::time::Instant) -> Result<(), String> {
-    let mode = Mode::Rest;
+/// Modes 1 and 3: concurrent REST senders (to the sender's own node, `setup.base`).
+async fn run_rest(
+    mode: Mode,
+    setup: &Arc<Setup>,
+    tracker: &Arc<Tracker>,
+    deadline: tokio::time::Instant,
+) -> Result<(), String> {
     let sent = Arc::new(AtomicUsize::new(0));
     let errors_shown = Arc::new(AtomicUsize::new(0));
     let url = format!("{}/v1/messages", setup.base);
@@ -407,7 +466,7 @@ async fn run_rest(setup: &Arc<Setup>, tracker: &Arc<Tracker>, deadline: tokio::t
                     Ok(Err(err)) => {
                         tracker.send_failures[mode.index()].fetch_add(1, Ordering::AcqRel);
                         if errors_shown.fetch_add(1, Ordering::Relaxed) < ERRORS_SHOWN {
-                            eprintln!("[rest] send {} failed: {err}", tracker.client_ids[global]);
+                            eprintln!("[{}] send {} failed: {err}", mode.tag(), tracker.client_ids[global]);
                         }
                     }
                     Err(_) => return Err(format!("REST sender {worker} timed out at message {i}")),
@@ -570,7 +629,8 @@ struct Stats {
     wall: f64,
     throughput: f64,
     delivery: Vec<f64>,
-    per_recipient: [Vec<f64>; RECIPIENTS],
+    /// Per recipient slot of the mode: (slot, samples).
+    per_recipient: Vec<(usize, Vec<f64>)>,
     both: Vec<f64>,
     answer: Vec<f64>,
     cpu: Cpu,
@@ -579,7 +639,7 @@ struct Stats {
 fn summarise(tracker: &Tracker, mode: Mode, cpu: Cpu) -> Stats {
     let ms = |from: u64, to: u64| to.saturating_sub(from) as f64 / 1e6;
     let (mut delivery, mut both, mut answer) = (Vec::new(), Vec::new(), Vec::new());
-    let mut per_recipient: [Vec<f64>; RECIPIENTS] = std::array::from_fn(|_| Vec::new());
+    let mut per_recipient: Vec<(usize, Vec<f64>)> = mode.recipients().map(|slot| (slot, Vec::new())).collect();
     let (mut first_sent, mut last_delivered) = (u64::MAX, 0);
     for i in 0..tracker.per_mode {
         let global = tracker.global(mode, i);
@@ -592,12 +652,13 @@ fn summarise(tracker: &Tracker, mode: Mode, cpu: Cpu) -> Stats {
         if answered != 0 {
             answer.push(ms(sent, answered));
         }
-        let received: Vec<u64> = (0..RECIPIENTS)
-            .map(|r| tracker.received[r][global].load(Ordering::Acquire))
+        let received: Vec<u64> = mode
+            .recipients()
+            .map(|slot| tracker.received[slot][global].load(Ordering::Acquire))
             .collect();
         for (r, &at) in received.iter().enumerate().filter(|(_, at)| **at != 0) {
             delivery.push(ms(sent, at));
-            per_recipient[r].push(ms(sent, at));
+            per_recipient[r].1.push(ms(sent, at));
         }
         if received.iter().all(|&at| at != 0) {
             let last = received.iter().copied().max().unwrap_or(sent);
@@ -607,7 +668,7 @@ fn summarise(tracker: &Tracker, mode: Mode, cpu: Cpu) -> Stats {
     }
     for samples in [&mut delivery, &mut both, &mut answer]
         .into_iter()
-        .chain(&mut per_recipient)
+        .chain(per_recipient.iter_mut().map(|(_, samples)| samples))
     {
         samples.sort_by(f64::total_cmp);
     }
@@ -631,6 +692,9 @@ fn summarise(tracker: &Tracker, mode: Mode, cpu: Cpu) -> Stats {
 }
 
 fn print_report(stats: &[Stats], per_mode: usize, data_dir: &str) {
+    // The mode column fits the longest label shown (11 as before when only the local modes ran).
+    let width = stats.iter().map(|s| s.mode.label().len()).max().unwrap_or(0).max(11);
+    let federated = stats.iter().any(|s| s.mode == Mode::Federated);
     println!();
     println!("Parley load benchmark: 1 node in-process on 127.0.0.1, sled on disk at {data_dir}");
     println!(
@@ -638,14 +702,22 @@ fn print_report(stats: &[Stats], per_mode: usize, data_dir: &str) {
          WebSocket; {CIPHERTEXT_BYTES} B ciphertext per recipient device; REST: {REST_CONCURRENCY} concurrent \
          senders; WS: window of {WS_WINDOW} unacked message:send frames"
     );
+    if federated {
+        println!(
+            "{}: bootstrap + {NODE_A} + {NODE_B} in the same process (libp2p over {LOCAL_QUIC}, sled under the same \
+             dir); ann on {NODE_A} posts to a DM hosted by {NODE_A} with {REST_CONCURRENCY} concurrent REST senders; \
+             1 recipient, bob on {NODE_B} on WebSocket to {NODE_B}; {CIPHERTEXT_BYTES} B ciphertext for bob's device",
+            Mode::Federated.label()
+        );
+    }
     println!();
     println!(
-        "{:<11} {:>6} {:>7} {:>8} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "{:<width$} {:>6} {:>7} {:>8} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
         "mode", "msgs", "wall s", "msg/s", "deliv p50", "deliv p99", "both p50", "both p99", "ack p50", "ack p99"
     );
     for s in stats {
         println!(
-            "{:<11} {:>6} {:>7.2} {:>8.1} {:>10.2} {:>10.2} {:>10.2} {:>10.2} {:>10.2} {:>10.2}",
+            "{:<width$} {:>6} {:>7.2} {:>8.1} {:>10.2} {:>10.2} {:>10.2} {:>10.2} {:>10.2} {:>10.2}",
             s.mode.label(),
             s.messages,
             s.wall,
@@ -664,14 +736,21 @@ fn print_report(stats: &[Stats], per_mode: usize, data_dir: &str) {
          HTTP 201 response / the message:ack frame. msg/s = messages fully delivered to both recipients / (last \
          delivery - first send)."
     );
+    if federated {
+        println!(
+            "{}: the one recipient is bob's socket on {NODE_B}, so deliv = both = send start (REST to {NODE_A}) -> \
+             message:new on {NODE_B}; ack = HTTP 201 from {NODE_A}.",
+            Mode::Federated.label()
+        );
+    }
     for s in stats {
         let each: Vec<String> = s
             .per_recipient
             .iter()
-            .enumerate()
-            .map(|(r, samples)| {
+            .map(|(slot, samples)| {
                 format!(
-                    "recipient {r} p50 {:.2} / p99 {:.2}",
+                    "{} p50 {:.2} / p99 {:.2}",
+                    slot_name(*slot),
                     quantile(samples, 0.5),
                     quantile(samples, 0.99)
                 )
@@ -681,14 +760,14 @@ fn print_report(stats: &[Stats], per_mode: usize, data_dir: &str) {
     }
     println!();
     println!(
-        "{:<11} {:>12} {:>16} {:>15} {:>22}",
+        "{:<width$} {:>12} {:>16} {:>15} {:>22}",
         "mode", "CPU s (proc)", "CPU s/1000 msgs", "load-gen CPU s", "node-side s/1000 msgs"
     );
     for s in stats {
         let node_side = s.cpu.process - s.cpu.client;
         let per_thousand = |seconds: f64| seconds / s.messages as f64 * 1000.0;
         println!(
-            "{:<11} {:>12.2} {:>16.3} {:>15.2} {:>22.3}",
+            "{:<width$} {:>12.2} {:>16.3} {:>15.2} {:>22.3}",
             s.mode.label(),
             s.cpu.process,
             per_thousand(s.cpu.process),
@@ -703,13 +782,229 @@ fn print_report(stats: &[Stats], per_mode: usize, data_dir: &str) {
          sum over the load generator's '{CLIENT_THREAD}' threads (/proc/self/task/*/stat); node-side = process - \
          load-gen (node runtime, sled threads), an estimate."
     );
+    if federated {
+        println!(
+            "{}: node-side includes both nodes, the bootstrap node and libp2p/QUIC on the node runtime.",
+            Mode::Federated.label()
+        );
+    }
     for s in stats.iter().filter(|s| s.failures > 0) {
         println!("{}: {} sends were refused by the node", s.mode.label(), s.failures);
     }
 }
 
-/// The client side of the bench, on the load generator's runtime.
-async fn bench(addr: SocketAddr, per_mode: usize, mode_timeout: Duration) -> Result<(Vec<Stats>, bool), String> {
+/// A node served in-process: its HTTP/WebSocket gateway and, when federated, its libp2p swarm.
+struct RunningNode {
+    addr: SocketAddr,
+    services: Arc<node::Services>,
+    federation: Option<node::federation::Handle>,
+    stop: oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningNode {
+    fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn ws_base(&self) -> String {
+        format!("ws://{}", self.addr)
+    }
+
+    /// Stops the gateway (and the swarm), each bounded.
+    async fn shutdown(self) {
+        let _ = self.stop.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.server).await;
+        if let Some(federation) = self.federation {
+            let _ = tokio::time::timeout(Duration::from_secs(5), federation.shutdown()).await;
+        }
+        drop(self.services);
+    }
+}
+
+/// The config every bench node uses: data in `dir`, rate limits off (a load test measures the node, not
+/// the per-user request budget).
+fn node_config(dir: &std::path::Path) -> node::Config {
+    let mut config = node::Config::new(dir);
+    config.rate_limits.enabled = false;
+    config
+}
+
+/// Opens a node and serves it on 127.0.0.1 (inside the node runtime); joins the federation when
+/// `federate`.
+async fn start_node(config: node::Config, federate: bool) -> Result<RunningNode, String> {
+    let services = Arc::new(node::Services::open(config).map_err(|err| format!("open node: {err}"))?);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|err| format!("bind: {err}"))?;
+    let addr = listener.local_addr().map_err(|err| err.to_string())?;
+    tokio::spawn(services.clone().run_background());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(gateway::serve(listener, services.clone(), async {
+        let _ = stopped.await;
+    }));
+    let federation = if federate {
+        Some(
+            services
+                .start_federation()
+                .map_err(|err| format!("start federation: {err}"))?,
+        )
+    } else {
+        None
+    };
+    Ok(RunningNode {
+        addr,
+        services,
+        federation,
+        stop,
+        server,
+    })
+}
+
+/// The federated mode's nodes: a bootstrap node, node A (the sender's, hosting the DM) and node B.
+struct Federation {
+    bootstrap_stop: oneshot::Sender<()>,
+    a: RunningNode,
+    b: RunningNode,
+}
+
+impl Federation {
+    /// Starts the bootstrap node and both nodes (inside the node runtime), data under `dir`.
+    async fn start(dir: std::path::PathBuf) -> Result<Self, String> {
+        let listen: bootstrap::Multiaddr = LOCAL_QUIC.parse().map_err(|err| format!("{LOCAL_QUIC}: {err}"))?;
+        let config = bootstrap::Config::new(dir.join("bootstrap.key"), listen.clone());
+        let bootstrap = bootstrap::Bootstrap::start(&config)
+            .await
+            .map_err(|err| format!("bootstrap node: {err}"))?;
+        let address = bootstrap
+            .addresses()
+            .into_iter()
+            .next()
+            .ok_or("the bootstrap node reported no address")?;
+        let (bootstrap_stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(bootstrap.run(async {
+            let _ = stopped.await;
+        }));
+        eprintln!("[fed] bootstrap node listening on {address}");
+        let federated = |name: &str| {
+            let mut config = node_config(&dir.join(name));
+            config.federation.name = Some(name.to_owned());
+            config.federation.p2p_listen = listen.clone();
+            config.federation.bootstrap = vec![address.clone()];
+            config.federation.record_refresh_interval = RECORD_REFRESH;
+            config
+        };
+        let a = start_node(federated(NODE_A), true).await?;
+        let b = start_node(federated(NODE_B), true).await?;
+        eprintln!("[fed] {NODE_A} listening on {}, {NODE_B} on {}", a.addr, b.addr);
+        Ok(Self { bootstrap_stop, a, b })
+    }
+
+    async fn shutdown(self) {
+        self.a.shutdown().await;
+        self.b.shutdown().await;
+        let _ = self.bootstrap_stop.send(());
+    }
+}
+
+async fn get_json(http: &reqwest::Client, url: &str, token: &str) -> Result<Value, String> {
+    let response = tokio::time::timeout(STEP_TIMEOUT, http.get(url).bearer_auth(token).send())
+        .await
+        .map_err(|_| format!("GET {url} timed out"))?
+        .map_err(|err| format!("GET {url}: {err}"))?;
+    let status = response.status();
+    let text = tokio::time::timeout(STEP_TIMEOUT, response.text())
+        .await
+        .map_err(|_| format!("GET {url}: body timed out"))?
+        .map_err(|err| format!("GET {url}: {err}"))?;
+    if !status.is_success() {
+        return Err(format!("GET {url}: {status}: {text}"));
+    }
+    let body: Value = serde_json::from_str(&text).map_err(|err| format!("GET {url}: {err}: {text}"))?;
+    Ok(body["data"].clone())
+}
+
+/// Retries `attempt` every 200 ms until it succeeds or `FEDERATION_SETUP_TIMEOUT` passes, then fails
+/// with its last error.
+async fn retry<T, F: std::future::Future<Output = Result<T, String>>>(
+    what: &str,
+    mut attempt: impl FnMut() -> F,
+) -> Result<T, String> {
+    let started = Instant::now();
+    loop {
+        match attempt().await {
+            Ok(value) => {
+                eprintln!("[fed] {what}: after {:.1} s", started.elapsed().as_secs_f64());
+                return Ok(value);
+            }
+            Err(err) if started.elapsed() >= FEDERATION_SETUP_TIMEOUT => {
+                return Err(format!("{what}: gave up after {FEDERATION_SETUP_TIMEOUT:?}: {err}"));
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// Registers ann on node A and bob on node B, has ann open a DM with `bob@node-b` (node A hosts it),
+/// waits until node B lists it and connects bob's socket to node B.
+async fn prepare_federation(federation: &Federation, http: &reqwest::Client) -> Result<(Setup, Socket), String> {
+    let (base_a, base_b) = (federation.a.base(), federation.b.base());
+    let ann = register(http, &base_a, "ann").await?;
+    let bob = register(http, &base_b, "bob").await?;
+    // Node A finds node B through the DHT; until node B's record is there the handle does not resolve.
+    let handle = format!("bob@{NODE_B}");
+    let (url, body) = (
+        format!("{base_a}/v1/conversations"),
+        json!({ "type": "DM", "participants": [handle] }),
+    );
+    let (url, body, token) = (url.as_str(), &body, ann.token.as_str());
+    let conversation = retry(&format!("DM with {handle} created on {NODE_A}"), move || {
+        post_json(http, url, Some(token), body)
+    })
+    .await?;
+    let conversation_id = conversation["id"]
+        .as_str()
+        .ok_or_else(|| format!("no conversation id in {conversation}"))?
+        .to_owned();
+    // Node B learns of the conversation asynchronously, from node A's outbox.
+    let url = format!("{base_b}/v1/conversations?limit=100");
+    let (url, token, id) = (url.as_str(), bob.token.as_str(), conversation_id.as_str());
+    retry(&format!("DM listed on {NODE_B}"), move || async move {
+        let page = get_json(http, url, token).await?;
+        let listed = page["conversations"]
+            .as_array()
+            .is_some_and(|all| all.iter().any(|c| c["id"] == id));
+        listed.then_some(()).ok_or_else(|| format!("not yet listed: {page}"))
+    })
+    .await?;
+    let socket = connect_synced(&federation.b.ws_base(), &bob.token, &slot_name(FEDERATED_SLOT)).await?;
+
+    let bytes: Vec<u8> = (0..CIPHERTEXT_BYTES).map(|b| (b * 31 + 5) as u8).collect();
+    let ciphertexts = json!([{
+        "recipient_device_id": bob.device_id,
+        "ciphertext": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes),
+    }]);
+    let body_prefix =
+        format!(r#""conversation_id":"{conversation_id}","ciphertexts":{ciphertexts},"message_type":"text""#);
+    let setup = Setup {
+        base: base_a,
+        ws_base: federation.a.ws_base(),
+        http: http.clone(),
+        sender_token: ann.token,
+        body_prefix,
+    };
+    Ok((setup, socket))
+}
+
+/// The client side of the bench, on the load generator's runtime. `node_rt` runs the nodes; the
+/// federated mode's nodes are started on it (data under `data_dir`) only when that mode begins.
+async fn bench(
+    addr: SocketAddr,
+    node_rt: tokio::runtime::Handle,
+    data_dir: std::path::PathBuf,
+    per_mode: usize,
+    mode_timeout: Duration,
+) -> Result<(Vec<Stats>, bool), String> {
     let base = format!("http://{addr}");
     let ws_base = format!("ws://{addr}");
     let http = reqwest::Client::builder()
@@ -751,29 +1046,56 @@ async fn bench(addr: SocketAddr, per_mode: usize, mode_timeout: Duration) -> Res
         r#""conversation_id":"{conversation_id}","ciphertexts":{},"message_type":"text""#,
         Value::Array(ciphertexts)
     );
-    let setup = Arc::new(Setup {
+    let local = Arc::new(Setup {
         base,
         ws_base,
-        http,
+        http: http.clone(),
         sender_token: sender.token,
         body_prefix,
     });
 
     let tracker = Arc::new(Tracker::new(per_mode));
-    let mut readers = Vec::with_capacity(RECIPIENTS);
+    let mut readers = Vec::with_capacity(SLOTS);
     for (r, recipient) in recipients.iter().enumerate() {
-        let socket = connect_synced(&setup.ws_base, &recipient.token, &format!("recipient {r}")).await?;
+        let socket = connect_synced(&local.ws_base, &recipient.token, &slot_name(r)).await?;
         readers.push(tokio::spawn(receive(socket, r, tracker.clone())));
     }
 
     let mut stats = Vec::new();
     let mut ok = true;
+    let mut federation = None;
     for mode in Mode::ALL {
+        let setup = match mode {
+            Mode::Rest | Mode::Ws => local.clone(),
+            Mode::Federated => {
+                eprintln!("[fed] starting a bootstrap node, {NODE_A} and {NODE_B} on loopback QUIC");
+                let prepared = match node_rt.spawn(Federation::start(data_dir.clone())).await {
+                    Ok(Ok(started)) => {
+                        let prepared = prepare_federation(&started, &http).await;
+                        federation = Some(started);
+                        prepared
+                    }
+                    Ok(Err(err)) => Err(err),
+                    Err(err) => Err(format!("starting the federation panicked: {err}")),
+                };
+                match prepared {
+                    Ok((setup, socket)) => {
+                        readers.push(tokio::spawn(receive(socket, FEDERATED_SLOT, tracker.clone())));
+                        Arc::new(setup)
+                    }
+                    Err(err) => {
+                        eprintln!("[fed] setup failed: {err}");
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+        };
         eprintln!("[{}] sending {per_mode} messages", mode.tag());
         let deadline = tokio::time::Instant::now() + mode_timeout;
         let before = cpu_now();
         let sent = match mode {
-            Mode::Rest => run_rest(&setup, &tracker, deadline).await,
+            Mode::Rest | Mode::Federated => run_rest(mode, &setup, &tracker, deadline).await,
             Mode::Ws => run_ws(&setup, &tracker, deadline).await,
         };
         if let Err(err) = &sent {
@@ -783,11 +1105,12 @@ async fn bench(addr: SocketAddr, per_mode: usize, mode_timeout: Duration) -> Res
         let after = cpu_now();
         if !delivered {
             ok = false;
-            for r in 0..RECIPIENTS {
-                let got = tracker.delivered[r][mode.index()].load(Ordering::Acquire);
+            for slot in mode.recipients() {
+                let got = tracker.delivered[slot][mode.index()].load(Ordering::Acquire);
                 eprintln!(
-                    "[{}] TIMEOUT after {mode_timeout:?}: recipient {r} is missing {} of {} messages",
+                    "[{}] TIMEOUT after {mode_timeout:?}: {} is missing {} of {} messages",
                     mode.tag(),
+                    slot_name(slot),
                     tracker.expected(mode).saturating_sub(got),
                     tracker.expected(mode)
                 );
@@ -812,6 +1135,9 @@ async fn bench(addr: SocketAddr, per_mode: usize, mode_timeout: Duration) -> Res
     }
     for reader in readers {
         reader.abort();
+    }
+    if let Some(federation) = federation {
+        federation.shutdown().await;
     }
     let (duplicates, unexpected, errors) = (
         tracker.duplicates.load(Ordering::Relaxed),
@@ -843,6 +1169,12 @@ fn run() -> Result<bool, String> {
         return Err("PARLEY_BENCH_MESSAGES must be at least 1".to_owned());
     }
     let mode_timeout = Duration::from_secs(env_number("PARLEY_BENCH_TIMEOUT_SECS", DEFAULT_MODE_TIMEOUT_SECS)?);
+    if let Ok(filter) = std::env::var("PARLEY_BENCH_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .init();
+    }
 
     let dir = tempfile::tempdir().map_err(|err| format!("temp dir: {err}"))?;
     let data_dir = dir.path().display().to_string();
@@ -859,36 +1191,24 @@ fn run() -> Result<bool, String> {
         .build()
         .map_err(|err| err.to_string())?;
 
-    let services = {
-        let _entered = node_rt.enter();
-        {
-            let mut config = node::Config::new(dir.path());
-            // A load test measures the node, not the per-user request budget.
-            config.rate_limits.enabled = false;
-            Arc::new(node::Services::open(config).map_err(|err| format!("open node: {err}"))?)
-        }
-    };
-    let listener = node_rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .map_err(|err| format!("bind: {err}"))?;
-    let addr = listener.local_addr().map_err(|err| err.to_string())?;
-    node_rt.spawn(services.clone().run_background());
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = node_rt.spawn(gateway::serve(listener, services.clone(), async {
-        let _ = stopped.await;
-    }));
+    let local = node_rt.block_on(start_node(node_config(dir.path()), false))?;
+    let addr = local.addr;
     eprintln!("node listening on {addr}, data in {data_dir}");
 
     // The bench runs on a worker of the client runtime, so the main thread stays idle.
     let outcome = client_rt
-        .block_on(client_rt.spawn(bench(addr, per_mode, mode_timeout)))
+        .block_on(client_rt.spawn(bench(
+            addr,
+            node_rt.handle().clone(),
+            dir.path().join("federation"),
+            per_mode,
+            mode_timeout,
+        )))
         .unwrap_or_else(|err| Err(format!("bench task failed: {err}")));
 
-    let _ = stop.send(());
-    let _ = node_rt.block_on(async { tokio::time::timeout(Duration::from_secs(5), server).await });
+    node_rt.block_on(local.shutdown());
     client_rt.shutdown_timeout(Duration::from_secs(2));
     node_rt.shutdown_timeout(Duration::from_secs(2));
-    drop(services);
 
     let (stats, ok) = outcome?;
     print_report(&stats, per_mode, &data_dir);

@@ -134,14 +134,18 @@ impl Bootstrap {
                         record: Some(record),
                         ..
                     },
-            })) => match records::validate(&record, chrono::Utc::now().timestamp()) {
-                Ok(()) => {
-                    if let Err(err) = self.swarm.behaviour_mut().kademlia.store_mut().put(record) {
-                        tracing::warn!(error = %err, "storing a node record failed");
+            })) => {
+                let store = self.swarm.behaviour_mut().kademlia.store_mut();
+                let now = chrono::Utc::now().timestamp();
+                match records::admit(&record, store.get(&record.key).as_deref(), now) {
+                    Ok(()) => {
+                        if let Err(err) = store.put(record) {
+                            tracing::warn!(error = %err, "storing a node record failed");
+                        }
                     }
+                    Err(err) => tracing::warn!(peer = %source, error = %err, "refused a node record"),
                 }
-                Err(err) => tracing::warn!(peer = %source, error = %err, "refused an invalid node record"),
-            },
+            }
             _ => {}
         }
     }

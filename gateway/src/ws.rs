@@ -299,9 +299,9 @@ async fn handle(state: &AppState, actor: &Actor, text: &[u8]) -> Option<ServerFr
         ClientFrame::TypingStopped { conversation_id } => services.presence.typing(actor, conversation_id, false),
         ClientFrame::PresenceOnline { status } => services.presence.announce(actor.user_id, true, status.as_deref()),
         ClientFrame::PresenceOffline => services.presence.announce(actor.user_id, false, None),
-        ClientFrame::CallOffer(signal) => services.calls.signal(actor, SignalKind::Offer, signal),
-        ClientFrame::CallAnswer(signal) => services.calls.signal(actor, SignalKind::Answer, signal),
-        ClientFrame::CallIce(signal) => services.calls.signal(actor, SignalKind::Ice, signal),
+        ClientFrame::CallOffer(signal) => services.signal_call(actor, SignalKind::Offer, signal).await,
+        ClientFrame::CallAnswer(signal) => services.signal_call(actor, SignalKind::Answer, signal).await,
+        ClientFrame::CallIce(signal) => services.signal_call(actor, SignalKind::Ice, signal).await,
         ClientFrame::Ping => return Some(ServerFrame::Pong),
         ClientFrame::Auth { .. } => {
             return Some(error_frame(&ApiError::bad_request("already authenticated"), None));

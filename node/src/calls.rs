@@ -1,7 +1,17 @@
 //! Calls: REST holds each call's state and participants, a state machine that refuses impossible
 //! transitions; WebRTC signaling (offer, answer, ICE) is relayed between participants' connections.
+//!
+//! A call lives on the node hosting its conversation. Every change there is published twice: as
+//! WebSocket frames to this node's participants, and (when federation runs) as a `CallUpdate` queued for
+//! the home nodes of remote participants (`federation::call_updates`), which keep a copy (`replica`) and
+//! tell their own users. Changes asked on a replica are forwarded to the host (`federation::calls`).
 
-use std::sync::Arc;
+mod replica;
+mod signals;
+
+pub(crate) use signals::signal_of;
+
+use std::sync::{Arc, OnceLock};
 
 use chrono::Utc;
 use protocol::api::{
@@ -9,13 +19,14 @@ use protocol::api::{
     CallParticipant, CallParticipantStatus, CallParticipantStatusRequest, CallQualityMetric, CallStatus,
     CreateCallRequest, EndCallRequest, IceServers, Timestamp, UserCallsQuery,
 };
-use protocol::ws::{CallSignal, CallSignalRequest, ServerFrame, SignalKind};
+use protocol::federation::{CallAction, CallEvent, CallUpdate};
+use protocol::ws::ServerFrame;
 use protocol::{CallId, ConversationId, UserId};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, mpsc};
 
 use crate::realtime::Hub;
 use crate::storage::{Store, decode, encode, keys};
-use crate::{Actor, Config, Error, Result, contacts, conversations, users, validate};
+use crate::{Actor, Config, Error, Result, contacts, conversations, validate};
 
 /// Largest signaling payload relayed.
 pub const MAX_SIGNAL_BYTES: usize = 64 * 1024;
@@ -46,6 +57,15 @@ pub struct Calls {
     config: Arc<Config>,
     /// Calls change rarely and briefly; one lock keeps every read-modify-write of a call whole.
     writes: Mutex<()>,
+    /// Changes for other nodes, in the order they were made (set once federation runs).
+    changes: OnceLock<mpsc::Sender<CallUpdate>>,
+}
+
+/// What a call change answers: the call, or a recorded quality sample.
+#[derive(Debug)]
+pub(crate) enum CallAnswer {
+    Call(Call),
+    Quality(CallQualityMetric),
 }
 
 impl Calls {
@@ -55,17 +75,66 @@ impl Calls {
             hub,
             config,
             writes: Mutex::new(()),
+            changes: OnceLock::new(),
         }
     }
 
+    /// Sends every later change of a hosted call to `changes` as well; false if already set.
+    pub(crate) fn federate(&self, changes: mpsc::Sender<CallUpdate>) -> bool {
+        self.changes.set(changes).is_ok()
+    }
+
+    /// Carries out a call change (the REST mutations), for a local user or, at the host, for a user of
+    /// another node.
+    pub(crate) async fn act(&self, actor: &Actor, action: CallAction) -> Result<CallAnswer> {
+        let call = match action {
+            CallAction::Create(request) => self.create(actor, request).await?,
+            CallAction::AddParticipant { call_id, request } => self.add_participant(actor, call_id, request).await?,
+            CallAction::RemoveParticipant { call_id, user_id } => {
+                self.remove_participant(actor, call_id, user_id).await?
+            }
+            CallAction::SetStatus {
+                call_id,
+                user_id,
+                request,
+            } => self.set_status(actor, call_id, user_id, request).await?,
+            CallAction::SetMute {
+                call_id,
+                user_id,
+                request,
+            } => self.set_mute(actor, call_id, user_id, request).await?,
+            CallAction::Connected { call_id } => self.connected(actor, call_id).await?,
+            CallAction::End { call_id, request } => self.end(actor, call_id, request).await?,
+            CallAction::Quality(metric) => return Ok(CallAnswer::Quality(self.record_quality(actor, metric).await?)),
+            _ => return Err(Error::invalid("action", "is not supported")),
+        };
+        Ok(CallAnswer::Call(call))
+    }
+
     fn load(&self, id: CallId) -> Result<Call> {
+        self.find(id)?.ok_or(Error::NotFound("call"))
+    }
+
+    fn find(&self, id: CallId) -> Result<Option<Call>> {
         self.store
             .trees
             .callid_call
             .get(id.as_bytes())?
             .map(|b| decode(&b))
-            .transpose()?
-            .ok_or(Error::NotFound("call"))
+            .transpose()
+    }
+
+    /// Lists the call under its conversation and each participant (keys are stable: inserting again
+    /// changes nothing).
+    fn index(&self, call: &Call) -> Result<()> {
+        let t = &self.store.trees;
+        t.convtimecall_call
+            .insert(time_key(call.conversation_id.as_bytes(), call.created_at, call.id), &[])?;
+        for participant in &call.participants {
+            t.usertimecall_call
+                .insert(time_key(participant.user_id.as_bytes(), call.created_at, call.id), &[])?;
+        }
+        Ok(())
     }
 
     fn save(&self, call: &Call) -> Result<()> {
@@ -108,20 +177,51 @@ impl Calls {
         }
     }
 
-    fn ring(&self, call: &Call, caller: UserId, user: UserId) {
-        let frame = ServerFrame::CallIncoming {
-            timestamp: Utc::now(),
-            user_id: caller,
-            call: call.clone(),
-        };
-        self.hub.send_to_user(user, &frame);
+    /// Tells this node's participants of a change, and queues it for the home nodes of the others.
+    /// Called under `writes`, so changes leave in the order they were made; best effort (a full queue
+    /// drops the change, and other nodes' users see it on the next one).
+    fn publish(&self, call: &Call, event: CallEvent) {
+        self.notify_local(call, &event);
+        if let Some(changes) = self.changes.get()
+            && let Err(err) = changes.try_send(CallUpdate {
+                call: call.clone(),
+                event,
+            })
+        {
+            tracing::warn!(call = %call.id, error = %err, "a call change was not queued for other nodes");
+        }
     }
 
-    fn announce(&self, call: &Call, actor: UserId) {
-        let frame = ServerFrame::CallUpdated {
-            timestamp: Utc::now(),
-            user_id: actor,
-            call: call.clone(),
+    /// The frames a change means, to this node's connected participants (`call:incoming` to those
+    /// rung, `call:updated` or `call:ended` to everyone in the call).
+    fn notify_local(&self, call: &Call, event: &CallEvent) {
+        let now = Utc::now();
+        let frame = match event {
+            CallEvent::Ringing { caller, users } => {
+                let frame = ServerFrame::CallIncoming {
+                    timestamp: now,
+                    user_id: *caller,
+                    call: call.clone(),
+                };
+                for user in users {
+                    self.hub.send_to_user(*user, &frame);
+                }
+                return;
+            }
+            CallEvent::Updated { by } => ServerFrame::CallUpdated {
+                timestamp: now,
+                user_id: *by,
+                call: call.clone(),
+            },
+            CallEvent::Ended { by, reason } => ServerFrame::CallEnded {
+                timestamp: now,
+                user_id: *by,
+                call_id: call.id,
+                conversation_id: call.conversation_id,
+                ended_by: *by,
+                reason: *reason,
+                duration_seconds: call.duration,
+            },
         };
         for participant in &call.participants {
             self.hub.send_to_user(participant.user_id, &frame);
@@ -130,7 +230,7 @@ impl Calls {
 
     /// Starts a call in a conversation and rings its other participants (except those who blocked the
     /// caller). A conversation has at most one call that has not ended.
-    pub async fn create(&self, actor: &Actor, request: CreateCallRequest) -> Result<Call> {
+    pub(crate) async fn create(&self, actor: &Actor, request: CreateCallRequest) -> Result<Call> {
         if request.initiator_id.is_some_and(|id| id != actor.user_id) {
             return Err(Error::Forbidden("a call's initiator is always the caller"));
         }
@@ -172,17 +272,16 @@ impl Calls {
             participants,
         };
         self.save(&call)?;
-        let t = &self.store.trees;
-        t.convtimecall_call
-            .insert(time_key(conversation.as_bytes(), now, call.id), &[])?;
-        for participant in &call.participants {
-            t.usertimecall_call
-                .insert(time_key(participant.user_id.as_bytes(), now, call.id), &[])?;
-        }
+        self.index(&call)?;
         self.store.commit().await?;
-        for participant in call.participants.iter().skip(1) {
-            self.ring(&call, actor.user_id, participant.user_id);
-        }
+        let rung = call.participants.iter().skip(1).map(|p| p.user_id).collect();
+        self.publish(
+            &call,
+            CallEvent::Ringing {
+                caller: actor.user_id,
+                users: rung,
+            },
+        );
         Ok(call)
     }
 
@@ -283,7 +382,12 @@ impl Calls {
     }
 
     /// Rings another participant of the conversation (any joined participant may invite).
-    pub async fn add_participant(&self, actor: &Actor, id: CallId, request: AddCallParticipantRequest) -> Result<Call> {
+    pub(crate) async fn add_participant(
+        &self,
+        actor: &Actor,
+        id: CallId,
+        request: AddCallParticipantRequest,
+    ) -> Result<Call> {
         let _guard = self.writes.lock().await;
         let mut call = self.visible(actor, id)?;
         Self::open(&call)?;
@@ -317,13 +421,19 @@ impl Calls {
         }
         self.save(&call)?;
         self.store.commit().await?;
-        self.ring(&call, actor.user_id, user);
-        self.announce(&call, actor.user_id);
+        self.publish(
+            &call,
+            CallEvent::Ringing {
+                caller: actor.user_id,
+                users: vec![user],
+            },
+        );
+        self.publish(&call, CallEvent::Updated { by: actor.user_id });
         Ok(call)
     }
 
     /// Takes a participant out of the call: the initiator may remove anyone, others only themselves.
-    pub async fn remove_participant(&self, actor: &Actor, id: CallId, user: UserId) -> Result<Call> {
+    pub(crate) async fn remove_participant(&self, actor: &Actor, id: CallId, user: UserId) -> Result<Call> {
         let _guard = self.writes.lock().await;
         let mut call = self.visible(actor, id)?;
         Self::open(&call)?;
@@ -342,13 +452,13 @@ impl Calls {
         participant.left_at = Some(Utc::now());
         self.save(&call)?;
         self.store.commit().await?;
-        self.announce(&call, actor.user_id);
+        self.publish(&call, CallEvent::Updated { by: actor.user_id });
         Ok(call)
     }
 
     /// Changes the caller's own participant status: INVITED → JOINED or LEFT, JOINED → LEFT,
     /// LEFT → JOINED (rejoin). Anything else, or any change after the call ended, is refused.
-    pub async fn set_status(
+    pub(crate) async fn set_status(
         &self,
         actor: &Actor,
         id: CallId,
@@ -379,12 +489,18 @@ impl Calls {
         participant.status = request.status;
         self.save(&call)?;
         self.store.commit().await?;
-        self.announce(&call, actor.user_id);
+        self.publish(&call, CallEvent::Updated { by: actor.user_id });
         Ok(call)
     }
 
     /// Mutes or unmutes the caller's own audio or video (while joined).
-    pub async fn set_mute(&self, actor: &Actor, id: CallId, user: UserId, request: CallMuteRequest) -> Result<Call> {
+    pub(crate) async fn set_mute(
+        &self,
+        actor: &Actor,
+        id: CallId,
+        user: UserId,
+        request: CallMuteRequest,
+    ) -> Result<Call> {
         if user != actor.user_id {
             return Err(Error::Forbidden("participants mute only themselves"));
         }
@@ -403,12 +519,12 @@ impl Calls {
         }
         self.save(&call)?;
         self.store.commit().await?;
-        self.announce(&call, actor.user_id);
+        self.publish(&call, CallEvent::Updated { by: actor.user_id });
         Ok(call)
     }
 
     /// Marks the call connected: needs a joined caller and someone else joined too.
-    pub async fn connected(&self, actor: &Actor, id: CallId) -> Result<Call> {
+    pub(crate) async fn connected(&self, actor: &Actor, id: CallId) -> Result<Call> {
         let _guard = self.writes.lock().await;
         let mut call = self.visible(actor, id)?;
         Self::open(&call)?;
@@ -433,12 +549,12 @@ impl Calls {
         call.started_at = Some(Utc::now());
         self.save(&call)?;
         self.store.commit().await?;
-        self.announce(&call, actor.user_id);
+        self.publish(&call, CallEvent::Updated { by: actor.user_id });
         Ok(call)
     }
 
     /// Ends the call for everyone (any participant may).
-    pub async fn end(&self, actor: &Actor, id: CallId, request: EndCallRequest) -> Result<Call> {
+    pub(crate) async fn end(&self, actor: &Actor, id: CallId, request: EndCallRequest) -> Result<Call> {
         let _guard = self.writes.lock().await;
         let mut call = self.visible(actor, id)?;
         Self::open(&call)?;
@@ -458,18 +574,13 @@ impl Calls {
         }
         self.save(&call)?;
         self.store.commit().await?;
-        let frame = ServerFrame::CallEnded {
-            timestamp: now,
-            user_id: actor.user_id,
-            call_id: call.id,
-            conversation_id: call.conversation_id,
-            ended_by: actor.user_id,
-            reason,
-            duration_seconds: call.duration,
-        };
-        for participant in &call.participants {
-            self.hub.send_to_user(participant.user_id, &frame);
-        }
+        self.publish(
+            &call,
+            CallEvent::Ended {
+                by: actor.user_id,
+                reason,
+            },
+        );
         Ok(call)
     }
 
@@ -482,7 +593,11 @@ impl Calls {
     }
 
     /// Stores one quality sample from a participant.
-    pub async fn record_quality(&self, actor: &Actor, mut metric: CallQualityMetric) -> Result<CallQualityMetric> {
+    pub(crate) async fn record_quality(
+        &self,
+        actor: &Actor,
+        mut metric: CallQualityMetric,
+    ) -> Result<CallQualityMetric> {
         if metric.user_id.is_some_and(|user| user != actor.user_id) {
             return Err(Error::Forbidden("quality samples are recorded for yourself only"));
         }
@@ -518,54 +633,5 @@ impl Calls {
         IceServers {
             ice_servers: self.config.ice_servers.clone(),
         }
-    }
-
-    /// Relays a WebRTC signal to another participant of a live call.
-    pub fn signal(&self, actor: &Actor, kind: SignalKind, request: CallSignalRequest) -> Result<()> {
-        if request.data.len() > MAX_SIGNAL_BYTES {
-            return Err(Error::invalid(
-                "data",
-                format!("must be at most {MAX_SIGNAL_BYTES} bytes"),
-            ));
-        }
-        let call = self.load(request.call_id)?;
-        Self::open(&call)?;
-        let in_call = |user: UserId| {
-            call.participants
-                .iter()
-                .any(|p| p.user_id == user && p.status != CallParticipantStatus::Left)
-        };
-        if !in_call(actor.user_id) {
-            return Err(Error::Forbidden("you are not in this call"));
-        }
-        if !in_call(request.to_id) {
-            return Err(Error::invalid("to_id", "is not in this call"));
-        }
-        contacts::ensure_not_blocked_by(&self.store, request.to_id, actor.user_id)?;
-        let signal = CallSignal {
-            timestamp: Utc::now(),
-            user_id: actor.user_id,
-            call_id: call.id,
-            from_id: actor.user_id,
-            from_device_id: actor.device_id,
-            to_id: request.to_id,
-            signal_type: kind,
-            data: request.data,
-        };
-        let frame = match kind {
-            SignalKind::Offer => ServerFrame::CallOffer(signal),
-            SignalKind::Answer => ServerFrame::CallAnswer(signal),
-            SignalKind::Ice => ServerFrame::CallIce(signal),
-        };
-        match request.to_device_id {
-            Some(device) => match users::get_device(&self.store, device)? {
-                Some(record) if record.user_id == request.to_id => {
-                    self.hub.send_to_device(request.to_id, device, &frame)
-                }
-                _ => return Err(Error::invalid("to_device_id", "is not a device of to_id")),
-            },
-            None => self.hub.send_to_user(request.to_id, &frame),
-        }
-        Ok(())
     }
 }

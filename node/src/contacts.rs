@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use protocol::UserId;
-use protocol::api::{BlockedList, Contact, ContactList, Timestamp};
+use protocol::api::{BlockedList, Contact, ContactList, Timestamp, UserProfile};
 use serde::{Deserialize, Serialize};
 
+use crate::federation::homes;
 use crate::realtime::Hub;
 use crate::storage::{Store, decode, encode, keys};
 use crate::{Actor, Error, Result, users};
@@ -64,9 +65,9 @@ impl Contacts {
                 continue;
             };
             let record: ContactRecord = decode(&value)?;
-            if let Some(user) = users::get_user(&self.store, other)? {
+            if let Some(profile) = self.profile(other)? {
                 list.push(Contact {
-                    profile: user.profile(&self.hub),
+                    profile,
                     added_at: record.added_at,
                 });
             }
@@ -75,11 +76,19 @@ impl Contacts {
         Ok(list)
     }
 
+    /// A local user's profile, or another node's user's as last known.
+    fn profile(&self, user: UserId) -> Result<Option<UserProfile>> {
+        match users::get_user(&self.store, user)? {
+            Some(local) => Ok(Some(local.profile(&self.hub))),
+            None => homes::cached_profile(&self.store, user),
+        }
+    }
+
     fn other_user(&self, actor: &Actor, other: UserId) -> Result<()> {
         if other == actor.user_id {
             return Err(Error::invalid("contact_user_id", "cannot be yourself"));
         }
-        users::get_user(&self.store, other)?.ok_or(Error::NotFound("user"))?;
+        self.profile(other)?.ok_or(Error::NotFound("user"))?;
         Ok(())
     }
 
@@ -103,9 +112,8 @@ impl Contacts {
             return Err(Error::Conflict("already a contact".into()));
         }
         self.store.commit().await?;
-        let user = users::get_user(&self.store, other)?.ok_or(Error::NotFound("user"))?;
         Ok(Contact {
-            profile: user.profile(&self.hub),
+            profile: self.profile(other)?.ok_or(Error::NotFound("user"))?,
             added_at: record.added_at,
         })
     }

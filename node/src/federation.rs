@@ -9,6 +9,8 @@
 //! nodes of their participants (`deliveries` is the receiving side).
 
 mod behaviour;
+pub(crate) mod call_updates;
+mod calls;
 mod changes;
 mod client;
 mod codec;
@@ -17,6 +19,7 @@ mod event_loop;
 pub(crate) mod homes;
 mod inbound;
 pub(crate) mod outbox;
+mod pins;
 mod records;
 mod remote;
 mod submit;

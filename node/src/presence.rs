@@ -1,5 +1,6 @@
 //! Typing and presence: best-effort signals, never stored, sent to the live connections of the users
-//! who share a conversation with the subject.
+//! who share a conversation with the subject. Users of other nodes hear of them through their home
+//! nodes: one direct federation request per node, sent in the background, never retried.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -8,6 +9,11 @@ use chrono::Utc;
 use protocol::ws::{PresenceEvent, ServerFrame, TypingEvent};
 use protocol::{ConversationId, UserId};
 
+use libp2p::PeerId;
+use protocol::federation::Request;
+
+use crate::federation::homes;
+use crate::federation::outbox::{Destination, Outbox};
 use crate::realtime::Hub;
 use crate::storage::{Store, keys};
 use crate::{Actor, Error, Result, contacts, conversations, users, validate};
@@ -16,11 +22,35 @@ use crate::{Actor, Error, Result, contacts, conversations, users, validate};
 pub struct Presence {
     store: Store,
     hub: Arc<Hub>,
+    outbox: Arc<Outbox>,
 }
 
 impl Presence {
-    pub(crate) fn new(store: Store, hub: Arc<Hub>) -> Self {
-        Self { store, hub }
+    pub(crate) fn new(store: Store, hub: Arc<Hub>, outbox: Arc<Outbox>) -> Self {
+        Self { store, hub, outbox }
+    }
+
+    /// Sends a signal to other nodes in the background; a failure only loses the signal.
+    fn tell(&self, nodes: Vec<Destination>, request: Request) {
+        let Some(client) = self.outbox.client().cloned() else {
+            return;
+        };
+        for node in nodes {
+            let (client, request) = (client.clone(), request.clone());
+            tokio::spawn(async move {
+                if let Err(err) = client.request(node.peer, request).await {
+                    tracing::debug!(node = %node.node, error = %err, "a typing or presence signal was lost");
+                }
+            });
+        }
+    }
+
+    /// The home nodes of the other members of the user's conversations.
+    fn remote_nodes(&self, members: &[UserId]) -> Result<Vec<Destination>> {
+        Ok(conversations::remote_homes(&self.store, members)?
+            .into_values()
+            .map(|(destination, _)| destination)
+            .collect())
     }
 
     /// Tells the other participants' connections that the caller started or stopped typing.
@@ -29,9 +59,31 @@ impl Presence {
         let display_name = users::get_user(&self.store, actor.user_id)?
             .map(|u| u.display_name)
             .ok_or(Error::NotFound("user"))?;
+        let members: Vec<UserId> = conversations::participants(&self.store, conversation)?
+            .into_iter()
+            .map(|(user, _)| user)
+            .collect();
+        let request = Request::Typing {
+            conversation_id: conversation,
+            user_id: actor.user_id,
+            display_name: display_name.clone(),
+            typing,
+        };
+        self.tell(self.remote_nodes(&members)?, request);
+        self.typing_here(actor.user_id, conversation, display_name, typing)
+    }
+
+    /// Shows a typing signal to the local members of a conversation.
+    fn typing_here(
+        &self,
+        user_id: UserId,
+        conversation: ConversationId,
+        display_name: String,
+        typing: bool,
+    ) -> Result<()> {
         let event = TypingEvent {
             timestamp: Utc::now(),
-            user_id: actor.user_id,
+            user_id,
             conversation_id: conversation,
             display_name,
             is_typing: typing,
@@ -42,15 +94,66 @@ impl Presence {
             ServerFrame::TypingStopped(event)
         };
         for (user, _) in conversations::participants(&self.store, conversation)? {
-            if user != actor.user_id && !contacts::has_blocked(&self.store, user, actor.user_id)? {
+            if user != user_id && !contacts::has_blocked(&self.store, user, user_id)? {
                 self.hub.send_to_user(user, &frame);
             }
         }
         Ok(())
     }
 
+    /// A typing signal of another node's user, from `peer`, which must be that user's home node.
+    pub(crate) fn remote_typing(
+        &self,
+        peer: PeerId,
+        conversation: ConversationId,
+        user: UserId,
+        display_name: &str,
+        typing: bool,
+    ) -> Result<()> {
+        self.ensure_home(peer, user)?;
+        conversations::require_participant(&self.store, conversation, user)?;
+        let display_name = validate::text("display_name", display_name, 1, 64)?;
+        self.typing_here(user, conversation, display_name, typing)
+    }
+
+    /// A presence change of another node's user, from `peer`, which must be that user's home node.
+    pub(crate) fn remote_presence(&self, peer: PeerId, user: UserId, online: bool, status: &str) -> Result<()> {
+        self.ensure_home(peer, user)?;
+        self.announce_here(user, online, Some(status)).map(drop)
+    }
+
+    fn ensure_home(&self, peer: PeerId, user: UserId) -> Result<()> {
+        match homes::get(&self.store, user)? {
+            Some(home) if home.peer_id == peer.to_string() => Ok(()),
+            _ => Err(Error::Forbidden("a node may only speak for its own users")),
+        }
+    }
+
     /// Tells everyone who shares a conversation with the user that it came online or went offline.
     pub fn announce(&self, user: UserId, online: bool, status: Option<&str>) -> Result<()> {
+        let status = self.announce_here(user, online, status)?;
+        let mut members = Vec::new();
+        for conversation in conversations::memberships(&self.store, user)? {
+            members.extend(
+                conversations::participants(&self.store, conversation)?
+                    .into_iter()
+                    .map(|(m, _)| m),
+            );
+        }
+        members.sort();
+        members.dedup();
+        let request = Request::Presence {
+            user_id: user,
+            online,
+            status,
+        };
+        self.tell(self.remote_nodes(&members)?, request);
+        Ok(())
+    }
+
+    /// Shows a presence change to the local users who share a conversation with the user; returns the
+    /// status shown.
+    fn announce_here(&self, user: UserId, online: bool, status: Option<&str>) -> Result<String> {
         let status = match status {
             Some(status) => validate::text("status", status, 1, 32)?,
             None => if online { "online" } else { "offline" }.to_owned(),
@@ -59,7 +162,7 @@ impl Presence {
             timestamp: Utc::now(),
             user_id: user,
             is_online: online,
-            status,
+            status: status.clone(),
         };
         let frame = if online {
             ServerFrame::PresenceOnline(event)
@@ -69,7 +172,7 @@ impl Presence {
         for contact in self.contacts(user)? {
             self.hub.send_to_user(contact, &frame);
         }
-        Ok(())
+        Ok(status)
     }
 
     fn contacts(&self, user: UserId) -> Result<HashSet<UserId>> {

@@ -108,7 +108,7 @@ impl Services {
             broadcasts: Broadcasts::new(store.clone(), conversations.clone(), messages.clone(), hub.clone()),
             conversations,
             messages,
-            presence: Presence::new(store.clone(), hub.clone()),
+            presence: Presence::new(store.clone(), hub.clone(), outbox.clone()),
             calls: Calls::new(store.clone(), hub.clone(), config.clone()),
             files: Files::new(store.clone(), config.clone())?,
             config,
@@ -150,6 +150,7 @@ impl Services {
         self.federation
             .set(client.clone())
             .map_err(|_| crate::Error::Conflict("federation is already running".into()))?;
+        crate::federation::call_updates::start(self, client.clone());
         self.outbox.start(client);
         Ok(handle)
     }

@@ -116,6 +116,8 @@ trees! {
     nodepos_outbox,
     /// message id of a message another node hosts -> the signed `Envelope` it arrived in
     messageid_envelope,
+    /// node name -> `NamePin` (the node it was last resolved to, and until when that holds)
+    nodename_pin,
     /// call id -> `Call`
     callid_call,
     /// conversation id ++ created millis (BE) ++ call id -> ()

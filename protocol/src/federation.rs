@@ -129,6 +129,9 @@ pub enum FederationError {
     /// The record carries too many addresses.
     #[error("the record carries too many addresses")]
     TooManyAddresses,
+    /// Another node holds the name: its record has not expired.
+    #[error("the name is held by another node until its record expires")]
+    NameTaken,
 }
 
 /// A request from one node to another on [`PROTOCOL`].
@@ -178,6 +181,28 @@ pub enum Request {
     /// A WebRTC signal from one of the sending node's users to one of the receiving node's; answered
     /// with [`Response::Done`].
     CallSignal(Box<RelayedSignal>),
+    /// One of the sending node's users started or stopped typing in a conversation the receiving node
+    /// has members of (best effort, not stored); answered with [`Response::Done`].
+    Typing {
+        /// The conversation.
+        conversation_id: crate::ConversationId,
+        /// The typist, a user of the sending node.
+        user_id: UserId,
+        /// Shown next to the indicator.
+        display_name: String,
+        /// Started (true) or stopped.
+        typing: bool,
+    },
+    /// One of the sending node's users came online or went offline (best effort, not stored); answered
+    /// with [`Response::Done`].
+    Presence {
+        /// The user, a user of the sending node.
+        user_id: UserId,
+        /// Online (true) or offline.
+        online: bool,
+        /// A short status, e.g. `online`, `away`.
+        status: String,
+    },
 }
 
 /// The answer to a [`Request`].

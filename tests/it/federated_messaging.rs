@@ -6,14 +6,10 @@
 use std::time::Duration;
 
 use client::{Client, Event, Listener, Registration, StoredMessage};
-use libp2p::futures::StreamExt;
-use libp2p::request_response::{self, ProtocolSupport};
-use libp2p::swarm::SwarmEvent;
-use libp2p::{Multiaddr, StreamProtocol};
 use protocol::federation::{self as wire, Envelope, Event as Relayed, ReceiptNotice, Request, Response, Submission};
 use protocol::{ConversationId, DeviceId, MessageId, UserId};
 
-use crate::federation::{FederatedNode, RawCodec, WAIT, eventually, start_bootstrap, start_node_with};
+use crate::federation::{FederatedNode, Rogue, WAIT, eventually, p2p_address, start_bootstrap, start_node_with};
 use crate::support::*;
 
 const PASSWORD: &str = "correct horse battery";
@@ -76,7 +72,10 @@ async fn a_dm_across_two_nodes_is_end_to_end_encrypted_both_ways() {
     let mut ann_inbox = ann.listen();
     let mut bob_inbox = bob.listen();
 
-    // Ann names Bob by handle; her node hosts the DM and Bob's node learns of it.
+    // Ann finds Bob by his exact handle, then names him by it; her node hosts the DM and Bob's node
+    // learns of it.
+    let found = ann.find_user("bob@node-b").await.unwrap();
+    assert_eq!(found.id, bob.user_id());
     let dm = ann.open_dm("bob@node-b").await.unwrap();
     sees(&bob, dm.id).await;
     let participants = bob.participants(dm.id).await.unwrap();
@@ -287,6 +286,36 @@ async fn receipts_cross_back_to_the_sender_through_the_host() {
     let (status, body) = g.bob.api.delete(&format!("/v1/messages/{first}")).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
 
+    // Typing travels best effort to every node with a member; so does presence.
+    bob_ws
+        .send(json!({ "type": "typing:started", "conversation_id": g.group }))
+        .await;
+    for ws in [&mut ann_ws, &mut cat_ws] {
+        let frame = ws.expect("typing:started").await;
+        assert_eq!(frame["user_id"], g.bob.id.as_str());
+        assert_eq!(frame["display_name"], "bob display");
+    }
+    bob_ws
+        .send(json!({ "type": "presence:online", "status": "away" }))
+        .await;
+    for ws in [&mut ann_ws, &mut cat_ws] {
+        let frame = ws.expect("presence:online").await;
+        assert_eq!(frame["user_id"], g.bob.id.as_str());
+        assert_eq!(frame["status"], "away");
+    }
+
+    // Contacts take handles too; another node's user is listed with its handle.
+    let contact = assert_ok(
+        g.ann
+            .api
+            .post("/v1/users/me/contacts", json!({ "contact_user_id": "bob@node-b" }))
+            .await,
+        StatusCode::CREATED,
+    );
+    assert_eq!(contact["id"], g.bob.id.as_str());
+    let contacts = assert_ok(g.ann.api.get("/v1/users/me/contacts").await, StatusCode::OK);
+    assert_eq!(contacts["contacts"][0]["username"], "bob@node-b", "{contacts}");
+
     // A replica refuses membership changes: they are made at the host.
     let (status, body) = g
         .bob
@@ -298,71 +327,6 @@ async fn receipts_cross_back_to_the_sender_through_the_host() {
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     let _ = (&g.a, &g.c);
-}
-
-/// A libp2p swarm with its own key speaking `/parley/federation/1`, as a rogue node would.
-struct Rogue {
-    swarm: libp2p::Swarm<request_response::Behaviour<RawCodec>>,
-    key: libp2p::identity::Keypair,
-}
-
-impl Rogue {
-    fn new() -> Self {
-        let key = libp2p::identity::Keypair::generate_ed25519();
-        let swarm = libp2p::SwarmBuilder::with_existing_identity(key.clone())
-            .with_tokio()
-            .with_quic()
-            .with_behaviour(|_| {
-                request_response::Behaviour::with_codec(
-                    RawCodec,
-                    [(StreamProtocol::new(wire::PROTOCOL), ProtocolSupport::Outbound)],
-                    request_response::Config::default().with_request_timeout(Duration::from_secs(10)),
-                )
-            })
-            .unwrap()
-            .build();
-        Self { swarm, key }
-    }
-
-    fn signing_key(&self) -> ed25519_dalek::SigningKey {
-        let secret = self.key.clone().try_into_ed25519().unwrap().secret();
-        ed25519_dalek::SigningKey::from_bytes(secret.as_ref().try_into().unwrap())
-    }
-
-    async fn ask(&mut self, target: &FederatedNode, address: Multiaddr, request: Request) -> Response {
-        self.swarm.add_peer_address(target.peer_id, address);
-        self.swarm
-            .behaviour_mut()
-            .send_request(&target.peer_id, wire::encode_request(&request).unwrap());
-        let bytes: Vec<u8> = tokio::time::timeout(WAIT, async {
-            loop {
-                match self.swarm.select_next_some().await {
-                    SwarmEvent::Behaviour(request_response::Event::Message {
-                        message: request_response::Message::Response { response, .. },
-                        ..
-                    }) => break response,
-                    SwarmEvent::Behaviour(request_response::Event::OutboundFailure { error, .. }) => {
-                        panic!("the request failed: {error}")
-                    }
-                    _ => {}
-                }
-            }
-        })
-        .await
-        .expect("an answer");
-        wire::decode_response(&bytes).unwrap()
-    }
-}
-
-async fn p2p_address(node: &FederatedNode, user: &User) -> Multiaddr {
-    eventually("a listen address", || async {
-        let data = assert_ok(user.api.get("/v1/federation/node").await, StatusCode::OK);
-        data["listen_addresses"][0]
-            .as_str()
-            .map(|a| a.parse::<Multiaddr>().unwrap())
-    })
-    .await
-    .with(libp2p::multiaddr::Protocol::P2p(node.peer_id))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -452,4 +416,50 @@ async fn a_node_may_speak_only_for_its_own_users() {
         .await;
     assert_eq!(page["data"]["messages"].as_array().map(Vec::len), Some(0), "{page}");
     let _ = &g.b;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_throttled_host_slows_down_instead_of_stopping() {
+    let bootstrap = start_bootstrap().await;
+    let a = node("node-a", &bootstrap.address).await;
+    // Node-b lets each peer make 12 requests a minute: far fewer than one per message.
+    let b = start_node_with("node-b", &bootstrap.address, |federation| {
+        federation.outbox_max_backoff = Duration::from_secs(1);
+        federation.peer_requests_per_minute = 12;
+    })
+    .await;
+    let ann = a.node.user("ann").await;
+    let bob = b.node.user("bob").await;
+    let dm = assert_ok(
+        ann.api
+            .post(
+                "/v1/conversations",
+                json!({ "type": "DM", "participants": ["bob@node-b"] }),
+            )
+            .await,
+        StatusCode::CREATED,
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut bob_ws = bob.ws(&b.node).await;
+    bob_ws.sync().await;
+    for i in 0..40 {
+        assert_ok(
+            send_text(&ann, &dm, &[&bob], &format!("burst {i}"), &format!("b-{i}")).await,
+            StatusCode::CREATED,
+        );
+    }
+    // Once the budget is spent the host's outbox backs off and then sends what piled up in one batch.
+    let mut sequence = Vec::new();
+    while sequence.len() < 40 {
+        let frame = bob_ws
+            .next_within(WAIT)
+            .await
+            .unwrap_or_else(|| panic!("only {} of 40 arrived", sequence.len()));
+        if frame["type"] == "message:new" {
+            sequence.push(frame["sequence_number"].as_u64().unwrap());
+        }
+    }
+    assert_eq!(sequence, (1..=40).collect::<Vec<_>>());
 }

@@ -252,6 +252,72 @@ impl request_response::Codec for RawCodec {
     }
 }
 
+/// A libp2p swarm with its own key speaking `/parley/federation/1`, as a rogue node would.
+pub(crate) struct Rogue {
+    swarm: libp2p::Swarm<request_response::Behaviour<RawCodec>>,
+    key: libp2p::identity::Keypair,
+}
+
+impl Rogue {
+    pub(crate) fn new() -> Self {
+        let key = libp2p::identity::Keypair::generate_ed25519();
+        let swarm = libp2p::SwarmBuilder::with_existing_identity(key.clone())
+            .with_tokio()
+            .with_quic()
+            .with_behaviour(|_| {
+                request_response::Behaviour::with_codec(
+                    RawCodec,
+                    [(StreamProtocol::new(wire::PROTOCOL), ProtocolSupport::Outbound)],
+                    request_response::Config::default().with_request_timeout(Duration::from_secs(10)),
+                )
+            })
+            .unwrap()
+            .build();
+        Self { swarm, key }
+    }
+
+    pub(crate) fn signing_key(&self) -> ed25519_dalek::SigningKey {
+        let secret = self.key.clone().try_into_ed25519().unwrap().secret();
+        ed25519_dalek::SigningKey::from_bytes(secret.as_ref().try_into().unwrap())
+    }
+
+    pub(crate) async fn ask(&mut self, target: &FederatedNode, address: Multiaddr, request: Request) -> Response {
+        self.swarm.add_peer_address(target.peer_id, address);
+        self.swarm
+            .behaviour_mut()
+            .send_request(&target.peer_id, wire::encode_request(&request).unwrap());
+        let bytes: Vec<u8> = tokio::time::timeout(WAIT, async {
+            loop {
+                match self.swarm.select_next_some().await {
+                    SwarmEvent::Behaviour(request_response::Event::Message {
+                        message: request_response::Message::Response { response, .. },
+                        ..
+                    }) => break response,
+                    SwarmEvent::Behaviour(request_response::Event::OutboundFailure { error, .. }) => {
+                        panic!("the request failed: {error}")
+                    }
+                    _ => {}
+                }
+            }
+        })
+        .await
+        .expect("an answer");
+        wire::decode_response(&bytes).unwrap()
+    }
+}
+
+/// A node's QUIC address with its PeerId, as its operator endpoint reports it.
+pub(crate) async fn p2p_address(node: &FederatedNode, user: &User) -> Multiaddr {
+    eventually("a listen address", || async {
+        let data = assert_ok(user.api.get("/v1/federation/node").await, StatusCode::OK);
+        data["listen_addresses"][0]
+            .as_str()
+            .map(|a| a.parse::<Multiaddr>().unwrap())
+    })
+    .await
+    .with(libp2p::multiaddr::Protocol::P2p(node.peer_id))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_payloads_from_a_raw_swarm_are_refused_without_harm() {
     let bootstrap = start_bootstrap().await;
@@ -447,4 +513,24 @@ async fn a_denied_node_is_refused_and_each_peer_is_rate_limited() {
         }
     }
     assert!(limited, "node-b went past its budget of 3 requests a minute");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_name_stays_with_the_node_that_holds_it() {
+    let bootstrap = start_bootstrap().await;
+    let genuine = start_node("node-n", &bootstrap.address).await;
+    let early = start_node("early", &bootstrap.address).await;
+    assert_eq!(resolve(&early, "node-n").await.peer_id, genuine.peer_id);
+
+    // Another key publishes the same name. DHT servers keep the holder's live record, the node that
+    // resolved the name before keeps its pin, and a node that never resolved it goes with the copies.
+    let impostor = start_node("node-n", &bootstrap.address).await;
+    let late = start_node("late", &bootstrap.address).await;
+    // Let several record refreshes (every 2 s here) pass, impostor included.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    for _ in 0..3 {
+        assert_eq!(resolve(&early, "node-n").await.peer_id, genuine.peer_id);
+        assert_eq!(resolve(&late, "node-n").await.peer_id, genuine.peer_id);
+    }
+    assert_ne!(impostor.peer_id, genuine.peer_id);
 }

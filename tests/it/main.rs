@@ -9,6 +9,7 @@ mod conversation_extras;
 mod conversations;
 mod durability;
 mod e2ee;
+mod federated_calls;
 mod federated_messaging;
 mod federation;
 mod federation_faults;

@@ -17,8 +17,8 @@ use webrtc::peer_connection::{
 use crate::support::*;
 
 /// Every wait in this test is bounded by this.
-const LIMIT: Duration = Duration::from_secs(20);
-const MESSAGE: &str = "hello over webrtc";
+pub(crate) const LIMIT: Duration = Duration::from_secs(20);
+pub(crate) const MESSAGE: &str = "hello over webrtc";
 
 /// What a peer connection's handler reports to the test.
 enum PeerEvent {
@@ -118,15 +118,36 @@ async fn two_webrtc_peers_connect_through_the_nodes_signaling() {
         StatusCode::OK,
     );
 
-    let (ann_tx, mut ann_events) = unbounded_channel();
-    let (bob_tx, mut bob_events) = unbounded_channel();
-    let ann_pc = peer(ann_tx).await;
-    let bob_pc = peer(bob_tx).await;
+    let received = connect_and_send(&id, (&ann, &mut ann_ws), (&bob, &mut bob_ws)).await;
+    assert_eq!(received, MESSAGE);
 
-    // Ann's channel: report when it opens.
-    let ann_dc = ann_pc.create_data_channel("chat", None).await.unwrap();
-    let (open_tx, mut ann_open) = unbounded_channel();
-    let dc = ann_dc.clone();
+    assert_ok(
+        ann.api
+            .post(&format!("/v1/calls/{id}/end"), json!({ "reason": "COMPLETED" }))
+            .await,
+        StatusCode::OK,
+    );
+    let ended = timeout(LIMIT, bob_ws.expect("call:ended")).await.expect("call:ended");
+    assert_eq!(ended["call_id"], id.as_str());
+}
+
+/// Two webrtc-rs peers, `caller` and `callee`, negotiate through their own sockets only (SDP offer and
+/// answer, trickled ICE candidates); once the caller's data channel opens it sends [`MESSAGE`], and the
+/// text the callee received is returned (both peers are closed first).
+pub(crate) async fn connect_and_send(
+    id: &str,
+    (caller, caller_ws): (&User, &mut Ws),
+    (callee, callee_ws): (&User, &mut Ws),
+) -> String {
+    let (caller_tx, mut caller_events) = unbounded_channel();
+    let (callee_tx, mut callee_events) = unbounded_channel();
+    let caller_pc = peer(caller_tx).await;
+    let callee_pc = peer(callee_tx).await;
+
+    // The caller's channel: report when it opens.
+    let caller_dc = caller_pc.create_data_channel("chat", None).await.unwrap();
+    let (open_tx, mut caller_open) = unbounded_channel();
+    let dc = caller_dc.clone();
     tokio::spawn(async move {
         while let Some(event) = dc.poll().await {
             match event {
@@ -138,59 +159,59 @@ async fn two_webrtc_peers_connect_through_the_nodes_signaling() {
             }
         }
     });
-    let (message_tx, mut bob_messages) = unbounded_channel::<String>();
+    let (message_tx, mut callee_messages) = unbounded_channel::<String>();
 
-    let offer = ann_pc.create_offer(None).await.unwrap();
-    ann_pc.set_local_description(offer.clone()).await.unwrap();
-    ann_ws
-        .send(signal("call:offer", &id, &bob, None, encoded(&offer)))
+    let offer = caller_pc.create_offer(None).await.unwrap();
+    caller_pc.set_local_description(offer.clone()).await.unwrap();
+    caller_ws
+        .send(signal("call:offer", id, callee, None, encoded(&offer)))
         .await;
 
     let received = timeout(LIMIT, async {
         loop {
             tokio::select! {
-                frame = ann_ws.next_within(LIMIT) => {
-                    let frame = frame.expect("ann's socket stays open");
+                frame = caller_ws.next_within(LIMIT) => {
+                    let frame = frame.expect("the caller's socket stays open");
                     match frame["type"].as_str() {
                         Some("call:answer") => {
-                            assert_eq!(frame["from_id"], bob.id.as_str());
+                            assert_eq!(frame["from_id"], callee.id.as_str());
                             let answer: RTCSessionDescription = decoded(&frame);
-                            ann_pc.set_remote_description(answer).await.unwrap();
+                            caller_pc.set_remote_description(answer).await.unwrap();
                         }
                         Some("call:ice") => {
-                            ann_pc.add_ice_candidate(decoded(&frame)).await.unwrap();
+                            caller_pc.add_ice_candidate(decoded(&frame)).await.unwrap();
                         }
                         _ => {}
                     }
                 }
-                frame = bob_ws.next_within(LIMIT) => {
-                    let frame = frame.expect("bob's socket stays open");
+                frame = callee_ws.next_within(LIMIT) => {
+                    let frame = frame.expect("the callee's socket stays open");
                     match frame["type"].as_str() {
                         Some("call:offer") => {
-                            assert_eq!(frame["from_id"], ann.id.as_str());
+                            assert_eq!(frame["from_id"], caller.id.as_str());
                             let offer: RTCSessionDescription = decoded(&frame);
-                            bob_pc.set_remote_description(offer).await.unwrap();
-                            let answer = bob_pc.create_answer(None).await.unwrap();
-                            bob_pc.set_local_description(answer.clone()).await.unwrap();
+                            callee_pc.set_remote_description(offer).await.unwrap();
+                            let answer = callee_pc.create_answer(None).await.unwrap();
+                            callee_pc.set_local_description(answer.clone()).await.unwrap();
                             let device = frame["from_device_id"].as_str().unwrap();
-                            bob_ws
-                                .send(signal("call:answer", &id, &ann, Some(device), encoded(&answer)))
+                            callee_ws
+                                .send(signal("call:answer", id, caller, Some(device), encoded(&answer)))
                                 .await;
                         }
                         Some("call:ice") => {
-                            bob_pc.add_ice_candidate(decoded(&frame)).await.unwrap();
+                            callee_pc.add_ice_candidate(decoded(&frame)).await.unwrap();
                         }
                         _ => {}
                     }
                 }
-                Some(event) = ann_events.recv() => {
+                Some(event) = caller_events.recv() => {
                     if let PeerEvent::Candidate(candidate) = event {
-                        ann_ws.send(signal("call:ice", &id, &bob, None, loopback_host(&candidate))).await;
+                        caller_ws.send(signal("call:ice", id, callee, None, loopback_host(&candidate))).await;
                     }
                 }
-                Some(event) = bob_events.recv() => match event {
+                Some(event) = callee_events.recv() => match event {
                     PeerEvent::Candidate(candidate) => {
-                        bob_ws.send(signal("call:ice", &id, &ann, None, loopback_host(&candidate))).await;
+                        callee_ws.send(signal("call:ice", id, caller, None, loopback_host(&candidate))).await;
                     }
                     PeerEvent::DataChannel(dc) => {
                         let message_tx = message_tx.clone();
@@ -208,24 +229,14 @@ async fn two_webrtc_peers_connect_through_the_nodes_signaling() {
                         });
                     }
                 },
-                Some(()) = ann_open.recv() => ann_dc.send_text(MESSAGE).await.unwrap(),
-                Some(text) = bob_messages.recv() => break text,
+                Some(()) = caller_open.recv() => caller_dc.send_text(MESSAGE).await.unwrap(),
+                Some(text) = callee_messages.recv() => break text,
             }
         }
     })
     .await
-    .expect("bob receives ann's data-channel message within 20 s");
-    assert_eq!(received, MESSAGE);
-
-    assert_ok(
-        ann.api
-            .post(&format!("/v1/calls/{id}/end"), json!({ "reason": "COMPLETED" }))
-            .await,
-        StatusCode::OK,
-    );
-    let ended = timeout(LIMIT, bob_ws.expect("call:ended")).await.expect("call:ended");
-    assert_eq!(ended["call_id"], id.as_str());
-
-    timeout(LIMIT, ann_pc.close()).await.unwrap().unwrap();
-    timeout(LIMIT, bob_pc.close()).await.unwrap().unwrap();
+    .expect("the callee receives the caller's data-channel message within 20 s");
+    timeout(LIMIT, caller_pc.close()).await.unwrap().unwrap();
+    timeout(LIMIT, callee_pc.close()).await.unwrap().unwrap();
+    received
 }

@@ -3,6 +3,7 @@ use protocol::api::{
     AddCallParticipantRequest, Call, CallDuration, CallList, CallListQuery, CallMuteRequest, CallParticipantList,
     CallParticipantStatusRequest, CallQualityMetric, CreateCallRequest, EndCallRequest, IceServers, UserCallsQuery,
 };
+use protocol::federation::CallAction;
 use protocol::{CallId, UserId};
 
 use crate::AppState;
@@ -28,7 +29,7 @@ pub(crate) async fn create(
     Auth(actor): Auth,
     Json(body): Json<CreateCallRequest>,
 ) -> ApiResult<Call> {
-    created(state.services.calls.create(&actor, body).await?)
+    created(state.services.call_action(&actor, CallAction::Create(body)).await?)
 }
 
 /// # `GET /v1/calls?conversation_id=&page=&limit=`
@@ -176,7 +177,11 @@ pub(crate) async fn add_participant(
     Path(id): Path<CallId>,
     Json(body): Json<AddCallParticipantRequest>,
 ) -> ApiResult<Call> {
-    created(state.services.calls.add_participant(&actor, id, body).await?)
+    let action = CallAction::AddParticipant {
+        call_id: id,
+        request: body,
+    };
+    created(state.services.call_action(&actor, action).await?)
 }
 
 /// # `DELETE /v1/calls/{id}/participants/{user_id}`
@@ -200,7 +205,11 @@ pub(crate) async fn remove_participant(
     Auth(actor): Auth,
     Path((id, user)): Path<(CallId, UserId)>,
 ) -> ApiResult<Call> {
-    ok(state.services.calls.remove_participant(&actor, id, user).await?)
+    let action = CallAction::RemoveParticipant {
+        call_id: id,
+        user_id: user,
+    };
+    ok(state.services.call_action(&actor, action).await?)
 }
 
 /// # `PUT /v1/calls/{id}/participants/{user_id}/status`
@@ -227,7 +236,12 @@ pub(crate) async fn set_status(
     Path((id, user)): Path<(CallId, UserId)>,
     Json(body): Json<CallParticipantStatusRequest>,
 ) -> ApiResult<Call> {
-    ok(state.services.calls.set_status(&actor, id, user, body).await?)
+    let action = CallAction::SetStatus {
+        call_id: id,
+        user_id: user,
+        request: body,
+    };
+    ok(state.services.call_action(&actor, action).await?)
 }
 
 /// # `PUT /v1/calls/{id}/participants/{user_id}/mute`
@@ -253,7 +267,12 @@ pub(crate) async fn set_mute(
     Path((id, user)): Path<(CallId, UserId)>,
     Json(body): Json<CallMuteRequest>,
 ) -> ApiResult<Call> {
-    ok(state.services.calls.set_mute(&actor, id, user, body).await?)
+    let action = CallAction::SetMute {
+        call_id: id,
+        user_id: user,
+        request: body,
+    };
+    ok(state.services.call_action(&actor, action).await?)
 }
 
 /// # `POST /v1/calls/{id}/connected`
@@ -275,7 +294,10 @@ pub(crate) async fn connected(
     Auth(actor): Auth,
     Path(id): Path<CallId>,
 ) -> ApiResult<Call> {
-    ok(state.services.calls.connected(&actor, id).await?)
+    ok(state
+        .services
+        .call_action(&actor, CallAction::Connected { call_id: id })
+        .await?)
 }
 
 /// # `POST /v1/calls/{id}/end`
@@ -302,7 +324,8 @@ pub(crate) async fn end(
     body: Option<Json<EndCallRequest>>,
 ) -> ApiResult<Call> {
     let request = body.map(|Json(body)| body).unwrap_or_default();
-    ok(state.services.calls.end(&actor, id, request).await?)
+    let action = CallAction::End { call_id: id, request };
+    ok(state.services.call_action(&actor, action).await?)
 }
 
 /// # `GET /v1/calls/{id}/duration`
@@ -344,5 +367,5 @@ pub(crate) async fn quality(
     Auth(actor): Auth,
     Json(body): Json<CallQualityMetric>,
 ) -> ApiResult<CallQualityMetric> {
-    created(state.services.calls.record_quality(&actor, body).await?)
+    created(state.services.record_call_quality(&actor, body).await?)
 }

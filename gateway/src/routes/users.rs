@@ -7,7 +7,7 @@ use protocol::{DeviceId, UserId};
 
 use crate::AppState;
 use crate::extract::{Auth, Json, Path, Query};
-use crate::openapi::Null;
+use crate::openapi::{ErrorEnvelope, Null};
 use crate::reply::{ApiResult, ok};
 
 /// # `GET /v1/users/me`
@@ -129,10 +129,12 @@ pub(crate) async fn deactivate_device(
     get,
     path = "/v1/users/search",
     tag = "users",
-    summary = "Find users by username or display name",
+    summary = "Find users by username or display name, or exactly by handle `username@node-name`",
     params(UserSearchQuery),
     responses(
         (status = 200, description = "The matches", body = UserList),
+        (status = 422, description = "The handle names no known node", body = ErrorEnvelope),
+        (status = 503, description = "The user's home node could not be reached", body = ErrorEnvelope),
     ),
 )]
 pub(crate) async fn search(
@@ -140,7 +142,7 @@ pub(crate) async fn search(
     Auth(_): Auth,
     Query(query): Query<UserSearchQuery>,
 ) -> ApiResult<UserList> {
-    ok(state.services.users.search(query)?)
+    ok(state.services.search_users(query).await?)
 }
 
 /// # `GET /v1/users/{id}`

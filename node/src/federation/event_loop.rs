@@ -15,7 +15,7 @@ use protocol::federation::{KAD_PROTOCOL, NodeInfo, NodeName, PROTOCOL, Request, 
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::behaviour::{Behaviour, BehaviourEvent};
-use super::{Error, LocalNode, PeerInfo, ResolvedNode, inbound, records};
+use super::{Error, LocalNode, PeerInfo, ResolvedNode, inbound, pins, records};
 use crate::{FederationConfig, Services};
 
 /// Inbound requests being answered at once; beyond this a peer is told `busy` (bounded work per node).
@@ -41,6 +41,18 @@ pub(crate) enum Command {
     },
 }
 
+/// A name lookup under way: the valid records found so far (one per copy) and when to decide.
+struct PendingResolve {
+    name: NodeName,
+    reply: oneshot::Sender<Result<ResolvedNode, Error>>,
+    candidates: Vec<records::VerifiedRecord>,
+    decide_at: Option<tokio::time::Instant>,
+}
+
+/// A lookup decides when the DHT query ends, or this long after the first valid copy arrived, so one
+/// fast answer (an impostor's own copy) cannot decide alone.
+const RESOLVE_WINDOW: Duration = Duration::from_secs(2);
+
 /// Who waits for an outbound request's answer.
 enum Pending {
     Client(oneshot::Sender<Result<Response, Error>>),
@@ -54,7 +66,8 @@ struct KnownPeer {
     addresses: BTreeSet<Multiaddr>,
 }
 
-/// The window of the per-peer request budget.
+/// The per-peer budget refills over this period: a peer may burst the whole per-minute budget, then
+/// continues at budget / 60 requests a second.
 const PEER_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub(crate) struct EventLoop {
@@ -69,9 +82,9 @@ pub(crate) struct EventLoop {
     peers: HashMap<PeerId, KnownPeer>,
     greeted: HashSet<PeerId>,
     pending_requests: HashMap<OutboundRequestId, Pending>,
-    pending_resolves: HashMap<kad::QueryId, (NodeName, oneshot::Sender<Result<ResolvedNode, Error>>)>,
-    /// Requests per peer in the current one-minute window.
-    peer_budget: HashMap<PeerId, (tokio::time::Instant, u32)>,
+    pending_resolves: HashMap<kad::QueryId, PendingResolve>,
+    /// Each peer's token bucket: when it was last topped up and the requests it may still make.
+    peer_budget: HashMap<PeerId, (tokio::time::Instant, f64)>,
 }
 
 impl EventLoop {
@@ -100,20 +113,25 @@ impl EventLoop {
         }
     }
 
-    /// Counts one request of a peer; false once its budget for the current minute is spent.
+    /// Takes one request from a peer's budget; false when it is spent. A token bucket rather than a
+    /// fixed window, so a busy but honest peer is slowed down smoothly instead of cut off for the rest
+    /// of a minute (its outbox then sends fewer, larger batches).
     fn within_budget(&mut self, peer: PeerId) -> bool {
         let now = tokio::time::Instant::now();
+        let capacity = f64::from(self.config.peer_requests_per_minute);
+        let rate = capacity / PEER_WINDOW.as_secs_f64();
         if self.peer_budget.len() > 10_000 {
             self.peer_budget
-                .retain(|_, (started, _)| now.duration_since(*started) < PEER_WINDOW);
+                .retain(|_, (since, _)| now.duration_since(*since) < PEER_WINDOW);
         }
-        let (started, used) = self.peer_budget.entry(peer).or_insert((now, 0));
-        if now.duration_since(*started) >= PEER_WINDOW {
-            *started = now;
-            *used = 0;
+        let (since, tokens) = self.peer_budget.entry(peer).or_insert((now, capacity));
+        *tokens = (*tokens + now.duration_since(*since).as_secs_f64() * rate).min(capacity);
+        *since = now;
+        if *tokens < 1.0 {
+            return false;
         }
-        *used += 1;
-        *used <= self.config.peer_requests_per_minute
+        *tokens -= 1.0;
+        true
     }
 
     /// Runs until `shutdown` fires (or its sender is dropped).
@@ -121,6 +139,8 @@ impl EventLoop {
         self.join_bootstrap_nodes();
         let mut refresh = tokio::time::interval(self.config.record_refresh_interval);
         refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut lookups = tokio::time::interval(RESOLVE_WINDOW / 4);
+        lookups.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = &mut shutdown => break,
@@ -131,6 +151,7 @@ impl EventLoop {
                     let _ = self.swarm.behaviour_mut().request_response.send_response(channel, response);
                 }
                 _ = refresh.tick() => self.publish_record(),
+                _ = lookups.tick() => self.decide_due_resolves(),
             }
         }
         tracing::info!("federation stopped");
@@ -244,7 +265,15 @@ impl EventLoop {
                     return;
                 }
                 let query = self.swarm.behaviour_mut().kademlia.get_record(records::key(&name));
-                self.pending_resolves.insert(query, (name, reply));
+                self.pending_resolves.insert(
+                    query,
+                    PendingResolve {
+                        name,
+                        reply,
+                        candidates: Vec::new(),
+                        decide_at: None,
+                    },
+                );
             }
             Command::Request { peer, request, reply } => {
                 let id = self.swarm.behaviour_mut().request_response.send_request(&peer, request);
@@ -313,14 +342,19 @@ impl EventLoop {
                         record: Some(record),
                         ..
                     },
-            } => match records::validate(&record, now()) {
-                Ok(_) => {
-                    if let Err(err) = self.swarm.behaviour_mut().kademlia.store_mut().put(record) {
-                        tracing::warn!(error = %err, "storing a node record failed");
+            } => {
+                let store = self.swarm.behaviour_mut().kademlia.store_mut();
+                let verdict = records::validate(&record, now())
+                    .and_then(|verified| records::may_replace(store.get(&record.key).as_deref(), &verified, now()));
+                match verdict {
+                    Ok(()) => {
+                        if let Err(err) = store.put(record) {
+                            tracing::warn!(error = %err, "storing a node record failed");
+                        }
                     }
+                    Err(err) => tracing::warn!(peer = %source, error = %err, "refused a node record"),
                 }
-                Err(err) => tracing::warn!(peer = %source, error = %err, "refused an invalid node record"),
-            },
+            }
             kad::Event::RoutingUpdated { peer, addresses, .. } => {
                 self.peers
                     .entry(peer)
@@ -334,57 +368,88 @@ impl EventLoop {
                 kad::QueryResult::GetRecord(Ok(kad::GetRecordOk::FoundRecord(found))) => {
                     self.on_record_found(id, found.record);
                     if step.last {
-                        self.fail_resolve(id);
+                        self.decide_resolve(id);
                     }
                 }
-                kad::QueryResult::GetRecord(_) => self.fail_resolve(id),
+                kad::QueryResult::GetRecord(_) => self.decide_resolve(id),
                 _ => {}
             },
             _ => {}
         }
     }
 
+    /// Keeps a valid copy of the record a lookup is after.
     fn on_record_found(&mut self, query: kad::QueryId, record: kad::Record) {
-        let Some((name, _)) = self.pending_resolves.get(&query) else {
+        let Some(pending) = self.pending_resolves.get_mut(&query) else {
             return;
         };
-        let verified = match records::validate(&record, now()) {
-            Ok(verified) if &verified.name == name => verified,
-            Ok(_) => return,
-            Err(err) => {
-                tracing::warn!(%name, error = %err, "ignored an invalid node record");
-                return;
+        match records::validate(&record, now()) {
+            Ok(verified) if verified.name == pending.name => {
+                pending.candidates.push(verified);
+                pending
+                    .decide_at
+                    .get_or_insert_with(|| tokio::time::Instant::now() + RESOLVE_WINDOW);
             }
-        };
-        let Some((_, reply)) = self.pending_resolves.remove(&query) else {
+            Ok(_) => {}
+            Err(err) => tracing::warn!(name = %pending.name, error = %err, "ignored an invalid node record"),
+        }
+    }
+
+    fn decide_due_resolves(&mut self) {
+        let now = tokio::time::Instant::now();
+        let due: Vec<kad::QueryId> = self
+            .pending_resolves
+            .iter()
+            .filter(|(_, pending)| pending.decide_at.is_some_and(|at| at <= now))
+            .map(|(query, _)| *query)
+            .collect();
+        for query in due {
+            self.decide_resolve(query);
+        }
+    }
+
+    /// Ends a lookup: picks the name's holder among the copies found (see `records::choose`), pins it,
+    /// dials it and answers; fails when nothing valid (or only contradictions of a live pin) was found.
+    fn decide_resolve(&mut self, query: kad::QueryId) {
+        let Some(pending) = self.pending_resolves.remove(&query) else {
             return;
         };
         if let Some(mut running) = self.swarm.behaviour_mut().kademlia.query_mut(&query) {
             running.finish();
         }
-        let peer = verified.peer_id;
+        let services = self.services.upgrade();
+        let pinned = services
+            .as_ref()
+            .and_then(|services| pins::get(&services.store, &pending.name).ok().flatten());
+        let Some(chosen) = records::choose(&pending.candidates, pinned, now()).cloned() else {
+            if !pending.candidates.is_empty() {
+                tracing::warn!(name = %pending.name, "only records of another node than the name's holder were found");
+            }
+            let _ = pending.reply.send(Err(Error::UnknownNode(pending.name.to_string())));
+            return;
+        };
+        if let Some(services) = &services
+            && let Err(err) = pins::set(&services.store, &pending.name, chosen.peer_id, chosen.expires_at)
+        {
+            tracing::warn!(name = %pending.name, error = %err, "pinning a node name failed");
+        }
+        let peer = chosen.peer_id;
         let known = self.peers.entry(peer).or_default();
-        known.name = Some(verified.name.clone());
-        known.addresses.extend(verified.addresses.iter().cloned());
-        for address in &verified.addresses {
+        known.name = Some(chosen.name.clone());
+        known.addresses.extend(chosen.addresses.iter().cloned());
+        for address in &chosen.addresses {
             self.swarm.add_peer_address(peer, address.clone());
         }
         if !self.swarm.is_connected(&peer) {
-            let dial = DialOpts::peer_id(peer).addresses(verified.addresses.clone()).build();
+            let dial = DialOpts::peer_id(peer).addresses(chosen.addresses.clone()).build();
             if let Err(err) = self.swarm.dial(dial) {
                 tracing::debug!(%peer, error = %err, "dialing a resolved node failed");
             }
         }
-        let _ = reply.send(Ok(ResolvedNode {
+        let _ = pending.reply.send(Ok(ResolvedNode {
             peer_id: peer,
-            addresses: verified.addresses,
+            addresses: chosen.addresses,
         }));
-    }
-
-    fn fail_resolve(&mut self, query: kad::QueryId) {
-        if let Some((name, reply)) = self.pending_resolves.remove(&query) {
-            let _ = reply.send(Err(Error::UnknownNode(name.to_string())));
-        }
     }
 
     fn on_request_response(&mut self, event: request_response::Event<Request, Response>) {

@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 use libp2p::PeerId;
-use protocol::api::Timestamp;
+use protocol::api::{Timestamp, UserProfile};
 use protocol::federation::{NodeName, RemoteDevice, RemoteUser};
 use protocol::{DeviceId, UserId};
 use serde::{Deserialize, Serialize};
@@ -52,6 +52,22 @@ impl RemoteHome {
             devices: self.devices.clone().unwrap_or_default(),
         }
     }
+}
+
+/// A remote user's profile as last known, shown with its handle as username.
+pub(crate) fn cached_profile(store: &Store, user: UserId) -> Result<Option<UserProfile>> {
+    Ok(get(store, user)?.map(|home| UserProfile {
+        id: user,
+        username: format!("{}@{}", home.username.as_deref().unwrap_or_default(), home.node),
+        display_name: home.display_name.clone().unwrap_or_default(),
+        avatar_url: None,
+        status: None,
+        bio: None,
+        location: None,
+        last_seen: None,
+        is_online: false,
+        created_at: home.fetched_at,
+    }))
 }
 
 pub(crate) fn get(store: &Store, user: UserId) -> Result<Option<RemoteHome>> {

@@ -45,6 +45,24 @@ pub(crate) async fn answer(services: &Services, peer: PeerId, request: Request) 
         Request::Deliver { envelopes } => super::deliveries::accept(services, peer, envelopes).await,
         Request::Submit(submission) => services.accept_submission(peer, submission).await,
         Request::ChangeMessage(change) => services.accept_change(peer, change).await,
+        Request::Typing {
+            conversation_id,
+            user_id,
+            display_name,
+            typing,
+        } => done(
+            services
+                .presence
+                .remote_typing(peer, conversation_id, user_id, &display_name, typing),
+        ),
+        Request::Presence {
+            user_id,
+            online,
+            status,
+        } => done(services.presence.remote_presence(peer, user_id, online, &status)),
+        Request::CallAction(action) => services.accept_call_action(peer, action).await,
+        Request::CallUpdate(update) => services.accept_call_update(peer, update).await,
+        Request::CallSignal(signal) => services.accept_call_signal(peer, *signal),
         _ => error("unsupported", "this node does not support that request"),
     }
 }
@@ -80,4 +98,12 @@ fn fetch_user(services: &Services, id: UserId) -> crate::Result<Option<RemoteUse
             })
             .collect::<crate::Result<_>>()?,
     }))
+}
+
+/// The answer to a best-effort signal.
+fn done(outcome: crate::Result<()>) -> Response {
+    match outcome {
+        Ok(()) => Response::Done,
+        Err(err) => error("refused", &err.to_string()),
+    }
 }

@@ -92,6 +92,11 @@ impl Outbox {
         }
     }
 
+    /// The federation client, once federation runs (for best-effort signals that skip the outbox).
+    pub(crate) fn client(&self) -> Option<&Client> {
+        self.client.get()
+    }
+
     /// Signs an event with the node key.
     pub(crate) fn seal(&self, event: &Event) -> Result<Envelope> {
         Envelope::seal(event, &self.key).map_err(|err| Error::Internal(format!("sealing an event: {err}")))

@@ -16,6 +16,8 @@ pub(crate) struct VerifiedRecord {
     pub(crate) name: NodeName,
     pub(crate) peer_id: PeerId,
     pub(crate) addresses: Vec<Multiaddr>,
+    pub(crate) issued_at: i64,
+    pub(crate) expires_at: i64,
 }
 
 /// The DHT key of a node name.
@@ -63,6 +65,46 @@ pub(crate) fn validate(record: &kad::Record, now: i64) -> Result<VerifiedRecord,
         name,
         peer_id,
         addresses,
+        issued_at: body.issued_at,
+        expires_at: body.expires_at,
+    })
+}
+
+/// Whether a DHT server may store `incoming` over what it holds for the name: a name belongs to the node
+/// that holds it until that node's record expires, so another key cannot take it over meanwhile.
+pub(crate) fn may_replace(
+    held: Option<&kad::Record>,
+    incoming: &VerifiedRecord,
+    now: i64,
+) -> Result<(), FederationError> {
+    match held.map(|record| validate(record, now)) {
+        Some(Ok(holder)) if holder.peer_id != incoming.peer_id => Err(FederationError::NameTaken),
+        _ => Ok(()),
+    }
+}
+
+/// Picks the holder of a name among the valid records a lookup found (one per copy): the pinned node
+/// while its pin lasts, else the node most copies name, the earliest issued on a tie. `None` when
+/// every candidate contradicts a live pin.
+pub(crate) fn choose(
+    candidates: &[VerifiedRecord],
+    pinned: Option<(PeerId, i64)>,
+    now: i64,
+) -> Option<&VerifiedRecord> {
+    if let Some((peer, until)) = pinned {
+        let held = candidates
+            .iter()
+            .filter(|c| c.peer_id == peer)
+            .max_by_key(|c| c.issued_at);
+        if held.is_some() || until > now {
+            return held;
+        }
+    }
+    let copies = |peer: PeerId| candidates.iter().filter(|c| c.peer_id == peer).count();
+    candidates.iter().max_by(|a, b| {
+        copies(a.peer_id)
+            .cmp(&copies(b.peer_id))
+            .then_with(|| b.issued_at.cmp(&a.issued_at))
     })
 }
 
@@ -91,6 +133,7 @@ mod tests {
         .unwrap();
         let verified = validate(&record, 1001).unwrap();
         assert_eq!(verified.name, name);
+        assert_eq!((verified.issued_at, verified.expires_at), (1000, 1060));
         assert_eq!(verified.peer_id, identity.libp2p_keypair().public().to_peer_id());
         assert_eq!(verified.addresses, vec![address]);
         assert_eq!(validate(&record, 1060).unwrap_err(), FederationError::Expired);
@@ -127,5 +170,59 @@ mod tests {
 
         let garbage = kad::Record::new(record.key.clone(), vec![0xc1, 0x00]);
         assert!(matches!(validate(&garbage, 1001), Err(FederationError::Malformed(_))));
+    }
+
+    fn candidate(peer: PeerId, issued_at: i64) -> VerifiedRecord {
+        VerifiedRecord {
+            name: NodeName::new("node-c").unwrap(),
+            peer_id: peer,
+            addresses: Vec::new(),
+            issued_at,
+            expires_at: issued_at + 600,
+        }
+    }
+
+    #[test]
+    fn a_name_goes_to_its_pinned_holder_then_to_the_most_copies() {
+        let (holder, other) = (PeerId::random(), PeerId::random());
+        let found = [candidate(other, 50), candidate(holder, 10), candidate(holder, 20)];
+        assert_eq!(choose(&found, None, 100).unwrap().peer_id, holder, "most copies");
+        let tie = [candidate(other, 50), candidate(holder, 10)];
+        assert_eq!(choose(&tie, None, 100).unwrap().peer_id, holder, "earliest on a tie");
+        // A live pin beats a majority, and refuses a lookup that found only others.
+        assert_eq!(choose(&tie, Some((other, 200)), 100).unwrap().peer_id, other);
+        assert!(choose(&[candidate(other, 50)], Some((holder, 200)), 100).is_none());
+        // A lapsed pin no longer holds the name.
+        assert_eq!(
+            choose(&[candidate(other, 50)], Some((holder, 90)), 100)
+                .unwrap()
+                .peer_id,
+            other
+        );
+    }
+
+    #[test]
+    fn a_live_record_of_another_key_is_not_replaced() {
+        let (_dir, first) = identity();
+        let (_dir2, second) = identity();
+        let name = NodeName::new("node-c").unwrap();
+        let held = build(&first, &name, &[], 1000, Duration::from_secs(60)).unwrap();
+        let takeover = validate(
+            &build(&second, &name, &[], 1010, Duration::from_secs(60)).unwrap(),
+            1010,
+        )
+        .unwrap();
+        assert_eq!(
+            may_replace(Some(&held), &takeover, 1010),
+            Err(FederationError::NameTaken)
+        );
+        assert_eq!(
+            may_replace(Some(&held), &takeover, 1061),
+            Ok(()),
+            "once the holder's record lapsed"
+        );
+        let refresh = validate(&build(&first, &name, &[], 1020, Duration::from_secs(60)).unwrap(), 1020).unwrap();
+        assert_eq!(may_replace(Some(&held), &refresh, 1020), Ok(()));
+        assert_eq!(may_replace(None, &takeover, 1010), Ok(()));
     }
 }

@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use protocol::api::{DeviceKeyQuery, IdentityKey, KeyBundle, PublicDevice, PublicDeviceList, UserProfile};
+use protocol::api::{
+    DeviceKeyQuery, IdentityKey, KeyBundle, PublicDevice, PublicDeviceList, UserList, UserProfile, UserSearchQuery,
+};
 use protocol::federation::{NodeName, RemoteUser, Request, Response};
 use protocol::{DeviceId, UserId};
 
@@ -122,24 +124,29 @@ impl Services {
         }
     }
 
+    /// Searches users: by prefix of username or display name on this node, or, for a query of the form
+    /// `username@node-name`, exactly that user wherever it lives.
+    pub async fn search_users(&self, query: UserSearchQuery) -> Result<UserList> {
+        let text = query.query.trim();
+        if !text.contains('@') {
+            return self.users.search(query);
+        }
+        match self.resolve_handle(text).await {
+            Ok(found) => Ok(UserList {
+                users: vec![self.user_profile(found.user.user_id).await?],
+            }),
+            Err(Error::NotFound(_)) => Ok(UserList { users: Vec::new() }),
+            Err(err) => Err(err),
+        }
+    }
+
     /// A user's profile, fetched from its home node when it lives elsewhere.
     pub async fn user_profile(&self, user: UserId) -> Result<UserProfile> {
         if users::get_user(&self.store, user)?.is_some() {
             return self.users.profile(user);
         }
-        let (home, remote) = self.remote_user(user).await?.ok_or(Error::NotFound("user"))?;
-        Ok(UserProfile {
-            id: user,
-            username: format!("{}@{}", remote.username, home.node),
-            display_name: remote.display_name,
-            avatar_url: None,
-            status: None,
-            bio: None,
-            location: None,
-            last_seen: None,
-            is_online: false,
-            created_at: home.fetched_at,
-        })
+        self.remote_user(user).await?.ok_or(Error::NotFound("user"))?;
+        homes::cached_profile(&self.store, user)?.ok_or(Error::NotFound("user"))
     }
 
     /// A user's active devices, fetched from its home node when it lives elsewhere.

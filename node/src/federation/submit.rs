@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use libp2p::PeerId;
 use protocol::ConversationId;
 use protocol::api::{
-    AddParticipantRequest, Conversation, CreateConversationRequest, DeviceCiphertext, ForwardMessageRequest, Message,
-    Participant, SendMessageRequest, UserRef,
+    AddContactRequest, AddParticipantRequest, Contact, Conversation, CreateConversationRequest, DeviceCiphertext,
+    ForwardMessageRequest, Message, Participant, SendMessageRequest, UserRef,
 };
 use protocol::federation::{Request, Response, Submission, SubmittedCopy};
 use protocol::{DeviceId, MessageId, SessionId, UserId};
@@ -30,6 +30,17 @@ impl Services {
             }
         }
         Ok(())
+    }
+
+    /// Adds a contact named by id or handle (a user of any node).
+    pub async fn add_contact(&self, actor: &Actor, mut request: AddContactRequest) -> Result<Contact> {
+        self.resolve_refs(std::slice::from_mut(&mut request.contact_user_id))
+            .await?;
+        let user = request
+            .contact_user_id
+            .id()
+            .ok_or_else(|| Error::invalid("contact_user_id", "unknown user"))?;
+        self.contacts.add(actor, user).await
     }
 
     /// Creates a conversation whose participants may be named by handle, on any node.

@@ -1,14 +1,14 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Timestamp, UserProfile};
-use crate::UserId;
 
 /// `POST /v1/users/me/contacts`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddContactRequest {
-    /// The user to add.
-    pub contact_user_id: UserId,
+    /// The user to add, by id or by handle `username@node-name`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub contact_user_id: super::UserRef,
 }
 
 /// A user in the caller's contact or block list.

@@ -150,3 +150,63 @@ pub struct RelayedSignal {
     /// The SDP or candidate.
     pub data: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Request, Response, decode_request, decode_response, encode_request, encode_response};
+    use super::*;
+    use crate::ConversationId;
+    use crate::api::{CallKind, CallStatus};
+
+    #[test]
+    fn call_requests_and_answers_round_trip() {
+        let (ann, bob) = (UserId::random(), UserId::random());
+        let call = Call {
+            id: CallId::random(),
+            conversation_id: ConversationId::random(),
+            kind: CallKind::Video,
+            status: CallStatus::Ringing,
+            initiator_id: ann,
+            created_at: chrono::Utc::now(),
+            started_at: None,
+            ended_at: None,
+            duration: 0,
+            end_reason: None,
+            ended_by: None,
+            participants: Vec::new(),
+        };
+        let requests = [
+            Request::CallAction(Box::new(CallActionRequest {
+                user_id: bob,
+                device_id: DeviceId::random(),
+                action: CallAction::Create(CreateCallRequest {
+                    conversation_id: call.conversation_id,
+                    kind: CallKind::Audio,
+                    initiator_id: None,
+                }),
+            })),
+            Request::CallUpdate(Box::new(CallUpdate {
+                call: call.clone(),
+                event: CallEvent::Ringing {
+                    caller: ann,
+                    users: vec![bob],
+                },
+            })),
+            Request::CallSignal(Box::new(RelayedSignal {
+                call_id: call.id,
+                from_id: ann,
+                from_device_id: DeviceId::random(),
+                to_id: bob,
+                to_device_id: None,
+                kind: SignalKind::Ice,
+                data: "candidate".into(),
+            })),
+        ];
+        for request in requests {
+            assert_eq!(decode_request(&encode_request(&request).unwrap()).unwrap(), request);
+        }
+        for response in [Response::Call(Box::new(call)), Response::Done] {
+            assert_eq!(decode_response(&encode_response(&response).unwrap()).unwrap(), response);
+        }
+    }
+}

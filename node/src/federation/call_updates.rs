@@ -1,0 +1,121 @@
+//! Telling other nodes about calls this node hosts. Every change of a hosted call (in the order `Calls`
+//! made them) is sent as `Request::CallUpdate` to the home node of each remote participant, which keeps
+//! the call and pushes `call:incoming`, `call:updated` or `call:ended` to its users.
+//!
+//! Best effort, unlike messages: a call is live state that is useless once stale, so updates are not
+//! written to the durable outbox. One in-memory queue per destination keeps them in order; a full queue
+//! drops updates and a failed request is logged, never retried beyond one fresh lookup of the node. The
+//! REST answer never waits for other nodes.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+
+use libp2p::PeerId;
+use protocol::api::Call;
+use protocol::federation::{CallUpdate, Request, Response};
+use tokio::sync::mpsc;
+
+use super::Client;
+use super::calls::refusal;
+use super::outbox::Destination;
+use crate::conversations;
+use crate::{Error, Result, Services};
+
+/// Changes waiting to be fanned out (calls are rate-limited, so this is generous).
+const CHANGES_QUEUE: usize = 1024;
+/// Updates waiting for one destination.
+const NODE_QUEUE: usize = 64;
+
+/// Starts fanning out call changes (with federation; needs a tokio runtime).
+pub(crate) fn start(services: &Arc<Services>, client: Client) {
+    let (changes_tx, changes) = mpsc::channel(CHANGES_QUEUE);
+    if services.calls.federate(changes_tx) {
+        tokio::spawn(fan_out(Arc::downgrade(services), client, changes));
+    }
+}
+
+/// Ends when the services are dropped (their `Calls` holds the sending half).
+async fn fan_out(services: Weak<Services>, client: Client, mut changes: mpsc::Receiver<CallUpdate>) {
+    let mut queues: HashMap<PeerId, mpsc::Sender<Request>> = HashMap::new();
+    while let Some(update) = changes.recv().await {
+        let destinations = match services.upgrade() {
+            Some(services) => services.call_destinations(&update.call),
+            None => break,
+        };
+        let destinations = match destinations {
+            Ok(destinations) => destinations,
+            Err(err) => {
+                tracing::error!(call = %update.call.id, error = %err, "finding a call's remote participants failed");
+                continue;
+            }
+        };
+        for to in destinations {
+            let queue = queues
+                .entry(to.peer)
+                .or_insert_with(|| send_in_order(client.clone(), to.clone()));
+            if queue.try_send(Request::CallUpdate(Box::new(update.clone()))).is_err() {
+                tracing::warn!(node = %to.node, call = %update.call.id, "call update dropped: the node's queue is full");
+            }
+        }
+    }
+}
+
+/// A queue whose requests go to `to` one after the other.
+fn send_in_order(client: Client, to: Destination) -> mpsc::Sender<Request> {
+    let (queue, mut requests) = mpsc::channel::<Request>(NODE_QUEUE);
+    tokio::spawn(async move {
+        while let Some(request) = requests.recv().await {
+            let answer = match client.request(to.peer, request.clone()).await {
+                Ok(answer) => Ok(answer),
+                // The node may have moved: look it up again, once.
+                Err(_) => match client.resolve(to.node.clone()).await {
+                    Ok(found) if found.peer_id == to.peer => client.request(to.peer, request).await,
+                    Ok(_) => {
+                        tracing::warn!(node = %to.node, "the node's name now belongs to another peer");
+                        continue;
+                    }
+                    Err(err) => Err(err),
+                },
+            };
+            match answer {
+                Ok(Response::Done) => {}
+                Ok(other) => tracing::warn!(node = %to.node, answer = ?other, "a node refused a call update"),
+                Err(err) => tracing::warn!(node = %to.node, error = %err, "a call update could not be delivered"),
+            }
+        }
+    });
+    queue
+}
+
+impl Services {
+    /// The home nodes of a hosted call's remote participants (none for a call hosted elsewhere).
+    fn call_destinations(&self, call: &Call) -> Result<Vec<Destination>> {
+        match conversations::get(&self.store, call.conversation_id)? {
+            Some(record) if record.host.is_none() => {}
+            _ => return Ok(Vec::new()),
+        }
+        let users: Vec<_> = call.participants.iter().map(|p| p.user_id).collect();
+        Ok(conversations::remote_homes(&self.store, &users)?
+            .into_values()
+            .map(|(destination, _)| destination)
+            .collect())
+    }
+
+    /// Keeps a call reported by `peer`, which must host the call's conversation, and tells this node's
+    /// participants.
+    pub(crate) async fn accept_call_update(&self, peer: PeerId, update: Box<CallUpdate>) -> Response {
+        match self.take_call_update(peer, *update).await {
+            Ok(()) => Response::Done,
+            Err(err) => refusal(&err),
+        }
+    }
+
+    async fn take_call_update(&self, peer: PeerId, update: CallUpdate) -> Result<()> {
+        let record =
+            conversations::get(&self.store, update.call.conversation_id)?.ok_or(Error::NotFound("conversation"))?;
+        match &record.host {
+            Some(host) if host.peer_id == peer.to_string() => self.calls.apply_update(update).await,
+            _ => Err(Error::Forbidden("only the conversation's host reports its calls")),
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! Calls, wherever their conversation is hosted. A call lives on the node hosting its conversation:
+//! a change asked on another node (create, answer, leave, mute, invite, remove, connected, end, quality)
+//! goes to the host as `Request::CallAction` and the caller's answer waits for the host's. The host acts
+//! only for users whose home is the asking node ("a node speaks only for its own users").
+//!
+//! WebRTC signals concern two users only, so they go straight from the sender's node to the
+//! recipient's home node (`Request::CallSignal`), host or not; the receiving node checks the signal
+//! against the call as it knows it and that the sending node is the sender's home.
+
+use libp2p::PeerId;
+use protocol::api::{Call, CallQualityMetric};
+use protocol::federation::{CallAction, CallActionRequest, RelayedSignal, Request, Response};
+use protocol::ws::{CallSignalRequest, SignalKind};
+use protocol::{ConversationId, SessionId, UserId};
+
+use super::homes;
+use super::inbound::error;
+use super::remote::unavailable;
+use crate::calls::{CallAnswer, signal_of};
+use crate::conversations::{self, HostRef};
+use crate::{Actor, Error, Result, Services, users};
+
+impl Services {
+    /// Starts or changes a call (every REST call mutation): here when this node hosts the call's
+    /// conversation, otherwise at its host, on the caller's behalf.
+    pub async fn call_action(&self, actor: &Actor, action: CallAction) -> Result<Call> {
+        match self.act_on_call(actor, action).await? {
+            CallAnswer::Call(call) => Ok(call),
+            CallAnswer::Quality(_) => Err(Error::Internal("a call change answered with a quality sample".into())),
+        }
+    }
+
+    /// Records a quality sample of the caller's connection with the call, at the call's host.
+    pub async fn record_call_quality(&self, actor: &Actor, metric: CallQualityMetric) -> Result<CallQualityMetric> {
+        match self.act_on_call(actor, CallAction::Quality(metric)).await? {
+            CallAnswer::Quality(metric) => Ok(metric),
+            CallAnswer::Call(_) => Err(Error::Internal("a quality sample answered with a call".into())),
+        }
+    }
+
+    /// Relays a WebRTC signal (WebSocket `call:offer`, `call:answer`, `call:ice`) to another participant
+    /// of a live call: pushed here when the recipient lives here, sent to its home node otherwise. The
+    /// answer waits for that node, so a refusal reaches the sender.
+    pub async fn signal_call(&self, actor: &Actor, kind: SignalKind, request: CallSignalRequest) -> Result<()> {
+        let to = request.to_id;
+        self.calls
+            .check_signal(actor.user_id, request.call_id, to, &request.data)?;
+        if users::get_user(&self.store, to)?.is_some() {
+            let to_device = request.to_device_id;
+            return self
+                .calls
+                .deliver_signal(signal_of(actor.user_id, actor.device_id, kind, request), to_device);
+        }
+        let home = homes::get(&self.store, to)?.ok_or_else(|| Error::invalid("to_id", "lives on an unknown node"))?;
+        let signal = RelayedSignal {
+            call_id: request.call_id,
+            from_id: actor.user_id,
+            from_device_id: actor.device_id,
+            to_id: to,
+            to_device_id: request.to_device_id,
+            kind,
+            data: request.data,
+        };
+        let answer = self
+            .federation_client()?
+            .request(home.peer()?, Request::CallSignal(Box::new(signal)))
+            .await
+            .map_err(unavailable)?;
+        match answer {
+            Response::Done => Ok(()),
+            Response::Error { code, message } => Err(refused_by(&home.node, &code, message)),
+            other => Err(Error::Unavailable(format!("{} answered {other:?}", home.node))),
+        }
+    }
+
+    async fn act_on_call(&self, actor: &Actor, action: CallAction) -> Result<CallAnswer> {
+        let conversation = self.conversation_of(actor, &action)?;
+        let record = conversations::get(&self.store, conversation)?.ok_or(Error::NotFound("conversation"))?;
+        match &record.host {
+            Some(host) => {
+                conversations::require_participant(&self.store, conversation, actor.user_id)?;
+                self.ask_call_host(actor, host, action).await
+            }
+            None => self.calls.act(actor, action).await,
+        }
+    }
+
+    /// The conversation of the call acted on, which the actor must be able to see.
+    fn conversation_of(&self, actor: &Actor, action: &CallAction) -> Result<ConversationId> {
+        match (action, action.call_id()) {
+            (CallAction::Create(request), _) => Ok(request.conversation_id),
+            (_, Some(call)) => Ok(self.calls.get(actor, call)?.conversation_id),
+            (_, None) => Err(Error::invalid("action", "names no call")),
+        }
+    }
+
+    async fn ask_call_host(&self, actor: &Actor, host: &HostRef, action: CallAction) -> Result<CallAnswer> {
+        let request = CallActionRequest {
+            user_id: actor.user_id,
+            device_id: actor.device_id,
+            action,
+        };
+        let answer = self
+            .federation_client()?
+            .request(host.destination()?.peer, Request::CallAction(Box::new(request)))
+            .await
+            .map_err(unavailable)?;
+        match answer {
+            Response::Call(call) => Ok(CallAnswer::Call(*call)),
+            Response::CallQuality(metric) => Ok(CallAnswer::Quality(*metric)),
+            Response::Error { code, message } => Err(refused_by(&host.node, &code, message)),
+            other => Err(Error::Unavailable(format!("{} answered {other:?}", host.node))),
+        }
+    }
+
+    /// Carries out a call change of `peer`'s user in a conversation this node hosts.
+    pub(crate) async fn accept_call_action(&self, peer: PeerId, request: Box<CallActionRequest>) -> Response {
+        match self.take_call_action(peer, *request).await {
+            Ok(CallAnswer::Call(call)) => Response::Call(Box::new(call)),
+            Ok(CallAnswer::Quality(metric)) => Response::CallQuality(Box::new(metric)),
+            Err(err) => refusal(&err),
+        }
+    }
+
+    async fn take_call_action(&self, peer: PeerId, request: CallActionRequest) -> Result<CallAnswer> {
+        speaks_for(self, peer, request.user_id)?;
+        let actor = Actor {
+            user_id: request.user_id,
+            device_id: request.device_id,
+            session_id: SessionId::from_bytes([0; 16]),
+        };
+        let conversation = self.conversation_of(&actor, &request.action)?;
+        let record = conversations::get(&self.store, conversation)?.ok_or(Error::NotFound("conversation"))?;
+        if record.host.is_some() {
+            return Err(Error::NotFound("conversation"));
+        }
+        self.calls.act(&actor, request.action).await
+    }
+
+    /// Pushes a signal from `peer`'s user to one of this node's users.
+    pub(crate) fn accept_call_signal(&self, peer: PeerId, signal: RelayedSignal) -> Response {
+        match self.take_call_signal(peer, signal) {
+            Ok(()) => Response::Done,
+            Err(err) => refusal(&err),
+        }
+    }
+
+    fn take_call_signal(&self, peer: PeerId, signal: RelayedSignal) -> Result<()> {
+        speaks_for(self, peer, signal.from_id)?;
+        if users::get_user(&self.store, signal.to_id)?.is_none() {
+            return Err(Error::NotFound("user"));
+        }
+        self.calls
+            .check_signal(signal.from_id, signal.call_id, signal.to_id, &signal.data)?;
+        let request = CallSignalRequest {
+            call_id: signal.call_id,
+            to_id: signal.to_id,
+            to_device_id: signal.to_device_id,
+            data: signal.data,
+        };
+        self.calls.deliver_signal(
+            signal_of(signal.from_id, signal.from_device_id, signal.kind, request),
+            signal.to_device_id,
+        )
+    }
+}
+
+/// A node speaks only for its own users: `peer` must be `user`'s home node.
+fn speaks_for(services: &Services, peer: PeerId, user: UserId) -> Result<()> {
+    match homes::get(&services.store, user)? {
+        Some(home) if home.peer_id == peer.to_string() => Ok(()),
+        _ => Err(Error::Forbidden("a node may only speak for its own users")),
+    }
+}
+
+/// How a refusal of a call request reaches the asking node.
+pub(super) fn refusal(err: &Error) -> Response {
+    match err {
+        Error::Invalid { field, reason } => error("invalid", &format!("{field}: {reason}")),
+        Error::NotFound(what) => error("not_found", what),
+        Error::Forbidden(why) => error("forbidden", why),
+        Error::Conflict(why) => error("conflict", why),
+        Error::Storage(_) | Error::Corrupt(_) | Error::Internal(_) => {
+            tracing::error!(error = %err, "a call request from another node failed");
+            error("internal", "the node could not carry out the call request; retry later")
+        }
+        other => error("unavailable", &other.to_string()),
+    }
+}
+
+/// Turns another node's refusal back into the error a local refusal would have been.
+fn refused_by(node: &str, code: &str, message: String) -> Error {
+    match code {
+        "invalid" => match message.split_once(": ") {
+            Some((field, reason)) => Error::invalid(field, reason),
+            None => Error::invalid("call", message),
+        },
+        "not_found" => Error::NotFound(match message.as_str() {
+            "conversation" => "conversation",
+            "call participant" => "call participant",
+            "user" => "user",
+            _ => "call",
+        }),
+        "forbidden" => Error::Forbidden(forbidden_reason(&message)),
+        "conflict" => Error::Conflict(message),
+        _ => Error::Unavailable(format!("node {node} could not carry out the call request: {message}")),
+    }
+}
+
+/// The refusals a call request can meet, so a remote one reads as the local one would.
+const FORBIDDEN: &[&str] = &[
+    "you are not a participant of this call",
+    "you are not a participant of this conversation",
+    "a call's initiator is always the caller",
+    "only participants who joined can invite",
+    "only the initiator can remove others from a call",
+    "participants change only their own status",
+    "participants mute only themselves",
+    "only a joined participant can mark the call connected",
+    "quality samples are recorded for yourself only",
+    "you are not in this call",
+    "this user does not accept contact from you",
+    "a node may only speak for its own users",
+];
+
+fn forbidden_reason(message: &str) -> &'static str {
+    FORBIDDEN
+        .iter()
+        .find(|known| **known == message)
+        .copied()
+        .unwrap_or("another node refused this call request")
+}
