@@ -116,6 +116,8 @@ trees! {
     nodepos_outbox,
     /// message id of a message another node hosts -> the signed `Envelope` it arrived in
     messageid_envelope,
+    /// conversation id of a conversation another node hosts -> the signed `Envelope` of its latest snapshot
+    convid_envelope,
     /// node name -> `NamePin` (the node it was last resolved to, and until when that holds)
     nodename_pin,
     /// call id -> `Call`

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use libp2p::PeerId;
 use protocol::api::ConversationKind;
-use protocol::federation::{ConversationState, Event, Member, NodeName};
+use protocol::federation::{ConversationState, Envelope, Event, Member, NodeName};
 use protocol::{ConversationId, UserId};
 use serde::{Deserialize, Serialize};
 
@@ -138,7 +138,8 @@ impl Conversations {
 
     /// Applies a snapshot from the conversation's host `peer`. The host must stay the same node, and
     /// members said to live here must exist here.
-    pub(crate) async fn apply_state(&self, peer: PeerId, state: &ConversationState) -> Result<()> {
+    /// The snapshot's signed envelope is kept with the replica, so its origin can be checked later.
+    pub(crate) async fn apply_state(&self, peer: PeerId, state: &ConversationState, envelope: &Envelope) -> Result<()> {
         let local = &self.outbox.local;
         let id = state.conversation_id;
         let existing = super::get(&self.store, id)?;
@@ -221,6 +222,8 @@ impl Conversations {
         {
             t.dmpair_convid.insert(dm_key(a.user_id, b.user_id), id.as_bytes())?;
         }
+        let envelope = envelope.to_bytes().map_err(|err| Error::Internal(err.to_string()))?;
+        t.convid_envelope.insert(id.as_bytes(), envelope)?;
         put(&self.store, &record)
     }
 }

@@ -28,7 +28,7 @@ pub(crate) async fn accept(services: &Services, peer: PeerId, envelopes: Vec<Env
         let outcome = match &event {
             Event::Conversation(state) => services
                 .conversations
-                .apply_state(peer, state)
+                .apply_state(peer, state, &envelope)
                 .await
                 .map(|()| Vec::new()),
             Event::Message(message) => services.messages.apply_relayed(peer, message, &envelope),
