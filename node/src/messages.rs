@@ -559,15 +559,15 @@ impl Messages {
     }
 
     /// A message the caller may change (edit, delete, react to): readable, and of a conversation this
-    /// node hosts. Edits and deletes of another node's conversation are forwarded to its host before
-    /// they get here (`Services::edit_message`); reactions to them are not relayed yet.
+    /// node hosts. Changes to another node's conversation are forwarded to its host before they get
+    /// here (`Services::edit_message` and its siblings).
     fn changeable(&self, actor: &Actor, id: MessageId) -> Result<MessageRecord> {
         let record = self.readable(actor, id)?;
         if let Some(conversation) = conversations::get(&self.store, record.conversation_id)?
             && let Some(host) = conversation.host
         {
             return Err(Error::Conflict(format!(
-                "this conversation is hosted by node {}; this change is not relayed there yet",
+                "this conversation is hosted by node {}; change its messages there",
                 host.node
             )));
         }

@@ -270,6 +270,26 @@ async fn receipts_cross_back_to_the_sender_through_the_host() {
         assert!(content(&frame).starts_with("ann, edited"));
     }
 
+    // Bob reacts from node-b: the host records it and every node shows it.
+    let reactions = assert_ok(
+        g.bob
+            .api
+            .post(&format!("/v1/messages/{first}/reactions"), json!({ "emoji": "👍" }))
+            .await,
+        StatusCode::CREATED,
+    );
+    assert_eq!(reactions["reactions"][0]["emoji"], "👍");
+    for ws in [&mut ann_ws, &mut cat_ws] {
+        let frame = ws.expect("message:reaction").await;
+        assert_eq!(frame["user_id"], g.bob.id.as_str());
+        assert_eq!(frame["added"], true);
+    }
+    let seen_on_c = assert_ok(
+        g.cat.api.get(&format!("/v1/messages/{first}/reactions")).await,
+        StatusCode::OK,
+    );
+    assert_eq!(seen_on_c["reactions"][0]["user_ids"][0], g.bob.id.as_str());
+
     // Cat deletes her message from node-c: the host applies it and every node hears of it.
     let deleted = assert_ok(
         g.cat.api.delete(&format!("/v1/messages/{message_id}")).await,

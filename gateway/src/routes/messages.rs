@@ -250,7 +250,7 @@ pub(crate) async fn react(
     Path(id): Path<MessageId>,
     Json(body): Json<ReactRequest>,
 ) -> ApiResult<ReactionList> {
-    created(state.services.messages.react(&actor, id, &body.emoji).await?)
+    created(state.services.react_message(&actor, id, &body.emoji).await?)
 }
 
 /// # `DELETE /v1/messages/{id}/reactions/{emoji}`
@@ -274,5 +274,5 @@ pub(crate) async fn unreact(
     Auth(actor): Auth,
     Path((id, emoji)): Path<(MessageId, String)>,
 ) -> ApiResult<ReactionList> {
-    ok(state.services.messages.unreact(&actor, id, &emoji).await?)
+    ok(state.services.unreact_message(&actor, id, &emoji).await?)
 }

@@ -1,11 +1,11 @@
-//! Edits and deletions of messages, wherever their conversation is hosted. The host changes its copy
+//! Edits, deletions and reactions of messages, wherever their conversation is hosted. The host changes its copy
 //! and relays the change to every participant's home node through the outbox; a member on another node
 //! asks the host with `Request::ChangeMessage`, and the host checks that the asking node is that
 //! member's home before applying the usual rules (the sender edits and deletes; the sender, owners and
 //! admins erase).
 
 use libp2p::PeerId;
-use protocol::api::{DeviceCiphertext, EditMessageRequest, Message};
+use protocol::api::{DeviceCiphertext, EditMessageRequest, Message, ReactionList};
 use protocol::federation::{ChangeRequest, Request, RequestedChange, Response, SubmittedCopy};
 use protocol::{MessageId, SessionId};
 
@@ -57,6 +57,38 @@ impl Services {
                 .await
                 .map(|_| ()),
             None => self.messages.hard_delete(actor, id).await,
+        }
+    }
+
+    /// Adds the caller's reaction to a message, on every participant's node.
+    pub async fn react_message(&self, actor: &Actor, id: MessageId, emoji: &str) -> Result<ReactionList> {
+        match self.host_of_message(actor, id)? {
+            Some(host) => {
+                let change = RequestedChange::React {
+                    emoji: emoji.to_owned(),
+                };
+                let message = self.ask_host(actor, &host, id, change).await?;
+                Ok(ReactionList {
+                    reactions: message.reactions,
+                })
+            }
+            None => self.messages.react(actor, id, emoji).await,
+        }
+    }
+
+    /// Removes the caller's reaction from a message, on every participant's node.
+    pub async fn unreact_message(&self, actor: &Actor, id: MessageId, emoji: &str) -> Result<ReactionList> {
+        match self.host_of_message(actor, id)? {
+            Some(host) => {
+                let change = RequestedChange::Unreact {
+                    emoji: emoji.to_owned(),
+                };
+                let message = self.ask_host(actor, &host, id, change).await?;
+                Ok(ReactionList {
+                    reactions: message.reactions,
+                })
+            }
+            None => self.messages.unreact(actor, id, emoji).await,
         }
     }
 
@@ -114,6 +146,14 @@ impl Services {
                     .await
             }
             RequestedChange::Delete => self.messages.delete(&actor, request.message_id).await,
+            RequestedChange::React { emoji } => {
+                self.messages.react(&actor, request.message_id, &emoji).await?;
+                self.messages.get(&actor, request.message_id)
+            }
+            RequestedChange::Unreact { emoji } => {
+                self.messages.unreact(&actor, request.message_id, &emoji).await?;
+                self.messages.get(&actor, request.message_id)
+            }
             RequestedChange::Erase => {
                 let before = self.messages.get(&actor, request.message_id)?;
                 self.messages.hard_delete(&actor, request.message_id).await?;

@@ -6,7 +6,10 @@ use protocol::api::{Reaction, ReactionList};
 use protocol::ws::{ReactionEvent, ServerFrame};
 use protocol::{MessageId, UserId};
 
+use protocol::federation::Change;
+
 use super::Messages;
+use crate::realtime::Push;
 use crate::storage::{encode, keys};
 use crate::{Actor, Error, Result};
 
@@ -95,6 +98,11 @@ impl Messages {
                 ));
             }
             tree.insert(key, encode(&Utc::now()))?;
+            let added = Change::Reaction {
+                emoji: emoji.clone(),
+                added: true,
+            };
+            self.relay_change(&record, actor.user_id, |_| added.clone())?;
             self.store.commit().await?;
             self.announce_reaction(actor, record.conversation_id, id, emoji, true)?;
         }
@@ -114,9 +122,49 @@ impl Messages {
         {
             return Err(Error::NotFound("reaction"));
         }
+        let removed = Change::Reaction {
+            emoji: emoji.clone(),
+            added: false,
+        };
+        self.relay_change(&record, actor.user_id, |_| removed.clone())?;
         self.store.commit().await?;
         self.announce_reaction(actor, record.conversation_id, id, emoji, false)?;
         self.reactions(actor, id)
+    }
+
+    /// Applies a reaction relayed by the conversation's host; returns the frames for local members.
+    pub(super) fn apply_relayed_reaction(
+        &self,
+        user: UserId,
+        conversation: protocol::ConversationId,
+        message: MessageId,
+        emoji: &str,
+        added: bool,
+    ) -> Result<Vec<Push>> {
+        crate::conversations::require_participant(&self.store, conversation, user)?;
+        let emoji = check_emoji(emoji)?;
+        let tree = &self.store.trees.messageuseremoji_reaction;
+        let key = reaction_key(message, user, &emoji);
+        let changed = if added {
+            tree.insert(key, encode(&Utc::now()))?.is_none()
+        } else {
+            tree.remove(key)?.is_some()
+        };
+        if !changed {
+            return Ok(Vec::new());
+        }
+        let frame = ServerFrame::MessageReaction(ReactionEvent {
+            timestamp: Utc::now(),
+            user_id: user,
+            conversation_id: conversation,
+            message_id: message,
+            emoji,
+            added,
+        });
+        Ok(crate::conversations::participants(&self.store, conversation)?
+            .into_iter()
+            .map(|(member, _)| Push::User(member, frame.clone()))
+            .collect())
     }
 
     fn announce_reaction(

@@ -196,6 +196,9 @@ impl Messages {
                 self.write_record(&message)?;
                 deleted()
             }
+            Change::Reaction { emoji, added } => {
+                self.apply_relayed_reaction(change.by, conversation, message.id, emoji, *added)
+            }
             Change::Erased => {
                 let pushes = deleted()?;
                 self.erase(&message)?;

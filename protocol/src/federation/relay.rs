@@ -127,6 +127,13 @@ pub enum Change {
     Deleted,
     /// Erased entirely.
     Erased,
+    /// `by` added or removed a reaction.
+    Reaction {
+        /// The emoji.
+        emoji: String,
+        /// Added (true) or removed.
+        added: bool,
+    },
 }
 
 /// A change to a message asked of its conversation's host by the home node of the user asking.
@@ -154,6 +161,16 @@ pub enum RequestedChange {
     Delete,
     /// Erase (the sender, or an owner or admin).
     Erase,
+    /// Add the user's reaction.
+    React {
+        /// The emoji.
+        emoji: String,
+    },
+    /// Remove the user's reaction.
+    Unreact {
+        /// The emoji.
+        emoji: String,
+    },
 }
 
 /// A snapshot of a conversation hosted by the envelope's origin.
