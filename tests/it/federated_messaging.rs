@@ -483,3 +483,66 @@ async fn a_throttled_host_slows_down_instead_of_stopping() {
     }
     assert_eq!(sequence, (1..=40).collect::<Vec<_>>());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_block_is_kept_by_the_blockers_node() {
+    let bootstrap = start_bootstrap().await;
+    let a = node("node-a", &bootstrap.address).await;
+    let b = node("node-b", &bootstrap.address).await;
+    let ann = a.node.user("ann").await;
+    let bob = b.node.user("bob").await;
+    let dm = assert_ok(
+        ann.api
+            .post(
+                "/v1/conversations",
+                json!({ "type": "DM", "participants": ["bob@node-b"] }),
+            )
+            .await,
+        StatusCode::CREATED,
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    eventually("the DM to reach node-b", || async {
+        let (status, _) = bob.api.get(&format!("/v1/conversations/{dm}")).await;
+        (status == StatusCode::OK).then_some(())
+    })
+    .await;
+    let mut bob_ws = bob.ws(&b.node).await;
+    bob_ws.sync().await;
+
+    // Bob blocks Ann on his node. Her host cannot know, so it takes the message; Bob's node drops it.
+    assert_ok(
+        bob.api
+            .post_empty(&format!("/v1/users/me/contacts/{}/block", ann.id))
+            .await,
+        StatusCode::OK,
+    );
+    assert_ok(
+        send_text(&ann, &dm, &[&bob], "while blocked", "k-1").await,
+        StatusCode::CREATED,
+    );
+    eventually("node-a to deliver to node-b", || async {
+        let peers = assert_ok(ann.api.get("/v1/federation/peers").await, StatusCode::OK);
+        let to_b = peers["peers"]
+            .as_array()?
+            .iter()
+            .find(|p| p["name"] == "node-b")?
+            .clone();
+        (to_b["outbox_depth"] == 0).then_some(())
+    })
+    .await;
+    assert_ok(
+        bob.api
+            .post_empty(&format!("/v1/users/me/contacts/{}/unblock", ann.id))
+            .await,
+        StatusCode::OK,
+    );
+    assert_ok(send_text(&ann, &dm, &[&bob], "after", "k-2").await, StatusCode::CREATED);
+    let frame = bob_ws.expect("message:new").await;
+    assert_eq!(
+        frame["sequence_number"], 2,
+        "the message sent while blocked never arrives"
+    );
+    assert!(content(&frame).starts_with("after"));
+}

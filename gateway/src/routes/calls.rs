@@ -8,6 +8,7 @@ use protocol::{CallId, UserId};
 
 use crate::AppState;
 use crate::extract::{Auth, Json, Path, Query};
+use crate::openapi::ErrorEnvelope;
 use crate::reply::{ApiResult, created, ok};
 
 /// # `POST /v1/calls`
@@ -22,6 +23,7 @@ use crate::reply::{ApiResult, created, ok};
         (status = 403, description = "Not a participant of the conversation, or `initiator_id` is not the caller"),
         (status = 404, description = "No such conversation"),
         (status = 409, description = "A call is already going on in the conversation"),
+        (status = 503, description = "The node hosting the call's conversation could not be reached", body = ErrorEnvelope),
     ),
 )]
 pub(crate) async fn create(
@@ -169,6 +171,7 @@ pub(crate) async fn participants(
         (status = 403, description = "Only participants who joined invite"),
         (status = 404, description = "No such call"),
         (status = 409, description = "Already in the call, or the call is over"),
+        (status = 503, description = "The node hosting the call's conversation could not be reached", body = ErrorEnvelope),
     ),
 )]
 pub(crate) async fn add_participant(
@@ -198,6 +201,7 @@ pub(crate) async fn add_participant(
         (status = 200, description = "The call", body = Call),
         (status = 403, description = "Only the initiator removes others"),
         (status = 404, description = "No such call or participant"),
+        (status = 503, description = "The node hosting the call's conversation could not be reached", body = ErrorEnvelope),
     ),
 )]
 pub(crate) async fn remove_participant(
@@ -228,6 +232,7 @@ pub(crate) async fn remove_participant(
         (status = 403, description = "Participants change only their own status"),
         (status = 404, description = "No such call"),
         (status = 409, description = "Not a valid step from the current status"),
+        (status = 503, description = "The node hosting the call's conversation could not be reached", body = ErrorEnvelope),
     ),
 )]
 pub(crate) async fn set_status(
@@ -259,6 +264,7 @@ pub(crate) async fn set_status(
         (status = 200, description = "The call", body = Call),
         (status = 403, description = "Participants mute only themselves"),
         (status = 404, description = "No such call"),
+        (status = 503, description = "The node hosting the call's conversation could not be reached", body = ErrorEnvelope),
     ),
 )]
 pub(crate) async fn set_mute(
@@ -287,6 +293,7 @@ pub(crate) async fn set_mute(
         (status = 403, description = "The caller is not a participant of the call"),
         (status = 404, description = "No such call"),
         (status = 409, description = "Not a valid step from the current status"),
+        (status = 503, description = "The node hosting the call's conversation could not be reached", body = ErrorEnvelope),
     ),
 )]
 pub(crate) async fn connected(
@@ -315,6 +322,7 @@ pub(crate) async fn connected(
         (status = 403, description = "The caller is not a participant of the call"),
         (status = 404, description = "No such call"),
         (status = 409, description = "The call has already ended"),
+        (status = 503, description = "The node hosting the call's conversation could not be reached", body = ErrorEnvelope),
     ),
 )]
 pub(crate) async fn end(
@@ -360,6 +368,7 @@ pub(crate) async fn duration(
         (status = 201, description = "The recorded sample", body = CallQualityMetric),
         (status = 403, description = "Not a participant of the call, or `user_id` is not the caller"),
         (status = 404, description = "No such call"),
+        (status = 503, description = "The node hosting the call's conversation could not be reached", body = ErrorEnvelope),
     ),
 )]
 pub(crate) async fn quality(

@@ -4,7 +4,7 @@ use protocol::api::{AddContactRequest, BlockedList, Contact, ContactList};
 
 use crate::AppState;
 use crate::extract::{Auth, Json, Path};
-use crate::openapi::Null;
+use crate::openapi::{ErrorEnvelope, Null};
 use crate::reply::{ApiResult, created, ok};
 
 /// # `GET /v1/users/me/contacts`
@@ -33,6 +33,7 @@ pub(crate) async fn list(State(state): State<AppState>, Auth(actor): Auth) -> Ap
         (status = 403, description = "That user has blocked the caller"),
         (status = 404, description = "No such user"),
         (status = 409, description = "Already a contact"),
+        (status = 503, description = "Another node involved (the conversation's host, or the user's home node) could not be reached", body = ErrorEnvelope),
     ),
 )]
 pub(crate) async fn add(

@@ -10,7 +10,7 @@ use protocol::{ConversationId, UserId};
 
 use crate::AppState;
 use crate::extract::{Auth, Json, Path, Query};
-use crate::openapi::Null;
+use crate::openapi::{ErrorEnvelope, Null};
 use crate::reply::{ApiResult, created, ok};
 
 /// # `POST /v1/conversations`
@@ -26,6 +26,7 @@ use crate::reply::{ApiResult, created, ok};
         (status = 201, description = "Created", body = Conversation),
         (status = 200, description = "The DM with that user already exists", body = Conversation),
         (status = 404, description = "A participant does not exist"),
+        (status = 503, description = "Another node involved (the conversation's host, or the user's home node) could not be reached", body = ErrorEnvelope),
     ),
 )]
 pub(crate) async fn create(
@@ -495,6 +496,7 @@ pub(crate) async fn participants(
         (status = 403, description = "Not a participant, not allowed to add (or to grant that role), or a DM"),
         (status = 404, description = "No such conversation or user"),
         (status = 409, description = "Already a participant, or the conversation is full"),
+        (status = 503, description = "Another node involved (the conversation's host, or the user's home node) could not be reached", body = ErrorEnvelope),
     ),
 )]
 pub(crate) async fn add_participant(

@@ -41,6 +41,7 @@ pub(crate) async fn upload_identity(
     responses(
         (status = 200, description = "The active identity key", body = IdentityKey),
         (status = 404, description = "No such device, or it has no identity key"),
+        (status = 503, description = "Another node involved (the conversation's host, or the user's home node) could not be reached", body = ErrorEnvelope),
     ),
 )]
 pub(crate) async fn identity(

@@ -7,7 +7,7 @@ use protocol::api::{
 
 use crate::AppState;
 use crate::extract::{Auth, Json, Path, Query};
-use crate::openapi::Null;
+use crate::openapi::{ErrorEnvelope, Null};
 use crate::reply::{ApiResult, created, ok};
 
 /// # `POST /v1/messages`
@@ -24,6 +24,7 @@ use crate::reply::{ApiResult, created, ok};
         (status = 201, description = "Stored (or the original, when `client_message_id` was seen before)", body = Message),
         (status = 403, description = "Not a participant, or a channel member who may not post"),
         (status = 404, description = "No such conversation, or the message replied to does not exist"),
+        (status = 503, description = "Another node involved (the conversation's host, or the user's home node) could not be reached", body = ErrorEnvelope),
     ),
 )]
 pub(crate) async fn send(
@@ -89,6 +90,7 @@ pub(crate) async fn get(
         (status = 403, description = "Only the sender edits a message"),
         (status = 404, description = "No such message"),
         (status = 409, description = "The message is deleted"),
+        (status = 503, description = "Another node involved (the conversation's host, or the user's home node) could not be reached", body = ErrorEnvelope),
     ),
 )]
 pub(crate) async fn edit(
@@ -111,6 +113,7 @@ pub(crate) async fn edit(
         (status = 200, description = "The message, deleted", body = Message),
         (status = 403, description = "Only the sender deletes a message"),
         (status = 404, description = "No such message"),
+        (status = 503, description = "Another node involved (the conversation's host, or the user's home node) could not be reached", body = ErrorEnvelope),
     ),
 )]
 pub(crate) async fn delete(
@@ -132,6 +135,7 @@ pub(crate) async fn delete(
         (status = 200, description = "Removed", body = Null),
         (status = 403, description = "Only the sender, an owner or an admin removes a message"),
         (status = 404, description = "No such message"),
+        (status = 503, description = "Another node involved (the conversation's host, or the user's home node) could not be reached", body = ErrorEnvelope),
     ),
 )]
 pub(crate) async fn hard_delete(
@@ -197,6 +201,7 @@ pub(crate) async fn mark_delivered(
         (status = 403, description = "Not a participant of either conversation"),
         (status = 404, description = "No such message or conversation"),
         (status = 409, description = "The message is deleted"),
+        (status = 503, description = "Another node involved (the conversation's host, or the user's home node) could not be reached", body = ErrorEnvelope),
     ),
 )]
 pub(crate) async fn forward(
@@ -242,6 +247,7 @@ pub(crate) async fn reactions(
         (status = 403, description = "The caller is not a participant of the conversation"),
         (status = 404, description = "No such message"),
         (status = 409, description = "The message is deleted"),
+        (status = 503, description = "Another node involved (the conversation's host, or the user's home node) could not be reached", body = ErrorEnvelope),
     ),
 )]
 pub(crate) async fn react(
@@ -267,6 +273,7 @@ pub(crate) async fn react(
         (status = 200, description = "The message's reactions", body = ReactionList),
         (status = 403, description = "The caller is not a participant of the conversation"),
         (status = 404, description = "No such message, or no such reaction of the caller"),
+        (status = 503, description = "Another node involved (the conversation's host, or the user's home node) could not be reached", body = ErrorEnvelope),
     ),
 )]
 pub(crate) async fn unreact(

@@ -155,6 +155,7 @@ pub(crate) async fn search(
     responses(
         (status = 200, description = "The profile", body = UserProfile),
         (status = 404, description = "No such user"),
+        (status = 503, description = "Another node involved (the conversation's host, or the user's home node) could not be reached", body = ErrorEnvelope),
     ),
 )]
 pub(crate) async fn profile(
@@ -177,6 +178,7 @@ pub(crate) async fn profile(
     responses(
         (status = 200, description = "The devices", body = PublicDeviceList),
         (status = 404, description = "No such user"),
+        (status = 503, description = "Another node involved (the conversation's host, or the user's home node) could not be reached", body = ErrorEnvelope),
     ),
 )]
 pub(crate) async fn public_devices(

@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use libp2p::PeerId;
+use protocol::api::ConversationKind;
 use protocol::federation::{Change, Envelope, MessageChange, RelayedMessage};
 use protocol::ws::ServerFrame;
 
@@ -13,7 +14,7 @@ use super::{MessageRecord, Messages, copy_key, event, idempotency_key, message_b
 use crate::conversations::{self, Activity};
 use crate::realtime::Push;
 use crate::storage::{decode, encode, keys};
-use crate::{Error, Result, users};
+use crate::{Error, Result, contacts, users};
 
 impl Messages {
     /// Stores a message relayed by `peer`, which must host its conversation. Returns the frames to push
@@ -44,8 +45,16 @@ impl Messages {
         if message.seq == 0 {
             return Err(Error::invalid("seq", "must be at least 1"));
         }
+        // A block lives on the blocker's node, which the host cannot see: a DM from a user blocked here
+        // is dropped here, as a local DM send from them would be refused.
+        let blocked = |user| -> Result<bool> {
+            Ok(record.kind == ConversationKind::Dm && contacts::has_blocked(&self.store, user, message.sender_id)?)
+        };
         let mut copies = Vec::with_capacity(message.copies.len());
         for copy in &message.copies {
+            if blocked(copy.user_id)? {
+                continue;
+            }
             match users::get_device(&self.store, copy.device_id)? {
                 Some(device)
                     if device.active && device.user_id == copy.user_id && members.contains(&device.user_id) =>
