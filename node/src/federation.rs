@@ -41,6 +41,10 @@ use crate::Services;
 const COMMAND_QUEUE: usize = 64;
 /// How long an outbound request may take before it fails.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// A QUIC connection silent this long is considered dead.
+const QUIC_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
+/// Healthy connections ping this often, well within [`QUIC_IDLE_TIMEOUT`].
+const QUIC_KEEP_ALIVE: Duration = Duration::from_secs(1);
 /// Connections with no traffic are closed after this long.
 const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -136,7 +140,13 @@ pub(crate) fn start(services: &Arc<Services>) -> Result<(Client, Handle), Error>
     let name = services.node_name.clone();
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
-        .with_quic()
+        .with_quic_config(|mut quic| {
+            // A peer that died is noticed after QUIC_IDLE_TIMEOUT rather than quinn's 10 s, so the outbox
+            // redials a restarted node sooner; keep-alives hold healthy idle connections open.
+            quic.max_idle_timeout = u32::try_from(QUIC_IDLE_TIMEOUT.as_millis()).unwrap_or(u32::MAX);
+            quic.keep_alive_interval = QUIC_KEEP_ALIVE;
+            quic
+        })
         .with_behaviour(|key| behaviour::Behaviour::new(key, REQUEST_TIMEOUT))
         .map_err(|never| match never {})?
         .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT))
