@@ -118,6 +118,8 @@ trees! {
     messageid_envelope,
     /// conversation id of a conversation another node hosts -> the signed `Envelope` of its latest snapshot
     convid_envelope,
+    /// call id of a call another node hosts -> the signed `Envelope` of the latest report of it
+    callid_envelope,
     /// node name -> `NamePin` (the node it was last resolved to, and until when that holds)
     nodename_pin,
     /// call id -> `Call`

@@ -176,8 +176,9 @@ pub enum Request {
     /// A call change asked by one of the sending node's users, for a call of a conversation the
     /// receiving node hosts; answered with [`Response::Call`] (or [`Response::CallQuality`]).
     CallAction(Box<CallActionRequest>),
-    /// A call of a conversation the sending node hosts, after a change; answered with [`Response::Done`].
-    CallUpdate(Box<CallUpdate>),
+    /// A call of a conversation the sending node hosts, after a change: an [`Event::Call`] signed by the
+    /// sending node, kept by the receiver with the call; answered with [`Response::Done`].
+    CallUpdate(Envelope),
     /// A WebRTC signal from one of the sending node's users to one of the receiving node's; answered
     /// with [`Response::Done`].
     CallSignal(Box<RelayedSignal>),

@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use protocol::api::{CallEndReason, CallParticipantStatus, CallParticipantStatusRequest, EndCallRequest};
-use protocol::federation::{CallAction, CallActionRequest, CallEvent, CallUpdate, RelayedSignal, Request, Response};
+use protocol::federation::{
+    CallAction, CallActionRequest, CallEvent, CallUpdate, Envelope, Event, RelayedSignal, Request, Response,
+};
 use protocol::ws::SignalKind;
 use protocol::{CallId, DeviceId, UserId};
 use tokio::time::timeout;
@@ -319,9 +321,8 @@ async fn a_node_may_not_act_or_signal_for_another_nodes_user_in_a_call() {
             reason: CallEndReason::Failed,
         },
     };
-    let answer = rogue
-        .ask(&p.b, member, Request::CallUpdate(Box::new(forged_update)))
-        .await;
+    let sealed = Envelope::seal(&Event::Call(forged_update), &rogue.signing_key()).unwrap();
+    let answer = rogue.ask(&p.b, member, Request::CallUpdate(sealed)).await;
     assert!(
         matches!(answer, Response::Error { ref code, .. } if code == "forbidden"),
         "{answer:?}"

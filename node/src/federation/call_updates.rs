@@ -1,6 +1,7 @@
 //! Telling other nodes about calls this node hosts. Every change of a hosted call (in the order `Calls`
-//! made them) is sent as `Request::CallUpdate` to the home node of each remote participant, which keeps
-//! the call and pushes `call:incoming`, `call:updated` or `call:ended` to its users.
+//! made them) is signed and sent as `Request::CallUpdate` to the home node of each remote participant,
+//! which keeps the call (with the signed report) and pushes `call:incoming`, `call:updated` or
+//! `call:ended` to its users.
 //!
 //! Best effort, unlike messages: a call is live state that is useless once stale, so updates are not
 //! written to the durable outbox. One in-memory queue per destination keeps them in order; a full queue
@@ -12,11 +13,12 @@ use std::sync::{Arc, Weak};
 
 use libp2p::PeerId;
 use protocol::api::Call;
-use protocol::federation::{CallUpdate, Request, Response};
+use protocol::federation::{CallUpdate, Envelope, Event, FederationError, Request, Response, public_key_of};
 use tokio::sync::mpsc;
 
 use super::Client;
 use super::calls::refusal;
+use super::inbound::error;
 use super::outbox::Destination;
 use crate::conversations;
 use crate::{Error, Result, Services};
@@ -38,14 +40,23 @@ pub(crate) fn start(services: &Arc<Services>, client: Client) {
 async fn fan_out(services: Weak<Services>, client: Client, mut changes: mpsc::Receiver<CallUpdate>) {
     let mut queues: HashMap<PeerId, mpsc::Sender<Request>> = HashMap::new();
     while let Some(update) = changes.recv().await {
-        let destinations = match services.upgrade() {
-            Some(services) => services.call_destinations(&update.call),
-            None => break,
+        let Some(services) = services.upgrade() else {
+            break;
         };
+        let destinations = services.call_destinations(&update.call);
+        let call = update.call.id;
+        let envelope = match services.outbox.seal(&Event::Call(update)) {
+            Ok(envelope) => envelope,
+            Err(err) => {
+                tracing::error!(%call, error = %err, "signing a call update failed");
+                continue;
+            }
+        };
+        drop(services);
         let destinations = match destinations {
             Ok(destinations) => destinations,
             Err(err) => {
-                tracing::error!(call = %update.call.id, error = %err, "finding a call's remote participants failed");
+                tracing::error!(%call, error = %err, "finding a call's remote participants failed");
                 continue;
             }
         };
@@ -53,8 +64,8 @@ async fn fan_out(services: Weak<Services>, client: Client, mut changes: mpsc::Re
             let queue = queues
                 .entry(to.peer)
                 .or_insert_with(|| send_in_order(client.clone(), to.clone()));
-            if queue.try_send(Request::CallUpdate(Box::new(update.clone()))).is_err() {
-                tracing::warn!(node = %to.node, call = %update.call.id, "call update dropped: the node's queue is full");
+            if queue.try_send(Request::CallUpdate(envelope.clone())).is_err() {
+                tracing::warn!(node = %to.node, %call, "call update dropped: the node's queue is full");
             }
         }
     }
@@ -101,21 +112,34 @@ impl Services {
             .collect())
     }
 
-    /// Keeps a call reported by `peer`, which must host the call's conversation, and tells this node's
-    /// participants.
-    pub(crate) async fn accept_call_update(&self, peer: PeerId, update: Box<CallUpdate>) -> Response {
-        match self.take_call_update(peer, *update).await {
+    /// Keeps a call reported by `peer`, which must host the call's conversation and have signed the
+    /// report, and tells this node's participants. The signed report is kept with the call.
+    pub(crate) async fn accept_call_update(&self, peer: PeerId, envelope: Envelope) -> Response {
+        let opened = public_key_of(&peer.to_bytes())
+            .ok_or(FederationError::BadSignature)
+            .and_then(|origin| envelope.open(&origin));
+        let update = match opened {
+            Ok(Event::Call(update)) => update,
+            Ok(_) => return error("bad_request", "a call update carries a call"),
+            Err(err) => return error("bad_request", &format!("envelope: {err}")),
+        };
+        match self.take_call_update(peer, update, &envelope).await {
             Ok(()) => Response::Done,
             Err(err) => refusal(&err),
         }
     }
 
-    async fn take_call_update(&self, peer: PeerId, update: CallUpdate) -> Result<()> {
+    async fn take_call_update(&self, peer: PeerId, update: CallUpdate, envelope: &Envelope) -> Result<()> {
         let record =
             conversations::get(&self.store, update.call.conversation_id)?.ok_or(Error::NotFound("conversation"))?;
         match &record.host {
-            Some(host) if host.peer_id == peer.to_string() => self.calls.apply_update(update).await,
-            _ => Err(Error::Forbidden("only the conversation's host reports its calls")),
+            Some(host) if host.peer_id == peer.to_string() => {}
+            _ => return Err(Error::Forbidden("only the conversation's host reports its calls")),
         }
+        let call = update.call.id;
+        self.calls.apply_update(update).await?;
+        let envelope = envelope.to_bytes().map_err(|err| Error::Internal(err.to_string()))?;
+        self.store.trees.callid_envelope.insert(call.as_bytes(), envelope)?;
+        Ok(())
     }
 }

@@ -153,7 +153,9 @@ pub struct RelayedSignal {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Request, Response, decode_request, decode_response, encode_request, encode_response};
+    use super::super::{
+        Envelope, Event, Request, Response, decode_request, decode_response, encode_request, encode_response,
+    };
     use super::*;
     use crate::ConversationId;
     use crate::api::{CallKind, CallStatus};
@@ -185,13 +187,19 @@ mod tests {
                     initiator_id: None,
                 }),
             })),
-            Request::CallUpdate(Box::new(CallUpdate {
-                call: call.clone(),
-                event: CallEvent::Ringing {
-                    caller: ann,
-                    users: vec![bob],
-                },
-            })),
+            Request::CallUpdate(
+                Envelope::seal(
+                    &Event::Call(CallUpdate {
+                        call: call.clone(),
+                        event: CallEvent::Ringing {
+                            caller: ann,
+                            users: vec![bob],
+                        },
+                    }),
+                    &ed25519_dalek::SigningKey::from_bytes(&[1; 32]),
+                )
+                .unwrap(),
+            ),
             Request::CallSignal(Box::new(RelayedSignal {
                 call_id: call.id,
                 from_id: ann,

@@ -86,7 +86,7 @@ mod serde_bytes_vec {
 
 /// What a hosting node tells the home nodes of its conversations' participants, or what a home node
 /// tells a host about its own users.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Event {
     /// The conversation as it is now (host to home nodes); replaces the previous snapshot.
@@ -98,6 +98,8 @@ pub enum Event {
     Receipt(ReceiptNotice),
     /// A message was edited, deleted or erased at the host.
     Changed(MessageChange),
+    /// A call of a conversation the origin hosts, after a change (sent directly, best effort).
+    Call(super::CallUpdate),
 }
 
 /// A change the host made to a message it relayed earlier.
