@@ -45,7 +45,7 @@ pub(crate) enum Command {
 struct PendingResolve {
     name: NodeName,
     reply: oneshot::Sender<Result<ResolvedNode, Error>>,
-    candidates: Vec<records::VerifiedRecord>,
+    candidates: Vec<records::FoundCopy>,
     decide_at: Option<tokio::time::Instant>,
 }
 
@@ -177,6 +177,18 @@ impl EventLoop {
         if let Err(err) = self.swarm.behaviour_mut().kademlia.bootstrap() {
             tracing::debug!(error = %err, "no DHT peers to bootstrap from yet");
         }
+    }
+
+    /// The operator's bootstrap nodes, whose copies of name records are trusted over others'.
+    fn bootstrap_peers(&self) -> Vec<PeerId> {
+        self.config
+            .bootstrap
+            .iter()
+            .filter_map(|address| match address.iter().last() {
+                Some(Protocol::P2p(peer)) => Some(peer),
+                _ => None,
+            })
+            .collect()
     }
 
     fn listen_addresses(&self) -> Vec<Multiaddr> {
@@ -366,7 +378,7 @@ impl EventLoop {
                 kad::QueryResult::Bootstrap(Ok(kad::BootstrapOk { num_remaining: 0, .. })) => self.publish_record(),
                 kad::QueryResult::PutRecord(Err(err)) => tracing::debug!(error = %err, "node record not replicated"),
                 kad::QueryResult::GetRecord(Ok(kad::GetRecordOk::FoundRecord(found))) => {
-                    self.on_record_found(id, found.record);
+                    self.on_record_found(id, found.peer, found.record);
                     if step.last {
                         self.decide_resolve(id);
                     }
@@ -379,13 +391,16 @@ impl EventLoop {
     }
 
     /// Keeps a valid copy of the record a lookup is after.
-    fn on_record_found(&mut self, query: kad::QueryId, record: kad::Record) {
+    fn on_record_found(&mut self, query: kad::QueryId, source: Option<PeerId>, record: kad::Record) {
         let Some(pending) = self.pending_resolves.get_mut(&query) else {
             return;
         };
         match records::validate(&record, now()) {
             Ok(verified) if verified.name == pending.name => {
-                pending.candidates.push(verified);
+                pending.candidates.push(records::FoundCopy {
+                    source,
+                    record: verified,
+                });
                 pending
                     .decide_at
                     .get_or_insert_with(|| tokio::time::Instant::now() + RESOLVE_WINDOW);
@@ -421,7 +436,8 @@ impl EventLoop {
         let pinned = services
             .as_ref()
             .and_then(|services| pins::get(&services.store, &pending.name).ok().flatten());
-        let Some(chosen) = records::choose(&pending.candidates, pinned, now()).cloned() else {
+        let anchors = self.bootstrap_peers();
+        let Some(chosen) = records::choose(&pending.candidates, pinned, &anchors, now()).cloned() else {
             if !pending.candidates.is_empty() {
                 tracing::warn!(name = %pending.name, "only records of another node than the name's holder were found");
             }

@@ -83,29 +83,58 @@ pub(crate) fn may_replace(
     }
 }
 
-/// Picks the holder of a name among the valid records a lookup found (one per copy): the pinned node
-/// while its pin lasts, else the node most copies name, the earliest issued on a tie. `None` when
-/// every candidate contradicts a live pin.
-pub(crate) fn choose(
-    candidates: &[VerifiedRecord],
+/// A valid copy of a name record found by a lookup, with the DHT peer that served it (`None` for this
+/// node's own store).
+#[derive(Debug, Clone)]
+pub(crate) struct FoundCopy {
+    pub(crate) source: Option<PeerId>,
+    pub(crate) record: VerifiedRecord,
+}
+
+/// Picks the holder of a name among the copies a lookup found: the pinned node while its pin lasts;
+/// else the node named by the copies the operator's bootstrap nodes (`anchors`) served, which refuse
+/// takeovers of a live name; else the node most copies name, the earliest issued on a tie. Returns that
+/// node's freshest record; `None` when every copy contradicts a live pin.
+pub(crate) fn choose<'a>(
+    copies: &'a [FoundCopy],
     pinned: Option<(PeerId, i64)>,
+    anchors: &[PeerId],
     now: i64,
-) -> Option<&VerifiedRecord> {
-    if let Some((peer, until)) = pinned {
-        let held = candidates
+) -> Option<&'a VerifiedRecord> {
+    let freshest = |peer: PeerId| {
+        copies
             .iter()
-            .filter(|c| c.peer_id == peer)
-            .max_by_key(|c| c.issued_at);
+            .map(|copy| &copy.record)
+            .filter(|record| record.peer_id == peer)
+            .max_by_key(|record| record.issued_at)
+    };
+    if let Some((peer, until)) = pinned {
+        let held = freshest(peer);
         if held.is_some() || until > now {
             return held;
         }
     }
-    let copies = |peer: PeerId| candidates.iter().filter(|c| c.peer_id == peer).count();
-    candidates.iter().max_by(|a, b| {
-        copies(a.peer_id)
-            .cmp(&copies(b.peer_id))
-            .then_with(|| b.issued_at.cmp(&a.issued_at))
-    })
+    let anchored: Vec<&FoundCopy> = copies
+        .iter()
+        .filter(|copy| copy.source.is_some_and(|source| anchors.contains(&source)))
+        .collect();
+    let pool: Vec<&FoundCopy> = if anchored.is_empty() {
+        copies.iter().collect()
+    } else {
+        anchored
+    };
+    let votes = |peer: PeerId| pool.iter().filter(|copy| copy.record.peer_id == peer).count();
+    let earliest = |peer: PeerId| {
+        pool.iter()
+            .filter(|copy| copy.record.peer_id == peer)
+            .map(|copy| copy.record.issued_at)
+            .min()
+    };
+    let winner = pool
+        .iter()
+        .map(|copy| copy.record.peer_id)
+        .max_by(|a, b| votes(*a).cmp(&votes(*b)).then_with(|| earliest(*b).cmp(&earliest(*a))))?;
+    freshest(winner)
 }
 
 #[cfg(test)]
@@ -172,33 +201,49 @@ mod tests {
         assert!(matches!(validate(&garbage, 1001), Err(FederationError::Malformed(_))));
     }
 
-    fn candidate(peer: PeerId, issued_at: i64) -> VerifiedRecord {
-        VerifiedRecord {
-            name: NodeName::new("node-c").unwrap(),
-            peer_id: peer,
-            addresses: Vec::new(),
-            issued_at,
-            expires_at: issued_at + 600,
+    fn copy(source: Option<PeerId>, peer: PeerId, issued_at: i64) -> FoundCopy {
+        FoundCopy {
+            source,
+            record: VerifiedRecord {
+                name: NodeName::new("node-c").unwrap(),
+                peer_id: peer,
+                addresses: Vec::new(),
+                issued_at,
+                expires_at: issued_at + 600,
+            },
         }
     }
 
     #[test]
-    fn a_name_goes_to_its_pinned_holder_then_to_the_most_copies() {
-        let (holder, other) = (PeerId::random(), PeerId::random());
-        let found = [candidate(other, 50), candidate(holder, 10), candidate(holder, 20)];
-        assert_eq!(choose(&found, None, 100).unwrap().peer_id, holder, "most copies");
-        let tie = [candidate(other, 50), candidate(holder, 10)];
-        assert_eq!(choose(&tie, None, 100).unwrap().peer_id, holder, "earliest on a tie");
-        // A live pin beats a majority, and refuses a lookup that found only others.
-        assert_eq!(choose(&tie, Some((other, 200)), 100).unwrap().peer_id, other);
-        assert!(choose(&[candidate(other, 50)], Some((holder, 200)), 100).is_none());
-        // A lapsed pin no longer holds the name.
+    fn a_name_goes_to_its_pinned_holder_then_to_the_anchors_then_to_the_most_copies() {
+        let (holder, other, anchor) = (PeerId::random(), PeerId::random(), PeerId::random());
+        let found = [copy(None, other, 50), copy(None, holder, 10), copy(None, holder, 20)];
+        let chosen = choose(&found, None, &[], 100).unwrap();
         assert_eq!(
-            choose(&[candidate(other, 50)], Some((holder, 90)), 100)
-                .unwrap()
-                .peer_id,
-            other
+            (chosen.peer_id, chosen.issued_at),
+            (holder, 20),
+            "most copies, freshest record"
         );
+        let tie = [copy(None, other, 50), copy(None, holder, 10)];
+        assert_eq!(
+            choose(&tie, None, &[], 100).unwrap().peer_id,
+            holder,
+            "earliest on a tie"
+        );
+        // A bootstrap node's copy outweighs any number of others.
+        let anchored = [
+            copy(None, holder, 10),
+            copy(None, holder, 11),
+            copy(Some(anchor), other, 50),
+        ];
+        assert_eq!(choose(&anchored, None, &[anchor], 100).unwrap().peer_id, other);
+        // A live pin beats everything, and refuses a lookup that found only others.
+        assert_eq!(choose(&tie, Some((other, 200)), &[], 100).unwrap().peer_id, other);
+        assert!(choose(&[copy(None, other, 50)], Some((holder, 200)), &[], 100).is_none());
+        // A lapsed pin no longer holds the name.
+        let only_other = [copy(None, other, 50)];
+        let lapsed = choose(&only_other, Some((holder, 90)), &[], 100);
+        assert_eq!(lapsed.unwrap().peer_id, other);
     }
 
     #[test]
