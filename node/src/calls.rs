@@ -147,7 +147,7 @@ impl Calls {
         let call = self.load(id)?;
         let in_call = call.participants.iter().any(|p| p.user_id == actor.user_id);
         if !in_call && conversations::participant(&self.store, call.conversation_id, actor.user_id)?.is_none() {
-            return Err(Error::Forbidden("you are not a participant of this call"));
+            return Err(Error::forbidden("you are not a participant of this call"));
         }
         Ok(call)
     }
@@ -156,7 +156,7 @@ impl Calls {
         call.participants
             .iter_mut()
             .find(|p| p.user_id == user)
-            .ok_or(Error::Forbidden("you are not a participant of this call"))
+            .ok_or(Error::forbidden("you are not a participant of this call"))
     }
 
     fn open(call: &Call) -> Result<()> {
@@ -232,7 +232,7 @@ impl Calls {
     /// caller). A conversation has at most one call that has not ended.
     pub(crate) async fn create(&self, actor: &Actor, request: CreateCallRequest) -> Result<Call> {
         if request.initiator_id.is_some_and(|id| id != actor.user_id) {
-            return Err(Error::Forbidden("a call's initiator is always the caller"));
+            return Err(Error::forbidden("a call's initiator is always the caller"));
         }
         let conversation = request.conversation_id;
         conversations::require_participant(&self.store, conversation, actor.user_id)?;
@@ -348,7 +348,7 @@ impl Calls {
     /// The caller's calls, newest first (the last 1000).
     pub fn of_user(&self, actor: &Actor, query: UserCallsQuery) -> Result<CallList> {
         if query.user_id.is_some_and(|user| user != actor.user_id) {
-            return Err(Error::Forbidden("you can only list your own calls"));
+            return Err(Error::forbidden("you can only list your own calls"));
         }
         Ok(CallList {
             calls: self.own_calls(actor)?,
@@ -392,7 +392,7 @@ impl Calls {
         let mut call = self.visible(actor, id)?;
         Self::open(&call)?;
         if Self::member(&mut call, actor.user_id)?.status != CallParticipantStatus::Joined {
-            return Err(Error::Forbidden("only participants who joined can invite"));
+            return Err(Error::forbidden("only participants who joined can invite"));
         }
         let user = request.user_id;
         if conversations::participant(&self.store, call.conversation_id, user)?.is_none() {
@@ -438,7 +438,7 @@ impl Calls {
         let mut call = self.visible(actor, id)?;
         Self::open(&call)?;
         if user != actor.user_id && call.initiator_id != actor.user_id {
-            return Err(Error::Forbidden("only the initiator can remove others from a call"));
+            return Err(Error::forbidden("only the initiator can remove others from a call"));
         }
         let participant = call
             .participants
@@ -466,7 +466,7 @@ impl Calls {
         request: CallParticipantStatusRequest,
     ) -> Result<Call> {
         if user != actor.user_id {
-            return Err(Error::Forbidden("participants change only their own status"));
+            return Err(Error::forbidden("participants change only their own status"));
         }
         let _guard = self.writes.lock().await;
         let mut call = self.visible(actor, id)?;
@@ -502,7 +502,7 @@ impl Calls {
         request: CallMuteRequest,
     ) -> Result<Call> {
         if user != actor.user_id {
-            return Err(Error::Forbidden("participants mute only themselves"));
+            return Err(Error::forbidden("participants mute only themselves"));
         }
         let _guard = self.writes.lock().await;
         let mut call = self.visible(actor, id)?;
@@ -529,7 +529,7 @@ impl Calls {
         let mut call = self.visible(actor, id)?;
         Self::open(&call)?;
         if Self::member(&mut call, actor.user_id)?.status != CallParticipantStatus::Joined {
-            return Err(Error::Forbidden(
+            return Err(Error::forbidden(
                 "only a joined participant can mark the call connected",
             ));
         }
@@ -599,7 +599,7 @@ impl Calls {
         mut metric: CallQualityMetric,
     ) -> Result<CallQualityMetric> {
         if metric.user_id.is_some_and(|user| user != actor.user_id) {
-            return Err(Error::Forbidden("quality samples are recorded for yourself only"));
+            return Err(Error::forbidden("quality samples are recorded for yourself only"));
         }
         let mut call = self.visible(actor, metric.call_id)?;
         Self::member(&mut call, actor.user_id)?;

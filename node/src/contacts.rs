@@ -31,7 +31,7 @@ pub(crate) fn has_blocked(store: &Store, blocker: UserId, user: UserId) -> Resul
 /// Refuses when `target` has blocked `actor`.
 pub(crate) fn ensure_not_blocked_by(store: &Store, target: UserId, actor: UserId) -> Result<()> {
     if has_blocked(store, target, actor)? {
-        return Err(Error::Forbidden("this user does not accept contact from you"));
+        return Err(Error::forbidden("this user does not accept contact from you"));
     }
     Ok(())
 }

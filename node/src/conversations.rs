@@ -290,10 +290,10 @@ impl Conversations {
         let (record, me) = require_participant(&self.store, id, actor.user_id)?;
         ensure_hosted_here(&record)?;
         if record.kind == ConversationKind::Dm {
-            return Err(Error::Forbidden("a DM has no details to change"));
+            return Err(Error::forbidden("a DM has no details to change"));
         }
         if me.role < Role::Admin {
-            return Err(Error::Forbidden("only owners and admins can change the conversation"));
+            return Err(Error::forbidden("only owners and admins can change the conversation"));
         }
         Ok((record, me))
     }
@@ -373,7 +373,7 @@ impl Conversations {
         let (mut record, me) = require_participant(&self.store, id, actor.user_id)?;
         ensure_hosted_here(&record)?;
         if me.role < Role::Admin {
-            return Err(Error::Forbidden(
+            return Err(Error::forbidden(
                 "only owners and admins can delete the conversation for everyone",
             ));
         }
@@ -416,7 +416,7 @@ impl Conversations {
         } else if query.user_id_2 == actor.user_id {
             query.user_id_1
         } else {
-            return Err(Error::Forbidden("you can only look up your own DMs"));
+            return Err(Error::forbidden("you can only look up your own DMs"));
         };
         let record = self
             .direct_between(actor.user_id, other)?

@@ -17,9 +17,9 @@ pub enum Error {
     /// No valid credentials, or a revoked session.
     #[error("{0}")]
     Unauthorized(&'static str),
-    /// Authenticated, but not allowed to do this.
+    /// Authenticated, but not allowed to do this. Owned when another node gave the reason.
     #[error("{0}")]
-    Forbidden(&'static str),
+    Forbidden(std::borrow::Cow<'static, str>),
     /// The named thing does not exist (or is hidden from the caller).
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -50,6 +50,10 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    pub(crate) fn forbidden(why: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        Self::Forbidden(why.into())
+    }
+
     pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::Invalid {
             field: field.into(),

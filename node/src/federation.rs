@@ -8,6 +8,7 @@
 //! messages and relays them, signed, through a durable per-destination outbox (`outbox`) to the home
 //! nodes of their participants (`deliveries` is the receiving side).
 
+mod acting;
 mod behaviour;
 pub(crate) mod call_updates;
 mod calls;
@@ -27,6 +28,7 @@ mod submit;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub(crate) use acting::speaks_for;
 pub use client::Client;
 pub use codec::Codec;
 pub use libp2p::{Multiaddr, PeerId};

@@ -191,7 +191,7 @@ impl Files {
     pub async fn share(&self, actor: &Actor, id: FileId, conversation: ConversationId) -> Result<FileInfo> {
         let record = self.readable(actor, id)?;
         if record.uploader_id != actor.user_id {
-            return Err(Error::Forbidden("only the uploader can share a file"));
+            return Err(Error::forbidden("only the uploader can share a file"));
         }
         conversations::require_participant(&self.store, conversation, actor.user_id)?;
         let key = share_key(id, conversation);

@@ -85,10 +85,10 @@ impl SignedPreKeyRecord {
 /// the caller's own device.
 fn ensure_own(actor: &Actor, user: Option<UserId>, device: Option<DeviceId>) -> Result<()> {
     if user.is_some_and(|user| user != actor.user_id) {
-        return Err(Error::Forbidden("keys can only be changed for your own account"));
+        return Err(Error::forbidden("keys can only be changed for your own account"));
     }
     if device.is_some_and(|device| device != actor.device_id) {
-        return Err(Error::Forbidden(
+        return Err(Error::forbidden(
             "keys can only be changed for the device of this session",
         ));
     }
@@ -235,7 +235,7 @@ impl Keys {
             .transpose()?
             .ok_or(Error::NotFound("identity key"))?;
         if record.user_id != actor.user_id || record.device_id != actor.device_id {
-            return Err(Error::Forbidden(
+            return Err(Error::forbidden(
                 "identity keys can only be changed by their own device",
             ));
         }

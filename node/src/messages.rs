@@ -352,7 +352,7 @@ impl Messages {
         // Membership is checked again under the lock, where no removal can slip in before the write.
         let (record, me) = conversations::require_participant(&self.store, conversation, actor.user_id)?;
         if record.kind == ConversationKind::Channel && me.role < Role::Admin {
-            return Err(Error::Forbidden("only owners and admins post in a channel"));
+            return Err(Error::forbidden("only owners and admins post in a channel"));
         }
         if record.kind == ConversationKind::Dm {
             for (other, _) in conversations::participants(&self.store, conversation)? {
@@ -599,7 +599,7 @@ impl Messages {
     ) -> Result<Message> {
         let record = self.changeable(actor, id)?;
         if record.sender_id != actor.user_id {
-            return Err(Error::Forbidden("only the sender can edit a message"));
+            return Err(Error::forbidden("only the sender can edit a message"));
         }
         let _guard = self.locks.lock(record.conversation_id).await;
         // Read again under the lock: a delete may have won the race.
@@ -660,7 +660,7 @@ impl Messages {
     pub async fn delete(&self, actor: &Actor, id: MessageId) -> Result<Message> {
         let record = self.changeable(actor, id)?;
         if record.sender_id != actor.user_id {
-            return Err(Error::Forbidden("only the sender can delete a message"));
+            return Err(Error::forbidden("only the sender can delete a message"));
         }
         let _guard = self.locks.lock(record.conversation_id).await;
         let mut record = message_by_id(&self.store, id)?;
@@ -681,7 +681,7 @@ impl Messages {
         let record = self.changeable(actor, id)?;
         let (_, me) = conversations::require_participant(&self.store, record.conversation_id, actor.user_id)?;
         if record.sender_id != actor.user_id && me.role < Role::Admin {
-            return Err(Error::Forbidden(
+            return Err(Error::forbidden(
                 "only the sender, owners and admins can erase a message",
             ));
         }

@@ -12,8 +12,8 @@ use protocol::{ConversationId, UserId};
 use libp2p::PeerId;
 use protocol::federation::Request;
 
-use crate::federation::homes;
 use crate::federation::outbox::{Destination, Outbox};
+use crate::federation::speaks_for;
 use crate::realtime::Hub;
 use crate::storage::{Store, keys};
 use crate::{Actor, Error, Result, contacts, conversations, users, validate};
@@ -110,7 +110,7 @@ impl Presence {
         display_name: &str,
         typing: bool,
     ) -> Result<()> {
-        self.ensure_home(peer, user)?;
+        speaks_for(&self.store, peer, user)?;
         conversations::require_participant(&self.store, conversation, user)?;
         let display_name = validate::text("display_name", display_name, 1, 64)?;
         self.typing_here(user, conversation, display_name, typing)
@@ -118,15 +118,8 @@ impl Presence {
 
     /// A presence change of another node's user, from `peer`, which must be that user's home node.
     pub(crate) fn remote_presence(&self, peer: PeerId, user: UserId, online: bool, status: &str) -> Result<()> {
-        self.ensure_home(peer, user)?;
+        speaks_for(&self.store, peer, user)?;
         self.announce_here(user, online, Some(status)).map(drop)
-    }
-
-    fn ensure_home(&self, peer: PeerId, user: UserId) -> Result<()> {
-        match homes::get(&self.store, user)? {
-            Some(home) if home.peer_id == peer.to_string() => Ok(()),
-            _ => Err(Error::Forbidden("a node may only speak for its own users")),
-        }
     }
 
     /// Tells everyone who shares a conversation with the user that it came online or went offline.

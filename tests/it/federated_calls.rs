@@ -13,7 +13,9 @@ use protocol::ws::SignalKind;
 use protocol::{CallId, DeviceId, UserId};
 use tokio::time::timeout;
 
-use crate::federation::{Bootstrap, FederatedNode, Rogue, eventually, p2p_address, start_bootstrap, start_node_with};
+use crate::federation::{
+    Bootstrap, FederatedNode, Rogue, eventually, hosted_conversation, p2p_address, start_bootstrap, start_node_with,
+};
 use crate::support::*;
 use crate::webrtc::{LIMIT, MESSAGE, connect_and_send};
 
@@ -36,23 +38,7 @@ async fn pair() -> Pair {
     let b = start_node_with("node-b", &bootstrap.address, tune).await;
     let ann = a.node.user("ann").await;
     let bob = b.node.user("bob").await;
-    let dm = assert_ok(
-        ann.api
-            .post(
-                "/v1/conversations",
-                json!({ "type": "DM", "participants": ["bob@node-b"] }),
-            )
-            .await,
-        StatusCode::CREATED,
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    eventually("the DM to reach node-b", || async {
-        let (status, _) = bob.api.get(&format!("/v1/conversations/{dm}")).await;
-        (status == StatusCode::OK).then_some(())
-    })
-    .await;
+    let dm = hosted_conversation(&ann, "DM", &[(&bob, "bob@node-b")]).await;
     let mut ann_ws = ann.ws(&a.node).await;
     ann_ws.sync().await;
     let mut bob_ws = bob.ws(&b.node).await;

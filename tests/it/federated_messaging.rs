@@ -9,7 +9,9 @@ use client::{Client, Event, Listener, Registration, StoredMessage};
 use protocol::federation::{self as wire, Envelope, Event as Relayed, ReceiptNotice, Request, Response, Submission};
 use protocol::{ConversationId, DeviceId, MessageId, UserId};
 
-use crate::federation::{FederatedNode, Rogue, WAIT, eventually, p2p_address, start_bootstrap, start_node_with};
+use crate::federation::{
+    FederatedNode, Rogue, WAIT, eventually, hosted_conversation, p2p_address, start_bootstrap, start_node_with,
+};
 use crate::support::*;
 
 const PASSWORD: &str = "correct horse battery";
@@ -177,25 +179,7 @@ async fn raw_group() -> RawGroup {
     let ann = a.node.user("ann").await;
     let bob = b.node.user("bob").await;
     let cat = c.node.user("cat").await;
-    let group = assert_ok(
-        ann.api
-            .post(
-                "/v1/conversations",
-                json!({ "type": "GROUP", "subject": "raw", "participants": ["bob@node-b", "cat@node-c"] }),
-            )
-            .await,
-        StatusCode::CREATED,
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    for user in [&bob, &cat] {
-        eventually("the group to reach the member's node", || async {
-            let (status, _) = user.api.get(&format!("/v1/conversations/{group}")).await;
-            (status == StatusCode::OK).then_some(())
-        })
-        .await;
-    }
+    let group = hosted_conversation(&ann, "GROUP", &[(&bob, "bob@node-b"), (&cat, "cat@node-c")]).await;
     RawGroup {
         a,
         b,
@@ -450,18 +434,7 @@ async fn a_throttled_host_slows_down_instead_of_stopping() {
     .await;
     let ann = a.node.user("ann").await;
     let bob = b.node.user("bob").await;
-    let dm = assert_ok(
-        ann.api
-            .post(
-                "/v1/conversations",
-                json!({ "type": "DM", "participants": ["bob@node-b"] }),
-            )
-            .await,
-        StatusCode::CREATED,
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let dm = hosted_conversation(&ann, "DM", &[(&bob, "bob@node-b")]).await;
     let mut bob_ws = bob.ws(&b.node).await;
     bob_ws.sync().await;
     for i in 0..40 {
@@ -491,23 +464,7 @@ async fn a_block_is_kept_by_the_blockers_node() {
     let b = node("node-b", &bootstrap.address).await;
     let ann = a.node.user("ann").await;
     let bob = b.node.user("bob").await;
-    let dm = assert_ok(
-        ann.api
-            .post(
-                "/v1/conversations",
-                json!({ "type": "DM", "participants": ["bob@node-b"] }),
-            )
-            .await,
-        StatusCode::CREATED,
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    eventually("the DM to reach node-b", || async {
-        let (status, _) = bob.api.get(&format!("/v1/conversations/{dm}")).await;
-        (status == StatusCode::OK).then_some(())
-    })
-    .await;
+    let dm = hosted_conversation(&ann, "DM", &[(&bob, "bob@node-b")]).await;
     let mut bob_ws = bob.ws(&b.node).await;
     bob_ws.sync().await;
 

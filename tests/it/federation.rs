@@ -534,3 +534,30 @@ async fn a_name_stays_with_the_node_that_holds_it() {
     }
     assert_ne!(impostor.peer_id, genuine.peer_id);
 }
+
+/// Creates a conversation hosted by `owner`'s node with the members named by handle, and waits until it
+/// has reached every member's node.
+pub(crate) async fn hosted_conversation(owner: &User, kind: &str, members: &[(&User, &str)]) -> String {
+    let handles: Vec<&str> = members.iter().map(|(_, handle)| *handle).collect();
+    let id = assert_ok(
+        owner
+            .api
+            .post(
+                "/v1/conversations",
+                json!({ "type": kind, "subject": "across nodes", "participants": handles }),
+            )
+            .await,
+        StatusCode::CREATED,
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (member, _) in members {
+        eventually("the conversation to reach the member's node", || async {
+            let (status, _) = member.api.get(&format!("/v1/conversations/{id}")).await;
+            (status == StatusCode::OK).then_some(())
+        })
+        .await;
+    }
+    id
+}

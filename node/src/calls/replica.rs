@@ -25,7 +25,7 @@ impl Calls {
         let _guard = self.writes.lock().await;
         if let Some(known) = self.find(call.id)? {
             if known.conversation_id != call.conversation_id {
-                return Err(Error::Forbidden("the call belongs to another conversation"));
+                return Err(Error::forbidden("the call belongs to another conversation"));
             }
             if known.status == CallStatus::Ended && call.status != CallStatus::Ended {
                 return Ok(());

@@ -28,7 +28,7 @@ impl Calls {
                 .any(|p| p.user_id == user && p.status != CallParticipantStatus::Left)
         };
         if !in_call(from) {
-            return Err(Error::Forbidden("you are not in this call"));
+            return Err(Error::forbidden("you are not in this call"));
         }
         if !in_call(to) {
             return Err(Error::invalid("to_id", "is not in this call"));

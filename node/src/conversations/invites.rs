@@ -39,10 +39,10 @@ impl Conversations {
         let _guard = self.locks.lock(id).await;
         let (mut record, me) = require_participant(&self.store, id, actor.user_id)?;
         if record.kind == ConversationKind::Dm {
-            return Err(Error::Forbidden("a DM has no invite link"));
+            return Err(Error::forbidden("a DM has no invite link"));
         }
         if me.role < Role::Admin {
-            return Err(Error::Forbidden("only owners and admins manage invite links"));
+            return Err(Error::forbidden("only owners and admins manage invite links"));
         }
         if !record.settings.allow_invites {
             return Err(Error::Conflict("invites are turned off for this conversation".into()));

@@ -81,10 +81,10 @@ impl Conversations {
         let (mut record, me) = require_participant(&self.store, id, actor.user_id)?;
         super::ensure_hosted_here(&record)?;
         if record.kind == ConversationKind::Dm {
-            return Err(Error::Forbidden("a DM's participants cannot change"));
+            return Err(Error::forbidden("a DM's participants cannot change"));
         }
         if me.role < Role::Admin {
-            return Err(Error::Forbidden("only owners and admins can add participants"));
+            return Err(Error::forbidden("only owners and admins can add participants"));
         }
         let user = request
             .user_id
@@ -92,7 +92,7 @@ impl Conversations {
             .ok_or_else(|| Error::invalid("user_id", format!("unknown user {}", request.user_id)))?;
         let role = request.role.unwrap_or(Role::Member);
         if role > Role::Member && me.role < Role::Owner {
-            return Err(Error::Forbidden("only owners can add admins or owners"));
+            return Err(Error::forbidden("only owners can add admins or owners"));
         }
         if !super::known_user(&self.store, user)? {
             return Err(Error::NotFound("user"));
@@ -118,7 +118,7 @@ impl Conversations {
         let (mut record, me) = require_participant(&self.store, id, actor.user_id)?;
         super::ensure_hosted_here(&record)?;
         if record.kind == ConversationKind::Dm {
-            return Err(Error::Forbidden("a DM's participants cannot change"));
+            return Err(Error::forbidden("a DM's participants cannot change"));
         }
         let target = participant(&self.store, id, user)?.ok_or(Error::NotFound("participant"))?;
         if user != actor.user_id {
@@ -128,7 +128,7 @@ impl Conversations {
                 Role::Member => false,
             };
             if !allowed {
-                return Err(Error::Forbidden("your role does not allow removing this participant"));
+                return Err(Error::forbidden("your role does not allow removing this participant"));
             }
         }
         if target.role == Role::Owner && record.participant_count > 1 && self.owner_count(id)? == 1 {
@@ -163,10 +163,10 @@ impl Conversations {
         let (record, me) = require_participant(&self.store, id, actor.user_id)?;
         super::ensure_hosted_here(&record)?;
         if record.kind == ConversationKind::Dm {
-            return Err(Error::Forbidden("a DM's participants cannot change"));
+            return Err(Error::forbidden("a DM's participants cannot change"));
         }
         if me.role != Role::Owner {
-            return Err(Error::Forbidden("only owners can change roles"));
+            return Err(Error::forbidden("only owners can change roles"));
         }
         let mut target = participant(&self.store, id, user)?.ok_or(Error::NotFound("participant"))?;
         if target.role == Role::Owner && request.role != Role::Owner && self.owner_count(id)? == 1 {

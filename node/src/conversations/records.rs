@@ -183,7 +183,7 @@ pub(crate) fn require_participant(
 ) -> Result<(ConversationRecord, ParticipantRecord)> {
     let record = get(store, conversation)?.ok_or(Error::NotFound("conversation"))?;
     let participant = participant(store, conversation, user)?
-        .ok_or(Error::Forbidden("you are not a participant of this conversation"))?;
+        .ok_or(Error::forbidden("you are not a participant of this conversation"))?;
     Ok((record, participant))
 }
 

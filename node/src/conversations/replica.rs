@@ -146,7 +146,7 @@ impl Conversations {
         let host = match &existing {
             Some(record) => match &record.host {
                 Some(host) if host.peer_id == peer.to_string() => host.clone(),
-                _ => return Err(Error::Forbidden("only the conversation's host may change it")),
+                _ => return Err(Error::forbidden("only the conversation's host may change it")),
             },
             None => {
                 let creator = state
@@ -154,7 +154,7 @@ impl Conversations {
                     .iter()
                     .find(|m| m.user_id == state.creator_id)
                     .filter(|m| m.peer_id == peer.to_bytes())
-                    .ok_or(Error::Forbidden("a conversation is hosted by its creator's node"))?;
+                    .ok_or(Error::forbidden("a conversation is hosted by its creator's node"))?;
                 HostRef {
                     node: creator.node.to_string(),
                     peer_id: peer.to_string(),

@@ -17,7 +17,7 @@ use protocol::federation::{CallUpdate, Envelope, Event, FederationError, Request
 use tokio::sync::mpsc;
 
 use super::Client;
-use super::calls::refusal;
+use super::acting::refusal;
 use super::inbound::error;
 use super::outbox::Destination;
 use crate::conversations;
@@ -134,7 +134,7 @@ impl Services {
             conversations::get(&self.store, update.call.conversation_id)?.ok_or(Error::NotFound("conversation"))?;
         match &record.host {
             Some(host) if host.peer_id == peer.to_string() => {}
-            _ => return Err(Error::Forbidden("only the conversation's host reports its calls")),
+            _ => return Err(Error::forbidden("only the conversation's host reports its calls")),
         }
         let call = update.call.id;
         self.calls.apply_update(update).await?;

@@ -8,13 +8,13 @@
 //! against the call as it knows it and that the sending node is the sender's home.
 
 use libp2p::PeerId;
+use protocol::ConversationId;
 use protocol::api::{Call, CallQualityMetric};
 use protocol::federation::{CallAction, CallActionRequest, RelayedSignal, Request, Response};
 use protocol::ws::{CallSignalRequest, SignalKind};
-use protocol::{ConversationId, SessionId, UserId};
 
+use super::acting::{acting_for, refusal, refused_by, speaks_for};
 use super::homes;
-use super::inbound::error;
 use super::remote::unavailable;
 use crate::calls::{CallAnswer, signal_of};
 use crate::conversations::{self, HostRef};
@@ -123,12 +123,7 @@ impl Services {
     }
 
     async fn take_call_action(&self, peer: PeerId, request: CallActionRequest) -> Result<CallAnswer> {
-        speaks_for(self, peer, request.user_id)?;
-        let actor = Actor {
-            user_id: request.user_id,
-            device_id: request.device_id,
-            session_id: SessionId::from_bytes([0; 16]),
-        };
+        let actor = acting_for(&self.store, peer, request.user_id, request.device_id)?;
         let conversation = self.conversation_of(&actor, &request.action)?;
         let record = conversations::get(&self.store, conversation)?.ok_or(Error::NotFound("conversation"))?;
         if record.host.is_some() {
@@ -146,7 +141,7 @@ impl Services {
     }
 
     fn take_call_signal(&self, peer: PeerId, signal: RelayedSignal) -> Result<()> {
-        speaks_for(self, peer, signal.from_id)?;
+        speaks_for(&self.store, peer, signal.from_id)?;
         if users::get_user(&self.store, signal.to_id)?.is_none() {
             return Err(Error::NotFound("user"));
         }
@@ -163,70 +158,4 @@ impl Services {
             signal.to_device_id,
         )
     }
-}
-
-/// A node speaks only for its own users: `peer` must be `user`'s home node.
-fn speaks_for(services: &Services, peer: PeerId, user: UserId) -> Result<()> {
-    match homes::get(&services.store, user)? {
-        Some(home) if home.peer_id == peer.to_string() => Ok(()),
-        _ => Err(Error::Forbidden("a node may only speak for its own users")),
-    }
-}
-
-/// How a refusal of a call request reaches the asking node.
-pub(super) fn refusal(err: &Error) -> Response {
-    match err {
-        Error::Invalid { field, reason } => error("invalid", &format!("{field}: {reason}")),
-        Error::NotFound(what) => error("not_found", what),
-        Error::Forbidden(why) => error("forbidden", why),
-        Error::Conflict(why) => error("conflict", why),
-        Error::Storage(_) | Error::Corrupt(_) | Error::Internal(_) => {
-            tracing::error!(error = %err, "a call request from another node failed");
-            error("internal", "the node could not carry out the call request; retry later")
-        }
-        other => error("unavailable", &other.to_string()),
-    }
-}
-
-/// Turns another node's refusal back into the error a local refusal would have been.
-fn refused_by(node: &str, code: &str, message: String) -> Error {
-    match code {
-        "invalid" => match message.split_once(": ") {
-            Some((field, reason)) => Error::invalid(field, reason),
-            None => Error::invalid("call", message),
-        },
-        "not_found" => Error::NotFound(match message.as_str() {
-            "conversation" => "conversation",
-            "call participant" => "call participant",
-            "user" => "user",
-            _ => "call",
-        }),
-        "forbidden" => Error::Forbidden(forbidden_reason(&message)),
-        "conflict" => Error::Conflict(message),
-        _ => Error::Unavailable(format!("node {node} could not carry out the call request: {message}")),
-    }
-}
-
-/// The refusals a call request can meet, so a remote one reads as the local one would.
-const FORBIDDEN: &[&str] = &[
-    "you are not a participant of this call",
-    "you are not a participant of this conversation",
-    "a call's initiator is always the caller",
-    "only participants who joined can invite",
-    "only the initiator can remove others from a call",
-    "participants change only their own status",
-    "participants mute only themselves",
-    "only a joined participant can mark the call connected",
-    "quality samples are recorded for yourself only",
-    "you are not in this call",
-    "this user does not accept contact from you",
-    "a node may only speak for its own users",
-];
-
-fn forbidden_reason(message: &str) -> &'static str {
-    FORBIDDEN
-        .iter()
-        .find(|known| **known == message)
-        .copied()
-        .unwrap_or("another node refused this call request")
 }

@@ -5,13 +5,12 @@
 //! admins erase).
 
 use libp2p::PeerId;
+use protocol::MessageId;
 use protocol::api::{DeviceCiphertext, EditMessageRequest, Message, ReactionList};
 use protocol::federation::{ChangeRequest, Request, RequestedChange, Response, SubmittedCopy};
-use protocol::{MessageId, SessionId};
 
-use super::homes;
+use super::acting::{acting_for, refusal, refused_by};
 use super::remote::unavailable;
-use super::submit::{host_refusal, refusal};
 use crate::conversations::{self, HostRef};
 use crate::{Actor, Error, Result, Services};
 
@@ -106,7 +105,7 @@ impl Services {
             .map_err(unavailable)?;
         match answer {
             Response::Submitted(message) => Ok(*message),
-            Response::Error { code, message } => Err(host_refusal(&host.node, &code, message)),
+            Response::Error { code, message } => Err(refused_by(&host.node, &code, message)),
             other => Err(Error::Unavailable(format!("{} answered {other:?}", host.node))),
         }
     }
@@ -120,15 +119,7 @@ impl Services {
     }
 
     async fn take_change(&self, peer: PeerId, request: ChangeRequest) -> Result<Message> {
-        let home = homes::get(&self.store, request.user_id)?;
-        if home.is_none_or(|home| home.peer_id != peer.to_string()) {
-            return Err(Error::Forbidden("a node may only speak for its own users"));
-        }
-        let actor = Actor {
-            user_id: request.user_id,
-            device_id: request.device_id,
-            session_id: SessionId::from_bytes([0; 16]),
-        };
+        let actor = acting_for(&self.store, peer, request.user_id, request.device_id)?;
         if self.host_of_message(&actor, request.message_id)?.is_some() {
             return Err(Error::NotFound("message"));
         }

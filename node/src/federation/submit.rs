@@ -13,10 +13,10 @@ use protocol::api::{
     ForwardMessageRequest, Message, Participant, SendMessageRequest, UserRef,
 };
 use protocol::federation::{Request, Response, Submission, SubmittedCopy};
-use protocol::{DeviceId, MessageId, SessionId, UserId};
+use protocol::{DeviceId, MessageId, UserId};
 
+use super::acting::{acting_for, refusal, refused_by};
 use super::homes;
-use super::inbound::error;
 use super::remote::unavailable;
 use crate::conversations::{self, HostRef};
 use crate::{Actor, Error, Result, Services, users};
@@ -166,7 +166,7 @@ impl Services {
             .map_err(unavailable)?;
         match answer {
             Response::Submitted(message) => Ok(*message),
-            Response::Error { code, message } => Err(host_refusal(&host.node, &code, message)),
+            Response::Error { code, message } => Err(refused_by(&host.node, &code, message)),
             other => Err(Error::Unavailable(format!("{} answered {other:?}", host.node))),
         }
     }
@@ -180,20 +180,12 @@ impl Services {
     }
 
     async fn take_submission(&self, peer: PeerId, submission: Submission) -> Result<Message> {
-        let home = homes::get(&self.store, submission.sender_id)?;
-        if home.is_none_or(|home| home.peer_id != peer.to_string()) {
-            return Err(Error::Forbidden("a node may only speak for its own users"));
-        }
+        let actor = acting_for(&self.store, peer, submission.sender_id, submission.sender_device_id)?;
         let record =
             conversations::get(&self.store, submission.conversation_id)?.ok_or(Error::NotFound("conversation"))?;
         if record.host.is_some() {
             return Err(Error::NotFound("conversation"));
         }
-        let actor = Actor {
-            user_id: submission.sender_id,
-            device_id: submission.sender_device_id,
-            session_id: SessionId::from_bytes([0; 16]),
-        };
         let request = SendMessageRequest {
             conversation_id: submission.conversation_id,
             ciphertexts: submission
@@ -216,38 +208,5 @@ impl Services {
         self.messages
             .store_message(&actor, request, submission.forwarded_from, &owners)
             .await
-    }
-}
-
-/// How a host's refusal reaches the sender.
-pub(super) fn refusal(err: &Error) -> Response {
-    match err {
-        Error::Invalid { field, reason } => error("invalid", &format!("{field}: {reason}")),
-        Error::NotFound(what) => error("not_found", what),
-        Error::Forbidden(why) => error("forbidden", why),
-        Error::Conflict(why) => error("conflict", why),
-        Error::Storage(_) | Error::Corrupt(_) | Error::Internal(_) => {
-            tracing::error!(error = %err, "taking a submitted message failed");
-            error("internal", "the host could not store the message; retry later")
-        }
-        other => error("unavailable", &other.to_string()),
-    }
-}
-
-pub(super) fn host_refusal(host: &str, code: &str, message: String) -> Error {
-    match code {
-        "invalid" => match message.split_once(": ") {
-            Some((field, reason)) => Error::invalid(field, reason),
-            None => Error::invalid("message", message),
-        },
-        "not_found" => Error::NotFound("conversation"),
-        "forbidden" => {
-            tracing::info!(host, message, "the host refused a message");
-            Error::Forbidden("the conversation's host refused the message")
-        }
-        "conflict" => Error::Conflict(message),
-        _ => Error::Unavailable(format!(
-            "the conversation's host {host} could not take the message: {message}"
-        )),
     }
 }

@@ -149,7 +149,7 @@ impl Files {
     /// `POST /v1/uploads`: opens a session for a blob of a declared size and hash.
     pub async fn create_upload(&self, actor: &Actor, request: CreateUploadRequest) -> Result<Upload> {
         if request.uploader_id.is_some_and(|user| user != actor.user_id) {
-            return Err(Error::Forbidden("you can only upload as yourself"));
+            return Err(Error::forbidden("you can only upload as yourself"));
         }
         let file_name = validate::text("file_name", &request.file_name, 1, MAX_FILE_NAME)?;
         let content_type = content_type(Some(&request.content_type))?;
@@ -415,7 +415,7 @@ impl Files {
 
     fn page(&self, actor: &Actor, query: UploadListQuery, keep: impl Fn(&UploadRecord) -> bool) -> Result<UploadList> {
         if query.uploader_id.is_some_and(|user| user != actor.user_id) {
-            return Err(Error::Forbidden("you can only list your own uploads"));
+            return Err(Error::forbidden("you can only list your own uploads"));
         }
         let limit = validate::limit(query.limit, 20, 100)?;
         let page = validate::page(query.page)?;

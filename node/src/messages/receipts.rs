@@ -15,6 +15,18 @@ use crate::storage::{decode, encode, keys};
 use crate::{Actor, Error, Result, conversations};
 
 impl Messages {
+    /// The receipt stored under `key` (a message and a user), empty when there is none.
+    fn receipt_at(&self, key: &[u8]) -> Result<ReceiptRecord> {
+        Ok(self
+            .store
+            .trees
+            .messageuser_receipt
+            .get(key)?
+            .map(|b| decode(&b))
+            .transpose()?
+            .unwrap_or_default())
+    }
+
     /// Records that the caller's device has the message: it leaves the device's queue, and the sender
     /// hears of the first delivery to this user.
     pub async fn mark_delivered(&self, actor: &Actor, id: MessageId) -> Result<Receipt> {
@@ -110,14 +122,7 @@ impl Messages {
                 continue;
             }
             let key = receipt_key(record.id, actor.user_id);
-            let mut receipt: ReceiptRecord = self
-                .store
-                .trees
-                .messageuser_receipt
-                .get(&key)?
-                .map(|b| decode(&b))
-                .transpose()?
-                .unwrap_or_default();
+            let mut receipt = self.receipt_at(&key)?;
             if receipt.read_at.is_none() {
                 receipt.delivered_at.get_or_insert(now);
                 receipt.read_at = Some(now);
@@ -196,20 +201,13 @@ impl Messages {
             None => homes::get(&self.store, notice.user_id)?.is_some_and(|home| home.peer_id == peer.to_string()),
         };
         if !entitled {
-            return Err(Error::Forbidden("a node speaks only for its own users' receipts"));
+            return Err(Error::forbidden("a node speaks only for its own users' receipts"));
         }
         if conversations::participant(&self.store, record.conversation_id, notice.user_id)?.is_none() {
-            return Err(Error::Forbidden("the reader is not a participant"));
+            return Err(Error::forbidden("the reader is not a participant"));
         }
         let key = receipt_key(record.id, notice.user_id);
-        let mut receipt: ReceiptRecord = self
-            .store
-            .trees
-            .messageuser_receipt
-            .get(&key)?
-            .map(|b| decode(&b))
-            .transpose()?
-            .unwrap_or_default();
+        let mut receipt = self.receipt_at(&key)?;
         let first = if notice.read {
             receipt.read_at.is_none()
         } else {

@@ -29,7 +29,7 @@ impl Messages {
         let record = conversations::get(&self.store, conversation)?.ok_or(Error::NotFound("conversation"))?;
         match &record.host {
             Some(host) if host.peer_id == peer.to_string() => {}
-            _ => return Err(Error::Forbidden("only the conversation's host relays its messages")),
+            _ => return Err(Error::forbidden("only the conversation's host relays its messages")),
         }
         let t = &self.store.trees;
         if t.messageid_convseq.contains_key(message.message_id.as_bytes())? {
@@ -40,7 +40,7 @@ impl Messages {
             .map(|(user, _)| user)
             .collect();
         if !members.contains(&message.sender_id) {
-            return Err(Error::Forbidden("the sender is not a participant"));
+            return Err(Error::forbidden("the sender is not a participant"));
         }
         if message.seq == 0 {
             return Err(Error::invalid("seq", "must be at least 1"));
@@ -132,7 +132,7 @@ impl Messages {
         let record = conversations::get(&self.store, conversation)?.ok_or(Error::NotFound("conversation"))?;
         match &record.host {
             Some(host) if host.peer_id == peer.to_string() => {}
-            _ => return Err(Error::Forbidden("only the conversation's host changes its messages")),
+            _ => return Err(Error::forbidden("only the conversation's host changes its messages")),
         }
         let _guard = self.locks.lock(conversation).await;
         let mut message = match message_by_id(&self.store, change.message_id) {

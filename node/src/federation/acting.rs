@@ -1,0 +1,77 @@
+//! Requests a node makes at another node on behalf of its own users (sending, changing messages,
+//! calls, typing): the receiver acts only for users whose home is the asking node, and its refusal
+//! travels back so the user gets the answer a local refusal would have given.
+
+use libp2p::PeerId;
+use protocol::federation::Response;
+use protocol::{DeviceId, SessionId, UserId};
+
+use super::homes;
+use super::inbound::error;
+use crate::storage::Store;
+use crate::{Actor, Error, Result};
+
+/// A node speaks only for its own users: `peer` must be `user`'s home node.
+pub(crate) fn speaks_for(store: &Store, peer: PeerId, user: UserId) -> Result<()> {
+    match homes::get(store, user)? {
+        Some(home) if home.peer_id == peer.to_string() => Ok(()),
+        _ => Err(Error::forbidden("a node may only speak for its own users")),
+    }
+}
+
+/// The actor for a request `peer` makes for one of its users' devices; it holds no session here.
+pub(crate) fn acting_for(store: &Store, peer: PeerId, user: UserId, device: DeviceId) -> Result<Actor> {
+    speaks_for(store, peer, user)?;
+    Ok(Actor {
+        user_id: user,
+        device_id: device,
+        session_id: SessionId::from_bytes([0; 16]),
+    })
+}
+
+/// How a refusal reaches the asking node: a stable code and the reason.
+pub(crate) fn refusal(err: &Error) -> Response {
+    match err {
+        Error::Invalid { field, reason } => error("invalid", &format!("{field}: {reason}")),
+        Error::NotFound(what) => error("not_found", what),
+        Error::Forbidden(why) => error("forbidden", why),
+        Error::Conflict(why) => error("conflict", why),
+        Error::Storage(_) | Error::Corrupt(_) | Error::Internal(_) => {
+            tracing::error!(error = %err, "a request from another node failed");
+            error("internal", "the node could not carry out the request; retry later")
+        }
+        other => error("unavailable", &other.to_string()),
+    }
+}
+
+/// What can be not found, so a remote "not found" reads as the local one.
+const FINDABLE: &[&str] = &[
+    "conversation",
+    "message",
+    "call",
+    "call participant",
+    "participant",
+    "reaction",
+    "user",
+    "device",
+];
+
+/// Turns another node's refusal back into the error a local refusal would have been.
+pub(crate) fn refused_by(node: &str, code: &str, message: String) -> Error {
+    match code {
+        "invalid" => match message.split_once(": ") {
+            Some((field, reason)) => Error::invalid(field, reason),
+            None => Error::invalid("request", message),
+        },
+        "not_found" => Error::NotFound(
+            FINDABLE
+                .iter()
+                .find(|what| **what == message)
+                .copied()
+                .unwrap_or("resource"),
+        ),
+        "forbidden" => Error::forbidden(message),
+        "conflict" => Error::Conflict(message),
+        _ => Error::Unavailable(format!("node {node} could not carry out the request: {message}")),
+    }
+}
