@@ -90,7 +90,7 @@ pub(crate) struct LoginArgs {
 pub(crate) struct SendArgs {
     #[command(flatten)]
     common: ProfileArgs,
-    /// The recipient's username.
+    /// The recipient's username, or `username@node-name` for a user of another node.
     username: String,
     /// The text to send.
     text: String,
