@@ -503,3 +503,70 @@ async fn a_block_is_kept_by_the_blockers_node() {
     );
     assert!(content(&frame).starts_with("after"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn membership_changes_at_the_host_reach_every_node() {
+    let bootstrap = start_bootstrap().await;
+    let a = node("node-a", &bootstrap.address).await;
+    let b = node("node-b", &bootstrap.address).await;
+    let c = node("node-c", &bootstrap.address).await;
+    let ann = a.node.user("ann").await;
+    let bob = b.node.user("bob").await;
+    let cat = c.node.user("cat").await;
+    let group = hosted_conversation(&ann, "GROUP", &[(&bob, "bob@node-b")]).await;
+
+    // Ann adds Cat by handle: node-c learns of the group and Cat gets what is sent from then on.
+    let added = assert_ok(
+        ann.api
+            .post(
+                &format!("/v1/conversations/{group}/participants"),
+                json!({ "user_id": "cat@node-c" }),
+            )
+            .await,
+        StatusCode::CREATED,
+    );
+    assert_eq!(added["user_id"], cat.id.as_str());
+    eventually("the group to reach node-c", || async {
+        let (status, _) = cat.api.get(&format!("/v1/conversations/{group}")).await;
+        (status == StatusCode::OK).then_some(())
+    })
+    .await;
+    let members = assert_ok(
+        bob.api.get(&format!("/v1/conversations/{group}/participants")).await,
+        StatusCode::OK,
+    );
+    assert_eq!(
+        members["participants"].as_array().unwrap().len(),
+        3,
+        "node-b sees the new member too"
+    );
+    let mut cat_ws = cat.ws(&c.node).await;
+    cat_ws.sync().await;
+    assert_ok(
+        send_text(&bob, &group, &[&ann, &cat], "welcome cat", "m-1").await,
+        StatusCode::CREATED,
+    );
+    let frame = cat_ws.expect("message:new").await;
+    assert!(content(&frame).starts_with("welcome cat"));
+
+    // Ann removes Bob: node-b drops him from the group, and a send for his device is refused.
+    let (status, body) = ann
+        .api
+        .delete(&format!("/v1/conversations/{group}/participants/{}", bob.id))
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    eventually("node-b to drop bob from the group", || async {
+        let (status, _) = bob.api.get(&format!("/v1/conversations/{group}")).await;
+        (status == StatusCode::FORBIDDEN).then_some(())
+    })
+    .await;
+    let (status, body) = send_text(&ann, &group, &[&bob, &cat], "bob is gone", "m-2").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_ok(
+        send_text(&ann, &group, &[&cat], "just us", "m-3").await,
+        StatusCode::CREATED,
+    );
+    let frame = cat_ws.expect("message:new").await;
+    assert!(content(&frame).starts_with("just us"));
+    let _ = &a;
+}
