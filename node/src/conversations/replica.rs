@@ -16,7 +16,7 @@ use super::records::{ConversationRecord, ParticipantRecord, dm_key, member_key, 
 use crate::federation::homes;
 use crate::federation::outbox::Destination;
 use crate::storage::{Store, encode};
-use crate::{Error, Result, users};
+use crate::{Error, Result, users, validate};
 
 /// The node hosting a replicated conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,6 +140,7 @@ impl Conversations {
     /// members said to live here must exist here.
     /// The snapshot's signed envelope is kept with the replica, so its origin can be checked later.
     pub(crate) async fn apply_state(&self, peer: PeerId, state: &ConversationState, envelope: &Envelope) -> Result<()> {
+        check_state(state)?;
         let local = &self.outbox.local;
         let id = state.conversation_id;
         let existing = super::get(&self.store, id)?;
@@ -251,4 +252,23 @@ impl Conversations {
         }
         Ok(())
     }
+}
+
+/// A snapshot is held to the limits of a local conversation.
+fn check_state(state: &ConversationState) -> Result<()> {
+    if state.members.len() > super::MAX_PARTICIPANTS {
+        return Err(Error::invalid(
+            "members",
+            format!("at most {}", super::MAX_PARTICIPANTS),
+        ));
+    }
+    if let Some(subject) = &state.subject {
+        validate::text("subject", subject, 1, 100)?;
+    }
+    validate::optional_text("description", state.description.as_deref(), 500)?;
+    for member in &state.members {
+        validate::text("members.username", &member.username, 1, 64)?;
+        validate::text("members.display_name", &member.display_name, 0, 128)?;
+    }
+    Ok(())
 }

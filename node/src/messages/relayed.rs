@@ -6,15 +6,16 @@ use std::collections::HashSet;
 
 use libp2p::PeerId;
 use protocol::api::ConversationKind;
-use protocol::federation::{Change, Envelope, MessageChange, RelayedMessage};
+use protocol::federation::{Change, Envelope, MessageChange, RelayedCopy, RelayedMessage};
 use protocol::ws::ServerFrame;
 
 use super::records::{QueueEntry, encode_copy};
+use super::{MAX_CIPHERTEXT_BYTES, MAX_HEADER_BYTES, MAX_MENTIONS, MAX_RECIPIENT_DEVICES, MESSAGE_TYPES};
 use super::{MessageRecord, Messages, copy_key, event, idempotency_key, message_by_id, queue_index_key, remove_copies};
 use crate::conversations::{self, Activity};
 use crate::realtime::Push;
 use crate::storage::{decode, encode, keys};
-use crate::{Error, Result, contacts, users};
+use crate::{Error, Result, contacts, users, validate};
 
 impl Messages {
     /// Stores a message relayed by `peer`, which must host its conversation. Returns the frames to push
@@ -42,9 +43,7 @@ impl Messages {
         if !members.contains(&message.sender_id) {
             return Err(Error::forbidden("the sender is not a participant"));
         }
-        if message.seq == 0 {
-            return Err(Error::invalid("seq", "must be at least 1"));
-        }
+        check_relayed(message)?;
         // A block lives on the blocker's node, which the host cannot see: a DM from a user blocked here
         // is dropped here, as a local DM send from them would be refused.
         let blocked = |user| -> Result<bool> {
@@ -159,6 +158,7 @@ impl Messages {
         };
         match &change.change {
             Change::Edited { copies } => {
+                check_copies(copies)?;
                 if message.deleted {
                     return Ok(Vec::new());
                 }
@@ -216,4 +216,40 @@ impl Messages {
             }
         }
     }
+}
+
+/// The limits a local send must meet hold for a relayed one too: the host is trusted with its
+/// conversation's order, not with this node's resources.
+fn check_relayed(message: &RelayedMessage) -> Result<()> {
+    if message.seq == 0 {
+        return Err(Error::invalid("seq", "must be at least 1"));
+    }
+    validate::text("client_message_id", &message.client_message_id, 1, 128)?;
+    if !MESSAGE_TYPES.contains(&message.message_type.as_str()) {
+        return Err(Error::invalid("message_type", "is not a known type"));
+    }
+    if message.mentions.len() > MAX_MENTIONS {
+        return Err(Error::invalid("mentions", format!("at most {MAX_MENTIONS}")));
+    }
+    check_copies(&message.copies)
+}
+
+/// Relayed copies are limited like submitted ones.
+pub(super) fn check_copies(copies: &[RelayedCopy]) -> Result<()> {
+    if copies.len() > MAX_RECIPIENT_DEVICES {
+        return Err(Error::invalid("copies", format!("at most {MAX_RECIPIENT_DEVICES}")));
+    }
+    for copy in copies {
+        if copy.ciphertext.is_empty() || copy.ciphertext.len() > MAX_CIPHERTEXT_BYTES {
+            return Err(Error::invalid("copies", "a ciphertext is empty or too large"));
+        }
+        if copy
+            .header
+            .as_ref()
+            .is_some_and(|header| header.len() > MAX_HEADER_BYTES)
+        {
+            return Err(Error::invalid("copies", "a header is too large"));
+        }
+    }
+    Ok(())
 }
