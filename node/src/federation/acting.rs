@@ -3,13 +3,37 @@
 //! travels back so the user gets the answer a local refusal would have given.
 
 use libp2p::PeerId;
-use protocol::federation::Response;
+use protocol::federation::{Request, Response};
 use protocol::{DeviceId, SessionId, UserId};
 
 use super::homes;
 use super::inbound::error;
+use super::outbox::Destination;
+use super::remote::unavailable;
 use crate::storage::Store;
-use crate::{Actor, Error, Result};
+use crate::{Actor, Error, Result, Services};
+
+impl Services {
+    /// Sends a request made for one of this node's users to the node `to` and reads the answer with
+    /// `expect` (which hands back, boxed, any answer it does not want); the node's refusal becomes the
+    /// error a local refusal would have been.
+    pub(crate) async fn ask_for_user<T>(
+        &self,
+        to: &Destination,
+        request: Request,
+        expect: impl FnOnce(Response) -> std::result::Result<T, Box<Response>>,
+    ) -> Result<T> {
+        let answer = self
+            .federation_client()?
+            .request(to.peer, request)
+            .await
+            .map_err(unavailable)?;
+        match answer {
+            Response::Error { code, message } => Err(refused_by(to.node.as_str(), &code, message)),
+            other => expect(other).map_err(|other| Error::Unavailable(format!("{} answered {other:?}", to.node))),
+        }
+    }
+}
 
 /// A node speaks only for its own users: `peer` must be `user`'s home node.
 pub(crate) fn speaks_for(store: &Store, peer: PeerId, user: UserId) -> Result<()> {
@@ -57,7 +81,7 @@ const FINDABLE: &[&str] = &[
 ];
 
 /// Turns another node's refusal back into the error a local refusal would have been.
-pub(crate) fn refused_by(node: &str, code: &str, message: String) -> Error {
+fn refused_by(node: &str, code: &str, message: String) -> Error {
     match code {
         "invalid" => match message.split_once(": ") {
             Some((field, reason)) => Error::invalid(field, reason),

@@ -13,9 +13,8 @@ use protocol::api::{Call, CallQualityMetric};
 use protocol::federation::{CallAction, CallActionRequest, RelayedSignal, Request, Response};
 use protocol::ws::{CallSignalRequest, SignalKind};
 
-use super::acting::{acting_for, refusal, refused_by, speaks_for};
+use super::acting::{acting_for, refusal, speaks_for};
 use super::homes;
-use super::remote::unavailable;
 use crate::calls::{CallAnswer, signal_of};
 use crate::conversations::{self, HostRef};
 use crate::{Actor, Error, Result, Services, users};
@@ -61,16 +60,12 @@ impl Services {
             kind,
             data: request.data,
         };
-        let answer = self
-            .federation_client()?
-            .request(home.peer()?, Request::CallSignal(Box::new(signal)))
-            .await
-            .map_err(unavailable)?;
-        match answer {
+        let request = Request::CallSignal(Box::new(signal));
+        self.ask_for_user(&home.destination()?, request, |answer| match answer {
             Response::Done => Ok(()),
-            Response::Error { code, message } => Err(refused_by(&home.node, &code, message)),
-            other => Err(Error::Unavailable(format!("{} answered {other:?}", home.node))),
-        }
+            other => Err(Box::new(other)),
+        })
+        .await
     }
 
     async fn act_on_call(&self, actor: &Actor, action: CallAction) -> Result<CallAnswer> {
@@ -100,17 +95,13 @@ impl Services {
             device_id: actor.device_id,
             action,
         };
-        let answer = self
-            .federation_client()?
-            .request(host.destination()?.peer, Request::CallAction(Box::new(request)))
-            .await
-            .map_err(unavailable)?;
-        match answer {
+        let request = Request::CallAction(Box::new(request));
+        self.ask_for_user(&host.destination()?, request, |answer| match answer {
             Response::Call(call) => Ok(CallAnswer::Call(*call)),
             Response::CallQuality(metric) => Ok(CallAnswer::Quality(*metric)),
-            Response::Error { code, message } => Err(refused_by(&host.node, &code, message)),
-            other => Err(Error::Unavailable(format!("{} answered {other:?}", host.node))),
-        }
+            other => Err(Box::new(other)),
+        })
+        .await
     }
 
     /// Carries out a call change of `peer`'s user in a conversation this node hosts.

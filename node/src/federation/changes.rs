@@ -9,8 +9,8 @@ use protocol::MessageId;
 use protocol::api::{DeviceCiphertext, EditMessageRequest, Message, ReactionList};
 use protocol::federation::{ChangeRequest, Request, RequestedChange, Response, SubmittedCopy};
 
-use super::acting::{acting_for, refusal, refused_by};
-use super::remote::unavailable;
+use super::acting::{acting_for, refusal};
+use super::submit::submitted;
 use crate::conversations::{self, HostRef};
 use crate::{Actor, Error, Result, Services};
 
@@ -24,15 +24,7 @@ impl Services {
     /// Replaces a message's content (its sender only), on every participant's node.
     pub async fn edit_message(&self, actor: &Actor, id: MessageId, request: EditMessageRequest) -> Result<Message> {
         if let Some(host) = self.host_of_message(actor, id)? {
-            let copies = request
-                .ciphertexts
-                .into_iter()
-                .map(|copy| SubmittedCopy {
-                    device_id: copy.recipient_device_id,
-                    ciphertext: copy.ciphertext,
-                    header: copy.header,
-                })
-                .collect();
+            let copies = request.ciphertexts.into_iter().map(SubmittedCopy::from).collect();
             return self.ask_host(actor, &host, id, RequestedChange::Edit { copies }).await;
         }
         let record = self.messages.readable(actor, id)?;
@@ -98,16 +90,8 @@ impl Services {
             message_id: id,
             change,
         };
-        let client = self.federation_client()?;
-        let answer = client
-            .request(host.destination()?.peer, Request::ChangeMessage(Box::new(request)))
-            .await
-            .map_err(unavailable)?;
-        match answer {
-            Response::Submitted(message) => Ok(*message),
-            Response::Error { code, message } => Err(refused_by(&host.node, &code, message)),
-            other => Err(Error::Unavailable(format!("{} answered {other:?}", host.node))),
-        }
+        let request = Request::ChangeMessage(Box::new(request));
+        self.ask_for_user(&host.destination()?, request, submitted).await
     }
 
     /// Applies a change asked by `peer` for one of its users to a message of a conversation hosted here.
@@ -125,14 +109,7 @@ impl Services {
         }
         match request.change {
             RequestedChange::Edit { copies } => {
-                let ciphertexts = copies
-                    .into_iter()
-                    .map(|copy| DeviceCiphertext {
-                        recipient_device_id: copy.device_id,
-                        ciphertext: copy.ciphertext,
-                        header: copy.header,
-                    })
-                    .collect();
+                let ciphertexts = copies.into_iter().map(DeviceCiphertext::from).collect();
                 self.edit_message(&actor, request.message_id, EditMessageRequest { ciphertexts })
                     .await
             }

@@ -15,9 +15,8 @@ use protocol::api::{
 use protocol::federation::{Request, Response, Submission, SubmittedCopy};
 use protocol::{DeviceId, MessageId, UserId};
 
-use super::acting::{acting_for, refusal, refused_by};
+use super::acting::{acting_for, refusal};
 use super::homes;
-use super::remote::unavailable;
 use crate::conversations::{self, HostRef};
 use crate::{Actor, Error, Result, Services, users};
 
@@ -145,30 +144,13 @@ impl Services {
             sender_device_id: actor.device_id,
             client_message_id: request.client_message_id,
             message_type: request.message_type,
-            copies: request
-                .ciphertexts
-                .into_iter()
-                .map(|copy| SubmittedCopy {
-                    device_id: copy.recipient_device_id,
-                    ciphertext: copy.ciphertext,
-                    header: copy.header,
-                })
-                .collect(),
+            copies: request.ciphertexts.into_iter().map(SubmittedCopy::from).collect(),
             reply_to: request.reply_to,
             mentions: request.mentions,
             forwarded_from,
         };
-        let to = host.destination()?;
-        let client = self.federation_client()?;
-        let answer = client
-            .request(to.peer, Request::Submit(Box::new(submission)))
-            .await
-            .map_err(unavailable)?;
-        match answer {
-            Response::Submitted(message) => Ok(*message),
-            Response::Error { code, message } => Err(refused_by(&host.node, &code, message)),
-            other => Err(Error::Unavailable(format!("{} answered {other:?}", host.node))),
-        }
+        let request = Request::Submit(Box::new(submission));
+        self.ask_for_user(&host.destination()?, request, submitted).await
     }
 
     /// Takes a message of `peer`'s user for a conversation this node hosts.
@@ -188,15 +170,7 @@ impl Services {
         }
         let request = SendMessageRequest {
             conversation_id: submission.conversation_id,
-            ciphertexts: submission
-                .copies
-                .into_iter()
-                .map(|copy| DeviceCiphertext {
-                    recipient_device_id: copy.device_id,
-                    ciphertext: copy.ciphertext,
-                    header: copy.header,
-                })
-                .collect(),
+            ciphertexts: submission.copies.into_iter().map(DeviceCiphertext::from).collect(),
             message_type: submission.message_type,
             client_message_id: submission.client_message_id,
             reply_to: submission.reply_to,
@@ -208,5 +182,13 @@ impl Services {
         self.messages
             .store_message(&actor, request, submission.forwarded_from, &owners)
             .await
+    }
+}
+
+/// Reads a host's answer to a submitted message or change: the message as it now stands.
+pub(super) fn submitted(answer: Response) -> std::result::Result<Message, Box<Response>> {
+    match answer {
+        Response::Submitted(message) => Ok(*message),
+        other => Err(Box::new(other)),
     }
 }

@@ -6,7 +6,7 @@ use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
 use super::{FederationError, MAX_REQUEST_BYTES, NodeName, decode, encode};
-use crate::api::{ConversationKind, GroupSettings, Role, Timestamp};
+use crate::api::{ConversationKind, DeviceCiphertext, GroupSettings, Role, Timestamp};
 use crate::{Base64Bytes, ConversationId, DeviceId, MessageId, UserId};
 
 /// Largest encoded event sealed in one envelope.
@@ -307,6 +307,26 @@ pub struct SubmittedCopy {
     pub ciphertext: Base64Bytes,
     /// The ratchet header.
     pub header: Option<Base64Bytes>,
+}
+
+impl From<DeviceCiphertext> for SubmittedCopy {
+    fn from(copy: DeviceCiphertext) -> Self {
+        Self {
+            device_id: copy.recipient_device_id,
+            ciphertext: copy.ciphertext,
+            header: copy.header,
+        }
+    }
+}
+
+impl From<SubmittedCopy> for DeviceCiphertext {
+    fn from(copy: SubmittedCopy) -> Self {
+        Self {
+            recipient_device_id: copy.device_id,
+            ciphertext: copy.ciphertext,
+            header: copy.header,
+        }
+    }
 }
 
 /// The Ed25519 public key inside a PeerId's bytes (the inverse of [`super::peer_id_bytes`]), so code
