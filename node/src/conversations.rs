@@ -23,7 +23,7 @@ use sled::transaction::ConflictableTransactionError;
 
 pub use self::personal::PersonalChange;
 pub(crate) use self::records::{
-    Activity, ConversationRecord, ParticipantRecord, activity, forget_user, get, memberships, participant,
+    Activity, ConversationRecord, ParticipantRecord, activity, forget_user, get, member_ids, memberships, participant,
     participants, put_participant, require_participant,
 };
 pub(crate) use self::replica::{HostRef, remote_homes};
@@ -105,8 +105,11 @@ impl Conversations {
             "updated_by": actor.user_id,
             "updated_at": record.updated_at,
         });
-        let members = participants(&self.store, record.id)?.into_iter().map(|(user, _)| user);
-        self.webhooks.emit(members, WebhookEvent::ConversationUpdated, data);
+        self.webhooks.emit(
+            member_ids(&self.store, record.id)?,
+            WebhookEvent::ConversationUpdated,
+            data,
+        );
         Ok(())
     }
 
@@ -298,6 +301,16 @@ impl Conversations {
         Ok((record, me))
     }
 
+    /// Stores a change to a conversation's details or settings: durable, sent to the other members'
+    /// nodes, and announced to webhooks.
+    async fn save_change(&self, actor: &Actor, record: &mut ConversationRecord) -> Result<()> {
+        record.updated_at = Utc::now();
+        put(&self.store, record)?;
+        self.replicate(record.id, &[])?;
+        self.store.commit().await?;
+        self.announce_update(actor, record)
+    }
+
     /// Changes a group's or channel's details (owners and admins).
     pub async fn update(
         &self,
@@ -316,11 +329,7 @@ impl Conversations {
         if request.avatar_url.is_some() {
             record.avatar_url = validate::url("avatar_url", request.avatar_url.as_deref())?;
         }
-        record.updated_at = Utc::now();
-        put(&self.store, &record)?;
-        self.replicate(id, &[])?;
-        self.store.commit().await?;
-        self.announce_update(actor, &record)?;
+        self.save_change(actor, &mut record).await?;
         Ok(view(&record, activity(&self.store, id)?, &me))
     }
 
@@ -335,11 +344,7 @@ impl Conversations {
         let _guard = self.locks.lock(id).await;
         let (mut record, me) = self.manageable(actor, id)?;
         let previous = record.avatar_url.replace(url);
-        record.updated_at = Utc::now();
-        put(&self.store, &record)?;
-        self.replicate(id, &[])?;
-        self.store.commit().await?;
-        self.announce_update(actor, &record)?;
+        self.save_change(actor, &mut record).await?;
         Ok((view(&record, activity(&self.store, id)?, &me), previous))
     }
 
@@ -356,11 +361,7 @@ impl Conversations {
         if !record.settings.allow_invites {
             self.drop_invite(&mut record)?;
         }
-        record.updated_at = Utc::now();
-        put(&self.store, &record)?;
-        self.replicate(id, &[])?;
-        self.store.commit().await?;
-        self.announce_update(actor, &record)?;
+        self.save_change(actor, &mut record).await?;
         Ok(view(&record, activity(&self.store, id)?, &me))
     }
 

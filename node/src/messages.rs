@@ -200,11 +200,11 @@ impl Messages {
         }
     }
 
-    /// Checks a message's copies: each names an active device of a participant, once, within limits.
-    /// Devices of other nodes' users are looked up in `remote` (device -> owner).
+    /// Checks a message's copies: each names an active device of one of the conversation's `members`,
+    /// once, within limits. Devices of other nodes' users are looked up in `remote` (device -> owner).
     fn recipients(
         &self,
-        conversation: ConversationId,
+        members: &[UserId],
         copies: &[DeviceCiphertext],
         remote: &HashMap<DeviceId, UserId>,
     ) -> Result<Vec<(UserId, DeviceId)>> {
@@ -214,10 +214,7 @@ impl Messages {
                 format!("at most {MAX_RECIPIENT_DEVICES} recipient devices"),
             ));
         }
-        let members: HashSet<UserId> = conversations::participants(&self.store, conversation)?
-            .into_iter()
-            .map(|(u, _)| u)
-            .collect();
+        let members: HashSet<UserId> = members.iter().copied().collect();
         let mut seen = HashSet::new();
         let mut recipients = Vec::with_capacity(copies.len());
         for (index, copy) in copies.iter().enumerate() {
@@ -354,19 +351,16 @@ impl Messages {
         if record.kind == ConversationKind::Channel && me.role < Role::Admin {
             return Err(Error::forbidden("only owners and admins post in a channel"));
         }
+        let members = conversations::member_ids(&self.store, conversation)?;
         if record.kind == ConversationKind::Dm {
-            for (other, _) in conversations::participants(&self.store, conversation)? {
-                if other != actor.user_id {
-                    contacts::ensure_not_blocked_by(&self.store, other, actor.user_id)?;
+            for other in &members {
+                if *other != actor.user_id {
+                    contacts::ensure_not_blocked_by(&self.store, *other, actor.user_id)?;
                 }
             }
         }
-        let recipients = self.recipients(conversation, &request.ciphertexts, remote)?;
+        let recipients = self.recipients(&members, &request.ciphertexts, remote)?;
         let (reply_to, mentions) = self.references(conversation, &request)?;
-        let members: Vec<UserId> = conversations::participants(&self.store, conversation)?
-            .into_iter()
-            .map(|(user, _)| user)
-            .collect();
         let homes = conversations::remote_homes(&self.store, &members)?;
         let now = Utc::now();
         let mut record = MessageRecord {
@@ -475,9 +469,6 @@ impl Messages {
             "message_type": record.message_type,
             "created_at": record.created_at,
         });
-        let members = conversations::participants(&self.store, conversation)?
-            .into_iter()
-            .map(|(user, _)| user);
         self.webhooks.emit(members, WebhookEvent::MessageCreated, data);
         self.view_with(&record, actor.device_id, None)
     }
@@ -535,10 +526,7 @@ impl Messages {
     /// Tells the home node of every remote participant of a hosted conversation that a message changed;
     /// `change` builds the event for the users of one node. The caller commits.
     fn relay_change(&self, record: &MessageRecord, by: UserId, change: impl Fn(&[UserId]) -> Change) -> Result<()> {
-        let members: Vec<UserId> = conversations::participants(&self.store, record.conversation_id)?
-            .into_iter()
-            .map(|(user, _)| user)
-            .collect();
+        let members = conversations::member_ids(&self.store, record.conversation_id)?;
         for (destination, users) in conversations::remote_homes(&self.store, &members)?.values() {
             let event = Event::Changed(MessageChange {
                 conversation_id: record.conversation_id,
@@ -607,7 +595,8 @@ impl Messages {
         if record.deleted {
             return Err(Error::Conflict("a deleted message cannot be edited".into()));
         }
-        let recipients = self.recipients(record.conversation_id, &request.ciphertexts, remote)?;
+        let members = conversations::member_ids(&self.store, record.conversation_id)?;
+        let recipients = self.recipients(&members, &request.ciphertexts, remote)?;
         let copies = &self.store.trees.deviceconvseq_ciphertext;
         for (_, device) in &record.recipients {
             copies.remove(copy_key(*device, record.conversation_id, record.seq))?;

@@ -59,10 +59,7 @@ impl Presence {
         let display_name = users::get_user(&self.store, actor.user_id)?
             .map(|u| u.display_name)
             .ok_or(Error::NotFound("user"))?;
-        let members: Vec<UserId> = conversations::participants(&self.store, conversation)?
-            .into_iter()
-            .map(|(user, _)| user)
-            .collect();
+        let members = conversations::member_ids(&self.store, conversation)?;
         let request = Request::Typing {
             conversation_id: conversation,
             user_id: actor.user_id,

@@ -165,6 +165,14 @@ pub(crate) fn participants(store: &Store, conversation: ConversationId) -> Resul
     Ok(list)
 }
 
+/// The users taking part in a conversation.
+pub(crate) fn member_ids(store: &Store, conversation: ConversationId) -> Result<Vec<UserId>> {
+    Ok(participants(store, conversation)?
+        .into_iter()
+        .map(|(user, _)| user)
+        .collect())
+}
+
 /// The conversations a user belongs to.
 pub(crate) fn memberships(store: &Store, user: UserId) -> Result<Vec<ConversationId>> {
     let mut ids = Vec::new();

@@ -36,9 +36,8 @@ impl Messages {
         if t.messageid_convseq.contains_key(message.message_id.as_bytes())? {
             return Ok(Vec::new());
         }
-        let members: HashSet<_> = conversations::participants(&self.store, conversation)?
+        let members: HashSet<_> = conversations::member_ids(&self.store, conversation)?
             .into_iter()
-            .map(|(user, _)| user)
             .collect();
         if !members.contains(&message.sender_id) {
             return Err(Error::forbidden("the sender is not a participant"));
