@@ -118,6 +118,21 @@ impl Handle {
     }
 }
 
+impl Services {
+    /// The nodes this node knows of, with the events queued for each. The queues are counted here, in
+    /// the caller's task, so a long outbox never stalls the event loop.
+    pub async fn federation_peers(&self) -> Result<Vec<PeerInfo>, Error> {
+        let client = self.federation().ok_or(Error::Stopped)?;
+        let mut peers = client.peers().await?;
+        for peer in &mut peers {
+            if let Some(name) = peer.name.as_deref().and_then(|name| NodeName::new(name).ok()) {
+                peer.outbox_depth = self.outbox.depth(&name);
+            }
+        }
+        Ok(peers)
+    }
+}
+
 /// The name a node uses when the operator gives none: the tail of its base58 PeerId, lower-cased (every
 /// Ed25519 PeerId starts with the same `12D3KooW`, so the head would not tell nodes apart).
 pub fn default_name(peer_id: &PeerId) -> String {

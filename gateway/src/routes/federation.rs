@@ -91,7 +91,8 @@ pub(crate) async fn node(State(state): State<AppState>, Auth(_actor): Auth) -> A
     ),
 )]
 pub(crate) async fn peers(State(state): State<AppState>, Auth(_actor): Auth) -> ApiResult<FederationPeers> {
-    let peers = client(&state)?.peers().await.map_err(stopped)?;
+    client(&state)?;
+    let peers = state.services.federation_peers().await.map_err(stopped)?;
     ok(FederationPeers {
         peers: peers
             .into_iter()

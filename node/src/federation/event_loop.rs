@@ -250,7 +250,6 @@ impl EventLoop {
                 });
             }
             Command::Peers { reply } => {
-                let services = self.services.upgrade();
                 let mut peers: Vec<PeerInfo> = self
                     .peers
                     .iter()
@@ -259,10 +258,8 @@ impl EventLoop {
                         peer_id: peer.to_string(),
                         connected: self.swarm.is_connected(peer),
                         addresses: known.addresses.iter().map(ToString::to_string).collect(),
-                        outbox_depth: match (&services, &known.name) {
-                            (Some(services), Some(name)) => services.outbox.depth(name),
-                            _ => 0,
-                        },
+                        // Counted by `Services::federation_peers`, off this loop.
+                        outbox_depth: 0,
                     })
                     .collect();
                 peers.sort_by(|a, b| (&a.name, &a.peer_id).cmp(&(&b.name, &b.peer_id)));
