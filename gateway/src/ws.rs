@@ -282,7 +282,7 @@ async fn handle(state: &AppState, actor: &Actor, text: &[u8]) -> Option<ServerFr
                 );
                 return Some(error_frame(&err, Some(client_message_id)));
             }
-            return Some(match services.send_message(actor, request).await {
+            return Some(match services.messages.send(actor, request).await {
                 Ok(message) => ServerFrame::MessageAck {
                     client_message_id,
                     message_id: message.id,
@@ -299,9 +299,9 @@ async fn handle(state: &AppState, actor: &Actor, text: &[u8]) -> Option<ServerFr
         ClientFrame::TypingStopped { conversation_id } => services.presence.typing(actor, conversation_id, false),
         ClientFrame::PresenceOnline { status } => services.presence.announce(actor.user_id, true, status.as_deref()),
         ClientFrame::PresenceOffline => services.presence.announce(actor.user_id, false, None),
-        ClientFrame::CallOffer(signal) => services.signal_call(actor, SignalKind::Offer, signal).await,
-        ClientFrame::CallAnswer(signal) => services.signal_call(actor, SignalKind::Answer, signal).await,
-        ClientFrame::CallIce(signal) => services.signal_call(actor, SignalKind::Ice, signal).await,
+        ClientFrame::CallOffer(signal) => services.calls.signal(actor, SignalKind::Offer, signal).await,
+        ClientFrame::CallAnswer(signal) => services.calls.signal(actor, SignalKind::Answer, signal).await,
+        ClientFrame::CallIce(signal) => services.calls.signal(actor, SignalKind::Ice, signal).await,
         ClientFrame::Ping => return Some(ServerFrame::Pong),
         ClientFrame::Auth { .. } => {
             return Some(error_frame(&ApiError::bad_request("already authenticated"), None));

@@ -21,7 +21,7 @@ use self::sessions::{REMEMBERED_SPENT_TOKENS, SessionRecord};
 use self::tokens::{Claims, Tokens};
 use crate::realtime::Hub;
 use crate::storage::{Store, decode, encode};
-use crate::users::{self, DeviceRecord, UserRecord};
+use crate::users::records::{self as users, DeviceRecord, UserRecord};
 use crate::{Config, Error, Result, validate};
 
 /// Who is making a request: the user, device and session behind a verified access token.

@@ -188,7 +188,7 @@ impl Broadcasts {
         if user == owner {
             return Err(Error::invalid("user_id", "cannot be the list's owner"));
         }
-        users::get_user(&self.store, user)?.ok_or(Error::NotFound("user"))?;
+        users::records::get_user(&self.store, user)?.ok_or(Error::NotFound("user"))?;
         let tree = &self.store.trees.broadcastuser_recipient;
         let key = recipient_key(id, user);
         if tree.contains_key(&key)? {
@@ -241,7 +241,7 @@ impl Broadcasts {
         self.own(actor, id)?;
         Self::bulk_size(user_ids)?;
         for (index, user) in user_ids.iter().enumerate() {
-            if *user == actor.user_id || users::get_user(&self.store, *user)?.is_none() {
+            if *user == actor.user_id || users::records::get_user(&self.store, *user)?.is_none() {
                 return Err(Error::invalid(
                     format!("user_ids[{index}]"),
                     "is not a user who can be added",
@@ -297,7 +297,7 @@ impl Broadcasts {
         self.own(actor, id)?;
         let mut recipients = Vec::new();
         for (user, record) in self.recipient_ids(id)? {
-            if let Some(user) = users::get_user(&self.store, user)? {
+            if let Some(user) = users::records::get_user(&self.store, user)? {
                 recipients.push(Recipient {
                     profile: user.profile(&self.hub),
                     added_at: record.added_at,
@@ -340,7 +340,7 @@ impl Broadcasts {
         let mut copies: Vec<(UserId, Vec<DeviceCiphertext>)> =
             recipients.iter().map(|(user, _)| (*user, Vec::new())).collect();
         for (index, copy) in request.ciphertexts.into_iter().enumerate() {
-            let owner = users::get_device(&self.store, copy.recipient_device_id)?.map(|device| device.user_id);
+            let owner = users::records::get_device(&self.store, copy.recipient_device_id)?.map(|device| device.user_id);
             match copies.iter_mut().find(|(user, _)| Some(*user) == owner) {
                 Some((_, list)) => list.push(copy),
                 None => {

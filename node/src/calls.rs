@@ -3,11 +3,13 @@
 //!
 //! A call lives on the node hosting its conversation. Every change there is published twice: as
 //! WebSocket frames to this node's participants, and (when federation runs) as a `CallUpdate` queued for
-//! the home nodes of remote participants (`federation::call_updates`), which keep a copy (`replica`) and
-//! tell their own users. Changes asked on a replica are forwarded to the host (`federation::calls`).
+//! the home nodes of remote participants (`updates`), which keep a copy (`replica`) and tell their own
+//! users. Changes asked on a replica are forwarded to the host (`remote`).
 
+mod remote;
 mod replica;
 mod signals;
+mod updates;
 
 pub(crate) use signals::signal_of;
 
@@ -24,9 +26,12 @@ use protocol::ws::ServerFrame;
 use protocol::{CallId, ConversationId, UserId};
 use tokio::sync::{Mutex, mpsc};
 
+use crate::outbox::Outbox;
 use crate::realtime::Hub;
+use crate::remote::Remote;
 use crate::storage::{Store, decode, encode, keys};
-use crate::{Actor, Config, Error, Result, contacts, conversations, validate};
+use crate::conversations::records as conversations;
+use crate::{Actor, Config, Error, Result, contacts, validate};
 
 /// Largest signaling payload relayed.
 pub const MAX_SIGNAL_BYTES: usize = 64 * 1024;
@@ -59,34 +64,39 @@ pub struct Calls {
     writes: Mutex<()>,
     /// Changes for other nodes, in the order they were made (set once federation runs).
     changes: OnceLock<mpsc::Sender<CallUpdate>>,
+    outbox: Arc<Outbox>,
+    remote: Arc<Remote>,
 }
 
 /// What a call change answers: the call, or a recorded quality sample.
 #[derive(Debug)]
-pub(crate) enum CallAnswer {
+enum CallAnswer {
     Call(Call),
     Quality(CallQualityMetric),
 }
 
 impl Calls {
-    pub(crate) fn new(store: Store, hub: Arc<Hub>, config: Arc<Config>) -> Self {
+    pub(crate) fn new(
+        store: Store,
+        hub: Arc<Hub>,
+        config: Arc<Config>,
+        outbox: Arc<Outbox>,
+        remote: Arc<Remote>,
+    ) -> Self {
         Self {
             store,
             hub,
             config,
             writes: Mutex::new(()),
             changes: OnceLock::new(),
+            outbox,
+            remote,
         }
-    }
-
-    /// Sends every later change of a hosted call to `changes` as well; false if already set.
-    pub(crate) fn federate(&self, changes: mpsc::Sender<CallUpdate>) -> bool {
-        self.changes.set(changes).is_ok()
     }
 
     /// Carries out a call change (the REST mutations), for a local user or, at the host, for a user of
     /// another node.
-    pub(crate) async fn act(&self, actor: &Actor, action: CallAction) -> Result<CallAnswer> {
+    async fn act_here(&self, actor: &Actor, action: CallAction) -> Result<CallAnswer> {
         let call = match action {
             CallAction::Create(request) => self.create(actor, request).await?,
             CallAction::AddParticipant { call_id, request } => self.add_participant(actor, call_id, request).await?,
@@ -105,7 +115,7 @@ impl Calls {
             } => self.set_mute(actor, call_id, user_id, request).await?,
             CallAction::Connected { call_id } => self.connected(actor, call_id).await?,
             CallAction::End { call_id, request } => self.end(actor, call_id, request).await?,
-            CallAction::Quality(metric) => return Ok(CallAnswer::Quality(self.record_quality(actor, metric).await?)),
+            CallAction::Quality(metric) => return Ok(CallAnswer::Quality(self.record_quality_here(actor, metric).await?)),
             _ => return Err(Error::invalid("action", "is not supported")),
         };
         Ok(CallAnswer::Call(call))
@@ -593,7 +603,7 @@ impl Calls {
     }
 
     /// Stores one quality sample from a participant.
-    pub(crate) async fn record_quality(
+    async fn record_quality_here(
         &self,
         actor: &Actor,
         mut metric: CallQualityMetric,

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use protocol::UserId;
-use protocol::api::{BlockedList, Contact, ContactList, Timestamp, UserProfile};
+use protocol::api::{AddContactRequest, BlockedList, Contact, ContactList, Timestamp, UserProfile};
 use serde::{Deserialize, Serialize};
 
-use crate::federation::homes;
+use crate::remote::{Remote, homes};
 use crate::realtime::Hub;
 use crate::storage::{Store, decode, encode, keys};
 use crate::{Actor, Error, Result, users};
@@ -50,11 +50,12 @@ pub(crate) fn forget_user(store: &Store, user: UserId) -> Result<()> {
 pub struct Contacts {
     store: Store,
     hub: Arc<Hub>,
+    remote: Arc<Remote>,
 }
 
 impl Contacts {
-    pub(crate) fn new(store: Store, hub: Arc<Hub>) -> Self {
-        Self { store, hub }
+    pub(crate) fn new(store: Store, hub: Arc<Hub>, remote: Arc<Remote>) -> Self {
+        Self { store, hub, remote }
     }
 
     fn listed(&self, tree: &sled::Tree, owner: UserId) -> Result<Vec<Contact>> {
@@ -78,7 +79,7 @@ impl Contacts {
 
     /// A local user's profile, or another node's user's as last known.
     fn profile(&self, user: UserId) -> Result<Option<UserProfile>> {
-        match users::get_user(&self.store, user)? {
+        match users::records::get_user(&self.store, user)? {
             Some(local) => Ok(Some(local.profile(&self.hub))),
             None => homes::cached_profile(&self.store, user),
         }
@@ -99,8 +100,15 @@ impl Contacts {
         })
     }
 
-    /// Adds a contact.
-    pub async fn add(&self, actor: &Actor, other: UserId) -> Result<Contact> {
+    /// Adds a contact named by id or handle (a user of any node).
+    pub async fn add(&self, actor: &Actor, mut request: AddContactRequest) -> Result<Contact> {
+        self.remote
+            .resolve_refs(std::slice::from_mut(&mut request.contact_user_id))
+            .await?;
+        let other = request
+            .contact_user_id
+            .id()
+            .ok_or_else(|| Error::invalid("contact_user_id", "unknown user"))?;
         self.other_user(actor, other)?;
         let record = ContactRecord { added_at: Utc::now() };
         let previous = self.store.trees.userid_contactid.compare_and_swap(

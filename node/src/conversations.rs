@@ -5,7 +5,7 @@
 mod invites;
 mod members;
 mod personal;
-mod records;
+pub(crate) mod records;
 mod replica;
 
 use std::sync::Arc;
@@ -23,21 +23,20 @@ use sled::transaction::ConflictableTransactionError;
 
 pub use self::personal::PersonalChange;
 pub(crate) use self::records::{
-    Activity, ConversationRecord, ParticipantRecord, activity, forget_user, get, member_ids, memberships, participant,
+    Activity, ConversationRecord, ParticipantRecord, activity, get, member_ids, memberships, participant,
     participants, put_participant, require_participant,
 };
-pub(crate) use self::replica::{HostRef, remote_homes};
 
 use self::records::{dm_key, member_key, membership_key, put, view};
 use self::replica::{ensure_hosted_here, known_user};
-use crate::federation::outbox::Outbox;
+use crate::outbox::Outbox;
+use crate::remote::Remote;
 use crate::locks::ConversationLocks;
 use crate::storage::{Store, encode};
 use crate::webhooks::Webhooks;
 use crate::{Actor, Error, Result, contacts, validate};
 
-/// Most participants a conversation may have.
-pub const MAX_PARTICIPANTS: usize = 1024;
+pub use self::records::MAX_PARTICIPANTS;
 /// Longest retention that may be set.
 pub const MAX_RETENTION_DAYS: u32 = 3650;
 
@@ -79,6 +78,7 @@ pub struct Conversations {
     locks: Arc<ConversationLocks>,
     webhooks: Arc<Webhooks>,
     outbox: Arc<Outbox>,
+    remote: Arc<Remote>,
 }
 
 impl Conversations {
@@ -87,12 +87,14 @@ impl Conversations {
         locks: Arc<ConversationLocks>,
         webhooks: Arc<Webhooks>,
         outbox: Arc<Outbox>,
+        remote: Arc<Remote>,
     ) -> Self {
         Self {
             store,
             locks,
             webhooks,
             outbox,
+            remote,
         }
     }
 
@@ -120,7 +122,9 @@ impl Conversations {
 
     /// Creates a DM, group or channel. A DM that already exists between the two users is returned
     /// instead, with `false` for "not created".
-    pub async fn create(&self, actor: &Actor, request: CreateConversationRequest) -> Result<(Conversation, bool)> {
+    /// Participants may be named by id or by handle, on any node.
+    pub async fn create(&self, actor: &Actor, mut request: CreateConversationRequest) -> Result<(Conversation, bool)> {
+        self.remote.resolve_refs(&mut request.participants).await?;
         let mut others: Vec<UserId> = Vec::new();
         for named in &request.participants {
             let user = named

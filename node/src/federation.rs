@@ -4,40 +4,28 @@
 //! bounded channel to an event loop that alone owns the swarm.
 //!
 //! The node publishes a signed `name -> PeerId + addresses` record in the DHT and can resolve another
-//! node's name to a reachable peer. Conversations are hosted by their creator's node, which orders their
-//! messages and relays them, signed, through a durable per-destination outbox (`outbox`) to the home
-//! nodes of their participants (`deliveries` is the receiving side).
+//! node's name to a reachable peer. This layer is only the network: requests from other nodes leave it
+//! over a bounded channel ([`Network::inbound`]) for the node's dispatcher (`crate::inbound`), and what
+//! they mean (messages, calls, users) belongs to the domain services, which send through a [`Client`].
 
-mod acting;
 mod behaviour;
-pub(crate) mod call_updates;
-mod calls;
-mod changes;
 mod client;
 mod codec;
-mod deliveries;
 mod event_loop;
-pub(crate) mod homes;
-mod inbound;
-pub(crate) mod outbox;
 mod pins;
 mod records;
-mod remote;
-mod submit;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-pub(crate) use acting::speaks_for;
 pub use client::Client;
 pub use codec::Codec;
 pub use libp2p::{Multiaddr, PeerId};
-use protocol::federation::NodeName;
-pub use remote::ResolvedUser;
-use serde::Serialize;
+use protocol::federation::{NodeName, Request, Response};
+use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::Services;
+use crate::storage::Store;
+use crate::{FederationConfig, NodeIdentity};
 
 /// Commands queued for the event loop before callers wait (bounded, like every queue here).
 const COMMAND_QUEUE: usize = 64;
@@ -94,6 +82,32 @@ pub struct PeerInfo {
     pub outbox_depth: u64,
 }
 
+/// Another node as the node addresses it: by name (what users see, in handles) and PeerId (what the
+/// network authenticates). Stored with conversations and remote users, so the PeerId is kept as text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Destination {
+    /// Its name in the DHT.
+    pub node: NodeName,
+    /// Its key.
+    #[serde(rename = "peer_id", with = "peer_id_text")]
+    pub peer: PeerId,
+}
+
+/// Stores a PeerId as its base58 text, the form operators read in logs and `/v1/federation/peers`.
+pub(crate) mod peer_id_text {
+    use libp2p::PeerId;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(peer: &PeerId, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(peer)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<PeerId, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// A node name resolved through the DHT.
 #[derive(Debug, Clone)]
 pub struct ResolvedNode {
@@ -118,21 +132,6 @@ impl Handle {
     }
 }
 
-impl Services {
-    /// The nodes this node knows of, with the events queued for each. The queues are counted here, in
-    /// the caller's task, so a long outbox never stalls the event loop.
-    pub async fn federation_peers(&self) -> Result<Vec<PeerInfo>, Error> {
-        let client = self.federation().ok_or(Error::Stopped)?;
-        let mut peers = client.peers().await?;
-        for peer in &mut peers {
-            if let Some(name) = peer.name.as_deref().and_then(|name| NodeName::new(name).ok()) {
-                peer.outbox_depth = self.outbox.depth(&name);
-            }
-        }
-        Ok(peers)
-    }
-}
-
 /// The name a node uses when the operator gives none: the tail of its base58 PeerId, lower-cased (every
 /// Ed25519 PeerId starts with the same `12D3KooW`, so the head would not tell nodes apart).
 pub fn default_name(peer_id: &PeerId) -> String {
@@ -149,12 +148,69 @@ pub(crate) fn local_name(config: &crate::FederationConfig, peer_id: &PeerId) -> 
     .map_err(|err| Error::Start(format!("node name: {err}")))
 }
 
-/// Builds the swarm, starts listening and spawns the event loop (needs a tokio runtime).
-pub(crate) fn start(services: &Arc<Services>) -> Result<(Client, Handle), Error> {
-    let config = services.config.federation.clone();
-    let keypair = services.identity.libp2p_keypair();
+/// What the network hands to the node, in arrival order: requests to answer, and peers that said who
+/// they are (so work queued for them can start).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Inbound {
+    /// A request from another node, to be answered through its [`Reply`].
+    Request(InboundRequest),
+    /// A peer announced its node name, so it is reachable now.
+    Named {
+        /// The peer, as authenticated by the connection.
+        peer: PeerId,
+        /// The name it claims (checked against name records before it is trusted for anything).
+        name: NodeName,
+    },
+}
+
+/// A request from another node.
+#[derive(Debug)]
+pub struct InboundRequest {
+    /// The asking node, authenticated by the connection.
+    pub peer: PeerId,
+    /// What it asks.
+    pub request: Request,
+    /// Where the answer goes.
+    pub reply: Reply,
+}
+
+/// The way back to the node that asked. Dropping it unanswered tells that node this one is busy.
+#[derive(Debug)]
+pub struct Reply(oneshot::Sender<Response>);
+
+impl Reply {
+    /// Sends the answer back over the connection the request came on.
+    pub fn send(self, response: Response) {
+        // The peer may have gone meanwhile; nothing to do then.
+        let _ = self.0.send(response);
+    }
+}
+
+/// The error answer every refusal takes on the wire: a stable code and a reason for people.
+pub fn error_response(code: &str, message: &str) -> Response {
+    Response::Error {
+        code: code.to_owned(),
+        message: message.to_owned(),
+    }
+}
+
+/// A running network: the handle to send with, the stop switch and the requests arriving.
+#[derive(Debug)]
+pub struct Network {
+    /// Sends requests and lookups; cloneable.
+    pub client: Client,
+    /// Stops the swarm.
+    pub handle: Handle,
+    /// Requests from other nodes (bounded; a full queue answers `busy`).
+    pub inbound: mpsc::Receiver<Inbound>,
+}
+
+/// Builds the swarm on the node key, starts listening on `config.p2p_listen` and spawns the event loop
+/// (needs a tokio runtime). `store` keeps the names pinned to their holders across restarts.
+pub(crate) fn start(identity: NodeIdentity, name: NodeName, config: FederationConfig, store: Store) -> Result<Network, Error> {
+    let keypair = identity.libp2p_keypair();
     let peer_id = keypair.public().to_peer_id();
-    let name = services.node_name.clone();
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
         .with_quic_config(|mut quic| {
@@ -173,10 +229,22 @@ pub(crate) fn start(services: &Arc<Services>) -> Result<(Client, Handle), Error>
         .map_err(|err| Error::Start(format!("listening on {}: {err}", config.p2p_listen)))?;
     tracing::info!(%name, %peer_id, listen = %config.p2p_listen, "federation starting");
     let (commands_tx, commands) = mpsc::channel(COMMAND_QUEUE);
-    let event_loop = event_loop::EventLoop::new(swarm, Arc::downgrade(services), name, config, commands);
+    let (inbound_tx, inbound) = mpsc::channel(event_loop::MAX_INBOUND_IN_FLIGHT);
+    let parts = event_loop::Parts {
+        identity,
+        name,
+        config,
+        pins: store,
+        commands,
+        inbound: inbound_tx,
+    };
     let (stop, stopped) = oneshot::channel();
-    let task = tokio::spawn(event_loop.run(stopped));
-    Ok((Client::new(commands_tx), Handle { stop, task }))
+    let task = tokio::spawn(event_loop::EventLoop::new(swarm, parts).run(stopped));
+    Ok(Network {
+        client: Client::new(commands_tx),
+        handle: Handle { stop, task },
+        inbound,
+    })
 }
 
 #[cfg(test)]

@@ -19,7 +19,8 @@ use tokio::io::{AsyncRead, AsyncWriteExt};
 
 use self::blobs::{BlobDir, CopyError, RemoveOnDrop};
 use crate::storage::{Store, decode, encode, keys};
-use crate::{Actor, Config, Error, Result, conversations, validate};
+use crate::conversations::records as conversations;
+use crate::{Actor, Config, Error, Result, validate};
 
 /// Most bytes one `PUT /v1/uploads/{id}/data` chunk may carry.
 pub const MAX_CHUNK_BYTES: u64 = 8 * 1024 * 1024;

@@ -9,7 +9,9 @@ use crate::{Error, Result};
 
 const FILE: &str = "node.key";
 
-/// The node keypair. Never `Debug`: it holds a secret.
+/// The node keypair. Never `Debug`: it holds a secret. Cloned once, for the federation event loop that
+/// signs the node's name record.
+#[derive(Clone)]
 pub struct NodeIdentity {
     key: SigningKey,
 }

@@ -2,20 +2,29 @@
 //! and a pool of one-time prekeys, each handed out at most once. Only a device's own session may change
 //! its keys; anyone authenticated may read them or claim a bundle, which is how X3DH starts.
 
+pub(crate) mod records;
+mod remote;
+
+use std::sync::Arc;
+
 use chrono::Utc;
 use ed25519_dalek::VerifyingKey;
 use protocol::api::{
     ActiveKeys, BundleSignedPreKey, DeviceKeyQuery, IdentityKey, KeyBundle, OneTimePreKey, PreKeyCount,
-    RotateSignedPreKeyRequest, SignedPreKey, SignedPreKeyUpload, Timestamp, UploadIdentityKeyRequest,
+    RotateSignedPreKeyRequest, SignedPreKey, SignedPreKeyUpload, UploadIdentityKeyRequest,
     UploadOneTimePreKeysRequest, UploadedCount,
 };
 use protocol::{
-    DeviceId, IdentityKeyId, IdentityPublicKey, PreKeyPublic, PreKeySignature, UserId, verify_signed_prekey,
+    DeviceId, IdentityKeyId, IdentityPublicKey, PreKeyPublic, UserId, verify_signed_prekey,
 };
-use serde::{Deserialize, Serialize};
 
+use self::records::{
+    IdentityKeyRecord, SignedPreKeyRecord, active_signed_prekey, current_identity, has_active_keys, purge_device,
+    purge_prekeys, signed_prekeys,
+};
+use crate::remote::Remote;
 use crate::storage::{Store, decode, encode, keys};
-use crate::users::{self, DeviceRecord};
+use crate::users::records::{self as users, DeviceRecord};
 use crate::{Actor, Error, Result};
 
 /// Most one-time prekeys one upload may carry.
@@ -24,62 +33,6 @@ pub const MAX_UPLOAD_BATCH: usize = 200;
 pub const MAX_ONE_TIME_PREKEYS: usize = 1000;
 /// Signed prekeys kept per device (the active one and recent ones for late initial messages).
 const KEPT_SIGNED_PREKEYS: usize = 5;
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct IdentityKeyRecord {
-    id: IdentityKeyId,
-    user_id: UserId,
-    device_id: DeviceId,
-    public_key: [u8; 32],
-    active: bool,
-    created_at: Timestamp,
-}
-
-impl IdentityKeyRecord {
-    fn api(&self) -> IdentityKey {
-        IdentityKey {
-            id: self.id,
-            user_id: self.user_id,
-            device_id: self.device_id,
-            public_key: IdentityPublicKey(self.public_key),
-            is_active: self.active,
-            created_at: self.created_at,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct SignedPreKeyRecord {
-    user_id: UserId,
-    device_id: DeviceId,
-    key_id: u32,
-    public_key: [u8; 32],
-    signature: Vec<u8>,
-    active: bool,
-    created_at: Timestamp,
-}
-
-impl SignedPreKeyRecord {
-    fn signature(&self) -> Result<PreKeySignature> {
-        self.signature
-            .as_slice()
-            .try_into()
-            .map(PreKeySignature)
-            .map_err(|_| Error::Corrupt("signed prekey signature length".into()))
-    }
-
-    fn api(&self) -> Result<SignedPreKey> {
-        Ok(SignedPreKey {
-            user_id: self.user_id,
-            device_id: self.device_id,
-            key_id: self.key_id,
-            public_key: PreKeyPublic(self.public_key),
-            signature: self.signature()?,
-            is_active: self.active,
-            created_at: self.created_at,
-        })
-    }
-}
 
 /// Refuses a body that names another user or device than the token's: keys are only ever written for
 /// the caller's own device.
@@ -95,71 +48,15 @@ fn ensure_own(actor: &Actor, user: Option<UserId>, device: Option<DeviceId>) -> 
     Ok(())
 }
 
-fn current_identity(store: &Store, device: DeviceId) -> Result<Option<IdentityKeyRecord>> {
-    let Some(id) = store.trees.deviceid_identitykeyid.get(device.as_bytes())? else {
-        return Ok(None);
-    };
-    store
-        .trees
-        .identitykeyid_identitykey
-        .get(&id)?
-        .map(|b| decode(&b))
-        .transpose()
-}
-
-/// A device's active identity key as other nodes are told of it.
-pub(crate) fn published_identity(store: &Store, device: DeviceId) -> Result<Option<IdentityKey>> {
-    Ok(current_identity(store, device)?
-        .filter(|key| key.active)
-        .map(|key| key.api()))
-}
-
-fn signed_prekeys(store: &Store, device: DeviceId) -> Result<Vec<SignedPreKeyRecord>> {
-    store
-        .trees
-        .devicekeyid_signedprekey
-        .scan_prefix(device.as_bytes())
-        .map(|entry| decode(&entry?.1))
-        .collect()
-}
-
-fn active_signed_prekey(store: &Store, device: DeviceId) -> Result<Option<SignedPreKeyRecord>> {
-    Ok(signed_prekeys(store, device)?.into_iter().find(|k| k.active))
-}
-
-/// Whether the device can be reached by X3DH: an active identity key and an active signed prekey.
-pub(crate) fn has_active_keys(store: &Store, device: DeviceId) -> Result<bool> {
-    Ok(current_identity(store, device)?.is_some_and(|k| k.active) && active_signed_prekey(store, device)?.is_some())
-}
-
-/// Deletes every key of a device, for deactivation and account deletion.
-pub(crate) fn purge_device(store: &Store, device: DeviceId) -> Result<()> {
-    if let Some(id) = store.trees.deviceid_identitykeyid.remove(device.as_bytes())? {
-        store.trees.identitykeyid_identitykey.remove(id)?;
-    }
-    purge_prekeys(store, device)
-}
-
-fn purge_prekeys(store: &Store, device: DeviceId) -> Result<()> {
-    for tree in [
-        &store.trees.devicekeyid_signedprekey,
-        &store.trees.devicekeyid_onetimeprekey,
-    ] {
-        for entry in tree.scan_prefix(device.as_bytes()) {
-            tree.remove(entry?.0)?;
-        }
-    }
-    Ok(())
-}
-
 /// The keys service.
 pub struct Keys {
     store: Store,
+    remote: Arc<Remote>,
 }
 
 impl Keys {
-    pub(crate) fn new(store: Store) -> Self {
-        Self { store }
+    pub(crate) fn new(store: Store, remote: Arc<Remote>) -> Self {
+        Self { store, remote }
     }
 
     /// Resolves which device a read names: the caller's own by default; another user's needs its device.
@@ -217,8 +114,8 @@ impl Keys {
         Ok(record.api())
     }
 
-    /// A device's current identity key.
-    pub fn identity(&self, actor: &Actor, query: &DeviceKeyQuery) -> Result<IdentityKey> {
+    /// A device's current identity key, of this node's devices.
+    fn identity_here(&self, actor: &Actor, query: &DeviceKeyQuery) -> Result<IdentityKey> {
         let device = self.target(actor, query.user_id, query.device_id)?;
         current_identity(&self.store, device.id)?
             .map(|k| k.api())
@@ -432,7 +329,7 @@ impl Keys {
 
     /// Everything needed to open a session with a device, consuming one of its one-time prekeys when
     /// any remain. The claim is made durable before the answer so a crash cannot hand the key out twice.
-    pub async fn bundle(&self, actor: &Actor, query: &DeviceKeyQuery) -> Result<KeyBundle> {
+    async fn bundle_here(&self, actor: &Actor, query: &DeviceKeyQuery) -> Result<KeyBundle> {
         let device = self.target(actor, query.user_id, query.device_id)?;
         self.bundle_of(device).await
     }

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod avatars;
+mod backoff;
 pub mod broadcasts;
 pub mod calls;
 mod config;
@@ -14,11 +15,14 @@ mod error;
 pub mod federation;
 pub mod files;
 mod identity;
+mod inbound;
 pub mod keys;
 mod locks;
 pub mod messages;
+mod outbox;
 pub mod presence;
 pub mod realtime;
+mod remote;
 mod services;
 mod storage;
 pub mod users;
@@ -29,4 +33,5 @@ pub use auth::Actor;
 pub use config::{Config, FederationConfig, RateLimits};
 pub use error::{Error, Result};
 pub use identity::NodeIdentity;
+pub use remote::ResolvedUser;
 pub use services::Services;

@@ -2,6 +2,7 @@
 //! device's undelivered queue, receipts and the live fan-out. A send is acknowledged only after it is
 //! flushed to disk; live events go out after that, in sequence order, under the conversation lock.
 
+mod changes;
 mod listing;
 mod reactions;
 mod receipts;
@@ -9,6 +10,7 @@ mod records;
 mod relayed;
 mod replay;
 mod retention;
+mod sending;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -25,8 +27,9 @@ use sled::transaction::ConflictableTransactionError;
 
 pub(crate) use self::records::MessageRecord;
 use self::records::{QueueEntry, decode_copy, encode_copy};
-use crate::conversations::{self, Activity};
-use crate::federation::outbox::Outbox;
+use crate::conversations::records::{self as conversations, Activity};
+use crate::outbox::Outbox;
+use crate::remote::Remote;
 use crate::locks::ConversationLocks;
 use crate::realtime::Hub;
 use crate::storage::{Store, decode, encode, keys};
@@ -156,6 +159,7 @@ pub struct Messages {
     hub: Arc<Hub>,
     webhooks: Arc<Webhooks>,
     outbox: Arc<Outbox>,
+    remote: Arc<Remote>,
     /// Live frames of stored messages waiting for their flush, per conversation and sequence, so they
     /// leave in sequence order and never before the message is durable.
     awaiting: std::sync::Mutex<HashMap<ConversationId, Awaiting>>,
@@ -168,6 +172,7 @@ impl Messages {
         hub: Arc<Hub>,
         webhooks: Arc<Webhooks>,
         outbox: Arc<Outbox>,
+        remote: Arc<Remote>,
     ) -> Self {
         Self {
             store,
@@ -175,6 +180,7 @@ impl Messages {
             hub,
             webhooks,
             outbox,
+            remote,
             awaiting: Default::default(),
         }
     }
@@ -238,7 +244,7 @@ impl Messages {
                 return Err(Error::invalid(field("recipient_device_id"), "names a device twice"));
             }
             let device = copy.recipient_device_id;
-            match users::get_device(&self.store, device)? {
+            match users::records::get_device(&self.store, device)? {
                 Some(local) if local.active && members.contains(&local.user_id) => {
                     recipients.push((local.user_id, local.id));
                 }
@@ -287,15 +293,8 @@ impl Messages {
         Ok((request.reply_to, mentions))
     }
 
-    /// Stores a message of a conversation this node hosts, for local devices only, and fans it out.
-    /// Resending a `client_message_id` returns the original message. (`Services::send_message` is the
-    /// entry point that also reaches other nodes' devices and conversations.)
-    pub async fn send(&self, actor: &Actor, request: SendMessageRequest) -> Result<Message> {
-        self.store_message(actor, request, None, &HashMap::new()).await
-    }
-
     /// Builds the send of a forward: the caller must be able to read the original.
-    pub(crate) fn forwarding(
+    pub(super) fn forwarding(
         &self,
         actor: &Actor,
         source: MessageId,
@@ -361,7 +360,7 @@ impl Messages {
         }
         let recipients = self.recipients(&members, &request.ciphertexts, remote)?;
         let (reply_to, mentions) = self.references(conversation, &request)?;
-        let homes = conversations::remote_homes(&self.store, &members)?;
+        let homes = crate::remote::homes::of_members(&self.store, &members)?;
         let now = Utc::now();
         let mut record = MessageRecord {
             id: MessageId::random(),
@@ -527,7 +526,7 @@ impl Messages {
     /// `change` builds the event for the users of one node. The caller commits.
     fn relay_change(&self, record: &MessageRecord, by: UserId, change: impl Fn(&[UserId]) -> Change) -> Result<()> {
         let members = conversations::member_ids(&self.store, record.conversation_id)?;
-        for (destination, users) in conversations::remote_homes(&self.store, &members)?.values() {
+        for (destination, users) in crate::remote::homes::of_members(&self.store, &members)?.values() {
             let event = Event::Changed(MessageChange {
                 conversation_id: record.conversation_id,
                 message_id: record.id,
@@ -578,7 +577,7 @@ impl Messages {
 
     /// Replaces a message's copies (sender only) and tells each recipient device, here directly and on
     /// other nodes through the outbox (`remote` names the owners of other nodes' devices).
-    pub(crate) async fn edit(
+    pub(super) async fn edit_here(
         &self,
         actor: &Actor,
         id: MessageId,
@@ -646,7 +645,7 @@ impl Messages {
     }
 
     /// Soft-deletes a message (sender only): its content is erased, its slot stays.
-    pub async fn delete(&self, actor: &Actor, id: MessageId) -> Result<Message> {
+    pub(super) async fn delete_here(&self, actor: &Actor, id: MessageId) -> Result<Message> {
         let record = self.changeable(actor, id)?;
         if record.sender_id != actor.user_id {
             return Err(Error::forbidden("only the sender can delete a message"));
@@ -666,7 +665,7 @@ impl Messages {
     }
 
     /// Erases a message entirely (its sender, or an owner or admin of the conversation).
-    pub async fn hard_delete(&self, actor: &Actor, id: MessageId) -> Result<()> {
+    pub(super) async fn erase_here(&self, actor: &Actor, id: MessageId) -> Result<()> {
         let record = self.changeable(actor, id)?;
         let (_, me) = conversations::require_participant(&self.store, record.conversation_id, actor.user_id)?;
         if record.sender_id != actor.user_id && me.role < Role::Admin {
@@ -676,14 +675,14 @@ impl Messages {
         }
         let _guard = self.locks.lock(record.conversation_id).await;
         let record = message_by_id(&self.store, id)?;
-        self.erase(&record)?;
+        self.erase_record(&record)?;
         self.relay_change(&record, actor.user_id, |_| Change::Erased)?;
         self.store.commit().await?;
         self.announce_deletion(actor, &record)
     }
 
     /// Removes a message and every trace of it; the caller holds the conversation lock.
-    fn erase(&self, record: &MessageRecord) -> Result<()> {
+    fn erase_record(&self, record: &MessageRecord) -> Result<()> {
         remove_copies(&self.store, record)?;
         self.drop_reactions(record.id)?;
         let t = &self.store.trees;

@@ -12,27 +12,28 @@ use protocol::{ConversationId, UserId};
 use libp2p::PeerId;
 use protocol::federation::Request;
 
-use crate::federation::outbox::{Destination, Outbox};
-use crate::federation::speaks_for;
+use crate::federation::Destination;
 use crate::realtime::Hub;
+use crate::remote::{Remote, homes, speaks_for};
 use crate::storage::{Store, keys};
-use crate::{Actor, Error, Result, contacts, conversations, users, validate};
+use crate::conversations::records as conversations;
+use crate::{Actor, Error, Result, contacts, users, validate};
 
 /// The presence service.
 pub struct Presence {
     store: Store,
     hub: Arc<Hub>,
-    outbox: Arc<Outbox>,
+    remote: Arc<Remote>,
 }
 
 impl Presence {
-    pub(crate) fn new(store: Store, hub: Arc<Hub>, outbox: Arc<Outbox>) -> Self {
-        Self { store, hub, outbox }
+    pub(crate) fn new(store: Store, hub: Arc<Hub>, remote: Arc<Remote>) -> Self {
+        Self { store, hub, remote }
     }
 
     /// Sends a signal to other nodes in the background; a failure only loses the signal.
     fn tell(&self, nodes: Vec<Destination>, request: Request) {
-        let Some(client) = self.outbox.client().cloned() else {
+        let Some(client) = self.remote.network().cloned() else {
             return;
         };
         for node in nodes {
@@ -47,7 +48,7 @@ impl Presence {
 
     /// The home nodes of the other members of the user's conversations.
     fn remote_nodes(&self, members: &[UserId]) -> Result<Vec<Destination>> {
-        Ok(conversations::remote_homes(&self.store, members)?
+        Ok(homes::of_members(&self.store, members)?
             .into_values()
             .map(|(destination, _)| destination)
             .collect())
@@ -56,7 +57,7 @@ impl Presence {
     /// Tells the other participants' connections that the caller started or stopped typing.
     pub fn typing(&self, actor: &Actor, conversation: ConversationId, typing: bool) -> Result<()> {
         conversations::require_participant(&self.store, conversation, actor.user_id)?;
-        let display_name = users::get_user(&self.store, actor.user_id)?
+        let display_name = users::records::get_user(&self.store, actor.user_id)?
             .map(|u| u.display_name)
             .ok_or(Error::NotFound("user"))?;
         let members = conversations::member_ids(&self.store, conversation)?;

@@ -8,7 +8,9 @@ use crate::broadcasts::Broadcasts;
 use crate::calls::Calls;
 use crate::contacts::Contacts;
 use crate::conversations::Conversations;
-use crate::federation::outbox::{Destination, Outbox};
+use crate::federation::{self, Destination, PeerInfo};
+use crate::outbox::Outbox;
+use crate::remote::Remote;
 use crate::files::Files;
 use crate::keys::Keys;
 use crate::locks::ConversationLocks;
@@ -32,7 +34,7 @@ pub struct Services {
     pub users: Users,
     /// Contacts and blocks.
     pub contacts: Contacts,
-    /// Published device keys.
+    /// Published device keys (and other nodes' devices' keys, asked of their home nodes).
     pub keys: Keys,
     /// Conversations and membership.
     pub conversations: Arc<Conversations>,
@@ -41,7 +43,7 @@ pub struct Services {
     /// Broadcast lists.
     pub broadcasts: Broadcasts,
     /// Calls and their signaling.
-    pub calls: Calls,
+    pub calls: Arc<Calls>,
     /// Encrypted file blobs and resumable uploads.
     pub files: Files,
     /// Typing and presence.
@@ -52,10 +54,8 @@ pub struct Services {
     pub webhooks: Arc<Webhooks>,
     /// Live connections.
     pub hub: Arc<Hub>,
-    /// The federation handle, once `start_federation` has run.
-    federation: std::sync::OnceLock<crate::federation::Client>,
-    /// This node's name in the federation.
-    pub(crate) node_name: protocol::federation::NodeName,
+    /// Other nodes and their users; holds the network handle once `start_federation` has run.
+    remote: Arc<Remote>,
     /// Events for other nodes, delivered once federation runs.
     pub(crate) outbox: Arc<Outbox>,
     pub(crate) store: Store,
@@ -70,16 +70,12 @@ impl Services {
         let store = Store::open(&config.data_dir)?;
         let identity = NodeIdentity::load_or_create(&config.data_dir)?;
         let peer_id = identity.libp2p_keypair().public().to_peer_id();
-        let node_name = crate::federation::local_name(&config.federation, &peer_id)
+        let node = federation::local_name(&config.federation, &peer_id)
             .map_err(|err| crate::Error::Internal(err.to_string()))?;
-        let local = Destination {
-            node: node_name.clone(),
-            peer: peer_id,
-        };
+        let remote = Arc::new(Remote::new(store.clone(), Destination { node, peer: peer_id }));
         let outbox = Arc::new(Outbox::new(
             store.clone(),
             identity.signing_key().clone(),
-            local,
             config.federation.outbox_max_backoff,
         ));
         let hub = Arc::new(Hub::new(config.max_connections_per_user, config.connection_buffer));
@@ -91,6 +87,7 @@ impl Services {
             locks.clone(),
             webhooks.clone(),
             outbox.clone(),
+            remote.clone(),
         ));
         let messages = Arc::new(Messages::new(
             store.clone(),
@@ -98,25 +95,31 @@ impl Services {
             hub.clone(),
             webhooks.clone(),
             outbox.clone(),
+            remote.clone(),
         ));
         Ok(Self {
-            users: Users::new(store.clone(), auth.clone(), webhooks.clone(), hub.clone()),
+            users: Users::new(store.clone(), auth.clone(), webhooks.clone(), hub.clone(), remote.clone()),
             webhooks,
             avatars: Avatars::new(&config.data_dir),
-            keys: Keys::new(store.clone()),
-            contacts: Contacts::new(store.clone(), hub.clone()),
+            keys: Keys::new(store.clone(), remote.clone()),
+            contacts: Contacts::new(store.clone(), hub.clone(), remote.clone()),
             broadcasts: Broadcasts::new(store.clone(), conversations.clone(), messages.clone(), hub.clone()),
             conversations,
             messages,
-            presence: Presence::new(store.clone(), hub.clone(), outbox.clone()),
-            calls: Calls::new(store.clone(), hub.clone(), config.clone()),
+            presence: Presence::new(store.clone(), hub.clone(), remote.clone()),
+            calls: Arc::new(Calls::new(
+                store.clone(),
+                hub.clone(),
+                config.clone(),
+                outbox.clone(),
+                remote.clone(),
+            )),
             files: Files::new(store.clone(), config.clone())?,
             config,
             identity,
             auth,
             hub,
-            federation: std::sync::OnceLock::new(),
-            node_name,
+            remote,
             outbox,
             store,
         })
@@ -143,21 +146,43 @@ impl Services {
     }
 
     /// Joins the federation: builds the libp2p swarm on the node key, listens on `config.federation`'s
-    /// address and spawns its event loop (inside a tokio runtime). Kept apart from `open` so nodes that
-    /// do not federate (most tests) bind no UDP port. Keep the returned handle to keep the swarm running.
-    pub fn start_federation(self: &Arc<Self>) -> Result<crate::federation::Handle> {
-        let (client, handle) = crate::federation::start(self).map_err(|err| crate::Error::Internal(err.to_string()))?;
-        self.federation
-            .set(client.clone())
-            .map_err(|_| crate::Error::Conflict("federation is already running".into()))?;
-        crate::federation::call_updates::start(self, client.clone());
-        self.outbox.start(client);
-        Ok(handle)
+    /// address and spawns its event loop (inside a tokio runtime), then hands the network to every
+    /// service that reaches other nodes and starts answering their requests. Kept apart from `open` so
+    /// nodes that do not federate (most tests) bind no UDP port. Keep the returned handle to keep the
+    /// swarm running.
+    pub fn start_federation(self: &Arc<Self>) -> Result<federation::Handle> {
+        let network = federation::start(
+            self.identity.clone(),
+            self.remote.local().node.clone(),
+            self.config.federation.clone(),
+            self.store.clone(),
+        )
+        .map_err(|err| crate::Error::Internal(err.to_string()))?;
+        if !self.remote.connect(network.client.clone()) {
+            return Err(crate::Error::Conflict("federation is already running".into()));
+        }
+        tokio::spawn(crate::inbound::serve(self.clone(), network.inbound));
+        self.calls.federate(network.client.clone());
+        self.outbox.start(network.client);
+        Ok(network.handle)
     }
 
     /// The federation client, when federation runs.
-    pub fn federation(&self) -> Option<&crate::federation::Client> {
-        self.federation.get()
+    pub fn federation(&self) -> Option<&federation::Client> {
+        self.remote.network()
+    }
+
+    /// The nodes this node knows of, with the events queued for each. The queues are counted here, in
+    /// the caller's task, so a long outbox never stalls the event loop.
+    pub async fn federation_peers(&self) -> Result<Vec<PeerInfo>, federation::Error> {
+        let client = self.federation().ok_or(federation::Error::Stopped)?;
+        let mut peers = client.peers().await?;
+        for peer in &mut peers {
+            if let Some(name) = peer.name.as_deref().and_then(|name| name.parse().ok()) {
+                peer.outbox_depth = self.outbox.depth(&name);
+            }
+        }
+        Ok(peers)
     }
 
     /// Deletes the caller's account and everything it owns on this node (see `Users::delete_me`), its

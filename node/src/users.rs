@@ -1,172 +1,24 @@
 //! Accounts as others and their owners see them: profiles, settings, search and devices.
 
+pub(crate) mod records;
+
 use std::sync::Arc;
 
 use chrono::Utc;
 use protocol::api::{
-    Device, DeviceList, Me, PublicDevice, PublicDeviceList, Settings, Timestamp, UpdateProfileRequest,
+    Device, DeviceList, Me, PublicDevice, PublicDeviceList, Settings, UpdateProfileRequest,
     UpdateSettingsRequest, UserList, UserProfile, UserSearchQuery,
 };
 use protocol::webhooks::WebhookEvent;
 use protocol::{DeviceId, UserId};
-use serde::{Deserialize, Serialize};
 
 use crate::auth::Auth;
 use crate::realtime::Hub;
+use crate::remote::{Remote, ResolvedUser, homes};
+use self::records::{UserRecord, devices_of, display_key, get_device, get_user, put_device};
 use crate::storage::{Store, decode, encode, keys};
 use crate::webhooks::Webhooks;
 use crate::{Actor, Error, Result, validate};
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct UserRecord {
-    pub(crate) id: UserId,
-    pub(crate) email: String,
-    pub(crate) username: String,
-    pub(crate) phone_number: Option<String>,
-    pub(crate) display_name: String,
-    pub(crate) avatar_url: Option<String>,
-    pub(crate) status: Option<String>,
-    pub(crate) bio: Option<String>,
-    #[serde(default)]
-    pub(crate) location: Option<String>,
-    #[serde(default)]
-    pub(crate) last_seen: Option<Timestamp>,
-    pub(crate) password_hash: String,
-    pub(crate) created_at: Timestamp,
-    pub(crate) updated_at: Timestamp,
-}
-
-impl UserRecord {
-    /// The public profile; `hub` tells whether the user is online now.
-    pub(crate) fn profile(&self, hub: &Hub) -> UserProfile {
-        let is_online = hub.is_online(self.id);
-        UserProfile {
-            id: self.id,
-            username: self.username.clone(),
-            display_name: self.display_name.clone(),
-            avatar_url: self.avatar_url.clone(),
-            status: self.status.clone(),
-            bio: self.bio.clone(),
-            location: self.location.clone(),
-            last_seen: if is_online { None } else { self.last_seen },
-            is_online,
-            created_at: self.created_at,
-        }
-    }
-
-    fn me(&self) -> Me {
-        Me {
-            id: self.id,
-            email: self.email.clone(),
-            username: self.username.clone(),
-            phone_number: self.phone_number.clone(),
-            display_name: self.display_name.clone(),
-            avatar_url: self.avatar_url.clone(),
-            status: self.status.clone(),
-            bio: self.bio.clone(),
-            location: self.location.clone(),
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct DeviceRecord {
-    pub(crate) id: DeviceId,
-    pub(crate) user_id: UserId,
-    pub(crate) name: String,
-    pub(crate) kind: String,
-    pub(crate) active: bool,
-    pub(crate) created_at: Timestamp,
-    pub(crate) last_active: Option<Timestamp>,
-}
-
-impl DeviceRecord {
-    /// A device registering now, active.
-    pub(crate) fn new(id: DeviceId, user_id: UserId, name: String, kind: String, now: Timestamp) -> Self {
-        Self {
-            id,
-            user_id,
-            name,
-            kind,
-            active: true,
-            created_at: now,
-            last_active: Some(now),
-        }
-    }
-}
-
-pub(crate) fn get_user(store: &Store, id: UserId) -> Result<Option<UserRecord>> {
-    store
-        .trees
-        .userid_user
-        .get(id.as_bytes())?
-        .map(|b| decode(&b))
-        .transpose()
-}
-
-pub(crate) fn get_device(store: &Store, id: DeviceId) -> Result<Option<DeviceRecord>> {
-    store
-        .trees
-        .deviceid_device
-        .get(id.as_bytes())?
-        .map(|b| decode(&b))
-        .transpose()
-}
-
-pub(crate) fn put_device(store: &Store, device: &DeviceRecord) -> Result<()> {
-    store
-        .trees
-        .deviceid_device
-        .insert(device.id.as_bytes(), encode(device))?;
-    store
-        .trees
-        .userid_deviceid
-        .insert(keys::join(&[device.user_id.as_bytes(), device.id.as_bytes()]), &[])?;
-    Ok(())
-}
-
-/// Every device a user has registered, active or not.
-pub(crate) fn devices_of(store: &Store, user: UserId) -> Result<Vec<DeviceRecord>> {
-    let mut devices = Vec::new();
-    for entry in store.trees.userid_deviceid.scan_prefix(user.as_bytes()) {
-        let (key, _) = entry?;
-        let Some(id) = keys::id_at(&key, 16).map(DeviceId::from_bytes) else {
-            continue;
-        };
-        if let Some(device) = get_device(store, id)? {
-            devices.push(device);
-        }
-    }
-    Ok(devices)
-}
-
-/// Finds an account by email, username or phone number.
-pub(crate) fn find_by_identity(store: &Store, identity: &str) -> Result<Option<UserRecord>> {
-    let lower = identity.trim().to_lowercase();
-    let t = &store.trees;
-    let id = match t.email_userid.get(lower.as_bytes())? {
-        Some(id) => Some(id),
-        None => match t.username_userid.get(lower.as_bytes())? {
-            Some(id) => Some(id),
-            // Phone numbers are stored normalised (E.164), so normalise the identity the same way.
-            None => match validate::phone(&lower) {
-                Ok(phone) => t.phone_userid.get(phone.as_bytes())?,
-                Err(_) => None,
-            },
-        },
-    };
-    match id.and_then(|bytes| UserId::from_slice(&bytes)) {
-        Some(id) => get_user(store, id),
-        None => Ok(None),
-    }
-}
-
-/// The display-name index key: lower-cased name, a 0 separator, the user id.
-pub(crate) fn display_key(display_name: &str, user: UserId) -> Vec<u8> {
-    keys::join(&[display_name.to_lowercase().as_bytes(), &[0], user.as_bytes()])
-}
 
 /// The users service.
 pub struct Users {
@@ -174,15 +26,17 @@ pub struct Users {
     auth: Arc<Auth>,
     webhooks: Arc<Webhooks>,
     hub: Arc<Hub>,
+    remote: Arc<Remote>,
 }
 
 impl Users {
-    pub(crate) fn new(store: Store, auth: Arc<Auth>, webhooks: Arc<Webhooks>, hub: Arc<Hub>) -> Self {
+    pub(crate) fn new(store: Store, auth: Arc<Auth>, webhooks: Arc<Webhooks>, hub: Arc<Hub>, remote: Arc<Remote>) -> Self {
         Self {
             store,
             auth,
             webhooks,
             hub,
+            remote,
         }
     }
 
@@ -208,9 +62,13 @@ impl Users {
         Ok(self.load(actor.user_id)?.me())
     }
 
-    /// Another user's public profile.
-    pub fn profile(&self, id: UserId) -> Result<UserProfile> {
-        Ok(self.load(id)?.profile(&self.hub))
+    /// A user's public profile, fetched from its home node when it lives elsewhere.
+    pub async fn profile(&self, id: UserId) -> Result<UserProfile> {
+        if let Some(user) = get_user(&self.store, id)? {
+            return Ok(user.profile(&self.hub));
+        }
+        self.remote.user(id).await?.ok_or(Error::NotFound("user"))?;
+        homes::cached_profile(&self.store, id)?.ok_or(Error::NotFound("user"))
     }
 
     /// Changes the fields present in the request.
@@ -267,14 +125,14 @@ impl Users {
         let user = self.load(actor.user_id)?;
         self.auth.revoke_sessions_where(user.id, |_| true).await?;
         for device in devices_of(&self.store, user.id)? {
-            crate::keys::purge_device(&self.store, device.id)?;
+            crate::keys::records::purge_device(&self.store, device.id)?;
             self.store.trees.deviceid_device.remove(device.id.as_bytes())?;
             self.store
                 .trees
                 .userid_deviceid
                 .remove(keys::join(&[user.id.as_bytes(), device.id.as_bytes()]))?;
         }
-        crate::conversations::forget_user(&self.store, user.id)?;
+        crate::conversations::records::forget_user(&self.store, user.id)?;
         crate::contacts::forget_user(&self.store, user.id)?;
         let t = &self.store.trees;
         t.username_userid.remove(user.username.as_bytes())?;
@@ -329,8 +187,29 @@ impl Users {
         Ok(settings)
     }
 
+    /// Searches users: by prefix of username or display name on this node, or, for a query of the form
+    /// `username@node-name`, exactly that user wherever it lives.
+    pub async fn search(&self, query: UserSearchQuery) -> Result<UserList> {
+        let text = query.query.trim();
+        if !text.contains('@') {
+            return self.search_here(query);
+        }
+        match self.remote.resolve_handle(text).await {
+            Ok(found) => Ok(UserList {
+                users: vec![self.profile(found.user.user_id).await?],
+            }),
+            Err(Error::NotFound(_)) => Ok(UserList { users: Vec::new() }),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Resolves `username@node-name` (or a bare local username) to the user and its active devices.
+    pub async fn resolve_handle(&self, handle: &str) -> Result<ResolvedUser> {
+        self.remote.resolve_handle(handle).await
+    }
+
     /// Users whose username or display name starts with the query, usernames first.
-    pub fn search(&self, query: UserSearchQuery) -> Result<UserList> {
+    fn search_here(&self, query: UserSearchQuery) -> Result<UserList> {
         let needle = validate::text("query", &query.query, 1, 64)?.to_lowercase();
         let limit = validate::limit(query.limit, 20, 50)?;
         let t = &self.store.trees;
@@ -381,21 +260,28 @@ impl Users {
         Ok(DeviceList { devices })
     }
 
-    /// The account with this username, if any (federation's `ResolveUser`).
-    pub fn id_by_username(&self, username: &str) -> Result<Option<UserId>> {
-        let lower = username.trim().to_lowercase();
-        let id = self.store.trees.username_userid.get(lower.as_bytes())?;
-        Ok(id.and_then(|bytes| UserId::from_slice(&bytes)))
-    }
-
-    /// A user's active devices, which a sender must encrypt for.
-    pub fn public_devices(&self, user: UserId) -> Result<PublicDeviceList> {
-        self.load(user)?;
+    /// A user's active devices, which a sender must encrypt for; fetched from its home node when it
+    /// lives elsewhere.
+    pub async fn public_devices(&self, user: UserId) -> Result<PublicDeviceList> {
+        if get_user(&self.store, user)?.is_none() {
+            let (_, remote) = self.remote.user(user).await?.ok_or(Error::NotFound("user"))?;
+            return Ok(PublicDeviceList {
+                user_id: user,
+                devices: remote
+                    .devices
+                    .iter()
+                    .map(|device| PublicDevice {
+                        id: device.device_id,
+                        has_active_keys: device.has_active_keys,
+                    })
+                    .collect(),
+            });
+        }
         let mut devices = Vec::new();
         for device in devices_of(&self.store, user)?.into_iter().filter(|d| d.active) {
             devices.push(PublicDevice {
                 id: device.id,
-                has_active_keys: crate::keys::has_active_keys(&self.store, device.id)?,
+                has_active_keys: crate::keys::records::has_active_keys(&self.store, device.id)?,
             });
         }
         Ok(PublicDeviceList { user_id: user, devices })
@@ -410,7 +296,7 @@ impl Users {
         };
         device.active = false;
         put_device(&self.store, &device)?;
-        crate::keys::purge_device(&self.store, id)?;
+        crate::keys::records::purge_device(&self.store, id)?;
         self.auth
             .revoke_sessions_where(actor.user_id, |s| s.device_id == id)
             .await?;

@@ -12,7 +12,6 @@ use protocol::api::{
 };
 use protocol::webhooks::{SIGNATURE_HEADER, WebhookEvent, WebhookPayload, sign};
 use protocol::{UserId, WebhookId};
-use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, mpsc};
 
@@ -263,13 +262,6 @@ impl Webhooks {
         }
     }
 
-    fn backoff(&self, attempt: u32) -> Duration {
-        let base = self.config.webhook_retry_base.saturating_mul(1 << attempt.min(16));
-        let capped = base.min(MAX_BACKOFF);
-        let jitter = rand::rng().random_range(0.5..1.0);
-        capped.mul_f64(jitter)
-    }
-
     async fn deliver(&self, mut job: Job) {
         let signature = sign(job.hook.secret.as_bytes(), &job.body);
         for attempt in 1..=MAX_ATTEMPTS {
@@ -319,7 +311,9 @@ impl Webhooks {
             if done || attempt == MAX_ATTEMPTS {
                 return;
             }
-            tokio::time::sleep(self.backoff(attempt)).await;
+            // The first retry waits twice the base, as it always has.
+            let wait = crate::backoff::delay(self.config.webhook_retry_base, MAX_BACKOFF, attempt + 1);
+            tokio::time::sleep(wait).await;
         }
     }
 }

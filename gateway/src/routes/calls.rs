@@ -31,7 +31,7 @@ pub(crate) async fn create(
     Auth(actor): Auth,
     Json(body): Json<CreateCallRequest>,
 ) -> ApiResult<Call> {
-    created(state.services.call_action(&actor, CallAction::Create(body)).await?)
+    created(state.services.calls.act(&actor, CallAction::Create(body)).await?)
 }
 
 /// # `GET /v1/calls?conversation_id=&page=&limit=`
@@ -184,7 +184,7 @@ pub(crate) async fn add_participant(
         call_id: id,
         request: body,
     };
-    created(state.services.call_action(&actor, action).await?)
+    created(state.services.calls.act(&actor, action).await?)
 }
 
 /// # `DELETE /v1/calls/{id}/participants/{user_id}`
@@ -213,7 +213,7 @@ pub(crate) async fn remove_participant(
         call_id: id,
         user_id: user,
     };
-    ok(state.services.call_action(&actor, action).await?)
+    ok(state.services.calls.act(&actor, action).await?)
 }
 
 /// # `PUT /v1/calls/{id}/participants/{user_id}/status`
@@ -246,7 +246,7 @@ pub(crate) async fn set_status(
         user_id: user,
         request: body,
     };
-    ok(state.services.call_action(&actor, action).await?)
+    ok(state.services.calls.act(&actor, action).await?)
 }
 
 /// # `PUT /v1/calls/{id}/participants/{user_id}/mute`
@@ -278,7 +278,7 @@ pub(crate) async fn set_mute(
         user_id: user,
         request: body,
     };
-    ok(state.services.call_action(&actor, action).await?)
+    ok(state.services.calls.act(&actor, action).await?)
 }
 
 /// # `POST /v1/calls/{id}/connected`
@@ -303,7 +303,8 @@ pub(crate) async fn connected(
 ) -> ApiResult<Call> {
     ok(state
         .services
-        .call_action(&actor, CallAction::Connected { call_id: id })
+        .calls
+        .act(&actor, CallAction::Connected { call_id: id })
         .await?)
 }
 
@@ -333,7 +334,7 @@ pub(crate) async fn end(
 ) -> ApiResult<Call> {
     let request = body.map(|Json(body)| body).unwrap_or_default();
     let action = CallAction::End { call_id: id, request };
-    ok(state.services.call_action(&actor, action).await?)
+    ok(state.services.calls.act(&actor, action).await?)
 }
 
 /// # `GET /v1/calls/{id}/duration`
@@ -376,5 +377,5 @@ pub(crate) async fn quality(
     Auth(actor): Auth,
     Json(body): Json<CallQualityMetric>,
 ) -> ApiResult<CallQualityMetric> {
-    created(state.services.record_call_quality(&actor, body).await?)
+    created(state.services.calls.record_quality(&actor, body).await?)
 }

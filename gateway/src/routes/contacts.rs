@@ -41,7 +41,7 @@ pub(crate) async fn add(
     Auth(actor): Auth,
     Json(body): Json<AddContactRequest>,
 ) -> ApiResult<Contact> {
-    created(state.services.add_contact(&actor, body).await?)
+    created(state.services.contacts.add(&actor, body).await?)
 }
 
 /// # `DELETE /v1/users/me/contacts/{id}`

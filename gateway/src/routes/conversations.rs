@@ -34,7 +34,7 @@ pub(crate) async fn create(
     Auth(actor): Auth,
     Json(body): Json<CreateConversationRequest>,
 ) -> ApiResult<Conversation> {
-    match state.services.create_conversation(&actor, body).await? {
+    match state.services.conversations.create(&actor, body).await? {
         (conversation, true) => created(conversation),
         (conversation, false) => ok(conversation),
     }
@@ -505,7 +505,7 @@ pub(crate) async fn add_participant(
     Path(id): Path<ConversationId>,
     Json(body): Json<AddParticipantRequest>,
 ) -> ApiResult<Participant> {
-    created(state.services.add_participant(&actor, id, body).await?)
+    created(state.services.conversations.add_participant(&actor, id, body).await?)
 }
 
 /// # `DELETE /v1/conversations/{id}/participants/{user_id}`

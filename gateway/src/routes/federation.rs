@@ -154,7 +154,7 @@ pub(crate) async fn resolve(
     Auth(_actor): Auth,
     crate::extract::Path(handle): crate::extract::Path<String>,
 ) -> ApiResult<FederatedUser> {
-    let resolved = state.services.resolve_handle(&handle).await?;
+    let resolved = state.services.users.resolve_handle(&handle).await?;
     ok(FederatedUser {
         node: resolved.node,
         local: resolved.local,

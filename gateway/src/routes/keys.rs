@@ -49,7 +49,7 @@ pub(crate) async fn identity(
     Auth(actor): Auth,
     Query(query): Query<DeviceKeyQuery>,
 ) -> ApiResult<IdentityKey> {
-    ok(state.services.device_identity(&actor, &query).await?)
+    ok(state.services.keys.identity(&actor, &query).await?)
 }
 
 /// # `PUT /v1/encryption/identity/{id}/deactivate`
@@ -261,7 +261,7 @@ pub(crate) async fn bundle(
     Auth(actor): Auth,
     Query(query): Query<DeviceKeyQuery>,
 ) -> ApiResult<KeyBundle> {
-    ok(state.services.claim_bundle(&actor, &query).await?)
+    ok(state.services.keys.bundle(&actor, &query).await?)
 }
 
 /// # `GET /v1/encryption/keys/active?user_id=&device_id=`

@@ -32,7 +32,7 @@ pub(crate) async fn send(
     Auth(actor): Auth,
     Json(body): Json<SendMessageRequest>,
 ) -> ApiResult<Message> {
-    created(state.services.send_message(&actor, body).await?)
+    created(state.services.messages.send(&actor, body).await?)
 }
 
 /// # `GET /v1/messages?conversation_id=&before_seq=&after_seq=&limit=`
@@ -99,7 +99,7 @@ pub(crate) async fn edit(
     Path(id): Path<MessageId>,
     Json(body): Json<EditMessageRequest>,
 ) -> ApiResult<Message> {
-    ok(state.services.edit_message(&actor, id, body).await?)
+    ok(state.services.messages.edit(&actor, id, body).await?)
 }
 
 /// # `DELETE /v1/messages/{id}`
@@ -121,7 +121,7 @@ pub(crate) async fn delete(
     Auth(actor): Auth,
     Path(id): Path<MessageId>,
 ) -> ApiResult<Message> {
-    ok(state.services.delete_message(&actor, id).await?)
+    ok(state.services.messages.delete(&actor, id).await?)
 }
 
 /// # `DELETE /v1/messages/{id}/hard`
@@ -143,7 +143,7 @@ pub(crate) async fn hard_delete(
     Auth(actor): Auth,
     Path(id): Path<MessageId>,
 ) -> ApiResult<()> {
-    ok(state.services.erase_message(&actor, id).await?)
+    ok(state.services.messages.erase(&actor, id).await?)
 }
 
 /// # `POST /v1/messages/{id}/read`
@@ -210,7 +210,7 @@ pub(crate) async fn forward(
     Path(id): Path<MessageId>,
     Json(body): Json<ForwardMessageRequest>,
 ) -> ApiResult<Message> {
-    created(state.services.forward_message(&actor, id, body).await?)
+    created(state.services.messages.forward(&actor, id, body).await?)
 }
 
 /// # `GET /v1/messages/{id}/reactions`
@@ -256,7 +256,7 @@ pub(crate) async fn react(
     Path(id): Path<MessageId>,
     Json(body): Json<ReactRequest>,
 ) -> ApiResult<ReactionList> {
-    created(state.services.react_message(&actor, id, &body.emoji).await?)
+    created(state.services.messages.react(&actor, id, &body.emoji).await?)
 }
 
 /// # `DELETE /v1/messages/{id}/reactions/{emoji}`
@@ -281,5 +281,5 @@ pub(crate) async fn unreact(
     Auth(actor): Auth,
     Path((id, emoji)): Path<(MessageId, String)>,
 ) -> ApiResult<ReactionList> {
-    ok(state.services.unreact_message(&actor, id, &emoji).await?)
+    ok(state.services.messages.unreact(&actor, id, &emoji).await?)
 }

@@ -142,7 +142,7 @@ pub(crate) async fn search(
     Auth(_): Auth,
     Query(query): Query<UserSearchQuery>,
 ) -> ApiResult<UserList> {
-    ok(state.services.search_users(query).await?)
+    ok(state.services.users.search(query).await?)
 }
 
 /// # `GET /v1/users/{id}`
@@ -163,7 +163,7 @@ pub(crate) async fn profile(
     Auth(_): Auth,
     Path(id): Path<UserId>,
 ) -> ApiResult<UserProfile> {
-    ok(state.services.user_profile(id).await?)
+    ok(state.services.users.profile(id).await?)
 }
 
 /// # `GET /v1/users/{id}/devices`
@@ -186,5 +186,5 @@ pub(crate) async fn public_devices(
     Auth(_): Auth,
     Path(id): Path<UserId>,
 ) -> ApiResult<PublicDeviceList> {
-    ok(state.services.user_devices(id).await?)
+    ok(state.services.users.public_devices(id).await?)
 }

@@ -7,7 +7,7 @@ use protocol::api::CallStatus;
 use protocol::federation::{CallEvent, CallUpdate};
 
 use super::{Calls, time_key};
-use crate::conversations::{self, MAX_PARTICIPANTS};
+use crate::conversations::records::{self as conversations, MAX_PARTICIPANTS};
 use crate::{Error, Result, contacts, users};
 
 impl Calls {
@@ -36,7 +36,7 @@ impl Calls {
         let mut members_here = Vec::new();
         for participant in &call.participants {
             let user = participant.user_id;
-            if users::get_user(&self.store, user)?.is_some()
+            if users::records::get_user(&self.store, user)?.is_some()
                 && conversations::participant(&self.store, call.conversation_id, user)?.is_some()
             {
                 members_here.push(user);

@@ -47,7 +47,7 @@ impl Calls {
             SignalKind::Ice => ServerFrame::CallIce(signal),
         };
         match to_device {
-            Some(device) => match users::get_device(&self.store, device)? {
+            Some(device) => match users::records::get_device(&self.store, device)? {
                 Some(record) if record.user_id == to => self.hub.send_to_device(to, device, &frame),
                 _ => return Err(Error::invalid("to_device_id", "is not a device of to_id")),
             },

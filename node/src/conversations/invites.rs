@@ -5,16 +5,9 @@ use protocol::ConversationId;
 use protocol::api::{ConversationKind, InviteLink, InvitePreview, InviteRef, Role};
 
 use super::Conversations;
-use super::records::{ConversationRecord, get, put, require_participant};
+use super::records::{ConversationRecord, get, link, put, require_participant};
 use crate::auth::tokens;
 use crate::{Actor, Error, Result, validate};
-
-const LINK_PREFIX: &str = "parley://invite/";
-
-/// The shareable form of an invite code.
-pub(crate) fn link(code: &str) -> String {
-    format!("{LINK_PREFIX}{code}")
-}
 
 fn code_of(reference: &InviteRef) -> Result<String> {
     let text = validate::text("link", &reference.link, 1, 200)?;

@@ -14,9 +14,9 @@ use crate::{Actor, Error, Result, contacts, users};
 
 impl Conversations {
     fn profile(&self, user_id: UserId, record: &ParticipantRecord) -> Result<Participant> {
-        let (username, display_name) = match users::get_user(&self.store, user_id)? {
+        let (username, display_name) = match users::records::get_user(&self.store, user_id)? {
             Some(user) => (Some(user.username), Some(user.display_name)),
-            None => match crate::federation::homes::get(&self.store, user_id)? {
+            None => match crate::remote::homes::get(&self.store, user_id)? {
                 Some(home) => (
                     home.username.map(|name| format!("{name}@{}", home.node)),
                     home.display_name,
@@ -70,13 +70,17 @@ impl Conversations {
         Ok(member)
     }
 
-    /// Adds a member to a group or channel. Admins may add members; only owners may grant admin or owner.
+    /// Adds a member (named by id or handle, of any node) to a group or channel. Admins may add members;
+    /// only owners may grant admin or owner.
     pub async fn add_participant(
         &self,
         actor: &Actor,
         id: ConversationId,
-        request: AddParticipantRequest,
+        mut request: AddParticipantRequest,
     ) -> Result<Participant> {
+        self.remote
+            .resolve_refs(std::slice::from_mut(&mut request.user_id))
+            .await?;
         let _guard = self.locks.lock(id).await;
         let (mut record, me) = require_participant(&self.store, id, actor.user_id)?;
         super::ensure_hosted_here(&record)?;

@@ -5,6 +5,7 @@ use protocol::api::{Conversation, ConversationKind, GroupSettings, Role, Timesta
 use protocol::{ConversationId, UserId};
 use serde::{Deserialize, Serialize};
 
+use crate::federation::Destination;
 use crate::storage::{Store, decode, encode, keys};
 use crate::{Error, Result};
 
@@ -25,7 +26,7 @@ pub(crate) struct ConversationRecord {
     pub(crate) invite_code: Option<String>,
     /// The node hosting the conversation when it is not this one.
     #[serde(default)]
-    pub(crate) host: Option<super::replica::HostRef>,
+    pub(crate) host: Option<Destination>,
 }
 
 impl ConversationRecord {
@@ -210,6 +211,16 @@ pub(crate) fn forget_user(store: &Store, user: UserId) -> Result<()> {
 }
 
 /// "Muted indefinitely" is stored as the far future so one comparison answers "muted now?".
+/// Most participants a conversation may hold.
+pub const MAX_PARTICIPANTS: usize = 1024;
+
+const LINK_PREFIX: &str = "parley://invite/";
+
+/// The shareable form of an invite code.
+pub(crate) fn link(code: &str) -> String {
+    format!("{LINK_PREFIX}{code}")
+}
+
 pub(crate) fn forever() -> Timestamp {
     // 9999-12-31T23:59:59Z: far enough, and still a four-digit RFC 3339 year for clients.
     DateTime::from_timestamp(253_402_300_799, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
@@ -235,7 +246,7 @@ pub(crate) fn view(record: &ConversationRecord, activity: Activity, me: &Partici
             .invite_code
             .as_deref()
             .filter(|_| can_see_invite)
-            .map(super::invites::link),
+            .map(link),
         role: me.role,
         muted_until: me.muted_until.filter(|until| *until > Utc::now()),
         is_pinned: me.pinned,

@@ -7,35 +7,16 @@ use std::collections::BTreeMap;
 
 use libp2p::PeerId;
 use protocol::api::ConversationKind;
-use protocol::federation::{ConversationState, Envelope, Event, Member, NodeName};
+use protocol::federation::{ConversationState, Envelope, Event, Member};
 use protocol::{ConversationId, UserId};
-use serde::{Deserialize, Serialize};
 
 use super::Conversations;
 use super::records::{ConversationRecord, ParticipantRecord, dm_key, member_key, membership_key, participants, put};
-use crate::federation::homes;
-use crate::federation::outbox::Destination;
+use crate::federation::Destination;
+use crate::remote::homes;
 use crate::storage::{Store, encode};
-use crate::{Error, Result, users, validate};
-
-/// The node hosting a replicated conversation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct HostRef {
-    pub(crate) node: String,
-    pub(crate) peer_id: String,
-}
-
-impl HostRef {
-    pub(crate) fn destination(&self) -> Result<Destination> {
-        Ok(Destination {
-            node: NodeName::new(self.node.as_str()).map_err(|_| Error::Corrupt("host node name".into()))?,
-            peer: self
-                .peer_id
-                .parse()
-                .map_err(|_| Error::Corrupt("host peer id".into()))?,
-        })
-    }
-}
+use crate::users::records::get_user;
+use crate::{Error, Result, validate};
 
 /// Refuses a change to a conversation another node hosts.
 pub(crate) fn ensure_hosted_here(record: &ConversationRecord) -> Result<()> {
@@ -50,40 +31,19 @@ pub(crate) fn ensure_hosted_here(record: &ConversationRecord) -> Result<()> {
 
 /// Whether a user exists here or is a remote user whose home is known.
 pub(crate) fn known_user(store: &Store, user: UserId) -> Result<bool> {
-    Ok(users::get_user(store, user)?.is_some() || homes::get(store, user)?.is_some())
-}
-
-/// The home nodes of a conversation's remote members, each with the members living there.
-pub(crate) fn remote_homes(store: &Store, members: &[UserId]) -> Result<BTreeMap<String, (Destination, Vec<UserId>)>> {
-    let mut by_node: BTreeMap<String, (Destination, Vec<UserId>)> = BTreeMap::new();
-    for user in members {
-        if users::get_user(store, *user)?.is_some() {
-            continue;
-        }
-        let Some(home) = homes::get(store, *user)? else {
-            tracing::warn!(%user, "a member's home node is unknown; it receives nothing");
-            continue;
-        };
-        let destination = home.destination()?;
-        by_node
-            .entry(home.node.clone())
-            .or_insert_with(|| (destination, Vec::new()))
-            .1
-            .push(*user);
-    }
-    Ok(by_node)
+    Ok(get_user(store, user)?.is_some() || homes::get(store, user)?.is_some())
 }
 
 impl Conversations {
     fn member(&self, user: UserId, record: &ParticipantRecord) -> Result<Option<Member>> {
-        let local = &self.outbox.local;
-        let (username, display_name, to) = match users::get_user(&self.store, user)? {
+        let local = self.remote.local();
+        let (username, display_name, to) = match get_user(&self.store, user)? {
             Some(account) => (account.username, account.display_name, local.clone()),
             None => match homes::get(&self.store, user)? {
                 Some(home) => (
                     home.username.clone().unwrap_or_default(),
                     home.display_name.clone().unwrap_or_default(),
-                    home.destination()?,
+                    home.destination(),
                 ),
                 None => return Ok(None),
             },
@@ -115,7 +75,7 @@ impl Conversations {
         }
         let mut targets: Vec<UserId> = current.iter().map(|(user, _)| *user).collect();
         targets.extend_from_slice(former);
-        let homes = remote_homes(&self.store, &targets)?;
+        let homes = homes::of_members(&self.store, &targets)?;
         if homes.is_empty() {
             return Ok(());
         }
@@ -141,12 +101,12 @@ impl Conversations {
     /// The snapshot's signed envelope is kept with the replica, so its origin can be checked later.
     pub(crate) async fn apply_state(&self, peer: PeerId, state: &ConversationState, envelope: &Envelope) -> Result<()> {
         check_state(state)?;
-        let local = &self.outbox.local;
+        let local = self.remote.local();
         let id = state.conversation_id;
         let existing = super::get(&self.store, id)?;
         let host = match &existing {
             Some(record) => match &record.host {
-                Some(host) if host.peer_id == peer.to_string() => host.clone(),
+                Some(host) if host.peer == peer => host.clone(),
                 _ => return Err(Error::forbidden("only the conversation's host may change it")),
             },
             None => {
@@ -156,9 +116,9 @@ impl Conversations {
                     .find(|m| m.user_id == state.creator_id)
                     .filter(|m| m.peer_id == peer.to_bytes())
                     .ok_or(Error::forbidden("a conversation is hosted by its creator's node"))?;
-                HostRef {
-                    node: creator.node.to_string(),
-                    peer_id: peer.to_string(),
+                Destination {
+                    node: creator.node.clone(),
+                    peer,
                 }
             }
         };
@@ -172,7 +132,7 @@ impl Conversations {
         for member in &state.members {
             let here = member.peer_id == local.peer.to_bytes();
             if here {
-                if users::get_user(&self.store, member.user_id)?.is_none() {
+                if get_user(&self.store, member.user_id)?.is_none() {
                     return Err(Error::invalid(
                         "members",
                         format!("user {} does not live here", member.user_id),
@@ -247,7 +207,7 @@ impl Conversations {
             settings: record.settings.clone(),
             members: Vec::new(),
         });
-        for (destination, _) in remote_homes(&self.store, former)?.values() {
+        for (destination, _) in homes::of_members(&self.store, former)?.values() {
             self.outbox.push(destination, &event)?;
         }
         Ok(())

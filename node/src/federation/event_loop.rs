@@ -2,7 +2,7 @@
 //! keeps the node's name record published and tracks what it knows of other nodes.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use libp2p::futures::StreamExt;
@@ -15,8 +15,9 @@ use protocol::federation::{KAD_PROTOCOL, NodeInfo, NodeName, PROTOCOL, Request, 
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::behaviour::{Behaviour, BehaviourEvent};
-use super::{Error, LocalNode, PeerInfo, ResolvedNode, inbound, pins, records};
-use crate::{FederationConfig, Services};
+use super::{Error, Inbound, InboundRequest, Reply, LocalNode, PeerInfo, ResolvedNode, error_response, pins, records};
+use crate::storage::Store;
+use crate::{FederationConfig, NodeIdentity};
 
 /// Inbound requests being answered at once; beyond this a peer is told `busy` (bounded work per node).
 pub(crate) const MAX_INBOUND_IN_FLIGHT: usize = 64;
@@ -70,12 +71,27 @@ struct KnownPeer {
 /// continues at budget / 60 requests a second.
 const PEER_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// What the event loop needs besides its swarm.
+pub(crate) struct Parts {
+    /// Signs the node's name record.
+    pub(crate) identity: NodeIdentity,
+    pub(crate) name: NodeName,
+    pub(crate) config: FederationConfig,
+    /// Where name pins are kept.
+    pub(crate) pins: Store,
+    pub(crate) commands: mpsc::Receiver<Command>,
+    /// Where requests from other nodes go, for the node to answer.
+    pub(crate) inbound: mpsc::Sender<Inbound>,
+}
+
 pub(crate) struct EventLoop {
     swarm: Swarm<Behaviour>,
-    services: Weak<Services>,
+    identity: NodeIdentity,
     name: NodeName,
     config: FederationConfig,
+    pins: Store,
     commands: mpsc::Receiver<Command>,
+    inbound: mpsc::Sender<Inbound>,
     answers_tx: mpsc::Sender<(ResponseChannel<Response>, Response)>,
     answers: mpsc::Receiver<(ResponseChannel<Response>, Response)>,
     inbound_slots: Arc<Semaphore>,
@@ -88,20 +104,16 @@ pub(crate) struct EventLoop {
 }
 
 impl EventLoop {
-    pub(crate) fn new(
-        swarm: Swarm<Behaviour>,
-        services: Weak<Services>,
-        name: NodeName,
-        config: FederationConfig,
-        commands: mpsc::Receiver<Command>,
-    ) -> Self {
+    pub(crate) fn new(swarm: Swarm<Behaviour>, parts: Parts) -> Self {
         let (answers_tx, answers) = mpsc::channel(MAX_INBOUND_IN_FLIGHT);
         Self {
             swarm,
-            services,
-            name,
-            config,
-            commands,
+            identity: parts.identity,
+            name: parts.name,
+            config: parts.config,
+            pins: parts.pins,
+            commands: parts.commands,
+            inbound: parts.inbound,
             answers_tx,
             answers,
             inbound_slots: Arc::new(Semaphore::new(MAX_INBOUND_IN_FLIGHT)),
@@ -220,15 +232,12 @@ impl EventLoop {
         if addresses.is_empty() {
             return;
         }
-        let Some(services) = self.services.upgrade() else {
-            return;
-        };
         let lifetime = self
             .config
             .record_refresh_interval
             .saturating_mul(6)
             .max(Duration::from_secs(60));
-        let record = match records::build(&services.identity, &self.name, &addresses, now(), lifetime) {
+        let record = match records::build(&self.identity, &self.name, &addresses, now(), lifetime) {
             Ok(record) => record,
             Err(err) => {
                 tracing::error!(error = %err, "building the node record failed");
@@ -334,11 +343,13 @@ impl EventLoop {
         }
     }
 
-    /// Remembers a peer's name and, since it is reachable now, wakes its outbox worker.
+    /// Remembers a peer's name and, since it is reachable now, tells the node (which may have work
+    /// queued for it). A full inbound queue drops the notice: queued work is retried on its own anyway.
     fn learn_name(&mut self, peer: PeerId, name: NodeName) {
-        if let Some(services) = self.services.upgrade() {
-            services.outbox.wake(&name);
-        }
+        let _ = self.inbound.try_send(Inbound::Named {
+            peer,
+            name: name.clone(),
+        });
         self.peers.entry(peer).or_default().name = Some(name);
     }
 
@@ -429,10 +440,7 @@ impl EventLoop {
         if let Some(mut running) = self.swarm.behaviour_mut().kademlia.query_mut(&query) {
             running.finish();
         }
-        let services = self.services.upgrade();
-        let pinned = services
-            .as_ref()
-            .and_then(|services| pins::get(&services.store, &pending.name).ok().flatten());
+        let pinned = pins::get(&self.pins, &pending.name).ok().flatten();
         let anchors = self.bootstrap_peers();
         let Some(chosen) = records::choose(&pending.candidates, pinned, &anchors, now()).cloned() else {
             if !pending.candidates.is_empty() {
@@ -441,9 +449,7 @@ impl EventLoop {
             let _ = pending.reply.send(Err(Error::UnknownNode(pending.name.to_string())));
             return;
         };
-        if let Some(services) = &services
-            && let Err(err) = pins::set(&services.store, &pending.name, chosen.peer_id, chosen.expires_at)
-        {
+        if let Err(err) = pins::set(&self.pins, &pending.name, chosen.peer_id, chosen.expires_at) {
             tracing::warn!(name = %pending.name, error = %err, "pinning a node name failed");
         }
         let peer = chosen.peer_id;
@@ -499,9 +505,9 @@ impl EventLoop {
 
     fn on_inbound(&mut self, peer: PeerId, request: Request, channel: ResponseChannel<Response>) {
         let refusal = if self.config.denied_peers.contains(&peer) {
-            Some(inbound::error("denied", "this node refuses your traffic"))
+            Some(error_response("denied", "this node refuses your traffic"))
         } else if !self.within_budget(peer) {
-            Some(inbound::error(
+            Some(error_response(
                 "rate_limited",
                 "too many requests this minute; slow down",
             ))
@@ -527,15 +533,28 @@ impl EventLoop {
                 .send_response(channel, answer);
             return;
         }
-        let (Some(services), Ok(slot)) = (self.services.upgrade(), self.inbound_slots.clone().try_acquire_owned())
-        else {
-            let busy = inbound::error("busy", "too many requests in flight; retry later");
+        let Ok(slot) = self.inbound_slots.clone().try_acquire_owned() else {
+            let busy = error_response("busy", "too many requests in flight; retry later");
             let _ = self.swarm.behaviour_mut().request_response.send_response(channel, busy);
             return;
         };
+        let (reply, answer) = oneshot::channel();
+        let request = InboundRequest {
+            peer,
+            request,
+            reply: Reply(reply),
+        };
+        if let Err(refused) = self.inbound.try_send(Inbound::Request(request)) {
+            tracing::warn!(%peer, error = %refused, "the node is not taking requests");
+            let busy = error_response("busy", "the node cannot take requests now; retry later");
+            let _ = self.swarm.behaviour_mut().request_response.send_response(channel, busy);
+            return;
+        }
         let answers = self.answers_tx.clone();
         tokio::spawn(async move {
-            let response = inbound::answer(&services, peer, request).await;
+            let response = answer
+                .await
+                .unwrap_or_else(|_| error_response("busy", "the request was dropped; retry later"));
             // The channel holds as many answers as there are slots, so this never waits.
             let _ = answers.send((channel, response)).await;
             drop(slot);

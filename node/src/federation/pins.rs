@@ -11,7 +11,8 @@ use crate::storage::{Store, decode, encode};
 
 #[derive(Serialize, Deserialize)]
 struct NamePin {
-    peer_id: String,
+    #[serde(with = "super::peer_id_text")]
+    peer_id: PeerId,
     /// Unix seconds when the holder's newest record seen expires.
     until: i64,
 }
@@ -22,12 +23,12 @@ pub(crate) fn get(store: &Store, name: &NodeName) -> Result<Option<(PeerId, i64)
         return Ok(None);
     };
     let pin: NamePin = decode(&bytes)?;
-    Ok(pin.peer_id.parse().ok().map(|peer| (peer, pin.until)))
+    Ok(Some((pin.peer_id, pin.until)))
 }
 
 pub(crate) fn set(store: &Store, name: &NodeName, peer: PeerId, until: i64) -> Result<()> {
     let pin = NamePin {
-        peer_id: peer.to_string(),
+        peer_id: peer,
         until,
     };
     store

@@ -22,7 +22,8 @@ use tokio::io::{AsyncRead, AsyncSeekExt, AsyncWriteExt};
 use super::blobs::{self, CopyError};
 use super::{FileRecord, Files, MAX_CHUNK_BYTES, MAX_FILE_NAME, content_type, file_url, sha256_hex, share_key};
 use crate::storage::{decode, encode, keys};
-use crate::{Actor, Error, Result, conversations, validate};
+use crate::conversations::records as conversations;
+use crate::{Actor, Error, Result, validate};
 
 /// `older_than_sec` when none is given.
 const DEFAULT_STALE_SECS: u64 = 3600;

@@ -4,7 +4,8 @@ use protocol::api::{MessagePage, MessageQuery};
 
 use super::{MESSAGE_TYPES, MessageRecord, Messages};
 use crate::storage::{decode, keys};
-use crate::{Actor, Error, Result, conversations, validate};
+use crate::conversations::records as conversations;
+use crate::{Actor, Error, Result, validate};
 
 /// Most records one page may look at; a filtered page that finds too few stops here and hands out a
 /// cursor, so a sparse filter never turns one request into a full scan.

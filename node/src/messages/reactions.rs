@@ -79,7 +79,7 @@ impl Messages {
     }
 
     /// Adds the caller's reaction (idempotent) and tells the participants.
-    pub async fn react(&self, actor: &Actor, id: MessageId, emoji: &str) -> Result<ReactionList> {
+    pub(super) async fn react_here(&self, actor: &Actor, id: MessageId, emoji: &str) -> Result<ReactionList> {
         let emoji = check_emoji(emoji)?;
         let record = self.changeable(actor, id)?;
         if record.deleted {
@@ -110,7 +110,7 @@ impl Messages {
     }
 
     /// Removes the caller's reaction.
-    pub async fn unreact(&self, actor: &Actor, id: MessageId, emoji: &str) -> Result<ReactionList> {
+    pub(super) async fn unreact_here(&self, actor: &Actor, id: MessageId, emoji: &str) -> Result<ReactionList> {
         let record = self.changeable(actor, id)?;
         let emoji = check_emoji(emoji)?;
         if self
@@ -141,7 +141,7 @@ impl Messages {
         emoji: &str,
         added: bool,
     ) -> Result<Vec<Push>> {
-        crate::conversations::require_participant(&self.store, conversation, user)?;
+        crate::conversations::records::require_participant(&self.store, conversation, user)?;
         let emoji = check_emoji(emoji)?;
         let tree = &self.store.trees.messageuseremoji_reaction;
         let key = reaction_key(message, user, &emoji);
@@ -161,7 +161,7 @@ impl Messages {
             emoji,
             added,
         });
-        Ok(crate::conversations::participants(&self.store, conversation)?
+        Ok(crate::conversations::records::participants(&self.store, conversation)?
             .into_iter()
             .map(|(member, _)| Push::User(member, frame.clone()))
             .collect())

@@ -9,10 +9,11 @@ use protocol::{ConversationId, MessageId, UserId};
 
 use super::records::ReceiptRecord;
 use super::{MessageRecord, Messages, dequeue, message_by_id, receipt_key};
-use crate::federation::homes;
+use crate::remote::homes;
 use crate::realtime::Push;
 use crate::storage::{decode, encode, keys};
-use crate::{Actor, Error, Result, conversations};
+use crate::conversations::records as conversations;
+use crate::{Actor, Error, Result};
 
 impl Messages {
     /// The receipt stored under `key` (a message and a user), empty when there is none.
@@ -171,9 +172,9 @@ impl Messages {
         let conversation =
             conversations::get(&self.store, record.conversation_id)?.ok_or(Error::NotFound("conversation"))?;
         let to = match &conversation.host {
-            Some(host) => host.destination()?,
+            Some(host) => host.clone(),
             None => match homes::get(&self.store, record.sender_id)? {
-                Some(home) => home.destination()?,
+                Some(home) => home.destination(),
                 None => return Ok(()),
             },
         };
@@ -197,8 +198,8 @@ impl Messages {
         let conversation =
             conversations::get(&self.store, record.conversation_id)?.ok_or(Error::NotFound("conversation"))?;
         let entitled = match &conversation.host {
-            Some(host) => host.peer_id == peer.to_string(),
-            None => homes::get(&self.store, notice.user_id)?.is_some_and(|home| home.peer_id == peer.to_string()),
+            Some(host) => host.peer == peer,
+            None => homes::get(&self.store, notice.user_id)?.is_some_and(|home| home.peer_id == peer),
         };
         if !entitled {
             return Err(Error::forbidden("a node speaks only for its own users' receipts"));

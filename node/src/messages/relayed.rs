@@ -12,7 +12,7 @@ use protocol::ws::ServerFrame;
 use super::records::{QueueEntry, encode_copy};
 use super::{MAX_CIPHERTEXT_BYTES, MAX_HEADER_BYTES, MAX_MENTIONS, MAX_RECIPIENT_DEVICES, MESSAGE_TYPES};
 use super::{MessageRecord, Messages, copy_key, event, idempotency_key, message_by_id, queue_index_key, remove_copies};
-use crate::conversations::{self, Activity};
+use crate::conversations::records::{self as conversations, Activity};
 use crate::realtime::Push;
 use crate::storage::{decode, encode, keys};
 use crate::{Error, Result, contacts, users, validate};
@@ -29,7 +29,7 @@ impl Messages {
         let conversation = message.conversation_id;
         let record = conversations::get(&self.store, conversation)?.ok_or(Error::NotFound("conversation"))?;
         match &record.host {
-            Some(host) if host.peer_id == peer.to_string() => {}
+            Some(host) if host.peer == peer => {}
             _ => return Err(Error::forbidden("only the conversation's host relays its messages")),
         }
         let t = &self.store.trees;
@@ -53,7 +53,7 @@ impl Messages {
             if blocked(copy.user_id)? {
                 continue;
             }
-            match users::get_device(&self.store, copy.device_id)? {
+            match users::records::get_device(&self.store, copy.device_id)? {
                 Some(device)
                     if device.active && device.user_id == copy.user_id && members.contains(&device.user_id) =>
                 {
@@ -129,7 +129,7 @@ impl Messages {
         let conversation = change.conversation_id;
         let record = conversations::get(&self.store, conversation)?.ok_or(Error::NotFound("conversation"))?;
         match &record.host {
-            Some(host) if host.peer_id == peer.to_string() => {}
+            Some(host) if host.peer == peer => {}
             _ => return Err(Error::forbidden("only the conversation's host changes its messages")),
         }
         let _guard = self.locks.lock(conversation).await;
@@ -169,7 +169,7 @@ impl Messages {
                 let mut pushes = Vec::new();
                 let mut recipients = Vec::new();
                 for copy in copies {
-                    let ours = users::get_device(&self.store, copy.device_id)?
+                    let ours = users::records::get_device(&self.store, copy.device_id)?
                         .is_some_and(|device| device.user_id == copy.user_id && device.active);
                     if !ours {
                         continue;
@@ -209,7 +209,7 @@ impl Messages {
             }
             Change::Erased => {
                 let pushes = deleted()?;
-                self.erase(&message)?;
+                self.erase_record(&message)?;
                 self.store.trees.messageid_envelope.remove(message.id.as_bytes())?;
                 Ok(pushes)
             }

@@ -11,7 +11,8 @@ use protocol::{Base64Bytes, ConversationId};
 use super::records::{QueueEntry, decode_copy};
 use super::{MAX_REPLAY, MAX_REPLAY_BYTES, MessageRecord, Messages, copy_key, event, message_at, queue_index_key};
 use crate::storage::keys;
-use crate::{Actor, Result, conversations};
+use crate::conversations::records as conversations;
+use crate::{Actor, Result};
 
 /// The events of one replay, with the bytes they hold.
 #[derive(Default)]

@@ -5,7 +5,8 @@ use protocol::ConversationId;
 
 use super::{MessageRecord, Messages};
 use crate::storage::decode;
-use crate::{Result, conversations};
+use crate::conversations::records as conversations;
+use crate::{Result};
 
 impl Messages {
     /// Erases every message older than its conversation's retention; returns how many went.
@@ -32,7 +33,7 @@ impl Messages {
                 if message.created_at > cutoff {
                     break;
                 }
-                self.erase(&message)?;
+                self.erase_record(&message)?;
                 erased += 1;
             }
         }

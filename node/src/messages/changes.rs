@@ -9,50 +9,52 @@ use protocol::MessageId;
 use protocol::api::{DeviceCiphertext, EditMessageRequest, Message, ReactionList};
 use protocol::federation::{ChangeRequest, Request, RequestedChange, Response, SubmittedCopy};
 
-use super::acting::{acting_for, refusal};
-use super::submit::submitted;
-use crate::conversations::{self, HostRef};
-use crate::{Actor, Error, Result, Services};
+use super::Messages;
+use super::sending::submitted;
+use crate::conversations::records as conversations;
+use crate::federation::Destination;
+use crate::remote::{acting_for, refusal};
+use crate::{Actor, Error, Result};
 
-impl Services {
+impl Messages {
     /// The host of the conversation of a message the caller can read, when another node hosts it.
-    fn host_of_message(&self, actor: &Actor, id: MessageId) -> Result<Option<HostRef>> {
-        let record = self.messages.readable(actor, id)?;
+    fn host_of_message(&self, actor: &Actor, id: MessageId) -> Result<Option<Destination>> {
+        let record = self.readable(actor, id)?;
         Ok(conversations::get(&self.store, record.conversation_id)?.and_then(|conversation| conversation.host))
     }
 
     /// Replaces a message's content (its sender only), on every participant's node.
-    pub async fn edit_message(&self, actor: &Actor, id: MessageId, request: EditMessageRequest) -> Result<Message> {
+    pub async fn edit(&self, actor: &Actor, id: MessageId, request: EditMessageRequest) -> Result<Message> {
         if let Some(host) = self.host_of_message(actor, id)? {
             let copies = request.ciphertexts.into_iter().map(SubmittedCopy::from).collect();
             return self.ask_host(actor, &host, id, RequestedChange::Edit { copies }).await;
         }
-        let record = self.messages.readable(actor, id)?;
+        let record = self.readable(actor, id)?;
         let owners = self.remote_owners(record.conversation_id, &request.ciphertexts).await?;
-        self.messages.edit(actor, id, request, &owners).await
+        self.edit_here(actor, id, request, &owners).await
     }
 
     /// Soft-deletes a message (its sender only), on every participant's node.
-    pub async fn delete_message(&self, actor: &Actor, id: MessageId) -> Result<Message> {
+    pub async fn delete(&self, actor: &Actor, id: MessageId) -> Result<Message> {
         match self.host_of_message(actor, id)? {
             Some(host) => self.ask_host(actor, &host, id, RequestedChange::Delete).await,
-            None => self.messages.delete(actor, id).await,
+            None => self.delete_here(actor, id).await,
         }
     }
 
     /// Erases a message (its sender, owners and admins), on every participant's node.
-    pub async fn erase_message(&self, actor: &Actor, id: MessageId) -> Result<()> {
+    pub async fn erase(&self, actor: &Actor, id: MessageId) -> Result<()> {
         match self.host_of_message(actor, id)? {
             Some(host) => self
                 .ask_host(actor, &host, id, RequestedChange::Erase)
                 .await
                 .map(|_| ()),
-            None => self.messages.hard_delete(actor, id).await,
+            None => self.erase_here(actor, id).await,
         }
     }
 
     /// Adds the caller's reaction to a message, on every participant's node.
-    pub async fn react_message(&self, actor: &Actor, id: MessageId, emoji: &str) -> Result<ReactionList> {
+    pub async fn react(&self, actor: &Actor, id: MessageId, emoji: &str) -> Result<ReactionList> {
         match self.host_of_message(actor, id)? {
             Some(host) => {
                 let change = RequestedChange::React {
@@ -63,12 +65,12 @@ impl Services {
                     reactions: message.reactions,
                 })
             }
-            None => self.messages.react(actor, id, emoji).await,
+            None => self.react_here(actor, id, emoji).await,
         }
     }
 
     /// Removes the caller's reaction from a message, on every participant's node.
-    pub async fn unreact_message(&self, actor: &Actor, id: MessageId, emoji: &str) -> Result<ReactionList> {
+    pub async fn unreact(&self, actor: &Actor, id: MessageId, emoji: &str) -> Result<ReactionList> {
         match self.host_of_message(actor, id)? {
             Some(host) => {
                 let change = RequestedChange::Unreact {
@@ -79,11 +81,11 @@ impl Services {
                     reactions: message.reactions,
                 })
             }
-            None => self.messages.unreact(actor, id, emoji).await,
+            None => self.unreact_here(actor, id, emoji).await,
         }
     }
 
-    async fn ask_host(&self, actor: &Actor, host: &HostRef, id: MessageId, change: RequestedChange) -> Result<Message> {
+    async fn ask_host(&self, actor: &Actor, host: &Destination, id: MessageId, change: RequestedChange) -> Result<Message> {
         let request = ChangeRequest {
             user_id: actor.user_id,
             device_id: actor.device_id,
@@ -91,12 +93,12 @@ impl Services {
             change,
         };
         let request = Request::ChangeMessage(Box::new(request));
-        self.ask_for_user(&host.destination()?, request, submitted).await
+        self.remote.ask_for_user(host, request, submitted).await
     }
 
     /// Applies a change asked by `peer` for one of its users to a message of a conversation hosted here.
-    pub(crate) async fn accept_change(&self, peer: PeerId, request: Box<ChangeRequest>) -> Response {
-        match self.take_change(peer, *request).await {
+    pub(crate) async fn accept_change(&self, peer: PeerId, request: ChangeRequest) -> Response {
+        match self.take_change(peer, request).await {
             Ok(message) => Response::Submitted(Box::new(message)),
             Err(err) => refusal(&err),
         }
@@ -110,21 +112,21 @@ impl Services {
         match request.change {
             RequestedChange::Edit { copies } => {
                 let ciphertexts = copies.into_iter().map(DeviceCiphertext::from).collect();
-                self.edit_message(&actor, request.message_id, EditMessageRequest { ciphertexts })
+                self.edit(&actor, request.message_id, EditMessageRequest { ciphertexts })
                     .await
             }
-            RequestedChange::Delete => self.messages.delete(&actor, request.message_id).await,
+            RequestedChange::Delete => self.delete_here(&actor, request.message_id).await,
             RequestedChange::React { emoji } => {
-                self.messages.react(&actor, request.message_id, &emoji).await?;
-                self.messages.get(&actor, request.message_id)
+                self.react_here(&actor, request.message_id, &emoji).await?;
+                self.get(&actor, request.message_id)
             }
             RequestedChange::Unreact { emoji } => {
-                self.messages.unreact(&actor, request.message_id, &emoji).await?;
-                self.messages.get(&actor, request.message_id)
+                self.unreact_here(&actor, request.message_id, &emoji).await?;
+                self.get(&actor, request.message_id)
             }
             RequestedChange::Erase => {
-                let before = self.messages.get(&actor, request.message_id)?;
-                self.messages.hard_delete(&actor, request.message_id).await?;
+                let before = self.get(&actor, request.message_id)?;
+                self.erase_here(&actor, request.message_id).await?;
                 Ok(before)
             }
         }

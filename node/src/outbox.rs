@@ -10,12 +10,11 @@ use std::time::Duration;
 use ed25519_dalek::SigningKey;
 use libp2p::PeerId;
 use protocol::federation::{Envelope, Event, NodeName, Request, Response};
-use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use sled::transaction::{TransactionalTree, UnabortableTransactionError};
 use tokio::sync::Notify;
 
-use super::Client;
+use crate::federation::{Client, Destination};
 use crate::storage::{Store, decode, encode};
 use crate::{Error, Result};
 
@@ -27,13 +26,6 @@ const MAX_BATCH_BYTES: usize = 1024 * 1024;
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 /// An idle worker looks at its queue this often even without a wake-up.
 const IDLE_RECHECK: Duration = Duration::from_secs(30);
-
-/// Where an event goes: a node, by name and PeerId.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Destination {
-    pub(crate) node: NodeName,
-    pub(crate) peer: PeerId,
-}
 
 /// The oldest events queued for one node, with their keys (removed once delivered).
 struct Batch {
@@ -52,8 +44,6 @@ struct OutboxEntry {
 pub(crate) struct Outbox {
     store: Store,
     key: SigningKey,
-    /// This node.
-    pub(crate) local: Destination,
     max_backoff: Duration,
     client: OnceLock<Client>,
     workers: Mutex<HashMap<NodeName, Arc<Notify>>>,
@@ -81,20 +71,14 @@ fn node_of(key: &[u8]) -> Option<NodeName> {
 }
 
 impl Outbox {
-    pub(crate) fn new(store: Store, key: SigningKey, local: Destination, max_backoff: Duration) -> Self {
+    pub(crate) fn new(store: Store, key: SigningKey, max_backoff: Duration) -> Self {
         Self {
             store,
             key,
-            local,
             max_backoff: max_backoff.max(FIRST_BACKOFF),
             client: OnceLock::new(),
             workers: Mutex::new(HashMap::new()),
         }
-    }
-
-    /// The federation client, once federation runs (for best-effort signals that skip the outbox).
-    pub(crate) fn client(&self) -> Option<&Client> {
-        self.client.get()
     }
 
     /// Signs an event with the node key.
@@ -205,7 +189,7 @@ impl Outbox {
     }
 
     async fn work(self: Arc<Self>, client: Client, node: NodeName, notify: Arc<Notify>) {
-        let mut backoff = FIRST_BACKOFF;
+        let mut failures = 0;
         loop {
             let Batch { peer, keys, envelopes } = match self.next_batch(&node) {
                 Ok(Some(batch)) => batch,
@@ -232,9 +216,11 @@ impl Outbox {
                             tracing::error!(%node, error = %err, "removing a delivered event failed");
                         }
                     }
-                    backoff = FIRST_BACKOFF;
+                    failures = 0;
                 }
                 failure => {
+                    failures += 1;
+                    let backoff = crate::backoff::delay(FIRST_BACKOFF, self.max_backoff, failures);
                     match failure {
                         Ok(answer) => tracing::info!(%node, ?answer, "delivery refused; retrying later"),
                         Err(err) => {
@@ -243,9 +229,7 @@ impl Outbox {
                             let _ = client.resolve(node.clone()).await;
                         }
                     }
-                    let jittered = rand::rng().random_range(backoff / 2..=backoff);
-                    tokio::time::sleep(jittered).await;
-                    backoff = (backoff * 2).min(self.max_backoff);
+                    tokio::time::sleep(backoff).await;
                 }
             }
         }

@@ -16,43 +16,45 @@ use protocol::api::Call;
 use protocol::federation::{CallUpdate, Envelope, Event, FederationError, Request, Response, public_key_of};
 use tokio::sync::mpsc;
 
-use super::Client;
-use super::acting::refusal;
-use super::inbound::error;
-use super::outbox::Destination;
-use crate::conversations;
-use crate::{Error, Result, Services};
+use super::Calls;
+use crate::conversations::records as conversations;
+use crate::federation::{Client, Destination, error_response as error};
+use crate::remote::{homes, refusal};
+use crate::{Error, Result};
 
 /// Changes waiting to be fanned out (calls are rate-limited, so this is generous).
 const CHANGES_QUEUE: usize = 1024;
 /// Updates waiting for one destination.
 const NODE_QUEUE: usize = 64;
 
-/// Starts fanning out call changes (with federation; needs a tokio runtime).
-pub(crate) fn start(services: &Arc<Services>, client: Client) {
-    let (changes_tx, changes) = mpsc::channel(CHANGES_QUEUE);
-    if services.calls.federate(changes_tx) {
-        tokio::spawn(fan_out(Arc::downgrade(services), client, changes));
+impl Calls {
+    /// Starts fanning out every later change of a hosted call to the participants' nodes (with
+    /// federation; needs a tokio runtime). Does nothing when already started.
+    pub(crate) fn federate(self: &Arc<Self>, network: Client) {
+        let (changes_tx, changes) = mpsc::channel(CHANGES_QUEUE);
+        if self.changes.set(changes_tx).is_ok() {
+            tokio::spawn(fan_out(Arc::downgrade(self), network, changes));
+        }
     }
 }
 
-/// Ends when the services are dropped (their `Calls` holds the sending half).
-async fn fan_out(services: Weak<Services>, client: Client, mut changes: mpsc::Receiver<CallUpdate>) {
+/// Ends when the calls service is dropped (it holds the sending half).
+async fn fan_out(calls: Weak<Calls>, client: Client, mut changes: mpsc::Receiver<CallUpdate>) {
     let mut queues: HashMap<PeerId, mpsc::Sender<Request>> = HashMap::new();
     while let Some(update) = changes.recv().await {
-        let Some(services) = services.upgrade() else {
+        let Some(calls) = calls.upgrade() else {
             break;
         };
-        let destinations = services.call_destinations(&update.call);
+        let destinations = calls.destinations(&update.call);
         let call = update.call.id;
-        let envelope = match services.outbox.seal(&Event::Call(update)) {
+        let envelope = match calls.outbox.seal(&Event::Call(update)) {
             Ok(envelope) => envelope,
             Err(err) => {
                 tracing::error!(%call, error = %err, "signing a call update failed");
                 continue;
             }
         };
-        drop(services);
+        drop(calls);
         let destinations = match destinations {
             Ok(destinations) => destinations,
             Err(err) => {
@@ -98,15 +100,15 @@ fn send_in_order(client: Client, to: Destination) -> mpsc::Sender<Request> {
     queue
 }
 
-impl Services {
+impl Calls {
     /// The home nodes of a hosted call's remote participants (none for a call hosted elsewhere).
-    fn call_destinations(&self, call: &Call) -> Result<Vec<Destination>> {
+    fn destinations(&self, call: &Call) -> Result<Vec<Destination>> {
         match conversations::get(&self.store, call.conversation_id)? {
             Some(record) if record.host.is_none() => {}
             _ => return Ok(Vec::new()),
         }
         let users: Vec<_> = call.participants.iter().map(|p| p.user_id).collect();
-        Ok(conversations::remote_homes(&self.store, &users)?
+        Ok(homes::of_members(&self.store, &users)?
             .into_values()
             .map(|(destination, _)| destination)
             .collect())
@@ -114,7 +116,7 @@ impl Services {
 
     /// Keeps a call reported by `peer`, which must host the call's conversation and have signed the
     /// report, and tells this node's participants. The signed report is kept with the call.
-    pub(crate) async fn accept_call_update(&self, peer: PeerId, envelope: Envelope) -> Response {
+    pub(crate) async fn accept_update(&self, peer: PeerId, envelope: Envelope) -> Response {
         let opened = public_key_of(&peer.to_bytes())
             .ok_or(FederationError::BadSignature)
             .and_then(|origin| envelope.open(&origin));
@@ -133,11 +135,11 @@ impl Services {
         let record =
             conversations::get(&self.store, update.call.conversation_id)?.ok_or(Error::NotFound("conversation"))?;
         match &record.host {
-            Some(host) if host.peer_id == peer.to_string() => {}
+            Some(host) if host.peer == peer => {}
             _ => return Err(Error::forbidden("only the conversation's host reports its calls")),
         }
         let call = update.call.id;
-        self.calls.apply_update(update).await?;
+        self.apply_update(update).await?;
         let envelope = envelope.to_bytes().map_err(|err| Error::Internal(err.to_string()))?;
         self.store.trees.callid_envelope.insert(call.as_bytes(), envelope)?;
         Ok(())

@@ -6,14 +6,13 @@ use libp2p::PeerId;
 use protocol::federation::{Request, Response};
 use protocol::{DeviceId, SessionId, UserId};
 
-use super::homes;
-use super::inbound::error;
-use super::outbox::Destination;
-use super::remote::unavailable;
+use super::users::unavailable;
+use super::{Remote, homes};
+use crate::federation::{Destination, error_response as error};
 use crate::storage::Store;
-use crate::{Actor, Error, Result, Services};
+use crate::{Actor, Error, Result};
 
-impl Services {
+impl Remote {
     /// Sends a request made for one of this node's users to the node `to` and reads the answer with
     /// `expect` (which hands back, boxed, any answer it does not want); the node's refusal becomes the
     /// error a local refusal would have been.
@@ -24,7 +23,7 @@ impl Services {
         expect: impl FnOnce(Response) -> std::result::Result<T, Box<Response>>,
     ) -> Result<T> {
         let answer = self
-            .federation_client()?
+            .require_network()?
             .request(to.peer, request)
             .await
             .map_err(unavailable)?;
@@ -38,7 +37,7 @@ impl Services {
 /// A node speaks only for its own users: `peer` must be `user`'s home node.
 pub(crate) fn speaks_for(store: &Store, peer: PeerId, user: UserId) -> Result<()> {
     match homes::get(store, user)? {
-        Some(home) if home.peer_id == peer.to_string() => Ok(()),
+        Some(home) if home.peer_id == peer => Ok(()),
         _ => Err(Error::forbidden("a node may only speak for its own users")),
     }
 }

@@ -8,74 +8,32 @@ use std::collections::HashMap;
 
 use libp2p::PeerId;
 use protocol::ConversationId;
-use protocol::api::{
-    AddContactRequest, AddParticipantRequest, Contact, Conversation, CreateConversationRequest, DeviceCiphertext,
-    ForwardMessageRequest, Message, Participant, SendMessageRequest, UserRef,
-};
+use protocol::api::{DeviceCiphertext, ForwardMessageRequest, Message, SendMessageRequest};
 use protocol::federation::{Request, Response, Submission, SubmittedCopy};
 use protocol::{DeviceId, MessageId, UserId};
 
-use super::acting::{acting_for, refusal};
-use super::homes;
-use crate::conversations::{self, HostRef};
-use crate::{Actor, Error, Result, Services, users};
+use super::Messages;
+use crate::conversations::records as conversations;
+use crate::federation::Destination;
+use crate::remote::{acting_for, homes, refusal};
+use crate::users::records::get_device;
+use crate::{Actor, Error, Result};
 
-impl Services {
-    /// Names every user of a request by id, looking handles up (at their home nodes when remote).
-    async fn resolve_refs(&self, refs: &mut [UserRef]) -> Result<()> {
-        for named in refs {
-            if let UserRef::Handle(handle) = named {
-                *named = UserRef::Id(self.resolve_handle(handle).await?.user.user_id);
-            }
-        }
-        Ok(())
-    }
-
-    /// Adds a contact named by id or handle (a user of any node).
-    pub async fn add_contact(&self, actor: &Actor, mut request: AddContactRequest) -> Result<Contact> {
-        self.resolve_refs(std::slice::from_mut(&mut request.contact_user_id))
-            .await?;
-        let user = request
-            .contact_user_id
-            .id()
-            .ok_or_else(|| Error::invalid("contact_user_id", "unknown user"))?;
-        self.contacts.add(actor, user).await
-    }
-
-    /// Creates a conversation whose participants may be named by handle, on any node.
-    pub async fn create_conversation(
-        &self,
-        actor: &Actor,
-        mut request: CreateConversationRequest,
-    ) -> Result<(Conversation, bool)> {
-        self.resolve_refs(&mut request.participants).await?;
-        self.conversations.create(actor, request).await
-    }
-
-    /// Adds a participant named by id or handle to a conversation this node hosts.
-    pub async fn add_participant(
-        &self,
-        actor: &Actor,
-        id: ConversationId,
-        mut request: AddParticipantRequest,
-    ) -> Result<Participant> {
-        self.resolve_refs(std::slice::from_mut(&mut request.user_id)).await?;
-        self.conversations.add_participant(actor, id, request).await
-    }
-
-    /// Posts a message (`POST /v1/messages`, WebSocket `message:send`).
-    pub async fn send_message(&self, actor: &Actor, request: SendMessageRequest) -> Result<Message> {
+impl Messages {
+    /// Posts a message (`POST /v1/messages`, WebSocket `message:send`, broadcasts), wherever its
+    /// conversation is hosted. Resending a `client_message_id` returns the original message.
+    pub async fn send(&self, actor: &Actor, request: SendMessageRequest) -> Result<Message> {
         self.dispatch(actor, request, None).await
     }
 
     /// Forwards a message the caller can read into another conversation.
-    pub async fn forward_message(
+    pub async fn forward(
         &self,
         actor: &Actor,
         source: MessageId,
         request: ForwardMessageRequest,
     ) -> Result<Message> {
-        let send = self.messages.forwarding(actor, source, request)?;
+        let send = self.forwarding(actor, source, request)?;
         self.dispatch(actor, send, Some(source)).await
     }
 
@@ -94,13 +52,11 @@ impl Services {
         let owners = self
             .remote_owners(request.conversation_id, &request.ciphertexts)
             .await?;
-        self.messages
-            .store_message(actor, request, forwarded_from, &owners)
-            .await
+        self.store_message(actor, request, forwarded_from, &owners).await
     }
 
     /// The owners of a message's recipient devices that live on other nodes.
-    pub(crate) async fn remote_owners(
+    pub(super) async fn remote_owners(
         &self,
         conversation: ConversationId,
         copies: &[DeviceCiphertext],
@@ -109,7 +65,7 @@ impl Services {
         let mut remote_members: Option<Vec<UserId>> = None;
         for copy in copies {
             let device = copy.recipient_device_id;
-            if users::get_device(&self.store, device)?.is_some() {
+            if get_device(&self.store, device)?.is_some() {
                 continue;
             }
             let candidates = match &remote_members {
@@ -124,7 +80,7 @@ impl Services {
                     remote_members.insert(members)
                 }
             };
-            if let Some(owner) = self.remote_device_owner(device, candidates).await? {
+            if let Some(owner) = self.remote.device_owner(device, candidates).await? {
                 owners.insert(device, owner);
             }
         }
@@ -134,7 +90,7 @@ impl Services {
     async fn submit(
         &self,
         actor: &Actor,
-        host: &HostRef,
+        host: &Destination,
         request: SendMessageRequest,
         forwarded_from: Option<MessageId>,
     ) -> Result<Message> {
@@ -150,12 +106,12 @@ impl Services {
             forwarded_from,
         };
         let request = Request::Submit(Box::new(submission));
-        self.ask_for_user(&host.destination()?, request, submitted).await
+        self.remote.ask_for_user(host, request, submitted).await
     }
 
     /// Takes a message of `peer`'s user for a conversation this node hosts.
-    pub(crate) async fn accept_submission(&self, peer: PeerId, submission: Box<Submission>) -> Response {
-        match self.take_submission(peer, *submission).await {
+    pub(crate) async fn accept_submission(&self, peer: PeerId, submission: Submission) -> Response {
+        match self.take_submission(peer, submission).await {
             Ok(message) => Response::Submitted(Box::new(message)),
             Err(err) => refusal(&err),
         }
@@ -179,8 +135,7 @@ impl Services {
         let owners = self
             .remote_owners(request.conversation_id, &request.ciphertexts)
             .await?;
-        self.messages
-            .store_message(&actor, request, submission.forwarded_from, &owners)
+        self.store_message(&actor, request, submission.forwarded_from, &owners)
             .await
     }
 }

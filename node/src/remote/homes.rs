@@ -2,6 +2,8 @@
 //! members from its host records a remote user's home node (name and PeerId) with what is known of its
 //! profile and devices, so later requests about that user go straight to its home node.
 
+use std::collections::BTreeMap;
+
 use chrono::Utc;
 use libp2p::PeerId;
 use protocol::api::{Timestamp, UserProfile};
@@ -9,15 +11,17 @@ use protocol::federation::{NodeName, RemoteDevice, RemoteUser};
 use protocol::{DeviceId, UserId};
 use serde::{Deserialize, Serialize};
 
-use super::outbox::Destination;
+use crate::Result;
+use crate::federation::{Destination, peer_id_text};
 use crate::storage::{Store, decode, encode};
-use crate::{Error, Result};
+use crate::users::records::get_user;
 
 /// A remote user's home and last known profile.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct RemoteHome {
-    pub(crate) node: String,
-    pub(crate) peer_id: String,
+    pub(crate) node: NodeName,
+    #[serde(with = "peer_id_text")]
+    pub(crate) peer_id: PeerId,
     /// When `devices` were fetched from the home node (or when the home was learnt, without them).
     pub(crate) fetched_at: Timestamp,
     #[serde(default)]
@@ -30,17 +34,11 @@ pub(crate) struct RemoteHome {
 }
 
 impl RemoteHome {
-    pub(crate) fn destination(&self) -> Result<Destination> {
-        let node = NodeName::new(self.node.as_str()).map_err(|_| Error::Corrupt("remote home node name".into()))?;
-        let peer = self
-            .peer_id
-            .parse()
-            .map_err(|_| Error::Corrupt("remote home peer id".into()))?;
-        Ok(Destination { node, peer })
-    }
-
-    pub(crate) fn peer(&self) -> Result<PeerId> {
-        Ok(self.destination()?.peer)
+    pub(crate) fn destination(&self) -> Destination {
+        Destination {
+            node: self.node.clone(),
+            peer: self.peer_id,
+        }
     }
 
     /// The user as the home node last described it (no devices when never fetched).
@@ -82,8 +80,8 @@ pub(crate) fn get(store: &Store, user: UserId) -> Result<Option<RemoteHome>> {
 /// Records a user fetched from its home node, devices included.
 pub(crate) fn remember_user(store: &Store, to: &Destination, user: &RemoteUser) -> Result<()> {
     let home = RemoteHome {
-        node: to.node.to_string(),
-        peer_id: to.peer.to_string(),
+        node: to.node.clone(),
+        peer_id: to.peer,
         fetched_at: Utc::now(),
         username: Some(user.username.clone()),
         display_name: Some(user.display_name.clone()),
@@ -111,10 +109,10 @@ pub(crate) fn remember_home(
     display_name: &str,
 ) -> Result<()> {
     let mut home = match get(store, user)? {
-        Some(home) if home.node == to.node.as_str() && home.peer_id == to.peer.to_string() => home,
+        Some(home) if home.node == to.node && home.peer_id == to.peer => home,
         _ => RemoteHome {
-            node: to.node.to_string(),
-            peer_id: to.peer.to_string(),
+            node: to.node.clone(),
+            peer_id: to.peer,
             fetched_at: Utc::now(),
             username: None,
             display_name: None,
@@ -134,4 +132,25 @@ pub(crate) fn device_owner(store: &Store, device: DeviceId) -> Result<Option<Use
         .remotedeviceid_userid
         .get(device.as_bytes())?
         .and_then(|bytes| UserId::from_slice(&bytes)))
+}
+
+/// The home nodes of remote `members` (of a conversation, of a call), each with the members living there.
+pub(crate) fn of_members(store: &Store, members: &[UserId]) -> Result<BTreeMap<NodeName, (Destination, Vec<UserId>)>> {
+    let mut by_node: BTreeMap<NodeName, (Destination, Vec<UserId>)> = BTreeMap::new();
+    for user in members {
+        if get_user(store, *user)?.is_some() {
+            continue;
+        }
+        let Some(home) = get(store, *user)? else {
+            tracing::warn!(%user, "a member's home node is unknown; it receives nothing");
+            continue;
+        };
+        let destination = home.destination();
+        by_node
+            .entry(home.node.clone())
+            .or_insert_with(|| (destination, Vec::new()))
+            .1
+            .push(*user);
+    }
+    Ok(by_node)
 }

@@ -1,0 +1,144 @@
+//! The node's side of the network: every request from another node arrives here (from the federation
+//! event loop, over a bounded channel) and is handed to the domain service it concerns. Every input is
+//! untrusted: it is validated by those services, and errors reach the peer as a coded
+//! `Response::Error`, never as a panic or an internal detail.
+//!
+//! `Request::Deliver` is answered here: each envelope is checked against the sending node's key (its
+//! PeerId), then applied in order. Refusals are final and reported per event; a storage failure fails
+//! the whole batch so the sender retries it (applying an event twice changes nothing). Frames for local
+//! devices leave only after the batch is durable.
+
+use std::sync::Arc;
+
+use libp2p::PeerId;
+use protocol::federation::{Envelope, Event, Request, Response, public_key_of};
+use tokio::sync::mpsc;
+
+use crate::federation::{Inbound, InboundRequest, error_response as error};
+use crate::realtime::Push;
+use crate::{Error, Services, remote};
+
+/// Answers requests from other nodes until the network stops. Each request is answered in a task of
+/// its own; the event loop bounds how many are in flight.
+pub(crate) async fn serve(services: Arc<Services>, mut inbound: mpsc::Receiver<Inbound>) {
+    while let Some(next) = inbound.recv().await {
+        match next {
+            Inbound::Request(InboundRequest { peer, request, reply }) => {
+                let services = services.clone();
+                tokio::spawn(async move { reply.send(answer(&services, peer, request).await) });
+            }
+            // A node that is reachable again may have events waiting for it.
+            Inbound::Named { name, .. } => services.outbox.wake(&name),
+        }
+    }
+}
+
+async fn answer(services: &Services, peer: PeerId, request: Request) -> Response {
+    match request {
+        Request::ClaimBundle { user_id, device_id } => match services.keys.bundle_for_peer(user_id, device_id).await {
+            Ok(bundle) => Response::Bundle(bundle),
+            Err(Error::NotFound(_)) => Response::NotFound,
+            Err(err) => {
+                tracing::error!(%peer, error = %err, "answering ClaimBundle failed");
+                error("internal", "the node could not answer")
+            }
+        },
+        Request::ResolveUser { username } => match remote::resolve_local(&services.store, &username) {
+            Ok(Some(user)) => Response::User(user),
+            Ok(None) => Response::NotFound,
+            Err(Error::Invalid { reason, .. }) => error("bad_request", &format!("username: {reason}")),
+            Err(err) => {
+                tracing::error!(%peer, error = %err, "answering ResolveUser failed");
+                error("internal", "the node could not answer")
+            }
+        },
+        Request::FetchUser { user_id } => match remote::describe_local(&services.store, user_id) {
+            Ok(Some(user)) => Response::User(user),
+            Ok(None) => Response::NotFound,
+            Err(err) => {
+                tracing::error!(%peer, error = %err, "answering FetchUser failed");
+                error("internal", "the node could not answer")
+            }
+        },
+        Request::Deliver { envelopes } => deliver(services, peer, envelopes).await,
+        Request::Submit(submission) => services.messages.accept_submission(peer, *submission).await,
+        Request::ChangeMessage(change) => services.messages.accept_change(peer, *change).await,
+        Request::Typing {
+            conversation_id,
+            user_id,
+            display_name,
+            typing,
+        } => done(
+            services
+                .presence
+                .remote_typing(peer, conversation_id, user_id, &display_name, typing),
+        ),
+        Request::Presence {
+            user_id,
+            online,
+            status,
+        } => done(services.presence.remote_presence(peer, user_id, online, &status)),
+        Request::CallAction(action) => services.calls.accept_action(peer, *action).await,
+        Request::CallUpdate(update) => services.calls.accept_update(peer, update).await,
+        Request::CallSignal(signal) => services.calls.accept_signal(peer, *signal),
+        _ => error("unsupported", "this node does not support that request"),
+    }
+}
+
+/// The answer to a best-effort signal.
+fn done(outcome: crate::Result<()>) -> Response {
+    match outcome {
+        Ok(()) => Response::Done,
+        Err(err) => error("refused", &err.to_string()),
+    }
+}
+async fn deliver(services: &Services, peer: PeerId, envelopes: Vec<Envelope>) -> Response {
+    let Some(origin) = public_key_of(&peer.to_bytes()) else {
+        return error("bad_request", "only nodes with Ed25519 keys may deliver");
+    };
+    let mut applied = 0u32;
+    let mut rejected = Vec::new();
+    let mut pushes: Vec<Push> = Vec::new();
+    for envelope in envelopes {
+        let event = match envelope.open(&origin) {
+            Ok(event) => event,
+            Err(err) => {
+                rejected.push(format!("envelope: {err}"));
+                continue;
+            }
+        };
+        let outcome = match &event {
+            Event::Conversation(state) => services
+                .conversations
+                .apply_state(peer, state, &envelope)
+                .await
+                .map(|()| Vec::new()),
+            Event::Message(message) => services.messages.apply_relayed(peer, message, &envelope),
+            Event::Receipt(notice) => services.messages.apply_relayed_receipt(peer, notice),
+            Event::Changed(change) => services.messages.apply_relayed_change(peer, change).await,
+            _ => Err(Error::invalid("event", "unsupported")),
+        };
+        match outcome {
+            Ok(frames) => {
+                applied += 1;
+                pushes.extend(frames);
+            }
+            Err(err @ (Error::Storage(_) | Error::Corrupt(_) | Error::Internal(_) | Error::Unavailable(_))) => {
+                tracing::error!(%peer, error = %err, "applying a delivery failed");
+                return error("internal", "the node could not store the delivery; retry later");
+            }
+            Err(err) => {
+                tracing::warn!(%peer, error = %err, "refused a relayed event");
+                rejected.push(err.to_string());
+            }
+        }
+    }
+    if let Err(err) = services.store.commit().await {
+        tracing::error!(%peer, error = %err, "committing a delivery failed");
+        return error("internal", "the node could not store the delivery; retry later");
+    }
+    for push in &pushes {
+        services.hub.push(push);
+    }
+    Response::Accepted { applied, rejected }
+}

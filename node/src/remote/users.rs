@@ -1,0 +1,172 @@
+//! Users of other nodes, addressed as `username@node-name`: resolving a handle asks the home node
+//! (found through the DHT) and remembers where the user lives (`homes`), so later requests about that
+//! user (its devices, its identity keys, claiming a key bundle) go straight to its home node.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use protocol::api::UserRef;
+use protocol::federation::{NodeName, RemoteDevice, RemoteUser, Request, Response};
+use protocol::{DeviceId, UserId};
+
+use super::Remote;
+use super::homes::{self, RemoteHome};
+use crate::federation::{Destination, Error as FederationError};
+use crate::keys::records::published_identity;
+use crate::storage::Store;
+use crate::users::records::{devices_of, get_user};
+use crate::{Error, Result, validate};
+
+/// A remote user's device list is fetched again when older than this.
+const DEVICE_LIST_MAX_AGE: Duration = Duration::from_secs(30);
+
+/// A user found through a handle, with the node it belongs to.
+#[derive(Debug, Clone)]
+pub struct ResolvedUser {
+    /// The user's home node.
+    pub node: String,
+    /// Whether that node is this one.
+    pub local: bool,
+    /// The user and its devices.
+    pub user: RemoteUser,
+}
+
+pub(crate) fn unavailable(err: FederationError) -> Error {
+    match err {
+        FederationError::UnknownNode(name) => Error::invalid("handle", format!("no node named {name} was found")),
+        other => Error::Unavailable(other.to_string()),
+    }
+}
+
+/// A local user found by username, as other nodes see it (`Request::ResolveUser`).
+pub(crate) fn resolve_local(store: &Store, username: &str) -> Result<Option<RemoteUser>> {
+    let username = validate::username(username)?;
+    match store.trees.username_userid.get(username.as_bytes())? {
+        Some(id) => match UserId::from_slice(&id) {
+            Some(id) => describe_local(store, id),
+            None => Err(Error::Corrupt("username index".into())),
+        },
+        None => Ok(None),
+    }
+}
+
+/// A local user as other nodes see it: profile names and active devices with their identity keys.
+pub(crate) fn describe_local(store: &Store, id: UserId) -> Result<Option<RemoteUser>> {
+    let Some(user) = get_user(store, id)? else {
+        return Ok(None);
+    };
+    let mut devices = Vec::new();
+    for device in devices_of(store, id)?.into_iter().filter(|device| device.active) {
+        devices.push(RemoteDevice {
+            device_id: device.id,
+            has_active_keys: crate::keys::records::has_active_keys(store, device.id)?,
+            identity: published_identity(store, device.id)?,
+        });
+    }
+    Ok(Some(RemoteUser {
+        user_id: id,
+        username: user.username,
+        display_name: user.display_name,
+        devices,
+    }))
+}
+
+impl Remote {
+    /// Resolves `username@node-name` (or a bare local username) to the user and its active devices.
+    pub(crate) async fn resolve_handle(&self, handle: &str) -> Result<ResolvedUser> {
+        let handle = validate::text("handle", handle, 1, 128)?;
+        let (username, node) = match handle.rsplit_once('@') {
+            Some((username, node)) => (username, Some(node)),
+            None => (handle.as_str(), None),
+        };
+        let local = self.local.node.to_string();
+        let node = node.map(str::to_lowercase).unwrap_or_else(|| local.clone());
+        if node == local {
+            let user = resolve_local(&self.store, username)?.ok_or(Error::NotFound("user"))?;
+            return Ok(ResolvedUser {
+                node,
+                local: true,
+                user,
+            });
+        }
+        let client = self.require_network()?;
+        let name = NodeName::new(node.as_str()).map_err(|err| Error::invalid("handle", err.to_string()))?;
+        let username = validate::username(username)?;
+        let peer = client.resolve(name.clone()).await.map_err(unavailable)?.peer_id;
+        match client
+            .request(peer, Request::ResolveUser { username })
+            .await
+            .map_err(unavailable)?
+        {
+            Response::User(user) => {
+                homes::remember_user(&self.store, &Destination { node: name, peer }, &user)?;
+                self.store.commit().await?;
+                Ok(ResolvedUser {
+                    node,
+                    local: false,
+                    user,
+                })
+            }
+            Response::NotFound => Err(Error::NotFound("user")),
+            other => Err(Error::Unavailable(format!("{node} refused the lookup: {other:?}"))),
+        }
+    }
+
+    /// Names every user of a request by id, looking handles up (at their home nodes when remote).
+    pub(crate) async fn resolve_refs(&self, refs: &mut [UserRef]) -> Result<()> {
+        for named in refs {
+            if let UserRef::Handle(handle) = named {
+                *named = UserRef::Id(self.resolve_handle(handle).await?.user.user_id);
+            }
+        }
+        Ok(())
+    }
+
+    /// A remote user as its home node describes it now, or as last known when the home node is
+    /// unreachable; `None` for users of no known home.
+    pub(crate) async fn user(&self, user: UserId) -> Result<Option<(RemoteHome, RemoteUser)>> {
+        let Some(home) = homes::get(&self.store, user)? else {
+            return Ok(None);
+        };
+        let age = (Utc::now() - home.fetched_at).to_std().unwrap_or_default();
+        if home.devices.is_some() && age < DEVICE_LIST_MAX_AGE {
+            let described = home.user(user);
+            return Ok(Some((home, described)));
+        }
+        let to = home.destination();
+        let fetched = match self.network() {
+            Some(client) => client.request(to.peer, Request::FetchUser { user_id: user }).await,
+            None => Err(FederationError::Stopped),
+        };
+        match fetched {
+            // A node speaks only for its own users.
+            Ok(Response::User(fresh)) if fresh.user_id == user => {
+                homes::remember_user(&self.store, &to, &fresh)?;
+                let home = homes::get(&self.store, user)?.unwrap_or(home);
+                Ok(Some((home, fresh)))
+            }
+            Ok(Response::NotFound) => Err(Error::NotFound("user")),
+            answer => {
+                tracing::debug!(%user, node = %home.node, ?answer, "refreshing a remote user failed; using what is known");
+                let described = home.user(user);
+                Ok(Some((home, described)))
+            }
+        }
+    }
+
+    /// The owner of a device of another node, looking again at the `candidates`' home nodes once when
+    /// the device is new.
+    pub(crate) async fn device_owner(&self, device: DeviceId, candidates: &[UserId]) -> Result<Option<UserId>> {
+        if let Some(owner) = homes::device_owner(&self.store, device)? {
+            return Ok(Some(owner));
+        }
+        for user in candidates {
+            if let Some((_, remote)) = self.user(*user).await?
+                && remote.devices.iter().any(|d| d.device_id == device)
+            {
+                return Ok(Some(*user));
+            }
+        }
+        Ok(None)
+    }
+}
