@@ -9,8 +9,8 @@ use protocol::UserId;
 use protocol::api::{AddContactRequest, BlockedList, Contact, ContactList, Timestamp, UserProfile};
 use serde::{Deserialize, Serialize};
 
-use crate::remote::{Remote, homes};
 use crate::realtime::Hub;
+use crate::remote::{Remote, homes};
 use crate::storage::{Store, decode, encode, keys};
 use crate::{Actor, Error, Result, users};
 

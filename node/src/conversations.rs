@@ -23,15 +23,15 @@ use sled::transaction::ConflictableTransactionError;
 
 pub use self::personal::PersonalChange;
 pub(crate) use self::records::{
-    Activity, ConversationRecord, ParticipantRecord, activity, get, member_ids, memberships, participant,
-    participants, put_participant, require_participant,
+    Activity, ConversationRecord, ParticipantRecord, activity, get, member_ids, memberships, participant, participants,
+    put_participant, require_participant,
 };
 
 use self::records::{dm_key, member_key, membership_key, put, view};
 use self::replica::{ensure_hosted_here, known_user};
+use crate::locks::ConversationLocks;
 use crate::outbox::Outbox;
 use crate::remote::Remote;
-use crate::locks::ConversationLocks;
 use crate::storage::{Store, encode};
 use crate::webhooks::Webhooks;
 use crate::{Actor, Error, Result, contacts, validate};

@@ -208,7 +208,12 @@ pub struct Network {
 
 /// Builds the swarm on the node key, starts listening on `config.p2p_listen` and spawns the event loop
 /// (needs a tokio runtime). `store` keeps the names pinned to their holders across restarts.
-pub(crate) fn start(identity: NodeIdentity, name: NodeName, config: FederationConfig, store: Store) -> Result<Network, Error> {
+pub(crate) fn start(
+    identity: NodeIdentity,
+    name: NodeName,
+    config: FederationConfig,
+    store: Store,
+) -> Result<Network, Error> {
     let keypair = identity.libp2p_keypair();
     let peer_id = keypair.public().to_peer_id();
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)

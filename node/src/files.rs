@@ -18,8 +18,8 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncWriteExt};
 
 use self::blobs::{BlobDir, CopyError, RemoveOnDrop};
-use crate::storage::{Store, decode, encode, keys};
 use crate::conversations::records as conversations;
+use crate::storage::{Store, decode, encode, keys};
 use crate::{Actor, Config, Error, Result, validate};
 
 /// Most bytes one `PUT /v1/uploads/{id}/data` chunk may carry.

@@ -11,12 +11,10 @@ use chrono::Utc;
 use ed25519_dalek::VerifyingKey;
 use protocol::api::{
     ActiveKeys, BundleSignedPreKey, DeviceKeyQuery, IdentityKey, KeyBundle, OneTimePreKey, PreKeyCount,
-    RotateSignedPreKeyRequest, SignedPreKey, SignedPreKeyUpload, UploadIdentityKeyRequest,
-    UploadOneTimePreKeysRequest, UploadedCount,
+    RotateSignedPreKeyRequest, SignedPreKey, SignedPreKeyUpload, UploadIdentityKeyRequest, UploadOneTimePreKeysRequest,
+    UploadedCount,
 };
-use protocol::{
-    DeviceId, IdentityKeyId, IdentityPublicKey, PreKeyPublic, UserId, verify_signed_prekey,
-};
+use protocol::{DeviceId, IdentityKeyId, IdentityPublicKey, PreKeyPublic, UserId, verify_signed_prekey};
 
 use self::records::{
     IdentityKeyRecord, SignedPreKeyRecord, active_signed_prekey, current_identity, has_active_keys, purge_device,

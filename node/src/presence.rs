@@ -12,11 +12,11 @@ use protocol::{ConversationId, UserId};
 use libp2p::PeerId;
 use protocol::federation::Request;
 
+use crate::conversations::records as conversations;
 use crate::federation::Destination;
 use crate::realtime::Hub;
 use crate::remote::{Remote, homes, speaks_for};
 use crate::storage::{Store, keys};
-use crate::conversations::records as conversations;
 use crate::{Actor, Error, Result, contacts, users, validate};
 
 /// The presence service.

@@ -2,14 +2,18 @@
 //! connections. It never blocks a sender: a connection whose queue is full is dropped, and its client
 //! reconnects and resumes from the store, so one slow client never stalls delivery to others.
 
+mod parked;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use protocol::ws::ServerFrame;
-use protocol::{DeviceId, SessionId, UserId};
+use protocol::{ConversationId, DeviceId, SessionId, UserId};
 use tokio::sync::mpsc;
 
+pub(crate) use self::parked::DeviceFrame;
+use self::parked::Parked;
 use crate::{Error, Result};
 
 struct Connection {
@@ -26,6 +30,8 @@ pub struct Hub {
     next_id: AtomicU64,
     max_per_user: usize,
     buffer: usize,
+    /// Frames of messages not yet durable.
+    parked: Parked,
 }
 
 /// One registered connection; dropping it unregisters.
@@ -52,6 +58,7 @@ impl Hub {
             next_id: AtomicU64::new(1),
             max_per_user,
             buffer,
+            parked: Parked::default(),
         }
     }
 
@@ -109,7 +116,17 @@ impl Hub {
         match push {
             Push::Device(user, device, frame) => self.send_to_device(*user, *device, frame),
             Push::User(user, frame) => self.send_to_user(*user, frame),
+            Push::Release { conversation, seq } => {
+                for (user, device, frame) in self.parked.take_through(*conversation, *seq) {
+                    self.send_to_device(user, device, &frame);
+                }
+            }
         }
+    }
+
+    /// Holds the frames of a stored message until its flush; see [`Push::Release`].
+    pub(crate) fn park(&self, conversation: ConversationId, seq: u64, frames: Vec<DeviceFrame>) {
+        self.parked.park(conversation, seq, frames);
     }
 
     /// Queues a frame for every connection of one device.
@@ -151,10 +168,16 @@ impl Hub {
     }
 }
 
-/// A frame held back until what it reports is durable, for one device or every device of a user.
+/// What to send once a change is durable: a frame for one device or for every device of a user, or the
+/// release of the frames parked for a conversation's new messages.
 pub(crate) enum Push {
     Device(UserId, DeviceId, ServerFrame),
     User(UserId, ServerFrame),
+    /// The frames parked for a conversation's messages through `seq`, now durable.
+    Release {
+        conversation: ConversationId,
+        seq: u64,
+    },
 }
 
 #[cfg(test)]

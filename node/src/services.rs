@@ -9,14 +9,14 @@ use crate::calls::Calls;
 use crate::contacts::Contacts;
 use crate::conversations::Conversations;
 use crate::federation::{self, Destination, PeerInfo};
-use crate::outbox::Outbox;
-use crate::remote::Remote;
 use crate::files::Files;
 use crate::keys::Keys;
 use crate::locks::ConversationLocks;
 use crate::messages::Messages;
+use crate::outbox::Outbox;
 use crate::presence::Presence;
 use crate::realtime::Hub;
+use crate::remote::Remote;
 use crate::storage::Store;
 use crate::users::Users;
 use crate::webhooks::Webhooks;
@@ -98,7 +98,13 @@ impl Services {
             remote.clone(),
         ));
         Ok(Self {
-            users: Users::new(store.clone(), auth.clone(), webhooks.clone(), hub.clone(), remote.clone()),
+            users: Users::new(
+                store.clone(),
+                auth.clone(),
+                webhooks.clone(),
+                hub.clone(),
+                remote.clone(),
+            ),
             webhooks,
             avatars: Avatars::new(&config.data_dir),
             keys: Keys::new(store.clone(), remote.clone()),

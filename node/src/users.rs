@@ -6,16 +6,16 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use protocol::api::{
-    Device, DeviceList, Me, PublicDevice, PublicDeviceList, Settings, UpdateProfileRequest,
-    UpdateSettingsRequest, UserList, UserProfile, UserSearchQuery,
+    Device, DeviceList, Me, PublicDevice, PublicDeviceList, Settings, UpdateProfileRequest, UpdateSettingsRequest,
+    UserList, UserProfile, UserSearchQuery,
 };
 use protocol::webhooks::WebhookEvent;
 use protocol::{DeviceId, UserId};
 
+use self::records::{UserRecord, devices_of, display_key, get_device, get_user, put_device};
 use crate::auth::Auth;
 use crate::realtime::Hub;
 use crate::remote::{Remote, ResolvedUser, homes};
-use self::records::{UserRecord, devices_of, display_key, get_device, get_user, put_device};
 use crate::storage::{Store, decode, encode, keys};
 use crate::webhooks::Webhooks;
 use crate::{Actor, Error, Result, validate};
@@ -30,7 +30,13 @@ pub struct Users {
 }
 
 impl Users {
-    pub(crate) fn new(store: Store, auth: Arc<Auth>, webhooks: Arc<Webhooks>, hub: Arc<Hub>, remote: Arc<Remote>) -> Self {
+    pub(crate) fn new(
+        store: Store,
+        auth: Arc<Auth>,
+        webhooks: Arc<Webhooks>,
+        hub: Arc<Hub>,
+        remote: Arc<Remote>,
+    ) -> Self {
         Self {
             store,
             auth,

@@ -59,11 +59,12 @@ impl Calls {
             data: request.data,
         };
         let request = Request::CallSignal(Box::new(signal));
-        self.remote.ask_for_user(&home.destination(), request, |answer| match answer {
-            Response::Done => Ok(()),
-            other => Err(Box::new(other)),
-        })
-        .await
+        self.remote
+            .ask_for_user(&home.destination(), request, |answer| match answer {
+                Response::Done => Ok(()),
+                other => Err(Box::new(other)),
+            })
+            .await
     }
 
     async fn act_on_call(&self, actor: &Actor, action: CallAction) -> Result<CallAnswer> {
@@ -94,12 +95,13 @@ impl Calls {
             action,
         };
         let request = Request::CallAction(Box::new(request));
-        self.remote.ask_for_user(host, request, |answer| match answer {
-            Response::Call(call) => Ok(CallAnswer::Call(*call)),
-            Response::CallQuality(metric) => Ok(CallAnswer::Quality(*metric)),
-            other => Err(Box::new(other)),
-        })
-        .await
+        self.remote
+            .ask_for_user(host, request, |answer| match answer {
+                Response::Call(call) => Ok(CallAnswer::Call(*call)),
+                Response::CallQuality(metric) => Ok(CallAnswer::Quality(*metric)),
+                other => Err(Box::new(other)),
+            })
+            .await
     }
 
     /// Carries out a call change of `peer`'s user in a conversation this node hosts.

@@ -242,11 +242,7 @@ pub(crate) fn view(record: &ConversationRecord, activity: Activity, me: &Partici
         created_at: record.created_at,
         updated_at: record.updated_at,
         settings: record.settings.clone(),
-        invite_link: record
-            .invite_code
-            .as_deref()
-            .filter(|_| can_see_invite)
-            .map(link),
+        invite_link: record.invite_code.as_deref().filter(|_| can_see_invite).map(link),
         role: me.role,
         muted_until: me.muted_until.filter(|until| *until > Utc::now()),
         is_pinned: me.pinned,

@@ -27,10 +27,7 @@ pub(crate) fn get(store: &Store, name: &NodeName) -> Result<Option<(PeerId, i64)
 }
 
 pub(crate) fn set(store: &Store, name: &NodeName, peer: PeerId, until: i64) -> Result<()> {
-    let pin = NamePin {
-        peer_id: peer,
-        until,
-    };
+    let pin = NamePin { peer_id: peer, until };
     store
         .trees
         .nodename_pin

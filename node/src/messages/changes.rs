@@ -85,7 +85,13 @@ impl Messages {
         }
     }
 
-    async fn ask_host(&self, actor: &Actor, host: &Destination, id: MessageId, change: RequestedChange) -> Result<Message> {
+    async fn ask_host(
+        &self,
+        actor: &Actor,
+        host: &Destination,
+        id: MessageId,
+        change: RequestedChange,
+    ) -> Result<Message> {
         let request = ChangeRequest {
             user_id: actor.user_id,
             device_id: actor.device_id,

@@ -2,9 +2,11 @@
 
 use protocol::api::{MessagePage, MessageQuery};
 
-use super::{MESSAGE_TYPES, MessageRecord, Messages};
-use crate::storage::{decode, keys};
+use super::Messages;
+use super::plan::message_type;
+use super::records::MessageRecord;
 use crate::conversations::records as conversations;
+use crate::storage::{decode, keys};
 use crate::{Actor, Error, Result, validate};
 
 /// Most records one page may look at; a filtered page that finds too few stops here and hands out a
@@ -39,15 +41,11 @@ impl Messages {
                 query.after_seq.is_some() && query.before_seq.is_none(),
             ),
         };
-        let wanted_type = match query.message_type.as_deref().map(str::to_lowercase) {
-            Some(kind) if !MESSAGE_TYPES.contains(&kind.as_str()) => {
-                return Err(Error::invalid(
-                    "type",
-                    format!("must be one of {}", MESSAGE_TYPES.join(", ")),
-                ));
-            }
-            kind => kind,
-        };
+        let wanted_type = query
+            .message_type
+            .as_deref()
+            .map(|kind| message_type("type", kind))
+            .transpose()?;
         let matches = |record: &MessageRecord| {
             wanted_type.as_deref().is_none_or(|kind| record.message_type == kind)
                 && query.from.is_none_or(|from| record.created_at >= from)

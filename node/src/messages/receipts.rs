@@ -7,12 +7,14 @@ use protocol::federation::{Event, ReceiptNotice};
 use protocol::ws::{ReceiptEvent, ServerFrame};
 use protocol::{ConversationId, MessageId, UserId};
 
+use super::Messages;
+use super::records::MessageRecord;
 use super::records::ReceiptRecord;
-use super::{MessageRecord, Messages, dequeue, message_by_id, receipt_key};
-use crate::remote::homes;
-use crate::realtime::Push;
-use crate::storage::{decode, encode, keys};
+use super::write::{dequeue, message_by_id};
 use crate::conversations::records as conversations;
+use crate::realtime::Push;
+use crate::remote::homes;
+use crate::storage::{decode, encode, keys};
 use crate::{Actor, Error, Result};
 
 impl Messages {
@@ -43,7 +45,7 @@ impl Messages {
         let record = self.readable(actor, id)?;
         dequeue(&self.store, actor.device_id, id)?;
         let tree = &self.store.trees.messageuser_receipt;
-        let key = receipt_key(id, actor.user_id);
+        let key = keys::receipt(id, actor.user_id);
         let now = Utc::now();
         let mut first_delivery = false;
         let mut first_read = false;
@@ -122,7 +124,7 @@ impl Messages {
             if record.sender_id == actor.user_id {
                 continue;
             }
-            let key = receipt_key(record.id, actor.user_id);
+            let key = keys::receipt(record.id, actor.user_id);
             let mut receipt = self.receipt_at(&key)?;
             if receipt.read_at.is_none() {
                 receipt.delivered_at.get_or_insert(now);
@@ -207,7 +209,7 @@ impl Messages {
         if conversations::participant(&self.store, record.conversation_id, notice.user_id)?.is_none() {
             return Err(Error::forbidden("the reader is not a participant"));
         }
-        let key = receipt_key(record.id, notice.user_id);
+        let key = keys::receipt(record.id, notice.user_id);
         let mut receipt = self.receipt_at(&key)?;
         let first = if notice.read {
             receipt.read_at.is_none()

@@ -1,21 +1,24 @@
 //! Messages another node hosts, arriving from that host: stored under the host's sequence number with
-//! the copies of this node's devices, queued for those devices and pushed to them once durable. The
-//! message id makes a second delivery of the same message a no-op.
+//! the copies of this node's devices, in one transaction like a local send, queued for those devices
+//! and pushed to them once durable. The message id makes a second delivery of the same message a no-op.
 
 use std::collections::HashSet;
 
 use libp2p::PeerId;
 use protocol::api::ConversationKind;
-use protocol::federation::{Change, Envelope, MessageChange, RelayedCopy, RelayedMessage};
+use protocol::federation::{Change, Envelope, MessageChange, RelayedMessage};
 use protocol::ws::ServerFrame;
 
-use super::records::{QueueEntry, encode_copy};
-use super::{MAX_CIPHERTEXT_BYTES, MAX_HEADER_BYTES, MAX_MENTIONS, MAX_RECIPIENT_DEVICES, MESSAGE_TYPES};
-use super::{MessageRecord, Messages, copy_key, event, idempotency_key, message_by_id, queue_index_key, remove_copies};
-use crate::conversations::records::{self as conversations, Activity};
+use super::Messages;
+use super::plan::{check_copies, check_relayed};
+use super::records::{MessageRecord, encode_copy};
+use super::views::event;
+use super::write::{DeviceCopy, NewMessage, Sequence, message_by_id, remove_copies, write_message};
+use crate::conversations::records as conversations;
 use crate::realtime::Push;
-use crate::storage::{decode, encode, keys};
-use crate::{Error, Result, contacts, users, validate};
+use crate::storage::keys;
+use crate::users::records::get_device;
+use crate::{Error, Result, contacts};
 
 impl Messages {
     /// Stores a message relayed by `peer`, which must host its conversation. Returns the frames to push
@@ -53,7 +56,7 @@ impl Messages {
             if blocked(copy.user_id)? {
                 continue;
             }
-            match users::records::get_device(&self.store, copy.device_id)? {
+            match get_device(&self.store, copy.device_id)? {
                 Some(device)
                     if device.active && device.user_id == copy.user_id && members.contains(&device.user_id) =>
                 {
@@ -81,47 +84,28 @@ impl Messages {
             mentions: message.mentions.clone(),
             forwarded_from: message.forwarded_from,
         };
-        let location = keys::id_seq(conversation.as_bytes(), message.seq);
-        let mut activity: Activity = match t.convid_activity.get(conversation.as_bytes())? {
-            Some(bytes) => decode(&bytes)?,
-            None => Activity::default(),
+        let write = NewMessage {
+            record: &stored,
+            sequence: Sequence::Given(message.seq),
+            copies: copies
+                .iter()
+                .map(|copy| DeviceCopy {
+                    device: copy.device_id,
+                    ciphertext: &copy.ciphertext,
+                    header: copy.header.as_ref(),
+                })
+                .collect(),
+            origin: Some(envelope.to_bytes().map_err(|err| Error::Internal(err.to_string()))?),
         };
-        activity.last_seq = activity.last_seq.max(message.seq);
-        activity.last_message_at = Some(
-            activity
-                .last_message_at
-                .map_or(message.created_at, |at| at.max(message.created_at)),
-        );
-        let envelope_bytes = envelope.to_bytes().map_err(|err| Error::Internal(err.to_string()))?;
-        t.convid_activity.insert(conversation.as_bytes(), encode(&activity))?;
-        t.convseq_message.insert(location.clone(), encode(&stored))?;
-        t.convsenderclient_messageid.insert(
-            idempotency_key(conversation, stored.sender_id, &stored.client_message_id),
-            stored.id.as_bytes(),
-        )?;
-        t.messageid_envelope.insert(stored.id.as_bytes(), envelope_bytes)?;
-        let mut pushes = Vec::with_capacity(copies.len());
-        for copy in copies {
-            t.deviceconvseq_ciphertext.insert(
-                copy_key(copy.device_id, conversation, message.seq),
-                encode_copy(&copy.ciphertext, copy.header.as_ref()),
-            )?;
-            let position = self.store.next_id()?.to_be_bytes();
-            let entry = QueueEntry {
-                conversation_id: conversation,
-                seq: message.seq,
-                message_id: stored.id,
-            };
-            t.devicequeue_pending
-                .insert(keys::join(&[copy.device_id.as_bytes(), &position]), entry.encode())?;
-            t.devicemessage_queuepos
-                .insert(queue_index_key(copy.device_id, stored.id), &position)?;
-            let frame = ServerFrame::MessageNew(event(&stored, copy.ciphertext.clone(), copy.header.clone()));
-            pushes.push(Push::Device(copy.user_id, copy.device_id, frame));
-        }
-        // Written last: a crash before this line leaves the message absent, so it is applied again.
-        t.messageid_convseq.insert(stored.id.as_bytes(), location)?;
-        Ok(pushes)
+        write_message(&self.store, &self.outbox, &write, |_| Ok(Vec::new()))?;
+        let frames = copies
+            .iter()
+            .map(|copy| {
+                let frame = ServerFrame::MessageNew(event(&stored, copy.ciphertext.clone(), copy.header.clone()));
+                (copy.user_id, copy.device_id, frame)
+            })
+            .collect();
+        Ok(vec![self.park(&stored, frames)])
     }
 
     /// Applies an edit, deletion or erasure the conversation's host `peer` made to a message it relayed.
@@ -164,18 +148,18 @@ impl Messages {
                 let t = &self.store.trees;
                 for (_, device) in &message.recipients {
                     t.deviceconvseq_ciphertext
-                        .remove(copy_key(*device, conversation, message.seq))?;
+                        .remove(keys::copy(*device, conversation, message.seq))?;
                 }
                 let mut pushes = Vec::new();
                 let mut recipients = Vec::new();
                 for copy in copies {
-                    let ours = users::records::get_device(&self.store, copy.device_id)?
+                    let ours = get_device(&self.store, copy.device_id)?
                         .is_some_and(|device| device.user_id == copy.user_id && device.active);
                     if !ours {
                         continue;
                     }
                     t.deviceconvseq_ciphertext.insert(
-                        copy_key(copy.device_id, conversation, message.seq),
+                        keys::copy(copy.device_id, conversation, message.seq),
                         encode_copy(&copy.ciphertext, copy.header.as_ref()),
                     )?;
                     recipients.push((copy.user_id, copy.device_id));
@@ -215,40 +199,4 @@ impl Messages {
             }
         }
     }
-}
-
-/// The limits a local send must meet hold for a relayed one too: the host is trusted with its
-/// conversation's order, not with this node's resources.
-fn check_relayed(message: &RelayedMessage) -> Result<()> {
-    if message.seq == 0 {
-        return Err(Error::invalid("seq", "must be at least 1"));
-    }
-    validate::text("client_message_id", &message.client_message_id, 1, 128)?;
-    if !MESSAGE_TYPES.contains(&message.message_type.as_str()) {
-        return Err(Error::invalid("message_type", "is not a known type"));
-    }
-    if message.mentions.len() > MAX_MENTIONS {
-        return Err(Error::invalid("mentions", format!("at most {MAX_MENTIONS}")));
-    }
-    check_copies(&message.copies)
-}
-
-/// Relayed copies are limited like submitted ones.
-pub(super) fn check_copies(copies: &[RelayedCopy]) -> Result<()> {
-    if copies.len() > MAX_RECIPIENT_DEVICES {
-        return Err(Error::invalid("copies", format!("at most {MAX_RECIPIENT_DEVICES}")));
-    }
-    for copy in copies {
-        if copy.ciphertext.is_empty() || copy.ciphertext.len() > MAX_CIPHERTEXT_BYTES {
-            return Err(Error::invalid("copies", "a ciphertext is empty or too large"));
-        }
-        if copy
-            .header
-            .as_ref()
-            .is_some_and(|header| header.len() > MAX_HEADER_BYTES)
-        {
-            return Err(Error::invalid("copies", "a header is too large"));
-        }
-    }
-    Ok(())
 }

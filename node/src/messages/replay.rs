@@ -8,10 +8,13 @@ use std::collections::{BTreeMap, HashMap};
 use protocol::ws::MessageEvent;
 use protocol::{Base64Bytes, ConversationId};
 
+use super::records::MessageRecord;
 use super::records::{QueueEntry, decode_copy};
-use super::{MAX_REPLAY, MAX_REPLAY_BYTES, MessageRecord, Messages, copy_key, event, message_at, queue_index_key};
-use crate::storage::keys;
+use super::views::event;
+use super::write::message_at;
+use super::{MAX_REPLAY, MAX_REPLAY_BYTES, Messages};
 use crate::conversations::records as conversations;
+use crate::storage::keys;
 use crate::{Actor, Result};
 
 /// The events of one replay, with the bytes they hold.
@@ -70,7 +73,7 @@ impl Messages {
                 _ => {
                     t.devicequeue_pending.remove(key)?;
                     t.devicemessage_queuepos
-                        .remove(queue_index_key(actor.device_id, queued.message_id))?;
+                        .remove(keys::queue_index(actor.device_id, queued.message_id))?;
                 }
             }
         }
@@ -91,7 +94,7 @@ impl Messages {
                 .store
                 .trees
                 .deviceconvseq_ciphertext
-                .range(copy_key(device, conversation, from)..=copy_key(device, conversation, u64::MAX));
+                .range(keys::copy(device, conversation, from)..=keys::copy(device, conversation, u64::MAX));
             for entry in range {
                 if replay.full() {
                     return Ok(replay.events);

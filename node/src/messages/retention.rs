@@ -3,10 +3,11 @@
 use chrono::{Duration, Utc};
 use protocol::ConversationId;
 
-use super::{MessageRecord, Messages};
-use crate::storage::decode;
+use super::Messages;
+use super::records::MessageRecord;
+use crate::Result;
 use crate::conversations::records as conversations;
-use crate::{Result};
+use crate::storage::decode;
 
 impl Messages {
     /// Erases every message older than its conversation's retention; returns how many went.

@@ -27,14 +27,30 @@ impl Messages {
     }
 
     /// Forwards a message the caller can read into another conversation.
-    pub async fn forward(
+    pub async fn forward(&self, actor: &Actor, source: MessageId, request: ForwardMessageRequest) -> Result<Message> {
+        let send = self.forwarding(actor, source, request)?;
+        self.dispatch(actor, send, Some(source)).await
+    }
+
+    /// Builds the send of a forward: the caller must be able to read the original.
+    pub(super) fn forwarding(
         &self,
         actor: &Actor,
         source: MessageId,
         request: ForwardMessageRequest,
-    ) -> Result<Message> {
-        let send = self.forwarding(actor, source, request)?;
-        self.dispatch(actor, send, Some(source)).await
+    ) -> Result<SendMessageRequest> {
+        let original = self.readable(actor, source)?;
+        if original.deleted {
+            return Err(Error::Conflict("a deleted message cannot be forwarded".into()));
+        }
+        Ok(SendMessageRequest {
+            conversation_id: request.conversation_id,
+            ciphertexts: request.ciphertexts,
+            message_type: request.message_type.unwrap_or(original.message_type),
+            client_message_id: request.client_message_id,
+            reply_to: None,
+            mentions: Vec::new(),
+        })
     }
 
     async fn dispatch(

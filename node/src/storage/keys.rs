@@ -1,4 +1,7 @@
 //! Key layouts. Composite keys concatenate fixed-width parts so a prefix of the parts is a prefix scan.
+//! The generic builders come first, then the key of every tree whose layout is more than one id.
+
+use protocol::{ConversationId, DeviceId, MessageId, UserId};
 
 /// Concatenates key parts.
 pub(crate) fn join(parts: &[&[u8]]) -> Vec<u8> {
@@ -39,6 +42,31 @@ pub(crate) fn trailing_u32(key: &[u8]) -> Option<u32> {
 /// Reads the 16-byte id at `offset`.
 pub(crate) fn id_at(key: &[u8], offset: usize) -> Option<[u8; 16]> {
     key.get(offset..offset + 16)?.try_into().ok()
+}
+
+/// `convsenderclient_messageid`: a sender's `client_message_id` in a conversation, for idempotent sends.
+pub(crate) fn idempotency(conversation: ConversationId, sender: UserId, client_id: &str) -> Vec<u8> {
+    join(&[conversation.as_bytes(), sender.as_bytes(), client_id.as_bytes()])
+}
+
+/// `deviceconvseq_ciphertext`: a device's copy of a conversation's message.
+pub(crate) fn copy(device: DeviceId, conversation: ConversationId, seq: u64) -> Vec<u8> {
+    id_id_seq(device.as_bytes(), conversation.as_bytes(), seq)
+}
+
+/// `devicequeue_pending`: a device's undelivered queue, in arrival order.
+pub(crate) fn queue_entry(device: DeviceId, position: &[u8; 8]) -> Vec<u8> {
+    join(&[device.as_bytes(), position])
+}
+
+/// `devicemessage_queuepos`: where a message sits in a device's queue.
+pub(crate) fn queue_index(device: DeviceId, message: MessageId) -> Vec<u8> {
+    join(&[device.as_bytes(), message.as_bytes()])
+}
+
+/// `messageuser_receipt`: a user's receipt of a message.
+pub(crate) fn receipt(message: MessageId, user: UserId) -> Vec<u8> {
+    join(&[message.as_bytes(), user.as_bytes()])
 }
 
 #[cfg(test)]

@@ -1,0 +1,99 @@
+//! Name lookups: a lookup collects the valid copies of a name's record the DHT returns, then decides
+//! who holds the name (see `records::choose`), pins it and dials it.
+
+use libp2p::PeerId;
+use libp2p::kad;
+use libp2p::swarm::dial_opts::DialOpts;
+use protocol::federation::NodeName;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+use super::{EventLoop, now};
+use crate::federation::{Error, ResolvedNode, pins, records};
+
+/// A name lookup under way: the valid records found so far (one per copy) and when to decide.
+pub(super) struct PendingResolve {
+    pub(super) name: NodeName,
+    pub(super) reply: oneshot::Sender<Result<ResolvedNode, Error>>,
+    pub(super) candidates: Vec<records::FoundCopy>,
+    pub(super) decide_at: Option<tokio::time::Instant>,
+}
+
+/// A lookup decides when the DHT query ends, or this long after the first valid copy arrived, so one
+/// fast answer (an impostor's own copy) cannot decide alone.
+pub(super) const RESOLVE_WINDOW: Duration = Duration::from_secs(2);
+
+impl EventLoop {
+    /// Keeps a valid copy of the record a lookup is after.
+    pub(super) fn on_record_found(&mut self, query: kad::QueryId, source: Option<PeerId>, record: kad::Record) {
+        let Some(pending) = self.pending_resolves.get_mut(&query) else {
+            return;
+        };
+        match records::validate(&record, now()) {
+            Ok(verified) if verified.name == pending.name => {
+                pending.candidates.push(records::FoundCopy {
+                    source,
+                    record: verified,
+                });
+                pending
+                    .decide_at
+                    .get_or_insert_with(|| tokio::time::Instant::now() + RESOLVE_WINDOW);
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(name = %pending.name, error = %err, "ignored an invalid node record"),
+        }
+    }
+
+    pub(super) fn decide_due_resolves(&mut self) {
+        let now = tokio::time::Instant::now();
+        let due: Vec<kad::QueryId> = self
+            .pending_resolves
+            .iter()
+            .filter(|(_, pending)| pending.decide_at.is_some_and(|at| at <= now))
+            .map(|(query, _)| *query)
+            .collect();
+        for query in due {
+            self.decide_resolve(query);
+        }
+    }
+
+    /// Ends a lookup: picks the name's holder among the copies found (see `records::choose`), pins it,
+    /// dials it and answers; fails when nothing valid (or only contradictions of a live pin) was found.
+    pub(super) fn decide_resolve(&mut self, query: kad::QueryId) {
+        let Some(pending) = self.pending_resolves.remove(&query) else {
+            return;
+        };
+        if let Some(mut running) = self.swarm.behaviour_mut().kademlia.query_mut(&query) {
+            running.finish();
+        }
+        let pinned = pins::get(&self.pins, &pending.name).ok().flatten();
+        let anchors = self.bootstrap_peers();
+        let Some(chosen) = records::choose(&pending.candidates, pinned, &anchors, now()).cloned() else {
+            if !pending.candidates.is_empty() {
+                tracing::warn!(name = %pending.name, "only records of another node than the name's holder were found");
+            }
+            let _ = pending.reply.send(Err(Error::UnknownNode(pending.name.to_string())));
+            return;
+        };
+        if let Err(err) = pins::set(&self.pins, &pending.name, chosen.peer_id, chosen.expires_at) {
+            tracing::warn!(name = %pending.name, error = %err, "pinning a node name failed");
+        }
+        let peer = chosen.peer_id;
+        let known = self.peers.entry(peer).or_default();
+        known.name = Some(chosen.name.clone());
+        known.addresses.extend(chosen.addresses.iter().cloned());
+        for address in &chosen.addresses {
+            self.swarm.add_peer_address(peer, address.clone());
+        }
+        if !self.swarm.is_connected(&peer) {
+            let dial = DialOpts::peer_id(peer).addresses(chosen.addresses.clone()).build();
+            if let Err(err) = self.swarm.dial(dial) {
+                tracing::debug!(%peer, error = %err, "dialing a resolved node failed");
+            }
+        }
+        let _ = pending.reply.send(Ok(ResolvedNode {
+            peer_id: peer,
+            addresses: chosen.addresses,
+        }));
+    }
+}

@@ -1,0 +1,239 @@
+//! Changes to messages of conversations this node hosts: storing a new one under the next sequence
+//! number, editing, deleting and erasing. Each is written here, relayed to the home nodes of remote
+//! participants through the outbox, and announced to local connections once durable.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use protocol::api::{EditMessageRequest, Message, Role, SendMessageRequest};
+use protocol::federation::{Change, Event, MessageChange};
+use protocol::webhooks::WebhookEvent;
+use protocol::ws::ServerFrame;
+use protocol::{DeviceId, MessageId, UserId};
+
+use super::Messages;
+use super::plan;
+use super::records::{MessageRecord, encode_copy};
+use super::views::{event, relayed_copies, relayed_message};
+use super::write::{DeviceCopy, NewMessage, Sequence, message_by_id, remove_copies, write_message};
+use crate::conversations::records as conversations;
+use crate::remote::homes;
+use crate::storage::keys;
+use crate::{Actor, Error, Result, validate};
+
+impl Messages {
+    /// Stores a message of a conversation this node hosts and fans it out: to local devices over
+    /// WebSocket, and through the outbox to the home node of every remote participant (with the copies
+    /// of that node's devices, whose owners `remote` names). Resending a `client_message_id` answers with
+    /// the original message.
+    pub(super) async fn store_message(
+        &self,
+        actor: &Actor,
+        request: SendMessageRequest,
+        forwarded_from: Option<MessageId>,
+        remote: &HashMap<DeviceId, UserId>,
+    ) -> Result<Message> {
+        let client_message_id = validate::text("client_message_id", &request.client_message_id, 1, 128)?;
+        let message_type = plan::message_type("message_type", request.message_type.trim())?;
+        let conversation = request.conversation_id;
+        conversations::require_participant(&self.store, conversation, actor.user_id)?;
+
+        let guard = self.locks.lock(conversation).await;
+        let dedup = keys::idempotency(conversation, actor.user_id, &client_message_id);
+        if let Some(existing) = self.store.trees.convsenderclient_messageid.get(&dedup)? {
+            drop(guard);
+            let id = MessageId::from_slice(&existing).ok_or_else(|| Error::Corrupt("idempotency index".into()))?;
+            // The original may still be on its way to disk: answer only once it is durable.
+            self.store.commit().await?;
+            return self.view(&message_by_id(&self.store, id)?, actor.device_id);
+        }
+        let members = plan::may_post(&self.store, conversation, actor)?;
+        let recipients = self.recipients(&members, &request.ciphertexts, remote)?;
+        let (reply_to, mentions) = self.references(conversation, &request)?;
+        let homes = homes::of_members(&self.store, &members)?;
+        let mut record = MessageRecord {
+            id: MessageId::random(),
+            conversation_id: conversation,
+            sender_id: actor.user_id,
+            sender_device_id: actor.device_id,
+            client_message_id,
+            seq: 0,
+            message_type,
+            created_at: Utc::now(),
+            updated_at: None,
+            edited: false,
+            deleted: false,
+            recipients,
+            reply_to,
+            mentions,
+            forwarded_from,
+        };
+        let remote_user = |user: &UserId| homes.values().any(|(_, users)| users.contains(user));
+        let local = || {
+            request
+                .ciphertexts
+                .iter()
+                .zip(&record.recipients)
+                .filter(|(_, (user, _))| !remote_user(user))
+        };
+        let message = NewMessage {
+            record: &record,
+            sequence: Sequence::Next,
+            copies: local()
+                .map(|(copy, (_, device))| DeviceCopy {
+                    device: *device,
+                    ciphertext: &copy.ciphertext,
+                    header: copy.header.as_ref(),
+                })
+                .collect(),
+            origin: None,
+        };
+        let seq = write_message(&self.store, &self.outbox, &message, |stored| {
+            homes
+                .values()
+                .map(|(to, users)| {
+                    let envelope = self
+                        .outbox
+                        .seal(&relayed_message(stored, &request.ciphertexts, users))?;
+                    Ok((to.clone(), envelope))
+                })
+                .collect()
+        })?;
+        record.seq = seq;
+        let frames = local()
+            .map(|(copy, (user, device))| {
+                let event = event(&record, copy.ciphertext.clone(), copy.header.clone());
+                (*user, *device, ServerFrame::MessageNew(event))
+            })
+            .collect();
+        let release = self.park(&record, frames);
+        // Group commit: the lock only orders the writes. Concurrent sends flush together, and each send
+        // answers once a flush covering it returns.
+        drop(guard);
+        self.store.commit().await?;
+        self.hub.push(&release);
+        for (destination, _) in homes.values() {
+            self.outbox.wake(&destination.node);
+        }
+        let data = serde_json::json!({
+            "message_id": record.id,
+            "conversation_id": record.conversation_id,
+            "sender_id": record.sender_id,
+            "sender_device_id": record.sender_device_id,
+            "sequence_number": record.seq,
+            "message_type": record.message_type,
+            "created_at": record.created_at,
+        });
+        self.webhooks.emit(members, WebhookEvent::MessageCreated, data);
+        self.view_with(&record, actor.device_id, None)
+    }
+
+    /// Tells the home node of every remote participant of a hosted conversation that a message changed;
+    /// `change` builds the event for the users of one node. The caller commits.
+    pub(super) fn relay_change(
+        &self,
+        record: &MessageRecord,
+        by: UserId,
+        change: impl Fn(&[UserId]) -> Change,
+    ) -> Result<()> {
+        let members = conversations::member_ids(&self.store, record.conversation_id)?;
+        for (destination, users) in homes::of_members(&self.store, &members)?.values() {
+            let event = Event::Changed(MessageChange {
+                conversation_id: record.conversation_id,
+                message_id: record.id,
+                by,
+                at: Utc::now(),
+                change: change(users),
+            });
+            self.outbox.push(destination, &event)?;
+        }
+        Ok(())
+    }
+
+    /// Replaces a message's copies (sender only) and tells each recipient device, here directly and on
+    /// other nodes through the outbox (`remote` names the owners of other nodes' devices).
+    pub(super) async fn edit_here(
+        &self,
+        actor: &Actor,
+        id: MessageId,
+        request: EditMessageRequest,
+        remote: &HashMap<DeviceId, UserId>,
+    ) -> Result<Message> {
+        let record = self.changeable(actor, id)?;
+        if record.sender_id != actor.user_id {
+            return Err(Error::forbidden("only the sender can edit a message"));
+        }
+        let _guard = self.locks.lock(record.conversation_id).await;
+        // Read again under the lock: a delete may have won the race.
+        let mut record = message_by_id(&self.store, id)?;
+        if record.deleted {
+            return Err(Error::Conflict("a deleted message cannot be edited".into()));
+        }
+        let members = conversations::member_ids(&self.store, record.conversation_id)?;
+        let recipients = self.recipients(&members, &request.ciphertexts, remote)?;
+        let copies = &self.store.trees.deviceconvseq_ciphertext;
+        for (_, device) in &record.recipients {
+            copies.remove(keys::copy(*device, record.conversation_id, record.seq))?;
+        }
+        for (copy, (_, device)) in request.ciphertexts.iter().zip(&recipients) {
+            if remote.contains_key(device) {
+                continue;
+            }
+            copies.insert(
+                keys::copy(*device, record.conversation_id, record.seq),
+                encode_copy(&copy.ciphertext, copy.header.as_ref()),
+            )?;
+        }
+        record.recipients = recipients;
+        record.edited = true;
+        record.updated_at = Some(Utc::now());
+        self.write_record(&record)?;
+        self.relay_change(&record, actor.user_id, |users| Change::Edited {
+            copies: relayed_copies(&record, &request.ciphertexts, users),
+        })?;
+        self.store.commit().await?;
+        for (copy, (user, device)) in request.ciphertexts.iter().zip(&record.recipients) {
+            let event = event(&record, copy.ciphertext.clone(), copy.header.clone());
+            self.hub
+                .send_to_device(*user, *device, &ServerFrame::MessageUpdated(event));
+        }
+        self.view(&record, actor.device_id)
+    }
+
+    /// Soft-deletes a message (sender only): its content is erased, its slot stays.
+    pub(super) async fn delete_here(&self, actor: &Actor, id: MessageId) -> Result<Message> {
+        let record = self.changeable(actor, id)?;
+        if record.sender_id != actor.user_id {
+            return Err(Error::forbidden("only the sender can delete a message"));
+        }
+        let _guard = self.locks.lock(record.conversation_id).await;
+        let mut record = message_by_id(&self.store, id)?;
+        if !record.deleted {
+            remove_copies(&self.store, &record)?;
+            record.deleted = true;
+            record.updated_at = Some(Utc::now());
+            self.write_record(&record)?;
+            self.relay_change(&record, actor.user_id, |_| Change::Deleted)?;
+            self.store.commit().await?;
+            self.announce_deletion(actor, &record)?;
+        }
+        self.view_with(&record, actor.device_id, None)
+    }
+
+    /// Erases a message entirely (its sender, or an owner or admin of the conversation).
+    pub(super) async fn erase_here(&self, actor: &Actor, id: MessageId) -> Result<()> {
+        let record = self.changeable(actor, id)?;
+        let (_, me) = conversations::require_participant(&self.store, record.conversation_id, actor.user_id)?;
+        if record.sender_id != actor.user_id && me.role < Role::Admin {
+            return Err(Error::forbidden(
+                "only the sender, owners and admins can erase a message",
+            ));
+        }
+        let _guard = self.locks.lock(record.conversation_id).await;
+        let record = message_by_id(&self.store, id)?;
+        self.erase_record(&record)?;
+        self.relay_change(&record, actor.user_id, |_| Change::Erased)?;
+        self.store.commit().await?;
+        self.announce_deletion(actor, &record)
+    }
+}

@@ -1,0 +1,179 @@
+//! Checking a message before it is written: who may post, which devices receive a copy, what it may
+//! refer to, and the limits every message meets, whether a client sent it here or its host relayed it
+//! (the host is trusted with its conversation's order, not with this node's resources).
+
+use std::collections::{HashMap, HashSet};
+
+use protocol::api::{ConversationKind, DeviceCiphertext, Role, SendMessageRequest};
+use protocol::federation::{RelayedCopy, RelayedMessage};
+use protocol::{ConversationId, DeviceId, MessageId, UserId};
+
+use super::write::message_by_id;
+use super::{MAX_CIPHERTEXT_BYTES, MAX_HEADER_BYTES, MAX_MENTIONS, MAX_RECIPIENT_DEVICES, Messages};
+use crate::contacts;
+use crate::conversations::records as conversations;
+use crate::users::records::get_device;
+use crate::{Actor, Error, Result, validate};
+
+/// The kinds of message the node accepts.
+const MESSAGE_TYPES: [&str; 8] = ["text", "image", "video", "audio", "file", "location", "contact", "poll"];
+
+/// A message type as stored: lower-cased, one of [`MESSAGE_TYPES`]; `field` names it in the refusal.
+pub(super) fn message_type(field: &str, value: &str) -> Result<String> {
+    let message_type = value.to_lowercase();
+    if !MESSAGE_TYPES.contains(&message_type.as_str()) {
+        return Err(Error::invalid(
+            field,
+            format!("must be one of {}", MESSAGE_TYPES.join(", ")),
+        ));
+    }
+    Ok(message_type)
+}
+
+/// Who may post where: a participant, in a channel only an owner or admin, in a DM only when the other
+/// side has not blocked the sender. Returns the conversation's members. Called under the conversation's
+/// lock, where no removal can slip in before the write.
+pub(super) fn may_post(
+    store: &crate::storage::Store,
+    conversation: ConversationId,
+    actor: &Actor,
+) -> Result<Vec<UserId>> {
+    let (record, me) = conversations::require_participant(store, conversation, actor.user_id)?;
+    if record.kind == ConversationKind::Channel && me.role < Role::Admin {
+        return Err(Error::forbidden("only owners and admins post in a channel"));
+    }
+    let members = conversations::member_ids(store, conversation)?;
+    if record.kind == ConversationKind::Dm {
+        for other in &members {
+            if *other != actor.user_id {
+                contacts::ensure_not_blocked_by(store, *other, actor.user_id)?;
+            }
+        }
+    }
+    Ok(members)
+}
+
+impl Messages {
+    /// Checks a message's copies: each names an active device of one of the conversation's `members`,
+    /// once, within limits. Devices of other nodes' users are looked up in `remote` (device -> owner).
+    pub(super) fn recipients(
+        &self,
+        members: &[UserId],
+        copies: &[DeviceCiphertext],
+        remote: &HashMap<DeviceId, UserId>,
+    ) -> Result<Vec<(UserId, DeviceId)>> {
+        if copies.len() > MAX_RECIPIENT_DEVICES {
+            return Err(Error::invalid(
+                "ciphertexts",
+                format!("at most {MAX_RECIPIENT_DEVICES} recipient devices"),
+            ));
+        }
+        let members: HashSet<UserId> = members.iter().copied().collect();
+        let mut seen = HashSet::new();
+        let mut recipients = Vec::with_capacity(copies.len());
+        for (index, copy) in copies.iter().enumerate() {
+            let field = |name: &str| format!("ciphertexts[{index}].{name}");
+            if copy.ciphertext.is_empty() {
+                return Err(Error::invalid(field("ciphertext"), "must not be empty"));
+            }
+            if copy.ciphertext.len() > MAX_CIPHERTEXT_BYTES {
+                return Err(Error::invalid(
+                    field("ciphertext"),
+                    format!("must be at most {MAX_CIPHERTEXT_BYTES} bytes"),
+                ));
+            }
+            if copy.header.as_ref().is_some_and(|h| h.len() > MAX_HEADER_BYTES) {
+                return Err(Error::invalid(
+                    field("header"),
+                    format!("must be at most {MAX_HEADER_BYTES} bytes"),
+                ));
+            }
+            if !seen.insert(copy.recipient_device_id) {
+                return Err(Error::invalid(field("recipient_device_id"), "names a device twice"));
+            }
+            let device = copy.recipient_device_id;
+            match get_device(&self.store, device)? {
+                Some(local) if local.active && members.contains(&local.user_id) => {
+                    recipients.push((local.user_id, local.id));
+                }
+                None if remote.get(&device).is_some_and(|owner| members.contains(owner)) => {
+                    recipients.push((remote[&device], device));
+                }
+                _ => {
+                    return Err(Error::invalid(
+                        field("recipient_device_id"),
+                        "is not an active device of a participant",
+                    ));
+                }
+            }
+        }
+        Ok(recipients)
+    }
+
+    /// Checks what a message refers to: a reply names a message of the same conversation, mentions
+    /// name participants.
+    pub(super) fn references(
+        &self,
+        conversation: ConversationId,
+        request: &SendMessageRequest,
+    ) -> Result<(Option<MessageId>, Vec<UserId>)> {
+        if let Some(reply_to) = request.reply_to {
+            match message_by_id(&self.store, reply_to) {
+                Ok(original) if original.conversation_id == conversation => {}
+                Ok(_) | Err(Error::NotFound(_)) => {
+                    return Err(Error::invalid("reply_to", "is not a message of this conversation"));
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        if request.mentions.len() > MAX_MENTIONS {
+            return Err(Error::invalid("mentions", format!("at most {MAX_MENTIONS} users")));
+        }
+        let mut mentions = Vec::with_capacity(request.mentions.len());
+        for user in &request.mentions {
+            if conversations::participant(&self.store, conversation, *user)?.is_none() {
+                return Err(Error::invalid("mentions", format!("user {user} is not a participant")));
+            }
+            if !mentions.contains(user) {
+                mentions.push(*user);
+            }
+        }
+        Ok((request.reply_to, mentions))
+    }
+}
+
+/// The limits a local send must meet hold for a relayed one too: the host is trusted with its
+/// conversation's order, not with this node's resources.
+pub(super) fn check_relayed(message: &RelayedMessage) -> Result<()> {
+    if message.seq == 0 {
+        return Err(Error::invalid("seq", "must be at least 1"));
+    }
+    validate::text("client_message_id", &message.client_message_id, 1, 128)?;
+    if !MESSAGE_TYPES.contains(&message.message_type.as_str()) {
+        return Err(Error::invalid("message_type", "is not a known type"));
+    }
+    if message.mentions.len() > MAX_MENTIONS {
+        return Err(Error::invalid("mentions", format!("at most {MAX_MENTIONS}")));
+    }
+    check_copies(&message.copies)
+}
+
+/// Relayed copies are limited like submitted ones.
+pub(super) fn check_copies(copies: &[RelayedCopy]) -> Result<()> {
+    if copies.len() > MAX_RECIPIENT_DEVICES {
+        return Err(Error::invalid("copies", format!("at most {MAX_RECIPIENT_DEVICES}")));
+    }
+    for copy in copies {
+        if copy.ciphertext.is_empty() || copy.ciphertext.len() > MAX_CIPHERTEXT_BYTES {
+            return Err(Error::invalid("copies", "a ciphertext is empty or too large"));
+        }
+        if copy
+            .header
+            .as_ref()
+            .is_some_and(|header| header.len() > MAX_HEADER_BYTES)
+        {
+            return Err(Error::invalid("copies", "a header is too large"));
+        }
+    }
+    Ok(())
+}

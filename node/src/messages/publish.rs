@@ -1,0 +1,43 @@
+//! Telling live connections about message changes, once they are durable. New messages park their
+//! frames in the hub until their flush (see `realtime::Push::Release`); deletions go to every
+//! participant's connections.
+
+use chrono::Utc;
+use protocol::ConversationId;
+use protocol::ws::ServerFrame;
+
+use super::Messages;
+use super::records::MessageRecord;
+use crate::conversations::records as conversations;
+use crate::realtime::{DeviceFrame, Push};
+use crate::{Actor, Result};
+
+impl Messages {
+    /// Holds the frames of a message stored under `seq` until its flush, and says what releases them.
+    pub(super) fn park(&self, record: &MessageRecord, frames: Vec<DeviceFrame>) -> Push {
+        self.hub.park(record.conversation_id, record.seq, frames);
+        Push::Release {
+            conversation: record.conversation_id,
+            seq: record.seq,
+        }
+    }
+
+    pub(super) fn announce_deletion(&self, actor: &Actor, record: &MessageRecord) -> Result<()> {
+        let frame = ServerFrame::MessageDeleted {
+            timestamp: Utc::now(),
+            user_id: actor.user_id,
+            conversation_id: record.conversation_id,
+            message_id: record.id,
+            sequence_number: record.seq,
+        };
+        self.to_participants(record.conversation_id, &frame)
+    }
+
+    /// Queues a frame for every live connection of every participant of a conversation.
+    pub(super) fn to_participants(&self, conversation: ConversationId, frame: &ServerFrame) -> Result<()> {
+        for (user, _) in conversations::participants(&self.store, conversation)? {
+            self.hub.send_to_user(user, frame);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,236 @@
+//! Writing messages. One transaction stores a message with its indexes, the copies of this node's
+//! devices and their queue entries (and, at the host, the events for other nodes' devices), whether
+//! the message was sent here or relayed by its host; the reads and removals every job shares live here
+//! too, so the layout of the message trees is known in one file.
+
+use protocol::federation::Envelope;
+use protocol::{Base64Bytes, ConversationId, DeviceId, MessageId, UserId};
+use sled::Transactional;
+use sled::transaction::ConflictableTransactionError;
+
+use super::Messages;
+use super::records::{MessageRecord, QueueEntry, encode_copy};
+use crate::conversations::records::Activity;
+use crate::federation::Destination;
+use crate::outbox::Outbox;
+use crate::storage::{Store, decode, encode, keys};
+use crate::{Error, Result};
+
+type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
+
+/// Where a new message's sequence number comes from.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Sequence {
+    /// The next of its conversation: this node hosts it and orders its messages.
+    Next,
+    /// The host's number, for a message relayed by the host.
+    Given(u64),
+}
+
+/// One local device's copy of a message.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct DeviceCopy<'a> {
+    pub(super) device: DeviceId,
+    pub(super) ciphertext: &'a Base64Bytes,
+    pub(super) header: Option<&'a Base64Bytes>,
+}
+
+/// A message to write, and what comes with it.
+pub(super) struct NewMessage<'a> {
+    /// The message; its `seq` is replaced by the one [`Sequence`] yields.
+    pub(super) record: &'a MessageRecord,
+    pub(super) sequence: Sequence,
+    /// The copies of this node's devices (each queued for its device).
+    pub(super) copies: Vec<DeviceCopy<'a>>,
+    /// The host's signed envelope, kept with a relayed message so its origin can be checked later.
+    pub(super) origin: Option<Vec<u8>>,
+}
+
+/// Writes a message in one transaction and returns its sequence number. `relay` names, once the
+/// sequence number is known, the events other nodes must receive (at the host; none elsewhere); they are
+/// queued in the outbox in the same transaction, so a crash never stores a message without them. The
+/// caller commits (flushes) before anyone is told.
+pub(super) fn write_message(
+    store: &Store,
+    outbox: &Outbox,
+    message: &NewMessage<'_>,
+    relay: impl Fn(&MessageRecord) -> Result<Vec<(Destination, Envelope)>>,
+) -> Result<u64> {
+    let t = &store.trees;
+    let conversation = message.record.conversation_id;
+    let dedup = keys::idempotency(
+        conversation,
+        message.record.sender_id,
+        &message.record.client_message_id,
+    );
+    let seq = (
+        &t.convid_conversation,
+        &t.convid_activity,
+        &t.convseq_message,
+        &t.messageid_convseq,
+        &t.convsenderclient_messageid,
+        &t.deviceconvseq_ciphertext,
+        &t.devicequeue_pending,
+        &t.devicemessage_queuepos,
+        &t.nodepos_outbox,
+        &t.messageid_envelope,
+    )
+        .transaction(
+            |(conversations, activities, messages, ids, dedups, copies, queue, queue_index, outbox_tree, envelopes)| {
+                if conversations.get(conversation.as_bytes())?.is_none() {
+                    return Err(Error::NotFound("conversation").into());
+                }
+                let mut activity: Activity = match activities.get(conversation.as_bytes())? {
+                    Some(bytes) => decode(&bytes)?,
+                    None => Activity::default(),
+                };
+                let seq = match message.sequence {
+                    Sequence::Next => activity.last_seq + 1,
+                    Sequence::Given(seq) => seq,
+                };
+                let mut record = message.record.clone();
+                record.seq = seq;
+                activity.last_seq = activity.last_seq.max(seq);
+                activity.last_message_at = Some(
+                    activity
+                        .last_message_at
+                        .map_or(record.created_at, |at| at.max(record.created_at)),
+                );
+                let location = keys::id_seq(conversation.as_bytes(), seq);
+                activities.insert(conversation.as_bytes(), encode(&activity))?;
+                messages.insert(location.clone(), encode(&record))?;
+                ids.insert(record.id.as_bytes(), location)?;
+                dedups.insert(dedup.clone(), record.id.as_bytes())?;
+                if let Some(origin) = &message.origin {
+                    envelopes.insert(record.id.as_bytes(), origin.as_slice())?;
+                }
+                for (to, envelope) in relay(&record).map_err(ConflictableTransactionError::Abort)? {
+                    outbox.push_in(outbox_tree, &to, envelope)?;
+                }
+                for copy in &message.copies {
+                    copies.insert(
+                        keys::copy(copy.device, conversation, seq),
+                        encode_copy(copy.ciphertext, copy.header),
+                    )?;
+                    let position = queue.generate_id()?.to_be_bytes();
+                    let entry = QueueEntry {
+                        conversation_id: conversation,
+                        seq,
+                        message_id: record.id,
+                    };
+                    queue.insert(keys::queue_entry(copy.device, &position), entry.encode())?;
+                    queue_index.insert(keys::queue_index(copy.device, record.id), &position)?;
+                }
+                TxResult::Ok(seq)
+            },
+        )?;
+    Ok(seq)
+}
+
+pub(super) fn message_at(store: &Store, conversation: ConversationId, seq: u64) -> Result<Option<MessageRecord>> {
+    store
+        .trees
+        .convseq_message
+        .get(keys::id_seq(conversation.as_bytes(), seq))?
+        .map(|b| decode(&b))
+        .transpose()
+}
+
+pub(super) fn message_by_id(store: &Store, id: MessageId) -> Result<MessageRecord> {
+    let location = store
+        .trees
+        .messageid_convseq
+        .get(id.as_bytes())?
+        .ok_or(Error::NotFound("message"))?;
+    let conversation = keys::id_at(&location, 0).map(ConversationId::from_bytes);
+    let seq = keys::trailing_u64(&location);
+    match (conversation, seq) {
+        (Some(conversation), Some(seq)) => message_at(store, conversation, seq)?.ok_or(Error::NotFound("message")),
+        _ => Err(Error::Corrupt("message index".into())),
+    }
+}
+
+/// Removes one queue entry of a device, if present.
+pub(super) fn dequeue(store: &Store, device: DeviceId, message: MessageId) -> Result<()> {
+    if let Some(position) = store
+        .trees
+        .devicemessage_queuepos
+        .remove(keys::queue_index(device, message))?
+    {
+        store
+            .trees
+            .devicequeue_pending
+            .remove(keys::join(&[device.as_bytes(), &position]))?;
+    }
+    Ok(())
+}
+
+/// Removes every stored trace of a message but its record.
+pub(super) fn remove_copies(store: &Store, record: &MessageRecord) -> Result<()> {
+    for (_, device) in &record.recipients {
+        store
+            .trees
+            .deviceconvseq_ciphertext
+            .remove(keys::copy(*device, record.conversation_id, record.seq))?;
+        dequeue(store, *device, record.id)?;
+    }
+    Ok(())
+}
+
+/// Deletes every message of a conversation that no longer exists.
+pub(crate) fn purge_conversation(
+    store: &Store,
+    conversation: ConversationId,
+    members: impl Iterator<Item = UserId>,
+) -> Result<()> {
+    let members: Vec<UserId> = members.collect();
+    let t = &store.trees;
+    for entry in t.convseq_message.scan_prefix(conversation.as_bytes()) {
+        let (key, value) = entry?;
+        let record: MessageRecord = decode(&value)?;
+        remove_copies(store, &record)?;
+        t.messageid_convseq.remove(record.id.as_bytes())?;
+        t.convsenderclient_messageid.remove(keys::idempotency(
+            conversation,
+            record.sender_id,
+            &record.client_message_id,
+        ))?;
+        for user in &members {
+            t.messageuser_receipt.remove(keys::receipt(record.id, *user))?;
+        }
+        for entry in t.messageuseremoji_reaction.scan_prefix(record.id.as_bytes()) {
+            t.messageuseremoji_reaction.remove(entry?.0)?;
+        }
+        t.convseq_message.remove(key)?;
+    }
+    Ok(())
+}
+
+impl Messages {
+    pub(super) fn write_record(&self, record: &MessageRecord) -> Result<()> {
+        self.store.trees.convseq_message.insert(
+            keys::id_seq(record.conversation_id.as_bytes(), record.seq),
+            encode(record),
+        )?;
+        Ok(())
+    }
+
+    /// Removes a message and every trace of it; the caller holds the conversation lock.
+    pub(super) fn erase_record(&self, record: &MessageRecord) -> Result<()> {
+        remove_copies(&self.store, record)?;
+        self.drop_reactions(record.id)?;
+        let t = &self.store.trees;
+        for entry in t.messageuser_receipt.scan_prefix(record.id.as_bytes()) {
+            t.messageuser_receipt.remove(entry?.0)?;
+        }
+        t.messageid_convseq.remove(record.id.as_bytes())?;
+        t.convsenderclient_messageid.remove(keys::idempotency(
+            record.conversation_id,
+            record.sender_id,
+            &record.client_message_id,
+        ))?;
+        t.convseq_message
+            .remove(keys::id_seq(record.conversation_id.as_bytes(), record.seq))?;
+        Ok(())
+    }
+}
