@@ -31,5 +31,5 @@ pub use fingerprint::SafetyNumber;
 pub use header::{MessageHeader, PreKeyInfo};
 pub use identity::IdentityKeyPair;
 pub use prekey::{OneTimePreKeyId, OneTimePreKeyPair, SignedPreKeyId, SignedPreKeyPair};
-pub use ratchet::EncryptedMessage;
-pub use session::{Session, SessionConfig};
+pub use ratchet::{EncryptedMessage, SessionConfig};
+pub use session::Session;

@@ -14,9 +14,11 @@ use serde::{Deserialize, Serialize};
 use crate::{DeviceId, UserId};
 
 mod calls;
+mod records;
 mod relay;
 
 pub use calls::{CallAction, CallActionRequest, CallEvent, CallUpdate, RelayedSignal};
+pub use records::{DhtRecord, VerifiedNodeRecord, admit, may_replace};
 
 pub use relay::{
     Change, ChangeRequest, ConversationState, Envelope, Event, MAX_EVENT_BYTES, Member, MessageChange, ReceiptNotice,
@@ -367,7 +369,7 @@ impl SignedNodeRecord {
 
     /// Checks the signature against the key the body names, that the record is for `expected` and
     /// that it has not expired at `now` (Unix seconds). The caller still checks that the key matches
-    /// the PeerId it will talk to ([`peer_id_bytes`]).
+    /// the PeerId it will talk to ([`peer_id_bytes`]); [`DhtRecord::verify`] does, for a DHT record.
     pub fn verify(&self, expected: &NodeName, now: i64) -> Result<NodeRecord, FederationError> {
         let record: NodeRecord = decode(&self.body, MAX_RECORD_BYTES)?;
         let key = VerifyingKey::from_bytes(&record.public_key).map_err(|_| FederationError::BadSignature)?;

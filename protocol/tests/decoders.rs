@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use protocol::crypto::{MessageHeader, Session};
-use protocol::federation::{Envelope, NodeName, SignedNodeRecord, decode_request, decode_response};
+use protocol::federation::{DhtRecord, Envelope, NodeName, SignedNodeRecord, decode_request, decode_response};
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
@@ -18,6 +18,7 @@ proptest! {
         if let Ok(record) = SignedNodeRecord::decode(&bytes) {
             let _ = record.verify(&NodeName::new("node-a").unwrap(), 0);
         }
+        let _ = DhtRecord::new(&bytes, &bytes, Some(bytes.clone())).verify(0);
         if let Ok(envelope) = Envelope::from_bytes(&bytes) {
             let _ = envelope.open(&[9; 32]);
         }

@@ -1,12 +1,13 @@
 //! The signed name record: `node-name -> PeerId + listen addresses`, as a Kademlia record whose value is
 //! a `protocol::federation::SignedNodeRecord`. Records are checked before they are stored (as a DHT
-//! server) and before they are used (when resolving): the signature must verify with the key the record
-//! names, that key must be the PeerId it claims, and the record must be for the name it is stored under.
+//! server) and before they are used (when resolving), by the checks every DHT server shares
+//! (`protocol::federation::DhtRecord::verify` and `may_replace`); this module carries them over libp2p's
+//! types, signs this node's record and picks a name's holder among the copies a lookup found.
 
 use std::time::{Duration, Instant};
 
 use libp2p::{Multiaddr, PeerId, kad};
-use protocol::federation::{FederationError, NodeName, NodeRecord, RECORD_KEY_PREFIX, SignedNodeRecord, peer_id_bytes};
+use protocol::federation::{self, DhtRecord, FederationError, NodeName, NodeRecord, VerifiedNodeRecord};
 
 use crate::NodeIdentity;
 
@@ -48,21 +49,11 @@ pub(crate) fn build(
 
 /// Checks a record found in (or offered to) the DHT, at `now` (Unix seconds).
 pub(crate) fn validate(record: &kad::Record, now: i64) -> Result<VerifiedRecord, FederationError> {
-    let name = std::str::from_utf8(record.key.as_ref())
-        .ok()
-        .and_then(|key| key.strip_prefix(RECORD_KEY_PREFIX))
-        .ok_or_else(|| FederationError::Malformed("not a node record key".into()))?;
-    let name = NodeName::new(name)?;
-    let body = SignedNodeRecord::decode(&record.value)?.verify(&name, now)?;
-    let peer_id = PeerId::from_bytes(&peer_id_bytes(&body.public_key))
-        .map_err(|err| FederationError::Malformed(err.to_string()))?;
-    // A replica keeps the original publisher; one naming another peer is someone else's copy forged.
-    if record.publisher.is_some_and(|publisher| publisher != peer_id) {
-        return Err(FederationError::BadSignature);
-    }
+    let VerifiedNodeRecord { record: body, peer_id } = bytes(record).verify(now)?;
+    let peer_id = PeerId::from_bytes(&peer_id).map_err(|err| FederationError::Malformed(err.to_string()))?;
     let addresses = body.addresses.iter().filter_map(|text| text.parse().ok()).collect();
     Ok(VerifiedRecord {
-        name,
+        name: body.name,
         peer_id,
         addresses,
         issued_at: body.issued_at,
@@ -77,10 +68,15 @@ pub(crate) fn may_replace(
     incoming: &VerifiedRecord,
     now: i64,
 ) -> Result<(), FederationError> {
-    match held.map(|record| validate(record, now)) {
-        Some(Ok(holder)) if holder.peer_id != incoming.peer_id => Err(FederationError::NameTaken),
-        _ => Ok(()),
-    }
+    federation::may_replace(held.map(bytes).as_ref(), &incoming.peer_id.to_bytes(), now)
+}
+
+fn bytes(record: &kad::Record) -> DhtRecord<'_> {
+    DhtRecord::new(
+        record.key.as_ref(),
+        &record.value,
+        record.publisher.map(|peer| peer.to_bytes()),
+    )
 }
 
 /// A valid copy of a name record found by a lookup, with the DHT peer that served it (`None` for this
@@ -139,6 +135,8 @@ pub(crate) fn choose<'a>(
 
 #[cfg(test)]
 mod tests {
+    use protocol::federation::SignedNodeRecord;
+
     use super::*;
 
     fn identity() -> (tempfile::TempDir, NodeIdentity) {

@@ -16,7 +16,6 @@ use super::dh::{DhKeyPair, DhPublicKey};
 use super::error::{CryptoError, CryptoResult};
 use super::header::{MessageHeader, PreKeyInfo};
 use super::secret::Secret32;
-use super::session::SessionConfig;
 
 /// How many of the peer's past ratchet keys are remembered, so that a replayed message from an old
 /// chain is reported as a replay instead of a failed ratchet step.
@@ -55,6 +54,47 @@ pub struct EncryptedMessage {
     pub header: Vec<u8>,
     /// The ChaCha20-Poly1305 ciphertext with its 16-byte tag.
     pub ciphertext: Vec<u8>,
+}
+
+/// Bounds on what a session keeps for messages that are late or lost. They bound the ratchet's
+/// skipped-key store, so they live beside it; a [`Session`](super::Session) holds them and passes them
+/// to each decryption.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SessionConfig {
+    /// `MAX_SKIP`: the most message keys one incoming message may make the session skip in a
+    /// chain. A message further ahead is refused with [`CryptoError::TooManySkippedMessages`].
+    pub max_skip: u32,
+    /// The most skipped message keys kept in total; past it the oldest are dropped, and their
+    /// messages are refused with [`CryptoError::DuplicateMessage`] if they ever arrive.
+    pub max_skipped_keys: usize,
+}
+
+impl SessionConfig {
+    /// The default bounds: 1000 per step and 1000 in total.
+    pub const DEFAULT: Self = Self {
+        max_skip: 1000,
+        max_skipped_keys: 1000,
+    };
+
+    /// These bounds with `MAX_SKIP` set to `max_skip`.
+    pub fn with_max_skip(self, max_skip: u32) -> Self {
+        Self { max_skip, ..self }
+    }
+
+    /// These bounds with the skipped-key store holding at most `max_skipped_keys`.
+    pub fn with_max_skipped_keys(self, max_skipped_keys: usize) -> Self {
+        Self {
+            max_skipped_keys,
+            ..self
+        }
+    }
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
 }
 
 impl RatchetState {
