@@ -13,7 +13,7 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use node::Actor;
-use node::realtime::Subscription;
+use node::Subscription;
 use protocol::ConversationId;
 use protocol::ws::{ClientFrame, ServerFrame, SignalKind};
 use serde::Deserialize;

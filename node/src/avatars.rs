@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use crate::{Error, Result};
 
 /// Largest avatar accepted.
-pub const MAX_AVATAR_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_AVATAR_BYTES: usize = 1024 * 1024;
 /// Where avatar URLs point.
-pub const URL_PREFIX: &str = "/v1/avatars/";
+pub(crate) const URL_PREFIX: &str = "/v1/avatars/";
 
 /// The image kinds accepted, recognised by content rather than by what the client claims.
 fn kind(bytes: &[u8]) -> Option<(&'static str, &'static str)> {

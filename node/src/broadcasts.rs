@@ -20,9 +20,9 @@ use crate::storage::{Store, decode, encode, keys};
 use crate::{Actor, Error, Result, contacts, users, validate};
 
 /// Most recipients a list may hold.
-pub const MAX_RECIPIENTS: usize = 1000;
+pub(crate) const MAX_RECIPIENTS: usize = 1000;
 /// Most users one bulk change may name.
-pub const MAX_BULK: usize = 500;
+pub(crate) const MAX_BULK: usize = 500;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct BroadcastRecord {

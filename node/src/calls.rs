@@ -34,7 +34,7 @@ use crate::storage::{Store, decode, encode, keys};
 use crate::{Actor, Config, Error, Result};
 
 /// Largest signaling payload relayed.
-pub const MAX_SIGNAL_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_SIGNAL_BYTES: usize = 64 * 1024;
 
 fn time_key(owner: &[u8; 16], at: Timestamp, call: CallId) -> Vec<u8> {
     let millis = u64::try_from(at.timestamp_millis()).unwrap_or_default();

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::realtime::Hub;
 use crate::remote::{Remote, homes};
 use crate::storage::{Store, decode, encode, keys};
-use crate::{Actor, Error, Result, users};
+use crate::users::records::get_user;
+use crate::{Actor, Error, Result};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct ContactRecord {
@@ -79,7 +80,7 @@ impl Contacts {
 
     /// A local user's profile, or another node's user's as last known.
     fn profile(&self, user: UserId) -> Result<Option<UserProfile>> {
-        match users::records::get_user(&self.store, user)? {
+        match get_user(&self.store, user)? {
             Some(local) => Ok(Some(local.profile(&self.hub))),
             None => homes::cached_profile(&self.store, user),
         }

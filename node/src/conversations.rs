@@ -36,9 +36,9 @@ use crate::storage::{Store, encode};
 use crate::webhooks::Webhooks;
 use crate::{Actor, Error, Result, contacts, validate};
 
-pub use self::records::MAX_PARTICIPANTS;
+pub(crate) use self::records::MAX_PARTICIPANTS;
 /// Longest retention that may be set.
-pub const MAX_RETENTION_DAYS: u32 = 3650;
+pub(crate) const MAX_RETENTION_DAYS: u32 = 3650;
 
 type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
 

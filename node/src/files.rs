@@ -23,11 +23,11 @@ use crate::storage::{Store, decode, encode, keys};
 use crate::{Actor, Config, Error, Result, validate};
 
 /// Most bytes one `PUT /v1/uploads/{id}/data` chunk may carry.
-pub const MAX_CHUNK_BYTES: u64 = 8 * 1024 * 1024;
+pub(crate) const MAX_CHUNK_BYTES: u64 = 8 * 1024 * 1024;
 /// Longest file name, in characters.
-pub const MAX_FILE_NAME: usize = 255;
+pub(crate) const MAX_FILE_NAME: usize = 255;
 /// Longest media type.
-pub const MAX_CONTENT_TYPE: usize = 255;
+pub(crate) const MAX_CONTENT_TYPE: usize = 255;
 
 const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
 

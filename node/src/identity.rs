@@ -1,5 +1,5 @@
 //! The node's own Ed25519 keypair. It is generated once and kept in the data dir because it is the
-//! node's identity towards other nodes (its libp2p PeerId, once federation arrives).
+//! node's identity towards other nodes (its libp2p PeerId).
 
 use std::path::Path;
 

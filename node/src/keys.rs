@@ -26,9 +26,9 @@ use crate::users::records::{self as users, DeviceRecord};
 use crate::{Actor, Error, Result};
 
 /// Most one-time prekeys one upload may carry.
-pub const MAX_UPLOAD_BATCH: usize = 200;
+pub(crate) const MAX_UPLOAD_BATCH: usize = 200;
 /// Most one-time prekeys a device may hold.
-pub const MAX_ONE_TIME_PREKEYS: usize = 1000;
+pub(crate) const MAX_ONE_TIME_PREKEYS: usize = 1000;
 /// Signed prekeys kept per device (the active one and recent ones for late initial messages).
 const KEPT_SIGNED_PREKEYS: usize = 5;
 

@@ -1,37 +1,50 @@
-//! A Parley node's core: storage in sled and the domain services the gateway (and later federation)
-//! call. Services speak `protocol` types so every edge shares one vocabulary; storage records stay
-//! private to the services that own them.
-#![deny(unsafe_code)]
+//! A Parley node's core: storage in sled, the domain services the gateway calls, and the federation
+//! with other nodes beneath them. Services speak `protocol` types so every edge shares one vocabulary;
+//! storage records stay private to the domains that own them. The modules are private: this facade is
+//! the whole public surface (`federation` is public as a namespace for the network's own types).
+#![deny(unsafe_code, missing_docs, unreachable_pub)]
 
-pub mod auth;
-pub mod avatars;
+mod auth;
+mod avatars;
 mod backoff;
-pub mod broadcasts;
-pub mod calls;
+mod broadcasts;
+mod calls;
 mod config;
-pub mod contacts;
-pub mod conversations;
+mod contacts;
+mod conversations;
 mod error;
 pub mod federation;
-pub mod files;
+mod files;
 mod identity;
 mod inbound;
-pub mod keys;
+mod keys;
 mod locks;
-pub mod messages;
+mod messages;
 mod outbox;
-pub mod presence;
-pub mod realtime;
+mod presence;
+mod realtime;
 mod remote;
 mod services;
 mod storage;
-pub mod users;
+mod users;
 mod validate;
-pub mod webhooks;
+mod webhooks;
 
-pub use auth::Actor;
+pub use auth::{Actor, Auth};
+pub use avatars::Avatars;
+pub use broadcasts::Broadcasts;
+pub use calls::Calls;
 pub use config::{Config, FederationConfig, RateLimits};
+pub use contacts::Contacts;
+pub use conversations::{Conversations, PersonalChange};
 pub use error::{Error, Result};
+pub use files::{Blob, Files};
 pub use identity::NodeIdentity;
+pub use keys::Keys;
+pub use messages::Messages;
+pub use presence::Presence;
+pub use realtime::{Hub, Subscription};
 pub use remote::ResolvedUser;
 pub use services::Services;
+pub use users::Users;
+pub use webhooks::Webhooks;

@@ -40,18 +40,18 @@ use crate::webhooks::Webhooks;
 use crate::{Actor, Error, Result};
 
 /// Largest ciphertext for one device.
-pub const MAX_CIPHERTEXT_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_CIPHERTEXT_BYTES: usize = 64 * 1024;
 /// Largest ratchet header.
-pub const MAX_HEADER_BYTES: usize = 1024;
+pub(crate) const MAX_HEADER_BYTES: usize = 1024;
 /// Most recipient devices per message.
-pub const MAX_RECIPIENT_DEVICES: usize = 1024;
+pub(crate) const MAX_RECIPIENT_DEVICES: usize = 1024;
 /// Most users one message may mention.
-pub const MAX_MENTIONS: usize = 50;
+pub(crate) const MAX_MENTIONS: usize = 50;
 /// Most messages one replay carries; a client past it resumes again from the last it received.
-pub const MAX_REPLAY: usize = 10_000;
+pub(crate) const MAX_REPLAY: usize = 10_000;
 /// Most ciphertext bytes one replay carries, so a long-offline device cannot make the node hold
 /// gigabytes for one connection; the client resumes again for the rest.
-pub const MAX_REPLAY_BYTES: usize = 32 * 1024 * 1024;
+pub(crate) const MAX_REPLAY_BYTES: usize = 32 * 1024 * 1024;
 
 /// The messages service.
 pub struct Messages {

@@ -19,9 +19,9 @@ use crate::storage::{Store, decode, encode, keys};
 use crate::{Actor, Config, Error, Result, validate};
 
 /// Most hooks one user may register.
-pub const MAX_HOOKS_PER_USER: usize = 10;
+pub(crate) const MAX_HOOKS_PER_USER: usize = 10;
 /// Attempts per delivery before it is marked failed.
-pub const MAX_ATTEMPTS: u32 = 5;
+pub(crate) const MAX_ATTEMPTS: u32 = 5;
 /// Deliveries waiting for a sender; beyond it new events are recorded as failed rather than queued.
 const QUEUE: usize = 10_000;
 /// Deliveries in flight at once.

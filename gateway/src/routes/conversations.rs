@@ -1,5 +1,5 @@
 use axum::extract::State;
-use node::conversations::PersonalChange;
+use node::PersonalChange;
 use protocol::api::{
     AddParticipantRequest, ChangeRoleRequest, Conversation, ConversationList, ConversationListQuery, ConversationPage,
     ConversationSearchQuery, CreateConversationRequest, DeleteConversationQuery, DirectQuery, InviteLink,

@@ -17,7 +17,7 @@ use axum::http::header::{
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt;
-use node::files::Blob;
+use node::Blob;
 use protocol::api::{
     CreateUploadRequest, FileInfo, ShareFileRequest, StaleUploadsDeleted, StaleUploadsQuery, StreamUploadQuery, Upload,
     UploadChunkQuery, UploadList, UploadListQuery, UploadProgressRequest,

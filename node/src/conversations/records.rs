@@ -212,7 +212,7 @@ pub(crate) fn forget_user(store: &Store, user: UserId) -> Result<()> {
 
 /// "Muted indefinitely" is stored as the far future so one comparison answers "muted now?".
 /// Most participants a conversation may hold.
-pub const MAX_PARTICIPANTS: usize = 1024;
+pub(crate) const MAX_PARTICIPANTS: usize = 1024;
 
 const LINK_PREFIX: &str = "parley://invite/";
 

@@ -14,7 +14,7 @@ use crate::storage::{encode, keys};
 use crate::{Actor, Error, Result};
 
 /// Most distinct emoji one user may put on one message.
-pub const MAX_REACTIONS_PER_USER: usize = 20;
+pub(crate) const MAX_REACTIONS_PER_USER: usize = 20;
 
 fn reaction_key(message: MessageId, user: UserId, emoji: &str) -> Vec<u8> {
     keys::join(&[message.as_bytes(), user.as_bytes(), emoji.as_bytes()])
