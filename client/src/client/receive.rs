@@ -1,5 +1,5 @@
-//! Receiving: the [`Listener`] on the WebSocket, and one `message:new` event decrypted, stored, and
-//! its one-time prekey spent.
+//! Receiving: one `message:new` event decrypted, stored, and its one-time prekey spent. The
+//! [`Listener`](crate::Listener) drives this for every event the WebSocket brings.
 
 use protocol::Base64Bytes;
 use protocol::crypto::MessageHeader;
@@ -8,18 +8,11 @@ use protocol::ws::MessageEvent;
 use super::Client;
 use crate::error::{Error, Result};
 use crate::history::StoredMessage;
-use crate::listener::Listener;
 use crate::prekeys::PreKeys;
 use crate::profile::PREKEYS;
 use crate::sessions::SessionRecord;
 
 impl Client {
-    /// Starts listening on the WebSocket: every message for this device is decrypted, stored and
-    /// acknowledged, and handed out by the returned [`Listener`]. Must be called inside a Tokio runtime.
-    pub fn listen(&self) -> Listener {
-        Listener::spawn(self.clone())
-    }
-
     /// Decrypts one `message:new` event for this device, stores it and returns it; `None` when it
     /// was already stored (a replay). Checks the initiator's identity key of an initial message
     /// against the key the node publishes for the sending device.
