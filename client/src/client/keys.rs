@@ -1,8 +1,8 @@
 //! Keys on the node: this device's (identity key, signed prekey, one-time prekeys, whose secrets are
-//! saved before anything is published) and its peers' (published identity keys, pinned on first
-//! use).
+//! saved before anything is published) and its peers' (bundles, published identity keys, pinned on
+//! first use).
 
-use protocol::api::{IdentityKey, PreKeyCount, SignedPreKey, UploadIdentityKeyRequest, UploadedCount};
+use protocol::api::{IdentityKey, KeyBundle, PreKeyCount, SignedPreKey, UploadIdentityKeyRequest, UploadedCount};
 use protocol::crypto::{OneTimePreKeyPair, SafetyNumber};
 use protocol::{DeviceId, IdentityPublicKey, UserId};
 use reqwest::Method;
@@ -167,6 +167,30 @@ impl Client {
             )));
         }
         Ok(key.public_key)
+    }
+
+    /// A freshly claimed key bundle of `device` of `user`; `None` when the node has none for it
+    /// (deactivated, or its keys withdrawn, since the device list was read).
+    pub(super) async fn claim_bundle(&self, user: UserId, device: DeviceId) -> Result<Option<KeyBundle>> {
+        let bundle: KeyBundle = match self
+            .call(
+                Method::GET,
+                "/encryption/bundles",
+                &[("user_id", user.to_string()), ("device_id", device.to_string())],
+                None,
+            )
+            .await
+        {
+            Ok(bundle) => bundle,
+            Err(err) if err.is_status(404) => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        if bundle.user_id != user || bundle.device_id != device {
+            return Err(Error::Protocol(format!(
+                "the node served a bundle of another device for {device}"
+            )));
+        }
+        Ok(Some(bundle))
     }
 
     /// Accepts `key` as the identity of `device` only if it is the pinned key, or (for a device not

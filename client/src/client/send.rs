@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use protocol::api::{DeviceCiphertext, KeyBundle, Message, PublicDeviceList, SendMessageRequest};
+use protocol::api::{DeviceCiphertext, Message, PublicDeviceList, SendMessageRequest};
 use protocol::crypto::Session;
 use protocol::{Base64Bytes, ConversationId, DeviceId, UserId};
 use reqwest::Method;
@@ -137,28 +137,10 @@ impl Client {
                 return Err(Error::Protocol(format!("device {device} moved to another user")));
             }
             if record.is_empty() {
-                let bundle: KeyBundle = match self
-                    .call(
-                        Method::GET,
-                        "/encryption/bundles",
-                        &[("user_id", user.to_string()), ("device_id", device.to_string())],
-                        None,
-                    )
-                    .await
-                {
-                    Ok(bundle) => bundle,
-                    // Deactivated, or its keys withdrawn, since the device list was read.
-                    Err(err) if err.is_status(404) => {
-                        skipped.push(device);
-                        continue;
-                    }
-                    Err(err) => return Err(err),
+                let Some(bundle) = self.claim_bundle(user, device).await? else {
+                    skipped.push(device);
+                    continue;
                 };
-                if bundle.user_id != user || bundle.device_id != device {
-                    return Err(Error::Protocol(format!(
-                        "the node served a bundle of another device for {device}"
-                    )));
-                }
                 let pins = match &mut trust {
                     Some(pins) => pins,
                     None => trust.insert(profile.read_json(TRUST)?.unwrap_or_default()),
