@@ -34,7 +34,10 @@ mod profile;
 mod sessions;
 mod trust;
 
-pub use client::{Client, ONE_TIME_PREKEY_LOW_WATER, ONE_TIME_PREKEY_TARGET, Registration, SentMessage};
+pub use client::Client;
+pub use client::account::Registration;
+pub use client::keys::{ONE_TIME_PREKEY_LOW_WATER, ONE_TIME_PREKEY_TARGET};
+pub use client::send::SentMessage;
 pub use error::{Error, Result};
 pub use history::StoredMessage;
 pub use listener::{Event, Listener};

@@ -1,8 +1,8 @@
-//! The WebSocket listener: one task per [`Listener`] holds the socket, decrypts each `message:new`
-//! through [`Client::receive`], acknowledges it (`message:delivered`) once it is stored, and hands
-//! events out over a bounded channel. A dropped connection is reopened with backoff; the node then
-//! replays the device's undelivered queue, and messages already stored are acknowledged again
-//! without being decrypted twice.
+//! The WebSocket listener: [`Client::listen`] starts one task per [`Listener`] that holds the socket,
+//! decrypts each `message:new` through [`Client::receive`], acknowledges it (`message:delivered`)
+//! once it is stored, and hands events out over a bounded channel. A dropped connection is reopened
+//! with backoff; the node then replays the device's undelivered queue, and messages already stored
+//! are acknowledged again without being decrypted twice.
 
 use std::time::Duration;
 
@@ -71,13 +71,17 @@ pub struct Listener {
     task: JoinHandle<()>,
 }
 
-impl Listener {
-    pub(crate) fn spawn(client: Client) -> Self {
+impl Client {
+    /// Starts listening on the WebSocket: every message for this device is decrypted, stored and
+    /// acknowledged, and handed out by the returned [`Listener`]. Must be called inside a Tokio runtime.
+    pub fn listen(&self) -> Listener {
         let (sender, events) = mpsc::channel(EVENT_BUFFER);
-        let task = tokio::spawn(run(client, sender));
-        Self { events, task }
+        let task = tokio::spawn(run(self.clone(), sender));
+        Listener { events, task }
     }
+}
 
+impl Listener {
     /// The next event; `None` once the listener has stopped.
     pub async fn next(&mut self) -> Option<Event> {
         self.events.recv().await
