@@ -9,6 +9,7 @@ mod openapi;
 mod reply;
 mod request_id;
 mod routes;
+mod schemas;
 mod ws;
 
 use std::future::Future;
@@ -33,16 +34,20 @@ pub struct AppState {
     /// The node's services.
     pub services: Arc<Services>,
     limiter: Arc<limits::Limiter>,
+    /// Built once with the routes it describes, and served as it is.
+    document: Arc<utoipa::openapi::OpenApi>,
 }
 
 /// The whole API as a router, ready for `axum::serve` or `oneshot` tests.
 pub fn app(services: Arc<Services>) -> Router {
+    let (routes, document) = routes::router();
     let state = AppState {
         services,
         limiter: Arc::default(),
+        document: Arc::new(document),
     };
     let cors = cors(&state.services.config.cors_origins);
-    routes::router()
+    routes
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), limits::limit))
         .layer(cors)

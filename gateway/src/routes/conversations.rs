@@ -7,11 +7,37 @@ use protocol::api::{
     UpdateConversationRequest, UpdateSettings,
 };
 use protocol::{ConversationId, UserId};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::extract::{Auth, Json, Path, Query};
-use crate::openapi::{ErrorEnvelope, Null};
 use crate::reply::{ApiResult, created, ok};
+use crate::schemas::{ErrorEnvelope, Null};
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(direct))
+        .routes(routes!(preview_invite))
+        .routes(routes!(join))
+        .routes(routes!(search))
+        .routes(routes!(get, update, delete))
+        .routes(routes!(participants, add_participant))
+        .routes(routes!(remove_participant))
+        .routes(routes!(change_role))
+        .routes(routes!(sequence))
+        .routes(routes!(update_settings))
+        .routes(routes!(regenerate_invite))
+        .routes(routes!(mute))
+        .routes(routes!(unmute))
+        .routes(routes!(pin))
+        .routes(routes!(unpin))
+        .routes(routes!(archive))
+        .routes(routes!(unarchive))
+        .routes(routes!(favorite, unfavorite))
+        .routes(routes!(read_up_to))
+}
 
 /// # `POST /v1/conversations`
 ///

@@ -1,5 +1,5 @@
 //! Encrypted file blobs: resumable uploads and stored files. Bodies are raw bytes streamed straight to
-//! disk by the node, so these routes lift the 2 MiB body limit (see `routes.rs`) and the node enforces
+//! disk by the node, so the upload routes lift the 2 MiB body limit (see `router`) and the node enforces
 //! the real ones (a chunk, `max_file_bytes`) as bytes arrive. Downloads stream from disk with HTTP
 //! range support.
 
@@ -9,7 +9,7 @@ use std::io;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header::{
     ACCEPT_RANGES, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG,
     IF_NONE_MATCH, IF_RANGE, RANGE, X_CONTENT_TYPE_OPTIONS,
@@ -25,11 +25,13 @@ use protocol::api::{
 use protocol::{FileId, UploadId};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::{ReaderStream, StreamReader};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use self::range::Ranged;
 use crate::extract::{Auth, Json, Path, Query};
-use crate::openapi::Binary;
 use crate::reply::{ApiResult, created, ok};
+use crate::schemas::Binary;
 use crate::{ApiError, AppState};
 
 /// Bytes per read when streaming a download.
@@ -38,6 +40,24 @@ const DOWNLOAD_BUFFER: usize = 64 * 1024;
 /// reset connection; past this (or `DRAIN_TIME`) the connection is simply closed.
 const DRAIN_BYTES: u64 = 64 * 1024 * 1024;
 const DRAIN_TIME: Duration = Duration::from_secs(10);
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_upload, list_uploads))
+        .routes(routes!(completed_uploads))
+        .routes(routes!(in_progress_uploads))
+        .routes(routes!(stale_uploads, delete_stale_uploads))
+        .routes(routes!(upload, cancel_upload))
+        .routes(routes!(progress))
+        .routes(routes!(complete))
+        .routes(routes!(fail))
+        // File bodies are streamed to disk; the node enforces their limits as they arrive.
+        .routes(routes!(put_chunk).layer(DefaultBodyLimit::disable()))
+        .routes(routes!(upload_file).layer(DefaultBodyLimit::disable()))
+        .routes(routes!(download))
+        .routes(routes!(info))
+        .routes(routes!(share))
+}
 
 /// A request body as a byte reader, without buffering it.
 fn reader(body: Body) -> impl AsyncRead + Unpin + Send {
