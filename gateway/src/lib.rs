@@ -1,6 +1,7 @@
 //! Parley's HTTP and WebSocket API: routing, authentication, input limits and the one place where node
 //! errors become status codes and the `{ success, data | error, code }` envelope.
 #![deny(unsafe_code)]
+#![deny(missing_docs, unreachable_pub)]
 
 mod error;
 mod extract;
@@ -23,16 +24,16 @@ use node::Services;
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
-pub use error::ApiError;
+pub(crate) use error::ApiError;
 
 /// Largest request body accepted (a message with many recipient devices is the largest legitimate one).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 /// What every handler receives.
 #[derive(Clone)]
-pub struct AppState {
+pub(crate) struct AppState {
     /// The node's services.
-    pub services: Arc<Services>,
+    pub(crate) services: Arc<Services>,
     limiter: Arc<limits::Limiter>,
     /// Built once with the routes it describes, and served as it is.
     document: Arc<utoipa::openapi::OpenApi>,
