@@ -1,5 +1,7 @@
 //! The route table: each domain's file lists its handlers once, with `routes!`, and that one list gives
-//! both the axum routes and their OpenAPI operations, so nothing is served undescribed.
+//! both the axum routes and their OpenAPI operations, so nothing is served undescribed. One `routes!`
+//! call takes the handlers of one path: given handlers of several paths, it serves each of them on
+//! every one of those paths.
 
 mod auth;
 mod avatars;
