@@ -8,7 +8,7 @@ use protocol::api::Envelope;
 
 /// An error response in the envelope.
 #[derive(Debug)]
-pub struct ApiError {
+pub(crate) struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
@@ -35,18 +35,13 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", message)
     }
 
-    /// The status code sent.
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
-
-    /// The envelope code sent.
-    pub fn code(&self) -> &'static str {
+    /// For errors that leave over the WebSocket, in a frame rather than an HTTP answer.
+    pub(crate) fn code(&self) -> &'static str {
         self.code
     }
 
-    /// The human-readable message sent.
-    pub fn message(&self) -> &str {
+    /// For errors that leave over the WebSocket, in a frame or a close reason.
+    pub(crate) fn message(&self) -> &str {
         &self.message
     }
 }

@@ -1,6 +1,7 @@
 //! Parley's HTTP and WebSocket API: routing, authentication, input limits and the one place where node
 //! errors become status codes and the `{ success, data | error, code }` envelope.
 #![deny(unsafe_code)]
+#![deny(missing_docs, unreachable_pub)]
 
 mod error;
 mod extract;
@@ -9,6 +10,7 @@ mod openapi;
 mod reply;
 mod request_id;
 mod routes;
+mod schemas;
 mod ws;
 
 use std::future::Future;
@@ -22,27 +24,31 @@ use node::Services;
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
-pub use error::ApiError;
+pub(crate) use error::ApiError;
 
 /// Largest request body accepted (a message with many recipient devices is the largest legitimate one).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 /// What every handler receives.
 #[derive(Clone)]
-pub struct AppState {
+pub(crate) struct AppState {
     /// The node's services.
-    pub services: Arc<Services>,
+    pub(crate) services: Arc<Services>,
     limiter: Arc<limits::Limiter>,
+    /// Built once with the routes it describes, and served as it is.
+    document: Arc<utoipa::openapi::OpenApi>,
 }
 
 /// The whole API as a router, ready for `axum::serve` or `oneshot` tests.
 pub fn app(services: Arc<Services>) -> Router {
+    let (routes, document) = routes::router();
     let state = AppState {
         services,
         limiter: Arc::default(),
+        document: Arc::new(document),
     };
     let cors = cors(&state.services.config.cors_origins);
-    routes::router()
+    routes
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), limits::limit))
         .layer(cors)

@@ -13,22 +13,19 @@
 
 use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::response::ResponseBuilder;
-use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{Components, ContentBuilder, Ref, RefOr, Required};
-use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
+use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::routes::{
-    auth, avatars, broadcasts, calls, contacts, conversations, docs, federation, files, health, keys, messages, users,
-    webhooks,
-};
+use crate::schemas::ErrorEnvelope;
 
 /// Where the document is served; its own answer is the one JSON answer without the envelope.
 const DOCUMENT_PATH: &str = "/v1/openapi.json";
 const JSON: &str = "application/json";
 
-/// The document. `paths(...)` must name every handler of `routes.rs`; the `openapi` integration test
-/// checks both directions against the route table.
+/// The parts of the document that belong to no route. The operations come from the route files, each
+/// of which lists its handlers once for both the router and the document (`crate::routes`).
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -39,148 +36,8 @@ const JSON: &str = "application/json";
             with `Authorization: Bearer <access token>` from register, login or refresh. Live events come \
             over the WebSocket at `/v1/ws`.",
     ),
-    paths(
-        health::ping,
-        health::health,
-        docs::openapi,
-        docs::page,
-        auth::register,
-        auth::login,
-        auth::refresh,
-        auth::logout,
-        auth::logout_all,
-        auth::sessions,
-        auth::forgot_password,
-        auth::reset_password,
-        auth::revoke_other_sessions,
-        auth::revoke_session,
-        users::me,
-        users::update_me,
-        users::delete_me,
-        users::settings,
-        users::update_settings,
-        users::devices,
-        users::deactivate_device,
-        users::search,
-        users::profile,
-        users::public_devices,
-        contacts::list,
-        contacts::add,
-        contacts::blocked,
-        contacts::remove,
-        contacts::block,
-        contacts::unblock,
-        avatars::set_mine,
-        avatars::get,
-        avatars::set_conversation,
-        keys::upload_identity,
-        keys::identity,
-        keys::deactivate_identity,
-        keys::delete_identity,
-        keys::upload_signed_prekey,
-        keys::signed_prekey,
-        keys::active_signed_prekey,
-        keys::rotate_signed_prekey,
-        keys::upload_one_time_prekeys,
-        keys::one_time_prekey_count,
-        keys::consume_one_time_prekey,
-        keys::bundle,
-        keys::active_keys,
-        conversations::create,
-        conversations::list,
-        conversations::direct,
-        conversations::preview_invite,
-        conversations::join,
-        conversations::search,
-        conversations::get,
-        conversations::update,
-        conversations::delete,
-        conversations::participants,
-        conversations::add_participant,
-        conversations::remove_participant,
-        conversations::change_role,
-        conversations::sequence,
-        conversations::update_settings,
-        conversations::regenerate_invite,
-        conversations::mute,
-        conversations::unmute,
-        conversations::pin,
-        conversations::unpin,
-        conversations::archive,
-        conversations::unarchive,
-        conversations::favorite,
-        conversations::unfavorite,
-        conversations::read_up_to,
-        messages::send,
-        messages::list,
-        messages::get,
-        messages::edit,
-        messages::delete,
-        messages::hard_delete,
-        messages::mark_read,
-        messages::mark_delivered,
-        messages::forward,
-        messages::reactions,
-        messages::react,
-        messages::unreact,
-        federation::node,
-        federation::peers,
-        federation::resolve,
-        calls::create,
-        calls::list,
-        calls::of_user,
-        calls::active,
-        calls::missed,
-        calls::ice_servers,
-        calls::quality,
-        calls::get,
-        calls::participants,
-        calls::add_participant,
-        calls::remove_participant,
-        calls::set_status,
-        calls::set_mute,
-        calls::connected,
-        calls::end,
-        calls::duration,
-        files::create_upload,
-        files::list_uploads,
-        files::completed_uploads,
-        files::in_progress_uploads,
-        files::stale_uploads,
-        files::delete_stale_uploads,
-        files::upload,
-        files::cancel_upload,
-        files::put_chunk,
-        files::progress,
-        files::complete,
-        files::fail,
-        files::upload_file,
-        files::download,
-        files::info,
-        files::share,
-        broadcasts::create,
-        broadcasts::list,
-        broadcasts::search,
-        broadcasts::get,
-        broadcasts::update,
-        broadcasts::delete,
-        broadcasts::recipients,
-        broadcasts::add_recipient,
-        broadcasts::recipient_count,
-        broadcasts::bulk_add,
-        broadcasts::bulk_remove,
-        broadcasts::is_recipient,
-        broadcasts::remove_recipient,
-        broadcasts::send,
-        webhooks::create,
-        webhooks::list,
-        webhooks::delete,
-        webhooks::deliveries,
-        crate::ws::upgrade,
-    ),
     components(schemas(ErrorEnvelope, protocol::ws::ClientFrame, protocol::ws::ServerFrame)),
     security(("bearer" = [])),
-    modifiers(&Conventions),
     tags(
         (name = "health", description = "Liveness and readiness, outside `/v1`."),
         (name = "docs", description = "This description and a page to browse it."),
@@ -200,98 +57,16 @@ const JSON: &str = "application/json";
         (name = "realtime", description = "The WebSocket for live events."),
     ),
 )]
-pub(crate) struct ApiDoc;
+struct ApiDoc;
 
-/// Raw bytes, as an `application/octet-stream` body or answer.
-pub(crate) struct Binary;
-
-impl PartialSchema for Binary {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
-            .into()
-    }
+/// The whole document: the routes' operations within the parts above. The conventions are applied after
+/// the merge because they rewrite every operation.
+pub(crate) fn document(operations: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    let mut document = ApiDoc::openapi();
+    document.merge(operations);
+    Conventions.modify(&mut document);
+    document
 }
-
-impl ToSchema for Binary {}
-
-/// The `data` of an answer that carries nothing but its success.
-pub(crate) struct Null;
-
-impl PartialSchema for Null {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::Null)
-            .description(Some("Always null: nothing to report beyond success."))
-            .into()
-    }
-}
-
-impl ToSchema for Null {}
-
-/// A `multipart/form-data` body with the picture in a part named `avatar`.
-pub(crate) struct AvatarForm;
-
-impl PartialSchema for AvatarForm {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .property(
-                "avatar",
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
-                    .description(Some(
-                        "A PNG, JPEG, GIF or WebP image (recognised by its bytes) of at most 1 MiB.",
-                    )),
-            )
-            .required("avatar")
-            .into()
-    }
-}
-
-impl ToSchema for AvatarForm {}
-
-/// Every failure: the envelope with a human-readable `error` and a stable `code`.
-pub(crate) struct ErrorEnvelope;
-
-impl PartialSchema for ErrorEnvelope {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .description(Some("A failed request."))
-            .property(
-                "success",
-                ObjectBuilder::new()
-                    .schema_type(Type::Boolean)
-                    .enum_values(Some([false])),
-            )
-            .required("success")
-            .property(
-                "error",
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .description(Some("What went wrong.")),
-            )
-            .required("error")
-            .property(
-                "code",
-                ObjectBuilder::new().schema_type(Type::String).description(Some(
-                    "A stable machine-readable code, e.g. `VALIDATION_ERROR`, `NOT_FOUND`, `RATE_LIMIT_EXCEEDED`.",
-                )),
-            )
-            .required("code")
-            .property(
-                "retry_after",
-                ObjectBuilder::new()
-                    .schema_type(Type::Integer)
-                    .minimum(Some(0))
-                    .description(Some("Seconds until the budget renews (`RATE_LIMIT_EXCEEDED` only).")),
-            )
-            .into()
-    }
-}
-
-impl ToSchema for ErrorEnvelope {}
 
 /// Applies the conventions of the module documentation to every operation.
 struct Conventions;
@@ -442,64 +217,5 @@ fn add_common_errors(operation: &mut Operation, path: &str, secured: bool) {
                 .entry(status.into())
                 .or_insert_with(|| RefOr::Ref(Ref::new(format!("#/components/responses/{name}"))));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn document() -> serde_json::Value {
-        serde_json::to_value(ApiDoc::openapi()).unwrap()
-    }
-
-    #[test]
-    fn the_document_is_openapi_3_1_with_unique_operation_ids() {
-        let doc = document();
-        assert_eq!(doc["openapi"], "3.1.0");
-        let mut ids = std::collections::HashSet::new();
-        for item in doc["paths"].as_object().unwrap().values() {
-            for operation in item.as_object().unwrap().values() {
-                let id = operation["operationId"].as_str().unwrap();
-                assert!(ids.insert(id.to_owned()), "duplicate operationId {id}");
-            }
-        }
-    }
-
-    #[test]
-    fn custom_serde_types_have_their_wire_schemas() {
-        let doc = document();
-        let schemas = &doc["components"]["schemas"];
-        assert_eq!(schemas["UserId"]["type"], "string");
-        assert_eq!(schemas["UserId"]["format"], "uuid");
-        assert_eq!(schemas["Base64Bytes"]["contentEncoding"], "base64");
-        assert_eq!(schemas["PreKeyPublic"]["minLength"], 43);
-        assert_eq!(schemas["PreKeyPublic"]["maxLength"], 44);
-        assert_eq!(schemas["PreKeySignature"]["maxLength"], 88);
-        // `api::Timestamp` is an alias of chrono's `DateTime<Utc>`, recognised by name.
-        assert_eq!(schemas["Me"]["properties"]["created_at"]["type"], "string");
-        assert_eq!(schemas["Me"]["properties"]["created_at"]["format"], "date-time");
-    }
-
-    #[test]
-    fn answers_are_wrapped_in_the_envelope() {
-        let doc = document();
-        let me = &doc["paths"]["/v1/users/me"]["get"];
-        let ok = &me["responses"]["200"]["content"][JSON]["schema"];
-        assert_eq!(ok["properties"]["data"]["$ref"], "#/components/schemas/Me");
-        assert_eq!(ok["properties"]["success"]["enum"][0], true);
-        assert_eq!(me["responses"]["401"]["$ref"], "#/components/responses/Unauthorized");
-        let unauthorized = &doc["components"]["responses"]["Unauthorized"]["content"][JSON]["schema"];
-        assert_eq!(unauthorized["$ref"], "#/components/schemas/ErrorEnvelope");
-        assert_eq!(
-            me["security"],
-            serde_json::Value::Null,
-            "inherits the bearer requirement"
-        );
-        let document = &doc["paths"][DOCUMENT_PATH]["get"]["responses"]["200"]["content"][JSON]["schema"];
-        assert!(
-            document.get("properties").is_none(),
-            "the document itself is not enveloped"
-        );
     }
 }

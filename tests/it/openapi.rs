@@ -1,13 +1,14 @@
 //! The OpenAPI document at `/v1/openapi.json` against the node that serves it: every documented
-//! operation is served, every route of the route table is documented, and what the node answers fits
+//! operation is served, every route the node serves is documented, and what the node answers fits
 //! the document (the status is listed, JSON bodies validate against the documented schema).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use node::Services;
 
 use crate::support::*;
 
-/// The route table, read at test time so that a route added without documentation fails here.
-const ROUTES_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/gateway/src/routes.rs");
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "patch", "head", "options", "trace"];
 /// Operations that end the caller's session or account; they get a user of their own.
 const ENDS_SESSION: [(&str, &str); 3] = [
@@ -24,11 +25,11 @@ async fn every_documented_operation_is_served_and_answers_as_documented() {
     let doc = document(&node).await;
 
     let documented: BTreeSet<Route> = operations(&doc).map(|(method, path, _)| (method, path)).collect();
-    let served = served_routes();
+    let served = served_routes(node.services.clone());
     let undocumented: Vec<_> = served.difference(&documented).collect();
     assert!(undocumented.is_empty(), "served but not documented: {undocumented:?}");
     let unserved: Vec<_> = documented.difference(&served).collect();
-    assert!(unserved.is_empty(), "documented but not in routes.rs: {unserved:?}");
+    assert!(unserved.is_empty(), "documented but not served: {unserved:?}");
 
     let ann = node.user("ann").await;
     let mut problems = Vec::new();
@@ -542,150 +543,48 @@ fn check_string(schema: &Value, text: &str, at: &str, problems: &mut Vec<String>
     }
 }
 
-/// The (method, path) pairs `gateway/src/routes.rs` serves: each `.route("PATH", method(…).method(…))`
-/// of each router in `fn router`, under the prefix its router is `.nest`ed at.
-fn served_routes() -> BTreeSet<Route> {
-    let source = strip_comments(&std::fs::read_to_string(ROUTES_FILE).unwrap());
-    let start = source.find("fn router()").expect("routes.rs has fn router()");
-    let open = start + source[start..].find('{').unwrap();
-    let body = &source[open + 1..closing(&source, open)];
-
-    // Statements at the top level of the function: `let NAME = Router::new()…;` and the final expression.
-    let mut routers: BTreeMap<String, Vec<Route>> = BTreeMap::new();
-    let mut nests = Vec::new();
-    for statement in split_top_level(body, ';') {
-        let statement = statement.trim();
-        let name = statement
-            .strip_prefix("let ")
-            .and_then(|rest| rest.split_once('='))
-            .map(|(name, _)| name.trim().to_owned())
-            .unwrap_or_default();
-        let routes = routers.entry(name).or_default();
-        for (call, args) in calls(statement) {
-            let mut args = split_top_level(&args, ',').into_iter();
-            let first = args.next().unwrap_or_default();
-            match call.as_str() {
-                "route" => {
-                    let path = string_literal(&first);
-                    let handlers: String = args.collect::<Vec<_>>().join(",");
-                    for (method, _) in calls(&handlers) {
-                        if METHODS.contains(&method.as_str()) {
-                            routes.push((method, path.clone()));
-                        }
-                    }
-                }
-                "nest" => nests.push((
-                    string_literal(&first),
-                    args.next().unwrap_or_default().trim().to_owned(),
-                )),
-                _ => {}
-            }
-        }
-    }
-    let mut served: BTreeSet<Route> = routers.remove("").unwrap_or_default().into_iter().collect();
-    for (prefix, router) in nests {
-        let routes = routers
-            .get(&router)
-            .unwrap_or_else(|| panic!("nested router {router} not found"));
-        served.extend(
-            routes
+/// The (method, path) pairs the node serves, read from its router. axum has no call that lists routes,
+/// but a `Router`'s `Debug` output names each route's path (`RouteId(3): "/v1/…"`) and its method
+/// endpoints (`RouteId(3): MethodRouter(MethodRouter { get: Route, head: None, … })`); a route that is a
+/// whole service (`RouteId(3): Route(…)`) answers every method, listed as `*`. So a route added
+/// without documentation shows up here however it was added.
+fn served_routes(services: Arc<Services>) -> BTreeSet<Route> {
+    let router = format!("{:?}", gateway::app(services));
+    // The fallback router that follows holds the not-found answers, which are no routes.
+    let routes = router
+        .split_once("path_router: ")
+        .and_then(|(_, rest)| rest.split_once(", fallback_router: "))
+        .map(|(routes, _)| routes)
+        .expect("a Router's Debug output begins with its path_router");
+    let mut paths = BTreeMap::new();
+    let mut methods = BTreeMap::new();
+    for entry in routes.split("RouteId(").skip(1) {
+        let (id, endpoint) = entry.split_once("): ").expect("RouteId(n): …");
+        let id: u32 = id.parse().unwrap();
+        if let Some(path) = endpoint.strip_prefix('"') {
+            paths.insert(id, path[..path.find('"').unwrap()].to_owned());
+        } else if endpoint.starts_with("MethodRouter(") {
+            let served = METHODS
                 .iter()
-                .map(|(method, path)| (method.clone(), format!("{prefix}{path}"))),
-        );
+                .chain(&["connect"])
+                .filter(|method| {
+                    let (_, value) = endpoint.split_once(&format!("{method}: ")).expect("a field per method");
+                    !value.starts_with("None")
+                })
+                .map(|method| method.to_string())
+                .collect();
+            methods.insert(id, served);
+        } else {
+            methods.insert(id, vec!["*".to_owned()]);
+        }
     }
-    assert!(served.len() > 100, "parsed too few routes from routes.rs: {served:?}");
-    served
-}
-
-/// Removes `//` comments (outside string literals).
-fn strip_comments(source: &str) -> String {
-    source
-        .lines()
-        .map(|line| {
-            let mut in_string = false;
-            let mut previous = ' ';
-            for (index, c) in line.char_indices() {
-                match c {
-                    '"' if previous != '\\' => in_string = !in_string,
-                    '/' if !in_string && previous == '/' => return &line[..index - 1],
-                    _ => {}
-                }
-                previous = c;
-            }
-            line
+    let served: BTreeSet<Route> = methods
+        .into_iter()
+        .flat_map(|(id, methods)| {
+            let path = paths[&id].clone();
+            methods.into_iter().map(move |method| (method, path.clone()))
         })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// The index of the bracket closing the one at `open`, skipping string literals.
-fn closing(text: &str, open: usize) -> usize {
-    let mut depth = 0;
-    let mut in_string = false;
-    for (index, c) in text.char_indices().skip_while(|(i, _)| *i < open) {
-        match c {
-            '"' => in_string = !in_string,
-            '(' | '{' | '[' if !in_string => depth += 1,
-            ')' | '}' | ']' if !in_string => {
-                depth -= 1;
-                if depth == 0 {
-                    return index;
-                }
-            }
-            _ => {}
-        }
-    }
-    panic!("unbalanced brackets in routes.rs")
-}
-
-/// Splits at `separator` where it is outside brackets and strings.
-fn split_top_level(text: &str, separator: char) -> Vec<String> {
-    let (mut parts, mut current, mut depth, mut in_string) = (Vec::new(), String::new(), 0, false);
-    for c in text.chars() {
-        match c {
-            '"' => in_string = !in_string,
-            '(' | '{' | '[' if !in_string => depth += 1,
-            ')' | '}' | ']' if !in_string => depth -= 1,
-            _ if c == separator && depth == 0 && !in_string => {
-                parts.push(std::mem::take(&mut current));
-                continue;
-            }
-            _ => {}
-        }
-        current.push(c);
-    }
-    if !current.trim().is_empty() {
-        parts.push(current);
-    }
-    parts
-}
-
-/// The calls `name(args)` at the top level of an expression (method chains included), in order.
-fn calls(expression: &str) -> Vec<(String, String)> {
-    let mut found = Vec::new();
-    let mut index = 0;
-    while let Some(offset) = expression[index..].find('(') {
-        let open = index + offset;
-        let name: String = expression[..open]
-            .chars()
-            .rev()
-            .take_while(|c| c.is_alphanumeric() || *c == '_')
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        let close = closing(expression, open);
-        found.push((name, expression[open + 1..close].to_owned()));
-        index = close + 1;
-    }
-    found
-}
-
-fn string_literal(text: &str) -> String {
-    let text = text.trim();
-    assert!(
-        text.starts_with('"') && text.ends_with('"'),
-        "expected a string literal, found {text}"
-    );
-    text[1..text.len() - 1].to_owned()
+        .collect();
+    assert!(served.len() > 100, "read too few routes from the router: {served:?}");
+    served
 }

@@ -4,11 +4,27 @@ use protocol::api::{
     AuthResponse, ForgotPasswordRequest, ForgotPasswordResponse, LoginRequest, LogoutRequest, MessageText,
     RefreshRequest, RegisterRequest, ResetPasswordRequest, SessionList, TokenPair,
 };
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::extract::{Auth, ClientIp, Json, Path};
-use crate::openapi::Null;
 use crate::reply::{ApiResult, created, ok};
+use crate::schemas::Null;
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(logout_all))
+        .routes(routes!(sessions))
+        .routes(routes!(forgot_password))
+        .routes(routes!(reset_password))
+        .routes(routes!(revoke_other_sessions))
+        .routes(routes!(revoke_session))
+}
 
 /// # `POST /v1/auth/register`
 #[utoipa::path(

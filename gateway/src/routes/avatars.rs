@@ -4,11 +4,20 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
 use axum::response::{IntoResponse, Response};
 use protocol::ConversationId;
 use protocol::api::{Conversation, Me};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::extract::{Auth, Path};
-use crate::openapi::{AvatarForm, Binary, ErrorEnvelope};
 use crate::reply::{ApiResult, ok};
+use crate::schemas::{AvatarForm, Binary, ErrorEnvelope};
 use crate::{ApiError, AppState};
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(set_mine))
+        .routes(routes!(get))
+        .routes(routes!(set_conversation))
+}
 
 /// Reads the `avatar` part of a multipart form; a request that is not one gets the envelope too.
 async fn avatar_bytes(form: Result<Multipart, MultipartRejection>) -> Result<Vec<u8>, ApiError> {

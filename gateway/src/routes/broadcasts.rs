@@ -5,11 +5,25 @@ use protocol::api::{
     UpdateBroadcastRequest,
 };
 use protocol::{BroadcastId, UserId};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::extract::{Auth, Json, Path, Query};
-use crate::openapi::Null;
 use crate::reply::{ApiResult, created, ok};
+use crate::schemas::Null;
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(search))
+        .routes(routes!(get, update, delete))
+        .routes(routes!(recipients, add_recipient))
+        .routes(routes!(recipient_count))
+        .routes(routes!(bulk_add, bulk_remove))
+        .routes(routes!(is_recipient, remove_recipient))
+        .routes(routes!(send))
+}
 
 /// # `POST /v1/broadcasts`
 #[utoipa::path(

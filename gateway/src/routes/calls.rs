@@ -5,11 +5,31 @@ use protocol::api::{
 };
 use protocol::federation::CallAction;
 use protocol::{CallId, UserId};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::extract::{Auth, Json, Path, Query};
-use crate::openapi::ErrorEnvelope;
 use crate::reply::{ApiResult, created, ok};
+use crate::schemas::ErrorEnvelope;
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(of_user))
+        .routes(routes!(active))
+        .routes(routes!(missed))
+        .routes(routes!(ice_servers))
+        .routes(routes!(quality))
+        .routes(routes!(get))
+        .routes(routes!(participants, add_participant))
+        .routes(routes!(remove_participant))
+        .routes(routes!(set_status))
+        .routes(routes!(set_mute))
+        .routes(routes!(connected))
+        .routes(routes!(end))
+        .routes(routes!(duration))
+}
 
 /// # `POST /v1/calls`
 #[utoipa::path(

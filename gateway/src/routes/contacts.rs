@@ -1,11 +1,22 @@
 use axum::extract::State;
 use protocol::UserId;
 use protocol::api::{AddContactRequest, BlockedList, Contact, ContactList};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::extract::{Auth, Json, Path};
-use crate::openapi::{ErrorEnvelope, Null};
 use crate::reply::{ApiResult, created, ok};
+use crate::schemas::{ErrorEnvelope, Null};
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, add))
+        .routes(routes!(blocked))
+        .routes(routes!(remove))
+        .routes(routes!(block))
+        .routes(routes!(unblock))
+}
 
 /// # `GET /v1/users/me/contacts`
 #[utoipa::path(

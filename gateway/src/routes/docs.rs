@@ -1,15 +1,21 @@
 //! The API describing itself: the OpenAPI document and a page that browses it, both public.
 
 use axum::Json;
+use axum::extract::State;
 use axum::http::header::CONTENT_SECURITY_POLICY;
 use axum::response::{Html, IntoResponse};
-use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::openapi::ApiDoc;
+use crate::AppState;
 
 /// The page and everything it runs is inline; it only ever talks to this node.
 const PAGE_POLICY: &str =
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:";
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(openapi)).routes(routes!(page))
+}
 
 /// # `GET /v1/openapi.json`
 ///
@@ -27,8 +33,8 @@ const PAGE_POLICY: &str =
         body = Object,
     )),
 )]
-pub(crate) async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+pub(crate) async fn openapi(State(state): State<AppState>) -> Json<utoipa::openapi::OpenApi> {
+    Json(state.document.as_ref().clone())
 }
 
 /// # `GET /docs`

@@ -3,11 +3,20 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::extract::Auth;
-use crate::openapi::ErrorEnvelope;
 use crate::reply::{ApiResult, ok};
+use crate::schemas::ErrorEnvelope;
 use crate::{ApiError, AppState};
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(node))
+        .routes(routes!(peers))
+        .routes(routes!(resolve))
+}
 
 /// This node in the federation.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -2,9 +2,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::reply::{ApiResult, ok};
 use crate::{ApiError, AppState};
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(ping)).routes(routes!(health))
+}
 
 #[derive(Serialize, ToSchema)]
 pub(crate) struct Pong {

@@ -4,12 +4,28 @@ use protocol::api::{
     ActiveKeys, DeviceKeyQuery, IdentityKey, KeyBundle, OneTimePreKey, PreKeyCount, RotateSignedPreKeyRequest,
     SignedPreKey, SignedPreKeyUpload, UploadIdentityKeyRequest, UploadOneTimePreKeysRequest, UploadedCount,
 };
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::extract::{Auth, Json, Path, Query};
-use crate::openapi::ErrorEnvelope;
-use crate::openapi::Null;
 use crate::reply::{ApiResult, created, ok};
+use crate::schemas::{ErrorEnvelope, Null};
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(upload_identity, identity))
+        .routes(routes!(deactivate_identity))
+        .routes(routes!(delete_identity))
+        .routes(routes!(upload_signed_prekey, signed_prekey))
+        .routes(routes!(active_signed_prekey))
+        .routes(routes!(rotate_signed_prekey))
+        .routes(routes!(upload_one_time_prekeys))
+        .routes(routes!(one_time_prekey_count))
+        .routes(routes!(consume_one_time_prekey))
+        .routes(routes!(bundle))
+        .routes(routes!(active_keys))
+}
 
 /// # `POST /v1/encryption/identity`
 #[utoipa::path(

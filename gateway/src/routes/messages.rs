@@ -4,11 +4,25 @@ use protocol::api::{
     EditMessageRequest, ForwardMessageRequest, Message, MessagePage, MessageQuery, ReactRequest, ReactionList, Receipt,
     SendMessageRequest,
 };
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::extract::{Auth, Json, Path, Query};
-use crate::openapi::{ErrorEnvelope, Null};
 use crate::reply::{ApiResult, created, ok};
+use crate::schemas::{ErrorEnvelope, Null};
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(send, list))
+        .routes(routes!(get, edit, delete))
+        .routes(routes!(hard_delete))
+        .routes(routes!(mark_read))
+        .routes(routes!(mark_delivered))
+        .routes(routes!(forward))
+        .routes(routes!(reactions, react))
+        .routes(routes!(unreact))
+}
 
 /// # `POST /v1/messages`
 ///

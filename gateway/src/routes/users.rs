@@ -4,11 +4,24 @@ use protocol::api::{
     UserSearchQuery,
 };
 use protocol::{DeviceId, UserId};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::extract::{Auth, Json, Path, Query};
-use crate::openapi::{ErrorEnvelope, Null};
 use crate::reply::{ApiResult, ok};
+use crate::schemas::{ErrorEnvelope, Null};
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(me, update_me, delete_me))
+        .routes(routes!(settings, update_settings))
+        .routes(routes!(devices))
+        .routes(routes!(deactivate_device))
+        .routes(routes!(search))
+        .routes(routes!(profile))
+        .routes(routes!(public_devices))
+}
 
 /// # `GET /v1/users/me`
 #[utoipa::path(

@@ -1,11 +1,20 @@
 use axum::extract::State;
 use protocol::WebhookId;
 use protocol::api::{CreateWebhookRequest, Webhook, WebhookDeliveryList, WebhookList};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::extract::{Auth, Json, Path};
-use crate::openapi::Null;
 use crate::reply::{ApiResult, created, ok};
+use crate::schemas::Null;
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(delete))
+        .routes(routes!(deliveries))
+}
 
 /// # `POST /v1/webhooks`
 #[utoipa::path(
