@@ -132,7 +132,7 @@ impl Auth {
                 if let Some(phone) = &user.phone_number {
                     by_phone.insert(phone.as_bytes(), user.id.as_bytes())?;
                 }
-                by_display.insert(users::display_key(&user.display_name, user.id), &[])?;
+                by_display.insert(users::keys::display_name(&user.display_name, user.id), &[])?;
                 Ok::<_, sled::transaction::ConflictableTransactionError<Error>>(())
             })?;
         users::put_device(&self.store, &device)?;

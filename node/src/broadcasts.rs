@@ -39,10 +39,6 @@ struct RecipientRecord {
     added_at: Timestamp,
 }
 
-fn recipient_key(list: BroadcastId, user: UserId) -> Vec<u8> {
-    keys::join(&[list.as_bytes(), user.as_bytes()])
-}
-
 /// The broadcasts service.
 pub struct Broadcasts {
     store: Store,
@@ -190,7 +186,7 @@ impl Broadcasts {
         }
         users::records::get_user(&self.store, user)?.ok_or(Error::NotFound("user"))?;
         let tree = &self.store.trees.broadcastuser_recipient;
-        let key = recipient_key(id, user);
+        let key = keys::broadcast_recipient(id, user);
         if tree.contains_key(&key)? {
             return Ok(false);
         }
@@ -220,7 +216,7 @@ impl Broadcasts {
             .store
             .trees
             .broadcastuser_recipient
-            .remove(recipient_key(id, user))?
+            .remove(keys::broadcast_recipient(id, user))?
             .is_none()
         {
             return Err(Error::NotFound("recipient"));
@@ -269,7 +265,7 @@ impl Broadcasts {
                 self.store
                     .trees
                     .broadcastuser_recipient
-                    .remove(recipient_key(id, *user))?
+                    .remove(keys::broadcast_recipient(id, *user))?
                     .is_some(),
             );
         }
@@ -322,7 +318,7 @@ impl Broadcasts {
                 .store
                 .trees
                 .broadcastuser_recipient
-                .contains_key(recipient_key(id, user))?,
+                .contains_key(keys::broadcast_recipient(id, user))?,
         })
     }
 

@@ -36,11 +36,6 @@ use crate::{Actor, Config, Error, Result};
 /// Largest signaling payload relayed.
 pub(crate) const MAX_SIGNAL_BYTES: usize = 64 * 1024;
 
-fn time_key(owner: &[u8; 16], at: Timestamp, call: CallId) -> Vec<u8> {
-    let millis = u64::try_from(at.timestamp_millis()).unwrap_or_default();
-    keys::join(&[owner, &millis.to_be_bytes(), call.as_bytes()])
-}
-
 fn duration(call: &Call, now: Timestamp) -> u64 {
     match call.started_at {
         Some(started) => {
@@ -141,10 +136,10 @@ impl Calls {
     fn index(&self, call: &Call) -> Result<()> {
         let t = &self.store.trees;
         t.convtimecall_call
-            .insert(time_key(call.conversation_id.as_bytes(), call.created_at, call.id), &[])?;
+            .insert(keys::call_time(call.conversation_id.as_bytes(), call.created_at, call.id), &[])?;
         for participant in &call.participants {
             t.usertimecall_call
-                .insert(time_key(participant.user_id.as_bytes(), call.created_at, call.id), &[])?;
+                .insert(keys::call_time(participant.user_id.as_bytes(), call.created_at, call.id), &[])?;
         }
         Ok(())
     }

@@ -20,13 +20,9 @@ struct ContactRecord {
     added_at: Timestamp,
 }
 
-fn pair(owner: UserId, other: UserId) -> Vec<u8> {
-    keys::join(&[owner.as_bytes(), other.as_bytes()])
-}
-
 /// Whether `blocker` has blocked `user`.
 pub(crate) fn has_blocked(store: &Store, blocker: UserId, user: UserId) -> Result<bool> {
-    Ok(store.trees.userid_blockedid.contains_key(pair(blocker, user))?)
+    Ok(store.trees.userid_blockedid.contains_key(keys::user_pair(blocker, user))?)
 }
 
 /// Refuses when `target` has blocked `actor`.
@@ -113,7 +109,7 @@ impl Contacts {
         self.other_user(actor, other)?;
         let record = ContactRecord { added_at: Utc::now() };
         let previous = self.store.trees.userid_contactid.compare_and_swap(
-            pair(actor.user_id, other),
+            keys::user_pair(actor.user_id, other),
             None as Option<&[u8]>,
             Some(encode(&record)),
         )?;
@@ -133,7 +129,7 @@ impl Contacts {
             .store
             .trees
             .userid_contactid
-            .remove(pair(actor.user_id, other))?
+            .remove(keys::user_pair(actor.user_id, other))?
             .is_none()
         {
             return Err(Error::NotFound("contact"));
@@ -144,7 +140,7 @@ impl Contacts {
     /// Blocks a user (idempotent).
     pub async fn block(&self, actor: &Actor, other: UserId) -> Result<()> {
         self.other_user(actor, other)?;
-        let key = pair(actor.user_id, other);
+        let key = keys::user_pair(actor.user_id, other);
         if !self.store.trees.userid_blockedid.contains_key(&key)? {
             let record = ContactRecord { added_at: Utc::now() };
             self.store.trees.userid_blockedid.insert(key, encode(&record))?;
@@ -159,7 +155,7 @@ impl Contacts {
             .store
             .trees
             .userid_blockedid
-            .remove(pair(actor.user_id, other))?
+            .remove(keys::user_pair(actor.user_id, other))?
             .is_some()
         {
             self.store.commit().await?;

@@ -27,12 +27,12 @@ pub(crate) use self::records::{
     put_participant, require_participant,
 };
 
-use self::records::{dm_key, member_key, membership_key, put, view};
+use self::records::{put, view};
 use self::replica::{ensure_hosted_here, known_user};
 use crate::locks::ConversationLocks;
 use crate::outbox::Outbox;
 use crate::remote::Remote;
-use crate::storage::{Store, encode};
+use crate::storage::{Store, encode, keys};
 use crate::webhooks::Webhooks;
 use crate::{Actor, Error, Result, contacts, validate};
 
@@ -199,7 +199,7 @@ impl Conversations {
         )
             .transaction(|(conversations, members, memberships, dms)| -> TxResult<bool> {
                 if record.kind == ConversationKind::Dm {
-                    let pair = dm_key(roles[0].0, roles[1].0);
+                    let pair = keys::dm_pair(roles[0].0, roles[1].0);
                     if dms.get(&pair)?.is_some() {
                         return Ok(false);
                     }
@@ -208,10 +208,10 @@ impl Conversations {
                 conversations.insert(record.id.as_bytes(), encode(&record))?;
                 for (user, role) in &roles {
                     members.insert(
-                        member_key(record.id, *user),
+                        keys::member(record.id, *user),
                         encode(&ParticipantRecord::new(*role, now)),
                     )?;
-                    memberships.insert(membership_key(*user, record.id), &[])?;
+                    memberships.insert(keys::membership(*user, record.id), &[])?;
                 }
                 Ok(true)
             })?;
@@ -233,7 +233,7 @@ impl Conversations {
     }
 
     fn direct_between(&self, a: UserId, b: UserId) -> Result<Option<ConversationRecord>> {
-        match self.store.trees.dmpair_convid.get(dm_key(a, b))? {
+        match self.store.trees.dmpair_convid.get(keys::dm_pair(a, b))? {
             Some(id) => match ConversationId::from_slice(&id) {
                 Some(id) => get(&self.store, id),
                 None => Err(Error::Corrupt("dm pair index".into())),
@@ -397,13 +397,13 @@ impl Conversations {
                     conversations.remove(id.as_bytes())?;
                     activities.remove(id.as_bytes())?;
                     for (user, _) in &members {
-                        participants.remove(member_key(id, *user))?;
-                        memberships.remove(membership_key(*user, id))?;
+                        participants.remove(keys::member(id, *user))?;
+                        memberships.remove(keys::membership(*user, id))?;
                     }
                     if record.kind == ConversationKind::Dm
                         && let [(a, _), (b, _)] = members.as_slice()
                     {
-                        dms.remove(dm_key(*a, *b))?;
+                        dms.remove(keys::dm_pair(*a, *b))?;
                     }
                     Ok(())
                 },

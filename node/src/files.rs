@@ -64,10 +64,6 @@ pub(crate) fn file_url(id: FileId) -> String {
     format!("/v1/files/{id}")
 }
 
-fn share_key(file: FileId, conversation: ConversationId) -> Vec<u8> {
-    keys::join(&[file.as_bytes(), conversation.as_bytes()])
-}
-
 /// A stored file opened for reading, after its access check.
 pub struct Blob {
     /// Its metadata.
@@ -195,7 +191,7 @@ impl Files {
             return Err(Error::forbidden("only the uploader can share a file"));
         }
         conversations::require_participant(&self.store, conversation, actor.user_id)?;
-        let key = share_key(id, conversation);
+        let key = keys::file_share(id, conversation);
         if !self.store.trees.fileconv_share.contains_key(&key)? {
             self.store.trees.fileconv_share.insert(key, encode(&Utc::now()))?;
             self.store.commit().await?;
@@ -286,7 +282,7 @@ impl Files {
         if let Some(conversation) = record.conversation_id {
             trees
                 .fileconv_share
-                .insert(share_key(record.id, conversation), encode(&record.created_at))?;
+                .insert(keys::file_share(record.id, conversation), encode(&record.created_at))?;
         }
         Ok(())
     }

@@ -15,7 +15,7 @@ use sled::transaction::{TransactionalTree, UnabortableTransactionError};
 use tokio::sync::Notify;
 
 use crate::federation::{Client, Destination};
-use crate::storage::{Store, decode, encode};
+use crate::storage::{Store, decode, encode, keys};
 use crate::{Error, Result};
 
 /// Most events one delivery request carries.
@@ -49,27 +49,6 @@ pub(crate) struct Outbox {
     workers: Mutex<HashMap<NodeName, Arc<Notify>>>,
 }
 
-fn prefix(node: &NodeName) -> Vec<u8> {
-    let name = node.as_str().as_bytes();
-    let mut key = Vec::with_capacity(1 + name.len() + 8);
-    // Names are at most 63 bytes, so the length fits a byte and no name's prefix is another's.
-    key.push(u8::try_from(name.len()).unwrap_or(u8::MAX));
-    key.extend_from_slice(name);
-    key
-}
-
-fn entry_key(node: &NodeName, position: u64) -> Vec<u8> {
-    let mut key = prefix(node);
-    key.extend_from_slice(&position.to_be_bytes());
-    key
-}
-
-fn node_of(key: &[u8]) -> Option<NodeName> {
-    let len = usize::from(*key.first()?);
-    let name = std::str::from_utf8(key.get(1..1 + len)?).ok()?;
-    NodeName::new(name).ok()
-}
-
 impl Outbox {
     pub(crate) fn new(store: Store, key: SigningKey, max_backoff: Duration) -> Self {
         Self {
@@ -98,7 +77,7 @@ impl Outbox {
             peer_id: to.peer.to_bytes(),
             envelope,
         };
-        tree.insert(entry_key(&to.node, position), encode(&entry))?;
+        tree.insert(keys::outbox_entry(&to.node, position), encode(&entry))?;
         Ok(())
     }
 
@@ -112,14 +91,14 @@ impl Outbox {
         self.store
             .trees
             .nodepos_outbox
-            .insert(entry_key(&to.node, position), encode(&entry))?;
+            .insert(keys::outbox_entry(&to.node, position), encode(&entry))?;
         self.wake(&to.node);
         Ok(())
     }
 
     /// Events waiting for a node.
     pub(crate) fn depth(&self, node: &NodeName) -> u64 {
-        self.store.trees.nodepos_outbox.scan_prefix(prefix(node)).count() as u64
+        self.store.trees.nodepos_outbox.scan_prefix(keys::outbox_prefix(node)).count() as u64
     }
 
     /// Tells a destination's worker there is work (or that its node is back); starts the worker if
@@ -148,12 +127,12 @@ impl Outbox {
         loop {
             let next = self.store.trees.nodepos_outbox.range(from.clone()..).next();
             let Some(Ok((key, _))) = next else { break };
-            let Some(node) = node_of(&key) else {
+            let Some(node) = keys::outbox_node(&key) else {
                 tracing::error!("an outbox key names no node; skipped");
                 let _ = self.store.trees.nodepos_outbox.remove(&key);
                 continue;
             };
-            from = prefix(&node);
+            from = keys::outbox_prefix(&node);
             from.extend_from_slice(&[0xff; 9]);
             destinations.push(node);
         }
@@ -169,7 +148,7 @@ impl Outbox {
         let mut envelopes = Vec::new();
         let mut bytes = 0;
         let mut peer = None;
-        for item in self.store.trees.nodepos_outbox.scan_prefix(prefix(node)) {
+        for item in self.store.trees.nodepos_outbox.scan_prefix(keys::outbox_prefix(node)) {
             let (key, value) = item?;
             let entry: OutboxEntry = decode(&value)?;
             let entry_peer =
@@ -236,18 +215,3 @@ impl Outbox {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_name_their_destination_and_sort_by_position() {
-        let node = NodeName::new("node-b").unwrap();
-        let key = entry_key(&node, 7);
-        assert_eq!(node_of(&key), Some(node.clone()));
-        assert!(entry_key(&node, 7) < entry_key(&node, 8));
-        assert!(entry_key(&node, 300) < entry_key(&node, 70_000));
-        let longer = NodeName::new("node-bb").unwrap();
-        assert!(!entry_key(&longer, 1).starts_with(&prefix(&node)));
-    }
-}

@@ -12,7 +12,7 @@ use protocol::api::{
 use protocol::webhooks::WebhookEvent;
 use protocol::{DeviceId, UserId};
 
-use self::records::{UserRecord, devices_of, display_key, get_device, get_user, put_device};
+use self::records::{UserRecord, devices_of, get_device, get_user, put_device};
 use crate::auth::Auth;
 use crate::realtime::Hub;
 use crate::remote::{Remote, ResolvedUser, homes};
@@ -80,7 +80,7 @@ impl Users {
     /// Changes the fields present in the request.
     pub async fn update_me(&self, actor: &Actor, request: UpdateProfileRequest) -> Result<Me> {
         let mut user = self.load(actor.user_id)?;
-        let old_display = display_key(&user.display_name, user.id);
+        let old_display = keys::display_name(&user.display_name, user.id);
         if let Some(name) = &request.display_name {
             user.display_name = validate::text("display_name", name, 1, 64)?;
         }
@@ -101,7 +101,7 @@ impl Users {
         t.userid_user.insert(user.id.as_bytes(), encode(&user))?;
         t.displayname_userid.remove(old_display)?;
         t.displayname_userid
-            .insert(display_key(&user.display_name, user.id), &[])?;
+            .insert(keys::display_name(&user.display_name, user.id), &[])?;
         self.store.commit().await?;
         let data = serde_json::json!({
             "user_id": user.id,
@@ -146,7 +146,7 @@ impl Users {
         if let Some(phone) = &user.phone_number {
             t.phone_userid.remove(phone.as_bytes())?;
         }
-        t.displayname_userid.remove(display_key(&user.display_name, user.id))?;
+        t.displayname_userid.remove(keys::display_name(&user.display_name, user.id))?;
         t.userid_settings.remove(user.id.as_bytes())?;
         if let Some(reset) = t.userid_resethash.remove(user.id.as_bytes())? {
             t.resethash_reset.remove(reset)?;

@@ -126,7 +126,7 @@ impl Calls {
                 self.store
                     .trees
                     .usertimecall_call
-                    .insert(time_key(user.as_bytes(), call.created_at, call.id), &[])?;
+                    .insert(keys::call_time(user.as_bytes(), call.created_at, call.id), &[])?;
             }
         }
         if call.status == CallStatus::Initiated {

@@ -45,10 +45,10 @@ impl Calls {
         self.save(&call)?;
         let t = &self.store.trees;
         t.convtimecall_call
-            .insert(time_key(call.conversation_id.as_bytes(), call.created_at, call.id), &[])?;
+            .insert(keys::call_time(call.conversation_id.as_bytes(), call.created_at, call.id), &[])?;
         for user in &members_here {
             t.usertimecall_call
-                .insert(time_key(user.as_bytes(), call.created_at, call.id), &[])?;
+                .insert(keys::call_time(user.as_bytes(), call.created_at, call.id), &[])?;
         }
         self.store.commit().await?;
         let event = match event {

@@ -62,8 +62,8 @@ impl Conversations {
         (&t.convid_conversation, &t.convuser_participant, &t.userconv_membership).transaction(
             |(conversations, members, memberships)| -> TxResult<()> {
                 conversations.insert(id.as_bytes(), encode(&*record))?;
-                members.insert(member_key(id, user), encode(&member))?;
-                memberships.insert(membership_key(user, id), &[])?;
+                members.insert(keys::member(id, user), encode(&member))?;
+                memberships.insert(keys::membership(user, id), &[])?;
                 Ok(())
             },
         )?;
@@ -146,8 +146,8 @@ impl Conversations {
         (&t.convid_conversation, &t.convuser_participant, &t.userconv_membership).transaction(
             |(conversations, members, memberships)| -> TxResult<()> {
                 conversations.insert(id.as_bytes(), encode(&record))?;
-                members.remove(member_key(id, user))?;
-                memberships.remove(membership_key(user, id))?;
+                members.remove(keys::member(id, user))?;
+                memberships.remove(keys::membership(user, id))?;
                 Ok(())
             },
         )?;

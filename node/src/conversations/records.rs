@@ -115,19 +115,6 @@ pub(crate) fn activity(store: &Store, id: ConversationId) -> Result<Activity> {
         .unwrap_or_default())
 }
 
-pub(crate) fn member_key(conversation: ConversationId, user: UserId) -> Vec<u8> {
-    keys::join(&[conversation.as_bytes(), user.as_bytes()])
-}
-
-pub(crate) fn membership_key(user: UserId, conversation: ConversationId) -> Vec<u8> {
-    keys::join(&[user.as_bytes(), conversation.as_bytes()])
-}
-
-pub(crate) fn dm_key(a: UserId, b: UserId) -> Vec<u8> {
-    let (low, high) = if a < b { (a, b) } else { (b, a) };
-    keys::join(&[low.as_bytes(), high.as_bytes()])
-}
-
 pub(crate) fn participant(
     store: &Store,
     conversation: ConversationId,
@@ -136,7 +123,7 @@ pub(crate) fn participant(
     store
         .trees
         .convuser_participant
-        .get(member_key(conversation, user))?
+        .get(keys::member(conversation, user))?
         .map(|b| decode(&b))
         .transpose()
 }
@@ -150,7 +137,7 @@ pub(crate) fn put_participant(
     store
         .trees
         .convuser_participant
-        .insert(member_key(conversation, user), encode(record))?;
+        .insert(keys::member(conversation, user), encode(record))?;
     Ok(())
 }
 
@@ -200,8 +187,8 @@ pub(crate) fn require_participant(
 pub(crate) fn forget_user(store: &Store, user: UserId) -> Result<()> {
     let t = &store.trees;
     for conversation in memberships(store, user)? {
-        t.convuser_participant.remove(member_key(conversation, user))?;
-        t.userconv_membership.remove(membership_key(user, conversation))?;
+        t.convuser_participant.remove(keys::member(conversation, user))?;
+        t.userconv_membership.remove(keys::membership(user, conversation))?;
         if let Some(mut record) = get(store, conversation)? {
             record.participant_count = record.participant_count.saturating_sub(1);
             put(store, &record)?;

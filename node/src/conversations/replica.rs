@@ -11,10 +11,10 @@ use protocol::federation::{ConversationState, Envelope, Event, Member};
 use protocol::{ConversationId, UserId};
 
 use super::Conversations;
-use super::records::{ConversationRecord, ParticipantRecord, dm_key, member_key, membership_key, participants, put};
+use super::records::{ConversationRecord, ParticipantRecord, participants, put};
 use crate::federation::Destination;
 use crate::remote::homes;
-use crate::storage::{Store, encode};
+use crate::storage::{Store, encode, keys};
 use crate::users::records::get_user;
 use crate::{Error, Result, validate};
 
@@ -153,16 +153,16 @@ impl Conversations {
         let t = &self.store.trees;
         for (user, _) in &before {
             if !incoming.contains_key(user) {
-                t.convuser_participant.remove(member_key(id, *user))?;
-                t.userconv_membership.remove(membership_key(*user, id))?;
+                t.convuser_participant.remove(keys::member(id, *user))?;
+                t.userconv_membership.remove(keys::membership(*user, id))?;
             }
         }
         for (user, member) in &incoming {
             let mut record = super::participant(&self.store, id, *user)?
                 .unwrap_or_else(|| ParticipantRecord::new(member.role, member.joined_at));
             record.role = member.role;
-            t.convuser_participant.insert(member_key(id, *user), encode(&record))?;
-            t.userconv_membership.insert(membership_key(*user, id), &[])?;
+            t.convuser_participant.insert(keys::member(id, *user), encode(&record))?;
+            t.userconv_membership.insert(keys::membership(*user, id), &[])?;
         }
         let record = ConversationRecord {
             id,
@@ -181,7 +181,7 @@ impl Conversations {
         if record.kind == ConversationKind::Dm
             && let [a, b] = state.members.as_slice()
         {
-            t.dmpair_convid.insert(dm_key(a.user_id, b.user_id), id.as_bytes())?;
+            t.dmpair_convid.insert(keys::dm_pair(a.user_id, b.user_id), id.as_bytes())?;
         }
         let envelope = envelope.to_bytes().map_err(|err| Error::Internal(err.to_string()))?;
         t.convid_envelope.insert(id.as_bytes(), envelope)?;

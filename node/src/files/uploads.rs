@@ -63,11 +63,6 @@ impl UploadRecord {
     }
 }
 
-fn listing_key(user: UserId, created_at: Timestamp, id: UploadId) -> Vec<u8> {
-    let millis = u64::try_from(created_at.timestamp_millis()).unwrap_or_default();
-    keys::join(&[user.as_bytes(), &millis.to_be_bytes(), id.as_bytes()])
-}
-
 fn unfinished(record: &UploadRecord) -> Result<()> {
     if record.status.is_unfinished() {
         Ok(())
@@ -178,7 +173,7 @@ impl Files {
         self.store
             .trees
             .usertimeupload_upload
-            .insert(listing_key(actor.user_id, now, record.id), &[])?;
+            .insert(keys::upload_listing(actor.user_id, now, record.id), &[])?;
         self.store.commit().await?;
         Ok(record.view())
     }
@@ -351,7 +346,7 @@ impl Files {
                 uploads.insert(&record.id.as_bytes()[..], encode(&record))?;
                 files.insert(&file_id.as_bytes()[..], encode(&file))?;
                 if let Some(conversation) = conversation {
-                    shares.insert(share_key(file_id, conversation), encode(&now))?;
+                    shares.insert(keys::file_share(file_id, conversation), encode(&now))?;
                 }
                 Ok(())
             },

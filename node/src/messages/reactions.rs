@@ -16,10 +16,6 @@ use crate::{Actor, Error, Result};
 /// Most distinct emoji one user may put on one message.
 pub(crate) const MAX_REACTIONS_PER_USER: usize = 20;
 
-fn reaction_key(message: MessageId, user: UserId, emoji: &str) -> Vec<u8> {
-    keys::join(&[message.as_bytes(), user.as_bytes(), emoji.as_bytes()])
-}
-
 fn check_emoji(emoji: &str) -> Result<String> {
     let emoji = emoji.trim();
     let len = emoji.chars().count();
@@ -86,7 +82,7 @@ impl Messages {
             return Err(Error::Conflict("a deleted message cannot be reacted to".into()));
         }
         let tree = &self.store.trees.messageuseremoji_reaction;
-        let key = reaction_key(id, actor.user_id, &emoji);
+        let key = keys::reaction(id, actor.user_id, &emoji);
         if !tree.contains_key(&key)? {
             let mine = tree
                 .scan_prefix(keys::join(&[id.as_bytes(), actor.user_id.as_bytes()]))
@@ -117,7 +113,7 @@ impl Messages {
             .store
             .trees
             .messageuseremoji_reaction
-            .remove(reaction_key(id, actor.user_id, &emoji))?
+            .remove(keys::reaction(id, actor.user_id, &emoji))?
             .is_none()
         {
             return Err(Error::NotFound("reaction"));
@@ -144,7 +140,7 @@ impl Messages {
         crate::conversations::records::require_participant(&self.store, conversation, user)?;
         let emoji = check_emoji(emoji)?;
         let tree = &self.store.trees.messageuseremoji_reaction;
-        let key = reaction_key(message, user, &emoji);
+        let key = keys::reaction(message, user, &emoji);
         let changed = if added {
             tree.insert(key, encode(&Utc::now()))?.is_none()
         } else {

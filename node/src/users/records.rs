@@ -156,7 +156,3 @@ pub(crate) fn find_by_identity(store: &Store, identity: &str) -> Result<Option<U
     }
 }
 
-/// The display-name index key: lower-cased name, a 0 separator, the user id.
-pub(crate) fn display_key(display_name: &str, user: UserId) -> Vec<u8> {
-    keys::join(&[display_name.to_lowercase().as_bytes(), &[0], user.as_bytes()])
-}
