@@ -20,7 +20,7 @@ use tokio::sync::Mutex;
 use self::sessions::{REMEMBERED_SPENT_TOKENS, SessionRecord};
 use self::tokens::{Claims, Tokens};
 use crate::realtime::Hub;
-use crate::storage::{Store, decode, encode};
+use crate::storage::{Store, decode, encode, keys};
 use crate::users::records::{self as users, DeviceRecord, UserRecord};
 use crate::{Config, Error, Result, validate};
 
@@ -132,7 +132,7 @@ impl Auth {
                 if let Some(phone) = &user.phone_number {
                     by_phone.insert(phone.as_bytes(), user.id.as_bytes())?;
                 }
-                by_display.insert(users::keys::display_name(&user.display_name, user.id), &[])?;
+                by_display.insert(keys::display_name(&user.display_name, user.id), &[])?;
                 Ok::<_, sled::transaction::ConflictableTransactionError<Error>>(())
             })?;
         users::put_device(&self.store, &device)?;

@@ -135,11 +135,15 @@ impl Calls {
     /// changes nothing).
     fn index(&self, call: &Call) -> Result<()> {
         let t = &self.store.trees;
-        t.convtimecall_call
-            .insert(keys::call_time(call.conversation_id.as_bytes(), call.created_at, call.id), &[])?;
+        t.convtimecall_call.insert(
+            keys::call_time(call.conversation_id.as_bytes(), call.created_at, call.id),
+            &[],
+        )?;
         for participant in &call.participants {
-            t.usertimecall_call
-                .insert(keys::call_time(participant.user_id.as_bytes(), call.created_at, call.id), &[])?;
+            t.usertimecall_call.insert(
+                keys::call_time(participant.user_id.as_bytes(), call.created_at, call.id),
+                &[],
+            )?;
         }
         Ok(())
     }

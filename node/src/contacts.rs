@@ -22,7 +22,10 @@ struct ContactRecord {
 
 /// Whether `blocker` has blocked `user`.
 pub(crate) fn has_blocked(store: &Store, blocker: UserId, user: UserId) -> Result<bool> {
-    Ok(store.trees.userid_blockedid.contains_key(keys::user_pair(blocker, user))?)
+    Ok(store
+        .trees
+        .userid_blockedid
+        .contains_key(keys::user_pair(blocker, user))?)
 }
 
 /// Refuses when `target` has blocked `actor`.

@@ -98,7 +98,11 @@ impl Outbox {
 
     /// Events waiting for a node.
     pub(crate) fn depth(&self, node: &NodeName) -> u64 {
-        self.store.trees.nodepos_outbox.scan_prefix(keys::outbox_prefix(node)).count() as u64
+        self.store
+            .trees
+            .nodepos_outbox
+            .scan_prefix(keys::outbox_prefix(node))
+            .count() as u64
     }
 
     /// Tells a destination's worker there is work (or that its node is back); starts the worker if
@@ -214,4 +218,3 @@ impl Outbox {
         }
     }
 }
-

@@ -146,7 +146,8 @@ impl Users {
         if let Some(phone) = &user.phone_number {
             t.phone_userid.remove(phone.as_bytes())?;
         }
-        t.displayname_userid.remove(keys::display_name(&user.display_name, user.id))?;
+        t.displayname_userid
+            .remove(keys::display_name(&user.display_name, user.id))?;
         t.userid_settings.remove(user.id.as_bytes())?;
         if let Some(reset) = t.userid_resethash.remove(user.id.as_bytes())? {
             t.resethash_reset.remove(reset)?;

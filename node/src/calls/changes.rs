@@ -14,7 +14,7 @@ use crate::conversations::records as conversations;
 use crate::storage::{encode, keys};
 use crate::{Actor, Error, Result, contacts, validate};
 
-use super::{Calls, duration, time_key, transition_error};
+use super::{Calls, duration, transition_error};
 
 impl Calls {
     /// Starts a call in a conversation and rings its other participants (except those who blocked the

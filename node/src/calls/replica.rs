@@ -6,8 +6,9 @@
 use protocol::api::CallStatus;
 use protocol::federation::{CallEvent, CallUpdate};
 
-use super::{Calls, time_key};
+use super::Calls;
 use crate::conversations::records::{self as conversations, MAX_PARTICIPANTS};
+use crate::storage::keys;
 use crate::{Error, Result, contacts, users};
 
 impl Calls {
@@ -44,8 +45,10 @@ impl Calls {
         }
         self.save(&call)?;
         let t = &self.store.trees;
-        t.convtimecall_call
-            .insert(keys::call_time(call.conversation_id.as_bytes(), call.created_at, call.id), &[])?;
+        t.convtimecall_call.insert(
+            keys::call_time(call.conversation_id.as_bytes(), call.created_at, call.id),
+            &[],
+        )?;
         for user in &members_here {
             t.usertimecall_call
                 .insert(keys::call_time(user.as_bytes(), call.created_at, call.id), &[])?;

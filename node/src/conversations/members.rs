@@ -5,11 +5,9 @@ use protocol::api::{AddParticipantRequest, ChangeRoleRequest, ConversationKind, 
 use protocol::{ConversationId, UserId};
 use sled::Transactional;
 
-use super::records::{
-    ConversationRecord, ParticipantRecord, member_key, membership_key, participant, participants, require_participant,
-};
+use super::records::{ConversationRecord, ParticipantRecord, participant, participants, require_participant};
 use super::{Conversations, MAX_PARTICIPANTS, TxResult};
-use crate::storage::encode;
+use crate::storage::{encode, keys};
 use crate::{Actor, Error, Result, contacts, users};
 
 impl Conversations {

@@ -161,7 +161,8 @@ impl Conversations {
             let mut record = super::participant(&self.store, id, *user)?
                 .unwrap_or_else(|| ParticipantRecord::new(member.role, member.joined_at));
             record.role = member.role;
-            t.convuser_participant.insert(keys::member(id, *user), encode(&record))?;
+            t.convuser_participant
+                .insert(keys::member(id, *user), encode(&record))?;
             t.userconv_membership.insert(keys::membership(*user, id), &[])?;
         }
         let record = ConversationRecord {
@@ -181,7 +182,8 @@ impl Conversations {
         if record.kind == ConversationKind::Dm
             && let [a, b] = state.members.as_slice()
         {
-            t.dmpair_convid.insert(keys::dm_pair(a.user_id, b.user_id), id.as_bytes())?;
+            t.dmpair_convid
+                .insert(keys::dm_pair(a.user_id, b.user_id), id.as_bytes())?;
         }
         let envelope = envelope.to_bytes().map_err(|err| Error::Internal(err.to_string()))?;
         t.convid_envelope.insert(id.as_bytes(), envelope)?;

@@ -19,7 +19,7 @@ use sled::transaction::ConflictableTransactionError;
 use tokio::io::{AsyncRead, AsyncSeekExt, AsyncWriteExt};
 
 use super::blobs::{self, CopyError};
-use super::{FileRecord, Files, MAX_CHUNK_BYTES, MAX_FILE_NAME, content_type, file_url, sha256_hex, share_key};
+use super::{FileRecord, Files, MAX_CHUNK_BYTES, MAX_FILE_NAME, content_type, file_url, sha256_hex};
 use crate::conversations::records as conversations;
 use crate::storage::{decode, encode, keys};
 use crate::{Actor, Error, Result, validate};

@@ -155,4 +155,3 @@ pub(crate) fn find_by_identity(store: &Store, identity: &str) -> Result<Option<U
         None => Ok(None),
     }
 }
-
