@@ -55,34 +55,30 @@ impl Messages {
 
     /// Adds the caller's reaction to a message, on every participant's node.
     pub async fn react(&self, actor: &Actor, id: MessageId, emoji: &str) -> Result<ReactionList> {
-        match self.host_of_message(actor, id)? {
-            Some(host) => {
-                let change = RequestedChange::React {
-                    emoji: emoji.to_owned(),
-                };
-                let message = self.ask_host(actor, &host, id, change).await?;
-                Ok(ReactionList {
-                    reactions: message.reactions,
-                })
-            }
-            None => self.react_here(actor, id, emoji).await,
-        }
+        self.change_reaction(actor, id, emoji, true).await
     }
 
     /// Removes the caller's reaction from a message, on every participant's node.
     pub async fn unreact(&self, actor: &Actor, id: MessageId, emoji: &str) -> Result<ReactionList> {
-        match self.host_of_message(actor, id)? {
-            Some(host) => {
-                let change = RequestedChange::Unreact {
-                    emoji: emoji.to_owned(),
-                };
-                let message = self.ask_host(actor, &host, id, change).await?;
-                Ok(ReactionList {
-                    reactions: message.reactions,
-                })
-            }
-            None => self.unreact_here(actor, id, emoji).await,
-        }
+        self.change_reaction(actor, id, emoji, false).await
+    }
+
+    async fn change_reaction(&self, actor: &Actor, id: MessageId, emoji: &str, add: bool) -> Result<ReactionList> {
+        let Some(host) = self.host_of_message(actor, id)? else {
+            return match add {
+                true => self.react_here(actor, id, emoji).await,
+                false => self.unreact_here(actor, id, emoji).await,
+            };
+        };
+        let emoji = emoji.to_owned();
+        let change = match add {
+            true => RequestedChange::React { emoji },
+            false => RequestedChange::Unreact { emoji },
+        };
+        let message = self.ask_host(actor, &host, id, change).await?;
+        Ok(ReactionList {
+            reactions: message.reactions,
+        })
     }
 
     async fn ask_host(
