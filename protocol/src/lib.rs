@@ -1,6 +1,6 @@
-//! Parley's wire vocabulary: the identifiers, REST bodies and WebSocket frames that clients, the gateway
-//! and (later) federation exchange, and the end-to-end cryptography clients run over them (X3DH, the
-//! Double Ratchet, safety numbers). Nothing here performs I/O, so every consumer agrees on one shape.
+//! Parley's wire vocabulary: the identifiers, REST bodies and WebSocket frames that clients and the
+//! gateway exchange, the requests and signed events nodes exchange over federation, and the end-to-end
+//! cryptography clients run over them (X3DH, the Double Ratchet, safety numbers). Nothing here performs I/O, so every consumer agrees on one shape.
 #![deny(unsafe_code, missing_docs)]
 
 pub mod api;
