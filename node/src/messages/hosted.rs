@@ -19,7 +19,7 @@ use super::write::{DeviceCopy, NewMessage, Sequence, message_by_id, remove_copie
 use crate::conversations::records as conversations;
 use crate::remote::homes;
 use crate::storage::keys;
-use crate::{Actor, Error, Result, validate};
+use crate::{Actor, Error, Result};
 
 impl Messages {
     /// Stores a message of a conversation this node hosts and fans it out: to local devices over
@@ -33,13 +33,11 @@ impl Messages {
         forwarded_from: Option<MessageId>,
         remote: &HashMap<DeviceId, UserId>,
     ) -> Result<Message> {
-        let client_message_id = validate::text("client_message_id", &request.client_message_id, 1, 128)?;
-        let message_type = plan::message_type("message_type", request.message_type.trim())?;
         let conversation = request.conversation_id;
         conversations::require_participant(&self.store, conversation, actor.user_id)?;
 
         let guard = self.locks.lock(conversation).await;
-        let dedup = keys::idempotency(conversation, actor.user_id, &client_message_id);
+        let dedup = keys::idempotency(conversation, actor.user_id, &request.client_message_id);
         if let Some(existing) = self.store.trees.convsenderclient_messageid.get(&dedup)? {
             drop(guard);
             let id = MessageId::from_slice(&existing).ok_or_else(|| Error::Corrupt("idempotency index".into()))?;
@@ -56,9 +54,9 @@ impl Messages {
             conversation_id: conversation,
             sender_id: actor.user_id,
             sender_device_id: actor.device_id,
-            client_message_id,
+            client_message_id: request.client_message_id.clone(),
             seq: 0,
-            message_type,
+            message_type: request.message_type,
             created_at: Utc::now(),
             updated_at: None,
             edited: false,

@@ -2,7 +2,7 @@
 //! MessagePack, because they are the bulk of the data and MessagePack would spell bytes as integers.
 
 use protocol::api::Timestamp;
-use protocol::{Base64Bytes, ConversationId, DeviceId, MessageId, UserId};
+use protocol::{Base64Bytes, ClientMessageId, ConversationId, DeviceId, MessageId, MessageType, UserId};
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
@@ -13,9 +13,9 @@ pub(crate) struct MessageRecord {
     pub(crate) conversation_id: ConversationId,
     pub(crate) sender_id: UserId,
     pub(crate) sender_device_id: DeviceId,
-    pub(crate) client_message_id: String,
+    pub(crate) client_message_id: ClientMessageId,
     pub(crate) seq: u64,
-    pub(crate) message_type: String,
+    pub(crate) message_type: MessageType,
     pub(crate) created_at: Timestamp,
     pub(crate) updated_at: Option<Timestamp>,
     pub(crate) edited: bool,
@@ -99,6 +99,52 @@ mod tests {
         let (c, h) = decode_copy(&encode_copy(&ciphertext, None)).unwrap();
         assert_eq!((c, h), (ciphertext, None));
         assert!(decode_copy(&[0, 5, 1]).is_err());
+    }
+
+    /// The record as written while its type and idempotency key were plain strings.
+    #[derive(Serialize)]
+    struct StringlyRecord {
+        id: MessageId,
+        conversation_id: ConversationId,
+        sender_id: UserId,
+        sender_device_id: DeviceId,
+        client_message_id: String,
+        seq: u64,
+        message_type: String,
+        created_at: Timestamp,
+        updated_at: Option<Timestamp>,
+        edited: bool,
+        deleted: bool,
+        recipients: Vec<(UserId, DeviceId)>,
+        reply_to: Option<MessageId>,
+        mentions: Vec<UserId>,
+        forwarded_from: Option<MessageId>,
+    }
+
+    #[test]
+    fn records_are_stored_as_they_were_with_strings() {
+        let old = StringlyRecord {
+            id: MessageId::random(),
+            conversation_id: ConversationId::random(),
+            sender_id: UserId::random(),
+            sender_device_id: DeviceId::random(),
+            client_message_id: "c1:5f0c".into(),
+            seq: 3,
+            message_type: "image".into(),
+            created_at: chrono::Utc::now(),
+            updated_at: None,
+            edited: false,
+            deleted: false,
+            recipients: vec![(UserId::random(), DeviceId::random())],
+            reply_to: None,
+            mentions: Vec::new(),
+            forwarded_from: None,
+        };
+        let bytes = crate::storage::encode(&old);
+        let record: MessageRecord = crate::storage::decode(&bytes).unwrap();
+        assert_eq!(record.message_type, MessageType::Image);
+        assert_eq!(record.client_message_id.as_str(), "c1:5f0c");
+        assert_eq!(crate::storage::encode(&record), bytes);
     }
 
     #[test]

@@ -74,7 +74,7 @@ impl Messages {
             sender_device_id: message.sender_device_id,
             client_message_id: message.client_message_id.clone(),
             seq: message.seq,
-            message_type: message.message_type.clone(),
+            message_type: message.message_type,
             created_at: message.created_at,
             updated_at: None,
             edited: false,

@@ -1,7 +1,7 @@
 //! Key layouts. Composite keys concatenate fixed-width parts so a prefix of the parts is a prefix scan.
 //! The generic builders come first, then the key of every tree whose layout is more than one id.
 
-use protocol::{ConversationId, DeviceId, MessageId, UserId};
+use protocol::{ClientMessageId, ConversationId, DeviceId, MessageId, UserId};
 
 /// Concatenates key parts.
 pub(crate) fn join(parts: &[&[u8]]) -> Vec<u8> {
@@ -45,8 +45,12 @@ pub(crate) fn id_at(key: &[u8], offset: usize) -> Option<[u8; 16]> {
 }
 
 /// `convsenderclient_messageid`: a sender's `client_message_id` in a conversation, for idempotent sends.
-pub(crate) fn idempotency(conversation: ConversationId, sender: UserId, client_id: &str) -> Vec<u8> {
-    join(&[conversation.as_bytes(), sender.as_bytes(), client_id.as_bytes()])
+pub(crate) fn idempotency(conversation: ConversationId, sender: UserId, client_id: &ClientMessageId) -> Vec<u8> {
+    join(&[
+        conversation.as_bytes(),
+        sender.as_bytes(),
+        client_id.as_str().as_bytes(),
+    ])
 }
 
 /// `deviceconvseq_ciphertext`: a device's copy of a conversation's message.
