@@ -116,7 +116,7 @@ impl Tracker {
                     }
                     Mode::Ws => format!("ws-{i}"),
                 };
-                id.parse().expect("short printable ids are valid")
+                ClientMessageId::new(id).expect("short printable ids are valid")
             })
             .collect();
         let index = client_ids.iter().enumerate().map(|(g, id)| (id.clone(), g)).collect();

@@ -172,7 +172,7 @@ mod tests {
             sequence_number: seq,
             sender_id: UserId::random(),
             sender_device_id: DeviceId::random(),
-            client_message_id: format!("c{seq}").parse().unwrap(),
+            client_message_id: ClientMessageId::new(format!("c{seq}")).unwrap(),
             message_type: MessageType::Text,
             created_at: chrono::Utc::now(),
             outgoing: false,

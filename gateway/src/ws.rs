@@ -325,7 +325,7 @@ fn refused(state: &AppState, actor: &Actor, text: &[u8], err: ApiError) -> Serve
     }
     let client_message_id = raw["client_message_id"]
         .as_str()
-        .and_then(|id| id.parse::<ClientMessageId>().ok());
+        .and_then(|id| ClientMessageId::new(id).ok());
     if !crate::limits::allow_socket_send(state, actor.user_id) {
         return error_frame(&rate_limited(), client_message_id);
     }

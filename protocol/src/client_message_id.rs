@@ -2,14 +2,13 @@
 //! once, where it enters, and every later holder can trust it.
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// Chosen by the sending client so a retried send returns the original message instead of a second
 /// one. Trimmed of surrounding white space, 1 to [`ClientMessageId::MAX_CHARS`] characters, no
 /// control characters.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct ClientMessageId(String);
 
@@ -64,23 +63,9 @@ impl ClientMessageId {
     }
 }
 
-impl FromStr for ClientMessageId {
-    type Err = InvalidClientMessageId;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::new(s)
-    }
-}
-
 impl fmt::Display for ClientMessageId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for ClientMessageId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ClientMessageId({:?})", self.0)
     }
 }
 
