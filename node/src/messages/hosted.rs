@@ -14,7 +14,7 @@ use protocol::{DeviceId, MessageId, UserId};
 use super::Messages;
 use super::plan;
 use super::records::{MessageRecord, encode_copy};
-use super::views::{event, relayed_copies, relayed_message};
+use super::views::{relayed_copies, relayed_message};
 use super::write::{DeviceCopy, NewMessage, Sequence, message_by_id, remove_copies, write_message};
 use crate::conversations::records as conversations;
 use crate::remote::homes;
@@ -100,7 +100,7 @@ impl Messages {
         record.seq = seq;
         let frames = local()
             .map(|(copy, (user, device))| {
-                let event = event(&record, copy.ciphertext.clone(), copy.header.clone());
+                let event = record.to_event(copy.ciphertext.clone(), copy.header.clone());
                 (*user, *device, ServerFrame::MessageNew(event))
             })
             .collect();
@@ -191,7 +191,7 @@ impl Messages {
         })?;
         self.store.commit().await?;
         for (copy, (user, device)) in request.ciphertexts.iter().zip(&record.recipients) {
-            let event = event(&record, copy.ciphertext.clone(), copy.header.clone());
+            let event = record.to_event(copy.ciphertext.clone(), copy.header.clone());
             self.hub
                 .send_to_device(*user, *device, &ServerFrame::MessageUpdated(event));
         }
