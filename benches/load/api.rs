@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use protocol::ClientMessageId;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
@@ -21,7 +22,7 @@ pub(crate) struct Frame {
     #[serde(rename = "type")]
     pub(crate) kind: String,
     #[serde(default)]
-    pub(crate) client_message_id: Option<String>,
+    pub(crate) client_message_id: Option<ClientMessageId>,
     #[serde(default)]
     replayed: Option<usize>,
     #[serde(default)]

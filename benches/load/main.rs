@@ -95,10 +95,7 @@ async fn bench(
             })
         })
         .collect();
-    let body_prefix = format!(
-        r#""conversation_id":"{conversation_id}","ciphertexts":{},"message_type":"text""#,
-        Value::Array(ciphertexts)
-    );
+    let body_prefix = Setup::body_prefix(&conversation_id, &Value::Array(ciphertexts));
     let local = Arc::new(Setup {
         base,
         ws_base,

@@ -3,7 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use protocol::{ClientMessageId, MessageType};
+use serde_json::{Value, json};
 
 use crate::api::{Socket, connect_synced, get_json, post_json, register};
 use crate::nodes::{Federation, NODE_A, NODE_B};
@@ -24,11 +25,19 @@ pub(crate) struct Setup {
 }
 
 impl Setup {
-    pub(crate) fn rest_body(&self, client_id: &str) -> String {
+    /// The fields every send shares, rendered once so each send only appends its id.
+    pub(crate) fn body_prefix(conversation_id: &str, ciphertexts: &Value) -> String {
+        format!(
+            r#""conversation_id":"{conversation_id}","ciphertexts":{ciphertexts},"message_type":"{}""#,
+            MessageType::Text
+        )
+    }
+
+    pub(crate) fn rest_body(&self, client_id: &ClientMessageId) -> String {
         format!(r#"{{{},"client_message_id":"{client_id}"}}"#, self.body_prefix)
     }
 
-    pub(crate) fn ws_frame(&self, client_id: &str) -> String {
+    pub(crate) fn ws_frame(&self, client_id: &ClientMessageId) -> String {
         format!(
             r#"{{"type":"message:send",{},"client_message_id":"{client_id}"}}"#,
             self.body_prefix
@@ -99,8 +108,7 @@ pub(crate) async fn prepare_federation(
         "recipient_device_id": bob.device_id,
         "ciphertext": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes),
     }]);
-    let body_prefix =
-        format!(r#""conversation_id":"{conversation_id}","ciphertexts":{ciphertexts},"message_type":"text""#);
+    let body_prefix = Setup::body_prefix(&conversation_id, &ciphertexts);
     let setup = Setup {
         base: base_a,
         ws_base: federation.a.ws_base(),

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
+use protocol::ClientMessageId;
 use tokio::sync::Notify;
 
 use crate::nodes::NODE_B;
@@ -89,8 +90,8 @@ pub(crate) fn slot_name(slot: usize) -> String {
 pub(crate) struct Tracker {
     epoch: Instant,
     pub(crate) per_mode: usize,
-    pub(crate) client_ids: Vec<String>,
-    pub(crate) index: HashMap<String, usize>,
+    pub(crate) client_ids: Vec<ClientMessageId>,
+    pub(crate) index: HashMap<ClientMessageId, usize>,
     pub(crate) sent: Vec<AtomicU64>,
     pub(crate) answered: Vec<AtomicU64>,
     pub(crate) received: [Vec<AtomicU64>; SLOTS],
@@ -105,16 +106,17 @@ pub(crate) struct Tracker {
 impl Tracker {
     pub(crate) fn new(per_mode: usize) -> Self {
         let total = per_mode * Mode::ALL.len();
-        let client_ids: Vec<String> = (0..total)
+        let client_ids: Vec<ClientMessageId> = (0..total)
             .map(|global| {
                 let (mode, i) = (Mode::ALL[global / per_mode], global % per_mode);
-                match mode {
+                let id = match mode {
                     // Worker w sends i = w, w + C, w + 2C, ...: its own sequence 0, 1, 2, ...
                     Mode::Rest | Mode::Federated => {
                         format!("{}-w{}-{}", mode.tag(), i % REST_CONCURRENCY, i / REST_CONCURRENCY)
                     }
                     Mode::Ws => format!("ws-{i}"),
-                }
+                };
+                ClientMessageId::new(id).expect("short printable ids are valid")
             })
             .collect();
         let index = client_ids.iter().enumerate().map(|(g, id)| (id.clone(), g)).collect();

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use protocol::api::Timestamp;
-use protocol::{Base64Bytes, ConversationId, DeviceId, MessageId, UserId};
+use protocol::{Base64Bytes, ClientMessageId, ConversationId, DeviceId, MessageId, MessageType, UserId};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -31,9 +31,9 @@ pub struct StoredMessage {
     /// From which device.
     pub sender_device_id: DeviceId,
     /// The sender's idempotency key.
-    pub client_message_id: String,
+    pub client_message_id: ClientMessageId,
     /// `text`, `image`, …
-    pub message_type: String,
+    pub message_type: MessageType,
     /// When the node stored it.
     pub created_at: Timestamp,
     /// Whether this device sent it.
@@ -172,8 +172,8 @@ mod tests {
             sequence_number: seq,
             sender_id: UserId::random(),
             sender_device_id: DeviceId::random(),
-            client_message_id: format!("c{seq}"),
-            message_type: "text".into(),
+            client_message_id: ClientMessageId::new(format!("c{seq}")).unwrap(),
+            message_type: MessageType::Text,
             created_at: chrono::Utc::now(),
             outgoing: false,
             plaintext: Base64Bytes(format!("hello {seq}").into_bytes()),

@@ -14,8 +14,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use node::Actor;
 use node::Subscription;
-use protocol::ConversationId;
+use protocol::api::SendMessageRequest;
 use protocol::ws::{ClientFrame, ServerFrame, SignalKind};
+use protocol::{ClientMessageId, ConversationId};
 use serde::Deserialize;
 use tokio::time::{Instant, interval, timeout};
 use utoipa::IntoParams;
@@ -268,31 +269,11 @@ fn announce(state: &AppState, actor: &Actor, online: bool, status: Option<&str>)
 async fn handle(state: &AppState, actor: &Actor, text: &[u8]) -> Option<ServerFrame> {
     let frame = match parse_json::<ClientFrame>(text) {
         Ok(frame) => frame,
-        Err(err) => return Some(error_frame(&err, None)),
+        Err(err) => return Some(refused(state, actor, text, err)),
     };
     let services = &state.services;
     let result = match frame {
-        ClientFrame::SendMessage(request) => {
-            let client_message_id = request.client_message_id.clone();
-            if !crate::limits::allow_socket_send(state, actor.user_id) {
-                let err = ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "RATE_LIMIT_EXCEEDED",
-                    "Rate limit exceeded",
-                );
-                return Some(error_frame(&err, Some(client_message_id)));
-            }
-            return Some(match services.messages.send(actor, request).await {
-                Ok(message) => ServerFrame::MessageAck {
-                    client_message_id,
-                    message_id: message.id,
-                    conversation_id: message.conversation_id,
-                    sequence_number: message.sequence_number,
-                    created_at: message.created_at,
-                },
-                Err(err) => error_frame(&ApiError::from(err), Some(client_message_id)),
-            });
-        }
+        ClientFrame::SendMessage(request) => return Some(send_message(state, actor, request).await),
         ClientFrame::Delivered { message_id } => services.messages.mark_delivered(actor, message_id).await.map(drop),
         ClientFrame::Read { message_id } => services.messages.mark_read(actor, message_id).await.map(drop),
         ClientFrame::TypingStarted { conversation_id } => services.presence.typing(actor, conversation_id, true),
@@ -313,7 +294,56 @@ async fn handle(state: &AppState, actor: &Actor, text: &[u8]) -> Option<ServerFr
     result.err().map(|err| error_frame(&ApiError::from(err), None))
 }
 
-fn error_frame(err: &ApiError, client_message_id: Option<String>) -> ServerFrame {
+/// Answers `message:send` with `message:ack` once the message is durable, or with an `error` naming the
+/// send.
+async fn send_message(state: &AppState, actor: &Actor, request: SendMessageRequest) -> ServerFrame {
+    let client_message_id = request.client_message_id.clone();
+    if !crate::limits::allow_socket_send(state, actor.user_id) {
+        return error_frame(&rate_limited(), Some(client_message_id));
+    }
+    match state.services.messages.send(actor, request).await {
+        Ok(message) => ServerFrame::MessageAck {
+            client_message_id,
+            message_id: message.id,
+            conversation_id: message.conversation_id,
+            sequence_number: message.sequence_number,
+            created_at: message.created_at,
+        },
+        Err(err) => error_frame(&ApiError::from(err), Some(client_message_id)),
+    }
+}
+
+/// Answers a frame that did not parse. A `message:send` still counts against the message budget, as a
+/// REST send does before its body is read, and its error carries the `client_message_id` when that
+/// much of the frame is readable, so the client learns which send failed.
+fn refused(state: &AppState, actor: &Actor, text: &[u8], err: ApiError) -> ServerFrame {
+    let Ok(raw) = serde_json::from_slice::<serde_json::Value>(text) else {
+        return error_frame(&err, None);
+    };
+    if raw["type"] != "message:send" {
+        return error_frame(&err, None);
+    }
+    let client_message_id = raw["client_message_id"]
+        .as_str()
+        .and_then(|id| ClientMessageId::new(id).ok());
+    if !crate::limits::allow_socket_send(state, actor.user_id) {
+        return error_frame(&rate_limited(), client_message_id);
+    }
+    // Inside the tagged frame serde loses the path to the field at fault; the body alone names it, as
+    // the same body sent over REST would.
+    let err = parse_json::<SendMessageRequest>(text).err().unwrap_or(err);
+    error_frame(&err, client_message_id)
+}
+
+fn rate_limited() -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "RATE_LIMIT_EXCEEDED",
+        "Rate limit exceeded",
+    )
+}
+
+fn error_frame(err: &ApiError, client_message_id: Option<ClientMessageId>) -> ServerFrame {
     ServerFrame::Error {
         code: err.code().to_owned(),
         error: err.message().to_owned(),

@@ -10,7 +10,7 @@ use protocol::api::{
     BulkResult, ConversationKind, CreateBroadcastRequest, CreateConversationRequest, DeviceCiphertext, Recipient,
     RecipientCheck, RecipientCount, RecipientList, SendMessageRequest, Timestamp, UpdateBroadcastRequest,
 };
-use protocol::{BroadcastId, UserId};
+use protocol::{BroadcastId, ClientMessageId, UserId};
 use serde::{Deserialize, Serialize};
 
 use crate::conversations::Conversations;
@@ -23,6 +23,9 @@ use crate::{Actor, Error, Result, contacts, users, validate};
 pub(crate) const MAX_RECIPIENTS: usize = 1000;
 /// Most users one bulk change may name.
 pub(crate) const MAX_BULK: usize = 500;
+/// Longest idempotency key of a broadcast, so that each DM's key (this one with `:<recipient id>`, 37
+/// more characters, appended) still fits [`ClientMessageId::MAX_CHARS`].
+const MAX_CLIENT_ID_CHARS: usize = 80;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct BroadcastRecord {
@@ -331,7 +334,12 @@ impl Broadcasts {
         request: BroadcastMessageRequest,
     ) -> Result<BroadcastSent> {
         self.own(actor, id)?;
-        let client_message_id = validate::text("client_message_id", &request.client_message_id, 1, 80)?;
+        if request.client_message_id.as_str().chars().count() > MAX_CLIENT_ID_CHARS {
+            return Err(Error::invalid(
+                "client_message_id",
+                format!("must be at most {MAX_CLIENT_ID_CHARS} characters"),
+            ));
+        }
         let recipients = self.recipient_ids(id)?;
         let mut copies: Vec<(UserId, Vec<DeviceCiphertext>)> =
             recipients.iter().map(|(user, _)| (*user, Vec::new())).collect();
@@ -371,8 +379,8 @@ impl Broadcasts {
                     SendMessageRequest {
                         conversation_id: conversation.id,
                         ciphertexts,
-                        message_type: request.message_type.clone(),
-                        client_message_id: format!("{client_message_id}:{user}"),
+                        message_type: request.message_type,
+                        client_message_id: per_recipient(&request.client_message_id, user)?,
                         reply_to: None,
                         mentions: Vec::new(),
                     },
@@ -387,4 +395,9 @@ impl Broadcasts {
         }
         Ok(sent)
     }
+}
+
+/// The idempotency key of one recipient's DM copy of a broadcast.
+fn per_recipient(id: &ClientMessageId, user: UserId) -> Result<ClientMessageId> {
+    ClientMessageId::new(format!("{id}:{user}")).map_err(|err| Error::invalid("client_message_id", err.to_string()))
 }

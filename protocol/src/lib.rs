@@ -5,16 +5,20 @@
 
 pub mod api;
 mod bytes;
+mod client_message_id;
 pub mod crypto;
 pub mod federation;
 mod ids;
 mod keys;
+mod message_type;
 #[cfg(feature = "openapi")]
 mod openapi;
 pub mod webhooks;
 pub mod ws;
 
 pub use bytes::{Base64Bytes, DecodeError};
+pub use client_message_id::{ClientMessageId, InvalidClientMessageId};
 pub use ids::{BroadcastId, CallId, ConversationId, DeviceId, IdentityKeyId, MessageId, SessionId, UserId, WebhookId};
 pub use ids::{FileId, UploadId};
 pub use keys::{IdentityPublicKey, KeyError, PreKeyPublic, PreKeySignature, verify_signed_prekey};
+pub use message_type::{MessageType, UnknownMessageType};

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::api::{Call, CallEndReason, SendMessageRequest, Timestamp};
-use crate::{Base64Bytes, CallId, ConversationId, DeviceId, MessageId, UserId};
+use crate::{Base64Bytes, CallId, ClientMessageId, ConversationId, DeviceId, MessageId, MessageType, UserId};
 
 /// What a client may send.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -188,7 +188,7 @@ pub enum ServerFrame {
     #[serde(rename = "message:ack")]
     MessageAck {
         /// Echoed from the send.
-        client_message_id: String,
+        client_message_id: ClientMessageId,
         /// The stored message.
         message_id: MessageId,
         /// Its conversation.
@@ -207,7 +207,7 @@ pub enum ServerFrame {
         error: String,
         /// The send this answers, when it answers one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        client_message_id: Option<String>,
+        client_message_id: Option<ClientMessageId>,
     },
     /// The answer to `ping`.
     #[serde(rename = "pong")]
@@ -280,9 +280,9 @@ pub struct MessageEvent {
     /// Its place in the conversation.
     pub sequence_number: u64,
     /// The kind of content.
-    pub message_type: String,
+    pub message_type: MessageType,
     /// The sender's idempotency key.
-    pub client_message_id: String,
+    pub client_message_id: ClientMessageId,
     /// The ciphertext for this device.
     pub content: Base64Bytes,
     /// Its ratchet header.
@@ -396,7 +396,7 @@ mod tests {
         let ClientFrame::SendMessage(send) = frame else {
             panic!("not a send")
         };
-        assert_eq!(send.message_type, "text");
+        assert_eq!(send.message_type, MessageType::Text);
         assert_eq!(send.ciphertexts[0].ciphertext.0, vec![0, 1, 2]);
     }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use client::{Client, Event, Listener, Registration, StoredMessage};
 use protocol::federation::{self as wire, Envelope, Event as Relayed, ReceiptNotice, Request, Response, Submission};
-use protocol::{ConversationId, DeviceId, MessageId, UserId};
+use protocol::{ClientMessageId, ConversationId, DeviceId, MessageId, MessageType, UserId};
 
 use crate::federation::{
     FederatedNode, Rogue, WAIT, eventually, hosted_conversation, p2p_address, start_bootstrap, start_node_with,
@@ -347,8 +347,8 @@ async fn a_node_may_speak_only_for_its_own_users() {
         conversation_id: conversation,
         sender_id: bob,
         sender_device_id: g.bob.device_id.parse().unwrap(),
-        client_message_id: "forged-1".into(),
-        message_type: "text".into(),
+        client_message_id: ClientMessageId::new("forged-1").unwrap(),
+        message_type: MessageType::Text,
         copies: vec![wire::SubmittedCopy {
             device_id: ann_device,
             ciphertext: protocol::Base64Bytes(b"forged".to_vec()),
@@ -372,8 +372,8 @@ async fn a_node_may_speak_only_for_its_own_users() {
         seq: 99,
         sender_id: bob,
         sender_device_id: g.bob.device_id.parse().unwrap(),
-        client_message_id: "forged-2".into(),
-        message_type: "text".into(),
+        client_message_id: ClientMessageId::new("forged-2").unwrap(),
+        message_type: MessageType::Text,
         created_at: chrono::Utc::now(),
         reply_to: None,
         mentions: Vec::new(),

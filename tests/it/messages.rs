@@ -76,7 +76,11 @@ async fn sends_are_checked_field_by_field() {
         "VALIDATION_ERROR",
     );
     let empty_id = send_text(&ann, &dm, &[&bob], "x", "").await;
-    assert_error(&empty_id, StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR");
+    let message = assert_error(&empty_id, StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR");
+    assert_eq!(message, "client_message_id: must not be empty");
+    let long_id = send_text(&ann, &dm, &[&bob], "x", &"x".repeat(129)).await;
+    let message = assert_error(&long_id, StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR");
+    assert_eq!(message, "client_message_id: must be at most 128 characters");
     let page = assert_ok(
         bob.api.get(&format!("/v1/messages?conversation_id={dm}")).await,
         StatusCode::OK,
@@ -90,6 +94,15 @@ async fn sends_are_checked_field_by_field() {
         StatusCode::OK,
     );
     assert_eq!(sequence["sequence"], 0);
+
+    let mut loose = send_body(&dm, &[&bob], "x", " c6 ");
+    loose["message_type"] = json!(" Image ");
+    let stored = assert_ok(ann.api.post("/v1/messages", loose).await, StatusCode::CREATED);
+    assert_eq!(
+        (&stored["message_type"], &stored["client_message_id"]),
+        (&json!("image"), &json!("c6")),
+        "a type in any case and an id with spaces around are stored in their plain form"
+    );
 }
 
 #[tokio::test]

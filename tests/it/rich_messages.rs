@@ -194,13 +194,14 @@ async fn filters_and_cursors_page_through_a_conversation() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "VALIDATION_ERROR",
     );
-    assert_error(
+    let message = assert_error(
         &bob.api
             .get(&format!("/v1/messages?conversation_id={dm}&type=hologram"))
             .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "VALIDATION_ERROR",
     );
+    assert!(message.starts_with("type: must be one of text, image"), "{message}");
 }
 
 #[tokio::test]

@@ -89,6 +89,8 @@ async fn messages_can_be_sent_over_the_socket() {
     let error = sender.expect("error").await;
     assert_eq!(error["code"], "VALIDATION_ERROR");
     assert_eq!(error["client_message_id"], "ws-2");
+    let reason = error["error"].as_str().unwrap();
+    assert!(reason.starts_with("message_type: must be one of"), "{reason}");
     sender.send(json!({ "type": "nonsense" })).await;
     assert_eq!(sender.expect("error").await["code"], "VALIDATION_ERROR");
     sender.send(json!({ "type": "ping" })).await;

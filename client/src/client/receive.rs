@@ -61,7 +61,7 @@ impl Client {
                 sender_id: event.sender_id,
                 sender_device_id: event.sender_device_id,
                 client_message_id: event.client_message_id.clone(),
-                message_type: event.message_type.clone(),
+                message_type: event.message_type,
                 created_at: event.created_at,
                 outgoing: false,
                 plaintext: Base64Bytes(decrypted.plaintext),

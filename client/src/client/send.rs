@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use protocol::api::{DeviceCiphertext, Message, PublicDeviceList, SendMessageRequest};
 use protocol::crypto::Session;
-use protocol::{Base64Bytes, ConversationId, DeviceId, UserId};
+use protocol::{Base64Bytes, ClientMessageId, ConversationId, DeviceId, MessageType, UserId};
 use reqwest::Method;
 
 use super::Client;
@@ -33,9 +33,13 @@ impl Client {
     /// Encrypts `plaintext` as a `text` message for every device in the conversation (the other
     /// participants' active devices and this user's other devices) and posts it.
     pub async fn send(&self, conversation: ConversationId, plaintext: impl AsRef<[u8]>) -> Result<SentMessage> {
-        let client_message_id = uuid::Uuid::new_v4().to_string();
-        self.send_message(conversation, "text", &client_message_id, plaintext.as_ref())
-            .await
+        self.send_message(
+            conversation,
+            MessageType::Text,
+            ClientMessageId::random(),
+            plaintext.as_ref(),
+        )
+        .await
     }
 
     /// [`Client::send`] with an explicit message type and idempotency key: posting the same
@@ -43,8 +47,8 @@ impl Client {
     pub async fn send_message(
         &self,
         conversation: ConversationId,
-        message_type: &str,
-        client_message_id: &str,
+        message_type: MessageType,
+        client_message_id: ClientMessageId,
         plaintext: &[u8],
     ) -> Result<SentMessage> {
         let mut targets = Vec::new();
@@ -74,8 +78,8 @@ impl Client {
         let request = SendMessageRequest {
             conversation_id: conversation,
             ciphertexts,
-            message_type: message_type.to_owned(),
-            client_message_id: client_message_id.to_owned(),
+            message_type,
+            client_message_id,
             reply_to: None,
             mentions: Vec::new(),
         };

@@ -14,12 +14,12 @@ use protocol::{DeviceId, MessageId, UserId};
 use super::Messages;
 use super::plan;
 use super::records::{MessageRecord, encode_copy};
-use super::views::{event, relayed_copies, relayed_message};
+use super::views::{relayed_copies, relayed_message};
 use super::write::{DeviceCopy, NewMessage, Sequence, message_by_id, remove_copies, write_message};
 use crate::conversations::records as conversations;
 use crate::remote::homes;
 use crate::storage::keys;
-use crate::{Actor, Error, Result, validate};
+use crate::{Actor, Error, Result};
 
 impl Messages {
     /// Stores a message of a conversation this node hosts and fans it out: to local devices over
@@ -33,13 +33,11 @@ impl Messages {
         forwarded_from: Option<MessageId>,
         remote: &HashMap<DeviceId, UserId>,
     ) -> Result<Message> {
-        let client_message_id = validate::text("client_message_id", &request.client_message_id, 1, 128)?;
-        let message_type = plan::message_type("message_type", request.message_type.trim())?;
         let conversation = request.conversation_id;
         conversations::require_participant(&self.store, conversation, actor.user_id)?;
 
         let guard = self.locks.lock(conversation).await;
-        let dedup = keys::idempotency(conversation, actor.user_id, &client_message_id);
+        let dedup = keys::idempotency(conversation, actor.user_id, &request.client_message_id);
         if let Some(existing) = self.store.trees.convsenderclient_messageid.get(&dedup)? {
             drop(guard);
             let id = MessageId::from_slice(&existing).ok_or_else(|| Error::Corrupt("idempotency index".into()))?;
@@ -56,9 +54,9 @@ impl Messages {
             conversation_id: conversation,
             sender_id: actor.user_id,
             sender_device_id: actor.device_id,
-            client_message_id,
+            client_message_id: request.client_message_id.clone(),
             seq: 0,
-            message_type,
+            message_type: request.message_type,
             created_at: Utc::now(),
             updated_at: None,
             edited: false,
@@ -102,7 +100,7 @@ impl Messages {
         record.seq = seq;
         let frames = local()
             .map(|(copy, (user, device))| {
-                let event = event(&record, copy.ciphertext.clone(), copy.header.clone());
+                let event = record.to_event(copy.ciphertext.clone(), copy.header.clone());
                 (*user, *device, ServerFrame::MessageNew(event))
             })
             .collect();
@@ -193,7 +191,7 @@ impl Messages {
         })?;
         self.store.commit().await?;
         for (copy, (user, device)) in request.ciphertexts.iter().zip(&record.recipients) {
-            let event = event(&record, copy.ciphertext.clone(), copy.header.clone());
+            let event = record.to_event(copy.ciphertext.clone(), copy.header.clone());
             self.hub
                 .send_to_device(*user, *device, &ServerFrame::MessageUpdated(event));
         }

@@ -3,7 +3,6 @@
 use protocol::api::{MessagePage, MessageQuery};
 
 use super::Messages;
-use super::plan::message_type;
 use super::records::MessageRecord;
 use crate::conversations::records as conversations;
 use crate::storage::{decode, keys};
@@ -41,13 +40,8 @@ impl Messages {
                 query.after_seq.is_some() && query.before_seq.is_none(),
             ),
         };
-        let wanted_type = query
-            .message_type
-            .as_deref()
-            .map(|kind| message_type("type", kind))
-            .transpose()?;
         let matches = |record: &MessageRecord| {
-            wanted_type.as_deref().is_none_or(|kind| record.message_type == kind)
+            query.message_type.is_none_or(|kind| record.message_type == kind)
                 && query.from.is_none_or(|from| record.created_at >= from)
                 && query.to.is_none_or(|to| record.created_at <= to)
         };

@@ -1,8 +1,11 @@
-//! Stored forms of messages. Ciphertexts and queue entries use fixed binary layouts instead of
-//! MessagePack, because they are the bulk of the data and MessagePack would spell bytes as integers.
+//! Stored forms of messages, and the one place a stored message is mapped to and from its wire forms.
+//! Ciphertexts and queue entries use fixed binary layouts instead of MessagePack, because they are the
+//! bulk of the data and MessagePack would spell bytes as integers.
 
-use protocol::api::Timestamp;
-use protocol::{Base64Bytes, ConversationId, DeviceId, MessageId, UserId};
+use protocol::api::{Message, Reaction, Timestamp};
+use protocol::federation::{RelayedCopy, RelayedMessage};
+use protocol::ws::MessageEvent;
+use protocol::{Base64Bytes, ClientMessageId, ConversationId, DeviceId, MessageId, MessageType, UserId};
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
@@ -13,9 +16,9 @@ pub(crate) struct MessageRecord {
     pub(crate) conversation_id: ConversationId,
     pub(crate) sender_id: UserId,
     pub(crate) sender_device_id: DeviceId,
-    pub(crate) client_message_id: String,
+    pub(crate) client_message_id: ClientMessageId,
     pub(crate) seq: u64,
-    pub(crate) message_type: String,
+    pub(crate) message_type: MessageType,
     pub(crate) created_at: Timestamp,
     pub(crate) updated_at: Option<Timestamp>,
     pub(crate) edited: bool,
@@ -28,6 +31,101 @@ pub(crate) struct MessageRecord {
     pub(crate) mentions: Vec<UserId>,
     #[serde(default)]
     pub(crate) forwarded_from: Option<MessageId>,
+}
+
+impl MessageRecord {
+    /// The record of a message another node hosts, holding the copies of this node's `recipients`.
+    pub(crate) fn from_relayed(message: &RelayedMessage, recipients: Vec<(UserId, DeviceId)>) -> Self {
+        Self {
+            id: message.message_id,
+            conversation_id: message.conversation_id,
+            sender_id: message.sender_id,
+            sender_device_id: message.sender_device_id,
+            client_message_id: message.client_message_id.clone(),
+            seq: message.seq,
+            message_type: message.message_type,
+            created_at: message.created_at,
+            updated_at: None,
+            edited: false,
+            deleted: false,
+            recipients,
+            reply_to: message.reply_to,
+            mentions: message.mentions.clone(),
+            forwarded_from: message.forwarded_from,
+        }
+    }
+
+    /// What the host relays to one node: the message with the `copies` for that node's devices.
+    pub(crate) fn to_relayed(&self, copies: Vec<RelayedCopy>) -> RelayedMessage {
+        RelayedMessage {
+            message_id: self.id,
+            conversation_id: self.conversation_id,
+            seq: self.seq,
+            sender_id: self.sender_id,
+            sender_device_id: self.sender_device_id,
+            client_message_id: self.client_message_id.clone(),
+            message_type: self.message_type,
+            created_at: self.created_at,
+            reply_to: self.reply_to,
+            mentions: self.mentions.clone(),
+            forwarded_from: self.forwarded_from,
+            copies,
+        }
+    }
+
+    /// The API view for `device`, carrying its copy (ciphertext and header) when one was addressed to it.
+    pub(crate) fn to_message(
+        &self,
+        device: DeviceId,
+        copy: Option<(Base64Bytes, Option<Base64Bytes>)>,
+        reactions: Vec<Reaction>,
+    ) -> Message {
+        let (ciphertext, header, recipient_device_id) = match copy {
+            Some((ciphertext, header)) => (Some(ciphertext), header, Some(device)),
+            None => (None, None, None),
+        };
+        Message {
+            id: self.id,
+            conversation_id: self.conversation_id,
+            sender_id: self.sender_id,
+            sender_device_id: self.sender_device_id,
+            client_message_id: self.client_message_id.clone(),
+            sequence_number: self.seq,
+            message_type: self.message_type,
+            is_deleted: self.deleted,
+            is_edited: self.edited,
+            ciphertext,
+            header,
+            recipient_device_id,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            reply_to: self.reply_to,
+            mentions: self.mentions.clone(),
+            forwarded_from: self.forwarded_from,
+            reactions,
+        }
+    }
+
+    /// `message:new` or `message:updated` for the device whose copy is `content` and `header`.
+    pub(crate) fn to_event(&self, content: Base64Bytes, header: Option<Base64Bytes>) -> MessageEvent {
+        MessageEvent {
+            timestamp: chrono::Utc::now(),
+            user_id: self.sender_id,
+            conversation_id: self.conversation_id,
+            message_id: self.id,
+            sender_id: self.sender_id,
+            sender_device_id: self.sender_device_id,
+            sequence_number: self.seq,
+            message_type: self.message_type,
+            client_message_id: self.client_message_id.clone(),
+            content,
+            header,
+            created_at: self.created_at,
+            reply_to: self.reply_to,
+            mentions: self.mentions.clone(),
+            forwarded_from: self.forwarded_from,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -99,6 +197,52 @@ mod tests {
         let (c, h) = decode_copy(&encode_copy(&ciphertext, None)).unwrap();
         assert_eq!((c, h), (ciphertext, None));
         assert!(decode_copy(&[0, 5, 1]).is_err());
+    }
+
+    /// The record as written while its type and idempotency key were plain strings.
+    #[derive(Serialize)]
+    struct StringlyRecord {
+        id: MessageId,
+        conversation_id: ConversationId,
+        sender_id: UserId,
+        sender_device_id: DeviceId,
+        client_message_id: String,
+        seq: u64,
+        message_type: String,
+        created_at: Timestamp,
+        updated_at: Option<Timestamp>,
+        edited: bool,
+        deleted: bool,
+        recipients: Vec<(UserId, DeviceId)>,
+        reply_to: Option<MessageId>,
+        mentions: Vec<UserId>,
+        forwarded_from: Option<MessageId>,
+    }
+
+    #[test]
+    fn records_are_stored_as_they_were_with_strings() {
+        let old = StringlyRecord {
+            id: MessageId::random(),
+            conversation_id: ConversationId::random(),
+            sender_id: UserId::random(),
+            sender_device_id: DeviceId::random(),
+            client_message_id: "c1:5f0c".into(),
+            seq: 3,
+            message_type: "image".into(),
+            created_at: chrono::Utc::now(),
+            updated_at: None,
+            edited: false,
+            deleted: false,
+            recipients: vec![(UserId::random(), DeviceId::random())],
+            reply_to: None,
+            mentions: Vec::new(),
+            forwarded_from: None,
+        };
+        let bytes = crate::storage::encode(&old);
+        let record: MessageRecord = crate::storage::decode(&bytes).unwrap();
+        assert_eq!(record.message_type, MessageType::Image);
+        assert_eq!(record.client_message_id.as_str(), "c1:5f0c");
+        assert_eq!(crate::storage::encode(&record), bytes);
     }
 
     #[test]

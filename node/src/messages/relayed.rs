@@ -12,7 +12,6 @@ use protocol::ws::ServerFrame;
 use super::Messages;
 use super::plan::{check_copies, check_relayed};
 use super::records::{MessageRecord, encode_copy};
-use super::views::event;
 use super::write::{DeviceCopy, NewMessage, Sequence, message_by_id, remove_copies, write_message};
 use crate::conversations::records as conversations;
 use crate::realtime::Push;
@@ -67,23 +66,8 @@ impl Messages {
                 }
             }
         }
-        let stored = MessageRecord {
-            id: message.message_id,
-            conversation_id: conversation,
-            sender_id: message.sender_id,
-            sender_device_id: message.sender_device_id,
-            client_message_id: message.client_message_id.clone(),
-            seq: message.seq,
-            message_type: message.message_type.clone(),
-            created_at: message.created_at,
-            updated_at: None,
-            edited: false,
-            deleted: false,
-            recipients: copies.iter().map(|copy| (copy.user_id, copy.device_id)).collect(),
-            reply_to: message.reply_to,
-            mentions: message.mentions.clone(),
-            forwarded_from: message.forwarded_from,
-        };
+        let recipients = copies.iter().map(|copy| (copy.user_id, copy.device_id)).collect();
+        let stored = MessageRecord::from_relayed(message, recipients);
         let write = NewMessage {
             record: &stored,
             sequence: Sequence::Given(message.seq),
@@ -101,7 +85,7 @@ impl Messages {
         let frames = copies
             .iter()
             .map(|copy| {
-                let frame = ServerFrame::MessageNew(event(&stored, copy.ciphertext.clone(), copy.header.clone()));
+                let frame = ServerFrame::MessageNew(stored.to_event(copy.ciphertext.clone(), copy.header.clone()));
                 (copy.user_id, copy.device_id, frame)
             })
             .collect();
@@ -173,7 +157,7 @@ impl Messages {
                     .filter(|c| message.recipients.contains(&(c.user_id, c.device_id)))
                 {
                     let frame =
-                        ServerFrame::MessageUpdated(event(&message, copy.ciphertext.clone(), copy.header.clone()));
+                        ServerFrame::MessageUpdated(message.to_event(copy.ciphertext.clone(), copy.header.clone()));
                     pushes.push(Push::Device(copy.user_id, copy.device_id, frame));
                 }
                 Ok(pushes)

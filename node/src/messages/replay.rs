@@ -10,7 +10,6 @@ use protocol::{Base64Bytes, ConversationId};
 
 use super::records::MessageRecord;
 use super::records::{QueueEntry, decode_copy};
-use super::views::event;
 use super::write::message_at;
 use super::{MAX_REPLAY, MAX_REPLAY_BYTES, Messages};
 use crate::conversations::records as conversations;
@@ -31,7 +30,7 @@ impl Replay {
 
     fn push(&mut self, record: &MessageRecord, ciphertext: Base64Bytes, header: Option<Base64Bytes>) {
         self.bytes += ciphertext.len();
-        self.events.push(event(record, ciphertext, header));
+        self.events.push(record.to_event(ciphertext, header));
     }
 }
 

@@ -3,7 +3,7 @@
 
 use protocol::api::Timestamp;
 use protocol::federation::NodeName;
-use protocol::{BroadcastId, CallId, ConversationId, DeviceId, FileId, MessageId, UploadId, UserId};
+use protocol::{BroadcastId, CallId, ClientMessageId, ConversationId, DeviceId, FileId, MessageId, UploadId, UserId};
 
 /// Concatenates key parts.
 pub(crate) fn join(parts: &[&[u8]]) -> Vec<u8> {
@@ -47,8 +47,12 @@ pub(crate) fn id_at(key: &[u8], offset: usize) -> Option<[u8; 16]> {
 }
 
 /// `convsenderclient_messageid`: a sender's `client_message_id` in a conversation, for idempotent sends.
-pub(crate) fn idempotency(conversation: ConversationId, sender: UserId, client_id: &str) -> Vec<u8> {
-    join(&[conversation.as_bytes(), sender.as_bytes(), client_id.as_bytes()])
+pub(crate) fn idempotency(conversation: ConversationId, sender: UserId, client_id: &ClientMessageId) -> Vec<u8> {
+    join(&[
+        conversation.as_bytes(),
+        sender.as_bytes(),
+        client_id.as_str().as_bytes(),
+    ])
 }
 
 /// `deviceconvseq_ciphertext`: a device's copy of a conversation's message.

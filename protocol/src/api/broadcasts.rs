@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{DeviceCiphertext, Timestamp, UserProfile};
-use crate::{BroadcastId, ConversationId, MessageId, UserId};
+use crate::{BroadcastId, ClientMessageId, ConversationId, MessageId, MessageType, UserId};
 
 /// `POST /v1/broadcasts`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -130,15 +130,11 @@ pub struct RecipientCheck {
 pub struct BroadcastMessageRequest {
     /// The copies, for devices of the list's recipients.
     pub ciphertexts: Vec<DeviceCiphertext>,
-    /// `text`, `image`, …
-    #[serde(default = "default_type")]
-    pub message_type: String,
-    /// Idempotency key; each DM's copy uses it with the recipient's id appended.
-    pub client_message_id: String,
-}
-
-fn default_type() -> String {
-    "text".into()
+    /// `text` when absent.
+    #[serde(default)]
+    pub message_type: MessageType,
+    /// Idempotency key (at most 80 characters); each DM's copy uses it with `:<recipient id>` appended.
+    pub client_message_id: ClientMessageId,
 }
 
 /// One DM a broadcast produced.

@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Timestamp;
-use crate::{Base64Bytes, ConversationId, DeviceId, MessageId, UserId};
+use crate::{Base64Bytes, ClientMessageId, ConversationId, DeviceId, MessageId, MessageType, UserId};
 
 /// One recipient device's copy of a message, encrypted for it alone.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -24,11 +24,11 @@ pub struct SendMessageRequest {
     pub conversation_id: ConversationId,
     /// One entry per recipient device; the sending device needs none.
     pub ciphertexts: Vec<DeviceCiphertext>,
-    /// `text`, `image`, `video`, `audio`, `file`, `location`, `contact` or `poll`.
-    #[serde(default = "default_message_type")]
-    pub message_type: String,
+    /// `text` when absent.
+    #[serde(default)]
+    pub message_type: MessageType,
     /// Chosen by the client; resending it returns the original message instead of a duplicate.
-    pub client_message_id: String,
+    pub client_message_id: ClientMessageId,
     /// The message this one answers (same conversation).
     #[serde(default)]
     pub reply_to: Option<MessageId>,
@@ -47,9 +47,9 @@ pub struct ForwardMessageRequest {
     pub ciphertexts: Vec<DeviceCiphertext>,
     /// Defaults to the original message's type.
     #[serde(default)]
-    pub message_type: Option<String>,
+    pub message_type: Option<MessageType>,
     /// The idempotency key of the forwarded copy.
-    pub client_message_id: String,
+    pub client_message_id: ClientMessageId,
 }
 
 /// One emoji's reactions to a message.
@@ -80,10 +80,6 @@ pub struct ReactionList {
     pub reactions: Vec<Reaction>,
 }
 
-fn default_message_type() -> String {
-    "text".into()
-}
-
 /// A message as one device sees it: its metadata plus the ciphertext addressed to that device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -97,11 +93,11 @@ pub struct Message {
     /// From which device.
     pub sender_device_id: DeviceId,
     /// The sender's idempotency key.
-    pub client_message_id: String,
+    pub client_message_id: ClientMessageId,
     /// Gap-free order within the conversation, from 1.
     pub sequence_number: u64,
     /// The kind of content.
-    pub message_type: String,
+    pub message_type: MessageType,
     /// Soft-deleted: the content is gone, the slot remains.
     pub is_deleted: bool,
     /// Whether the sender replaced the content.
@@ -143,7 +139,7 @@ pub struct MessageQuery {
     pub limit: Option<u32>,
     /// Only messages of this type.
     #[serde(default, rename = "type")]
-    pub message_type: Option<String>,
+    pub message_type: Option<MessageType>,
     /// Only messages stored at or after this time.
     #[serde(default)]
     pub from: Option<Timestamp>,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{FederationError, MAX_REQUEST_BYTES, NodeName, decode, encode};
 use crate::api::{ConversationKind, DeviceCiphertext, GroupSettings, Role, Timestamp};
-use crate::{Base64Bytes, ConversationId, DeviceId, MessageId, UserId};
+use crate::{Base64Bytes, ClientMessageId, ConversationId, DeviceId, MessageId, MessageType, UserId};
 
 /// Largest encoded event sealed in one envelope.
 pub const MAX_EVENT_BYTES: usize = 3 * 1024 * 1024;
@@ -232,9 +232,9 @@ pub struct RelayedMessage {
     /// From which device.
     pub sender_device_id: DeviceId,
     /// The sender's idempotency key.
-    pub client_message_id: String,
+    pub client_message_id: ClientMessageId,
     /// The kind of content.
-    pub message_type: String,
+    pub message_type: MessageType,
     /// When the host stored it.
     pub created_at: Timestamp,
     /// The message it answers.
@@ -285,9 +285,9 @@ pub struct Submission {
     /// The sending device.
     pub sender_device_id: DeviceId,
     /// The sender's idempotency key.
-    pub client_message_id: String,
+    pub client_message_id: ClientMessageId,
     /// The kind of content.
-    pub message_type: String,
+    pub message_type: MessageType,
     /// One ciphertext per recipient device.
     pub copies: Vec<SubmittedCopy>,
     /// The message it answers.
