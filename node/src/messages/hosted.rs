@@ -7,12 +7,10 @@ use std::collections::HashMap;
 use chrono::Utc;
 use protocol::api::{EditMessageRequest, Message, Role, SendMessageRequest};
 use protocol::federation::{Change, Event, MessageChange};
-use protocol::webhooks::WebhookEvent;
 use protocol::ws::ServerFrame;
 use protocol::{DeviceId, MessageId, UserId};
 
 use super::Messages;
-use super::plan;
 use super::records::{MessageRecord, encode_copy};
 use super::views::{relayed_copies, relayed_message};
 use super::write::{DeviceCopy, NewMessage, Sequence, message_by_id, remove_copies, write_message};
@@ -45,27 +43,8 @@ impl Messages {
             self.store.commit().await?;
             return self.view(&message_by_id(&self.store, id)?, actor.device_id);
         }
-        let members = plan::may_post(&self.store, conversation, actor)?;
-        let recipients = self.recipients(&members, &request.ciphertexts, remote)?;
-        let (reply_to, mentions) = self.references(conversation, &request)?;
+        let (mut record, members) = self.plan(actor, &request, forwarded_from, remote)?;
         let homes = homes::of_members(&self.store, &members)?;
-        let mut record = MessageRecord {
-            id: MessageId::random(),
-            conversation_id: conversation,
-            sender_id: actor.user_id,
-            sender_device_id: actor.device_id,
-            client_message_id: request.client_message_id.clone(),
-            seq: 0,
-            message_type: request.message_type,
-            created_at: Utc::now(),
-            updated_at: None,
-            edited: false,
-            deleted: false,
-            recipients,
-            reply_to,
-            mentions,
-            forwarded_from,
-        };
         let remote_user = |user: &UserId| homes.values().any(|(_, users)| users.contains(user));
         let local = || {
             request
@@ -113,16 +92,7 @@ impl Messages {
         for (destination, _) in homes.values() {
             self.outbox.wake(&destination.node);
         }
-        let data = serde_json::json!({
-            "message_id": record.id,
-            "conversation_id": record.conversation_id,
-            "sender_id": record.sender_id,
-            "sender_device_id": record.sender_device_id,
-            "sequence_number": record.seq,
-            "message_type": record.message_type,
-            "created_at": record.created_at,
-        });
-        self.webhooks.emit(members, WebhookEvent::MessageCreated, data);
+        self.announce_created(&record, members);
         self.view_with(&record, actor.device_id, None)
     }
 

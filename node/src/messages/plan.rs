@@ -4,10 +4,13 @@
 
 use std::collections::{HashMap, HashSet};
 
+use chrono::Utc;
+
 use protocol::api::{ConversationKind, DeviceCiphertext, Role, SendMessageRequest};
 use protocol::federation::{RelayedCopy, RelayedMessage};
 use protocol::{ConversationId, DeviceId, MessageId, UserId};
 
+use super::records::MessageRecord;
 use super::write::message_by_id;
 use super::{MAX_CIPHERTEXT_BYTES, MAX_HEADER_BYTES, MAX_MENTIONS, MAX_RECIPIENT_DEVICES, Messages};
 use crate::contacts;
@@ -39,6 +42,39 @@ pub(super) fn may_post(
 }
 
 impl Messages {
+    /// Checks a new message of a conversation this node hosts, under the conversation's lock, and
+    /// builds its record (without a sequence number yet). Returns the conversation's members with it.
+    pub(super) fn plan(
+        &self,
+        actor: &Actor,
+        request: &SendMessageRequest,
+        forwarded_from: Option<MessageId>,
+        remote: &HashMap<DeviceId, UserId>,
+    ) -> Result<(MessageRecord, Vec<UserId>)> {
+        let conversation = request.conversation_id;
+        let members = may_post(&self.store, conversation, actor)?;
+        let recipients = self.recipients(&members, &request.ciphertexts, remote)?;
+        let (reply_to, mentions) = self.references(conversation, request)?;
+        let record = MessageRecord {
+            id: MessageId::random(),
+            conversation_id: conversation,
+            sender_id: actor.user_id,
+            sender_device_id: actor.device_id,
+            client_message_id: request.client_message_id.clone(),
+            seq: 0,
+            message_type: request.message_type,
+            created_at: Utc::now(),
+            updated_at: None,
+            edited: false,
+            deleted: false,
+            recipients,
+            reply_to,
+            mentions,
+            forwarded_from,
+        };
+        Ok((record, members))
+    }
+
     /// Checks a message's copies: each names an active device of one of the conversation's `members`,
     /// once, within limits. Devices of other nodes' users are looked up in `remote` (device -> owner).
     pub(super) fn recipients(
