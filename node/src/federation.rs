@@ -19,10 +19,11 @@ use std::time::Duration;
 
 pub use client::Client;
 pub use codec::Codec;
+use libp2p::request_response::ResponseChannel;
 pub use libp2p::{Multiaddr, PeerId};
 use protocol::federation::{NodeName, Request, Response};
 use serde::{Deserialize, Serialize};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
 
 use crate::storage::Store;
 use crate::{FederationConfig, NodeIdentity};
@@ -175,15 +176,34 @@ pub struct InboundRequest {
     pub reply: Reply,
 }
 
-/// The way back to the node that asked. Dropping it unanswered tells that node this one is busy.
+/// The way back to the node that asked: the answer goes straight to the event loop, which alone may
+/// write to the connection. It holds the request's place among those in flight until then; dropping it
+/// unanswered tells the asking node this one is busy.
 #[derive(Debug)]
-pub struct Reply(oneshot::Sender<Response>);
+pub struct Reply {
+    channel: Option<ResponseChannel<Response>>,
+    answers: mpsc::Sender<(ResponseChannel<Response>, Response)>,
+    _slot: OwnedSemaphorePermit,
+}
 
 impl Reply {
     /// Sends the answer back over the connection the request came on.
-    pub fn send(self, response: Response) {
-        // The peer may have gone meanwhile; nothing to do then.
-        let _ = self.0.send(response);
+    pub fn send(mut self, response: Response) {
+        self.answer(response);
+    }
+
+    fn answer(&mut self, response: Response) {
+        if let Some(channel) = self.channel.take() {
+            // The queue holds as many answers as there are places in flight, one of which this holds,
+            // so it is never full; it is closed only once the network stopped.
+            let _ = self.answers.try_send((channel, response));
+        }
+    }
+}
+
+impl Drop for Reply {
+    fn drop(&mut self) {
+        self.answer(error_response("busy", "the request was dropped; retry later"));
     }
 }
 

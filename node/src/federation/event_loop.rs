@@ -455,27 +455,16 @@ impl EventLoop {
             let _ = self.swarm.behaviour_mut().request_response.send_response(channel, busy);
             return;
         };
-        let (reply, answer) = oneshot::channel();
-        let request = InboundRequest {
-            peer,
-            request,
-            reply: Reply(reply),
+        let reply = Reply {
+            channel: Some(channel),
+            answers: self.answers_tx.clone(),
+            _slot: slot,
         };
+        let request = InboundRequest { peer, request, reply };
         if let Err(refused) = self.inbound.try_send(Inbound::Request(request)) {
+            // Dropping the refused request's reply answers `busy`.
             tracing::warn!(%peer, error = %refused, "the node is not taking requests");
-            let busy = error_response("busy", "the node cannot take requests now; retry later");
-            let _ = self.swarm.behaviour_mut().request_response.send_response(channel, busy);
-            return;
         }
-        let answers = self.answers_tx.clone();
-        tokio::spawn(async move {
-            let response = answer
-                .await
-                .unwrap_or_else(|_| error_response("busy", "the request was dropped; retry later"));
-            // The channel holds as many answers as there are slots, so this never waits.
-            let _ = answers.send((channel, response)).await;
-            drop(slot);
-        });
     }
 }
 
