@@ -92,6 +92,8 @@ fn done(outcome: crate::Result<()>) -> Response {
         Err(err) => error("refused", &err.to_string()),
     }
 }
+
+/// Applies a batch of signed events from `peer` (see the module's doc), committing once for the batch.
 async fn deliver(services: &Services, peer: PeerId, envelopes: Vec<Envelope>) -> Response {
     let Some(origin) = public_key_of(&peer.to_bytes()) else {
         return error("bad_request", "only nodes with Ed25519 keys may deliver");
