@@ -203,7 +203,9 @@ impl Reply {
 
 impl Drop for Reply {
     fn drop(&mut self) {
-        self.answer(error_response("busy", "the request was dropped; retry later"));
+        if self.channel.is_some() {
+            self.answer(error_response("busy", "the request was dropped; retry later"));
+        }
     }
 }
 
