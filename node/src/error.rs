@@ -54,6 +54,15 @@ impl Error {
         Self::Forbidden(why.into())
     }
 
+    /// Whether this node failed (storage, a damaged record, a bug, a node it relies on), rather than
+    /// refusing the request: a peer that sent the request should retry it later.
+    pub(crate) fn is_local_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::Storage(_) | Self::Corrupt(_) | Self::Internal(_) | Self::Unavailable(_)
+        )
+    }
+
     pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::Invalid {
             field: field.into(),

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use libp2p::PeerId;
-use protocol::federation::{Envelope, Event, Request, Response, public_key_of};
+use protocol::federation::{Envelope, Event, RelayedMessage, Request, Response, public_key_of};
 use tokio::sync::mpsc;
 
 use crate::federation::{Inbound, InboundRequest, error_response as error};
@@ -94,18 +94,27 @@ fn done(outcome: crate::Result<()>) -> Response {
 }
 
 /// Applies a batch of signed events from `peer` (see the module's doc), committing once for the batch.
+/// Messages in a row are written together, in one transaction; any other event (or a refusal) first
+/// writes those before it, so the batch's order holds, in the store and in the refusals reported.
 async fn deliver(services: &Services, peer: PeerId, envelopes: Vec<Envelope>) -> Response {
     let Some(origin) = public_key_of(&peer.to_bytes()) else {
         return error("bad_request", "only nodes with Ed25519 keys may deliver");
     };
-    let mut applied = 0u32;
-    let mut rejected = Vec::new();
-    let mut pushes: Vec<Push> = Vec::new();
+    let mut tally = Tally::default();
+    let mut messages: Vec<(RelayedMessage, Envelope)> = Vec::new();
     for envelope in envelopes {
-        let event = match envelope.open(&origin) {
+        let opened = envelope.open(&origin);
+        if let Ok(Event::Message(message)) = opened {
+            messages.push((message, envelope));
+            continue;
+        }
+        if let Err(failure) = tally.messages(services, peer, &mut messages) {
+            return failed(peer, &failure);
+        }
+        let event = match opened {
             Ok(event) => event,
             Err(err) => {
-                rejected.push(format!("envelope: {err}"));
+                tally.rejected.push(format!("envelope: {err}"));
                 continue;
             }
         };
@@ -115,32 +124,73 @@ async fn deliver(services: &Services, peer: PeerId, envelopes: Vec<Envelope>) ->
                 .apply_state(peer, state, &envelope)
                 .await
                 .map(|()| Vec::new()),
-            Event::Message(message) => services.messages.apply_relayed(peer, message, &envelope),
             Event::Receipt(notice) => services.messages.apply_relayed_receipt(peer, notice),
             Event::Changed(change) => services.messages.apply_relayed_change(peer, change).await,
             _ => Err(Error::invalid("event", "unsupported")),
         };
-        match outcome {
-            Ok(frames) => {
-                applied += 1;
-                pushes.extend(frames);
-            }
-            Err(err @ (Error::Storage(_) | Error::Corrupt(_) | Error::Internal(_) | Error::Unavailable(_))) => {
-                tracing::error!(%peer, error = %err, "applying a delivery failed");
-                return error("internal", "the node could not store the delivery; retry later");
-            }
-            Err(err) => {
-                tracing::warn!(%peer, error = %err, "refused a relayed event");
-                rejected.push(err.to_string());
-            }
+        if let Err(failure) = tally.record(peer, outcome) {
+            return failed(peer, &failure);
         }
     }
-    if let Err(err) = services.store.commit().await {
-        tracing::error!(%peer, error = %err, "committing a delivery failed");
-        return error("internal", "the node could not store the delivery; retry later");
+    if let Err(failure) = tally.messages(services, peer, &mut messages) {
+        return failed(peer, &failure);
     }
-    for push in &pushes {
+    if let Err(err) = services.store.commit().await {
+        return failed(peer, &err);
+    }
+    for push in &tally.pushes {
         services.hub.push(push);
     }
-    Response::Accepted { applied, rejected }
+    Response::Accepted {
+        applied: tally.applied,
+        rejected: tally.rejected,
+    }
+}
+
+/// The answer when this node failed to store a delivery: the sender keeps it and retries.
+fn failed(peer: PeerId, err: &Error) -> Response {
+    tracing::error!(%peer, error = %err, "storing a delivery failed");
+    error("internal", "the node could not store the delivery; retry later")
+}
+
+/// What a delivery did so far: events applied, refusals (final, reported to the sender) and the frames
+/// to push once it is durable.
+#[derive(Default)]
+struct Tally {
+    applied: u32,
+    rejected: Vec<String>,
+    pushes: Vec<Push>,
+}
+
+impl Tally {
+    /// Counts one event's outcome; a failure of this node (not a refusal) is handed back.
+    fn record(&mut self, peer: PeerId, outcome: crate::Result<Vec<Push>>) -> crate::Result<()> {
+        match outcome {
+            Ok(frames) => {
+                self.applied += 1;
+                self.pushes.extend(frames);
+            }
+            Err(err) if err.is_local_failure() => return Err(err),
+            Err(err) => {
+                tracing::warn!(%peer, error = %err, "refused a relayed event");
+                self.rejected.push(err.to_string());
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the messages waiting in a row, if any, and counts each one's outcome.
+    fn messages(
+        &mut self,
+        services: &Services,
+        peer: PeerId,
+        messages: &mut Vec<(RelayedMessage, Envelope)>,
+    ) -> crate::Result<()> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let outcomes = services.messages.apply_relayed(peer, messages)?;
+        messages.clear();
+        outcomes.into_iter().try_for_each(|outcome| self.record(peer, outcome))
+    }
 }

@@ -1,42 +1,130 @@
 //! Messages another node hosts, arriving from that host: stored under the host's sequence number with
-//! the copies of this node's devices, in one transaction like a local send, queued for those devices
-//! and pushed to them once durable. The message id makes a second delivery of the same message a no-op.
+//! the copies of this node's devices, queued for those devices and pushed to them once durable. A
+//! delivery's messages in a row share one transaction (a local send has its own). The message id makes
+//! a second delivery of the same message a no-op.
 
 use std::collections::HashSet;
 
 use libp2p::PeerId;
 use protocol::api::ConversationKind;
-use protocol::federation::{Change, Envelope, MessageChange, RelayedMessage};
+use protocol::federation::{Change, Envelope, MessageChange, RelayedCopy, RelayedMessage};
 use protocol::ws::ServerFrame;
 
 use super::Messages;
 use super::plan::{check_copies, check_relayed};
 use super::records::{MessageRecord, encode_copy};
-use super::write::{DeviceCopy, NewMessage, Sequence, message_by_id, remove_copies, write_message};
+use super::write::{DeviceCopy, NewMessage, Sequence, message_by_id, remove_copies, write_relayed};
 use crate::conversations::records as conversations;
-use crate::realtime::Push;
+use crate::realtime::{DeviceFrame, Push};
 use crate::storage::keys;
 use crate::users::records::get_device;
 use crate::{Error, Result, contacts};
 
+/// A relayed message that passed every check, with the copies of this node's devices.
+struct Checked<'a> {
+    record: MessageRecord,
+    copies: Vec<&'a RelayedCopy>,
+    origin: Vec<u8>,
+}
+
+impl Checked<'_> {
+    fn new_message(&self) -> NewMessage<'_> {
+        NewMessage {
+            record: &self.record,
+            sequence: Sequence::Given(self.record.seq),
+            copies: self
+                .copies
+                .iter()
+                .map(|copy| DeviceCopy {
+                    device: copy.device_id,
+                    ciphertext: &copy.ciphertext,
+                    header: copy.header.as_ref(),
+                })
+                .collect(),
+            origin: Some(self.origin.clone()),
+        }
+    }
+
+    fn frames(&self) -> Vec<DeviceFrame> {
+        self.copies
+            .iter()
+            .map(|copy| {
+                let event = self.record.to_event(copy.ciphertext.clone(), copy.header.clone());
+                (copy.user_id, copy.device_id, ServerFrame::MessageNew(event))
+            })
+            .collect()
+    }
+}
+
 impl Messages {
-    /// Stores a message relayed by `peer`, which must host its conversation. Returns the frames to push
-    /// once the batch is committed (none when the message was already here).
+    /// Stores messages relayed by `peer`, which must host their conversations, in order and in one
+    /// transaction. Says of each message what to push once the batch is committed (nothing when it was
+    /// already here) or why it was refused; a storage failure fails them all, so the host retries.
     pub(crate) fn apply_relayed(
         &self,
         peer: PeerId,
-        message: &RelayedMessage,
+        messages: &[(RelayedMessage, Envelope)],
+    ) -> Result<Vec<Result<Vec<Push>>>> {
+        let mut seen = HashSet::new();
+        let mut checked = Vec::new();
+        let mut outcomes = Vec::with_capacity(messages.len());
+        for (message, envelope) in messages {
+            // A host may send a message twice in one batch; only the first is written.
+            if seen.contains(&message.message_id) {
+                outcomes.push(Ok(None));
+                continue;
+            }
+            match self.check_relayed(peer, message, envelope) {
+                Ok(Some(ready)) => {
+                    seen.insert(message.message_id);
+                    outcomes.push(Ok(Some(checked.len())));
+                    checked.push(ready);
+                }
+                Ok(None) => outcomes.push(Ok(None)),
+                Err(err) if err.is_local_failure() => return Err(err),
+                Err(err) => outcomes.push(Err(err)),
+            }
+        }
+        let writes: Vec<NewMessage<'_>> = checked.iter().map(Checked::new_message).collect();
+        let written = write_relayed(&self.store, &writes)?;
+        let mut pushes: Vec<Option<Push>> = checked
+            .iter()
+            .zip(written)
+            .map(|(ready, written)| written.then(|| self.park(&ready.record, ready.frames())))
+            .collect();
+        Ok(outcomes
+            .into_iter()
+            .map(|outcome| match outcome? {
+                Some(index) => match pushes[index].take() {
+                    Some(push) => Ok(vec![push]),
+                    None => Err(Error::NotFound("conversation")),
+                },
+                None => Ok(Vec::new()),
+            })
+            .collect())
+    }
+
+    /// Checks a relayed message against the conversation as this node knows it; `None` when it is
+    /// already stored.
+    fn check_relayed<'a>(
+        &self,
+        peer: PeerId,
+        message: &'a RelayedMessage,
         envelope: &Envelope,
-    ) -> Result<Vec<Push>> {
+    ) -> Result<Option<Checked<'a>>> {
         let conversation = message.conversation_id;
         let record = conversations::get(&self.store, conversation)?.ok_or(Error::NotFound("conversation"))?;
         match &record.host {
             Some(host) if host.peer == peer => {}
             _ => return Err(Error::forbidden("only the conversation's host relays its messages")),
         }
-        let t = &self.store.trees;
-        if t.messageid_convseq.contains_key(message.message_id.as_bytes())? {
-            return Ok(Vec::new());
+        if self
+            .store
+            .trees
+            .messageid_convseq
+            .contains_key(message.message_id.as_bytes())?
+        {
+            return Ok(None);
         }
         let members: HashSet<_> = conversations::member_ids(&self.store, conversation)?
             .into_iter()
@@ -67,29 +155,11 @@ impl Messages {
             }
         }
         let recipients = copies.iter().map(|copy| (copy.user_id, copy.device_id)).collect();
-        let stored = MessageRecord::from_relayed(message, recipients);
-        let write = NewMessage {
-            record: &stored,
-            sequence: Sequence::Given(message.seq),
-            copies: copies
-                .iter()
-                .map(|copy| DeviceCopy {
-                    device: copy.device_id,
-                    ciphertext: &copy.ciphertext,
-                    header: copy.header.as_ref(),
-                })
-                .collect(),
-            origin: Some(envelope.to_bytes().map_err(|err| Error::Internal(err.to_string()))?),
-        };
-        write_message(&self.store, &self.outbox, &write, |_| Ok(Vec::new()))?;
-        let frames = copies
-            .iter()
-            .map(|copy| {
-                let frame = ServerFrame::MessageNew(stored.to_event(copy.ciphertext.clone(), copy.header.clone()));
-                (copy.user_id, copy.device_id, frame)
-            })
-            .collect();
-        Ok(vec![self.park(&stored, frames)])
+        Ok(Some(Checked {
+            record: MessageRecord::from_relayed(message, recipients),
+            copies,
+            origin: envelope.to_bytes().map_err(|err| Error::Internal(err.to_string()))?,
+        }))
     }
 
     /// Applies an edit, deletion or erasure the conversation's host `peer` made to a message it relayed.
