@@ -11,7 +11,10 @@ mod records;
 use std::future::Future;
 use std::time::Duration;
 
+use libp2p::core::muxing::StreamMuxerBox;
+use libp2p::core::transport::{Boxed, Transport as _};
 use libp2p::futures::StreamExt;
+use libp2p::identity::Keypair;
 use libp2p::kad::store::RecordStore;
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Swarm, identify, kad};
@@ -47,6 +50,16 @@ pub enum Error {
     NotListening,
 }
 
+/// What a swarm runs on: authenticated, multiplexed connections to peers.
+pub type Transport = Boxed<(PeerId, StreamMuxerBox)>;
+
+/// QUIC over UDP, what a bootstrap node serves on the internet.
+pub fn quic(keypair: &Keypair) -> Transport {
+    libp2p::quic::tokio::Transport::new(libp2p::quic::Config::new(keypair))
+        .map(|(peer, connection), _| (peer, StreamMuxerBox::new(connection)))
+        .boxed()
+}
+
 /// A bootstrap node that is listening but not yet serving; [`Bootstrap::run`] serves it.
 pub struct Bootstrap {
     swarm: Swarm<Behaviour>,
@@ -54,16 +67,23 @@ pub struct Bootstrap {
 }
 
 impl Bootstrap {
-    /// Loads (or creates) the key, builds the swarm and waits until it listens (inside a tokio runtime).
+    /// Loads (or creates) the key, builds the swarm over QUIC and waits until it listens (inside a tokio
+    /// runtime).
     pub async fn start(config: &Config) -> Result<Self, Error> {
+        Self::start_over(config, quic).await
+    }
+
+    /// Starts as [`Bootstrap::start`] does, over the transport `transport` builds for the node key:
+    /// simulations run bootstrap nodes over an in-memory network this way.
+    pub async fn start_over(config: &Config, transport: impl FnOnce(&Keypair) -> Transport) -> Result<Self, Error> {
         let keypair = load_or_create_key(&config.key_file)?;
-        let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
-            .with_tokio()
-            .with_quic()
-            .with_behaviour(Behaviour::new)
-            .map_err(|never| match never {})?
-            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
-            .build();
+        let peer_id = keypair.public().to_peer_id();
+        let mut swarm = Swarm::new(
+            transport(&keypair),
+            Behaviour::new(&keypair),
+            peer_id,
+            libp2p::swarm::Config::with_tokio_executor().with_idle_connection_timeout(Duration::from_secs(120)),
+        );
         swarm.listen_on(config.listen.clone()).map_err(|err| Error::Listen {
             address: config.listen.to_string(),
             reason: err.to_string(),

@@ -19,6 +19,9 @@ use std::time::Duration;
 
 pub use client::Client;
 pub use codec::Codec;
+use libp2p::core::muxing::StreamMuxerBox;
+use libp2p::core::transport::{Boxed, Transport as _};
+use libp2p::identity::Keypair;
 use libp2p::request_response::ResponseChannel;
 pub use libp2p::{Multiaddr, PeerId};
 use protocol::federation::{NodeName, Request, Response};
@@ -228,29 +231,41 @@ pub struct Network {
     pub inbound: mpsc::Receiver<Inbound>,
 }
 
-/// Builds the swarm on the node key, starts listening on `config.p2p_listen` and spawns the event loop
-/// (needs a tokio runtime). `store` keeps the names pinned to their holders across restarts.
+/// What a swarm runs on: authenticated, multiplexed connections to peers.
+pub type Transport = Boxed<(PeerId, StreamMuxerBox)>;
+
+/// QUIC over UDP, what every real node federates over.
+pub fn quic(keypair: &Keypair) -> Transport {
+    let mut config = libp2p::quic::Config::new(keypair);
+    // A peer that died is noticed after QUIC_IDLE_TIMEOUT rather than quinn's 10 s, so the outbox redials
+    // a restarted node sooner; keep-alives hold healthy idle connections open.
+    config.max_idle_timeout = u32::try_from(QUIC_IDLE_TIMEOUT.as_millis()).unwrap_or(u32::MAX);
+    config.keep_alive_interval = QUIC_KEEP_ALIVE;
+    libp2p::quic::tokio::Transport::new(config)
+        .map(|(peer, connection), _| (peer, StreamMuxerBox::new(connection)))
+        .boxed()
+}
+
+/// Builds the swarm on the node key over the transport `transport` makes for it, starts listening on
+/// `config.p2p_listen` and spawns the event loop (needs a tokio runtime). `store` keeps the names pinned
+/// to their holders across restarts.
 pub(crate) fn start(
     identity: NodeIdentity,
     name: NodeName,
     config: FederationConfig,
     store: Store,
+    transport: impl FnOnce(&Keypair) -> Transport,
 ) -> Result<Network, Error> {
     let keypair = identity.libp2p_keypair();
     let peer_id = keypair.public().to_peer_id();
-    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
-        .with_tokio()
-        .with_quic_config(|mut quic| {
-            // A peer that died is noticed after QUIC_IDLE_TIMEOUT rather than quinn's 10 s, so the outbox
-            // redials a restarted node sooner; keep-alives hold healthy idle connections open.
-            quic.max_idle_timeout = u32::try_from(QUIC_IDLE_TIMEOUT.as_millis()).unwrap_or(u32::MAX);
-            quic.keep_alive_interval = QUIC_KEEP_ALIVE;
-            quic
-        })
-        .with_behaviour(|key| behaviour::Behaviour::new(key, REQUEST_TIMEOUT))
-        .map_err(|never| match never {})?
-        .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT))
-        .build();
+    let swarm_config =
+        libp2p::swarm::Config::with_tokio_executor().with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT);
+    let mut swarm = libp2p::Swarm::new(
+        transport(&keypair),
+        behaviour::Behaviour::new(&keypair, REQUEST_TIMEOUT),
+        peer_id,
+        swarm_config,
+    );
     swarm
         .listen_on(config.p2p_listen.clone())
         .map_err(|err| Error::Start(format!("listening on {}: {err}", config.p2p_listen)))?;

@@ -157,11 +157,21 @@ impl Services {
     /// nodes that do not federate (most tests) bind no UDP port. Keep the returned handle to keep the
     /// swarm running.
     pub fn start_federation(self: &Arc<Self>) -> Result<federation::Handle> {
+        self.start_federation_over(federation::quic)
+    }
+
+    /// Joins the federation as [`Services::start_federation`] does, over the transport `transport`
+    /// builds for the node key: simulations run real nodes over an in-memory network this way.
+    pub fn start_federation_over(
+        self: &Arc<Self>,
+        transport: impl FnOnce(&libp2p::identity::Keypair) -> federation::Transport,
+    ) -> Result<federation::Handle> {
         let network = federation::start(
             self.identity.clone(),
             self.remote.local().node.clone(),
             self.config.federation.clone(),
             self.store.clone(),
+            transport,
         )
         .map_err(|err| crate::Error::Internal(err.to_string()))?;
         if !self.remote.connect(network.client.clone()) {

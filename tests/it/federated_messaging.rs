@@ -409,8 +409,15 @@ async fn a_node_may_speak_only_for_its_own_users() {
         panic!("unexpected answer {answer:?}");
     };
     assert_eq!(applied, 0, "nothing forged is applied: {rejected:?}");
-    assert_eq!(rejected.len(), 4, "a message sent twice in one batch is refused twice: {rejected:?}");
-    assert!(rejected[2].contains("signature"), "refusals keep the batch's order: {rejected:?}");
+    assert_eq!(
+        rejected.len(),
+        4,
+        "a message sent twice in one batch is refused twice: {rejected:?}"
+    );
+    assert!(
+        rejected[2].contains("signature"),
+        "refusals keep the batch's order: {rejected:?}"
+    );
 
     // Nothing reached Cat.
     let (_, page) = g
