@@ -1,0 +1,36 @@
+use std::path::PathBuf;
+
+/// Everything that can go wrong reading a scenario. A scenario is hand-written, so each error points at
+/// the place to fix: a TOML path for a bad value, the file for an unreadable one, the line for bad TOML.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A value parsed but makes no sense (out of bounds, names a node that does not exist, overlaps
+    /// another fault…). `field` is its TOML path, such as `faults[2].node`.
+    #[error("{field}: {reason}")]
+    Scenario {
+        /// The TOML path of the offending value, such as `network.regions[1].nodes[0]`.
+        field: String,
+        /// What is wrong with it and, where it helps, what it was.
+        reason: String,
+    },
+    /// The scenario file could not be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file that was asked for.
+        path: PathBuf,
+        /// Why reading it failed.
+        source: std::io::Error,
+    },
+    /// The text is not TOML, or its shape does not match the format (an unknown or misspelt field, a
+    /// missing one, a wrong type). toml's message quotes the line and the key.
+    #[error(transparent)]
+    Toml(#[from] toml::de::Error),
+}
+
+/// Builds the error for `field`, so validation reads as one line per rule.
+pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Error {
+    Error::Scenario {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}

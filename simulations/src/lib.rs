@@ -1,0 +1,15 @@
+//! Simulated Parley deployments: a TOML [`Scenario`] describes the nodes, users, traffic, network and
+//! faults, and [`Plan::generate`] draws from its seed every random choice of a run (who talks to whom,
+//! when each message is sent, when faults start and end), so any engine replays the same run.
+#![deny(missing_docs, unreachable_pub)]
+
+mod error;
+mod plan;
+mod scenario;
+
+pub use error::Error;
+pub use plan::{ConversationKind, FaultEvent, Plan, PlannedConversation, PlannedMessage, PlannedUser, TimedFault};
+pub use scenario::{
+    Conversations, Fault, FaultKind, GroupSizeDistribution, Link, LinkChange, LinkScope, Network, NodeRef, Nodes,
+    Region, Scenario, SizeDistribution, SizeRange, Traffic, Users,
+};
