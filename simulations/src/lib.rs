@@ -1,13 +1,17 @@
 //! Simulated Parley deployments: a TOML [`Scenario`] describes the nodes, users, traffic, network and
 //! faults, and [`Plan::generate`] draws from its seed every random choice of a run (who talks to whom,
 //! when each message is sent, when faults start and end), so any engine replays the same run.
+//! [`SimNetwork`] then carries real nodes' libp2p connections within one process, through a link model
+//! (latency, jitter, bandwidth, loss) and the partitions and crashes of the fault timeline.
 #![deny(missing_docs, unreachable_pub)]
 
 mod error;
+mod network;
 mod plan;
 mod scenario;
 
 pub use error::Error;
+pub use network::{LinkBytes, LinkModel, SimNetwork};
 pub use plan::{ConversationKind, FaultEvent, Plan, PlannedConversation, PlannedMessage, PlannedUser, TimedFault};
 pub use scenario::{
     Conversations, Fault, FaultKind, GroupSizeDistribution, Link, LinkChange, LinkScope, Network, NodeRef, Nodes,
