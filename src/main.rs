@@ -4,6 +4,7 @@
 mod bootstrap_command;
 mod client_command;
 mod node_command;
+mod simulate_command;
 
 use clap::{Parser, Subcommand};
 
@@ -20,6 +21,8 @@ enum Command {
     Node(node_command::NodeArgs),
     /// Run a bootstrap node: a DHT entry point with no users that nodes name with `--bootstrap`.
     Bootstrap(bootstrap_command::BootstrapArgs),
+    /// Run a simulated federation from a scenario file and write its measurements.
+    Simulate(simulate_command::SimulateArgs),
     #[command(flatten)]
     Client(client_command::ClientCommand),
 }
@@ -29,6 +32,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Node(args) => node_command::run(args),
         Command::Bootstrap(args) => bootstrap_command::run(args),
+        Command::Simulate(args) => simulate_command::run(args),
         Command::Client(command) => client_command::run(command),
     }
 }

@@ -1,7 +1,8 @@
 use std::path::PathBuf;
 
-/// Everything that can go wrong reading a scenario. A scenario is hand-written, so each error points at
-/// the place to fix: a TOML path for a bad value, the file for an unreadable one, the line for bad TOML.
+/// Everything that can go wrong reading or running a scenario. A scenario is hand-written, so each error
+/// points at the place to fix: a TOML path for a bad value, the file for an unreadable one, the line for
+/// bad TOML.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A value parsed but makes no sense (out of bounds, names a node that does not exist, overlaps
@@ -25,6 +26,10 @@ pub enum Error {
     /// missing one, a wrong type). toml's message quotes the line and the key.
     #[error(transparent)]
     Toml(#[from] toml::de::Error),
+    /// The engine could not build or run the simulated deployment (a node would not open, a user
+    /// could not register); the message says which and why.
+    #[error("simulation: {0}")]
+    Engine(String),
 }
 
 /// Builds the error for `field`, so validation reads as one line per rule.

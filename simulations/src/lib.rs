@@ -2,14 +2,17 @@
 //! faults, and [`Plan::generate`] draws from its seed every random choice of a run (who talks to whom,
 //! when each message is sent, when faults start and end), so any engine replays the same run.
 //! [`SimNetwork`] then carries real nodes' libp2p connections within one process, through a link model
-//! (latency, jitter, bandwidth, loss) and the partitions and crashes of the fault timeline.
+//! (latency, jitter, bandwidth, loss) and the partitions and crashes of the fault timeline, and [`run`]
+//! plays a scenario on real nodes in this process (engine 1) and measures what they delivered.
 #![deny(missing_docs, unreachable_pub)]
 
+mod engine;
 mod error;
 mod network;
 mod plan;
 mod scenario;
 
+pub use engine::{Latency, RunOptions, Summary, run};
 pub use error::Error;
 pub use network::{LinkBytes, LinkModel, SimNetwork};
 pub use plan::{ConversationKind, FaultEvent, Plan, PlannedConversation, PlannedMessage, PlannedUser, TimedFault};

@@ -1,0 +1,356 @@
+//! Engine 1: a whole federation in this process. Every node is the real `node::Services` on its own
+//! sled directory and tokio runtime, the nodes talk libp2p over the simulated network, and simulated
+//! users drive them through the services the gateway calls. Time is wall time.
+
+mod clients;
+mod cluster;
+mod listeners;
+mod recorder;
+mod summary;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+
+pub use summary::{Latency, Summary};
+
+use self::clients::{Addressing, SimUser, World};
+use self::cluster::Cluster;
+use self::listeners::Inbox;
+use self::recorder::Recorder;
+use self::summary::{Outcome, cpu_seconds, peak_rss_bytes, write_deliveries};
+use crate::Error;
+use crate::network::{LinkModel, SimNetwork};
+use crate::plan::{FaultEvent, Plan};
+use crate::scenario::{FaultKind, LinkScope, NodeRef, Scenario};
+
+/// Sends in flight at once, across all users (each is a task waiting on a node).
+const MAX_SENDS_IN_FLIGHT: usize = 1024;
+/// How often a progress line is printed.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+/// How to run a scenario.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Where `summary.json` and `deliveries.csv` go (created if missing); node data lives under `data/`.
+    pub out_dir: PathBuf,
+    /// After the last planned send, how long to wait for every acknowledged message to arrive.
+    pub drain_timeout: Duration,
+    /// Print a progress line every few seconds (to stderr).
+    pub progress: bool,
+}
+
+impl RunOptions {
+    /// Outputs in `out_dir`, a minute to drain, progress shown.
+    pub fn new(out_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            out_dir: out_dir.into(),
+            drain_timeout: Duration::from_secs(60),
+            progress: true,
+        }
+    }
+}
+
+/// Runs `scenario` in this process and writes its outputs; needs a multi-threaded tokio runtime.
+pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<Summary, Error> {
+    supported(scenario)?;
+    let engine = |reason: String| Error::Engine(reason);
+    let io = |path: &PathBuf| {
+        let path = path.clone();
+        move |source| Error::Io { path, source }
+    };
+    let data = options.out_dir.join("data");
+    std::fs::create_dir_all(&data).map_err(io(&data))?;
+    let plan = Plan::generate(scenario);
+    let wall = Instant::now();
+    let cpu_before = cpu_seconds();
+
+    let names = scenario.nodes().names();
+    let network = SimNetwork::new(scenario.seed(), link_model(scenario, None, None));
+    for a in 0..names.len() {
+        for b in a + 1..names.len() {
+            network.set_link(a, b, link_model(scenario, Some(&names[a]), Some(&names[b])));
+        }
+    }
+    let cluster = Arc::new(
+        Cluster::start(network, names, scenario.nodes().bootstrap().len(), &data)
+            .await
+            .map_err(engine)?,
+    );
+    let users = clients::register(&cluster, &plan).await.map_err(engine)?;
+    let ids = clients::create_conversations(&cluster, &plan, &users)
+        .await
+        .map_err(engine)?;
+    let addressing = Addressing {
+        ids,
+        devices: users
+            .iter()
+            .map(|user| (user.actor.user_id, user.actor.device_id))
+            .collect(),
+    };
+    let inboxes: Arc<Vec<Arc<Inbox>>> = Arc::new(
+        (0..users.len())
+            .map(|index| {
+                let theirs = plan.conversations.iter().filter(|c| c.members.contains(&index));
+                Arc::new(Inbox::new(index, theirs.map(|c| addressing.ids[c.index])))
+            })
+            .collect(),
+    );
+    let users = Arc::new(users);
+    let plan = Arc::new(plan);
+
+    // The clock of the run starts once everyone is set up: planned times are from here.
+    let start = Instant::now();
+    let recorder = Arc::new(Recorder::new(start, plan.messages.len()));
+    for (user, inbox) in users.iter().zip(inboxes.iter()) {
+        listeners::connect(&cluster, user, inbox.clone(), recorder.clone()).await;
+    }
+    let end = tokio::time::Instant::from_std(start) + scenario.duration();
+    let faults = tokio::spawn(inject_faults(
+        cluster.clone(),
+        plan.clone(),
+        (users.clone(), inboxes.clone()),
+        recorder.clone(),
+        tokio::time::Instant::from_std(start),
+    ));
+    let progress = options
+        .progress
+        .then(|| tokio::spawn(report_progress(recorder.clone(), plan.messages.len())));
+    let world = Arc::new(World {
+        cluster: cluster.clone(),
+        plan: plan.clone(),
+        users: users.clone(),
+        addressing,
+        recorder: recorder.clone(),
+    });
+    drive_traffic(world, end + options.drain_timeout).await;
+    let drained = drain(&plan, &users, &recorder, end + options.drain_timeout).await;
+    if !drained {
+        tracing::warn!("the drain timed out with deliveries missing");
+    }
+    faults.abort();
+    if let Some(progress) = progress {
+        progress.abort();
+    }
+    let bytes_on_wire = cluster.network().total_bytes();
+    cluster.shutdown().await;
+
+    let sends = recorder.sends();
+    let deliveries = recorder.deliveries();
+    let outcome = Outcome {
+        plan: &plan,
+        users: &users,
+        sends: &sends,
+        deliveries: &deliveries,
+    };
+    let measured = outcome.measure();
+    let summary = Summary {
+        scenario: scenario.name().map(str::to_owned),
+        seed: scenario.seed(),
+        engine: "in-process",
+        real_time: true,
+        nodes: names.len(),
+        users: users.len(),
+        conversations: plan.conversations.len(),
+        messages_planned: plan.messages.len(),
+        messages_sent: measured.sent,
+        messages_acknowledged: measured.acknowledged,
+        deliveries_expected: measured.expected,
+        deliveries: measured.delivered,
+        delivery_ratio: if measured.expected == 0 {
+            1.0
+        } else {
+            measured.delivered as f64 / measured.expected as f64
+        },
+        duplicates: measured.duplicates,
+        out_of_order: measured.out_of_order,
+        latency_local: measured.latency_local,
+        latency_cross_node: measured.latency_cross_node,
+        acknowledgement: measured.acknowledgement,
+        bytes_on_wire,
+        bytes_per_delivery: if measured.delivered == 0 {
+            0.0
+        } else {
+            bytes_on_wire as f64 / measured.delivered as f64
+        },
+        wall_seconds: wall.elapsed().as_secs_f64(),
+        cpu_seconds: cpu_seconds() - cpu_before,
+        peak_rss_bytes: peak_rss_bytes(),
+    };
+    let summary_path = options.out_dir.join("summary.json");
+    let json = serde_json::to_vec_pretty(&summary).map_err(|err| Error::Engine(err.to_string()))?;
+    std::fs::write(&summary_path, json).map_err(io(&summary_path))?;
+    let deliveries_path = options.out_dir.join("deliveries.csv");
+    write_deliveries(&deliveries_path, &outcome).map_err(io(&deliveries_path))?;
+    Ok(summary)
+}
+
+/// Refuses what this engine cannot do yet, naming the field, rather than running something else.
+fn supported(scenario: &Scenario) -> Result<(), Error> {
+    if scenario.traffic().encryption {
+        return Err(crate::error::invalid(
+            "traffic.encryption",
+            "the in-process engine does not encrypt yet; set encryption = false",
+        ));
+    }
+    for (index, fault) in scenario.faults().iter().enumerate() {
+        if matches!(fault.kind, FaultKind::Flood { .. } | FaultKind::Forge { .. }) {
+            return Err(crate::error::invalid(
+                format!("faults[{index}].kind"),
+                "the in-process engine does not inject flood or forge faults yet",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The link model between two nodes (a bootstrap node or an unnamed one takes the flat values).
+fn link_model(scenario: &Scenario, a: Option<&str>, b: Option<&str>) -> LinkModel {
+    let link = scenario.network().link(a.unwrap_or_default(), b.unwrap_or_default());
+    LinkModel {
+        latency: link.latency,
+        jitter: link.jitter,
+        bandwidth_bytes_per_sec: link.bandwidth_bytes_per_sec,
+        loss: link.loss,
+    }
+}
+
+/// Sends every planned message at its time, each in a task of its own (bounded).
+async fn drive_traffic(world: Arc<World>, give_up: tokio::time::Instant) {
+    let start = tokio::time::Instant::now() - world.recorder.now();
+    let slots = Arc::new(Semaphore::new(MAX_SENDS_IN_FLIGHT));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, planned) in world.plan.messages.iter().enumerate() {
+        tokio::time::sleep_until(start + planned.at).await;
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            break;
+        };
+        let world = world.clone();
+        let ciphertext = vec![(index % 251) as u8; planned.size];
+        tasks.spawn(async move {
+            clients::send(&world, index, ciphertext, give_up).await;
+            drop(slot);
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+/// Waits until every acknowledged message reached every recipient, or `until`; says whether it did.
+async fn drain(plan: &Plan, users: &[SimUser], recorder: &Recorder, until: tokio::time::Instant) -> bool {
+    loop {
+        let (sends, deliveries) = (recorder.sends(), recorder.deliveries());
+        let measured = Outcome {
+            plan,
+            users,
+            sends: &sends,
+            deliveries: &deliveries,
+        }
+        .measure();
+        if measured.delivered >= measured.expected {
+            return true;
+        }
+        if tokio::time::Instant::now() >= until {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Applies the fault timeline at its times.
+async fn inject_faults(
+    cluster: Arc<Cluster>,
+    plan: Arc<Plan>,
+    (users, inboxes): (Arc<Vec<SimUser>>, Arc<Vec<Arc<Inbox>>>),
+    recorder: Arc<Recorder>,
+    start: tokio::time::Instant,
+) {
+    let slots = cluster.names().len() + cluster.bootstrap_count();
+    let initial: HashMap<(usize, usize), LinkModel> = (0..slots)
+        .flat_map(|a| (a + 1..slots).map(move |b| (a, b)))
+        .map(|(a, b)| ((a, b), cluster.network().link(a, b)))
+        .collect();
+    let node_indices = |sides: &[NodeRef]| -> Vec<usize> {
+        sides
+            .iter()
+            .map(|node| match node {
+                NodeRef::Node(index) => *index,
+                NodeRef::Bootstrap(index) => cluster.names().len() + index,
+            })
+            .collect()
+    };
+    for timed in &plan.faults {
+        tokio::time::sleep_until(start + timed.at).await;
+        tracing::info!(at = ?timed.at, event = ?timed.event, "fault");
+        match &timed.event {
+            FaultEvent::Crash { node } => cluster.crash(*node),
+            FaultEvent::Restart { node } => {
+                if let Err(err) = cluster.restart(*node).await {
+                    tracing::error!(error = %err, "a crashed node did not restart");
+                    continue;
+                }
+                for (user, inbox) in users.iter().zip(inboxes.iter()).filter(|(user, _)| user.node == *node) {
+                    listeners::connect(&cluster, user, inbox.clone(), recorder.clone()).await;
+                }
+            }
+            FaultEvent::Partition { sides } => {
+                cluster
+                    .network()
+                    .partition(&node_indices(&sides[0]), &node_indices(&sides[1]));
+            }
+            FaultEvent::Heal => cluster.network().heal(),
+            FaultEvent::SetLink { between, change } => {
+                for (a, b) in links(&cluster, between, &node_indices) {
+                    let mut link = cluster.network().link(a, b);
+                    link.latency = change.latency.unwrap_or(link.latency);
+                    link.jitter = change.jitter.unwrap_or(link.jitter);
+                    link.loss = change.loss.unwrap_or(link.loss);
+                    cluster.network().set_link(a, b, link);
+                }
+            }
+            FaultEvent::RestoreLink { between } => {
+                for (a, b) in links(&cluster, between, &node_indices) {
+                    let link = initial.get(&(a.min(b), a.max(b))).cloned().unwrap_or_default();
+                    cluster.network().set_link(a, b, link);
+                }
+            }
+            FaultEvent::BootstrapDown { bootstrap } => cluster.bootstrap_down(*bootstrap),
+            FaultEvent::BootstrapUp { bootstrap } => {
+                if let Err(err) = cluster.bootstrap_up(*bootstrap).await {
+                    tracing::error!(error = %err, "a bootstrap node did not restart");
+                }
+            }
+            other => tracing::warn!(event = ?other, "fault not injected by this engine"),
+        }
+    }
+}
+
+/// The links a link fault names: every pair of nodes (bootstrap nodes too), or one pair.
+fn links(cluster: &Cluster, between: &LinkScope, index: &dyn Fn(&[NodeRef]) -> Vec<usize>) -> Vec<(usize, usize)> {
+    match between {
+        LinkScope::All => {
+            let slots = cluster.names().len() + cluster.bootstrap_count();
+            (0..slots).flat_map(|a| (a + 1..slots).map(move |b| (a, b))).collect()
+        }
+        LinkScope::Between(a, b) => {
+            let pair = index(&[*a, *b]);
+            vec![(pair[0], pair[1])]
+        }
+    }
+}
+
+/// Prints a progress line every few seconds.
+async fn report_progress(recorder: Arc<Recorder>, planned: usize) {
+    let mut every = tokio::time::interval(PROGRESS_EVERY);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let (acked, delivered) = recorder.counts();
+        eprintln!(
+            "[simulate] t={:.0}s acknowledged {acked}/{planned} messages, {delivered} deliveries",
+            recorder.now().as_secs_f64()
+        );
+    }
+}

@@ -1,0 +1,235 @@
+//! The numbers of a run, computed from the recorder once it is over, and the files they are written to.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::clients::SimUser;
+use super::recorder::{Delivery, SendRecord};
+use crate::plan::Plan;
+
+/// Percentiles of a set of latencies, in milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Latency {
+    /// How many samples.
+    pub count: usize,
+    /// Median.
+    pub p50_ms: f64,
+    /// 95th percentile.
+    pub p95_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
+    /// Largest.
+    pub max_ms: f64,
+}
+
+impl Latency {
+    fn of(mut samples: Vec<f64>) -> Self {
+        if samples.is_empty() {
+            return Self::default();
+        }
+        samples.sort_by(f64::total_cmp);
+        let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+        Self {
+            count: samples.len(),
+            p50_ms: at(0.50),
+            p95_ms: at(0.95),
+            p99_ms: at(0.99),
+            max_ms: samples[samples.len() - 1],
+        }
+    }
+}
+
+/// What a run measured; `summary.json`. Counts depend only on the scenario and what the nodes did, so
+/// two runs of one seed without faults give the same counts.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// The scenario's name, if it has one.
+    pub scenario: Option<String>,
+    /// Its seed.
+    pub seed: u64,
+    /// Which engine ran it.
+    pub engine: &'static str,
+    /// Whether simulated time is wall time (this engine runs in real time).
+    pub real_time: bool,
+    /// User-hosting nodes.
+    pub nodes: usize,
+    /// Users, one device each.
+    pub users: usize,
+    /// Conversations created.
+    pub conversations: usize,
+    /// Messages the plan schedules.
+    pub messages_planned: usize,
+    /// Messages whose first attempt was made.
+    pub messages_sent: usize,
+    /// Messages the sender's node acknowledged (stored durably).
+    pub messages_acknowledged: usize,
+    /// Copies the acknowledged messages owe their recipients (one per recipient device).
+    pub deliveries_expected: usize,
+    /// Distinct copies that reached a recipient's connection.
+    pub deliveries: usize,
+    /// `deliveries / deliveries_expected` (1.0 when nothing was expected).
+    pub delivery_ratio: f64,
+    /// Copies that reached the same recipient more than once.
+    pub duplicates: usize,
+    /// Copies that arrived after a later message of the same conversation, at the same recipient.
+    pub out_of_order: usize,
+    /// Send (first attempt) to arrival, when sender, recipient and the conversation's host share a node.
+    pub latency_local: Latency,
+    /// Send to arrival, when the message crossed the network (any of the three on another node).
+    pub latency_cross_node: Latency,
+    /// Send (first attempt) to the sender node's acknowledgement.
+    pub acknowledgement: Latency,
+    /// Bytes the simulated network carried, both directions, every link.
+    pub bytes_on_wire: u64,
+    /// `bytes_on_wire / deliveries`.
+    pub bytes_per_delivery: f64,
+    /// Wall-clock seconds of the whole run (setup and drain included).
+    pub wall_seconds: f64,
+    /// CPU seconds this process used (every node, the network and the clients).
+    pub cpu_seconds: f64,
+    /// Peak resident memory of this process, bytes.
+    pub peak_rss_bytes: u64,
+}
+
+/// What the summary is computed from.
+pub(crate) struct Outcome<'a> {
+    pub(crate) plan: &'a Plan,
+    pub(crate) users: &'a [SimUser],
+    pub(crate) sends: &'a [SendRecord],
+    pub(crate) deliveries: &'a [Delivery],
+}
+
+impl Outcome<'_> {
+    /// The counts and latencies; the caller fills in the run's identity and costs.
+    pub(crate) fn measure(&self) -> Measured {
+        let mut seen = HashSet::new();
+        let mut duplicates = 0;
+        let mut out_of_order = 0;
+        let mut highest: HashMap<(usize, usize), u64> = HashMap::new();
+        let (mut local, mut cross) = (Vec::new(), Vec::new());
+        for delivery in self.deliveries {
+            if !seen.insert((delivery.message, delivery.recipient)) {
+                duplicates += 1;
+                continue;
+            }
+            let planned = self.plan.messages[delivery.message];
+            let last = highest.entry((delivery.recipient, planned.conversation)).or_default();
+            if delivery.seq < *last {
+                out_of_order += 1;
+            }
+            *last = (*last).max(delivery.seq);
+            if let Some(sent) = self.sends[delivery.message].sent_at {
+                let ms = delivery.at.saturating_sub(sent).as_secs_f64() * 1000.0;
+                let host = self.users[self.plan.conversations[planned.conversation].host].node;
+                let sender = self.users[planned.sender].node;
+                if host == sender && self.users[delivery.recipient].node == sender {
+                    local.push(ms);
+                } else {
+                    cross.push(ms);
+                }
+            }
+        }
+        let acknowledged: Vec<usize> = (0..self.sends.len())
+            .filter(|index| self.sends[*index].acked_at.is_some())
+            .collect();
+        let expected = acknowledged
+            .iter()
+            .map(|index| {
+                self.plan.conversations[self.plan.messages[*index].conversation]
+                    .members
+                    .len()
+                    - 1
+            })
+            .sum();
+        let acks = acknowledged
+            .iter()
+            .filter_map(|index| {
+                let send = &self.sends[*index];
+                Some(send.acked_at?.saturating_sub(send.sent_at?).as_secs_f64() * 1000.0)
+            })
+            .collect();
+        Measured {
+            sent: self.sends.iter().filter(|send| send.sent_at.is_some()).count(),
+            acknowledged: acknowledged.len(),
+            expected,
+            delivered: seen.len(),
+            duplicates,
+            out_of_order,
+            latency_local: Latency::of(local),
+            latency_cross_node: Latency::of(cross),
+            acknowledgement: Latency::of(acks),
+        }
+    }
+}
+
+/// The part of the summary the record gives.
+pub(crate) struct Measured {
+    pub(crate) sent: usize,
+    pub(crate) acknowledged: usize,
+    pub(crate) expected: usize,
+    pub(crate) delivered: usize,
+    pub(crate) duplicates: usize,
+    pub(crate) out_of_order: usize,
+    pub(crate) latency_local: Latency,
+    pub(crate) latency_cross_node: Latency,
+    pub(crate) acknowledgement: Latency,
+}
+
+/// Writes `deliveries.csv`: one row per copy that arrived, in arrival order.
+pub(crate) fn write_deliveries(path: &Path, outcome: &Outcome<'_>) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(
+        out,
+        "message,conversation,sender,sender_node,recipient,recipient_node,seq,sent_ms,delivered_ms,latency_ms"
+    )?;
+    for delivery in outcome.deliveries {
+        let planned = outcome.plan.messages[delivery.message];
+        let sent = outcome.sends[delivery.message].sent_at.unwrap_or_default();
+        writeln!(
+            out,
+            "{},{},{},{},{},{},{},{:.3},{:.3},{:.3}",
+            delivery.message,
+            planned.conversation,
+            planned.sender,
+            outcome.users[planned.sender].node,
+            delivery.recipient,
+            outcome.users[delivery.recipient].node,
+            delivery.seq,
+            sent.as_secs_f64() * 1000.0,
+            delivery.at.as_secs_f64() * 1000.0,
+            delivery.at.saturating_sub(sent).as_secs_f64() * 1000.0,
+        )?;
+    }
+    out.flush()
+}
+
+/// CPU seconds (user + system) of this process so far, from `/proc/self/stat` (Linux, 100 ticks/s).
+pub(crate) fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| fields.get(i).and_then(|field| field.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Peak resident memory of this process, from `/proc/self/status` (`VmHWM`).
+pub(crate) fn peak_rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmHWM:"))
+                .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
