@@ -20,6 +20,7 @@ mod limits;
 mod messages;
 mod openapi;
 mod rich_messages;
+mod simulate;
 mod support;
 mod users;
 mod webhooks;

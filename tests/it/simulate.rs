@@ -1,0 +1,192 @@
+//! `parley simulate`: the in-process engine runs real nodes over the simulated network and measures
+//! what they delivered. Scenarios here are small so the suite stays quick; faults are real (a
+//! partition cuts the simulated links, a crash drops a node's runtime and reopens its sled directory).
+
+use std::time::Duration;
+
+use simulations::{RunOptions, Scenario, Summary};
+
+/// A three-node scenario with a fault appended; short enough for the suite.
+fn scenario(seed: u64, faults: &str) -> Scenario {
+    let text = format!(
+        r#"
+name = "test"
+seed = {seed}
+duration = "20s"
+
+[nodes]
+count = 3
+
+[users]
+per_node = 4
+
+[conversations]
+dms = 6
+groups = 2
+group_size = {{ min = 3, max = 4 }}
+cross_node_fraction = 0.75
+
+[traffic]
+rate_per_user = 0.5
+start_after = "1s"
+encryption = false
+
+[network]
+latency = "10ms"
+jitter = "2ms"
+
+{faults}
+"#
+    );
+    Scenario::from_toml(&text).unwrap()
+}
+
+async fn run(scenario: &Scenario) -> (Summary, tempfile::TempDir) {
+    let out = tempfile::tempdir().unwrap();
+    let mut options = RunOptions::new(out.path());
+    options.progress = false;
+    options.drain_timeout = Duration::from_secs(90);
+    let summary = simulations::run(scenario, &options).await.unwrap();
+    (summary, out)
+}
+
+/// Rows of `deliveries.csv` as (sent ms, delivered ms, sender node, recipient node).
+fn deliveries(out: &tempfile::TempDir) -> Vec<(f64, f64, usize, usize)> {
+    let text = std::fs::read_to_string(out.path().join("deliveries.csv")).unwrap();
+    let mut lines = text.lines();
+    assert!(lines.next().unwrap().starts_with("message,conversation,sender"));
+    lines
+        .map(|line| {
+            let fields: Vec<&str> = line.split(',').collect();
+            (
+                fields[7].parse().unwrap(),
+                fields[8].parse().unwrap(),
+                fields[3].parse().unwrap(),
+                fields[5].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn assert_everything_arrived(summary: &Summary) {
+    assert!(summary.deliveries_expected > 0, "{summary:?}");
+    assert_eq!(summary.messages_acknowledged, summary.messages_planned, "{summary:?}");
+    assert_eq!(summary.deliveries, summary.deliveries_expected, "{summary:?}");
+    assert_eq!(summary.delivery_ratio, 1.0);
+    assert_eq!(summary.duplicates, 0, "{summary:?}");
+    assert_eq!(summary.out_of_order, 0, "{summary:?}");
+}
+
+#[test]
+fn the_smoke_scenario_runs_from_the_command_line_and_delivers_everything_once_in_order() {
+    let out = tempfile::tempdir().unwrap();
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/simulations/scenarios/smoke.toml");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_parley"))
+        .args(["simulate", scenario, "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["scenario"], "smoke");
+    assert_eq!(summary["delivery_ratio"], 1.0, "{summary}");
+    assert_eq!(summary["duplicates"], 0);
+    assert_eq!(summary["out_of_order"], 0);
+    assert!(summary["deliveries"].as_u64().unwrap() > 0);
+    assert!(
+        summary["latency_cross_node"]["count"].as_u64().unwrap() > 0,
+        "{summary}"
+    );
+    assert!(summary["bytes_on_wire"].as_u64().unwrap() > 0);
+    let csv = std::fs::read_to_string(out.path().join("deliveries.csv")).unwrap();
+    assert_eq!(csv.lines().count() as u64 - 1, summary["deliveries"].as_u64().unwrap());
+}
+
+#[test]
+fn a_malformed_scenario_is_refused_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/simulations/scenarios/smoke.toml"))
+        .unwrap()
+        .replace("rate_per_user = 0.2", "rate_per_user = -1.0");
+    std::fs::write(&path, text).unwrap();
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_parley"))
+        .args(["simulate"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("traffic.rate_per_user"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_queued_during_a_partition_arrive_after_it_heals() {
+    let scenario = scenario(
+        3,
+        r#"
+[[faults]]
+kind = "partition"
+at = "4s"
+sides = [["node-0"], ["node-1", "node-2"]]
+heal_after = "8s"
+"#,
+    );
+    let (summary, out) = run(&scenario).await;
+    assert_everything_arrived(&summary);
+    // Messages sent across the cut while it held arrived, and only after the heal.
+    let (cut, healed) = (4_000.0, 12_000.0);
+    let across: Vec<_> = deliveries(&out)
+        .into_iter()
+        .filter(|(sent, _, from, to)| (cut + 500.0..healed - 500.0).contains(sent) && (*from == 0) != (*to == 0))
+        .collect();
+    assert!(!across.is_empty(), "no message crossed the partition");
+    assert!(
+        across.iter().all(|(_, delivered, _, _)| *delivered >= healed),
+        "{across:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_node_loses_nothing_it_acknowledged() {
+    let scenario = scenario(
+        4,
+        r#"
+[[faults]]
+kind = "crash"
+at = "5s"
+node = "node-1"
+restart_after = "5s"
+"#,
+    );
+    let (summary, out) = run(&scenario).await;
+    assert_everything_arrived(&summary);
+    // Node-1's users got what was sent to them while it was down, after it came back.
+    let while_down = deliveries(&out)
+        .into_iter()
+        .filter(|(sent, _, from, to)| (5_500.0..9_500.0).contains(sent) && *to == 1 && *from != 1)
+        .count();
+    assert!(while_down > 0, "nothing was sent to node-1 while it was down");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_seed_gives_the_same_counts_twice() {
+    let scenario = scenario(5, "");
+    let (first, _a) = run(&scenario).await;
+    let (second, _b) = run(&scenario).await;
+    let counts = |s: &Summary| {
+        (
+            s.users,
+            s.conversations,
+            s.messages_planned,
+            s.messages_acknowledged,
+            s.deliveries_expected,
+            s.deliveries,
+            s.duplicates,
+            s.out_of_order,
+        )
+    };
+    assert_eq!(counts(&first), counts(&second));
+    assert_everything_arrived(&first);
+}
