@@ -4,6 +4,7 @@
 
 mod clients;
 mod cluster;
+mod keys;
 mod listeners;
 mod recorder;
 mod summary;
@@ -80,7 +81,8 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<Summary, E
             .await
             .map_err(engine)?,
     );
-    let users = clients::register(&cluster, &plan).await.map_err(engine)?;
+    let encrypt = scenario.traffic().encryption;
+    let users = clients::register(&cluster, &plan, encrypt).await.map_err(engine)?;
     let ids = clients::create_conversations(&cluster, &plan, &users)
         .await
         .map_err(engine)?;
@@ -165,6 +167,8 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<Summary, E
         } else {
             measured.delivered as f64 / measured.expected as f64
         },
+        encryption: encrypt,
+        undecryptable: recorder.undecryptable_count(),
         duplicates: measured.duplicates,
         out_of_order: measured.out_of_order,
         latency_local: measured.latency_local,
@@ -190,12 +194,6 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<Summary, E
 
 /// Refuses what this engine cannot do yet, naming the field, rather than running something else.
 fn supported(scenario: &Scenario) -> Result<(), Error> {
-    if scenario.traffic().encryption {
-        return Err(crate::error::invalid(
-            "traffic.encryption",
-            "the in-process engine does not encrypt yet; set encryption = false",
-        ));
-    }
     for (index, fault) in scenario.faults().iter().enumerate() {
         if matches!(fault.kind, FaultKind::Flood { .. } | FaultKind::Forge { .. }) {
             return Err(crate::error::invalid(
@@ -229,9 +227,8 @@ async fn drive_traffic(world: Arc<World>, give_up: tokio::time::Instant) {
             break;
         };
         let world = world.clone();
-        let ciphertext = vec![(index % 251) as u8; planned.size];
         tasks.spawn(async move {
-            clients::send(&world, index, ciphertext, give_up).await;
+            clients::send(&world, index, give_up).await;
             drop(slot);
         });
     }

@@ -29,7 +29,6 @@ cross_node_fraction = 0.75
 [traffic]
 rate_per_user = 0.5
 start_after = "1s"
-encryption = false
 
 [network]
 latency = "10ms"
@@ -75,6 +74,8 @@ fn assert_everything_arrived(summary: &Summary) {
     assert_eq!(summary.delivery_ratio, 1.0);
     assert_eq!(summary.duplicates, 0, "{summary:?}");
     assert_eq!(summary.out_of_order, 0, "{summary:?}");
+    assert!(summary.encryption);
+    assert_eq!(summary.undecryptable, 0, "{summary:?}");
 }
 
 #[test]
@@ -93,6 +94,8 @@ fn the_smoke_scenario_runs_from_the_command_line_and_delivers_everything_once_in
     assert_eq!(summary["delivery_ratio"], 1.0, "{summary}");
     assert_eq!(summary["duplicates"], 0);
     assert_eq!(summary["out_of_order"], 0);
+    assert_eq!(summary["encryption"], true, "end-to-end encryption is on by default");
+    assert_eq!(summary["undecryptable"], 0, "{summary}");
     assert!(summary["deliveries"].as_u64().unwrap() > 0);
     assert!(
         summary["latency_cross_node"]["count"].as_u64().unwrap() > 0,

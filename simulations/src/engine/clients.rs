@@ -14,6 +14,7 @@ use protocol::api::{
 use protocol::{Base64Bytes, ClientMessageId, ConversationId, DeviceId, MessageType, UserId};
 
 use super::cluster::Cluster;
+use super::keys::DeviceKeys;
 use super::recorder::Recorder;
 use crate::plan::{ConversationKind, Plan, PlannedConversation, PlannedUser};
 
@@ -25,20 +26,46 @@ const SETUP_PATIENCE: Duration = Duration::from_secs(60);
 const RETRY_AFTER: Duration = Duration::from_millis(500);
 
 /// A registered simulated user.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct SimUser {
     pub(crate) node: usize,
     pub(crate) handle: String,
     pub(crate) actor: Actor,
+    /// The device's keys and sessions, when the scenario encrypts.
+    pub(crate) keys: Option<Arc<DeviceKeys>>,
 }
 
-/// Registers every planned user on its node.
-pub(crate) async fn register(cluster: &Cluster, plan: &Plan) -> Result<Vec<SimUser>, String> {
+/// Registers every planned user on its node and, when `encrypt`, publishes its device's keys with a
+/// one-time prekey for every other member of its conversations.
+pub(crate) async fn register(cluster: &Cluster, plan: &Plan, encrypt: bool) -> Result<Vec<SimUser>, String> {
     let mut users = Vec::with_capacity(plan.users.len());
     for user in &plan.users {
-        users.push(register_one(cluster, user).await?);
+        let mut registered = register_one(cluster, user).await?;
+        if encrypt {
+            let peers: std::collections::HashSet<usize> = plan
+                .conversations
+                .iter()
+                .filter(|conversation| conversation.members.contains(&user.index))
+                .flat_map(|conversation| conversation.members.iter().copied())
+                .collect();
+            let keys = DeviceKeys::generate(u32::try_from(peers.len()).unwrap_or(u32::MAX))?;
+            keys.publish(cluster, user.node, registered.actor)
+                .await
+                .map_err(|err| format!("{}: {err}", user.username))?;
+            registered.keys = Some(Arc::new(keys));
+        }
+        users.push(registered);
     }
     Ok(users)
+}
+
+/// The plaintext of planned message `index`: its name, then filler up to `size` bytes, so a recipient
+/// can check what it decrypted.
+pub(crate) fn plaintext(index: usize, size: usize) -> Vec<u8> {
+    let mut text = format!("sim-{index}:").into_bytes();
+    let filler = (index % 251) as u8;
+    text.resize(size.max(text.len()), filler);
+    text
 }
 
 async fn register_one(cluster: &Cluster, user: &PlannedUser) -> Result<SimUser, String> {
@@ -67,6 +94,7 @@ async fn register_one(cluster: &Cluster, user: &PlannedUser) -> Result<SimUser, 
             device_id: registered.device_id,
             session_id: registered.session_id,
         },
+        keys: None,
     })
 }
 
@@ -141,9 +169,10 @@ pub(crate) struct World {
     pub(crate) recorder: Arc<Recorder>,
 }
 
-/// Sends planned message `index` as a client does: with its `client_message_id`, retried after every
-/// failure (the node down, the host unreachable) until acknowledged or `until` passes.
-pub(crate) async fn send(world: &World, index: usize, ciphertext: Vec<u8>, until: tokio::time::Instant) {
+/// Sends planned message `index` as a client does: encrypted for each recipient device (when the
+/// scenario encrypts), with its `client_message_id`, retried after every failure (a bundle not to be
+/// had, the node down, the host unreachable) until acknowledged or `until` passes.
+pub(crate) async fn send(world: &World, index: usize, until: tokio::time::Instant) {
     let World {
         cluster,
         plan,
@@ -154,50 +183,88 @@ pub(crate) async fn send(world: &World, index: usize, ciphertext: Vec<u8>, until
     let planned = plan.messages[index];
     let sender = &users[planned.sender];
     let conversation = &plan.conversations[planned.conversation];
-    let ciphertext = Base64Bytes(ciphertext);
-    let ciphertexts: Vec<DeviceCiphertext> = conversation
+    let recipients: Vec<(UserId, DeviceId)> = conversation
         .members
         .iter()
         .filter(|member| **member != planned.sender)
-        .filter_map(|member| addressing.devices.get(&users[*member].actor.user_id))
-        .map(|device| DeviceCiphertext {
-            recipient_device_id: *device,
-            ciphertext: ciphertext.clone(),
-            header: None,
+        .filter_map(|member| {
+            let user = users[*member].actor.user_id;
+            addressing.devices.get(&user).map(|device| (user, *device))
         })
         .collect();
     let Ok(client_message_id) = ClientMessageId::new(format!("sim-{index}")) else {
         recorder.refused(index, "the engine built an invalid client_message_id".to_owned());
         return;
     };
-    let request = SendMessageRequest {
-        conversation_id: addressing.ids[planned.conversation],
-        ciphertexts,
-        message_type: MessageType::Text,
-        client_message_id,
-        reply_to: None,
-        mentions: Vec::new(),
-    };
+    let body = plaintext(index, planned.size);
+    let mut request: Option<SendMessageRequest> = None;
     loop {
         recorder.attempt(index);
-        let actor = sender.actor;
-        let attempt = request.clone();
-        let sent = cluster
-            .on_node(sender.node, |services| async move {
-                services.messages.send(&actor, attempt).await
-            })
-            .await;
-        match sent {
-            Some(Ok(_)) => {
-                recorder.acked(index);
-                return;
+        if request.is_none() {
+            match copies(cluster, sender, &recipients, &body).await {
+                Ok(ciphertexts) => {
+                    request = Some(SendMessageRequest {
+                        conversation_id: addressing.ids[planned.conversation],
+                        ciphertexts,
+                        message_type: MessageType::Text,
+                        client_message_id: client_message_id.clone(),
+                        reply_to: None,
+                        mentions: Vec::new(),
+                    });
+                }
+                Err(err) => recorder.refused(index, err),
             }
-            Some(Err(err)) => recorder.refused(index, err.to_string()),
-            None => recorder.refused(index, "the sender's node is down".to_owned()),
+        }
+        if let Some(attempt) = request.clone() {
+            let actor = sender.actor;
+            let sent = cluster
+                .on_node(sender.node, |services| async move {
+                    services.messages.send(&actor, attempt).await
+                })
+                .await;
+            match sent {
+                Some(Ok(_)) => {
+                    recorder.acked(index);
+                    return;
+                }
+                Some(Err(err)) => recorder.refused(index, err.to_string()),
+                None => recorder.refused(index, "the sender's node is down".to_owned()),
+            }
         }
         if tokio::time::Instant::now() + RETRY_AFTER >= until {
             return;
         }
         tokio::time::sleep(RETRY_AFTER).await;
     }
+}
+
+/// One copy per recipient device: sealed with the sender's sessions, or the plaintext itself when the
+/// scenario does not encrypt (raw-throughput studies).
+async fn copies(
+    cluster: &Cluster,
+    sender: &SimUser,
+    recipients: &[(UserId, DeviceId)],
+    body: &[u8],
+) -> Result<Vec<DeviceCiphertext>, String> {
+    let Some(keys) = &sender.keys else {
+        return Ok(recipients
+            .iter()
+            .map(|(_, device)| DeviceCiphertext {
+                recipient_device_id: *device,
+                ciphertext: Base64Bytes(body.to_vec()),
+                header: None,
+            })
+            .collect());
+    };
+    let sealed = keys
+        .encrypt(cluster, sender.node, sender.actor, recipients, body)
+        .await?;
+    Ok(sealed
+        .into_iter()
+        .map(|(device, header, ciphertext)| DeviceCiphertext {
+            recipient_device_id: device,
+            ciphertext: Base64Bytes(ciphertext),
+            header: Some(Base64Bytes(header)),
+        })
+        .collect())
 }

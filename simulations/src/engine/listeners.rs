@@ -43,6 +43,14 @@ impl Inbox {
             && let Some(message) = message_index(&event.client_message_id)
         {
             recorder.delivered(message, self.index, event.sequence_number);
+            if let Some(keys) = &own.keys {
+                let header = event.header.as_ref().map_or(&[][..], |header| &header.0[..]);
+                let opened = keys.decrypt(event.sender_device_id, header, &event.content.0);
+                let expected = format!("sim-{message}:");
+                if !opened.is_ok_and(|text| text.starts_with(expected.as_bytes())) {
+                    recorder.undecryptable(message, self.index);
+                }
+            }
         }
     }
 

@@ -37,6 +37,8 @@ pub(crate) struct Recorder {
     start: Instant,
     sends: Mutex<Vec<SendRecord>>,
     deliveries: Mutex<Vec<Delivery>>,
+    /// Copies whose recipient could not decrypt them (or found another plaintext), as (message, user).
+    undecryptable: Mutex<Vec<(usize, usize)>>,
 }
 
 impl Recorder {
@@ -45,6 +47,7 @@ impl Recorder {
             start,
             sends: Mutex::new(vec![SendRecord::default(); messages]),
             deliveries: Mutex::new(Vec::new()),
+            undecryptable: Mutex::new(Vec::new()),
         }
     }
 
@@ -80,6 +83,15 @@ impl Recorder {
             at,
             seq,
         });
+    }
+
+    pub(crate) fn undecryptable(&self, message: usize, recipient: usize) {
+        tracing::warn!(message, recipient, "a copy could not be decrypted");
+        lock(&self.undecryptable).push((message, recipient));
+    }
+
+    pub(crate) fn undecryptable_count(&self) -> usize {
+        lock(&self.undecryptable).len()
     }
 
     /// Messages acknowledged and copies delivered so far, for progress lines.

@@ -72,6 +72,10 @@ pub struct Summary {
     pub deliveries: usize,
     /// `deliveries / deliveries_expected` (1.0 when nothing was expected).
     pub delivery_ratio: f64,
+    /// Whether clients encrypted end to end (X3DH + Double Ratchet, per recipient device).
+    pub encryption: bool,
+    /// Copies their recipient could not decrypt to the plaintext sent (0 when not encrypting).
+    pub undecryptable: usize,
     /// Copies that reached the same recipient more than once.
     pub duplicates: usize,
     /// Copies that arrived after a later message of the same conversation, at the same recipient.
