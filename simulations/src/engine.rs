@@ -4,25 +4,28 @@
 
 mod clients;
 mod cluster;
+mod convergence;
 mod keys;
 mod listeners;
 mod recorder;
+mod sampler;
 mod summary;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
+pub use convergence::Convergence;
 pub use summary::{Latency, Summary};
 
 use self::clients::{Addressing, SimUser, World};
 use self::cluster::Cluster;
 use self::listeners::Inbox;
 use self::recorder::Recorder;
-use self::summary::{Outcome, cpu_seconds, peak_rss_bytes, write_deliveries};
+use self::summary::{Outcome, cpu_seconds, peak_rss_bytes, write_deliveries, write_timeseries};
 use crate::Error;
 use crate::network::{LinkModel, SimNetwork};
 use crate::plan::{FaultEvent, Plan};
@@ -118,6 +121,14 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<Summary, E
         recorder.clone(),
         tokio::time::Instant::from_std(start),
     ));
+    let observations = Arc::new(Mutex::new(sampler::Observations::default()));
+    let sampling = tokio::spawn(sampler::sample(
+        cluster.clone(),
+        plan.clone(),
+        users.clone(),
+        recorder.clone(),
+        observations.clone(),
+    ));
     let progress = options
         .progress
         .then(|| tokio::spawn(report_progress(recorder.clone(), plan.messages.len())));
@@ -134,6 +145,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<Summary, E
         tracing::warn!("the drain timed out with deliveries missing");
     }
     faults.abort();
+    sampling.abort();
     if let Some(progress) = progress {
         progress.abort();
     }
@@ -149,6 +161,8 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<Summary, E
         deliveries: &deliveries,
     };
     let measured = outcome.measure();
+    let observed = std::mem::take(&mut *observations.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+    let convergence = convergence::after_recoveries(&plan, names, &sends, &deliveries, &observed.samples);
     let summary = Summary {
         scenario: scenario.name().map(str::to_owned),
         seed: scenario.seed(),
@@ -180,15 +194,21 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<Summary, E
         } else {
             bytes_on_wire as f64 / measured.delivered as f64
         },
+        dht_lookup: Latency::of(observed.lookups_ms.clone()),
+        dht_lookups_failed: observed.failed_lookups,
+        convergence,
         wall_seconds: wall.elapsed().as_secs_f64(),
         cpu_seconds: cpu_seconds() - cpu_before,
         peak_rss_bytes: peak_rss_bytes(),
+        peak_rss_per_node_bytes: peak_rss_bytes() / names.len().max(1) as u64,
     };
     let summary_path = options.out_dir.join("summary.json");
     let json = serde_json::to_vec_pretty(&summary).map_err(|err| Error::Engine(err.to_string()))?;
     std::fs::write(&summary_path, json).map_err(io(&summary_path))?;
     let deliveries_path = options.out_dir.join("deliveries.csv");
     write_deliveries(&deliveries_path, &outcome).map_err(io(&deliveries_path))?;
+    let timeseries_path = options.out_dir.join("timeseries.csv");
+    write_timeseries(&timeseries_path, &observed.samples, names).map_err(io(&timeseries_path))?;
     Ok(summary)
 }
 

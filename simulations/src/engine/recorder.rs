@@ -100,6 +100,24 @@ impl Recorder {
         (acked, lock(&self.deliveries).len())
     }
 
+    /// Every message acknowledged so far.
+    pub(crate) fn acknowledged(&self) -> Vec<usize> {
+        lock(&self.sends)
+            .iter()
+            .enumerate()
+            .filter(|(_, send)| send.acked_at.is_some())
+            .map(|(message, _)| message)
+            .collect()
+    }
+
+    /// The recipient of every copy delivered so far.
+    pub(crate) fn recipients(&self) -> Vec<usize> {
+        lock(&self.deliveries)
+            .iter()
+            .map(|delivery| delivery.recipient)
+            .collect()
+    }
+
     pub(crate) fn sends(&self) -> Vec<SendRecord> {
         lock(&self.sends).clone()
     }

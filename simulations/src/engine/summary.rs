@@ -26,7 +26,7 @@ pub struct Latency {
 }
 
 impl Latency {
-    fn of(mut samples: Vec<f64>) -> Self {
+    pub(crate) fn of(mut samples: Vec<f64>) -> Self {
         if samples.is_empty() {
             return Self::default();
         }
@@ -90,12 +90,21 @@ pub struct Summary {
     pub bytes_on_wire: u64,
     /// `bytes_on_wire / deliveries`.
     pub bytes_per_delivery: f64,
+    /// Time for one node to find another's name in the DHT (its signed record checked, the node
+    /// dialled), sampled every few seconds while the run goes on.
+    pub dht_lookup: Latency,
+    /// Sampled lookups that failed or took over 10 s.
+    pub dht_lookups_failed: usize,
+    /// Recovery after each heal and restart of the timeline.
+    pub convergence: Vec<super::convergence::Convergence>,
     /// Wall-clock seconds of the whole run (setup and drain included).
     pub wall_seconds: f64,
     /// CPU seconds this process used (every node, the network and the clients).
     pub cpu_seconds: f64,
     /// Peak resident memory of this process, bytes.
     pub peak_rss_bytes: u64,
+    /// `peak_rss_bytes / nodes`: every node shares the process, so this is an upper bound per node.
+    pub peak_rss_per_node_bytes: u64,
 }
 
 /// What the summary is computed from.
@@ -236,4 +245,28 @@ pub(crate) fn peak_rss_bytes() -> u64 {
                 .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         })
         .map_or(0, |kb| kb * 1024)
+}
+
+/// Writes `timeseries.csv`: every node at every sampling instant.
+pub(crate) fn write_timeseries(
+    path: &Path,
+    samples: &[super::sampler::Sample],
+    names: &[String],
+) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(out, "t_s,node,up,outbox_depth,acknowledged,delivered,bytes_sent")?;
+    for sample in samples {
+        writeln!(
+            out,
+            "{:.3},{},{},{},{},{},{}",
+            sample.at.as_secs_f64(),
+            names[sample.node],
+            sample.up,
+            sample.outbox_depth,
+            sample.acknowledged,
+            sample.delivered,
+            sample.bytes_sent,
+        )?;
+    }
+    out.flush()
 }
