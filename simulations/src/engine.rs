@@ -2,6 +2,7 @@
 //! sled directory and tokio runtime, the nodes talk libp2p over the simulated network, and simulated
 //! users drive them through the services the gateway calls. Time is wall time.
 
+mod attacks;
 mod clients;
 mod cluster;
 mod convergence;
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
+pub use attacks::Attacks;
 pub use convergence::Convergence;
 pub use summary::{Latency, Summary};
 
@@ -29,7 +31,7 @@ use self::summary::{Outcome, cpu_seconds, peak_rss_bytes, write_deliveries, writ
 use crate::Error;
 use crate::network::{LinkModel, SimNetwork};
 use crate::plan::{FaultEvent, Plan};
-use crate::scenario::{FaultKind, LinkScope, NodeRef, Scenario};
+use crate::scenario::{LinkScope, NodeRef, Scenario};
 
 /// Sends in flight at once, across all users (each is a task waiting on a node).
 const MAX_SENDS_IN_FLIGHT: usize = 1024;
@@ -60,7 +62,6 @@ impl RunOptions {
 
 /// Runs `scenario` in this process and writes its outputs; needs a multi-threaded tokio runtime.
 pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<Summary, Error> {
-    supported(scenario)?;
     let engine = |reason: String| Error::Engine(reason);
     let io = |path: &PathBuf| {
         let path = path.clone();
@@ -73,22 +74,35 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<Summary, E
     let cpu_before = cpu_seconds();
 
     let names = scenario.nodes().names();
-    let network = SimNetwork::new(scenario.seed(), link_model(scenario, None, None));
-    for a in 0..names.len() {
-        for b in a + 1..names.len() {
-            network.set_link(a, b, link_model(scenario, Some(&names[a]), Some(&names[b])));
+    // Network slots: the nodes, then the bootstrap nodes (as the cluster numbers them).
+    let slots: Vec<&String> = names.iter().chain(scenario.nodes().bootstrap()).collect();
+    let network = SimNetwork::new(scenario.seed(), LinkModel::from(scenario.network().link("", "")));
+    for a in 0..slots.len() {
+        for b in a + 1..slots.len() {
+            network.set_link(a, b, LinkModel::from(scenario.network().link(slots[a], slots[b])));
         }
     }
-    let cluster = Arc::new(
-        Cluster::start(network, names, scenario.nodes().bootstrap().len(), &data)
-            .await
-            .map_err(engine)?,
-    );
+    let say = |line: String| {
+        if options.progress {
+            eprintln!("[simulate] {line}");
+        }
+    };
+    let bootstraps = scenario.nodes().bootstrap().len();
+    say(format!("starting {} nodes and {bootstraps} bootstrap nodes", names.len()));
+    let cluster = Arc::new(Cluster::start(network, names, bootstraps, &data).await.map_err(engine)?);
     let encrypt = scenario.traffic().encryption;
+    say(format!("registering {} users", plan.users.len()));
     let users = clients::register(&cluster, &plan, encrypt).await.map_err(engine)?;
+    say(format!("creating {} conversations", plan.conversations.len()));
     let ids = clients::create_conversations(&cluster, &plan, &users)
         .await
         .map_err(engine)?;
+    say(format!(
+        "set up in {:.1}s; sending {} messages over {:?}",
+        wall.elapsed().as_secs_f64(),
+        plan.messages.len(),
+        scenario.duration()
+    ));
     let addressing = Addressing {
         ids,
         devices: users
@@ -114,11 +128,12 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<Summary, E
         listeners::connect(&cluster, user, inbox.clone(), recorder.clone()).await;
     }
     let end = tokio::time::Instant::from_std(start) + scenario.duration();
+    let tally = Arc::new(attacks::Tally::default());
     let faults = tokio::spawn(inject_faults(
         cluster.clone(),
         plan.clone(),
         (users.clone(), inboxes.clone()),
-        recorder.clone(),
+        (recorder.clone(), tally.clone()),
         tokio::time::Instant::from_std(start),
     ));
     let observations = Arc::new(Mutex::new(sampler::Observations::default()));
@@ -194,6 +209,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<Summary, E
         } else {
             bytes_on_wire as f64 / measured.delivered as f64
         },
+        attacks: tally.report(),
         dht_lookup: Latency::of(observed.lookups_ms.clone()),
         dht_lookups_failed: observed.failed_lookups,
         convergence,
@@ -210,30 +226,6 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<Summary, E
     let timeseries_path = options.out_dir.join("timeseries.csv");
     write_timeseries(&timeseries_path, &observed.samples, names).map_err(io(&timeseries_path))?;
     Ok(summary)
-}
-
-/// Refuses what this engine cannot do yet, naming the field, rather than running something else.
-fn supported(scenario: &Scenario) -> Result<(), Error> {
-    for (index, fault) in scenario.faults().iter().enumerate() {
-        if matches!(fault.kind, FaultKind::Flood { .. } | FaultKind::Forge { .. }) {
-            return Err(crate::error::invalid(
-                format!("faults[{index}].kind"),
-                "the in-process engine does not inject flood or forge faults yet",
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// The link model between two nodes (a bootstrap node or an unnamed one takes the flat values).
-fn link_model(scenario: &Scenario, a: Option<&str>, b: Option<&str>) -> LinkModel {
-    let link = scenario.network().link(a.unwrap_or_default(), b.unwrap_or_default());
-    LinkModel {
-        latency: link.latency,
-        jitter: link.jitter,
-        bandwidth_bytes_per_sec: link.bandwidth_bytes_per_sec,
-        loss: link.loss,
-    }
 }
 
 /// Sends every planned message at its time, each in a task of its own (bounded).
@@ -281,9 +273,10 @@ async fn inject_faults(
     cluster: Arc<Cluster>,
     plan: Arc<Plan>,
     (users, inboxes): (Arc<Vec<SimUser>>, Arc<Vec<Arc<Inbox>>>),
-    recorder: Arc<Recorder>,
+    (recorder, tally): (Arc<Recorder>, Arc<attacks::Tally>),
     start: tokio::time::Instant,
 ) {
+    let mut floods: HashMap<(usize, usize), tokio::task::JoinHandle<()>> = HashMap::new();
     let slots = cluster.names().len() + cluster.bootstrap_count();
     let initial: HashMap<(usize, usize), LinkModel> = (0..slots)
         .flat_map(|a| (a + 1..slots).map(move |b| (a, b)))
@@ -339,9 +332,22 @@ async fn inject_faults(
                     tracing::error!(error = %err, "a bootstrap node did not restart");
                 }
             }
-            other => tracing::warn!(event = ?other, "fault not injected by this engine"),
+            FaultEvent::FloodStart { node, target, rate } => {
+                let flood = attacks::flood(cluster.clone(), *node, *target, *rate, tally.clone());
+                floods.insert((*node, *target), tokio::spawn(flood));
+            }
+            FaultEvent::FloodStop { node, target } => {
+                if let Some(flood) = floods.remove(&(*node, *target)) {
+                    flood.abort();
+                }
+            }
+            FaultEvent::Forge { node, target, count } => {
+                attacks::forge(&cluster, *node, *target, *count, &tally).await;
+            }
         }
     }
+    // The run goes on after the last fault; floods end with it (this task is aborted then).
+    std::future::pending::<()>().await;
 }
 
 /// The links a link fault names: every pair of nodes (bootstrap nodes too), or one pair.

@@ -12,7 +12,7 @@ mod network;
 mod plan;
 mod scenario;
 
-pub use engine::{Convergence, Latency, RunOptions, Summary, run};
+pub use engine::{Attacks, Convergence, Latency, RunOptions, Summary, run};
 pub use error::Error;
 pub use network::{LinkBytes, LinkModel, SimNetwork};
 pub use plan::{ConversationKind, FaultEvent, Plan, PlannedConversation, PlannedMessage, PlannedUser, TimedFault};

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use libp2p::futures::{StreamExt, TryStreamExt, stream};
 use node::Actor;
 use protocol::api::{
     ConversationKind as ApiKind, CreateConversationRequest, DeviceCiphertext, RegisterRequest, SendMessageRequest,
@@ -22,6 +23,8 @@ use crate::plan::{ConversationKind, Plan, PlannedConversation, PlannedUser};
 const PASSWORD: &str = "simulated-user-password";
 /// How long a client keeps trying to set up its conversation while the federation warms up.
 const SETUP_PATIENCE: Duration = Duration::from_secs(60);
+/// Users registered, or conversations created, at once while setting up (in plan order).
+const SETUP_CONCURRENCY: usize = 32;
 /// A client waits this long before resending a message its node refused or could not take.
 const RETRY_AFTER: Duration = Duration::from_millis(500);
 
@@ -38,25 +41,27 @@ pub(crate) struct SimUser {
 /// Registers every planned user on its node and, when `encrypt`, publishes its device's keys with a
 /// one-time prekey for every other member of its conversations.
 pub(crate) async fn register(cluster: &Cluster, plan: &Plan, encrypt: bool) -> Result<Vec<SimUser>, String> {
-    let mut users = Vec::with_capacity(plan.users.len());
-    for user in &plan.users {
-        let mut registered = register_one(cluster, user).await?;
-        if encrypt {
-            let peers: std::collections::HashSet<usize> = plan
-                .conversations
-                .iter()
-                .filter(|conversation| conversation.members.contains(&user.index))
-                .flat_map(|conversation| conversation.members.iter().copied())
-                .collect();
-            let keys = DeviceKeys::generate(u32::try_from(peers.len()).unwrap_or(u32::MAX))?;
-            keys.publish(cluster, user.node, registered.actor)
-                .await
-                .map_err(|err| format!("{}: {err}", user.username))?;
-            registered.keys = Some(Arc::new(keys));
-        }
-        users.push(registered);
-    }
-    Ok(users)
+    stream::iter(&plan.users)
+        .map(|user| async move {
+            let mut registered = register_one(cluster, user).await?;
+            if encrypt {
+                let peers: std::collections::HashSet<usize> = plan
+                    .conversations
+                    .iter()
+                    .filter(|conversation| conversation.members.contains(&user.index))
+                    .flat_map(|conversation| conversation.members.iter().copied())
+                    .collect();
+                let keys = DeviceKeys::generate(u32::try_from(peers.len()).unwrap_or(u32::MAX))?;
+                keys.publish(cluster, user.node, registered.actor)
+                    .await
+                    .map_err(|err| format!("{}: {err}", user.username))?;
+                registered.keys = Some(Arc::new(keys));
+            }
+            Ok(registered)
+        })
+        .buffered(SETUP_CONCURRENCY)
+        .try_collect()
+        .await
 }
 
 /// The plaintext of planned message `index`: its name, then filler up to `size` bytes, so a recipient
@@ -104,11 +109,11 @@ pub(crate) async fn create_conversations(
     plan: &Plan,
     users: &[SimUser],
 ) -> Result<Vec<ConversationId>, String> {
-    let mut ids = Vec::with_capacity(plan.conversations.len());
-    for conversation in &plan.conversations {
-        ids.push(create_one(cluster, users, conversation).await?);
-    }
-    Ok(ids)
+    stream::iter(&plan.conversations)
+        .map(|conversation| create_one(cluster, users, conversation))
+        .buffered(SETUP_CONCURRENCY)
+        .try_collect()
+        .await
 }
 
 async fn create_one(

@@ -90,6 +90,8 @@ pub struct Summary {
     pub bytes_on_wire: u64,
     /// `bytes_on_wire / deliveries`.
     pub bytes_per_delivery: f64,
+    /// What hostile nodes (flood and forge faults) did and got through.
+    pub attacks: super::attacks::Attacks,
     /// Time for one node to find another's name in the DHT (its signed record checked, the node
     /// dialled), sampled every few seconds while the run goes on.
     pub dht_lookup: Latency,
