@@ -8,6 +8,7 @@
 
 mod engine;
 mod error;
+mod figures;
 mod network;
 mod plan;
 mod scenario;
