@@ -9,6 +9,7 @@ mod convergence;
 mod keys;
 mod listeners;
 mod recorder;
+mod report;
 mod sampler;
 mod summary;
 
@@ -27,7 +28,8 @@ use self::clients::{Addressing, SimUser, World};
 use self::cluster::Cluster;
 use self::listeners::Inbox;
 use self::recorder::Recorder;
-use self::summary::{Outcome, cpu_seconds, peak_rss_bytes, write_deliveries, write_timeseries};
+use self::report::Report;
+use self::summary::{Outcome, cpu_seconds, peak_rss_bytes};
 use crate::Error;
 use crate::network::{LinkModel, SimNetwork};
 use crate::plan::{FaultEvent, Plan};
@@ -88,8 +90,15 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<Summary, E
         }
     };
     let bootstraps = scenario.nodes().bootstrap().len();
-    say(format!("starting {} nodes and {bootstraps} bootstrap nodes", names.len()));
-    let cluster = Arc::new(Cluster::start(network, names, bootstraps, &data).await.map_err(engine)?);
+    say(format!(
+        "starting {} nodes and {bootstraps} bootstrap nodes",
+        names.len()
+    ));
+    let cluster = Arc::new(
+        Cluster::start(network, names, bootstraps, &data)
+            .await
+            .map_err(engine)?,
+    );
     let encrypt = scenario.traffic().encryption;
     say(format!("registering {} users", plan.users.len()));
     let users = clients::register(&cluster, &plan, encrypt).await.map_err(engine)?;
@@ -218,13 +227,14 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<Summary, E
         peak_rss_bytes: peak_rss_bytes(),
         peak_rss_per_node_bytes: peak_rss_bytes() / names.len().max(1) as u64,
     };
-    let summary_path = options.out_dir.join("summary.json");
-    let json = serde_json::to_vec_pretty(&summary).map_err(|err| Error::Engine(err.to_string()))?;
-    std::fs::write(&summary_path, json).map_err(io(&summary_path))?;
-    let deliveries_path = options.out_dir.join("deliveries.csv");
-    write_deliveries(&deliveries_path, &outcome).map_err(io(&deliveries_path))?;
-    let timeseries_path = options.out_dir.join("timeseries.csv");
-    write_timeseries(&timeseries_path, &observed.samples, names).map_err(io(&timeseries_path))?;
+    Report {
+        scenario,
+        outcome,
+        samples: &observed.samples,
+        names,
+        summary: &summary,
+    }
+    .write(&options.out_dir)?;
     Ok(summary)
 }
 

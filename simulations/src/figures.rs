@@ -4,8 +4,6 @@
 //!
 //! Plots are drawn with `plotters`' SVG backend only: text stays text (`<text>` in a generic
 //! sans-serif family), so nothing here needs font files, fontconfig or image libraries.
-// Wired into the engine by the next commit.
-#![cfg_attr(not(test), allow(dead_code))]
 
 mod bytes;
 mod chart;

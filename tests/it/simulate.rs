@@ -104,6 +104,25 @@ fn the_smoke_scenario_runs_from_the_command_line_and_delivers_everything_once_in
     assert!(summary["bytes_on_wire"].as_u64().unwrap() > 0);
     let csv = std::fs::read_to_string(out.path().join("deliveries.csv")).unwrap();
     assert_eq!(csv.lines().count() as u64 - 1, summary["deliveries"].as_u64().unwrap());
+    let timeseries = std::fs::read_to_string(out.path().join("timeseries.csv")).unwrap();
+    assert!(
+        timeseries.lines().count() > 4 * 20,
+        "a sample per node per second:\n{timeseries}"
+    );
+    let index = std::fs::read_to_string(out.path().join("index.html")).unwrap();
+    for plot in [
+        "latency_cdf.svg",
+        "delivery_ratio.svg",
+        "outbox_depth.svg",
+        "bytes_per_message.svg",
+    ] {
+        let svg = std::fs::read_to_string(out.path().join(plot)).unwrap();
+        assert!(
+            svg.trim_start().starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{plot}"
+        );
+        assert!(index.contains(&format!("src=\"{plot}\"")), "index.html shows {plot}");
+    }
 }
 
 #[test]
@@ -134,10 +153,25 @@ kind = "partition"
 at = "4s"
 sides = [["node-0"], ["node-1", "node-2"]]
 heal_after = "8s"
+
+[[faults]]
+kind = "forge"
+at = "14s"
+node = "node-2"
+target = "node-1"
+count = 10
 "#,
     );
     let (summary, out) = run(&scenario).await;
     assert_everything_arrived(&summary);
+    assert_eq!(summary.attacks.forged_sent, 10);
+    assert_eq!(summary.attacks.forged_accepted, 0, "a forged envelope was applied");
+    let heal = summary
+        .convergence
+        .iter()
+        .find(|c| c.event == "heal")
+        .expect("the heal is reported");
+    assert!(heal.converged_after_s.is_some(), "{summary:?}");
     // Messages sent across the cut while it held arrived, and only after the heal.
     let (cut, healed) = (4_000.0, 12_000.0);
     let across: Vec<_> = deliveries(&out)
@@ -165,6 +199,10 @@ restart_after = "5s"
     );
     let (summary, out) = run(&scenario).await;
     assert_everything_arrived(&summary);
+    assert!(
+        summary.convergence.iter().any(|c| c.event == "restart node-1"),
+        "{summary:?}"
+    );
     // Node-1's users got what was sent to them while it was down, after it came back.
     let while_down = deliveries(&out)
         .into_iter()

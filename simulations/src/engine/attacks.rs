@@ -15,6 +15,9 @@ use serde::Serialize;
 
 use super::cluster::Cluster;
 
+/// Flood requests outstanding at once.
+const FLOOD_IN_FLIGHT: usize = 256;
+
 /// What the attacks did and what the targets let through.
 #[derive(Debug, Default)]
 pub(crate) struct Tally {
@@ -57,30 +60,40 @@ async fn peer_of(cluster: &Cluster, index: usize) -> Option<PeerId> {
         .await
 }
 
-/// Node `attacker` asks `target` to resolve a username `rate` times a second until aborted.
+/// Node `attacker` asks `target` to resolve a username `rate` times a second until aborted, without
+/// waiting for answers (at most [`FLOOD_IN_FLIGHT`] outstanding, as the attacker's own node bounds them).
 pub(crate) async fn flood(cluster: Arc<Cluster>, attacker: usize, target: usize, rate: f64, tally: Arc<Tally>) {
     let Some(peer) = peer_of(&cluster, target).await else {
         return;
     };
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(FLOOD_IN_FLIGHT));
     let mut every = tokio::time::interval(Duration::from_secs_f64(1.0 / rate.max(0.001)));
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut asking = tokio::task::JoinSet::new();
     loop {
         every.tick().await;
+        let Ok(slot) = in_flight.clone().acquire_owned().await else {
+            return;
+        };
         tally.flood_sent.fetch_add(1, Ordering::Relaxed);
-        let tally = tally.clone();
-        let asked = cluster
-            .on_node(attacker, move |services| async move {
-                let client = services.federation()?.clone();
-                let request = Request::ResolveUser {
-                    username: "flood".to_owned(),
-                };
-                Some(client.request(peer, request).await)
-            })
-            .await
-            .flatten();
-        if !matches!(asked, Some(Ok(Response::NotFound | Response::User(_)))) {
-            tally.flood_refused.fetch_add(1, Ordering::Relaxed);
-        }
+        let (cluster, tally) = (cluster.clone(), tally.clone());
+        asking.spawn(async move {
+            let asked = cluster
+                .on_node(attacker, move |services| async move {
+                    let client = services.federation()?.clone();
+                    let request = Request::ResolveUser {
+                        username: "flood".to_owned(),
+                    };
+                    Some(client.request(peer, request).await)
+                })
+                .await
+                .flatten();
+            if !matches!(asked, Some(Ok(Response::NotFound | Response::User(_)))) {
+                tally.flood_refused.fetch_add(1, Ordering::Relaxed);
+            }
+            drop(slot);
+        });
+        while asking.try_join_next().is_some() {}
     }
 }
 

@@ -248,27 +248,3 @@ pub(crate) fn peak_rss_bytes() -> u64 {
         })
         .map_or(0, |kb| kb * 1024)
 }
-
-/// Writes `timeseries.csv`: every node at every sampling instant.
-pub(crate) fn write_timeseries(
-    path: &Path,
-    samples: &[super::sampler::Sample],
-    names: &[String],
-) -> std::io::Result<()> {
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-    writeln!(out, "t_s,node,up,outbox_depth,acknowledged,delivered,bytes_sent")?;
-    for sample in samples {
-        writeln!(
-            out,
-            "{:.3},{},{},{},{},{},{}",
-            sample.at.as_secs_f64(),
-            names[sample.node],
-            sample.up,
-            sample.outbox_depth,
-            sample.acknowledged,
-            sample.delivered,
-            sample.bytes_sent,
-        )?;
-    }
-    out.flush()
-}
