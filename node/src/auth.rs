@@ -52,6 +52,7 @@ pub struct Auth {
     hub: Arc<Hub>,
     /// Serialises writes to the unique account indexes (email, username, phone, device ownership).
     accounts: Mutex<()>,
+    passwords: passwords::Passwords,
 }
 
 impl Auth {
@@ -59,6 +60,7 @@ impl Auth {
         let tokens = Tokens::load_or_create(&config.data_dir)?;
         Ok(Self {
             store,
+            passwords: passwords::Passwords::new(config.password_hashing),
             config,
             tokens,
             hub,
@@ -83,7 +85,7 @@ impl Auth {
         };
         let device_name = device_name(request.device_name.as_deref())?;
         let device_type = validate::device_type(request.device_type.as_deref())?;
-        let password_hash = passwords::hash(request.password).await?;
+        let password_hash = self.passwords.hash(request.password).await?;
 
         let _guard = self.accounts.lock().await;
         let t = &self.store.trees;
@@ -150,7 +152,10 @@ impl Auth {
         let device_name = device_name(request.device_name.as_deref())?;
         let device_type = validate::device_type(request.device_type.as_deref())?;
         let user = users::find_by_identity(&self.store, &identity)?;
-        let ok = passwords::verify(request.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+        let ok = self
+            .passwords
+            .verify(request.password, user.as_ref().map(|u| u.password_hash.clone()))
+            .await?;
         let user = match user {
             Some(user) if ok => user,
             _ => return Err(Error::Unauthorized("invalid identity or password")),
@@ -424,7 +429,7 @@ impl Auth {
             self.store.commit().await?;
             return Err(Error::Unauthorized("reset token expired"));
         }
-        let password_hash = passwords::hash(request.new_password).await?;
+        let password_hash = self.passwords.hash(request.new_password).await?;
         let Some(mut user) = users::get_user(&self.store, record.user_id)? else {
             return Err(Error::NotFound("user"));
         };

@@ -34,6 +34,37 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// Federation settings (the node's name, its libp2p listen address, bootstrap peers).
     pub federation: FederationConfig,
+    /// The cost of hashing a password.
+    pub password_hashing: PasswordHashing,
+}
+
+/// Argon2id's cost for new password hashes. Stored hashes carry their own parameters, so changing it
+/// affects only passwords set afterwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordHashing {
+    /// Memory per hash, KiB.
+    pub memory_kib: u32,
+    /// Passes over that memory.
+    pub iterations: u32,
+}
+
+impl PasswordHashing {
+    /// The smallest cost Argon2 accepts: only for simulations and tests whose users' passwords are not
+    /// what is measured or protected. Never for a node people use.
+    pub const MINIMAL: Self = Self {
+        memory_kib: 8,
+        iterations: 1,
+    };
+}
+
+impl Default for PasswordHashing {
+    /// The argon2 crate's defaults (19 MiB, 2 passes, one lane), OWASP's recommended minimum.
+    fn default() -> Self {
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+        }
+    }
 }
 
 /// How the node joins the federation. The swarm only runs once `Services::start_federation` is called.
@@ -118,6 +149,7 @@ impl Config {
             rate_limits: RateLimits::default(),
             cors_origins: Vec::new(),
             federation: FederationConfig::default(),
+            password_hashing: PasswordHashing::default(),
         }
     }
 }

@@ -2,48 +2,67 @@
 
 use std::sync::OnceLock;
 
-use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Params, Version};
 
+use crate::config::PasswordHashing;
 use crate::{Error, Result};
 
-pub(crate) async fn hash(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || hash_blocking(&password))
-        .await
-        .map_err(|err| Error::Internal(err.to_string()))?
+/// Hashes and checks passwords at the node's configured cost.
+pub(crate) struct Passwords {
+    cost: PasswordHashing,
+    /// What an unknown account's login is checked against, made at the configured cost.
+    decoy: OnceLock<String>,
 }
 
-fn hash_blocking(password: &str) -> Result<String> {
-    Argon2::default()
+impl Passwords {
+    pub(crate) fn new(cost: PasswordHashing) -> Self {
+        Self {
+            cost,
+            decoy: OnceLock::new(),
+        }
+    }
+
+    pub(crate) async fn hash(&self, password: String) -> Result<String> {
+        let cost = self.cost;
+        tokio::task::spawn_blocking(move || hash_blocking(&password, cost))
+            .await
+            .map_err(|err| Error::Internal(err.to_string()))?
+    }
+
+    /// Checks a password against a stored hash. With no hash (unknown account) it still does the work
+    /// of one verification, so response time does not reveal whether an account exists.
+    pub(crate) async fn verify(&self, password: String, stored: Option<String>) -> Result<bool> {
+        let stored = match stored {
+            Some(stored) => stored,
+            None => self.decoy().await?,
+        };
+        tokio::task::spawn_blocking(move || {
+            let parsed =
+                PasswordHash::new(&stored).map_err(|err| Error::Corrupt(format!("stored password hash: {err}")))?;
+            Ok(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        })
+        .await
+        .map_err(|err| Error::Internal(err.to_string()))?
+    }
+
+    async fn decoy(&self) -> Result<String> {
+        if let Some(hash) = self.decoy.get() {
+            return Ok(hash.clone());
+        }
+        let hash = self.hash("decoy password for unknown accounts".to_owned()).await?;
+        Ok(self.decoy.get_or_init(|| hash).clone())
+    }
+}
+
+fn hash_blocking(password: &str, cost: PasswordHashing) -> Result<String> {
+    let params = Params::new(cost.memory_kib, cost.iterations, 1, None)
+        .map_err(|err| Error::Internal(format!("password hashing parameters: {err}")))?;
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
         .hash_password(password.as_bytes())
         .map(|hash| hash.to_string())
         .map_err(|err| Error::Internal(format!("hashing password: {err}")))
-}
-
-/// Checks a password against a stored hash. With no hash (unknown account) it still does the work of
-/// one verification, so response time does not reveal whether an account exists.
-pub(crate) async fn verify(password: String, stored: Option<String>) -> Result<bool> {
-    tokio::task::spawn_blocking(move || {
-        let stored = match stored {
-            Some(stored) => stored,
-            None => decoy_hash()?.to_owned(),
-        };
-        let parsed =
-            PasswordHash::new(&stored).map_err(|err| Error::Corrupt(format!("stored password hash: {err}")))?;
-        Ok(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
-    })
-    .await
-    .map_err(|err| Error::Internal(err.to_string()))?
-}
-
-fn decoy_hash() -> Result<&'static str> {
-    static DECOY: OnceLock<String> = OnceLock::new();
-    if let Some(hash) = DECOY.get() {
-        return Ok(hash);
-    }
-    let hash = hash_blocking("decoy password for unknown accounts")?;
-    Ok(DECOY.get_or_init(|| hash))
 }
 
 #[cfg(test)]
@@ -52,10 +71,25 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_verifies_only_its_password() {
-        let stored = hash("correct horse".into()).await.unwrap();
-        assert!(stored.starts_with("$argon2id$"));
-        assert!(verify("correct horse".into(), Some(stored.clone())).await.unwrap());
-        assert!(!verify("wrong horse".into(), Some(stored)).await.unwrap());
-        assert!(!verify("anything".into(), None).await.unwrap());
+        let passwords = Passwords::new(PasswordHashing::default());
+        let stored = passwords.hash("correct horse".into()).await.unwrap();
+        assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
+        assert!(
+            passwords
+                .verify("correct horse".into(), Some(stored.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(!passwords.verify("wrong horse".into(), Some(stored)).await.unwrap());
+        assert!(!passwords.verify("anything".into(), None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_hash_keeps_its_cost_when_the_configured_one_changes() {
+        let cheap = Passwords::new(PasswordHashing::MINIMAL);
+        let stored = cheap.hash("correct horse".into()).await.unwrap();
+        assert!(stored.starts_with("$argon2id$v=19$m=8,t=1,p=1$"), "{stored}");
+        let standard = Passwords::new(PasswordHashing::default());
+        assert!(standard.verify("correct horse".into(), Some(stored)).await.unwrap());
     }
 }

@@ -108,8 +108,10 @@ impl Cluster {
     async fn open(&self, index: usize) -> Result<Running, String> {
         let name = self.names[index].clone();
         let mut config = node::Config::new(self.data.join(&name));
-        // A simulation measures the federation, not per-user request budgets.
+        // A simulation measures the federation, not per-user request budgets, nor password hashing (its
+        // users' passwords protect nothing; the standard cost would make set-up take minutes).
         config.rate_limits.enabled = false;
+        config.password_hashing = node::PasswordHashing::MINIMAL;
         config.federation.name = Some(name.clone());
         config.federation.p2p_listen = self.network.address(index);
         config.federation.bootstrap = self.bootstrap_addresses.clone();
