@@ -25,6 +25,7 @@
 //! open connections across it: their reads and writes fail, so libp2p closes them. Healing lets new
 //! dials through; broken connections stay broken.
 
+mod error;
 mod link;
 mod state;
 mod stream;

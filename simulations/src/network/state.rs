@@ -11,7 +11,6 @@ use rand::rngs::ChaCha12Rng;
 
 use super::LinkBytes;
 use super::link::LinkModel;
-use super::stream::Conn;
 
 /// Memory ports of one network: node indices fit a `u32` (the header a dialer sends), so networks
 /// 2³² ports apart never share a port, and none uses port 0 (which asks for a random one).
@@ -21,12 +20,21 @@ const PORTS_PER_NETWORK: u64 = 1 << 32;
 /// next range.
 static NETWORKS: AtomicU64 = AtomicU64::new(0);
 
+/// A connection end a cut can break. The stream's connection implements it; the state sees only this,
+/// so it does not depend on how streams are made.
+pub(super) trait Severable: Send + Sync {
+    /// The node at this end, and the node at the other.
+    fn nodes(&self) -> (usize, usize);
+    /// Breaks this end: reads and writes fail from now on.
+    fn sever(&self);
+}
+
 /// A connection end, with the nodes it joins, so a cut finds its victims without upgrading (and
 /// perhaps dropping, which takes the lock) every other connection.
 struct Registered {
     local: usize,
     remote: usize,
-    conn: Weak<Conn>,
+    conn: Weak<dyn Severable>,
 }
 
 #[derive(Default)]
@@ -56,7 +64,7 @@ impl State {
 
     /// Connection ends the current cuts sever. They are returned rather than broken here because
     /// dropping the last handle to one takes the lock.
-    fn severed(&self) -> Vec<Arc<Conn>> {
+    fn severed(&self) -> Vec<Arc<dyn Severable>> {
         self.connections
             .values()
             .filter(|end| self.is_cut(end.local, end.remote))
@@ -176,13 +184,13 @@ impl Shared {
 
     /// Records a connection end so cuts can break it; refuses it if its nodes are cut apart now
     /// (a cut may have come between the dial and the handshake).
-    pub(super) fn register(&self, id: u64, conn: &Arc<Conn>) -> bool {
+    pub(super) fn register<C: Severable + 'static>(&self, id: u64, conn: &Arc<C>) -> bool {
         let mut state = self.state();
         let (local, remote) = conn.nodes();
         if state.is_cut(local, remote) {
             return false;
         }
-        let conn = Arc::downgrade(conn);
+        let conn: Weak<dyn Severable> = Arc::downgrade(conn) as Weak<C>;
         state.connections.insert(id, Registered { local, remote, conn });
         true
     }

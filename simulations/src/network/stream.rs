@@ -16,8 +16,8 @@ use libp2p::futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::state::Shared;
-use super::transport::SimError;
+use super::error::SimError;
+use super::state::{Severable, Shared};
 
 /// Bytes one direction of a connection holds before they arrive, beyond which writes wait: the
 /// memory channel never pushes back, and a slow link must slow its writer as TCP's window does.
@@ -63,14 +63,14 @@ enum Next {
     Stop,
 }
 
-impl Conn {
-    pub(super) fn nodes(&self) -> (usize, usize) {
+impl Severable for Conn {
+    fn nodes(&self) -> (usize, usize) {
         (self.local, self.remote)
     }
 
     /// Breaks this end, as a cut link does to a TCP connection: reads and writes fail from now on,
     /// and what was in flight is lost.
-    pub(super) fn sever(&self) {
+    fn sever(&self) {
         self.broken.store(true, Ordering::Release);
         self.reader.wake();
         let writer = self.outbox().writer.take();
@@ -79,7 +79,9 @@ impl Conn {
         }
         self.pump.notify_one();
     }
+}
 
+impl Conn {
     fn is_broken(&self) -> bool {
         self.broken.load(Ordering::Acquire)
     }

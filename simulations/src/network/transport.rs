@@ -2,7 +2,6 @@
 //! each connection told which node is at its other end, so the link model knows which link it is on.
 
 use std::collections::HashSet;
-use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
@@ -13,31 +12,9 @@ use libp2p::futures::future::{BoxFuture, Ready};
 use libp2p::futures::{AsyncReadExt, AsyncWriteExt, FutureExt};
 use libp2p::multiaddr::{Multiaddr, Protocol};
 
+use super::error::SimError;
 use super::state::{Shared, index};
 use super::stream::SimStream;
-
-/// Why a simulated connection could not be made.
-#[derive(Debug, thiserror::Error)]
-pub(super) enum SimError {
-    /// A partition or an isolated node stands between them.
-    #[error("nodes {local} and {remote} are cut apart")]
-    Cut {
-        /// The node making or taking the connection.
-        local: usize,
-        /// The node at the other end.
-        remote: usize,
-    },
-    /// The address is a memory address, but of no node of this network.
-    #[error("/memory/{0} is no node of this simulated network")]
-    Foreign(u64),
-    /// Another transport of the same node still listens (the old one was not dropped).
-    #[error("node {0} is already listening")]
-    AlreadyListening(usize),
-    #[error(transparent)]
-    Memory(#[from] MemoryTransportError),
-    #[error(transparent)]
-    Io(#[from] io::Error),
-}
 
 pub(super) struct SimTransport {
     memory: MemoryTransport,
