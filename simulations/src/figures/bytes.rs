@@ -7,7 +7,7 @@ use std::path::Path;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
 
-use super::chart::{self, AXIS_FONT, Area, Drawn, LEGEND_FONT, MAX_POINTS, PALETTE, TICK_FONT};
+use super::chart::{self, AXIS_FONT, Area, Drawn, MAX_POINTS, PALETTE, TICK_FONT};
 use super::{Figures, NodeSample, instants};
 
 const TITLE: &str = "Bytes on the wire per delivered copy";
@@ -110,13 +110,7 @@ where
             .label(format!("mean plaintext ({} B)", chart::number(plaintext.round())))
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], dashed));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font(LEGEND_FONT)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.4))
-        .draw()
+    chart::legend(&mut chart)
 }
 
 /// Bytes per delivered copy in each sampling interval, as runs of consecutive intervals that

@@ -208,6 +208,17 @@ pub(super) fn number(value: f64) -> String {
     }
 }
 
+/// The legend every time plot draws, in its upper right corner.
+pub(super) fn legend<'a, Y: Ranged<ValueType = f64>>(chart: &mut TimeChart<'a, 'a, Y>) -> Drawn {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font(LEGEND_FONT)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.4))
+        .draw()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

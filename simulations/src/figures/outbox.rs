@@ -7,7 +7,7 @@ use std::path::Path;
 use plotters::coord::ranged1d::ValueFormatter;
 use plotters::prelude::*;
 
-use super::chart::{self, AXIS_FONT, Area, Drawn, LEGEND_FONT, MAX_POINTS, PALETTE, TICK_FONT};
+use super::chart::{self, AXIS_FONT, Area, Drawn, MAX_POINTS, PALETTE, TICK_FONT};
 use super::{Figures, NodeSample, instants};
 
 /// Beyond this many nodes one line each is a tangle, so the plot shows their sum, maximum and median
@@ -65,7 +65,7 @@ fn draw_lines(root: &Area<'_>, figures: &Figures<'_>, x: &Range<f64>, lines: &[L
             .label(name.as_str())
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], style));
     }
-    legend(&mut chart)
+    chart::legend(&mut chart)
 }
 
 /// Maximum and median on the left axis, and the sum, which is larger by about the number of nodes, on
@@ -98,7 +98,7 @@ fn draw_summary(root: &Area<'_>, figures: &Figures<'_>, x: &Range<f64>, sum: &Li
         .draw_secondary_series(LineSeries::new(chart::thin(&sum.1, MAX_POINTS), style))?
         .label(format!("{} (right)", sum.0))
         .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], style));
-    legend(&mut chart)
+    chart::legend(&mut chart)
 }
 
 fn mesh<Y: Ranged<ValueType = f64> + ValueFormatter<f64>>(chart: &mut chart::TimeChart<'_, '_, Y>) -> Drawn {
@@ -110,16 +110,6 @@ fn mesh<Y: Ranged<ValueType = f64> + ValueFormatter<f64>>(chart: &mut chart::Tim
         .y_label_formatter(&|v| chart::number(*v))
         .label_style(TICK_FONT)
         .axis_desc_style(AXIS_FONT)
-        .draw()
-}
-
-fn legend<'a, Y: Ranged<ValueType = f64>>(chart: &mut chart::TimeChart<'a, 'a, Y>) -> Drawn {
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font(LEGEND_FONT)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.4))
         .draw()
 }
 
