@@ -12,8 +12,10 @@ use libp2p::Multiaddr;
 
 use crate::network::SimNetwork;
 
-/// How often nodes republish their name records: short, so a restarted node is found again quickly.
-const RECORD_REFRESH: Duration = Duration::from_secs(2);
+/// How often nodes republish their name records. A restarted node keeps its key and address, so its
+/// old record stays right; republishing often would only load the DHT (a hundred nodes republishing
+/// every few seconds cost more CPU than their traffic).
+const RECORD_REFRESH: Duration = Duration::from_secs(60);
 /// The longest outbox back-off: short enough that convergence after a heal is measured, not waited for.
 const OUTBOX_MAX_BACKOFF: Duration = Duration::from_secs(5);
 
