@@ -30,6 +30,10 @@ pub enum Error {
     /// could not register); the message says which and why.
     #[error("simulation: {0}")]
     Engine(String),
+    /// The scenario cannot be exported to the chosen target as it is (a name the target refuses), or a
+    /// bootstrap key could not be made; the message says which.
+    #[error("export: {0}")]
+    Export(String),
 }
 
 /// Builds the error for `field`, so validation reads as one line per rule.

@@ -3,11 +3,13 @@
 //! when each message is sent, when faults start and end), so any engine replays the same run.
 //! [`SimNetwork`] then carries real nodes' libp2p connections within one process, through a link model
 //! (latency, jitter, bandwidth, loss) and the partitions and crashes of the fault timeline, and [`run`]
-//! plays a scenario on real nodes in this process (engine 1) and measures what they delivered.
+//! plays a scenario on real nodes in this process (engine 1) and measures what they delivered, while
+//! [`export`] writes what Docker Compose or Kubernetes need to run it across machines.
 #![deny(missing_docs, unreachable_pub)]
 
 mod engine;
 mod error;
+mod export;
 mod figures;
 mod network;
 mod plan;
@@ -15,6 +17,7 @@ mod scenario;
 
 pub use engine::{Attacks, Convergence, Latency, RunOptions, Summary, run};
 pub use error::Error;
+pub use export::{ExportOptions, Target, export};
 pub use network::{LinkBytes, LinkModel, SimNetwork};
 pub use plan::{ConversationKind, FaultEvent, Plan, PlannedConversation, PlannedMessage, PlannedUser, TimedFault};
 pub use scenario::{

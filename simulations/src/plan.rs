@@ -102,7 +102,7 @@ impl Plan {
         let users = users(scenario);
         let conversations = conversations::generate(scenario, &mut rng(scenario.seed(), CONVERSATION_STREAM));
         let messages = messages::generate(scenario, &conversations, &mut rng(scenario.seed(), MESSAGE_STREAM));
-        let faults = timeline::flatten(scenario.faults(), scenario.duration());
+        let faults = timeline(scenario);
         Plan {
             users,
             conversations,
@@ -110,6 +110,11 @@ impl Plan {
             faults,
         }
     }
+}
+
+/// The fault timeline alone, for engines that need no users or messages (an export of the scenario).
+pub(crate) fn timeline(scenario: &Scenario) -> Vec<TimedFault> {
+    timeline::flatten(scenario.faults(), scenario.duration())
 }
 
 fn rng(seed: u64, stream: u64) -> ChaCha12Rng {

@@ -231,3 +231,47 @@ async fn one_seed_gives_the_same_counts_twice() {
     assert_eq!(counts(&first), counts(&second));
     assert_everything_arrived(&first);
 }
+
+#[test]
+fn a_scenario_exports_to_compose_and_kubernetes_from_the_command_line() {
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/simulations/scenarios/partition.toml");
+    for (target, expected) in [
+        (
+            "compose",
+            &["docker-compose.yml", "netem.sh", "links.tsv", "faults.sh"][..],
+        ),
+        (
+            "kubernetes",
+            &[
+                "kubernetes/30-nodes.yaml",
+                "kubernetes/50-driver.yaml",
+                "kubernetes/faults/workflow.yaml",
+                "kubernetes/start-faults.sh",
+            ][..],
+        ),
+    ] {
+        let out = tempfile::tempdir().unwrap();
+        let run = std::process::Command::new(env!("CARGO_BIN_EXE_parley"))
+            .args(["simulate", "export", scenario, "--to", target, "--out"])
+            .arg(out.path())
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert!(stdout.contains("README.md"), "{stdout}");
+        let common = [
+            "Dockerfile",
+            "Dockerfile.dockerignore",
+            "scenario.toml",
+            "README.md",
+            "keys/bootstrap-0.key",
+        ];
+        for file in common.iter().chain(expected) {
+            assert!(out.path().join(file).is_file(), "{target}: {file}");
+        }
+        let deployed = std::fs::read_to_string(out.path().join(expected[0])).unwrap();
+        for node in ["alpha", "beta", "gamma", "delta"] {
+            assert!(deployed.contains(&format!("\"{node}\"")), "{target}: {node}");
+        }
+    }
+}
