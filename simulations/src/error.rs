@@ -30,6 +30,15 @@ pub enum Error {
     /// could not register); the message says which and why.
     #[error("simulation: {0}")]
     Engine(String),
+    /// The nodes a driver was pointed at do not match the scenario (a node without a URL, a URL for a
+    /// node the scenario does not have, a URL that is not `http://` or `https://`).
+    #[error("node {node}: {reason}")]
+    Deployment {
+        /// The scenario node (or the name given for one).
+        node: String,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// Builds the error for `field`, so validation reads as one line per rule.

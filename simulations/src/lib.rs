@@ -4,19 +4,26 @@
 //! [`SimNetwork`] then carries real nodes' libp2p connections within one process, through a link model
 //! (latency, jitter, bandwidth, loss) and the partitions and crashes of the fault timeline, and [`run`]
 //! plays a scenario on real nodes in this process (engine 1) and measures what they delivered.
+//! [`run_processes`] plays it on real `parley node` processes over loopback QUIC (engine 2), driven by
+//! real clients, and [`drive`] drives such clients alone against nodes run elsewhere; both write the
+//! same outputs as engine 1.
 #![deny(missing_docs, unreachable_pub)]
 
+mod driver;
 mod engine;
 mod error;
 mod figures;
 mod network;
 mod plan;
+mod processes;
 mod scenario;
 
+pub use driver::{Endpoints, drive};
 pub use engine::{Attacks, Convergence, Latency, RunOptions, Summary, run};
 pub use error::Error;
 pub use network::{LinkBytes, LinkModel, SimNetwork};
 pub use plan::{ConversationKind, FaultEvent, Plan, PlannedConversation, PlannedMessage, PlannedUser, TimedFault};
+pub use processes::{ProcessOptions, run_processes};
 pub use scenario::{
     Conversations, Fault, FaultKind, GroupSizeDistribution, Link, LinkChange, LinkScope, Network, NodeRef, Nodes,
     Region, Scenario, SizeDistribution, SizeRange, Traffic, Users,
