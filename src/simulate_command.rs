@@ -1,67 +1,163 @@
-//! `parley simulate <scenario>`: runs a whole federation from a scenario file in this process (see
-//! `simulations/README.md`) and writes `summary.json` and `deliveries.csv` to the output directory.
+//! `parley simulate <scenario>`: runs a whole federation from a scenario file, in this process (engine 1)
+//! or as node processes of this executable (`--engine processes`), and `parley simulate drive`: the
+//! workload alone against nodes run elsewhere. All write the same outputs (see `simulations/README.md`).
 //! `parley simulate export` writes what other engines need to run a scenario (`export.rs`).
 
 mod export;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Args, Subcommand};
-use simulations::{RunOptions, Scenario};
+use clap::{Args, Subcommand, ValueEnum};
+use simulations::{Endpoints, ProcessOptions, RunOptions, Scenario, Summary};
 use tracing_subscriber::EnvFilter;
 
-// A subcommand takes the place of the scenario, so `parley simulate <scenario>` keeps working beside
-// `parley simulate export …`.
 #[derive(Args, Debug)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub(crate) struct SimulateArgs {
     #[command(subcommand)]
     command: Option<SimulateCommand>,
 
-    /// The scenario file (TOML), e.g. `simulations/scenarios/smoke.toml`.
-    #[arg(required = true)]
-    scenario: Option<PathBuf>,
-
-    /// Where the run's outputs go; defaults to `runs/<scenario name>-seed<seed>`.
-    #[arg(long)]
-    out: Option<PathBuf>,
-
-    /// After the last planned send, how many seconds to wait for every message to arrive.
-    #[arg(long, default_value_t = 60)]
-    drain_secs: u64,
-
-    /// Log filter for the simulated nodes, e.g. `warn` or `node::outbox=debug`.
-    #[arg(long, env = "PARLEY_LOG", default_value = "warn")]
-    log: String,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 #[derive(Subcommand, Debug)]
 enum SimulateCommand {
     /// Write what Docker Compose or Kubernetes need to run a scenario across machines.
     Export(export::ExportArgs),
+    /// Drive a scenario's workload (users, conversations, messages) as real clients against nodes run
+    /// elsewhere, and write the same outputs. Faults are not injected: whoever runs the nodes does that.
+    /// The nodes must be fresh and should run with `--rate-limits off`.
+    Drive(DriveArgs),
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// The scenario file (TOML), e.g. `simulations/scenarios/smoke.toml`.
+    #[arg(required = true)]
+    scenario: Option<PathBuf>,
+
+    /// Where the run's outputs go; defaults to `runs/<scenario name>-seed<seed>` (`-processes` appended
+    /// for that engine).
+    #[arg(long)]
+    out: Option<PathBuf>,
+
+    /// `in-process`: every node in this process over a simulated network (engine 1). `processes`: every
+    /// node a `parley node` process over loopback QUIC (engine 2; no link model, no partitions, link
+    /// changes, floods or forgeries).
+    #[arg(long, value_enum, default_value_t = Engine::InProcess)]
+    engine: Engine,
+
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Args, Debug)]
+struct DriveArgs {
+    /// The scenario file (TOML).
+    scenario: PathBuf,
+
+    /// A node of the scenario and its API's base URL, `NAME=http://HOST:PORT`; every node must be given.
+    #[arg(long = "node", value_name = "NAME=URL", required = true, value_parser = parse_node)]
+    nodes: Vec<(String, String)>,
+
+    /// Where the run's outputs go (created if missing).
+    #[arg(long)]
+    out: PathBuf,
+
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Args, Debug)]
+struct CommonArgs {
+    /// After the last planned send, how many seconds to wait for every message to arrive.
+    #[arg(long, default_value_t = 60)]
+    drain_secs: u64,
+
+    /// Log filter, e.g. `warn` or `node::outbox=debug`: of the simulated nodes, and of the node processes
+    /// (in `<out>/logs/`) with `--engine processes`.
+    #[arg(long, env = "PARLEY_LOG", default_value = "warn")]
+    log: String,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Engine {
+    InProcess,
+    Processes,
 }
 
 pub(crate) fn run(args: SimulateArgs) -> anyhow::Result<()> {
-    let scenario = match (args.command, args.scenario) {
-        (Some(SimulateCommand::Export(export)), _) => return export::run(export),
-        (None, Some(scenario)) => scenario,
-        (None, None) => anyhow::bail!("a scenario file is needed"),
-    };
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_new(&args.log).context("invalid --log filter")?)
-        .with_writer(std::io::stderr)
-        .init();
-    let scenario = Scenario::load(&scenario)?;
+    match args.command {
+        Some(SimulateCommand::Export(export)) => export::run(export),
+        Some(SimulateCommand::Drive(drive)) => run_driver(drive),
+        None => run_scenario(args.run),
+    }
+}
+
+fn run_scenario(args: RunArgs) -> anyhow::Result<()> {
+    init_logging(&args.common.log)?;
+    let path = args.scenario.context("a scenario file is required")?;
+    let scenario = Scenario::load(&path)?;
     let out = args.out.unwrap_or_else(|| {
         let name = scenario.name().unwrap_or("scenario");
-        PathBuf::from("runs").join(format!("{name}-seed{}", scenario.seed()))
+        let suffix = if args.engine == Engine::Processes {
+            "-processes"
+        } else {
+            ""
+        };
+        PathBuf::from("runs").join(format!("{name}-seed{}{suffix}", scenario.seed()))
     });
     let mut options = RunOptions::new(&out);
-    options.drain_timeout = std::time::Duration::from_secs(args.drain_secs);
+    options.drain_timeout = Duration::from_secs(args.common.drain_secs);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let summary = runtime.block_on(simulations::run(&scenario, &options))?;
-    println!("{}", serde_json::to_string_pretty(&summary)?);
+    let summary = match args.engine {
+        Engine::InProcess => runtime.block_on(simulations::run(&scenario, &options))?,
+        Engine::Processes => {
+            let options = ProcessOptions {
+                run: options,
+                executable: std::env::current_exe().context("finding this executable")?,
+                log: args.common.log,
+            };
+            runtime.block_on(simulations::run_processes(&scenario, &options))?
+        }
+    };
+    finish(&summary, &out)
+}
+
+fn run_driver(args: DriveArgs) -> anyhow::Result<()> {
+    init_logging(&args.common.log)?;
+    let scenario = Scenario::load(&args.scenario)?;
+    let endpoints = Endpoints::new(&scenario, &args.nodes)?;
+    if !scenario.faults().is_empty() {
+        eprintln!("[simulate] warning: the driver does not inject the scenario's faults");
+    }
+    let mut options = RunOptions::new(&args.out);
+    options.drain_timeout = Duration::from_secs(args.common.drain_secs);
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let summary = runtime.block_on(simulations::drive(&scenario, &endpoints, &options))?;
+    finish(&summary, &args.out)
+}
+
+fn init_logging(filter: &str) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_new(filter).context("invalid --log filter")?)
+        .with_writer(std::io::stderr)
+        .init();
+    Ok(())
+}
+
+fn finish(summary: &Summary, out: &std::path::Path) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(summary)?);
     println!("outputs in {}", out.display());
     Ok(())
+}
+
+fn parse_node(text: &str) -> Result<(String, String), String> {
+    let (name, url) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=URL, got {text:?}"))?;
+    Ok((name.trim().to_owned(), url.trim().to_owned()))
 }

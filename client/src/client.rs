@@ -2,7 +2,7 @@
 //!
 //! The struct and what it is live here; what it does lives beside it, one job per file: `tokens`
 //! (authenticated requests, token refresh), `account` (register, log in, reopen), `keys` (this
-//! device's keys and its peers' identities), `conversations`, `send` and `receive`.
+//! device's keys and its peers' identities), `conversations`, `federation`, `send` and `receive`.
 
 use std::fmt;
 use std::path::Path;
@@ -17,6 +17,7 @@ use crate::profile::{Profile, Tokens};
 
 pub(crate) mod account;
 mod conversations;
+pub(crate) mod federation;
 pub(crate) mod keys;
 mod receive;
 pub(crate) mod send;

@@ -36,6 +36,7 @@ mod trust;
 
 pub use client::Client;
 pub use client::account::Registration;
+pub use client::federation::FederationPeer;
 pub use client::keys::{ONE_TIME_PREKEY_LOW_WATER, ONE_TIME_PREKEY_TARGET};
 pub use client::send::SentMessage;
 pub use error::{Error, Result};

@@ -14,6 +14,7 @@ mod sampler;
 mod summary;
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -24,12 +25,19 @@ pub use attacks::Attacks;
 pub use convergence::Convergence;
 pub use summary::{Latency, Summary};
 
+// What engine 2 (`crate::processes`) and the driver (`crate::driver`) share with this engine: the
+// record, the summary computed from it, and the files written from both, so every engine's outputs
+// have one format.
+pub(crate) use self::clients::plaintext;
+pub(crate) use self::convergence::after_recoveries;
+pub(crate) use self::recorder::Recorder;
+pub(crate) use self::report::Report;
+pub(crate) use self::sampler::{SAMPLE_EVERY, Sample, per_node};
+pub(crate) use self::summary::{Costs, Outcome, cpu_seconds, cpu_seconds_with_children, peak_rss_bytes, peak_rss_of};
+
 use self::clients::{Addressing, SimUser, World};
 use self::cluster::Cluster;
 use self::listeners::Inbox;
-use self::recorder::Recorder;
-use self::report::Report;
-use self::summary::{Outcome, cpu_seconds, peak_rss_bytes};
 use crate::Error;
 use crate::network::{LinkModel, SimNetwork};
 use crate::plan::{FaultEvent, Plan};
@@ -129,6 +137,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<Summary, E
     );
     let users = Arc::new(users);
     let plan = Arc::new(plan);
+    let user_nodes: Vec<usize> = plan.users.iter().map(|user| user.node).collect();
 
     // The clock of the run starts once everyone is set up: planned times are from here.
     let start = Instant::now();
@@ -149,7 +158,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<Summary, E
     let sampling = tokio::spawn(sampler::sample(
         cluster.clone(),
         plan.clone(),
-        users.clone(),
+        Arc::new(user_nodes.clone()),
         recorder.clone(),
         observations.clone(),
     ));
@@ -163,8 +172,13 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<Summary, E
         addressing,
         recorder: recorder.clone(),
     });
-    drive_traffic(world, end + options.drain_timeout).await;
-    let drained = drain(&plan, &users, &recorder, end + options.drain_timeout).await;
+    let give_up = end + options.drain_timeout;
+    pace(&plan, &recorder, |index| {
+        let world = world.clone();
+        async move { clients::send(&world, index, give_up).await }
+    })
+    .await;
+    let drained = drain(&plan, &user_nodes, &recorder, give_up).await;
     if !drained {
         tracing::warn!("the drain timed out with deliveries missing");
     }
@@ -180,53 +194,24 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<Summary, E
     let deliveries = recorder.deliveries();
     let outcome = Outcome {
         plan: &plan,
-        users: &users,
+        nodes: &user_nodes,
         sends: &sends,
         deliveries: &deliveries,
     };
-    let measured = outcome.measure();
     let observed = std::mem::take(&mut *observations.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-    let convergence = convergence::after_recoveries(&plan, names, &sends, &deliveries, &observed.samples);
-    let summary = Summary {
-        scenario: scenario.name().map(str::to_owned),
-        seed: scenario.seed(),
-        engine: "in-process",
-        real_time: true,
-        nodes: names.len(),
-        users: users.len(),
-        conversations: plan.conversations.len(),
-        messages_planned: plan.messages.len(),
-        messages_sent: measured.sent,
-        messages_acknowledged: measured.acknowledged,
-        deliveries_expected: measured.expected,
-        deliveries: measured.delivered,
-        delivery_ratio: if measured.expected == 0 {
-            1.0
-        } else {
-            measured.delivered as f64 / measured.expected as f64
-        },
-        encryption: encrypt,
-        undecryptable: recorder.undecryptable_count(),
-        duplicates: measured.duplicates,
-        out_of_order: measured.out_of_order,
-        latency_local: measured.latency_local,
-        latency_cross_node: measured.latency_cross_node,
-        acknowledgement: measured.acknowledgement,
+    let costs = Costs {
         bytes_on_wire,
-        bytes_per_delivery: if measured.delivered == 0 {
-            0.0
-        } else {
-            bytes_on_wire as f64 / measured.delivered as f64
-        },
-        attacks: tally.report(),
-        dht_lookup: Latency::of(observed.lookups_ms.clone()),
-        dht_lookups_failed: observed.failed_lookups,
-        convergence,
         wall_seconds: wall.elapsed().as_secs_f64(),
         cpu_seconds: cpu_seconds() - cpu_before,
         peak_rss_bytes: peak_rss_bytes(),
         peak_rss_per_node_bytes: peak_rss_bytes() / names.len().max(1) as u64,
     };
+    let mut summary = Summary::new(scenario, &plan, "in-process", outcome.measure(), costs);
+    summary.undecryptable = recorder.undecryptable_count();
+    summary.attacks = tally.report();
+    summary.dht_lookup = Latency::of(observed.lookups_ms.clone());
+    summary.dht_lookups_failed = observed.failed_lookups;
+    summary.convergence = after_recoveries(&plan, names, &sends, &deliveries, &observed.samples);
     Report {
         scenario,
         outcome,
@@ -238,19 +223,24 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<Summary, E
     Ok(summary)
 }
 
-/// Sends every planned message at its time, each in a task of its own (bounded).
-async fn drive_traffic(world: Arc<World>, give_up: tokio::time::Instant) {
-    let start = tokio::time::Instant::now() - world.recorder.now();
+/// Starts `send(index)` for every planned message at its time (from the recorder's start), each in a
+/// task of its own, at most `MAX_SENDS_IN_FLIGHT` at once, and waits for them all.
+pub(crate) async fn pace<F, Fut>(plan: &Plan, recorder: &Recorder, send: F)
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let start = tokio::time::Instant::now() - recorder.now();
     let slots = Arc::new(Semaphore::new(MAX_SENDS_IN_FLIGHT));
     let mut tasks = tokio::task::JoinSet::new();
-    for (index, planned) in world.plan.messages.iter().enumerate() {
+    for (index, planned) in plan.messages.iter().enumerate() {
         tokio::time::sleep_until(start + planned.at).await;
         let Ok(slot) = slots.clone().acquire_owned().await else {
             break;
         };
-        let world = world.clone();
+        let sending = send(index);
         tasks.spawn(async move {
-            clients::send(&world, index, give_up).await;
+            sending.await;
             drop(slot);
         });
     }
@@ -258,12 +248,13 @@ async fn drive_traffic(world: Arc<World>, give_up: tokio::time::Instant) {
 }
 
 /// Waits until every acknowledged message reached every recipient, or `until`; says whether it did.
-async fn drain(plan: &Plan, users: &[SimUser], recorder: &Recorder, until: tokio::time::Instant) -> bool {
+/// `user_nodes` is each user's home node.
+pub(crate) async fn drain(plan: &Plan, user_nodes: &[usize], recorder: &Recorder, until: tokio::time::Instant) -> bool {
     loop {
         let (sends, deliveries) = (recorder.sends(), recorder.deliveries());
         let measured = Outcome {
             plan,
-            users,
+            nodes: user_nodes,
             sends: &sends,
             deliveries: &deliveries,
         }
@@ -375,7 +366,7 @@ fn links(cluster: &Cluster, between: &LinkScope, index: &dyn Fn(&[NodeRef]) -> V
 }
 
 /// Prints a progress line every few seconds.
-async fn report_progress(recorder: Arc<Recorder>, planned: usize) {
+pub(crate) async fn report_progress(recorder: Arc<Recorder>, planned: usize) {
     let mut every = tokio::time::interval(PROGRESS_EVERY);
     every.tick().await;
     loop {

@@ -34,6 +34,15 @@ pub enum Error {
     /// bootstrap key could not be made; the message says which.
     #[error("export: {0}")]
     Export(String),
+    /// The nodes a driver was pointed at do not match the scenario (a node without a URL, a URL for a
+    /// node the scenario does not have, a URL that is not `http://` or `https://`).
+    #[error("node {node}: {reason}")]
+    Deployment {
+        /// The scenario node (or the name given for one).
+        node: String,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// Builds the error for `field`, so validation reads as one line per rule.

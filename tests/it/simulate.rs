@@ -275,3 +275,237 @@ fn a_scenario_exports_to_compose_and_kubernetes_from_the_command_line() {
         }
     }
 }
+
+/// Engine 2's scenario: three node processes (and a bootstrap process), three users each, 15 s of
+/// traffic with a fault appended; small, since every user is a real client with a profile on disk.
+fn processes_scenario(dir: &std::path::Path, cross_node_fraction: f64, faults: &str) -> std::path::PathBuf {
+    let text = format!(
+        r#"
+name = "processes"
+seed = 11
+duration = "15s"
+
+[nodes]
+count = 3
+
+[users]
+per_node = 3
+
+[conversations]
+dms = 4
+groups = 2
+group_size = {{ min = 3, max = 3 }}
+cross_node_fraction = {cross_node_fraction}
+
+[traffic]
+rate_per_user = 0.4
+start_after = "1s"
+
+{faults}
+"#
+    );
+    let path = dir.join("processes.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Runs `parley simulate <args>`, killed if it outlives `limit`; returns (success, stderr).
+fn parley_simulate(args: &[&std::ffi::OsStr], limit: Duration) -> (bool, String) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_parley"))
+        .arg("simulate")
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut text).unwrap();
+        text
+    });
+    let deadline = std::time::Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() >= deadline {
+            child.kill().unwrap();
+            panic!("parley simulate ran over {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    (status.success(), reader.join().unwrap())
+}
+
+/// Runs a scenario file with `--engine processes` into `out` and returns its summary.
+fn run_processes(scenario: &std::path::Path, out: &std::path::Path) -> serde_json::Value {
+    let args = ["--engine", "processes", "--drain-secs", "30", "--out"].map(std::ffi::OsStr::new);
+    let (ok, stderr) = parley_simulate(
+        &[&[scenario.as_os_str()], &args[..], &[out.as_os_str()]].concat(),
+        Duration::from_secs(150),
+    );
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("loopback has no link model"), "{stderr}");
+    serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap()
+}
+
+fn assert_processes_delivered_everything(summary: &serde_json::Value) {
+    assert_eq!(summary["engine"], "processes");
+    assert!(summary["deliveries_expected"].as_u64().unwrap() > 0, "{summary}");
+    assert_eq!(
+        summary["messages_acknowledged"], summary["messages_planned"],
+        "{summary}"
+    );
+    assert_eq!(summary["delivery_ratio"], 1.0, "{summary}");
+    assert_eq!(summary["duplicates"], 0, "{summary}");
+    assert_eq!(summary["out_of_order"], 0, "{summary}");
+    assert_eq!(summary["encryption"], true);
+    assert_eq!(summary["undecryptable"], 0, "{summary}");
+    assert_eq!(summary["link_model"], false);
+    assert_eq!(summary["bytes_on_wire"], 0, "real QUIC is not measured");
+}
+
+#[test]
+fn the_processes_engine_runs_node_processes_and_delivers_everything_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let summary = run_processes(&processes_scenario(dir.path(), 0.75, ""), &out);
+    assert_processes_delivered_everything(&summary);
+    assert_eq!(summary["users"], 9);
+    assert!(
+        summary["latency_cross_node"]["count"].as_u64().unwrap() > 0,
+        "{summary}"
+    );
+    assert!(summary["cpu_seconds"].as_f64().unwrap() > 0.0, "{summary}");
+    // The same outputs as engine 1.
+    let csv = std::fs::read_to_string(out.join("deliveries.csv")).unwrap();
+    assert_eq!(csv.lines().count() as u64 - 1, summary["deliveries"].as_u64().unwrap());
+    let timeseries = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
+    assert!(
+        timeseries.lines().filter(|line| line.contains(",true,")).count() > 3 * 10,
+        "{timeseries}"
+    );
+    assert!(
+        std::fs::read_to_string(out.join("index.html"))
+            .unwrap()
+            .contains("latency_cdf.svg")
+    );
+    // Every node was a process of its own, stopped gracefully at the end.
+    for node in ["node-0", "node-1", "node-2"] {
+        let log = std::fs::read_to_string(out.join("logs").join(format!("{node}.log"))).unwrap();
+        assert!(log.contains("parley node serving"), "{log}");
+        assert!(log.contains("parley node stopped"), "{log}");
+    }
+}
+
+#[test]
+fn the_processes_engine_kills_and_restarts_a_node_process_without_losing_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    // Local conversations only: a copy sent across nodes while the recipient's node is down is lost when
+    // the sender's node never fetched that recipient's devices (see simulations/README.md, engine 2).
+    let crash = r#"
+[[faults]]
+kind = "crash"
+at = "4s"
+node = "node-1"
+restart_after = "4s"
+"#;
+    let summary = run_processes(&processes_scenario(dir.path(), 0.0, crash), &out);
+    assert_processes_delivered_everything(&summary);
+    let restart = &summary["convergence"][0];
+    assert_eq!(restart["event"], "restart node-1", "{summary}");
+    assert!(restart["converged_after_s"].is_number(), "{summary}");
+    // The node was down between the crash and the restart, and up again after it.
+    let samples: Vec<(f64, bool)> = std::fs::read_to_string(out.join("timeseries.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|line| line.split(',').collect::<Vec<_>>())
+        .filter(|fields| fields[1] == "node-1")
+        .map(|fields| (fields[0].parse().unwrap(), fields[2] == "true"))
+        .collect();
+    assert!(
+        samples.iter().any(|(at, up)| (4.5..7.5).contains(at) && !up),
+        "{samples:?}"
+    );
+    assert!(samples.iter().any(|(at, up)| *at > 9.0 && *up), "{samples:?}");
+    // SIGKILL: the first process never said it stopped; the second one, started on the same data, did.
+    let log = std::fs::read_to_string(out.join("logs/node-1.log")).unwrap();
+    assert_eq!(log.matches("parley node serving").count(), 2, "{log}");
+    assert_eq!(log.matches("parley node stopped").count(), 1, "{log}");
+}
+
+#[test]
+fn the_processes_engine_refuses_a_partition_before_starting_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let partition = r#"
+[[faults]]
+kind = "partition"
+at = "2s"
+sides = [["node-0"], ["node-1", "node-2"]]
+"#;
+    let scenario = processes_scenario(dir.path(), 0.75, partition);
+    let out = dir.path().join("run");
+    let args = ["--engine", "processes", "--out"].map(std::ffi::OsStr::new);
+    let (ok, stderr) = parley_simulate(
+        &[&[scenario.as_os_str()], &args[..], &[out.as_os_str()]].concat(),
+        Duration::from_secs(30),
+    );
+    assert!(!ok);
+    assert!(
+        stderr.contains("faults[0].kind: the processes engine cannot partition nodes on loopback"),
+        "{stderr}"
+    );
+    assert!(!out.join("logs").exists(), "nothing was started");
+}
+
+#[test]
+fn the_driver_wants_a_url_for_every_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = processes_scenario(dir.path(), 0.75, "");
+    let args = [
+        "drive".as_ref(),
+        scenario.as_os_str(),
+        "--node".as_ref(),
+        "node-0=http://127.0.0.1:9".as_ref(),
+        "--node".as_ref(),
+        "node-2=http://127.0.0.1:9".as_ref(),
+        "--out".as_ref(),
+        dir.path().as_os_str(),
+    ];
+    let (ok, stderr) = parley_simulate(&args, Duration::from_secs(30));
+    assert!(!ok);
+    assert!(stderr.contains("node node-1: no URL given"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_driver_alone_drives_nodes_someone_else_runs() {
+    use crate::federation::{start_bootstrap, start_node};
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = Scenario::load(processes_scenario(dir.path(), 0.75, "")).unwrap();
+    let bootstrap = start_bootstrap().await;
+    let mut nodes = Vec::new();
+    for name in ["node-0", "node-1", "node-2"] {
+        nodes.push((name, start_node(name, &bootstrap.address).await));
+    }
+    let given: Vec<(String, String)> = nodes
+        .iter()
+        .map(|(name, node)| (name.to_string(), node.node.base.clone()))
+        .collect();
+    let endpoints = simulations::Endpoints::new(&scenario, &given).unwrap();
+    let mut options = RunOptions::new(dir.path().join("run"));
+    options.progress = false;
+    options.drain_timeout = Duration::from_secs(30);
+    let summary = simulations::drive(&scenario, &endpoints, &options).await.unwrap();
+    assert_eq!(summary.engine, "driver");
+    assert_eq!(summary.messages_acknowledged, summary.messages_planned, "{summary:?}");
+    assert_eq!(summary.delivery_ratio, 1.0, "{summary:?}");
+    assert_eq!(
+        (summary.duplicates, summary.out_of_order, summary.undecryptable),
+        (0, 0, 0)
+    );
+    assert!(summary.latency_cross_node.count > 0, "{summary:?}");
+    assert!(dir.path().join("run/deliveries.csv").is_file());
+}

@@ -50,7 +50,7 @@ impl Report<'_> {
     fn delivery_points(&self) -> Vec<DeliveryPoint> {
         let Outcome {
             plan,
-            users,
+            nodes,
             sends,
             deliveries,
         } = &self.outcome;
@@ -59,13 +59,13 @@ impl Report<'_> {
             .map(|delivery| {
                 let planned = plan.messages[delivery.message];
                 let sent = sends[delivery.message].sent_at.unwrap_or_default();
-                let host = users[plan.conversations[planned.conversation].host].node;
-                let sender = users[planned.sender].node;
+                let host = nodes[plan.conversations[planned.conversation].host];
+                let sender = nodes[planned.sender];
                 DeliveryPoint {
                     sent_s: sent.as_secs_f64(),
                     delivered_s: delivery.at.as_secs_f64(),
                     latency_ms: delivery.at.saturating_sub(sent).as_secs_f64() * 1000.0,
-                    cross_node: host != sender || users[delivery.recipient].node != sender,
+                    cross_node: host != sender || nodes[delivery.recipient] != sender,
                     bytes: planned.size,
                 }
             })

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use protocol::federation::NodeName;
 
-use super::clients::SimUser;
 use super::cluster::Cluster;
 use super::recorder::Recorder;
 use crate::plan::Plan;
@@ -44,7 +43,7 @@ pub(crate) struct Observations {
 pub(crate) async fn sample(
     cluster: Arc<Cluster>,
     plan: Arc<Plan>,
-    users: Arc<Vec<SimUser>>,
+    user_nodes: Arc<Vec<usize>>,
     recorder: Arc<Recorder>,
     into: Arc<Mutex<Observations>>,
 ) {
@@ -54,7 +53,7 @@ pub(crate) async fn sample(
     loop {
         every.tick().await;
         let at = recorder.now();
-        let (acknowledged, delivered) = per_node(&plan, &users, &recorder, nodes);
+        let (acknowledged, delivered) = per_node(&plan, &user_nodes, &recorder, nodes);
         let mut bytes_sent = vec![0u64; nodes];
         for link in cluster.network().bytes() {
             if let Some(sent) = bytes_sent.get_mut(link.from) {
@@ -95,14 +94,15 @@ pub(crate) async fn sample(
     }
 }
 
-/// Cumulative acknowledged messages by sender node and delivered copies by recipient node.
-fn per_node(plan: &Plan, users: &[SimUser], recorder: &Recorder, nodes: usize) -> (Vec<u64>, Vec<u64>) {
+/// Cumulative acknowledged messages by sender node and delivered copies by recipient node;
+/// `user_nodes` is each user's home node.
+pub(crate) fn per_node(plan: &Plan, user_nodes: &[usize], recorder: &Recorder, nodes: usize) -> (Vec<u64>, Vec<u64>) {
     let (mut acknowledged, mut delivered) = (vec![0u64; nodes], vec![0u64; nodes]);
     for message in recorder.acknowledged() {
-        acknowledged[users[plan.messages[message].sender].node] += 1;
+        acknowledged[user_nodes[plan.messages[message].sender]] += 1;
     }
     for recipient in recorder.recipients() {
-        delivered[users[recipient].node] += 1;
+        delivered[user_nodes[recipient]] += 1;
     }
     (acknowledged, delivered)
 }

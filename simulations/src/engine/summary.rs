@@ -6,9 +6,11 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::clients::SimUser;
+use super::attacks::Attacks;
+use super::convergence::Convergence;
 use super::recorder::{Delivery, SendRecord};
 use crate::plan::Plan;
+use crate::scenario::Scenario;
 
 /// Percentiles of a set of latencies, in milliseconds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -91,14 +93,14 @@ pub struct Summary {
     /// `bytes_on_wire / deliveries`.
     pub bytes_per_delivery: f64,
     /// What hostile nodes (flood and forge faults) did and got through.
-    pub attacks: super::attacks::Attacks,
+    pub attacks: Attacks,
     /// Time for one node to find another's name in the DHT (its signed record checked, the node
     /// dialled), sampled every few seconds while the run goes on.
     pub dht_lookup: Latency,
     /// Sampled lookups that failed or took over 10 s.
     pub dht_lookups_failed: usize,
     /// Recovery after each heal and restart of the timeline.
-    pub convergence: Vec<super::convergence::Convergence>,
+    pub convergence: Vec<Convergence>,
     /// Wall-clock seconds of the whole run (setup and drain included).
     pub wall_seconds: f64,
     /// CPU seconds this process used (every node, the network and the clients).
@@ -107,12 +109,83 @@ pub struct Summary {
     pub peak_rss_bytes: u64,
     /// `peak_rss_bytes / nodes`: every node shares the process, so this is an upper bound per node.
     pub peak_rss_per_node_bytes: u64,
+    /// Whether the scenario's link model (latency, jitter, bandwidth, loss) was applied; absent for
+    /// engine 1, which always applies it, `false` on loopback, which has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_model: Option<bool>,
+    /// What the engine could not measure or did differently, for whoever reads the figures.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// What an engine measures of itself rather than of the clients' record.
+pub(crate) struct Costs {
+    pub(crate) bytes_on_wire: u64,
+    pub(crate) wall_seconds: f64,
+    pub(crate) cpu_seconds: f64,
+    pub(crate) peak_rss_bytes: u64,
+    pub(crate) peak_rss_per_node_bytes: u64,
+}
+
+impl Summary {
+    /// The summary both engines share: identity from the scenario and plan, counts and latencies from
+    /// the record, costs from the engine. What only some engines observe (attacks, DHT lookups,
+    /// convergence, decryption failures) starts empty for the caller to fill in.
+    pub(crate) fn new(
+        scenario: &Scenario,
+        plan: &Plan,
+        engine: &'static str,
+        measured: Measured,
+        costs: Costs,
+    ) -> Self {
+        let ratio = |part: f64, whole: usize| if whole == 0 { 0.0 } else { part / whole as f64 };
+        Self {
+            scenario: scenario.name().map(str::to_owned),
+            seed: scenario.seed(),
+            engine,
+            real_time: true,
+            nodes: scenario.nodes().names().len(),
+            users: plan.users.len(),
+            conversations: plan.conversations.len(),
+            messages_planned: plan.messages.len(),
+            messages_sent: measured.sent,
+            messages_acknowledged: measured.acknowledged,
+            deliveries_expected: measured.expected,
+            deliveries: measured.delivered,
+            delivery_ratio: if measured.expected == 0 {
+                1.0
+            } else {
+                ratio(measured.delivered as f64, measured.expected)
+            },
+            encryption: scenario.traffic().encryption,
+            undecryptable: 0,
+            duplicates: measured.duplicates,
+            out_of_order: measured.out_of_order,
+            latency_local: measured.latency_local,
+            latency_cross_node: measured.latency_cross_node,
+            acknowledgement: measured.acknowledgement,
+            bytes_on_wire: costs.bytes_on_wire,
+            bytes_per_delivery: ratio(costs.bytes_on_wire as f64, measured.delivered),
+            attacks: Attacks::default(),
+            dht_lookup: Latency::default(),
+            dht_lookups_failed: 0,
+            convergence: Vec::new(),
+            wall_seconds: costs.wall_seconds,
+            cpu_seconds: costs.cpu_seconds,
+            peak_rss_bytes: costs.peak_rss_bytes,
+            peak_rss_per_node_bytes: costs.peak_rss_per_node_bytes,
+            link_model: None,
+            notes: Vec::new(),
+        }
+    }
 }
 
 /// What the summary is computed from.
 pub(crate) struct Outcome<'a> {
     pub(crate) plan: &'a Plan,
-    pub(crate) users: &'a [SimUser],
+    /// Each user's home node, by user index (the plan's `PlannedUser::node`): which copies crossed
+    /// the network depends on it, and it is all an engine needs to say about its users.
+    pub(crate) nodes: &'a [usize],
     pub(crate) sends: &'a [SendRecord],
     pub(crate) deliveries: &'a [Delivery],
 }
@@ -138,9 +211,9 @@ impl Outcome<'_> {
             *last = (*last).max(delivery.seq);
             if let Some(sent) = self.sends[delivery.message].sent_at {
                 let ms = delivery.at.saturating_sub(sent).as_secs_f64() * 1000.0;
-                let host = self.users[self.plan.conversations[planned.conversation].host].node;
-                let sender = self.users[planned.sender].node;
-                if host == sender && self.users[delivery.recipient].node == sender {
+                let host = self.nodes[self.plan.conversations[planned.conversation].host];
+                let sender = self.nodes[planned.sender];
+                if host == sender && self.nodes[delivery.recipient] == sender {
                     local.push(ms);
                 } else {
                     cross.push(ms);
@@ -209,9 +282,9 @@ pub(crate) fn write_deliveries(path: &Path, outcome: &Outcome<'_>) -> std::io::R
             delivery.message,
             planned.conversation,
             planned.sender,
-            outcome.users[planned.sender].node,
+            outcome.nodes[planned.sender],
             delivery.recipient,
-            outcome.users[delivery.recipient].node,
+            outcome.nodes[delivery.recipient],
             delivery.seq,
             sent.as_secs_f64() * 1000.0,
             delivery.at.as_secs_f64() * 1000.0,
@@ -223,22 +296,38 @@ pub(crate) fn write_deliveries(path: &Path, outcome: &Outcome<'_>) -> std::io::R
 
 /// CPU seconds (user + system) of this process so far, from `/proc/self/stat` (Linux, 100 ticks/s).
 pub(crate) fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
+    let ticks = stat_ticks();
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// CPU seconds of this process and of every child it has reaped (`cutime` and `cstime`), so the node
+/// processes engine 2 started and waited for count too.
+pub(crate) fn cpu_seconds_with_children() -> f64 {
+    let ticks = stat_ticks();
+    (ticks(11) + ticks(12) + ticks(13) + ticks(14)) / 100.0
+}
+
+/// Field `i` of `/proc/self/stat` after the command name, as a number (0 when unreadable).
+fn stat_ticks() -> impl Fn(usize) -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // Fields after the command name (which may hold spaces) start after the last ')'.
-    let fields: Vec<&str> = stat
+    let fields: Vec<f64> = stat
         .rsplit_once(')')
         .map_or("", |(_, rest)| rest)
         .split_whitespace()
+        .map(|field| field.parse::<f64>().unwrap_or(0.0))
         .collect();
-    let ticks = |i: usize| fields.get(i).and_then(|field| field.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
+    move |i| fields.get(i).copied().unwrap_or(0.0)
 }
 
 /// Peak resident memory of this process, from `/proc/self/status` (`VmHWM`).
 pub(crate) fn peak_rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+    peak_rss_of("self")
+}
+
+/// Peak resident memory of process `pid` (`"self"` or a number), 0 when it cannot be read (gone).
+pub(crate) fn peak_rss_of(pid: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|status| {
             status
