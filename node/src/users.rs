@@ -271,7 +271,7 @@ impl Users {
     /// lives elsewhere.
     pub async fn public_devices(&self, user: UserId) -> Result<PublicDeviceList> {
         if get_user(&self.store, user)?.is_none() {
-            let (_, remote) = self.remote.user(user).await?.ok_or(Error::NotFound("user"))?;
+            let remote = self.remote.user_with_devices(user).await?;
             return Ok(PublicDeviceList {
                 user_id: user,
                 devices: remote

@@ -403,8 +403,8 @@ fn the_processes_engine_runs_node_processes_and_delivers_everything_once() {
 fn the_processes_engine_kills_and_restarts_a_node_process_without_losing_a_message() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
-    // Local conversations only: a copy sent across nodes while the recipient's node is down is lost when
-    // the sender's node never fetched that recipient's devices (see simulations/README.md, engine 2).
+    // Conversations span nodes: a member sending while another member's node is down, before its own node
+    // ever fetched that member's devices, is told to retry (503) rather than leaving them out.
     let crash = r#"
 [[faults]]
 kind = "crash"
@@ -412,7 +412,7 @@ at = "4s"
 node = "node-1"
 restart_after = "4s"
 "#;
-    let summary = run_processes(&processes_scenario(dir.path(), 0.0, crash), &out);
+    let summary = run_processes(&processes_scenario(dir.path(), 0.75, crash), &out);
     assert_processes_delivered_everything(&summary);
     let restart = &summary["convergence"][0];
     assert_eq!(restart["event"], "restart node-1", "{summary}");

@@ -21,7 +21,7 @@ impl Keys {
         let device = query
             .device_id
             .ok_or_else(|| Error::invalid("device_id", "is required for a remote user"))?;
-        let (_, remote) = self.remote.user(user).await?.ok_or(Error::NotFound("user"))?;
+        let remote = self.remote.user_with_devices(user).await?;
         remote
             .devices
             .into_iter()

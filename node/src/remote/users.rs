@@ -154,6 +154,20 @@ impl Remote {
         }
     }
 
+    /// A remote user with their devices, for callers that address those devices (to encrypt to them,
+    /// to check their keys). A list that is empty only because the home node was never asked and
+    /// cannot be reached now would silently leave the user out of a message, so that is an error.
+    pub(crate) async fn user_with_devices(&self, user: UserId) -> Result<RemoteUser> {
+        let (home, remote) = self.user(user).await?.ok_or(Error::NotFound("user"))?;
+        if home.devices.is_none() {
+            return Err(Error::Unavailable(format!(
+                "the devices of this user of {} are not known here yet and {} cannot be reached; retry later",
+                home.node, home.node
+            )));
+        }
+        Ok(remote)
+    }
+
     /// The owner of a device of another node, looking again at the `candidates`' home nodes once when
     /// the device is new.
     pub(crate) async fn device_owner(&self, device: DeviceId, candidates: &[UserId]) -> Result<Option<UserId>> {
