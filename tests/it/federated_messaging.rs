@@ -577,3 +577,27 @@ async fn membership_changes_at_the_host_reach_every_node() {
     assert!(content(&frame).starts_with("just us"));
     let _ = &a;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn devices_never_fetched_from_a_home_that_is_down_are_unavailable_not_empty() {
+    let RawGroup {
+        a,
+        b,
+        c,
+        bob,
+        cat,
+        group,
+        ..
+    } = raw_group().await;
+    // Node-c learnt Bob's home from the host's membership, never his devices.
+    eventually("cat sees the group", || async {
+        let (status, _) = cat.api.get(&format!("/v1/conversations/{group}")).await;
+        status.is_success().then_some(())
+    })
+    .await;
+    drop(b);
+    // An empty list would let Cat's client encrypt for the others only and leave Bob out unnoticed.
+    let (status, body) = cat.api.get(&format!("/v1/users/{}/devices", bob.id)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let _ = (&a, &c);
+}
