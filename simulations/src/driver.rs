@@ -207,7 +207,7 @@ impl Driver {
         let progress = self
             .options
             .progress
-            .then(|| tokio::spawn(report_progress(recorder.clone(), plan.messages.len())));
+            .then(|| tokio::spawn(report_progress(recorder.clone(), plan.messages.len(), self.duration)));
         pace(plan, recorder, |index| {
             let shared = self.shared.clone();
             async move { clients::send(&shared, index, give_up).await }

@@ -15,6 +15,7 @@ mod summary;
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -162,9 +163,13 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<Summary, E
         recorder.clone(),
         observations.clone(),
     ));
-    let progress = options
-        .progress
-        .then(|| tokio::spawn(report_progress(recorder.clone(), plan.messages.len())));
+    let progress = options.progress.then(|| {
+        tokio::spawn(report_progress(
+            recorder.clone(),
+            plan.messages.len(),
+            scenario.duration(),
+        ))
+    });
     let world = Arc::new(World {
         cluster: cluster.clone(),
         plan: plan.clone(),
@@ -365,16 +370,31 @@ fn links(cluster: &Cluster, between: &LinkScope, index: &dyn Fn(&[NodeRef]) -> V
     }
 }
 
-/// Prints a progress line every few seconds.
-pub(crate) async fn report_progress(recorder: Arc<Recorder>, planned: usize) {
-    let mut every = tokio::time::interval(PROGRESS_EVERY);
-    every.tick().await;
+/// Shows how far the run is: a progress bar (simulated time, messages acknowledged, copies delivered)
+/// when stderr is a terminal, otherwise a plain line every few seconds, which logs keep readable.
+pub(crate) async fn report_progress(recorder: Arc<Recorder>, planned: usize, duration: Duration) {
+    if !std::io::stderr().is_terminal() {
+        let mut every = tokio::time::interval(PROGRESS_EVERY);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            let (acked, delivered) = recorder.counts();
+            eprintln!(
+                "[simulate] t={:.0}s acknowledged {acked}/{planned} messages, {delivered} deliveries",
+                recorder.now().as_secs_f64()
+            );
+        }
+    }
+    let bar = indicatif::ProgressBar::new(duration.as_secs().max(1));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("[simulate] {bar:30} {pos}/{len} s  {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut every = tokio::time::interval(Duration::from_millis(250));
     loop {
         every.tick().await;
         let (acked, delivered) = recorder.counts();
-        eprintln!(
-            "[simulate] t={:.0}s acknowledged {acked}/{planned} messages, {delivered} deliveries",
-            recorder.now().as_secs_f64()
-        );
+        bar.set_position(recorder.now().as_secs().min(bar.length().unwrap_or(u64::MAX)));
+        bar.set_message(format!("acknowledged {acked}/{planned}, delivered {delivered}"));
     }
 }
