@@ -41,7 +41,10 @@ fn examples() -> Vec<(String, Scenario)> {
 #[test]
 fn every_example_scenario_is_valid() {
     let names: Vec<String> = examples().into_iter().map(|(name, _)| name).collect();
-    assert_eq!(names, ["crash", "early-crash", "partition", "regions", "smoke"]);
+    assert_eq!(
+        names,
+        ["crash", "early-crash", "partition", "regions", "scale-100", "smoke"]
+    );
 }
 
 #[test]
