@@ -105,6 +105,11 @@ impl Outbox {
             .count() as u64
     }
 
+    /// Events waiting for all nodes.
+    pub(crate) fn total_depth(&self) -> u64 {
+        self.store.trees.nodepos_outbox.len() as u64
+    }
+
     /// Tells a destination's worker there is work (or that its node is back); starts the worker if
     /// federation runs and it has none yet.
     pub(crate) fn wake(self: &Arc<Self>, node: &NodeName) {

@@ -201,6 +201,12 @@ impl Services {
         Ok(peers)
     }
 
+    /// Events waiting in the outbox for every other node together: a gauge to watch (simulations sample
+    /// it every second), cheaper than [`Services::federation_peers`], which asks the network too.
+    pub fn outbox_depth(&self) -> u64 {
+        self.outbox.total_depth()
+    }
+
     /// Deletes the caller's account and everything it owns on this node (see `Users::delete_me`), its
     /// uploaded files included.
     pub async fn delete_account(&self, actor: &crate::Actor) -> Result<()> {

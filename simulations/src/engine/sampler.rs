@@ -63,10 +63,7 @@ pub(crate) async fn sample(
         let mut samples = Vec::with_capacity(nodes);
         for node in 0..nodes {
             let depth = cluster
-                .on_node(node, |services| async move {
-                    let peers = services.federation_peers().await.unwrap_or_default();
-                    peers.iter().map(|peer| peer.outbox_depth).sum::<u64>()
-                })
+                .on_node(node, |services| async move { services.outbox_depth() })
                 .await;
             samples.push(Sample {
                 at,
