@@ -62,6 +62,22 @@ fn check_names(deployment: &Deployment) -> Result<(), Error> {
 }
 
 /// The labels of everything the export creates (`parley/role` tells what it is), indented by `indent`.
+/// A pod's container (in a list at 8 spaces) that runs `script` with `/bin/sh -c` in the exported
+/// image; what the container needs besides (volumes, environment) follows it at 10 spaces.
+pub(super) fn shell_container(name: &str, deployment: &Deployment, script: &str) -> String {
+    format!(
+        "\x20       - name: {name}\n\
+         \x20         image: {image}\n\
+         \x20         imagePullPolicy: IfNotPresent\n\
+         \x20         command:\n\
+         \x20           - /bin/sh\n\
+         \x20           - -c\n\
+         \x20           - {script}",
+        image = quote(&deployment.image),
+        script = script_block(script, 14),
+    )
+}
+
 pub(super) fn labels(indent: usize, role: &str) -> String {
     let pad = " ".repeat(indent);
     format!(
@@ -162,21 +178,9 @@ fn driver(deployment: &Deployment) -> String {
          \x20       runAsGroup: 10001\n\
          \x20       fsGroup: 10001\n\
          \x20     initContainers:\n\
-         \x20       - name: wait-for-nodes\n\
-         \x20         image: {image}\n\
-         \x20         imagePullPolicy: IfNotPresent\n\
-         \x20         command:\n\
-         \x20           - /bin/sh\n\
-         \x20           - -c\n\
-         \x20           - {wait}\
+         {wait}\
          \x20     containers:\n\
-         \x20       - name: {DRIVER}\n\
-         \x20         image: {image}\n\
-         \x20         imagePullPolicy: IfNotPresent\n\
-         \x20         command:\n\
-         \x20           - /bin/sh\n\
-         \x20           - -c\n\
-         \x20           - {run}\
+         {run}\
          \x20         volumeMounts:\n\
          \x20           - name: scenario\n\
          \x20             mountPath: /scenario\n\
@@ -192,9 +196,8 @@ fn driver(deployment: &Deployment) -> String {
          \x20           claimName: results\n",
         labels = labels(4, "driver"),
         pod_labels = labels(8, "driver"),
-        image = quote(&deployment.image),
-        wait = script_block(&wait, 14),
-        run = script_block(&run, 14),
+        wait = shell_container("wait-for-nodes", deployment, &wait),
+        run = shell_container(DRIVER, deployment, &run),
     )
 }
 

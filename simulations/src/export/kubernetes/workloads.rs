@@ -7,9 +7,9 @@ use std::fmt::Write as _;
 
 use base64::Engine as _;
 
-use super::{labels, namespace_name};
+use super::{labels, namespace_name, shell_container};
 use crate::export::deployment::{BOOTSTRAP_P2P_PORT, Deployment, HTTP_PORT, Host, NODE_P2P_PORT};
-use crate::export::yaml::{quote, script_block};
+use crate::export::yaml::quote;
 
 /// A pod's region label when the scenario has no regions.
 const NO_REGION: &str = "default";
@@ -219,13 +219,7 @@ fn stateful_set(out: &mut String, deployment: &Deployment, host: &Host, role: &s
          \x20       runAsGroup: 10001\n\
          \x20       fsGroup: 10001\n\
          \x20     containers:\n\
-         \x20       - name: parley\n\
-         \x20         image: {image}\n\
-         \x20         imagePullPolicy: IfNotPresent\n\
-         \x20         command:\n\
-         \x20           - /bin/sh\n\
-         \x20           - -c\n\
-         \x20           - {command}\
+         {command}\
          \x20         env:\n\
          \x20           - name: PARLEY_LOG\n\
          \x20             value: info\n\
@@ -235,7 +229,6 @@ fn stateful_set(out: &mut String, deployment: &Deployment, host: &Host, role: &s
         namespace = quote(&namespace_name(deployment)),
         labels = labels(4, role),
         pod_labels = pod_labels(8, host, role),
-        image = quote(&deployment.image),
-        command = script_block(command, 14),
+        command = shell_container("parley", deployment, command),
     );
 }
