@@ -8,6 +8,7 @@ mod cluster;
 mod convergence;
 mod keys;
 mod listeners;
+mod names;
 mod recorder;
 mod report;
 mod sampler;
@@ -29,8 +30,8 @@ pub use summary::{Latency, Summary};
 // What engine 2 (`crate::processes`) and the driver (`crate::driver`) share with this engine: the
 // record, the summary computed from it, and the files written from both, so every engine's outputs
 // have one format.
-pub(crate) use self::clients::plaintext;
 pub(crate) use self::convergence::after_recoveries;
+pub(crate) use self::names::{client_message_id, is_plaintext_of, message_index, plaintext};
 pub(crate) use self::recorder::Recorder;
 pub(crate) use self::report::Report;
 pub(crate) use self::sampler::{SAMPLE_EVERY, Sample, per_node};
@@ -87,11 +88,13 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<Summary, E
     let names = scenario.nodes().names();
     // Network slots: the nodes, then the bootstrap nodes (as the cluster numbers them).
     let slots: Vec<&String> = names.iter().chain(scenario.nodes().bootstrap()).collect();
+    let links: HashMap<(usize, usize), LinkModel> = (0..slots.len())
+        .flat_map(|a| (a + 1..slots.len()).map(move |b| (a, b)))
+        .map(|(a, b)| ((a, b), LinkModel::from(scenario.network().link(slots[a], slots[b]))))
+        .collect();
     let network = SimNetwork::new(scenario.seed(), LinkModel::from(scenario.network().link("", "")));
-    for a in 0..slots.len() {
-        for b in a + 1..slots.len() {
-            network.set_link(a, b, LinkModel::from(scenario.network().link(slots[a], slots[b])));
-        }
+    for (&(a, b), link) in &links {
+        network.set_link(a, b, *link);
     }
     let say = |line: String| {
         if options.progress {
@@ -150,7 +153,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<Summary, E
     let tally = Arc::new(attacks::Tally::default());
     let faults = tokio::spawn(inject_faults(
         cluster.clone(),
-        plan.clone(),
+        (plan.clone(), links),
         (users.clone(), inboxes.clone()),
         (recorder.clone(), tally.clone()),
         tokio::time::Instant::from_std(start),
@@ -204,12 +207,13 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<Summary, E
         deliveries: &deliveries,
     };
     let observed = std::mem::take(&mut *observations.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+    let peak_rss = peak_rss_bytes();
     let costs = Costs {
         bytes_on_wire,
         wall_seconds: wall.elapsed().as_secs_f64(),
         cpu_seconds: cpu_seconds() - cpu_before,
-        peak_rss_bytes: peak_rss_bytes(),
-        peak_rss_per_node_bytes: peak_rss_bytes() / names.len().max(1) as u64,
+        peak_rss_bytes: peak_rss,
+        peak_rss_per_node_bytes: peak_rss / names.len().max(1) as u64,
     };
     let mut summary = Summary::new(scenario, &plan, "in-process", outcome.measure(), costs);
     summary.undecryptable = recorder.undecryptable_count();
@@ -257,14 +261,13 @@ where
 pub(crate) async fn drain(plan: &Plan, user_nodes: &[usize], recorder: &Recorder, until: tokio::time::Instant) -> bool {
     loop {
         let (sends, deliveries) = (recorder.sends(), recorder.deliveries());
-        let measured = Outcome {
+        let outcome = Outcome {
             plan,
             nodes: user_nodes,
             sends: &sends,
             deliveries: &deliveries,
-        }
-        .measure();
-        if measured.delivered >= measured.expected {
+        };
+        if outcome.settled() {
             return true;
         }
         if tokio::time::Instant::now() >= until {
@@ -274,20 +277,16 @@ pub(crate) async fn drain(plan: &Plan, user_nodes: &[usize], recorder: &Recorder
     }
 }
 
-/// Applies the fault timeline at its times.
+/// Applies the fault timeline at its times; `scenario_links` are the scenario's links, every pair of
+/// nodes (bootstrap nodes too), which a link fault's end restores.
 async fn inject_faults(
     cluster: Arc<Cluster>,
-    plan: Arc<Plan>,
+    (plan, scenario_links): (Arc<Plan>, HashMap<(usize, usize), LinkModel>),
     (users, inboxes): (Arc<Vec<SimUser>>, Arc<Vec<Arc<Inbox>>>),
     (recorder, tally): (Arc<Recorder>, Arc<attacks::Tally>),
     start: tokio::time::Instant,
 ) {
     let mut floods: HashMap<(usize, usize), tokio::task::JoinHandle<()>> = HashMap::new();
-    let slots = cluster.names().len() + cluster.bootstrap_count();
-    let initial: HashMap<(usize, usize), LinkModel> = (0..slots)
-        .flat_map(|a| (a + 1..slots).map(move |b| (a, b)))
-        .map(|(a, b)| ((a, b), cluster.network().link(a, b)))
-        .collect();
     let node_indices = |sides: &[NodeRef]| -> Vec<usize> {
         sides
             .iter()
@@ -318,7 +317,7 @@ async fn inject_faults(
             }
             FaultEvent::Heal => cluster.network().heal(),
             FaultEvent::SetLink { between, change } => {
-                for (a, b) in links(&cluster, between, &node_indices) {
+                for (a, b) in links(between, &scenario_links, &node_indices) {
                     let mut link = cluster.network().link(a, b);
                     link.latency = change.latency.unwrap_or(link.latency);
                     link.jitter = change.jitter.unwrap_or(link.jitter);
@@ -327,8 +326,8 @@ async fn inject_faults(
                 }
             }
             FaultEvent::RestoreLink { between } => {
-                for (a, b) in links(&cluster, between, &node_indices) {
-                    let link = initial.get(&(a.min(b), a.max(b))).cloned().unwrap_or_default();
+                for (a, b) in links(between, &scenario_links, &node_indices) {
+                    let link = scenario_links.get(&(a.min(b), a.max(b))).copied().unwrap_or_default();
                     cluster.network().set_link(a, b, link);
                 }
             }
@@ -357,12 +356,13 @@ async fn inject_faults(
 }
 
 /// The links a link fault names: every pair of nodes (bootstrap nodes too), or one pair.
-fn links(cluster: &Cluster, between: &LinkScope, index: &dyn Fn(&[NodeRef]) -> Vec<usize>) -> Vec<(usize, usize)> {
+fn links(
+    between: &LinkScope,
+    all: &HashMap<(usize, usize), LinkModel>,
+    index: &dyn Fn(&[NodeRef]) -> Vec<usize>,
+) -> Vec<(usize, usize)> {
     match between {
-        LinkScope::All => {
-            let slots = cluster.names().len() + cluster.bootstrap_count();
-            (0..slots).flat_map(|a| (a + 1..slots).map(move |b| (a, b))).collect()
-        }
+        LinkScope::All => all.keys().copied().collect(),
         LinkScope::Between(a, b) => {
             let pair = index(&[*a, *b]);
             vec![(pair[0], pair[1])]

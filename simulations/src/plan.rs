@@ -110,6 +110,12 @@ impl Plan {
             faults,
         }
     }
+
+    /// The copies planned message `message` owes: one per other member of its conversation (every
+    /// simulated user has one device).
+    pub fn copies_owed(&self, message: usize) -> usize {
+        self.conversations[self.messages[message].conversation].members.len() - 1
+    }
 }
 
 /// The fault timeline alone, for engines that need no users or messages (an export of the scenario).

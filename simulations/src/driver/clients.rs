@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use client::{Client, Event, Registration, StoredMessage};
 use futures_util::{StreamExt, TryStreamExt, stream};
-use protocol::{ClientMessageId, ConversationId, MessageType};
+use protocol::{ConversationId, MessageType};
 
 use super::Shared;
 use crate::Error;
-use crate::engine::plaintext;
+use crate::engine::{client_message_id, is_plaintext_of, message_index, plaintext};
 use crate::plan::{ConversationKind, Plan, PlannedConversation, PlannedUser};
 
 /// The password every simulated user registers with.
@@ -126,7 +126,7 @@ pub(super) async fn send(shared: &Shared, index: usize, until: tokio::time::Inst
         ..
     } = shared;
     let planned = plan.messages[index];
-    let Ok(id) = ClientMessageId::new(format!("sim-{index}")) else {
+    let Some(id) = client_message_id(index) else {
         recorder.refused(index, "the driver built an invalid client_message_id".to_owned());
         return;
     };
@@ -139,7 +139,7 @@ pub(super) async fn send(shared: &Shared, index: usize, until: tokio::time::Inst
         match tokio::time::timeout(ATTEMPT_TIMEOUT, attempt).await {
             Ok(Ok(sent)) => {
                 // Every other member has one device: fewer copies means someone will never get this one.
-                let others = plan.conversations[planned.conversation].members.len() - 1;
+                let others = plan.copies_owed(index);
                 if sent.recipients.len() < others {
                     tracing::warn!(
                         planned = index,
@@ -193,16 +193,11 @@ pub(super) async fn listen(shared: Arc<Shared>, user: usize) {
 
 fn take(shared: &Shared, user: usize, message: &StoredMessage) {
     // The planned message is named by the id the driver sent it with; its plaintext must say the same.
-    let Some(index) = message
-        .client_message_id
-        .as_str()
-        .strip_prefix("sim-")
-        .and_then(|index| index.parse::<usize>().ok())
-        .filter(|index| *index < shared.plan.messages.len())
+    let Some(index) = message_index(&message.client_message_id).filter(|index| *index < shared.plan.messages.len())
     else {
         return;
     };
-    if message.plaintext.0.starts_with(format!("sim-{index}:").as_bytes()) {
+    if is_plaintext_of(index, &message.plaintext.0) {
         shared.recorder.delivered(index, user, message.sequence_number);
     } else {
         shared.recorder.undecryptable(index, user);

@@ -12,10 +12,11 @@ use protocol::api::{
     ConversationKind as ApiKind, CreateConversationRequest, DeviceCiphertext, RegisterRequest, SendMessageRequest,
     UserRef,
 };
-use protocol::{Base64Bytes, ClientMessageId, ConversationId, DeviceId, MessageType, UserId};
+use protocol::{Base64Bytes, ConversationId, DeviceId, MessageType, UserId};
 
 use super::cluster::Cluster;
 use super::keys::DeviceKeys;
+use super::names;
 use super::recorder::Recorder;
 use crate::plan::{ConversationKind, Plan, PlannedConversation, PlannedUser};
 
@@ -62,15 +63,6 @@ pub(crate) async fn register(cluster: &Cluster, plan: &Plan, encrypt: bool) -> R
         .buffered(SETUP_CONCURRENCY)
         .try_collect()
         .await
-}
-
-/// The plaintext of planned message `index`: its name, then filler up to `size` bytes, so a recipient
-/// can check what it decrypted.
-pub(crate) fn plaintext(index: usize, size: usize) -> Vec<u8> {
-    let mut text = format!("sim-{index}:").into_bytes();
-    let filler = (index % 251) as u8;
-    text.resize(size.max(text.len()), filler);
-    text
 }
 
 async fn register_one(cluster: &Cluster, user: &PlannedUser) -> Result<SimUser, String> {
@@ -197,11 +189,11 @@ pub(crate) async fn send(world: &World, index: usize, until: tokio::time::Instan
             addressing.devices.get(&user).map(|device| (user, *device))
         })
         .collect();
-    let Ok(client_message_id) = ClientMessageId::new(format!("sim-{index}")) else {
+    let Some(client_message_id) = names::client_message_id(index) else {
         recorder.refused(index, "the engine built an invalid client_message_id".to_owned());
         return;
     };
-    let body = plaintext(index, planned.size);
+    let body = names::plaintext(index, planned.size);
     let mut request: Option<SendMessageRequest> = None;
     loop {
         recorder.attempt(index);

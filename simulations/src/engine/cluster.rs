@@ -160,10 +160,6 @@ impl Cluster {
         task.await.ok()
     }
 
-    pub(crate) fn bootstrap_count(&self) -> usize {
-        self.bootstrap_addresses.len()
-    }
-
     pub(crate) fn names(&self) -> &[String] {
         &self.names
     }

@@ -61,10 +61,7 @@ fn converged(
         .iter()
         .enumerate()
         .filter(|(_, send)| send.acked_at.is_some_and(|at| at <= since))
-        .map(|(message, _)| {
-            let members = plan.conversations[plan.messages[message].conversation].members.len();
-            (message, members - 1)
-        })
+        .map(|(message, _)| (message, plan.copies_owed(message)))
         .collect();
     let mut arrived: HashMap<usize, usize> = HashMap::new();
     let mut last = since;

@@ -6,11 +6,12 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 
+use protocol::ConversationId;
 use protocol::ws::{MessageEvent, ServerFrame};
-use protocol::{ClientMessageId, ConversationId};
 
 use super::clients::SimUser;
 use super::cluster::Cluster;
+use super::names;
 use super::recorder::Recorder;
 
 /// What one user's client remembers across connections: the highest sequence number it has seen in
@@ -40,14 +41,13 @@ impl Inbox {
             *highest = (*highest).max(event.sequence_number);
         }
         if event.sender_id != own.actor.user_id
-            && let Some(message) = message_index(&event.client_message_id)
+            && let Some(message) = names::message_index(&event.client_message_id)
         {
             recorder.delivered(message, self.index, event.sequence_number);
             if let Some(keys) = &own.keys {
                 let header = event.header.as_ref().map_or(&[][..], |header| &header.0[..]);
                 let opened = keys.decrypt(event.sender_device_id, header, &event.content.0);
-                let expected = format!("sim-{message}:");
-                if !opened.is_ok_and(|text| text.starts_with(expected.as_bytes())) {
+                if !opened.is_ok_and(|text| names::is_plaintext_of(message, &text)) {
                     recorder.undecryptable(message, self.index);
                 }
             }
@@ -57,11 +57,6 @@ impl Inbox {
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<ConversationId, u64>> {
         self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-}
-
-/// Which planned message a `client_message_id` names: the engine numbers them `sim-<index>`.
-fn message_index(id: &ClientMessageId) -> Option<usize> {
-    id.as_str().strip_prefix("sim-")?.parse().ok()
 }
 
 /// Connects `inbox`'s user to its node and records what reaches it until the connection ends. Returns

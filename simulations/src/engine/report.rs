@@ -50,23 +50,20 @@ impl Report<'_> {
     fn delivery_points(&self) -> Vec<DeliveryPoint> {
         let Outcome {
             plan,
-            nodes,
             sends,
             deliveries,
+            ..
         } = &self.outcome;
         deliveries
             .iter()
             .map(|delivery| {
-                let planned = plan.messages[delivery.message];
                 let sent = sends[delivery.message].sent_at.unwrap_or_default();
-                let host = nodes[plan.conversations[planned.conversation].host];
-                let sender = nodes[planned.sender];
                 DeliveryPoint {
                     sent_s: sent.as_secs_f64(),
                     delivered_s: delivery.at.as_secs_f64(),
                     latency_ms: delivery.at.saturating_sub(sent).as_secs_f64() * 1000.0,
-                    cross_node: host != sender || nodes[delivery.recipient] != sender,
-                    bytes: planned.size,
+                    cross_node: self.outcome.crossed_network(delivery),
+                    bytes: plan.messages[delivery.message].size,
                 }
             })
             .collect()
@@ -78,10 +75,7 @@ impl Report<'_> {
         let mut acked: Vec<(f64, u64)> = sends
             .iter()
             .enumerate()
-            .filter_map(|(message, send)| {
-                let owed = plan.conversations[plan.messages[message].conversation].members.len() - 1;
-                Some((send.acked_at?.as_secs_f64(), owed as u64))
-            })
+            .filter_map(|(message, send)| Some((send.acked_at?.as_secs_f64(), plan.copies_owed(message) as u64)))
             .collect();
         acked.sort_by(|a, b| a.0.total_cmp(&b.0));
         let mut total = 0;

@@ -192,6 +192,30 @@ pub(crate) struct Outcome<'a> {
 
 impl Outcome<'_> {
     /// The counts and latencies; the caller fills in the run's identity and costs.
+    /// Whether a copy crossed the network: its sender, its recipient or its conversation's host is on
+    /// another node than the others.
+    pub(crate) fn crossed_network(&self, delivery: &Delivery) -> bool {
+        let planned = self.plan.messages[delivery.message];
+        let host = self.nodes[self.plan.conversations[planned.conversation].host];
+        let sender = self.nodes[planned.sender];
+        host != sender || self.nodes[delivery.recipient] != sender
+    }
+
+    /// Whether every acknowledged message has reached all its recipients: what a drain waits for,
+    /// without the latencies [`Outcome::measure`] sorts.
+    pub(crate) fn settled(&self) -> bool {
+        let delivered: HashSet<(usize, usize)> = self
+            .deliveries
+            .iter()
+            .map(|delivery| (delivery.message, delivery.recipient))
+            .collect();
+        let expected: usize = (0..self.sends.len())
+            .filter(|index| self.sends[*index].acked_at.is_some())
+            .map(|index| self.plan.copies_owed(index))
+            .sum();
+        delivered.len() >= expected
+    }
+
     pub(crate) fn measure(&self) -> Measured {
         let mut seen = HashSet::new();
         let mut duplicates = 0;
@@ -211,27 +235,17 @@ impl Outcome<'_> {
             *last = (*last).max(delivery.seq);
             if let Some(sent) = self.sends[delivery.message].sent_at {
                 let ms = delivery.at.saturating_sub(sent).as_secs_f64() * 1000.0;
-                let host = self.nodes[self.plan.conversations[planned.conversation].host];
-                let sender = self.nodes[planned.sender];
-                if host == sender && self.nodes[delivery.recipient] == sender {
-                    local.push(ms);
-                } else {
+                if self.crossed_network(delivery) {
                     cross.push(ms);
+                } else {
+                    local.push(ms);
                 }
             }
         }
         let acknowledged: Vec<usize> = (0..self.sends.len())
             .filter(|index| self.sends[*index].acked_at.is_some())
             .collect();
-        let expected = acknowledged
-            .iter()
-            .map(|index| {
-                self.plan.conversations[self.plan.messages[*index].conversation]
-                    .members
-                    .len()
-                    - 1
-            })
-            .sum();
+        let expected = acknowledged.iter().map(|index| self.plan.copies_owed(*index)).sum();
         let acks = acknowledged
             .iter()
             .filter_map(|index| {
