@@ -10,9 +10,9 @@ use std::sync::Arc;
 use chrono::Utc;
 use ed25519_dalek::VerifyingKey;
 use protocol::api::{
-    ActiveKeys, BundleSignedPreKey, DeviceKeyQuery, IdentityKey, KeyBundle, OneTimePreKey, PreKeyCount,
-    RotateSignedPreKeyRequest, SignedPreKey, SignedPreKeyUpload, UploadIdentityKeyRequest, UploadOneTimePreKeysRequest,
-    UploadedCount,
+    ActiveKeys, BundleSignedPreKey, DeviceKeyQuery, IdentityKey, KeyBundle, MAX_ONE_TIME_PREKEYS,
+    MAX_ONE_TIME_PREKEYS_PER_UPLOAD, OneTimePreKey, PreKeyCount, RotateSignedPreKeyRequest, SignedPreKey,
+    SignedPreKeyUpload, UploadIdentityKeyRequest, UploadOneTimePreKeysRequest, UploadedCount,
 };
 use protocol::{DeviceId, IdentityKeyId, IdentityPublicKey, PreKeyPublic, UserId, verify_signed_prekey};
 
@@ -25,10 +25,6 @@ use crate::storage::{Store, decode, encode, keys};
 use crate::users::records::{self as users, DeviceRecord};
 use crate::{Actor, Error, Result};
 
-/// Most one-time prekeys one upload may carry.
-pub(crate) const MAX_UPLOAD_BATCH: usize = 200;
-/// Most one-time prekeys a device may hold.
-pub(crate) const MAX_ONE_TIME_PREKEYS: usize = 1000;
 /// Signed prekeys kept per device (the active one and recent ones for late initial messages).
 const KEPT_SIGNED_PREKEYS: usize = 5;
 
@@ -253,10 +249,10 @@ impl Keys {
         if request.keys.is_empty() {
             return Err(Error::invalid("keys", "must contain at least one key"));
         }
-        if request.keys.len() > MAX_UPLOAD_BATCH {
+        if request.keys.len() > MAX_ONE_TIME_PREKEYS_PER_UPLOAD {
             return Err(Error::invalid(
                 "keys",
-                format!("must contain at most {MAX_UPLOAD_BATCH} keys"),
+                format!("must contain at most {MAX_ONE_TIME_PREKEYS_PER_UPLOAD} keys"),
             ));
         }
         for key in &request.keys {

@@ -104,6 +104,12 @@ pub struct OneTimePreKeyUpload {
     pub public_key: PreKeyPublic,
 }
 
+/// Most one-time prekeys one upload may carry: a client with more to publish uploads them in batches.
+pub const MAX_ONE_TIME_PREKEYS_PER_UPLOAD: usize = 200;
+/// Most one-time prekeys a device may hold on its node: past that, a claimer of an exhausted device
+/// starts X3DH without one, as the protocol allows.
+pub const MAX_ONE_TIME_PREKEYS: usize = 1000;
+
 /// `POST /v1/encryption/onetime-prekeys`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -52,7 +52,7 @@ pub(crate) async fn register(cluster: &Cluster, plan: &Plan, encrypt: bool) -> R
                     .filter(|conversation| conversation.members.contains(&user.index))
                     .flat_map(|conversation| conversation.members.iter().copied())
                     .collect();
-                let keys = DeviceKeys::generate(u32::try_from(peers.len()).unwrap_or(u32::MAX))?;
+                let keys = DeviceKeys::generate(peers.len())?;
                 keys.publish(cluster, user.node, registered.actor)
                     .await
                     .map_err(|err| format!("{}: {err}", user.username))?;

@@ -9,7 +9,10 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use node::Actor;
-use protocol::api::{DeviceKeyQuery, UploadIdentityKeyRequest};
+use protocol::api::{
+    DeviceKeyQuery, MAX_ONE_TIME_PREKEYS, MAX_ONE_TIME_PREKEYS_PER_UPLOAD, UploadIdentityKeyRequest,
+    UploadOneTimePreKeysRequest,
+};
 use protocol::crypto::{
     IdentityKeyPair, MessageHeader, OneTimePreKeyId, OneTimePreKeyPair, Session, SignedPreKeyId, SignedPreKeyPair,
 };
@@ -30,11 +33,13 @@ pub(crate) struct DeviceKeys {
 }
 
 impl DeviceKeys {
-    /// Fresh keys with `one_time` one-time prekeys (one per device that may start a session with it).
-    pub(crate) fn generate(one_time: u32) -> Result<Self, String> {
+    /// Fresh keys with a one-time prekey for each of `peers` devices that may start a session with it,
+    /// as many as a node holds (the rest start X3DH without one).
+    pub(crate) fn generate(peers: usize) -> Result<Self, String> {
         let identity = IdentityKeyPair::generate();
         let signed = SignedPreKeyPair::generate(&identity, SignedPreKeyId(1));
-        let batch = OneTimePreKeyPair::generate_batch(OneTimePreKeyId(1), one_time.max(1))
+        let one_time = u32::try_from(peers.clamp(1, MAX_ONE_TIME_PREKEYS)).unwrap_or(1);
+        let batch = OneTimePreKeyPair::generate_batch(OneTimePreKeyId(1), one_time)
             .map_err(|err| format!("one-time prekeys: {err}"))?;
         Ok(Self {
             identity,
@@ -53,21 +58,27 @@ impl DeviceKeys {
             public_key: self.identity.public_key(),
         };
         let signed = self.signed.to_upload();
-        let one_time = {
-            let keys = lock(&self.one_time);
-            let keys: Vec<OneTimePreKeyPair> = keys.values().cloned().collect();
-            OneTimePreKeyPair::upload_request(&keys)
-        };
+        let one_time = self.one_time_uploads();
         cluster
             .on_node(node, move |services| async move {
                 services.keys.upload_identity(&actor, identity).await?;
                 services.keys.upload_signed_prekey(&actor, signed).await?;
-                services.keys.upload_one_time_prekeys(&actor, one_time).await?;
+                for batch in one_time {
+                    services.keys.upload_one_time_prekeys(&actor, batch).await?;
+                }
                 Ok::<_, node::Error>(())
             })
             .await
             .ok_or_else(|| format!("node {node} is down"))?
             .map_err(|err| format!("publishing keys: {err}"))
+    }
+
+    /// The one-time prekeys' public halves, in as many uploads as the node's per-request limit needs.
+    fn one_time_uploads(&self) -> Vec<UploadOneTimePreKeysRequest> {
+        let keys: Vec<OneTimePreKeyPair> = lock(&self.one_time).values().cloned().collect();
+        keys.chunks(MAX_ONE_TIME_PREKEYS_PER_UPLOAD)
+            .map(OneTimePreKeyPair::upload_request)
+            .collect()
     }
 
     /// Encrypts `plaintext` for each recipient device, claiming a bundle first for devices this one has
@@ -145,4 +156,32 @@ impl DeviceKeys {
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_popular_device_publishes_what_a_node_holds_in_uploads_a_node_takes() {
+        let keys = DeviceKeys::generate(5_000).expect("keys");
+        let uploads = keys.one_time_uploads();
+        assert_eq!(
+            uploads.iter().map(|upload| upload.keys.len()).sum::<usize>(),
+            MAX_ONE_TIME_PREKEYS
+        );
+        assert!(
+            uploads
+                .iter()
+                .all(|upload| upload.keys.len() <= MAX_ONE_TIME_PREKEYS_PER_UPLOAD)
+        );
+    }
+
+    #[test]
+    fn a_device_in_no_conversation_still_has_a_one_time_prekey() {
+        let keys = DeviceKeys::generate(0).expect("keys");
+        let uploads = keys.one_time_uploads();
+        assert_eq!(uploads.len(), 1);
+        assert_eq!(uploads[0].keys.len(), 1);
+    }
 }
