@@ -1,6 +1,7 @@
 //! The one task that owns the swarm. It serves commands from `Client` handles, answers inbound requests,
 //! keeps the node's name record published and tracks what it knows of other nodes.
 
+mod dialing;
 mod lookups;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -15,6 +16,7 @@ use libp2p::{Multiaddr, PeerId, Swarm, identify, kad, multiaddr::Protocol};
 use protocol::federation::{KAD_PROTOCOL, NodeInfo, NodeName, PROTOCOL, Request, Response, WIRE_VERSION};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
+use self::dialing::HeldRequest;
 use self::lookups::{PendingResolve, RESOLVE_WINDOW};
 use super::behaviour::{Behaviour, BehaviourEvent};
 use super::{Error, Inbound, InboundRequest, LocalNode, PeerInfo, Reply, ResolvedNode, error_response, records};
@@ -89,8 +91,15 @@ pub(crate) struct EventLoop {
     greeted: HashSet<PeerId>,
     pending_requests: HashMap<OutboundRequestId, Pending>,
     pending_resolves: HashMap<kad::QueryId, PendingResolve>,
+    /// Requests waiting for a DHT lookup of their peer.
+    finding: HashMap<kad::QueryId, HeldRequest>,
     /// Each peer's token bucket: when it was last topped up and the requests it may still make.
     peer_budget: HashMap<PeerId, (tokio::time::Instant, f64)>,
+    /// A DHT bootstrap has completed since the start: the record was republished then, to the peers
+    /// closest to its key, and later bootstraps (every few minutes, and whenever the routing table is
+    /// small) leave it to the refresh timer. Republishing after each one made a federation's start a
+    /// storm of queries: every node joining set off bootstraps, and each of them a publication.
+    bootstrapped: bool,
 }
 
 impl EventLoop {
@@ -111,7 +120,9 @@ impl EventLoop {
             greeted: HashSet::new(),
             pending_requests: HashMap::new(),
             pending_resolves: HashMap::new(),
+            finding: HashMap::new(),
             peer_budget: HashMap::new(),
+            bootstrapped: false,
         }
     }
 
@@ -283,10 +294,7 @@ impl EventLoop {
                     },
                 );
             }
-            Command::Request { peer, request, reply } => {
-                let id = self.swarm.behaviour_mut().request_response.send_request(&peer, request);
-                self.pending_requests.insert(id, Pending::Client(reply));
-            }
+            Command::Request { peer, request, reply } => self.send_request(peer, request, reply),
         }
     }
 
@@ -373,7 +381,10 @@ impl EventLoop {
                     .extend(addresses.into_vec());
             }
             kad::Event::OutboundQueryProgressed { id, result, step, .. } => match result {
-                kad::QueryResult::Bootstrap(Ok(kad::BootstrapOk { num_remaining: 0, .. })) => self.publish_record(),
+                kad::QueryResult::Bootstrap(Ok(kad::BootstrapOk { num_remaining: 0, .. })) if !self.bootstrapped => {
+                    self.bootstrapped = true;
+                    self.publish_record();
+                }
                 kad::QueryResult::PutRecord(Err(err)) => tracing::debug!(error = %err, "node record not replicated"),
                 kad::QueryResult::GetRecord(Ok(kad::GetRecordOk::FoundRecord(found))) => {
                     self.on_record_found(id, found.peer, found.record);
@@ -382,6 +393,7 @@ impl EventLoop {
                     }
                 }
                 kad::QueryResult::GetRecord(_) => self.decide_resolve(id),
+                kad::QueryResult::GetClosestPeers(result) => self.on_closest_peers(id, result),
                 _ => {}
             },
             _ => {}
