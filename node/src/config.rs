@@ -84,6 +84,10 @@ pub struct FederationConfig {
     pub peer_requests_per_minute: u32,
     /// The longest wait between two delivery attempts to an unreachable node.
     pub outbox_max_backoff: std::time::Duration,
+    /// Connections with no traffic are closed after this long. The DHT connects a node to many peers
+    /// it then rarely talks to; a large federation (or a simulation of one) keeps fewer of them open
+    /// with a shorter wait, at the cost of redialing peers it talks to less often than this.
+    pub idle_connection_timeout: std::time::Duration,
 }
 
 impl Default for FederationConfig {
@@ -96,6 +100,7 @@ impl Default for FederationConfig {
             denied_peers: Vec::new(),
             peer_requests_per_minute: 6000,
             outbox_max_backoff: std::time::Duration::from_secs(30),
+            idle_connection_timeout: std::time::Duration::from_secs(120),
         }
     }
 }

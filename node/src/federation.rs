@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
 
 use crate::storage::Store;
+use crate::tasks::Tasks;
 use crate::{FederationConfig, NodeIdentity};
 
 /// Commands queued for the event loop before callers wait (bounded, like every queue here).
@@ -39,8 +40,6 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const QUIC_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
 /// Healthy connections ping this often, well within [`QUIC_IDLE_TIMEOUT`].
 const QUIC_KEEP_ALIVE: Duration = Duration::from_secs(1);
-/// Connections with no traffic are closed after this long.
-const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Why a federation operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -125,7 +124,7 @@ pub struct ResolvedNode {
 #[derive(Debug)]
 pub struct Handle {
     stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
+    task: tokio::task::JoinHandle<Option<()>>,
 }
 
 impl Handle {
@@ -248,18 +247,20 @@ pub fn quic(keypair: &Keypair) -> Transport {
 
 /// Builds the swarm on the node key over the transport `transport` makes for it, starts listening on
 /// `config.p2p_listen` and spawns the event loop (needs a tokio runtime). `store` keeps the names pinned
-/// to their holders across restarts.
+/// to their holders across restarts. The event loop and every connection's task are the node's
+/// `tasks`, so a halted node's connections end with it.
 pub(crate) fn start(
     identity: NodeIdentity,
     name: NodeName,
     config: FederationConfig,
     store: Store,
     transport: impl FnOnce(&Keypair) -> Transport,
+    tasks: &Tasks,
 ) -> Result<Network, Error> {
     let keypair = identity.libp2p_keypair();
     let peer_id = keypair.public().to_peer_id();
-    let swarm_config =
-        libp2p::swarm::Config::with_tokio_executor().with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT);
+    let swarm_config = libp2p::swarm::Config::with_executor(tasks.clone())
+        .with_idle_connection_timeout(config.idle_connection_timeout);
     let mut swarm = libp2p::Swarm::new(
         transport(&keypair),
         behaviour::Behaviour::new(&keypair, REQUEST_TIMEOUT),
@@ -281,7 +282,7 @@ pub(crate) fn start(
         inbound: inbound_tx,
     };
     let (stop, stopped) = oneshot::channel();
-    let task = tokio::spawn(event_loop::EventLoop::new(swarm, parts).run(stopped));
+    let task = tasks.spawn(event_loop::EventLoop::new(swarm, parts).run(stopped));
     Ok(Network {
         client: Client::new(commands_tx),
         handle: Handle { stop, task },

@@ -24,8 +24,8 @@ pub(crate) async fn serve(services: Arc<Services>, mut inbound: mpsc::Receiver<I
     while let Some(next) = inbound.recv().await {
         match next {
             Inbound::Request(InboundRequest { peer, request, reply }) => {
-                let services = services.clone();
-                tokio::spawn(async move { reply.send(answer(&services, peer, request).await) });
+                let (tasks, services) = (services.tasks.clone(), services.clone());
+                tasks.spawn(async move { reply.send(answer(&services, peer, request).await) });
             }
             // A node that is reachable again may have events waiting for it.
             Inbound::Named { name, .. } => services.outbox.wake(&name),

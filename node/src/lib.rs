@@ -26,6 +26,7 @@ mod realtime;
 mod remote;
 mod services;
 mod storage;
+mod tasks;
 mod users;
 mod validate;
 mod webhooks;

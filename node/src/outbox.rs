@@ -16,6 +16,7 @@ use tokio::sync::Notify;
 
 use crate::federation::{Client, Destination};
 use crate::storage::{Store, decode, encode, keys};
+use crate::tasks::Tasks;
 use crate::{Error, Result};
 
 /// Most events one delivery request carries.
@@ -47,16 +48,18 @@ pub(crate) struct Outbox {
     max_backoff: Duration,
     client: OnceLock<Client>,
     workers: Mutex<HashMap<NodeName, Arc<Notify>>>,
+    tasks: Tasks,
 }
 
 impl Outbox {
-    pub(crate) fn new(store: Store, key: SigningKey, max_backoff: Duration) -> Self {
+    pub(crate) fn new(store: Store, key: SigningKey, max_backoff: Duration, tasks: Tasks) -> Self {
         Self {
             store,
             key,
             max_backoff: max_backoff.max(FIRST_BACKOFF),
             client: OnceLock::new(),
             workers: Mutex::new(HashMap::new()),
+            tasks,
         }
     }
 
@@ -123,7 +126,8 @@ impl Outbox {
         }
         let notify = Arc::new(Notify::new());
         workers.insert(node.clone(), notify.clone());
-        tokio::spawn(self.clone().work(client.clone(), node.clone(), notify));
+        self.tasks
+            .spawn(self.clone().work(client.clone(), node.clone(), notify));
     }
 
     /// Starts delivering: one worker for every destination with queued events.

@@ -17,6 +17,7 @@ use crate::federation::Destination;
 use crate::realtime::Hub;
 use crate::remote::{Remote, homes, speaks_for};
 use crate::storage::{Store, keys};
+use crate::tasks::Tasks;
 use crate::{Actor, Error, Result, contacts, users, validate};
 
 /// The presence service.
@@ -24,11 +25,17 @@ pub struct Presence {
     store: Store,
     hub: Arc<Hub>,
     remote: Arc<Remote>,
+    tasks: Tasks,
 }
 
 impl Presence {
-    pub(crate) fn new(store: Store, hub: Arc<Hub>, remote: Arc<Remote>) -> Self {
-        Self { store, hub, remote }
+    pub(crate) fn new(store: Store, hub: Arc<Hub>, remote: Arc<Remote>, tasks: Tasks) -> Self {
+        Self {
+            store,
+            hub,
+            remote,
+            tasks,
+        }
     }
 
     /// Sends a signal to other nodes in the background; a failure only loses the signal.
@@ -38,7 +45,7 @@ impl Presence {
         };
         for node in nodes {
             let (client, request) = (client.clone(), request.clone());
-            tokio::spawn(async move {
+            self.tasks.spawn(async move {
                 if let Err(err) = client.request(node.peer, request).await {
                     tracing::debug!(node = %node.node, error = %err, "a typing or presence signal was lost");
                 }

@@ -18,6 +18,7 @@ use crate::presence::Presence;
 use crate::realtime::Hub;
 use crate::remote::Remote;
 use crate::storage::Store;
+use crate::tasks::Tasks;
 use crate::users::Users;
 use crate::webhooks::Webhooks;
 use crate::{Config, NodeIdentity, Result};
@@ -59,6 +60,8 @@ pub struct Services {
     /// Events for other nodes, delivered once federation runs.
     pub(crate) outbox: Arc<Outbox>,
     pub(crate) store: Store,
+    /// Every task the node spawns.
+    pub(crate) tasks: Tasks,
 }
 
 impl Services {
@@ -73,15 +76,17 @@ impl Services {
         let node = federation::local_name(&config.federation, &peer_id)
             .map_err(|err| crate::Error::Internal(err.to_string()))?;
         let remote = Arc::new(Remote::new(store.clone(), Destination { node, peer: peer_id }));
+        let tasks = Tasks::default();
         let outbox = Arc::new(Outbox::new(
             store.clone(),
             identity.signing_key().clone(),
             config.federation.outbox_max_backoff,
+            tasks.clone(),
         ));
         let hub = Arc::new(Hub::new(config.max_connections_per_user, config.connection_buffer));
         let locks = Arc::new(ConversationLocks::new());
         let auth = Arc::new(Auth::new(store.clone(), config.clone(), hub.clone())?);
-        let webhooks = Arc::new(Webhooks::new(store.clone(), config.clone()));
+        let webhooks = Arc::new(Webhooks::new(store.clone(), config.clone(), tasks.clone()));
         let conversations = Arc::new(Conversations::new(
             store.clone(),
             locks.clone(),
@@ -112,7 +117,7 @@ impl Services {
             broadcasts: Broadcasts::new(store.clone(), conversations.clone(), messages.clone(), hub.clone()),
             conversations,
             messages,
-            presence: Presence::new(store.clone(), hub.clone(), remote.clone()),
+            presence: Presence::new(store.clone(), hub.clone(), remote.clone(), tasks.clone()),
             calls: Arc::new(Calls::new(
                 store.clone(),
                 hub.clone(),
@@ -128,6 +133,7 @@ impl Services {
             remote,
             outbox,
             store,
+            tasks,
         })
     }
 
@@ -172,15 +178,33 @@ impl Services {
             self.config.federation.clone(),
             self.store.clone(),
             transport,
+            &self.tasks,
         )
         .map_err(|err| crate::Error::Internal(err.to_string()))?;
         if !self.remote.connect(network.client.clone()) {
             return Err(crate::Error::Conflict("federation is already running".into()));
         }
-        tokio::spawn(crate::inbound::serve(self.clone(), network.inbound));
-        self.calls.federate(network.client.clone());
+        self.tasks.spawn(crate::inbound::serve(self.clone(), network.inbound));
+        self.calls.federate(network.client.clone(), &self.tasks);
         self.outbox.start(network.client);
         Ok(network.handle)
+    }
+
+    /// Runs `task` as the node's own work: [`Services::halt`] drops it with the rest, and the handle
+    /// then yields `None`. Whoever runs several nodes in one process spawns each node's work so.
+    pub fn spawn<F>(&self, task: F) -> tokio::task::JoinHandle<Option<F::Output>>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.tasks.spawn(task)
+    }
+
+    /// Stops the node as a power loss would: every task it spawned (the federation's event loop, outbox
+    /// workers, requests being answered) is dropped where it stands, nothing is flushed, and nothing
+    /// spawned later runs. What was committed stays; reopening the data directory is a restart.
+    pub fn halt(&self) {
+        self.tasks.halt();
     }
 
     /// The federation client, when federation runs.

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, mpsc};
 
 use crate::storage::{Store, decode, encode, keys};
+use crate::tasks::Tasks;
 use crate::{Actor, Config, Error, Result, validate};
 
 /// Most hooks one user may register.
@@ -65,10 +66,11 @@ pub struct Webhooks {
     queue: mpsc::Sender<Job>,
     pending: Mutex<Option<mpsc::Receiver<Job>>>,
     http: reqwest::Client,
+    tasks: Tasks,
 }
 
 impl Webhooks {
-    pub(crate) fn new(store: Store, config: Arc<Config>) -> Self {
+    pub(crate) fn new(store: Store, config: Arc<Config>, tasks: Tasks) -> Self {
         let (queue, pending) = mpsc::channel(QUEUE);
         let http = reqwest::Client::builder().timeout(TIMEOUT).build().unwrap_or_default();
         Self {
@@ -77,6 +79,7 @@ impl Webhooks {
             queue,
             pending: Mutex::new(Some(pending)),
             http,
+            tasks,
         }
     }
 
@@ -255,7 +258,7 @@ impl Webhooks {
                 return;
             };
             let hooks = self.clone();
-            tokio::spawn(async move {
+            self.tasks.spawn(async move {
                 hooks.deliver(job).await;
                 drop(slot);
             });

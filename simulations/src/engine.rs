@@ -1,6 +1,7 @@
 //! Engine 1: a whole federation in this process. Every node is the real `node::Services` on its own
-//! sled directory and tokio runtime, the nodes talk libp2p over the simulated network, and simulated
-//! users drive them through the services the gateway calls. Time is wall time.
+//! sled directory, with its own task set on the shared runtime; the nodes talk libp2p over the
+//! simulated network, and simulated users drive them through the services the gateway calls. Time is
+//! wall time.
 
 mod attacks;
 mod clients;
@@ -25,7 +26,7 @@ use tokio::sync::Semaphore;
 
 pub use attacks::Attacks;
 pub use convergence::Convergence;
-pub use summary::{Latency, Summary};
+pub use summary::{Latency, Refusal, Summary};
 
 // What engine 2 (`crate::processes`) and the driver (`crate::driver`) share with this engine: the
 // record, the summary computed from it, and the files written from both, so every engine's outputs

@@ -21,7 +21,7 @@ mod processes;
 mod scenario;
 
 pub use driver::{Endpoints, drive};
-pub use engine::{Attacks, Convergence, Latency, RunOptions, Summary, run};
+pub use engine::{Attacks, Convergence, Latency, Refusal, RunOptions, Summary, run};
 pub use error::Error;
 pub use export::{ExportOptions, Target, export};
 pub use network::{LinkBytes, LinkModel, SimNetwork};

@@ -20,6 +20,7 @@ use super::Calls;
 use crate::conversations::records as conversations;
 use crate::federation::{Client, Destination, error_response as error};
 use crate::remote::{homes, refusal};
+use crate::tasks::Tasks;
 use crate::{Error, Result};
 
 /// Changes waiting to be fanned out (calls are rate-limited, so this is generous).
@@ -30,16 +31,16 @@ const NODE_QUEUE: usize = 64;
 impl Calls {
     /// Starts fanning out every later change of a hosted call to the participants' nodes (with
     /// federation; needs a tokio runtime). Does nothing when already started.
-    pub(crate) fn federate(self: &Arc<Self>, network: Client) {
+    pub(crate) fn federate(self: &Arc<Self>, network: Client, tasks: &Tasks) {
         let (changes_tx, changes) = mpsc::channel(CHANGES_QUEUE);
         if self.changes.set(changes_tx).is_ok() {
-            tokio::spawn(fan_out(Arc::downgrade(self), network, changes));
+            tasks.spawn(fan_out(Arc::downgrade(self), network, changes, tasks.clone()));
         }
     }
 }
 
 /// Ends when the calls service is dropped (it holds the sending half).
-async fn fan_out(calls: Weak<Calls>, client: Client, mut changes: mpsc::Receiver<CallUpdate>) {
+async fn fan_out(calls: Weak<Calls>, client: Client, mut changes: mpsc::Receiver<CallUpdate>, tasks: Tasks) {
     let mut queues: HashMap<PeerId, mpsc::Sender<Request>> = HashMap::new();
     while let Some(update) = changes.recv().await {
         let Some(calls) = calls.upgrade() else {
@@ -65,7 +66,7 @@ async fn fan_out(calls: Weak<Calls>, client: Client, mut changes: mpsc::Receiver
         for to in destinations {
             let queue = queues
                 .entry(to.peer)
-                .or_insert_with(|| send_in_order(client.clone(), to.clone()));
+                .or_insert_with(|| send_in_order(client.clone(), to.clone(), &tasks));
             if queue.try_send(Request::CallUpdate(envelope.clone())).is_err() {
                 tracing::warn!(node = %to.node, %call, "call update dropped: the node's queue is full");
             }
@@ -74,9 +75,9 @@ async fn fan_out(calls: Weak<Calls>, client: Client, mut changes: mpsc::Receiver
 }
 
 /// A queue whose requests go to `to` one after the other.
-fn send_in_order(client: Client, to: Destination) -> mpsc::Sender<Request> {
+fn send_in_order(client: Client, to: Destination, tasks: &Tasks) -> mpsc::Sender<Request> {
     let (queue, mut requests) = mpsc::channel::<Request>(NODE_QUEUE);
-    tokio::spawn(async move {
+    tasks.spawn(async move {
         while let Some(request) = requests.recv().await {
             let answer = match client.request(to.peer, request.clone()).await {
                 Ok(answer) => Ok(answer),

@@ -1,8 +1,11 @@
 //! The simulated deployment: bootstrap nodes and complete Parley nodes (the real `node::Services`, each
 //! with its own sled directory, outbox and swarm), all in this process, connected by the simulated
-//! network. Each node runs on a tokio runtime of its own, as it would in its own process: every task it
-//! spawns (outbox workers, the swarm, connection pumps) lives there, so a crash drops them all at once,
-//! without the node's graceful shutdown, and a restart reopens the same data directory.
+//! network. They share the process's runtime, but each node's work is its own: every task it spawns
+//! (outbox workers, the swarm and its connections, requests being answered) and every call a client
+//! makes of it runs in its task set, so a crash (`Services::halt`) drops them all at once, without the
+//! node's graceful shutdown, and a restart reopens the same data directory. (A runtime per node, as
+//! before, cost two threads per node: 300 nodes spent an eighth of their time switching between 650
+//! threads.)
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -16,25 +19,17 @@ use crate::network::SimNetwork;
 /// old record stays right; republishing often would only load the DHT (a hundred nodes republishing
 /// every few seconds cost more CPU than their traffic).
 const RECORD_REFRESH: Duration = Duration::from_secs(60);
+/// How long a connection without traffic stays open. The DHT's queries connect every node to most
+/// others; held for the node's default two minutes, those connections made a 300-node run hold a
+/// near-full mesh (45,000 connections), each with its pings and buffers.
+const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(20);
 /// The longest outbox back-off: short enough that convergence after a heal is measured, not waited for.
 const OUTBOX_MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-/// A running node and the runtime its tasks live on.
+/// A running node.
 struct Running {
     services: Arc<node::Services>,
     federation: node::federation::Handle,
-    runtime: tokio::runtime::Runtime,
-}
-
-/// A runtime for one node, named after it (threads show up by name in `perf` and `top`).
-fn runtime(name: &str) -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .max_blocking_threads(4)
-        .thread_name(name)
-        .enable_all()
-        .build()
-        .map_err(|err| format!("{name}: a runtime: {err}"))
 }
 
 /// Every node of the run. Node `i` of the scenario is network index `i`; bootstrap node `b` is network
@@ -44,7 +39,8 @@ pub(crate) struct Cluster {
     names: Vec<String>,
     data: PathBuf,
     bootstrap_addresses: Vec<Multiaddr>,
-    bootstraps: std::sync::Mutex<Vec<Option<tokio::runtime::Runtime>>>,
+    /// Each bootstrap node's task, while it is up.
+    bootstraps: std::sync::Mutex<Vec<Option<tokio::task::JoinHandle<()>>>>,
     nodes: RwLock<Vec<Option<Running>>>,
 }
 
@@ -65,9 +61,9 @@ impl Cluster {
             nodes: RwLock::new(Vec::new()),
         };
         for index in 0..bootstraps {
-            let (address, runtime) = cluster.start_bootstrap(index).await?;
+            let (address, task) = cluster.start_bootstrap(index).await?;
             cluster.bootstrap_addresses.push(address);
-            cluster.bootstraps().push(Some(runtime));
+            cluster.bootstraps().push(Some(task));
         }
         for index in 0..names.len() {
             let running = cluster.open(index).await?;
@@ -80,33 +76,25 @@ impl Cluster {
         Ok(cluster)
     }
 
-    async fn start_bootstrap(&self, index: usize) -> Result<(Multiaddr, tokio::runtime::Runtime), String> {
+    async fn start_bootstrap(&self, index: usize) -> Result<(Multiaddr, tokio::task::JoinHandle<()>), String> {
         let slot = self.names.len() + index;
         let config = bootstrap::Config::new(
             self.data.join(format!("bootstrap-{index}.key")),
             self.network.address(slot),
         );
         let network = self.network.clone();
-        let runtime = runtime(&format!("bootstrap-{index}"))?;
-        let address = runtime
-            .spawn(async move {
-                let node = bootstrap::Bootstrap::start_over(&config, move |key| network.transport(slot, key))
-                    .await
-                    .map_err(|err| format!("bootstrap node {index}: {err}"))?;
-                let address = node
-                    .addresses()
-                    .into_iter()
-                    .next()
-                    .ok_or_else(|| format!("bootstrap node {index} reported no address"))?;
-                tokio::spawn(node.run(std::future::pending()));
-                Ok::<_, String>(address)
-            })
+        let node = bootstrap::Bootstrap::start_over(&config, move |key| network.transport(slot, key))
             .await
-            .map_err(|err| format!("bootstrap node {index}: {err}"))??;
-        Ok((address, runtime))
+            .map_err(|err| format!("bootstrap node {index}: {err}"))?;
+        let address = node
+            .addresses()
+            .into_iter()
+            .next()
+            .ok_or_else(|| format!("bootstrap node {index} reported no address"))?;
+        Ok((address, tokio::spawn(node.run(std::future::pending()))))
     }
 
-    /// Opens node `index` on its data directory, on a runtime of its own, and joins it to the federation.
+    /// Opens node `index` on its data directory and joins it to the federation.
     async fn open(&self, index: usize) -> Result<Running, String> {
         let name = self.names[index].clone();
         let mut config = node::Config::new(self.data.join(&name));
@@ -119,34 +107,21 @@ impl Cluster {
         config.federation.bootstrap = self.bootstrap_addresses.clone();
         config.federation.record_refresh_interval = RECORD_REFRESH;
         config.federation.outbox_max_backoff = OUTBOX_MAX_BACKOFF;
+        config.federation.idle_connection_timeout = IDLE_CONNECTION_TIMEOUT;
         let network = self.network.clone();
-        let runtime = runtime(&name)?;
-        let started = runtime
-            .spawn(async move {
-                let services = Arc::new(node::Services::open(config).map_err(|err| format!("node {name}: {err}"))?);
-                tokio::spawn(services.clone().run_background());
-                let federation = services
-                    .start_federation_over(move |key| network.transport(index, key))
-                    .map_err(|err| format!("node {name}: {err}"))?;
-                Ok::<_, String>((services, federation))
-            })
-            .await
-            .map_err(|err| format!("node {index}: {err}"))?;
-        match started {
-            Ok((services, federation)) => Ok(Running {
-                services,
-                federation,
-                runtime,
-            }),
+        let services = Arc::new(node::Services::open(config).map_err(|err| format!("node {name}: {err}"))?);
+        services.spawn(services.clone().run_background());
+        match services.start_federation_over(move |key| network.transport(index, key)) {
+            Ok(federation) => Ok(Running { services, federation }),
             Err(err) => {
-                runtime.shutdown_background();
-                Err(err)
+                services.halt();
+                Err(format!("node {name}: {err}"))
             }
         }
     }
 
-    /// Runs `work` on node `index`'s runtime, so whatever it spawns belongs to that node; `None` when the
-    /// node is down (or crashed while working).
+    /// Runs `work` as node `index`'s own work, so a crash drops it with the node's other tasks; `None`
+    /// when the node is down (or crashed while working).
     pub(crate) async fn on_node<T, F>(&self, index: usize, work: impl FnOnce(Arc<node::Services>) -> F) -> Option<T>
     where
         F: std::future::Future<Output = T> + Send + 'static,
@@ -155,9 +130,9 @@ impl Cluster {
         let task = {
             let nodes = self.nodes.read().unwrap_or_else(|poisoned| poisoned.into_inner());
             let running = nodes.get(index)?.as_ref()?;
-            running.runtime.spawn(work(running.services.clone()))
+            running.services.spawn(work(running.services.clone()))
         };
-        task.await.ok()
+        task.await.ok().flatten()
     }
 
     pub(crate) fn names(&self) -> &[String] {
@@ -170,19 +145,13 @@ impl Cluster {
     }
 
     /// Stops node `index` as a power loss would: its connections break at once and every task of its
-    /// runtime is dropped, with no graceful shutdown.
+    /// is dropped, with no graceful shutdown.
     pub(crate) fn crash(&self, index: usize) {
         self.network.isolate(index);
         let running = self.nodes.write().unwrap_or_else(|poisoned| poisoned.into_inner())[index].take();
-        if let Some(running) = running {
-            let Running {
-                services,
-                federation,
-                runtime,
-            } = running;
-            runtime.shutdown_background();
+        if let Some(Running { services, federation }) = running {
+            services.halt();
             drop(federation);
-            drop(services);
         }
     }
 
@@ -209,21 +178,21 @@ impl Cluster {
     /// Stops bootstrap node `index` (nodes keep what they learnt from it).
     pub(crate) fn bootstrap_down(&self, index: usize) {
         self.network.isolate(self.names.len() + index);
-        let runtime = self.bootstraps().get_mut(index).and_then(Option::take);
-        if let Some(runtime) = runtime {
-            runtime.shutdown_background();
+        let task = self.bootstraps().get_mut(index).and_then(Option::take);
+        if let Some(task) = task {
+            task.abort();
         }
     }
 
-    fn bootstraps(&self) -> std::sync::MutexGuard<'_, Vec<Option<tokio::runtime::Runtime>>> {
+    fn bootstraps(&self) -> std::sync::MutexGuard<'_, Vec<Option<tokio::task::JoinHandle<()>>>> {
         self.bootstraps.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Starts bootstrap node `index` again, with its old key and address.
     pub(crate) async fn bootstrap_up(&self, index: usize) -> Result<(), String> {
         self.network.restore(self.names.len() + index);
-        let (_, runtime) = self.start_bootstrap(index).await?;
-        self.bootstraps()[index] = Some(runtime);
+        let (_, task) = self.start_bootstrap(index).await?;
+        self.bootstraps()[index] = Some(task);
         Ok(())
     }
 
@@ -234,39 +203,31 @@ impl Cluster {
                 .into_iter()
                 .flatten()
                 .collect();
-        for running in nodes {
-            let Running {
-                services,
-                federation,
-                runtime,
-            } = running;
-            let stopped = runtime.spawn(async move {
-                let _ = tokio::time::timeout(Duration::from_secs(5), federation.shutdown()).await;
-                if let Err(err) = services.flush() {
-                    tracing::warn!(error = %err, "flushing a node at the end of the run failed");
-                }
-            });
-            let _ = stopped.await;
-            runtime.shutdown_background();
+        for Running { services, federation } in nodes {
+            let _ = tokio::time::timeout(Duration::from_secs(5), federation.shutdown()).await;
+            if let Err(err) = services.flush() {
+                tracing::warn!(error = %err, "flushing a node at the end of the run failed");
+            }
+            services.halt();
         }
+        self.stop_bootstraps();
+    }
+
+    fn stop_bootstraps(&self) {
         let bootstraps = std::mem::take(&mut *self.bootstraps());
-        for runtime in bootstraps.into_iter().flatten() {
-            runtime.shutdown_background();
+        for task in bootstraps.into_iter().flatten() {
+            task.abort();
         }
     }
 }
 
 impl Drop for Cluster {
-    /// A runtime may not be dropped from async code, where a cluster usually ends: whatever is still
-    /// running (a run that failed half-way) is stopped in the background instead.
+    /// Whatever is still running when the cluster goes (a run that failed half-way) stops with it.
     fn drop(&mut self) {
         let nodes = std::mem::take(&mut *self.nodes.write().unwrap_or_else(|poisoned| poisoned.into_inner()));
         for running in nodes.into_iter().flatten() {
-            running.runtime.shutdown_background();
+            running.services.halt();
         }
-        let bootstraps = std::mem::take(&mut *self.bootstraps());
-        for runtime in bootstraps.into_iter().flatten() {
-            runtime.shutdown_background();
-        }
+        self.stop_bootstraps();
     }
 }

@@ -97,6 +97,10 @@ pub struct Summary {
     /// Time for one node to find another's name in the DHT (its signed record checked, the node
     /// dialled), sampled every few seconds while the run goes on.
     pub dht_lookup: Latency,
+    /// Why messages were never acknowledged: each such message's last refusal, grouped, most frequent
+    /// first (at most ten reasons).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unacknowledged: Vec<Refusal>,
     /// Sampled lookups that failed or took over 10 s.
     pub dht_lookups_failed: usize,
     /// Recovery after each heal and restart of the timeline.
@@ -117,6 +121,18 @@ pub struct Summary {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
+
+/// A reason sends were refused, and how many messages it kept from being acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    /// The error the node (or the client, when it could not encrypt) gave.
+    pub reason: String,
+    /// Messages whose last attempt failed so.
+    pub messages: usize,
+}
+
+/// Reasons listed in the summary.
+const MAX_REFUSAL_REASONS: usize = 10;
 
 /// What an engine measures of itself rather than of the clients' record.
 pub(crate) struct Costs {
@@ -167,6 +183,7 @@ impl Summary {
             bytes_on_wire: costs.bytes_on_wire,
             bytes_per_delivery: ratio(costs.bytes_on_wire as f64, measured.delivered),
             attacks: Attacks::default(),
+            unacknowledged: measured.unacknowledged,
             dht_lookup: Latency::default(),
             dht_lookups_failed: 0,
             convergence: Vec::new(),
@@ -263,7 +280,30 @@ impl Outcome<'_> {
             latency_local: Latency::of(local),
             latency_cross_node: Latency::of(cross),
             acknowledgement: Latency::of(acks),
+            unacknowledged: self.refusals(),
         }
+    }
+
+    fn refusals(&self) -> Vec<Refusal> {
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for send in self.sends.iter().filter(|send| send.acked_at.is_none()) {
+            let reason = match (&send.last_error, send.sent_at) {
+                (Some(error), _) => error.as_str(),
+                (None, Some(_)) => "no answer before the run ended",
+                (None, None) => "not sent before the run ended",
+            };
+            *counts.entry(reason).or_default() += 1;
+        }
+        let mut refusals: Vec<Refusal> = counts
+            .into_iter()
+            .map(|(reason, messages)| Refusal {
+                reason: reason.to_owned(),
+                messages,
+            })
+            .collect();
+        refusals.sort_by(|a, b| b.messages.cmp(&a.messages).then_with(|| a.reason.cmp(&b.reason)));
+        refusals.truncate(MAX_REFUSAL_REASONS);
+        refusals
     }
 }
 
@@ -278,6 +318,7 @@ pub(crate) struct Measured {
     pub(crate) latency_local: Latency,
     pub(crate) latency_cross_node: Latency,
     pub(crate) acknowledgement: Latency,
+    pub(crate) unacknowledged: Vec<Refusal>,
 }
 
 /// Writes `deliveries.csv`: one row per copy that arrived, in arrival order.
