@@ -4,13 +4,11 @@
 
 use std::fmt::Write as _;
 
-use super::deployment::{BOOTSTRAP_P2P_PORT, DRIVER_IP, Deployment, HTTP_PORT, Host, NODE_P2P_PORT, SUBNET};
+use super::deployment::{BOOTSTRAP_P2P_PORT, DRIVER, DRIVER_IP, Deployment, HTTP_PORT, Host, NODE_P2P_PORT, SUBNET};
 use super::yaml::{list, quote};
 use super::{File, faults_sh, netem};
 use crate::error::Error;
 
-/// The driver's service name.
-pub(super) const DRIVER: &str = "driver";
 /// The network's name in the file.
 const NETWORK: &str = "parley";
 

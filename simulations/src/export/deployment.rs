@@ -11,6 +11,9 @@ use crate::scenario::{Link, NodeRef, Scenario};
 /// (they match destination IPs) and which nodes dial bootstrap nodes at (`parley`'s QUIC transport has
 /// no DNS resolution, so a `/dns4/` address would not be dialed).
 pub(super) const SUBNET: &str = "10.77.0.0/16";
+/// The workload driver's name: its compose service, its Kubernetes Job (whose log `start-faults.sh`
+/// reads the clock line from) and its container.
+pub(super) const DRIVER: &str = "driver";
 /// The driver's address; no link emulation applies to it, as the in-process engine's clients are local.
 pub(super) const DRIVER_IP: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 2);
 /// The first `parley` host's address; the rest follow in order.

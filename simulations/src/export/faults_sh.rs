@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use super::deployment::Deployment;
+use super::deployment::{DRIVER, Deployment};
 use super::links::{changed, covers};
 use super::netem::set_link;
 use super::yaml::{millis, percent};
@@ -256,6 +256,6 @@ wait_started() {{
 }}
 "#,
         title = deployment.title(),
-        driver = super::compose::DRIVER,
+        driver = DRIVER,
     )
 }

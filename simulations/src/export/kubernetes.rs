@@ -9,15 +9,13 @@ mod workloads;
 use std::fmt::Write as _;
 
 use super::File;
-use super::deployment::{Deployment, HTTP_PORT};
+use super::deployment::{DRIVER, Deployment, HTTP_PORT};
 use super::yaml::{literal, quote, script_block};
 use crate::error::Error;
 use crate::plan::timeline;
 
 /// Where the manifests go in the output directory.
 const DIR: &str = "kubernetes";
-/// The Job's name, which `start-faults.sh` reads the clock line from.
-const DRIVER: &str = "driver";
 /// How long the driver's pod stays after the run so its outputs can be copied out.
 const KEEP_RESULTS_SECS: u32 = 3600;
 
