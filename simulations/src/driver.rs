@@ -89,7 +89,8 @@ pub async fn drive(scenario: &Scenario, endpoints: &Endpoints, options: &RunOpti
     let wall = Instant::now();
     let cpu_before = cpu_seconds();
     let mut notes = vec![
-        "bytes_on_wire is not measured: the nodes talk real QUIC, which the driver does not see".to_owned(),
+        "bytes_on_wire and connections are not measured: the nodes talk real QUIC, which the driver does not see"
+            .to_owned(),
         "cpu_seconds and peak_rss_bytes are the driver's own; the nodes run elsewhere".to_owned(),
     ];
     if !scenario.faults().is_empty() {

@@ -47,6 +47,8 @@ pub(crate) struct NodeSample {
     pub(crate) delivered: u64,
     /// Cumulative: bytes this node put on the wire.
     pub(crate) bytes_sent: u64,
+    /// Connections open at the node.
+    pub(crate) connections: u64,
 }
 
 /// A fault in force over a time window (for shading).
@@ -112,15 +114,19 @@ pub(crate) fn write_index(
     index::write(dir, title, summary_json, plots)
 }
 
-/// Writes `timeseries.csv` from the samples: header `t_s,node,up,outbox_depth,acknowledged,delivered,bytes_sent`,
-/// one row per sample, in the order given.
+/// Writes `timeseries.csv` from the samples: header
+/// `t_s,node,up,outbox_depth,acknowledged,delivered,bytes_sent,connections`, one row per sample, in the
+/// order given.
 pub(crate) fn write_timeseries(path: &Path, samples: &[NodeSample]) -> std::io::Result<()> {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-    writeln!(out, "t_s,node,up,outbox_depth,acknowledged,delivered,bytes_sent")?;
+    writeln!(
+        out,
+        "t_s,node,up,outbox_depth,acknowledged,delivered,bytes_sent,connections"
+    )?;
     for sample in samples {
         writeln!(
             out,
-            "{:.3},{},{},{},{},{},{}",
+            "{:.3},{},{},{},{},{},{},{}",
             sample.t_s,
             csv_field(&sample.node),
             sample.up,
@@ -128,6 +134,7 @@ pub(crate) fn write_timeseries(path: &Path, samples: &[NodeSample]) -> std::io::
             sample.acknowledged,
             sample.delivered,
             sample.bytes_sent,
+            sample.connections,
         )?;
     }
     out.flush()

@@ -148,6 +148,12 @@ impl SimNetwork {
         self.shared.bytes()
     }
 
+    /// Connections open now at each node, by node index (shorter than the node count when the last
+    /// nodes have none): what a node's swarm holds, and what its idle cost grows with.
+    pub fn open_connections(&self) -> Vec<usize> {
+        self.shared.open_connections()
+    }
+
     /// Bytes carried so far over the whole network.
     pub fn total_bytes(&self) -> u64 {
         self.bytes().iter().map(|link| link.bytes).sum()

@@ -69,7 +69,7 @@ pub async fn run_processes(scenario: &Scenario, options: &ProcessOptions) -> Res
         peak_rss_per_node_bytes: peaks.nodes.iter().copied().max().unwrap_or(0),
     };
     let notes = vec![
-        "bytes_on_wire is not measured: real QUIC between processes is not observed".to_owned(),
+        "bytes_on_wire and connections are not measured: real QUIC between processes is not observed".to_owned(),
         "loopback has no link model: the scenario's [network] was not applied".to_owned(),
         "cpu_seconds covers the driver and every node process; peak_rss_bytes adds up each process's peak, \
          peak_rss_per_node_bytes is the largest node's"

@@ -102,12 +102,23 @@ fn the_smoke_scenario_runs_from_the_command_line_and_delivers_everything_once_in
         "{summary}"
     );
     assert!(summary["bytes_on_wire"].as_u64().unwrap() > 0);
+    assert!(summary["peak_connections"].as_u64().unwrap() > 0, "{summary}");
+    assert!(summary.get("unacknowledged").is_none(), "{summary}");
     let csv = std::fs::read_to_string(out.path().join("deliveries.csv")).unwrap();
     assert_eq!(csv.lines().count() as u64 - 1, summary["deliveries"].as_u64().unwrap());
     let timeseries = std::fs::read_to_string(out.path().join("timeseries.csv")).unwrap();
     assert!(
         timeseries.lines().count() > 4 * 20,
         "a sample per node per second:\n{timeseries}"
+    );
+    let open_connections = timeseries
+        .lines()
+        .skip(1)
+        .filter(|row| row.rsplit(',').next().is_some_and(|open| open != "0"))
+        .count();
+    assert!(
+        open_connections > 0,
+        "nodes' open connections are sampled:\n{timeseries}"
     );
     let index = std::fs::read_to_string(out.path().join("index.html")).unwrap();
     for plot in [

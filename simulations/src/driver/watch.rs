@@ -65,6 +65,7 @@ pub(super) async fn sample(
                 acknowledged: acknowledged[node],
                 delivered: delivered[node],
                 bytes_sent: 0,
+                connections: 0,
             });
         }
         into.lock()

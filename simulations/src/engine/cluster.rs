@@ -145,7 +145,7 @@ impl Cluster {
     }
 
     /// Stops node `index` as a power loss would: its connections break at once and every task of its
-    /// is dropped, with no graceful shutdown.
+    /// own is dropped, with no graceful shutdown.
     pub(crate) fn crash(&self, index: usize) {
         self.network.isolate(index);
         let running = self.nodes.write().unwrap_or_else(|poisoned| poisoned.into_inner())[index].take();

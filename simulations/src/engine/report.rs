@@ -99,6 +99,7 @@ impl Report<'_> {
                 acknowledged: sample.acknowledged,
                 delivered: sample.delivered,
                 bytes_sent: sample.bytes_sent,
+                connections: sample.connections,
             })
             .collect()
     }

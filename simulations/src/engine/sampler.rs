@@ -1,6 +1,6 @@
 //! Watching the deployment while the run goes on: once per interval, each node's state (up or down,
 //! events waiting in its outbox, messages its users had acknowledged, copies its users had received,
-//! bytes it had put on the wire), and now and then a DHT lookup of one node's name by another, timed.
+//! bytes it had put on the wire, connections it held), and now and then a DHT lookup of one node's name by another, timed.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -28,6 +28,8 @@ pub(crate) struct Sample {
     pub(crate) acknowledged: u64,
     pub(crate) delivered: u64,
     pub(crate) bytes_sent: u64,
+    /// Connections open at the node (engine 1 only; 0 where not observed).
+    pub(crate) connections: u64,
 }
 
 /// What the sampler saw.
@@ -60,6 +62,7 @@ pub(crate) async fn sample(
                 *sent += link.bytes;
             }
         }
+        let connections = cluster.network().open_connections();
         let mut samples = Vec::with_capacity(nodes);
         for node in 0..nodes {
             let depth = cluster
@@ -73,6 +76,7 @@ pub(crate) async fn sample(
                 acknowledged: acknowledged[node],
                 delivered: delivered[node],
                 bytes_sent: bytes_sent[node],
+                connections: connections.get(node).map_or(0, |open| *open as u64),
             });
         }
         let lookup = if round.is_multiple_of(LOOKUP_EVERY_SAMPLES) && nodes > 1 {
@@ -89,6 +93,16 @@ pub(crate) async fn sample(
             None => {}
         }
     }
+}
+
+/// The most connections open at once over the network: each connection has an end at each of its
+/// two nodes, and every node of one instant shares its `at`.
+pub(crate) fn peak_connections(samples: &[Sample]) -> u64 {
+    let mut ends: std::collections::BTreeMap<Duration, u64> = std::collections::BTreeMap::new();
+    for sample in samples {
+        *ends.entry(sample.at).or_default() += sample.connections;
+    }
+    ends.into_values().max().unwrap_or(0) / 2
 }
 
 /// Cumulative acknowledged messages by sender node and delivered copies by recipient node;
@@ -120,4 +134,35 @@ async fn time_lookup(cluster: &Cluster, turn: usize) -> Option<Option<f64>> {
         })
         .await
         .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(at_s: u64, node: usize, connections: u64) -> Sample {
+        Sample {
+            at: Duration::from_secs(at_s),
+            node,
+            up: true,
+            outbox_depth: 0,
+            acknowledged: 0,
+            delivered: 0,
+            bytes_sent: 0,
+            connections,
+        }
+    }
+
+    #[test]
+    fn the_peak_counts_each_connection_once_at_the_busiest_instant() {
+        let samples = [
+            sample(0, 0, 1),
+            sample(0, 1, 1),
+            sample(1, 0, 2),
+            sample(1, 1, 1),
+            sample(1, 2, 3),
+        ];
+        assert_eq!(peak_connections(&samples), 3);
+        assert_eq!(peak_connections(&[]), 0);
+    }
 }

@@ -103,6 +103,10 @@ pub struct Summary {
     pub unacknowledged: Vec<Refusal>,
     /// Sampled lookups that failed or took over 10 s.
     pub dht_lookups_failed: usize,
+    /// The most connections open at once over the whole network at a sampling instant (engine 1,
+    /// which sees them; sampling starts once users are set up).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_connections: Option<u64>,
     /// Recovery after each heal and restart of the timeline.
     pub convergence: Vec<Convergence>,
     /// Wall-clock seconds of the whole run (setup and drain included).
@@ -186,6 +190,7 @@ impl Summary {
             unacknowledged: measured.unacknowledged,
             dht_lookup: Latency::default(),
             dht_lookups_failed: 0,
+            peak_connections: None,
             convergence: Vec::new(),
             wall_seconds: costs.wall_seconds,
             cpu_seconds: costs.cpu_seconds,
@@ -280,31 +285,32 @@ impl Outcome<'_> {
             latency_local: Latency::of(local),
             latency_cross_node: Latency::of(cross),
             acknowledgement: Latency::of(acks),
-            unacknowledged: self.refusals(),
+            unacknowledged: refusals(self.sends),
         }
     }
+}
 
-    fn refusals(&self) -> Vec<Refusal> {
-        let mut counts: HashMap<&str, usize> = HashMap::new();
-        for send in self.sends.iter().filter(|send| send.acked_at.is_none()) {
-            let reason = match (&send.last_error, send.sent_at) {
-                (Some(error), _) => error.as_str(),
-                (None, Some(_)) => "no answer before the run ended",
-                (None, None) => "not sent before the run ended",
-            };
-            *counts.entry(reason).or_default() += 1;
-        }
-        let mut refusals: Vec<Refusal> = counts
-            .into_iter()
-            .map(|(reason, messages)| Refusal {
-                reason: reason.to_owned(),
-                messages,
-            })
-            .collect();
-        refusals.sort_by(|a, b| b.messages.cmp(&a.messages).then_with(|| a.reason.cmp(&b.reason)));
-        refusals.truncate(MAX_REFUSAL_REASONS);
-        refusals
+/// Each never-acknowledged message's last refusal, grouped, most frequent first.
+fn refusals(sends: &[SendRecord]) -> Vec<Refusal> {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for send in sends.iter().filter(|send| send.acked_at.is_none()) {
+        let reason = match (&send.last_error, send.sent_at) {
+            (Some(error), _) => error.as_str(),
+            (None, Some(_)) => "no answer before the run ended",
+            (None, None) => "not sent before the run ended",
+        };
+        *counts.entry(reason).or_default() += 1;
     }
+    let mut refusals: Vec<Refusal> = counts
+        .into_iter()
+        .map(|(reason, messages)| Refusal {
+            reason: reason.to_owned(),
+            messages,
+        })
+        .collect();
+    refusals.sort_by(|a, b| b.messages.cmp(&a.messages).then_with(|| a.reason.cmp(&b.reason)));
+    refusals.truncate(MAX_REFUSAL_REASONS);
+    refusals
 }
 
 /// The part of the summary the record gives.
@@ -391,4 +397,53 @@ pub(crate) fn peak_rss_of(pid: &str) -> u64 {
                 .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         })
         .map_or(0, |kb| kb * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn send(acked: bool, error: Option<&str>, sent: bool) -> SendRecord {
+        SendRecord {
+            sent_at: sent.then_some(Duration::ZERO),
+            acked_at: acked.then_some(Duration::from_millis(5)),
+            attempts: u32::from(sent),
+            last_error: error.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn unacknowledged_messages_are_grouped_by_their_last_refusal_most_frequent_first() {
+        let sends = [
+            send(true, None, true),
+            send(false, Some("host down"), true),
+            send(false, Some("dial failed"), true),
+            send(false, Some("dial failed"), true),
+            send(false, None, true),
+            send(false, None, false),
+        ];
+        let reasons: Vec<(String, usize)> = refusals(&sends)
+            .into_iter()
+            .map(|refusal| (refusal.reason, refusal.messages))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                ("dial failed".to_owned(), 2),
+                ("host down".to_owned(), 1),
+                ("no answer before the run ended".to_owned(), 1),
+                ("not sent before the run ended".to_owned(), 1),
+            ]
+        );
+    }
+
+    #[test]
+    fn at_most_ten_reasons_are_listed() {
+        let sends: Vec<SendRecord> = (0..25)
+            .map(|i| send(false, Some(&format!("reason {i}")), true))
+            .collect();
+        assert_eq!(refusals(&sends).len(), MAX_REFUSAL_REASONS);
+    }
 }

@@ -45,6 +45,7 @@ impl Run {
                     acknowledged: t as u64 * 2,
                     delivered: t as u64 * 2 + (t as u64 % 3),
                     bytes_sent: t as u64 * 1500 + node as u64 * 10,
+                    connections: node as u64 + 1,
                 })
             })
             .collect();
@@ -186,9 +187,12 @@ fn the_timeseries_has_a_row_per_sample() {
     write_timeseries(&path, &run.samples).expect("timeseries written");
     let csv = std::fs::read_to_string(&path).expect("timeseries read");
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "t_s,node,up,outbox_depth,acknowledged,delivered,bytes_sent");
+    assert_eq!(
+        lines[0],
+        "t_s,node,up,outbox_depth,acknowledged,delivered,bytes_sent,connections"
+    );
     assert_eq!(lines.len(), 1 + run.samples.len());
-    assert_eq!(lines[1], "0.000,node-0,true,0,0,0,0");
-    assert!(lines.contains(&"25.000,node-2,false,21,50,51,37520"));
+    assert_eq!(lines[1], "0.000,node-0,true,0,0,0,0,1");
+    assert!(lines.contains(&"25.000,node-2,false,21,50,51,37520,3"));
     assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
 }

@@ -117,6 +117,19 @@ impl Shared {
         self.state().is_cut(a, b)
     }
 
+    /// Open connection ends at each node (index), up to the highest node with one.
+    pub(super) fn open_connections(&self) -> Vec<usize> {
+        let state = self.state();
+        let mut open = Vec::new();
+        for end in state.connections.values() {
+            if open.len() <= end.local {
+                open.resize(end.local + 1, 0);
+            }
+            open[end.local] += 1;
+        }
+        open
+    }
+
     pub(super) fn link(&self, a: usize, b: usize) -> LinkModel {
         self.state().link(a, b)
     }
