@@ -15,10 +15,6 @@ use libp2p::Multiaddr;
 
 use crate::network::SimNetwork;
 
-/// How often nodes republish their name records. A restarted node keeps its key and address, so its
-/// old record stays right; republishing often would only load the DHT (a hundred nodes republishing
-/// every few seconds cost more CPU than their traffic).
-const RECORD_REFRESH: Duration = Duration::from_secs(60);
 /// How long a connection without traffic stays open. The DHT's queries connect every node to most
 /// others; held for the node's default two minutes, those connections made a 300-node run hold a
 /// near-full mesh (45,000 connections), each with its pings and buffers.
@@ -105,7 +101,6 @@ impl Cluster {
         config.federation.name = Some(name.clone());
         config.federation.p2p_listen = self.network.address(index);
         config.federation.bootstrap = self.bootstrap_addresses.clone();
-        config.federation.record_refresh_interval = RECORD_REFRESH;
         config.federation.outbox_max_backoff = OUTBOX_MAX_BACKOFF;
         config.federation.idle_connection_timeout = IDLE_CONNECTION_TIMEOUT;
         let network = self.network.clone();

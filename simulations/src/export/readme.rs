@@ -102,8 +102,8 @@ const DIFFERENCES: &str = r#"## How this differs from the in-process engine
   may reorder packets.
 - Set-up (registering users, creating conversations) takes the time real nodes take; the fault
   timeline starts with the driver's clock, after set-up, as in the in-process engine.
-- Nodes republish their DHT records at the node's default interval (the in-process engine uses 2 s,
-  which `parley node` has no flag for), so a restarted node may take longer to be found.
+- Idle connections close after the node's default two minutes (the in-process engine closes them after
+  20 s, which `parley node` has no flag for), so nodes hold more connections at once.
 - A partition drops packets between the sides, so connections across it end when QUIC gives up on
   them (its idle timeout) rather than at once as in the in-process network.
 - Floods and forgeries are not injected (no hostile node exists outside the in-process engine).
