@@ -221,7 +221,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<Summary, E
     summary.attacks = tally.report();
     summary.dht_lookup = Latency::of(observed.lookups_ms.clone());
     summary.dht_lookups_failed = observed.failed_lookups;
-    summary.peak_connections = Some(sampler::peak_connections(&observed.samples));
+    summary.peak_connections = Some(observed.peak_connections);
     summary.convergence = after_recoveries(&plan, names, &sends, &deliveries, &observed.samples);
     Report {
         scenario,

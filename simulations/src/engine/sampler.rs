@@ -1,6 +1,7 @@
 //! Watching the deployment while the run goes on: once per interval, each node's state (up or down,
 //! events waiting in its outbox, messages its users had acknowledged, copies its users had received,
-//! bytes it had put on the wire, connections it held), and now and then a DHT lookup of one node's name by another, timed.
+//! bytes it had put on the wire, connections it held), the connections open over the whole network, and
+//! now and then a DHT lookup of one node's name by another, timed.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -39,6 +40,8 @@ pub(crate) struct Observations {
     /// Milliseconds per successful lookup.
     pub(crate) lookups_ms: Vec<f64>,
     pub(crate) failed_lookups: usize,
+    /// The most connections open at once, bootstrap nodes' included, each counted once.
+    pub(crate) peak_connections: u64,
 }
 
 /// Samples until aborted, into `into`.
@@ -85,24 +88,16 @@ pub(crate) async fn sample(
             None
         };
         round += 1;
+        let open = connections.iter().sum::<usize>() as u64 / 2;
         let mut seen = into.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         seen.samples.extend(samples);
+        seen.peak_connections = seen.peak_connections.max(open);
         match lookup {
             Some(Some(ms)) => seen.lookups_ms.push(ms),
             Some(None) => seen.failed_lookups += 1,
             None => {}
         }
     }
-}
-
-/// The most connections open at once over the network: each connection has an end at each of its
-/// two nodes, and every node of one instant shares its `at`.
-pub(crate) fn peak_connections(samples: &[Sample]) -> u64 {
-    let mut ends: std::collections::BTreeMap<Duration, u64> = std::collections::BTreeMap::new();
-    for sample in samples {
-        *ends.entry(sample.at).or_default() += sample.connections;
-    }
-    ends.into_values().max().unwrap_or(0) / 2
 }
 
 /// Cumulative acknowledged messages by sender node and delivered copies by recipient node;
@@ -134,35 +129,4 @@ async fn time_lookup(cluster: &Cluster, turn: usize) -> Option<Option<f64>> {
         })
         .await
         .flatten()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sample(at_s: u64, node: usize, connections: u64) -> Sample {
-        Sample {
-            at: Duration::from_secs(at_s),
-            node,
-            up: true,
-            outbox_depth: 0,
-            acknowledged: 0,
-            delivered: 0,
-            bytes_sent: 0,
-            connections,
-        }
-    }
-
-    #[test]
-    fn the_peak_counts_each_connection_once_at_the_busiest_instant() {
-        let samples = [
-            sample(0, 0, 1),
-            sample(0, 1, 1),
-            sample(1, 0, 2),
-            sample(1, 1, 1),
-            sample(1, 2, 3),
-        ];
-        assert_eq!(peak_connections(&samples), 3);
-        assert_eq!(peak_connections(&[]), 0);
-    }
 }
