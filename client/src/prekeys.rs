@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use protocol::api::MAX_ONE_TIME_PREKEYS;
 use protocol::crypto::{IdentityKeyPair, OneTimePreKeyId, OneTimePreKeyPair, SignedPreKeyId, SignedPreKeyPair};
 use serde::{Deserialize, Serialize};
 
@@ -14,8 +15,9 @@ use crate::error::Result;
 /// Signed prekeys kept for initial messages that were built from an older one (the node keeps 5 too).
 const KEPT_SIGNED: usize = 5;
 /// One-time prekey secrets kept at most. The node hands keys out lowest id first and holds at most
-/// 1000, so secrets beyond this many are for keys claimed long ago whose initial message never came.
-const KEPT_ONE_TIME: usize = 2000;
+/// `MAX_ONE_TIME_PREKEYS`, so secrets beyond twice that are for keys claimed long ago whose initial
+/// message never came.
+const KEPT_ONE_TIME: usize = 2 * MAX_ONE_TIME_PREKEYS;
 
 /// Every prekey secret of the device.
 #[derive(Default, Serialize, Deserialize)]

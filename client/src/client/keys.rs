@@ -2,7 +2,10 @@
 //! saved before anything is published) and its peers' (bundles, published identity keys, pinned on
 //! first use).
 
-use protocol::api::{IdentityKey, KeyBundle, PreKeyCount, SignedPreKey, UploadIdentityKeyRequest, UploadedCount};
+use protocol::api::{
+    IdentityKey, KeyBundle, MAX_ONE_TIME_PREKEYS_PER_UPLOAD, PreKeyCount, SignedPreKey, UploadIdentityKeyRequest,
+    UploadedCount,
+};
 use protocol::crypto::{OneTimePreKeyPair, SafetyNumber};
 use protocol::{DeviceId, IdentityPublicKey, UserId};
 use reqwest::Method;
@@ -18,8 +21,6 @@ use crate::trust::{Trust, Verdict};
 pub const ONE_TIME_PREKEY_LOW_WATER: usize = 20;
 /// How many one-time prekeys a top-up brings the node back to.
 pub const ONE_TIME_PREKEY_TARGET: usize = 100;
-/// The node accepts at most this many one-time prekeys per upload.
-const UPLOAD_BATCH: usize = 200;
 
 impl Client {
     // ---- this device's keys -------------------------------------------------------------------
@@ -120,7 +121,7 @@ impl Client {
             batch
         };
         let mut added = 0;
-        for chunk in batch.chunks(UPLOAD_BATCH) {
+        for chunk in batch.chunks(MAX_ONE_TIME_PREKEYS_PER_UPLOAD) {
             let uploaded: UploadedCount = self
                 .call(
                     Method::POST,
