@@ -153,9 +153,9 @@ impl Driver {
         })?;
         let set_up = Instant::now();
         say(format!("registering {} users", plan.users.len()));
-        let clients = clients::register(&plan, &endpoints.urls, &profiles).await?;
+        let clients = clients::register(&plan, &endpoints.urls, &profiles, &say).await?;
         say(format!("creating {} conversations", plan.conversations.len()));
-        let conversations = clients::create_conversations(&plan, scenario.nodes().names(), &clients).await?;
+        let conversations = clients::create_conversations(&plan, scenario.nodes().names(), &clients, &say).await?;
         say(format!(
             "set up in {:.1}s; sending {} messages over {:?}",
             set_up.elapsed().as_secs_f64(),

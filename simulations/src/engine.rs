@@ -114,9 +114,11 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<Summary, E
     );
     let encrypt = scenario.traffic().encryption;
     say(format!("registering {} users", plan.users.len()));
-    let users = clients::register(&cluster, &plan, encrypt).await.map_err(engine)?;
+    let users = clients::register(&cluster, &plan, encrypt, &say)
+        .await
+        .map_err(engine)?;
     say(format!("creating {} conversations", plan.conversations.len()));
-    let ids = clients::create_conversations(&cluster, &plan, &users)
+    let ids = clients::create_conversations(&cluster, &plan, &users, &say)
         .await
         .map_err(engine)?;
     say(format!(

@@ -18,6 +18,7 @@ mod figures;
 mod network;
 mod plan;
 mod processes;
+mod progress;
 mod scenario;
 
 pub use driver::{Endpoints, drive};

@@ -14,6 +14,7 @@ use super::Shared;
 use crate::Error;
 use crate::engine::{client_message_id, is_plaintext_of, message_index, plaintext};
 use crate::plan::{ConversationKind, Plan, PlannedConversation, PlannedUser};
+use crate::progress::{Say, tenths};
 
 /// The password every simulated user registers with.
 const PASSWORD: &str = "simulated-user-password";
@@ -29,10 +30,16 @@ const RETRY_AFTER: Duration = Duration::from_millis(500);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Registers every planned user on its node, each with a profile directory under `profiles`.
-pub(super) async fn register(plan: &Plan, urls: &[String], profiles: &Path) -> Result<Vec<Client>, Error> {
+pub(super) async fn register(
+    plan: &Plan,
+    urls: &[String],
+    profiles: &Path,
+    say: Say<'_>,
+) -> Result<Vec<Client>, Error> {
     stream::iter(&plan.users)
         .map(|user| register_one(user, &urls[user.node], profiles))
         .buffered(SETUP_CONCURRENCY)
+        .inspect_ok(tenths("registered", plan.users.len(), say))
         .try_collect()
         .await
 }
@@ -57,10 +64,12 @@ pub(super) async fn create_conversations(
     plan: &Plan,
     names: &[String],
     clients: &[Client],
+    say: Say<'_>,
 ) -> Result<Vec<ConversationId>, Error> {
     stream::iter(&plan.conversations)
         .map(|conversation| create_one(plan, names, clients, conversation))
         .buffered(SETUP_CONCURRENCY)
+        .inspect_ok(tenths("created", plan.conversations.len(), say))
         .try_collect()
         .await
 }

@@ -19,6 +19,7 @@ use super::keys::DeviceKeys;
 use super::names;
 use super::recorder::Recorder;
 use crate::plan::{ConversationKind, Plan, PlannedConversation, PlannedUser};
+use crate::progress::{Say, tenths};
 
 /// The password every simulated user registers with (the node hashes it like any other).
 const PASSWORD: &str = "simulated-user-password";
@@ -41,7 +42,12 @@ pub(crate) struct SimUser {
 
 /// Registers every planned user on its node and, when `encrypt`, publishes its device's keys with a
 /// one-time prekey for every other member of its conversations.
-pub(crate) async fn register(cluster: &Cluster, plan: &Plan, encrypt: bool) -> Result<Vec<SimUser>, String> {
+pub(crate) async fn register(
+    cluster: &Cluster,
+    plan: &Plan,
+    encrypt: bool,
+    say: Say<'_>,
+) -> Result<Vec<SimUser>, String> {
     stream::iter(&plan.users)
         .map(|user| async move {
             let mut registered = register_one(cluster, user).await?;
@@ -61,6 +67,7 @@ pub(crate) async fn register(cluster: &Cluster, plan: &Plan, encrypt: bool) -> R
             Ok(registered)
         })
         .buffered(SETUP_CONCURRENCY)
+        .inspect_ok(tenths("registered", plan.users.len(), say))
         .try_collect()
         .await
 }
@@ -100,10 +107,12 @@ pub(crate) async fn create_conversations(
     cluster: &Cluster,
     plan: &Plan,
     users: &[SimUser],
+    say: Say<'_>,
 ) -> Result<Vec<ConversationId>, String> {
     stream::iter(&plan.conversations)
         .map(|conversation| create_one(cluster, users, conversation))
         .buffered(SETUP_CONCURRENCY)
+        .inspect_ok(tenths("created", plan.conversations.len(), say))
         .try_collect()
         .await
 }
