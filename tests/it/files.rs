@@ -324,6 +324,21 @@ async fn a_streamed_upload_is_stored_and_downloaded_intact() {
         )
         .await;
     assert_error(&anonymous, StatusCode::UNAUTHORIZED, "UNAUTHORIZED");
+
+    // A form's framing is not stored as part of the file: a multipart body is refused.
+    let form = b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x\"\r\n\r\nabc\r\n--b--\r\n";
+    let multipart = ann
+        .api
+        .send(
+            ann.api
+                .request(Method::POST, "/v1/files?file_name=x")
+                .header("content-type", "multipart/form-data; boundary=b")
+                .body(form.to_vec()),
+        )
+        .await;
+    let message = assert_error(&multipart, StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE");
+    assert!(message.contains("not multipart/form-data"), "{message}");
+    assert_eq!(on_disk(&node).len(), 2, "a refused form keeps nothing");
 }
 
 #[tokio::test]

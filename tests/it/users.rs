@@ -98,8 +98,16 @@ async fn profile_updates_change_only_the_given_fields() {
         );
         assert!(message.starts_with(&format!("{field}:")), "{field}: {message}");
     }
+    // A field this route does not change is refused, not ignored with a 200.
+    let message = assert_error(
+        &ann.api.put("/v1/users/me", json!({ "username": "anna" })).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "VALIDATION_ERROR",
+    );
+    assert!(message.contains("unknown field `username`"), "{message}");
     // A refused update changed nothing.
     let me = assert_ok(ann.api.get("/v1/users/me").await, StatusCode::OK);
+    assert_eq!(me["username"], "ann");
     assert_eq!(me["avatar_url"], "https://example.org/ann.png");
     assert_eq!(me["display_name"], "Ann Example");
     assert_eq!(me["bio"], "Reads tests.");

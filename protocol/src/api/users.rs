@@ -57,9 +57,12 @@ pub struct UserProfile {
     pub created_at: Timestamp,
 }
 
-/// `PUT /v1/users/me`: only the fields present change; an empty string clears an optional field.
+/// `PUT /v1/users/me`: only the fields present change; an empty string clears an optional field. Any
+/// other field (a `username`, say) is refused rather than ignored, so a client never takes an answer of
+/// 200 for a change that was not made.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct UpdateProfileRequest {
     /// At most 64 characters, not empty.
     #[serde(default)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use futures_util::TryStreamExt;
 use protocol::UploadId;
@@ -337,6 +337,14 @@ fn stream_meta(mut query: StreamUploadQuery, headers: &HeaderMap) -> Result<Stre
             .get(name)
             .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
     };
+    if header(CONTENT_TYPE.as_str()).is_some_and(|value| is_multipart(&value)) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "the body is the file's own bytes (application/octet-stream), not multipart/form-data; \
+             name the file with ?file_name= or X-File-Name",
+        ));
+    }
     query.file_name = query.file_name.or_else(|| header("x-file-name"));
     query.content_type = query
         .content_type
@@ -353,6 +361,14 @@ fn stream_meta(mut query: StreamUploadQuery, headers: &HeaderMap) -> Result<Stre
         query.conversation_id = Some(id);
     }
     Ok(query)
+}
+
+/// A form's framing would be stored as part of the file, so a form is refused rather than kept.
+fn is_multipart(content_type: &str) -> bool {
+    content_type
+        .trim_start()
+        .get(..10)
+        .is_some_and(|kind| kind.eq_ignore_ascii_case("multipart/"))
 }
 
 /// # `POST /v1/files?file_name=&content_type=&conversation_id=&sha256=`
@@ -377,6 +393,7 @@ fn stream_meta(mut query: StreamUploadQuery, headers: &HeaderMap) -> Result<Stre
         (status = 403, description = "The caller is not a participant of `conversation_id`"),
         (status = 404, description = "No such conversation"),
         (status = 413, description = "The file is over the node's limit (nothing is kept)"),
+        (status = 415, description = "The body is a `multipart/*` form rather than the file's bytes"),
         (status = 422, description = "Unacceptable metadata, or the SHA-256 differs (nothing is kept)"),
     ),
 )]
