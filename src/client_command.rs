@@ -303,6 +303,7 @@ fn print_message(message: &StoredMessage, sender: Option<&str>, as_json: bool) {
             "sender_device_id": message.sender_device_id,
             "message_type": message.message_type,
             "created_at": message.created_at,
+            "encrypted": message.encrypted,
         });
         match message.text() {
             Some(text) => line["text"] = json!(text),
@@ -314,8 +315,10 @@ fn print_message(message: &StoredMessage, sender: Option<&str>, as_json: bool) {
         let body = message
             .text()
             .map_or_else(|| format!("<{} bytes>", message.plaintext.len()), str::to_owned);
+        // A message in the clear could be read by the node; its reader should know.
+        let warning = if message.encrypted { "" } else { " [NOT end-to-end encrypted]" };
         println!(
-            "[{}] #{} {who}: {body}",
+            "[{}] #{} {who}:{warning} {body}",
             short(&message.conversation_id.to_string()),
             message.sequence_number
         );

@@ -74,6 +74,11 @@ pub(crate) struct NodeArgs {
     #[arg(long = "cors-origin", env = "PARLEY_CORS_ORIGINS", value_delimiter = ',')]
     cors_origins: Vec<String>,
 
+    /// Whether this node's users may send messages in the clear (the clients of the other API dialects
+    /// do); `false` refuses them, and such messages submitted to conversations this node hosts.
+    #[arg(long, env = "PARLEY_ALLOW_UNENCRYPTED", default_value_t = true, action = clap::ArgAction::Set)]
+    allow_unencrypted: bool,
+
     /// This node's name in the federation DHT (default: derived from its PeerId).
     #[arg(long, env = "PARLEY_NAME")]
     name: Option<String>,
@@ -124,6 +129,7 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
     };
     config.cors_origins = args.cors_origins.clone();
     config.max_file_bytes = args.max_file_bytes;
+    config.allow_unencrypted = args.allow_unencrypted;
     config.federation.name = args.name.clone();
     config.federation.p2p_listen = args.p2p.clone();
     config.federation.bootstrap = args.bootstrap.clone();

@@ -38,6 +38,10 @@ pub struct StoredMessage {
     pub created_at: Timestamp,
     /// Whether this device sent it.
     pub outgoing: bool,
+    /// False for a message its sender sent in the clear (a client of another API dialect): the node,
+    /// and anyone with its data, could read it.
+    #[serde(default = "protocol::api::yes")]
+    pub encrypted: bool,
     /// The decrypted content (base64 in the file).
     pub plaintext: Base64Bytes,
 }
@@ -176,6 +180,7 @@ mod tests {
             message_type: MessageType::Text,
             created_at: chrono::Utc::now(),
             outgoing: false,
+            encrypted: true,
             plaintext: Base64Bytes(format!("hello {seq}").into_bytes()),
         }
     }

@@ -381,6 +381,7 @@ impl Broadcasts {
                         ciphertexts,
                         message_type: request.message_type,
                         client_message_id: per_recipient(&request.client_message_id, user)?,
+                        body: None,
                         reply_to: None,
                         mentions: Vec::new(),
                     },

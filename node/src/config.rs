@@ -36,6 +36,10 @@ pub struct Config {
     pub federation: FederationConfig,
     /// The cost of hashing a password.
     pub password_hashing: PasswordHashing,
+    /// Whether this node's users may send messages in the clear (`body` instead of per-device
+    /// ciphertexts), as the clients of the other API dialects do. Off makes every message from this
+    /// node's users, and every message submitted to a conversation it hosts, end-to-end encrypted.
+    pub allow_unencrypted: bool,
 }
 
 /// Argon2id's cost for new password hashes. Stored hashes carry their own parameters, so changing it
@@ -155,6 +159,7 @@ impl Config {
             cors_origins: Vec::new(),
             federation: FederationConfig::default(),
             password_hashing: PasswordHashing::default(),
+            allow_unencrypted: true,
         }
     }
 }

@@ -41,6 +41,8 @@ use crate::{Actor, Error, Result};
 
 /// Largest ciphertext for one device.
 pub(crate) const MAX_CIPHERTEXT_BYTES: usize = 64 * 1024;
+/// Largest body of a message sent in the clear, in bytes of UTF-8.
+pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Largest ratchet header.
 pub(crate) const MAX_HEADER_BYTES: usize = 1024;
 /// Most recipient devices per message.
@@ -56,6 +58,8 @@ pub(crate) const MAX_REPLAY_BYTES: usize = 32 * 1024 * 1024;
 /// The messages service.
 pub struct Messages {
     store: Store,
+    /// Whether messages in the clear are taken from this node's users and into its conversations.
+    allow_unencrypted: bool,
     locks: Arc<ConversationLocks>,
     hub: Arc<Hub>,
     webhooks: Arc<Webhooks>,
@@ -66,6 +70,7 @@ pub struct Messages {
 impl Messages {
     pub(crate) fn new(
         store: Store,
+        allow_unencrypted: bool,
         locks: Arc<ConversationLocks>,
         hub: Arc<Hub>,
         webhooks: Arc<Webhooks>,
@@ -74,6 +79,7 @@ impl Messages {
     ) -> Self {
         Self {
             store,
+            allow_unencrypted,
             locks,
             hub,
             webhooks,

@@ -96,6 +96,7 @@ impl Services {
         ));
         let messages = Arc::new(Messages::new(
             store.clone(),
+            config.allow_unencrypted,
             locks,
             hub.clone(),
             webhooks.clone(),

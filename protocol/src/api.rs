@@ -25,5 +25,10 @@ pub use messages::*;
 pub use users::*;
 pub use webhooks::*;
 
+/// The default of flags that are true unless a sender says otherwise (`encrypted`), for serde.
+pub fn yes() -> bool {
+    true
+}
+
 /// Timestamps are UTC and serialise as RFC 3339.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

@@ -283,8 +283,14 @@ pub struct MessageEvent {
     pub message_type: MessageType,
     /// The sender's idempotency key.
     pub client_message_id: ClientMessageId,
-    /// The ciphertext for this device.
+    /// The ciphertext for this device; empty for a message sent in the clear (see `body`).
     pub content: Base64Bytes,
+    /// False for a message sent in the clear, which the node can read.
+    #[serde(default = "crate::api::yes")]
+    pub encrypted: bool,
+    /// The content of a message sent in the clear, the same for every device.
+    #[serde(default)]
+    pub body: Option<String>,
     /// Its ratchet header.
     pub header: Option<Base64Bytes>,
     /// When the node stored the message.

@@ -354,6 +354,7 @@ async fn a_node_may_speak_only_for_its_own_users() {
             ciphertext: protocol::Base64Bytes(b"forged".to_vec()),
             header: None,
         }],
+        body: None,
         reply_to: None,
         mentions: Vec::new(),
         forwarded_from: None,
@@ -384,6 +385,7 @@ async fn a_node_may_speak_only_for_its_own_users() {
             ciphertext: protocol::Base64Bytes(b"forged".to_vec()),
             header: None,
         }],
+        body: None,
     });
     let own_signature = Envelope::seal(&relayed, &rogue.signing_key()).unwrap();
     let other_signature = Envelope::seal(&relayed, &ed25519_dalek::SigningKey::from_bytes(&[5; 32])).unwrap();

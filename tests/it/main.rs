@@ -1,6 +1,7 @@
 //! End-to-end tests: real nodes on 127.0.0.1 with temp data dirs, driven over HTTP and WebSocket.
 
 mod auth;
+mod clear_messages;
 mod avatars;
 mod broadcasts;
 mod calls;

@@ -89,16 +89,21 @@ impl TestNode {
 
     /// Logs an existing user in on another device.
     pub async fn second_device(&self, user: &User) -> User {
+        self.login(&user.name, &user.password).await
+    }
+
+    /// Logs a user registered by other means (the SDK, another dialect) in on a new device.
+    pub async fn login(&self, name: &str, password: &str) -> User {
         let device_id = Uuid::new_v4();
         let (status, body) = self
             .client()
             .post(
                 "/v1/auth/login",
-                json!({ "identity": user.name, "password": user.password, "device_id": device_id }),
+                json!({ "identity": name, "password": password, "device_id": device_id }),
             )
             .await;
         assert_eq!(status, StatusCode::OK, "login: {body}");
-        User::from_auth(self, &user.name, &user.password, &body["data"])
+        User::from_auth(self, name, password, &body["data"])
     }
 
     pub async fn stop(mut self) {

@@ -21,6 +21,9 @@ impl Client {
         if history.contains(event.conversation_id, event.message_id)? {
             return Ok(None);
         }
+        if !event.encrypted {
+            return self.receive_in_clear(event).await;
+        }
         let header = event
             .header
             .as_ref()
@@ -64,6 +67,7 @@ impl Client {
                 message_type: event.message_type,
                 created_at: event.created_at,
                 outgoing: false,
+                encrypted: true,
                 plaintext: Base64Bytes(decrypted.plaintext),
             };
             // The message first: if the process dies before the session is saved, the replayed copy
@@ -82,6 +86,34 @@ impl Client {
         {
             tracing::warn!(%err, "could not top up one-time prekeys");
         }
+        Ok(Some(stored))
+    }
+
+    /// Stores a message its sender sent in the clear, marked so, as it came: there is nothing to
+    /// decrypt or verify.
+    async fn receive_in_clear(&self, event: &MessageEvent) -> Result<Option<StoredMessage>> {
+        let body = event
+            .body
+            .as_ref()
+            .ok_or_else(|| Error::Protocol(format!("message {} is in the clear without a body", event.message_id)))?;
+        let stored = StoredMessage {
+            message_id: event.message_id,
+            conversation_id: event.conversation_id,
+            sequence_number: event.sequence_number,
+            sender_id: event.sender_id,
+            sender_device_id: event.sender_device_id,
+            client_message_id: event.client_message_id.clone(),
+            message_type: event.message_type,
+            created_at: event.created_at,
+            outgoing: false,
+            encrypted: false,
+            plaintext: Base64Bytes(body.clone().into_bytes()),
+        };
+        let _guard = self.inner.profile.lock().await?;
+        if self.inner.history.contains(event.conversation_id, event.message_id)? {
+            return Ok(None);
+        }
+        self.inner.history.append(&stored)?;
         Ok(Some(stored))
     }
 }

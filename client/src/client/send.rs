@@ -80,6 +80,7 @@ impl Client {
             ciphertexts,
             message_type,
             client_message_id,
+            body: None,
             reply_to: None,
             mentions: Vec::new(),
         };
@@ -107,6 +108,7 @@ impl Client {
             message_type: stored.message_type,
             created_at: stored.created_at,
             outgoing: true,
+            encrypted: true,
             plaintext: Base64Bytes(plaintext.to_vec()),
         };
         if !self.inner.history.contains(conversation, message.message_id)? {

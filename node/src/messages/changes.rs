@@ -27,7 +27,11 @@ impl Messages {
     pub async fn edit(&self, actor: &Actor, id: MessageId, request: EditMessageRequest) -> Result<Message> {
         if let Some(host) = self.host_of_message(actor, id)? {
             let copies = request.ciphertexts.into_iter().map(SubmittedCopy::from).collect();
-            return self.ask_host(actor, &host, id, RequestedChange::Edit { copies }).await;
+            let change = RequestedChange::Edit {
+                copies,
+                body: request.body,
+            };
+            return self.ask_host(actor, &host, id, change).await;
         }
         let record = self.readable(actor, id)?;
         let owners = self.remote_owners(record.conversation_id, &request.ciphertexts).await?;
@@ -112,9 +116,9 @@ impl Messages {
             return Err(Error::NotFound("message"));
         }
         match request.change {
-            RequestedChange::Edit { copies } => {
+            RequestedChange::Edit { copies, body } => {
                 let ciphertexts = copies.into_iter().map(DeviceCiphertext::from).collect();
-                self.edit(&actor, request.message_id, EditMessageRequest { ciphertexts })
+                self.edit(&actor, request.message_id, EditMessageRequest { ciphertexts, body })
                     .await
             }
             RequestedChange::Delete => self.delete_here(&actor, request.message_id).await,

@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use protocol::api::{EditMessageRequest, Message, Role, SendMessageRequest};
+use protocol::api::{DeviceCiphertext, EditMessageRequest, Message, Role, SendMessageRequest};
 use protocol::federation::{Change, Event, MessageChange};
 use protocol::ws::ServerFrame;
-use protocol::{DeviceId, MessageId, UserId};
+use protocol::{Base64Bytes, DeviceId, MessageId, UserId};
 
 use super::Messages;
 use super::records::{MessageRecord, encode_copy};
@@ -46,21 +46,26 @@ impl Messages {
         let (mut record, members) = self.plan(actor, &request, forwarded_from, remote)?;
         let homes = homes::of_members(&self.store, &members)?;
         let remote_user = |user: &UserId| homes.values().any(|(_, users)| users.contains(user));
-        let local = || {
-            request
+        // This node's recipient devices, with their ciphertexts (none for a message in the clear).
+        let local: Vec<(UserId, DeviceId, Option<&DeviceCiphertext>)> = match record.in_clear {
+            true => record.recipients.iter().map(|(user, device)| (*user, *device, None)).collect(),
+            false => request
                 .ciphertexts
                 .iter()
                 .zip(&record.recipients)
                 .filter(|(_, (user, _))| !remote_user(user))
+                .map(|(copy, (user, device))| (*user, *device, Some(copy)))
+                .collect(),
         };
         let message = NewMessage {
             record: &record,
             sequence: Sequence::Next,
-            copies: local()
-                .map(|(copy, (_, device))| DeviceCopy {
+            copies: local
+                .iter()
+                .map(|(_, device, copy)| DeviceCopy {
                     device: *device,
-                    ciphertext: &copy.ciphertext,
-                    header: copy.header.as_ref(),
+                    ciphertext: copy.map(|copy| &copy.ciphertext),
+                    header: copy.and_then(|copy| copy.header.as_ref()),
                 })
                 .collect(),
             origin: None,
@@ -77,9 +82,13 @@ impl Messages {
                 .collect()
         })?;
         record.seq = seq;
-        let frames = local()
-            .map(|(copy, (user, device))| {
-                let event = record.to_event(copy.ciphertext.clone(), copy.header.clone());
+        let frames = local
+            .iter()
+            .map(|(user, device, copy)| {
+                let event = record.to_event(
+                    copy.map(|copy| copy.ciphertext.clone()).unwrap_or_default(),
+                    copy.and_then(|copy| copy.header.clone()),
+                );
                 (*user, *device, ServerFrame::MessageNew(event))
             })
             .collect();
@@ -137,6 +146,15 @@ impl Messages {
         if record.deleted {
             return Err(Error::Conflict("a deleted message cannot be edited".into()));
         }
+        if record.in_clear {
+            return self.edit_clear(actor, record, request).await;
+        }
+        if request.body.is_some() {
+            return Err(Error::invalid(
+                "body",
+                "this message is end-to-end encrypted: send new ciphertexts",
+            ));
+        }
         let members = conversations::member_ids(&self.store, record.conversation_id)?;
         let recipients = self.recipients(&members, &request.ciphertexts, remote)?;
         let copies = &self.store.trees.deviceconvseq_ciphertext;
@@ -158,10 +176,34 @@ impl Messages {
         self.write_record(&record)?;
         self.relay_change(&record, actor.user_id, |users| Change::Edited {
             copies: relayed_copies(&record, &request.ciphertexts, users),
+            body: None,
         })?;
         self.store.commit().await?;
         for (copy, (user, device)) in request.ciphertexts.iter().zip(&record.recipients) {
             let event = record.to_event(copy.ciphertext.clone(), copy.header.clone());
+            self.hub
+                .send_to_device(*user, *device, &ServerFrame::MessageUpdated(event));
+        }
+        self.view(&record, actor.device_id)
+    }
+
+    /// Replaces the body of a message in the clear; the caller holds the conversation's lock.
+    async fn edit_clear(&self, actor: &Actor, mut record: MessageRecord, request: EditMessageRequest) -> Result<Message> {
+        let body = request
+            .body
+            .ok_or_else(|| Error::invalid("body", "this message was sent in the clear: send its new body"))?;
+        self.check_clear(&body, &request.ciphertexts)?;
+        record.body = Some(body);
+        record.edited = true;
+        record.updated_at = Some(Utc::now());
+        self.write_record(&record)?;
+        self.relay_change(&record, actor.user_id, |_| Change::Edited {
+            copies: Vec::new(),
+            body: record.body.clone(),
+        })?;
+        self.store.commit().await?;
+        for (user, device) in &record.recipients {
+            let event = record.to_event(Base64Bytes::default(), None);
             self.hub
                 .send_to_device(*user, *device, &ServerFrame::MessageUpdated(event));
         }
@@ -179,6 +221,7 @@ impl Messages {
         if !record.deleted {
             remove_copies(&self.store, &record)?;
             record.deleted = true;
+            record.body = None;
             record.updated_at = Some(Utc::now());
             self.write_record(&record)?;
             self.relay_change(&record, actor.user_id, |_| Change::Deleted)?;

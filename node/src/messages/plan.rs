@@ -12,10 +12,11 @@ use protocol::{ConversationId, DeviceId, MessageId, UserId};
 
 use super::records::MessageRecord;
 use super::write::message_by_id;
-use super::{MAX_CIPHERTEXT_BYTES, MAX_HEADER_BYTES, MAX_MENTIONS, MAX_RECIPIENT_DEVICES, Messages};
+use super::{MAX_BODY_BYTES, MAX_CIPHERTEXT_BYTES, MAX_HEADER_BYTES, MAX_MENTIONS, MAX_RECIPIENT_DEVICES, Messages};
 use crate::contacts;
 use crate::conversations::records as conversations;
-use crate::users::records::get_device;
+use crate::remote::homes;
+use crate::users::records::{devices_of, get_device};
 use crate::{Actor, Error, Result};
 
 /// Who may post where: a participant, in a channel only an owner or admin, in a DM only when the other
@@ -53,7 +54,13 @@ impl Messages {
     ) -> Result<(MessageRecord, Vec<UserId>)> {
         let conversation = request.conversation_id;
         let members = may_post(&self.store, conversation, actor)?;
-        let recipients = self.recipients(&members, &request.ciphertexts, remote)?;
+        let recipients = match &request.body {
+            Some(body) => {
+                self.check_clear(body, &request.ciphertexts)?;
+                self.clear_recipients(&members, actor)?
+            }
+            None => self.recipients(&members, &request.ciphertexts, remote)?,
+        };
         let (reply_to, mentions) = self.references(conversation, request)?;
         let record = MessageRecord {
             id: MessageId::random(),
@@ -71,8 +78,40 @@ impl Messages {
             reply_to,
             mentions,
             forwarded_from,
+            in_clear: request.body.is_some(),
+            body: request.body.clone(),
         };
         Ok((record, members))
+    }
+
+    /// A message in the clear: allowed on this node, within limits, and with no ciphertexts beside it.
+    pub(super) fn check_clear(&self, body: &str, ciphertexts: &[DeviceCiphertext]) -> Result<()> {
+        if !self.allow_unencrypted {
+            return Err(Error::forbidden(
+                "this node accepts only end-to-end encrypted messages (it runs with --allow-unencrypted false)",
+            ));
+        }
+        if !ciphertexts.is_empty() {
+            return Err(Error::invalid("ciphertexts", "must be empty when a body is given"));
+        }
+        check_body(body)
+    }
+
+    /// Who receives a message in the clear here: every active device of this node's participants but
+    /// the sending one. Other nodes' participants get it from their home nodes.
+    fn clear_recipients(&self, members: &[UserId], actor: &Actor) -> Result<Vec<(UserId, DeviceId)>> {
+        let mut recipients = Vec::new();
+        for user in members {
+            if homes::get(&self.store, *user)?.is_some() {
+                continue;
+            }
+            for device in devices_of(&self.store, *user)? {
+                if device.active && device.id != actor.device_id {
+                    recipients.push((*user, device.id));
+                }
+            }
+        }
+        Ok(recipients)
     }
 
     /// Checks a message's copies: each names an active device of one of the conversation's `members`,
@@ -173,7 +212,24 @@ pub(super) fn check_relayed(message: &RelayedMessage) -> Result<()> {
     if message.mentions.len() > MAX_MENTIONS {
         return Err(Error::invalid("mentions", format!("at most {MAX_MENTIONS}")));
     }
+    if let Some(body) = &message.body {
+        if !message.copies.is_empty() {
+            return Err(Error::invalid("copies", "must be empty beside a body"));
+        }
+        check_body(body)?;
+    }
     check_copies(&message.copies)
+}
+
+/// The limits of a body in the clear, wherever it comes from.
+pub(super) fn check_body(body: &str) -> Result<()> {
+    if body.is_empty() {
+        return Err(Error::invalid("body", "must not be empty"));
+    }
+    if body.len() > MAX_BODY_BYTES {
+        return Err(Error::invalid("body", format!("must be at most {MAX_BODY_BYTES} bytes")));
+    }
+    Ok(())
 }
 
 /// Relayed copies are limited like submitted ones.

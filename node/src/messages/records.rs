@@ -31,6 +31,12 @@ pub(crate) struct MessageRecord {
     pub(crate) mentions: Vec<UserId>,
     #[serde(default)]
     pub(crate) forwarded_from: Option<MessageId>,
+    /// Sent in the clear: `body` is its content for every reader, and no device has a copy.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) in_clear: bool,
+    /// The content of a message in the clear, until it is deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) body: Option<String>,
 }
 
 impl MessageRecord {
@@ -52,6 +58,8 @@ impl MessageRecord {
             reply_to: message.reply_to,
             mentions: message.mentions.clone(),
             forwarded_from: message.forwarded_from,
+            in_clear: message.body.is_some(),
+            body: message.body.clone(),
         }
     }
 
@@ -70,10 +78,12 @@ impl MessageRecord {
             mentions: self.mentions.clone(),
             forwarded_from: self.forwarded_from,
             copies,
+            body: self.body.clone(),
         }
     }
 
-    /// The API view for `device`, carrying its copy (ciphertext and header) when one was addressed to it.
+    /// The API view for `device`, carrying its copy (ciphertext and header) when one was addressed to it,
+    /// or the body of a message in the clear.
     pub(crate) fn to_message(
         &self,
         device: DeviceId,
@@ -81,8 +91,8 @@ impl MessageRecord {
         reactions: Vec<Reaction>,
     ) -> Message {
         let (ciphertext, header, recipient_device_id) = match copy {
-            Some((ciphertext, header)) => (Some(ciphertext), header, Some(device)),
-            None => (None, None, None),
+            Some((ciphertext, header)) if !self.in_clear => (Some(ciphertext), header, Some(device)),
+            _ => (None, None, None),
         };
         Message {
             id: self.id,
@@ -97,6 +107,8 @@ impl MessageRecord {
             ciphertext,
             header,
             recipient_device_id,
+            encrypted: !self.in_clear,
+            body: self.body.clone(),
             created_at: self.created_at,
             updated_at: self.updated_at,
             reply_to: self.reply_to,
@@ -106,8 +118,13 @@ impl MessageRecord {
         }
     }
 
-    /// `message:new` or `message:updated` for the device whose copy is `content` and `header`.
+    /// `message:new` or `message:updated` for the device whose copy is `content` and `header` (ignored
+    /// for a message in the clear, whose event carries its body).
     pub(crate) fn to_event(&self, content: Base64Bytes, header: Option<Base64Bytes>) -> MessageEvent {
+        let (content, header) = match self.in_clear {
+            true => (Base64Bytes(Vec::new()), None),
+            false => (content, header),
+        };
         MessageEvent {
             timestamp: chrono::Utc::now(),
             user_id: self.sender_id,
@@ -120,6 +137,8 @@ impl MessageRecord {
             client_message_id: self.client_message_id.clone(),
             content,
             header,
+            encrypted: !self.in_clear,
+            body: self.body.clone(),
             created_at: self.created_at,
             reply_to: self.reply_to,
             mentions: self.mentions.clone(),

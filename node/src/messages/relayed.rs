@@ -8,19 +8,22 @@ use std::collections::HashSet;
 use libp2p::PeerId;
 use protocol::api::ConversationKind;
 use protocol::federation::{Change, Envelope, MessageChange, RelayedCopy, RelayedMessage};
+use protocol::Base64Bytes;
 use protocol::ws::ServerFrame;
 
 use super::Messages;
-use super::plan::{check_copies, check_relayed};
+use super::plan::{check_body, check_copies, check_relayed};
 use super::records::{MessageRecord, encode_copy};
 use super::write::{DeviceCopy, NewMessage, Sequence, message_by_id, remove_copies, write_relayed};
 use crate::conversations::records as conversations;
 use crate::realtime::{DeviceFrame, Push};
+use crate::remote::homes;
 use crate::storage::keys;
-use crate::users::records::get_device;
+use crate::users::records::{devices_of, get_device};
 use crate::{Error, Result, contacts};
 
-/// A relayed message that passed every check, with the copies of this node's devices.
+/// A relayed message that passed every check, with the copies of this node's devices (for a message in
+/// the clear, none: its record's `recipients` are the devices it is queued for).
 struct Checked<'a> {
     record: MessageRecord,
     copies: Vec<&'a RelayedCopy>,
@@ -29,23 +32,45 @@ struct Checked<'a> {
 
 impl Checked<'_> {
     fn new_message(&self) -> NewMessage<'_> {
-        NewMessage {
-            record: &self.record,
-            sequence: Sequence::Given(self.record.seq),
-            copies: self
+        let copies = match self.record.in_clear {
+            true => self
+                .record
+                .recipients
+                .iter()
+                .map(|(_, device)| DeviceCopy {
+                    device: *device,
+                    ciphertext: None,
+                    header: None,
+                })
+                .collect(),
+            false => self
                 .copies
                 .iter()
                 .map(|copy| DeviceCopy {
                     device: copy.device_id,
-                    ciphertext: &copy.ciphertext,
+                    ciphertext: Some(&copy.ciphertext),
                     header: copy.header.as_ref(),
                 })
                 .collect(),
+        };
+        NewMessage {
+            record: &self.record,
+            sequence: Sequence::Given(self.record.seq),
+            copies,
             origin: Some(self.origin.clone()),
         }
     }
 
     fn frames(&self) -> Vec<DeviceFrame> {
+        if self.record.in_clear {
+            let event = self.record.to_event(Base64Bytes::default(), None);
+            return self
+                .record
+                .recipients
+                .iter()
+                .map(|(user, device)| (*user, *device, ServerFrame::MessageNew(event.clone())))
+                .collect();
+        }
         self.copies
             .iter()
             .map(|copy| {
@@ -154,7 +179,23 @@ impl Messages {
                 }
             }
         }
-        let recipients = copies.iter().map(|copy| (copy.user_id, copy.device_id)).collect();
+        let recipients = match message.body {
+            Some(_) => {
+                let mut recipients = Vec::new();
+                for user in &members {
+                    if homes::get(&self.store, *user)?.is_some() || blocked(*user)? {
+                        continue;
+                    }
+                    for device in devices_of(&self.store, *user)? {
+                        if device.active {
+                            recipients.push((*user, device.id));
+                        }
+                    }
+                }
+                recipients
+            }
+            None => copies.iter().map(|copy| (copy.user_id, copy.device_id)).collect(),
+        };
         Ok(Some(Checked {
             record: MessageRecord::from_relayed(message, recipients),
             copies,
@@ -194,10 +235,26 @@ impl Messages {
             })
         };
         match &change.change {
-            Change::Edited { copies } => {
+            Change::Edited { copies, body } => {
                 check_copies(copies)?;
                 if message.deleted {
                     return Ok(Vec::new());
+                }
+                if message.in_clear {
+                    let body = body
+                        .clone()
+                        .ok_or_else(|| Error::invalid("body", "a message in the clear is edited with a body"))?;
+                    check_body(&body)?;
+                    message.body = Some(body);
+                    message.edited = true;
+                    message.updated_at = Some(change.at);
+                    self.write_record(&message)?;
+                    let event = message.to_event(Base64Bytes::default(), None);
+                    return Ok(message
+                        .recipients
+                        .iter()
+                        .map(|(user, device)| Push::Device(*user, *device, ServerFrame::MessageUpdated(event.clone())))
+                        .collect());
                 }
                 let t = &self.store.trees;
                 for (_, device) in &message.recipients {
@@ -238,6 +295,7 @@ impl Messages {
                 }
                 remove_copies(&self.store, &message)?;
                 message.deleted = true;
+                message.body = None;
                 message.updated_at = Some(change.at);
                 self.write_record(&message)?;
                 deleted()

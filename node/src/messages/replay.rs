@@ -8,12 +8,11 @@ use std::collections::{BTreeMap, HashMap};
 use protocol::ws::MessageEvent;
 use protocol::{Base64Bytes, ConversationId};
 
-use super::records::MessageRecord;
-use super::records::{QueueEntry, decode_copy};
+use super::records::{MessageRecord, QueueEntry};
 use super::write::message_at;
 use super::{MAX_REPLAY, MAX_REPLAY_BYTES, Messages};
 use crate::conversations::records as conversations;
-use crate::storage::keys;
+use crate::storage::{decode, keys};
 use crate::{Actor, Result};
 
 /// The events of one replay, with the bytes they hold.
@@ -29,7 +28,7 @@ impl Replay {
     }
 
     fn push(&mut self, record: &MessageRecord, ciphertext: Base64Bytes, header: Option<Base64Bytes>) {
-        self.bytes += ciphertext.len();
+        self.bytes += ciphertext.len() + record.body.as_ref().map_or(0, String::len);
         self.events.push(record.to_event(ciphertext, header));
     }
 }
@@ -79,8 +78,8 @@ impl Messages {
         Ok(replay.events)
     }
 
-    /// The caller's device copies after the given sequence number of each named conversation, in
-    /// sequence order. Conversations the caller no longer belongs to are skipped.
+    /// The caller's device copies (and messages in the clear) after the given sequence number of each
+    /// named conversation, in sequence order. Conversations the caller no longer belongs to are skipped.
     pub fn since(&self, actor: &Actor, since: &BTreeMap<ConversationId, u64>) -> Result<Vec<MessageEvent>> {
         let mut replay = Replay::default();
         for (&conversation, &seq) in since {
@@ -88,23 +87,17 @@ impl Messages {
                 continue;
             };
             let from = seq.max(cleared).saturating_add(1);
-            let device = actor.device_id;
-            let range = self
-                .store
-                .trees
-                .deviceconvseq_ciphertext
-                .range(keys::copy(device, conversation, from)..=keys::copy(device, conversation, u64::MAX));
+            let range = self.store.trees.convseq_message.range(
+                keys::id_seq(conversation.as_bytes(), from)..=keys::id_seq(conversation.as_bytes(), u64::MAX),
+            );
             for entry in range {
                 if replay.full() {
                     return Ok(replay.events);
                 }
-                let (key, value) = entry?;
-                let Some(seq) = keys::trailing_u64(&key) else { continue };
-                let Some(record) = message_at(&self.store, conversation, seq)? else {
-                    continue;
-                };
-                let (ciphertext, header) = decode_copy(&value)?;
-                replay.push(&record, ciphertext, header);
+                let record: MessageRecord = decode(&entry?.1)?;
+                if let Some((ciphertext, header)) = self.copy_for(&record, actor.device_id)? {
+                    replay.push(&record, ciphertext, header);
+                }
             }
         }
         Ok(replay.events)

@@ -48,6 +48,7 @@ impl Messages {
             ciphertexts: request.ciphertexts,
             message_type: request.message_type.unwrap_or(original.message_type),
             client_message_id: request.client_message_id,
+            body: None,
             reply_to: None,
             mentions: Vec::new(),
         })
@@ -63,6 +64,9 @@ impl Messages {
             conversations::get(&self.store, request.conversation_id)?.ok_or(Error::NotFound("conversation"))?;
         if let Some(host) = &record.host {
             conversations::require_participant(&self.store, record.id, actor.user_id)?;
+            if let Some(body) = &request.body {
+                self.check_clear(body, &request.ciphertexts)?;
+            }
             return self.submit(actor, host, request, forwarded_from).await;
         }
         let owners = self
@@ -117,6 +121,7 @@ impl Messages {
             client_message_id: request.client_message_id,
             message_type: request.message_type,
             copies: request.ciphertexts.into_iter().map(SubmittedCopy::from).collect(),
+            body: request.body,
             reply_to: request.reply_to,
             mentions: request.mentions,
             forwarded_from,
@@ -145,6 +150,7 @@ impl Messages {
             ciphertexts: submission.copies.into_iter().map(DeviceCiphertext::from).collect(),
             message_type: submission.message_type,
             client_message_id: submission.client_message_id,
+            body: submission.body,
             reply_to: submission.reply_to,
             mentions: submission.mentions,
         };

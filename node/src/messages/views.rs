@@ -12,11 +12,18 @@ use crate::Result;
 use crate::storage::keys;
 
 impl Messages {
+    /// What `device` has of a message: its copy, or for a message in the clear an empty stand-in for
+    /// every device but the sender's (the record's body is the content, which `MessageRecord::to_event`
+    /// and `to_message` show), so queues and replays treat both kinds alike.
     pub(super) fn copy_for(
         &self,
         record: &MessageRecord,
         device: DeviceId,
     ) -> Result<Option<(Base64Bytes, Option<Base64Bytes>)>> {
+        if record.in_clear {
+            let readable = record.body.is_some() && device != record.sender_device_id;
+            return Ok(readable.then(|| (Base64Bytes(Vec::new()), None)));
+        }
         self.store
             .trees
             .deviceconvseq_ciphertext

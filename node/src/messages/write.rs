@@ -27,11 +27,12 @@ pub(super) enum Sequence {
     Given(u64),
 }
 
-/// One local device's copy of a message.
+/// One local device's copy of a message; without a ciphertext (a message in the clear) the device is
+/// only queued.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct DeviceCopy<'a> {
     pub(super) device: DeviceId,
-    pub(super) ciphertext: &'a Base64Bytes,
+    pub(super) ciphertext: Option<&'a Base64Bytes>,
     pub(super) header: Option<&'a Base64Bytes>,
 }
 
@@ -165,10 +166,12 @@ impl MessageTrees<'_> {
             self.envelopes.insert(record.id.as_bytes(), origin.as_slice())?;
         }
         for copy in &message.copies {
-            self.copies.insert(
-                keys::copy(copy.device, conversation, seq),
-                encode_copy(copy.ciphertext, copy.header),
-            )?;
+            if let Some(ciphertext) = copy.ciphertext {
+                self.copies.insert(
+                    keys::copy(copy.device, conversation, seq),
+                    encode_copy(ciphertext, copy.header),
+                )?;
+            }
             let position = self.queue.generate_id()?.to_be_bytes();
             let entry = QueueEntry {
                 conversation_id: conversation,

@@ -22,8 +22,15 @@ pub struct DeviceCiphertext {
 pub struct SendMessageRequest {
     /// Where to post.
     pub conversation_id: ConversationId,
-    /// One entry per recipient device; the sending device needs none.
+    /// One entry per recipient device; the sending device needs none. Empty when `body` is given.
+    #[serde(default)]
     pub ciphertexts: Vec<DeviceCiphertext>,
+    /// Content in the clear, one copy for the whole conversation instead of a ciphertext per device:
+    /// for clients that do not encrypt (the other API dialects). The node can read it; the message is
+    /// marked `encrypted: false` wherever it is shown. Refused by nodes run with
+    /// `--allow-unencrypted false`. At most 64 KiB of UTF-8.
+    #[serde(default)]
+    pub body: Option<String>,
     /// `text` when absent.
     #[serde(default)]
     pub message_type: MessageType,
@@ -108,6 +115,13 @@ pub struct Message {
     pub header: Option<Base64Bytes>,
     /// The requesting device when a ciphertext is included.
     pub recipient_device_id: Option<DeviceId>,
+    /// False for a message sent in the clear (`body`), which the node can read.
+    #[serde(default = "super::yes")]
+    pub encrypted: bool,
+    /// The content of a message sent in the clear, the same for every reader; `None` when encrypted or
+    /// deleted.
+    #[serde(default)]
+    pub body: Option<String>,
     /// When the node stored it.
     pub created_at: Timestamp,
     /// When it was last edited or deleted.
@@ -163,12 +177,17 @@ pub struct MessagePage {
     pub next_cursor: Option<String>,
 }
 
-/// `PUT /v1/messages/{id}`: new per-device ciphertexts replace the old ones.
+/// `PUT /v1/messages/{id}`: new per-device ciphertexts replace the old ones, or a new `body` the old
+/// one for a message sent in the clear (a message keeps the form it was sent in).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EditMessageRequest {
     /// One entry per recipient device, as when sending.
+    #[serde(default)]
     pub ciphertexts: Vec<DeviceCiphertext>,
+    /// The new content of a message sent in the clear.
+    #[serde(default)]
+    pub body: Option<String>,
 }
 
 /// A delivered or read mark.

@@ -124,6 +124,9 @@ pub enum Change {
     Edited {
         /// The new copies.
         copies: Vec<RelayedCopy>,
+        /// The new content of a message sent in the clear (then `copies` is empty).
+        #[serde(default)]
+        body: Option<String>,
     },
     /// Soft-deleted: the content is gone, the slot stays.
     Deleted,
@@ -158,6 +161,9 @@ pub enum RequestedChange {
     Edit {
         /// The new copies.
         copies: Vec<SubmittedCopy>,
+        /// The new content of a message sent in the clear (then `copies` is empty).
+        #[serde(default)]
+        body: Option<String>,
     },
     /// Soft-delete (the sender only).
     Delete,
@@ -245,6 +251,10 @@ pub struct RelayedMessage {
     pub forwarded_from: Option<MessageId>,
     /// The ciphertexts for the receiving node's devices.
     pub copies: Vec<RelayedCopy>,
+    /// The content of a message sent in the clear (then `copies` is empty): one copy for every device
+    /// of the receiving node's participants.
+    #[serde(default)]
+    pub body: Option<String>,
 }
 
 /// One device's ciphertext of a [`RelayedMessage`].
@@ -290,6 +300,9 @@ pub struct Submission {
     pub message_type: MessageType,
     /// One ciphertext per recipient device.
     pub copies: Vec<SubmittedCopy>,
+    /// The content of a message sent in the clear (then `copies` is empty).
+    #[serde(default)]
+    pub body: Option<String>,
     /// The message it answers.
     pub reply_to: Option<MessageId>,
     /// Participants mentioned.

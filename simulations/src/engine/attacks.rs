@@ -122,6 +122,7 @@ pub(crate) async fn forge(cluster: &Cluster, attacker: usize, target: usize, cou
                 ciphertext: Base64Bytes(b"forged".to_vec()),
                 header: None,
             }],
+            body: None,
         });
         let own_key = round % 2 == 1;
         // A key that is not the attacker's: the target must see the signature does not match.

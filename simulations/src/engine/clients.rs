@@ -214,6 +214,7 @@ pub(crate) async fn send(world: &World, index: usize, until: tokio::time::Instan
                         ciphertexts,
                         message_type: MessageType::Text,
                         client_message_id: client_message_id.clone(),
+                        body: None,
                         reply_to: None,
                         mentions: Vec::new(),
                     });
