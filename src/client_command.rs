@@ -316,7 +316,11 @@ fn print_message(message: &StoredMessage, sender: Option<&str>, as_json: bool) {
             .text()
             .map_or_else(|| format!("<{} bytes>", message.plaintext.len()), str::to_owned);
         // A message in the clear could be read by the node; its reader should know.
-        let warning = if message.encrypted { "" } else { " [NOT end-to-end encrypted]" };
+        let warning = if message.encrypted {
+            ""
+        } else {
+            " [NOT end-to-end encrypted]"
+        };
         println!(
             "[{}] #{} {who}:{warning} {body}",
             short(&message.conversation_id.to_string()),

@@ -35,6 +35,11 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", message)
     }
 
+    /// For the dialects, which answer with their own error shapes.
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
     /// For errors that leave over the WebSocket, in a frame rather than an HTTP answer.
     pub(crate) fn code(&self) -> &'static str {
         self.code

@@ -3,6 +3,7 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs, unreachable_pub)]
 
+mod dialects;
 mod error;
 mod extract;
 mod limits;

@@ -33,9 +33,7 @@ enum Category {
 }
 
 fn category(method: &Method, path: &str) -> Option<Category> {
-    if !path.starts_with("/v1/") {
-        return None;
-    }
+    let path = &*reference_path(path)?;
     let post = method == Method::POST;
     Some(
         if path.starts_with("/v1/auth/") && path != "/v1/auth/sessions" && !path.starts_with("/v1/auth/logout") {
@@ -50,6 +48,24 @@ fn category(method: &Method, path: &str) -> Option<Category> {
             Category::General
         },
     )
+}
+
+/// The `/v1` path whose budget a request draws on: its own, or for a dialect's path the `/v1` path of
+/// the same kind (a dialect's login counts against the same auth budget as `/v1`'s). `None` for what is
+/// not limited (health, docs).
+fn reference_path(path: &str) -> Option<std::borrow::Cow<'_, str>> {
+    if path.starts_with("/v1/") {
+        return Some(path.into());
+    }
+    if path == "/ws" {
+        return Some("/v1/ws".into());
+    }
+    // simple-chat and messaging-app under `/api`; messaging-app registers with `POST /api/users`.
+    let rest = path.strip_prefix("/api")?;
+    if rest == "/users" {
+        return Some("/v1/auth/register".into());
+    }
+    Some(format!("/v1{rest}").into())
 }
 
 fn budget(limits: &RateLimits, category: Category) -> u32 {
@@ -195,6 +211,15 @@ mod tests {
         assert_eq!(category(&Method::POST, "/v1/calls"), Some(Category::Calls));
         assert_eq!(category(&Method::GET, "/v1/ws"), Some(Category::WebSocket));
         assert_eq!(category(&Method::GET, "/ping"), None);
+        assert_eq!(category(&Method::POST, "/api/auth/login"), Some(Category::Auth));
+        assert_eq!(category(&Method::POST, "/api/auth/logout"), Some(Category::General));
+        assert_eq!(category(&Method::POST, "/api/users"), Some(Category::Auth));
+        assert_eq!(
+            category(&Method::POST, "/api/groups/x/messages"),
+            Some(Category::Messages)
+        );
+        assert_eq!(category(&Method::GET, "/api/conversations"), Some(Category::General));
+        assert_eq!(category(&Method::GET, "/ws"), Some(Category::WebSocket));
     }
 
     #[test]

@@ -9,7 +9,10 @@
 //! - an error answer is the error envelope `{ success: false, error, code }`; the statuses every
 //!   handler of a kind can produce (bad input, a missing token, rate limits, internal errors) are added
 //!   from what the operation takes, the specific ones (403, 404, 409, …) are on the handlers;
-//! - every operation needs a bearer token unless its annotation says `security(())`.
+//! - every operation needs a bearer token unless its annotation says `security(())`;
+//! - the other API documents' dialects (`crate::dialects`) are described as they answer: their
+//!   operations, tagged with the dialect's name, list their own bodies and errors and get none of the
+//!   above but the token.
 
 use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::response::ResponseBuilder;
@@ -55,6 +58,7 @@ const JSON: &str = "application/json";
         (name = "broadcasts", description = "Broadcast lists: one message to many DMs."),
         (name = "webhooks", description = "Signed event deliveries to HTTP endpoints."),
         (name = "realtime", description = "The WebSocket for live events."),
+        (name = "simple-chat", description = "The dialect of the simple-chat document (`/api/auth`, `/api/conversations`, `/api/groups`): its own bodies and `{\"error\": …}` errors, no envelope, messages in the clear. See `docs/DIALECTS.md`."),
     ),
 )]
 struct ApiDoc;
@@ -98,6 +102,10 @@ impl Modify for Conventions {
                     None => secured_by_default,
                 };
                 unique_operation_id(operation);
+                // A dialect's operations document its own answers, errors included.
+                if is_dialect(operation) {
+                    continue;
+                }
                 if path != DOCUMENT_PATH {
                     wrap_answers(operation);
                 }
@@ -105,6 +113,14 @@ impl Modify for Conventions {
             }
         }
     }
+}
+
+fn is_dialect(operation: &Operation) -> bool {
+    operation
+        .tags
+        .iter()
+        .flatten()
+        .any(|tag| crate::dialects::TAGS.contains(&tag.as_str()))
 }
 
 fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {

@@ -42,6 +42,7 @@ pub(crate) fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(files::router())
         .merge(broadcasts::router())
         .merge(webhooks::router())
+        .merge(crate::dialects::router())
         .routes(routes!(crate::ws::upgrade))
         .split_for_parts();
     let router = router

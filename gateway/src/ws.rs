@@ -25,14 +25,14 @@ use crate::extract::{Query, bearer, parse_json};
 use crate::{ApiError, AppState, MAX_BODY_BYTES};
 
 /// How often the server pings an idle socket.
-const HEARTBEAT: Duration = Duration::from_secs(30);
+pub(crate) const HEARTBEAT: Duration = Duration::from_secs(30);
 /// A socket silent for this long is closed.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// How long an unauthenticated socket may wait before its `auth` frame.
 const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 
-const POLICY_VIOLATION: u16 = 1008;
-const TRY_AGAIN_LATER: u16 = 1013;
+pub(crate) const POLICY_VIOLATION: u16 = 1008;
+pub(crate) const TRY_AGAIN_LATER: u16 = 1013;
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -109,7 +109,7 @@ pub(crate) async fn upgrade(
 }
 
 /// Authenticates a token and registers the connection with the hub.
-fn connect(state: &AppState, token: &str) -> node::Result<(Actor, Subscription)> {
+pub(crate) fn connect(state: &AppState, token: &str) -> node::Result<(Actor, Subscription)> {
     let token = bearer(token).ok_or(node::Error::Unauthorized("empty token"))?;
     let actor = state.services.auth.authenticate(token)?;
     let subscription = state
@@ -250,7 +250,7 @@ async fn run(
     went_offline(&state, &actor);
 }
 
-fn went_offline(state: &AppState, actor: &Actor) {
+pub(crate) fn went_offline(state: &AppState, actor: &Actor) {
     if !state.services.hub.is_online(actor.user_id) {
         if let Err(err) = state.services.users.went_offline(actor.user_id) {
             tracing::warn!(user = %actor.user_id, error = %err, "recording last_seen failed");
@@ -259,7 +259,7 @@ fn went_offline(state: &AppState, actor: &Actor) {
     }
 }
 
-fn announce(state: &AppState, actor: &Actor, online: bool, status: Option<&str>) {
+pub(crate) fn announce(state: &AppState, actor: &Actor, online: bool, status: Option<&str>) {
     if let Err(err) = state.services.presence.announce(actor.user_id, online, status) {
         tracing::warn!(user = %actor.user_id, error = %err, "presence announcement failed");
     }
@@ -356,7 +356,7 @@ async fn send(socket: &mut WebSocket, frame: &ServerFrame) -> Result<(), axum::E
     socket.send(Message::Text(Utf8Bytes::from(text))).await
 }
 
-async fn close(mut socket: WebSocket, code: u16, reason: &str) {
+pub(crate) async fn close(mut socket: WebSocket, code: u16, reason: &str) {
     // Close reasons are limited to 123 bytes by the protocol.
     let mut end = reason.len().min(123);
     while !reason.is_char_boundary(end) {

@@ -135,7 +135,10 @@ async fn bodies_are_checked() {
     // Not a participant: no body gets in either.
     let eve = node.user("eve").await;
     let refused = eve.api.post("/v1/messages", clear(&dm, "hi", "e4")).await;
-    assert!(refused.0 == StatusCode::FORBIDDEN || refused.0 == StatusCode::NOT_FOUND, "{refused:?}");
+    assert!(
+        refused.0 == StatusCode::FORBIDDEN || refused.0 == StatusCode::NOT_FOUND,
+        "{refused:?}"
+    );
 }
 
 #[tokio::test]
@@ -181,7 +184,10 @@ async fn bodies_cross_federation_both_ways() {
         StatusCode::CREATED,
     );
     let received = loop {
-        match tokio::time::timeout(WAIT, listener.next()).await.expect("a message within the wait") {
+        match tokio::time::timeout(WAIT, listener.next())
+            .await
+            .expect("a message within the wait")
+        {
             Some(Event::Message(message)) => break message,
             Some(Event::Rejected { error, .. } | Event::Stopped { error }) => panic!("listener failed: {error}"),
             _ => continue,
@@ -192,7 +198,10 @@ async fn bodies_cross_federation_both_ways() {
 
     // Bob's body is submitted to the host, which orders it and relays it to Ann.
     let sent = assert_ok(
-        bob_raw.api.post("/v1/messages", clear(&group, "from node-b", "f2")).await,
+        bob_raw
+            .api
+            .post("/v1/messages", clear(&group, "from node-b", "f2"))
+            .await,
         StatusCode::CREATED,
     );
     assert_eq!(sent["sequence_number"], 2);

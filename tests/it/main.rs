@@ -1,13 +1,14 @@
 //! End-to-end tests: real nodes on 127.0.0.1 with temp data dirs, driven over HTTP and WebSocket.
 
 mod auth;
-mod clear_messages;
 mod avatars;
 mod broadcasts;
 mod calls;
+mod clear_messages;
 mod contacts;
 mod conversation_extras;
 mod conversations;
+mod dialect_simple_chat;
 mod durability;
 mod e2ee;
 mod federated_calls;

@@ -11,8 +11,9 @@ use crate::support::*;
 
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "patch", "head", "options", "trace"];
 /// Operations that end the caller's session or account; they get a user of their own.
-const ENDS_SESSION: [(&str, &str); 3] = [
+const ENDS_SESSION: [(&str, &str); 4] = [
     ("post", "/v1/auth/logout"),
+    ("post", "/api/auth/logout"),
     ("post", "/v1/auth/logout-all"),
     ("delete", "/v1/users/me"),
 ];

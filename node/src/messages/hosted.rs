@@ -48,7 +48,11 @@ impl Messages {
         let remote_user = |user: &UserId| homes.values().any(|(_, users)| users.contains(user));
         // This node's recipient devices, with their ciphertexts (none for a message in the clear).
         let local: Vec<(UserId, DeviceId, Option<&DeviceCiphertext>)> = match record.in_clear {
-            true => record.recipients.iter().map(|(user, device)| (*user, *device, None)).collect(),
+            true => record
+                .recipients
+                .iter()
+                .map(|(user, device)| (*user, *device, None))
+                .collect(),
             false => request
                 .ciphertexts
                 .iter()
@@ -188,7 +192,12 @@ impl Messages {
     }
 
     /// Replaces the body of a message in the clear; the caller holds the conversation's lock.
-    async fn edit_clear(&self, actor: &Actor, mut record: MessageRecord, request: EditMessageRequest) -> Result<Message> {
+    async fn edit_clear(
+        &self,
+        actor: &Actor,
+        mut record: MessageRecord,
+        request: EditMessageRequest,
+    ) -> Result<Message> {
         let body = request
             .body
             .ok_or_else(|| Error::invalid("body", "this message was sent in the clear: send its new body"))?;

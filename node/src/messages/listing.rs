@@ -1,6 +1,7 @@
 //! Reading a conversation page by page: sequence bounds, filters by type and time, and cursors.
 
-use protocol::api::{MessagePage, MessageQuery};
+use protocol::ConversationId;
+use protocol::api::{MessagePage, MessageQuery, Timestamp};
 
 use super::Messages;
 use super::records::MessageRecord;
@@ -23,6 +24,37 @@ fn parse_cursor(cursor: &str) -> Result<(bool, u64)> {
 }
 
 impl Messages {
+    /// The lowest sequence number in `low..high` whose message was stored after `at` (`high` when none
+    /// was), found by bisection: a conversation's messages are stored in sequence order, so time and
+    /// sequence grow together, and a page that ends at a time (`to`, the dialects' timestamp cursors)
+    /// starts its scan there instead of at the newest message. Erased messages leave gaps, which the
+    /// probe skips.
+    fn first_stored_after(&self, conversation: ConversationId, low: u64, high: u64, at: Timestamp) -> Result<u64> {
+        let (mut low, mut high) = (low, high);
+        while low < high {
+            let middle = low + (high - low) / 2;
+            let next = self
+                .store
+                .trees
+                .convseq_message
+                .range(keys::id_seq(conversation.as_bytes(), middle)..keys::id_seq(conversation.as_bytes(), high))
+                .next()
+                .transpose()?;
+            match next {
+                Some((_, value)) => {
+                    let record: MessageRecord = decode(&value)?;
+                    if record.created_at <= at {
+                        low = record.seq + 1;
+                    } else {
+                        high = middle;
+                    }
+                }
+                None => high = middle,
+            }
+        }
+        Ok(low)
+    }
+
     /// A page of a conversation in ascending order, with the caller's device copies. Without `after_seq`
     /// pages go backwards from the newest; with it, forwards.
     pub fn list(&self, actor: &Actor, query: MessageQuery) -> Result<MessagePage> {
@@ -48,7 +80,10 @@ impl Messages {
         let low = after
             .map_or(0, |after| after.saturating_add(1))
             .max(me.cleared_through.saturating_add(1));
-        let high = before.unwrap_or(u64::MAX);
+        let mut high = before.unwrap_or(u64::MAX);
+        if let Some(to) = query.to {
+            high = self.first_stored_after(conversation, low, high, to)?;
+        }
         if low >= high {
             return Ok(MessagePage {
                 messages: Vec::new(),

@@ -227,7 +227,10 @@ pub(super) fn check_body(body: &str) -> Result<()> {
         return Err(Error::invalid("body", "must not be empty"));
     }
     if body.len() > MAX_BODY_BYTES {
-        return Err(Error::invalid("body", format!("must be at most {MAX_BODY_BYTES} bytes")));
+        return Err(Error::invalid(
+            "body",
+            format!("must be at most {MAX_BODY_BYTES} bytes"),
+        ));
     }
     Ok(())
 }

@@ -6,9 +6,9 @@
 use std::collections::HashSet;
 
 use libp2p::PeerId;
+use protocol::Base64Bytes;
 use protocol::api::ConversationKind;
 use protocol::federation::{Change, Envelope, MessageChange, RelayedCopy, RelayedMessage};
-use protocol::Base64Bytes;
 use protocol::ws::ServerFrame;
 
 use super::Messages;

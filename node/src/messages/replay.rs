@@ -87,9 +87,10 @@ impl Messages {
                 continue;
             };
             let from = seq.max(cleared).saturating_add(1);
-            let range = self.store.trees.convseq_message.range(
-                keys::id_seq(conversation.as_bytes(), from)..=keys::id_seq(conversation.as_bytes(), u64::MAX),
-            );
+            let range =
+                self.store.trees.convseq_message.range(
+                    keys::id_seq(conversation.as_bytes(), from)..=keys::id_seq(conversation.as_bytes(), u64::MAX),
+                );
             for entry in range {
                 if replay.full() {
                     return Ok(replay.events);

@@ -1,0 +1,21 @@
+//! The other API documents' dialects: apps whose clients already exist, served at their own paths and
+//! shapes on the same node services as `/v1`, so their users and `/v1`'s share conversations. Each
+//! dialect lives in its own module with its own error shape; what they share (a device for every
+//! login, refresh tokens that carry their session) is here. `docs/DIALECTS.md` says, per document,
+//! what works as written and what differs on purpose.
+
+mod sessions;
+mod simple_chat;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::AppState;
+
+/// Tags of dialect operations in the OpenAPI document: their answers are the dialect's own shapes,
+/// not the envelope (see `crate::openapi`).
+pub(crate) const TAGS: [&str; 1] = [simple_chat::TAG];
+
+/// Every dialect's routes with their operations.
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().merge(simple_chat::router())
+}

@@ -1,0 +1,274 @@
+//! `GET /ws?token=`: simple-chat's WebSocket. The node's events become the document's frames
+//! (`{"type":"message","data":{…}}`, `{"type":"error","message":…}`), and the client's
+//! `{"type":"message","conversation_id"|"group_id","content"}` is a send in the clear. There is no
+//! acknowledgement frame in this dialect, so a message counts as delivered once it is written to the
+//! socket; on connect the socket first carries what the device missed since its last connection. A
+//! sent message comes back on the sender's socket too, as the document's server does, so the client
+//! shows it once the node has stored it.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
+use axum::response::{IntoResponse, Response};
+use node::{Actor, Subscription};
+use protocol::ConversationId;
+use protocol::ws::{MessageEvent, ServerFrame};
+use serde::{Deserialize, Serialize};
+use tokio::time::{Instant, interval};
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::chats::send;
+use super::shapes::SocketMessage;
+use super::{Error, ErrorBody, TAG};
+use crate::extract::{Query, parse_json};
+use crate::ws::{HEARTBEAT, IDLE_TIMEOUT, POLICY_VIOLATION, TRY_AGAIN_LATER, announce, close, connect, went_offline};
+use crate::{ApiError, AppState, MAX_BODY_BYTES};
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(upgrade))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct SocketParams {
+    /// The access token (or send it as `Authorization: Bearer`).
+    token: Option<String>,
+}
+
+/// What the client sends: a message for a one-to-one conversation or a group.
+#[derive(Debug, Deserialize)]
+struct Outgoing {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    conversation_id: Option<ConversationId>,
+    #[serde(default)]
+    group_id: Option<ConversationId>,
+    #[serde(default)]
+    content: Option<String>,
+}
+
+/// What the node sends.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Incoming {
+    Message { data: SocketMessage },
+    Error { message: String },
+}
+
+/// # `GET /ws`
+///
+/// Upgrades to simple-chat's WebSocket, authenticated by `?token=<access token>` or an
+/// `Authorization: Bearer` header.
+#[utoipa::path(
+    get,
+    path = "/ws",
+    tag = TAG,
+    summary = "The WebSocket of simple-chat clients",
+    security(()),
+    params(SocketParams),
+    responses(
+        (status = 101, description = "Switched to the WebSocket protocol"),
+        (status = 400, description = "Not a WebSocket upgrade request", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
+        (status = 429, description = "Too many connections", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn upgrade(
+    State(state): State<AppState>,
+    query: std::result::Result<Query<SocketParams>, ApiError>,
+    headers: HeaderMap,
+    upgrade: std::result::Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade.max_message_size(MAX_BODY_BYTES),
+        Err(rejection) => return Error::from(ApiError::bad_request(rejection.body_text())).into_response(),
+    };
+    let token = match query {
+        Ok(Query(params)) => params.token,
+        Err(err) => return Error::from(err).into_response(),
+    };
+    let token = token.or_else(|| {
+        headers
+            .get(AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+    });
+    let Some(token) = token else {
+        return Error::from(ApiError::unauthorized(
+            "missing token: ?token= or Authorization: Bearer",
+        ))
+        .into_response();
+    };
+    match connect(&state, &token) {
+        Ok((actor, subscription)) => upgrade.on_upgrade(move |socket| run(socket, state, actor, subscription)),
+        Err(err) => Error::from(err).into_response(),
+    }
+}
+
+/// Remembers whether each conversation seen on this socket is a group, for the frames' `group_id`.
+struct Kinds<'a> {
+    state: &'a AppState,
+    actor: &'a Actor,
+    known: HashMap<ConversationId, bool>,
+}
+
+impl Kinds<'_> {
+    fn is_group(&mut self, id: ConversationId) -> bool {
+        *self.known.entry(id).or_insert_with(|| {
+            self.state
+                .services
+                .conversations
+                .get(self.actor, id)
+                .is_ok_and(|c| c.kind != protocol::api::ConversationKind::Dm)
+        })
+    }
+}
+
+async fn run(mut socket: WebSocket, state: AppState, actor: Actor, mut subscription: Subscription) {
+    let mut kinds = Kinds {
+        state: &state,
+        actor: &actor,
+        known: HashMap::new(),
+    };
+    let missed = match state.services.messages.undelivered(&actor) {
+        Ok(missed) => missed,
+        Err(err) => {
+            let _ = send_frame(&mut socket, &error(Error::from(err))).await;
+            return close(socket, TRY_AGAIN_LATER, "could not read missed messages").await;
+        }
+    };
+    for event in &missed {
+        if deliver(&mut socket, &state, &actor, &mut kinds, event).await.is_err() {
+            return;
+        }
+    }
+    if subscription.first {
+        announce(&state, &actor, true, None);
+    }
+    let mut heartbeat = interval(HEARTBEAT);
+    heartbeat.reset();
+    let mut last_heard = Instant::now();
+    loop {
+        tokio::select! {
+            frame = subscription.frames.recv() => match frame {
+                Some(ServerFrame::MessageNew(event)) => {
+                    if missed.iter().any(|m| m.message_id == event.message_id) {
+                        continue;
+                    }
+                    if deliver(&mut socket, &state, &actor, &mut kinds, &event).await.is_err() {
+                        break;
+                    }
+                }
+                Some(_) => {}
+                None => {
+                    close(socket, TRY_AGAIN_LATER, "closed by the server (session ended or connection too slow)").await;
+                    drop(subscription);
+                    return went_offline(&state, &actor);
+                }
+            },
+            incoming = socket.recv() => {
+                last_heard = Instant::now();
+                match incoming {
+                    Some(Ok(Message::Text(text))) => {
+                        let reply = handle(&state, &actor, text.as_bytes()).await;
+                        if send_frame(&mut socket, &reply).await.is_err() {
+                            break;
+                        }
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        let reply = error(ApiError::bad_request("binary frames are not supported; send JSON text").into());
+                        if send_frame(&mut socket, &reply).await.is_err() {
+                            break;
+                        }
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                }
+            }
+            _ = heartbeat.tick() => {
+                if last_heard.elapsed() > IDLE_TIMEOUT {
+                    close(socket, POLICY_VIOLATION, "idle timeout").await;
+                    drop(subscription);
+                    return went_offline(&state, &actor);
+                }
+                if socket.send(Message::Ping(Default::default())).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    drop(subscription);
+    went_offline(&state, &actor);
+}
+
+/// Writes one message to the socket and counts it delivered.
+async fn deliver(
+    socket: &mut WebSocket,
+    state: &AppState,
+    actor: &Actor,
+    kinds: &mut Kinds<'_>,
+    event: &MessageEvent,
+) -> Result<(), axum::Error> {
+    let group = kinds.is_group(event.conversation_id);
+    let data = SocketMessage::new(event, group);
+    send_frame(socket, &Incoming::Message { data }).await?;
+    if let Err(err) = state.services.messages.mark_delivered(actor, event.message_id).await {
+        tracing::warn!(message = %event.message_id, error = %err, "could not mark a message delivered");
+    }
+    Ok(())
+}
+
+/// Acts on one client frame: a send answers with the stored message, anything else with an error.
+async fn handle(state: &AppState, actor: &Actor, text: &[u8]) -> Incoming {
+    let frame = match parse_json::<Outgoing>(text) {
+        Ok(frame) => frame,
+        Err(err) => return error(err.into()),
+    };
+    if frame.kind != "message" {
+        return error(ApiError::bad_request(format!("unsupported frame type {:?}", frame.kind)).into());
+    }
+    if !crate::limits::allow_socket_send(state, actor.user_id) {
+        return error(
+            ApiError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "RATE_LIMIT_EXCEEDED",
+                "Rate limit exceeded",
+            )
+            .into(),
+        );
+    }
+    let (id, group) = match (frame.conversation_id, frame.group_id) {
+        (Some(id), None) => (id, false),
+        (None, Some(id)) => (id, true),
+        _ => {
+            return error(ApiError::validation("exactly one of conversation_id and group_id is required").into());
+        }
+    };
+    let Some(content) = frame.content else {
+        return error(ApiError::validation("content is required").into());
+    };
+    match send(state, actor, id, content, group).await {
+        Ok(data) => Incoming::Message {
+            data: data.for_socket(),
+        },
+        Err(err) => error(err),
+    }
+}
+
+fn error(err: Error) -> Incoming {
+    Incoming::Error {
+        message: err.message().to_owned(),
+    }
+}
+
+async fn send_frame(socket: &mut WebSocket, frame: &Incoming) -> Result<(), axum::Error> {
+    let text = serde_json::to_string(frame).expect("frames serialise");
+    socket.send(Message::Text(Utf8Bytes::from(text))).await
+}
