@@ -166,6 +166,29 @@ pub(crate) fn allow_socket_send(state: &AppState, user: protocol::UserId) -> boo
             .allowed
 }
 
+/// The answer past the budget: the envelope, whose `error` string is also what simple-chat's clients
+/// read, or on messaging-app's own paths its `{"error": {code, message, details}}`.
+fn refusal(path: &str, retry_after: u64) -> serde_json::Value {
+    let messaging_app = ["/api/users", "/api/messages", "/api/webhooks"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix));
+    if messaging_app {
+        return json!({
+            "error": {
+                "code": "rate_limit_exceeded",
+                "message": "Too many requests",
+                "details": { "retry_after": retry_after },
+            },
+        });
+    }
+    json!({
+        "success": false,
+        "error": "Rate limit exceeded",
+        "code": "RATE_LIMIT_EXCEEDED",
+        "retry_after": retry_after,
+    })
+}
+
 /// The middleware: counts the request against its budget, refuses it past the budget, and stamps the
 /// rate-limit headers on the answer either way.
 pub(crate) async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -179,12 +202,7 @@ pub(crate) async fn limit(State(state): State<AppState>, request: Request, next:
         next.run(request).await
     } else {
         let retry_after = verdict.reset.saturating_sub(now_secs()).max(1);
-        let body = json!({
-            "success": false,
-            "error": "Rate limit exceeded",
-            "code": "RATE_LIMIT_EXCEEDED",
-            "retry_after": retry_after,
-        });
+        let body = refusal(request.uri().path(), retry_after);
         let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
         response
             .headers_mut()

@@ -9,14 +9,12 @@ mod groups;
 mod shapes;
 mod socket;
 
-use axum::Json;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::{ApiError, AppState};
+use super::errors::Coded;
+pub(crate) use super::errors::PlainError as ErrorBody;
+use crate::AppState;
 
 /// The OpenAPI tag of this dialect's operations.
 pub(crate) const TAG: &str = "simple-chat";
@@ -29,49 +27,26 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .merge(socket::router())
 }
 
-/// The document's error body.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(as = SimpleChatError)]
-pub(crate) struct ErrorBody {
-    /// What went wrong.
-    error: String,
+/// Which document's client is on a path simple-chat shares with messaging-app, as far as the request
+/// tells (a login by email, a refresh token a messaging-app login issued, a group with members); its
+/// errors take that client's shape.
+#[derive(Debug, Clone, Copy)]
+enum Client {
+    SimpleChat,
+    MessagingApp,
 }
 
-/// Every failure of this dialect: the node's status, in the document's shape. The document lists 400
-/// for invalid input, so a field that does not fit is a 400 here rather than `/v1`'s 422.
-#[derive(Debug)]
-pub(crate) struct Error(ApiError);
-
-impl From<ApiError> for Error {
-    fn from(err: ApiError) -> Self {
-        Self(err)
+impl Client {
+    fn respond<T: IntoResponse>(self, answer: Result<T>) -> Response {
+        match (self, answer) {
+            (_, Ok(answer)) => answer.into_response(),
+            (Client::SimpleChat, Err(err)) => err.into_response(),
+            (Client::MessagingApp, Err(err)) => err.reshape::<Coded>().into_response(),
+        }
     }
 }
 
-impl From<node::Error> for Error {
-    fn from(err: node::Error) -> Self {
-        Self(err.into())
-    }
-}
-
-impl Error {
-    /// For frames on the dialect's WebSocket.
-    pub(crate) fn message(&self) -> &str {
-        self.0.message()
-    }
-}
-
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        let status = match self.0.status() {
-            StatusCode::UNPROCESSABLE_ENTITY | StatusCode::UNSUPPORTED_MEDIA_TYPE => StatusCode::BAD_REQUEST,
-            status => status,
-        };
-        let body = ErrorBody {
-            error: self.0.message().to_owned(),
-        };
-        (status, Json(body)).into_response()
-    }
-}
+/// Failures in the document's shape, `{"error": "…"}`.
+pub(crate) type Error = super::errors::Error<super::errors::Plain>;
 
 type Result<T> = std::result::Result<T, Error>;

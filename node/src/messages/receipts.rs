@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use libp2p::PeerId;
-use protocol::api::{ReadUpTo, ReadUpToRequest, Receipt, Timestamp};
+use protocol::api::{DeliveryState, Message, ReadUpTo, ReadUpToRequest, Receipt, Timestamp};
 use protocol::federation::{Event, ReceiptNotice};
 use protocol::ws::{ReceiptEvent, ServerFrame};
 use protocol::{ConversationId, MessageId, UserId};
@@ -28,6 +28,35 @@ impl Messages {
             .map(|b| decode(&b))
             .transpose()?
             .unwrap_or_default())
+    }
+
+    /// How far `message` has got, as the caller sees it (see [`DeliveryState`]): one scan of the
+    /// message's receipts.
+    pub fn delivery_state(&self, actor: &Actor, message: &Message) -> Result<DeliveryState> {
+        let own = message.sender_id == actor.user_id;
+        if !own {
+            let receipt = self.receipt_at(&keys::receipt(message.id, actor.user_id))?;
+            return Ok(match receipt.read_at {
+                Some(_) => DeliveryState::Read,
+                None => DeliveryState::Delivered,
+            });
+        }
+        let mut state = DeliveryState::Sent;
+        for entry in self.store.trees.messageuser_receipt.scan_prefix(message.id.as_bytes()) {
+            let (key, value) = entry?;
+            // The sender's own other devices mark it too; they are not its recipients.
+            if keys::id_at(&key, 16).map(UserId::from_bytes) == Some(actor.user_id) {
+                continue;
+            }
+            let receipt: ReceiptRecord = decode(&value)?;
+            if receipt.read_at.is_some() {
+                return Ok(DeliveryState::Read);
+            }
+            if receipt.delivered_at.is_some() {
+                state = DeliveryState::Delivered;
+            }
+        }
+        Ok(state)
     }
 
     /// Records that the caller's device has the message: it leaves the device's queue, and the sender

@@ -136,6 +136,20 @@ pub struct Message {
     pub reactions: Vec<Reaction>,
 }
 
+/// How far a message has got, as its reader sees it: for the sender's own message, the furthest any
+/// other participant has taken it; for a message from someone else, the reader's own mark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryState {
+    /// Stored by the node; no recipient has it yet.
+    Sent,
+    /// A recipient's device has it.
+    Delivered,
+    /// A recipient has read it.
+    Read,
+}
+
 /// `GET /v1/messages`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]

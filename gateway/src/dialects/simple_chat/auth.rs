@@ -4,13 +4,15 @@
 use axum::Json as JsonAnswer;
 use axum::extract::State;
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::shapes::{Auth as AuthAnswer, Notice, User};
-use super::{ErrorBody, Result, TAG};
+use super::{Client, Error, ErrorBody, Result, TAG};
+use crate::dialects::errors::{CodedError, EitherError};
 use crate::dialects::sessions::{self, Account, Session};
 use crate::extract::{Auth, ClientIp, Json};
 use crate::{ApiError, AppState};
@@ -116,7 +118,8 @@ pub(crate) async fn register(
     responses(
         (status = 200, description = "The account and its tokens", body = AuthAnswer),
         (status = 400, description = "Invalid request body", body = ErrorBody),
-        (status = 401, description = "Wrong username, email or password", body = ErrorBody),
+        (status = 401, description = "Wrong username, email or password: `{\"error\": …}`, or messaging-app's `{\"error\": {code, message, details}}` for a login by email", body = EitherError),
+        (status = 422, description = "messaging-app's validation error (a login by email)", body = CodedError),
         (status = 429, description = "Rate limit exceeded", body = ErrorBody),
     ),
 )]
@@ -125,14 +128,26 @@ pub(crate) async fn login(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: std::result::Result<Json<Login>, ApiError>,
-) -> Result<JsonAnswer<AuthAnswer>> {
-    let Json(body) = body?;
-    let identity = body
-        .username
-        .or(body.email)
-        .ok_or_else(|| ApiError::validation("username or email is required"))?;
-    let session = sessions::login(&state, &headers, DIALECT, ip, identity, body.password).await?;
-    answer(&state, session)
+) -> Response {
+    let body = match body {
+        Ok(Json(body)) => body,
+        Err(err) => return Error::from(err).into_response(),
+    };
+    // messaging-app logs in by email; its client reads errors in its own shape.
+    let client = match (&body.username, &body.email) {
+        (None, Some(_)) => Client::MessagingApp,
+        _ => Client::SimpleChat,
+    };
+    let answer = async {
+        let identity = body
+            .username
+            .or(body.email)
+            .ok_or_else(|| ApiError::validation("username or email is required"))?;
+        let mut session = sessions::login(&state, &headers, DIALECT, ip, identity, body.password).await?;
+        session.refresh_token = client.mark(&session.refresh_token);
+        answer(&state, session)
+    };
+    client.respond(answer.await)
 }
 
 /// # `POST /api/auth/refresh`
@@ -140,28 +155,54 @@ pub(crate) async fn login(
     post,
     path = "/api/auth/refresh",
     tag = TAG,
-    summary = "Refresh the access token (simple-chat)",
+    summary = "Refresh the access token (simple-chat, messaging-app)",
     security(()),
     request_body = Refresh,
     responses(
         (status = 200, description = "A new access token and the next refresh token", body = Refreshed),
         (status = 400, description = "Invalid request body", body = ErrorBody),
-        (status = 401, description = "Invalid, spent or expired refresh token", body = ErrorBody),
+        (status = 401, description = "Invalid, spent or expired refresh token (in messaging-app's shape for a token its login issued)", body = EitherError),
         (status = 429, description = "Rate limit exceeded", body = ErrorBody),
     ),
 )]
 pub(crate) async fn refresh(
     State(state): State<AppState>,
     body: std::result::Result<Json<Refresh>, ApiError>,
-) -> Result<JsonAnswer<Refreshed>> {
-    let Json(body) = body?;
-    let pair = sessions::refresh(&state, &body.refresh_token).await?;
-    Ok(JsonAnswer(Refreshed {
-        access_token: pair.access_token,
-        refresh_token: pair.refresh_token,
-        expires_in: pair.expires_in,
-        token_type: "Bearer",
-    }))
+) -> Response {
+    let body = match body {
+        Ok(Json(body)) => body,
+        Err(err) => return Error::from(err).into_response(),
+    };
+    let (client, token) = Client::of_refresh_token(&body.refresh_token);
+    let answer = async {
+        let pair = sessions::refresh(&state, token).await?;
+        Ok(JsonAnswer(Refreshed {
+            access_token: pair.access_token,
+            refresh_token: client.mark(&pair.refresh_token),
+            expires_in: pair.expires_in,
+            token_type: "Bearer",
+        }))
+    };
+    client.respond(answer.await)
+}
+
+/// Marks the refresh tokens of messaging-app logins, so a refresh knows whose error shape to use.
+const MESSAGING_APP_MARK: &str = "ma.";
+
+impl Client {
+    fn mark(self, refresh_token: &str) -> String {
+        match self {
+            Client::SimpleChat => refresh_token.to_owned(),
+            Client::MessagingApp => format!("{MESSAGING_APP_MARK}{refresh_token}"),
+        }
+    }
+
+    fn of_refresh_token(token: &str) -> (Self, &str) {
+        match token.strip_prefix(MESSAGING_APP_MARK) {
+            Some(rest) => (Client::MessagingApp, rest),
+            None => (Client::SimpleChat, token),
+        }
+    }
 }
 
 /// # `POST /api/auth/logout`

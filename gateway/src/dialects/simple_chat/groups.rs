@@ -3,6 +3,7 @@
 use axum::Json as JsonAnswer;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use protocol::api::{AddParticipantRequest, ConversationKind, CreateConversationRequest};
 use protocol::{ConversationId, UserId};
 use serde::Serialize;
@@ -11,9 +12,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::chats::{Extracted, MessageAnswer, PageQuery, conversation, conversations_of, group, page, send};
-use super::shapes::{Group, MessagePage, NewGroup, NewMessage, Notice, UserRefBody};
-use super::{ErrorBody, Result, TAG};
+use super::shapes::{CreatedGroup, Group, MessagePage, NewGroup, NewMessage, Notice, UserRefBody};
+use super::{Client, Error, ErrorBody, Result, TAG};
 use crate::AppState;
+use crate::dialects::errors::EitherError;
 use crate::extract::{Auth, Json, Path, Query};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -63,12 +65,16 @@ pub(crate) async fn list_groups(State(state): State<AppState>, auth: Extracted<A
     post,
     path = "/api/groups",
     tag = TAG,
-    summary = "Create a group with the caller as its only member (simple-chat)",
+    summary = "Create a group (simple-chat, messaging-app)",
+    description = "simple-chat sends a `name` and gets the group under `group`, with the caller as its only member; \
+        messaging-app may add `description`, `members` and `settings` and reads the group at the top level. \
+        A body with any of those three gets messaging-app's error shape.",
     request_body = NewGroup,
     responses(
-        (status = 201, description = "The group", body = GroupAnswer),
-        (status = 400, description = "Invalid request body (a name of 1 to 100 characters)", body = ErrorBody),
+        (status = 201, description = "The group, in both documents' shapes", body = CreatedGroup),
+        (status = 400, description = "Invalid request body (a name of 1 to 100 characters)", body = EitherError),
         (status = 401, description = "Invalid or expired token", body = ErrorBody),
+        (status = 404, description = "A member does not exist", body = EitherError),
         (status = 429, description = "Rate limit exceeded", body = ErrorBody),
     ),
 )]
@@ -76,18 +82,31 @@ pub(crate) async fn create_group(
     State(state): State<AppState>,
     auth: Extracted<Auth>,
     body: Extracted<Json<NewGroup>>,
-) -> Result<(StatusCode, JsonAnswer<GroupAnswer>)> {
-    let (Auth(actor), Json(body)) = (auth?, body?);
+) -> Response {
+    let (actor, body) = match (auth, body) {
+        (Ok(Auth(actor)), Ok(Json(body))) => (actor, body),
+        (Err(err), _) | (_, Err(err)) => return Error::from(err).into_response(),
+    };
+    let client = match body.is_messaging_apps() {
+        true => Client::MessagingApp,
+        false => Client::SimpleChat,
+    };
     let request = CreateConversationRequest {
         kind: ConversationKind::Group,
         subject: Some(body.name),
-        description: None,
-        participants: Vec::new(),
-        settings: None,
+        description: body.description,
+        participants: body.members.unwrap_or_default(),
+        settings: body.settings,
     };
-    let (created, _) = state.services.conversations.create(&actor, request).await?;
-    let group = group(&state, &actor, &created)?;
-    Ok((StatusCode::CREATED, JsonAnswer(GroupAnswer { group })))
+    let created = async {
+        let (created, _) = state.services.conversations.create(&actor, request).await?;
+        let members = state.services.conversations.participants(&actor, created.id)?;
+        Ok((
+            StatusCode::CREATED,
+            JsonAnswer(CreatedGroup::new(&created, &members, actor.user_id)),
+        ))
+    };
+    client.respond(created.await)
 }
 
 /// # `GET /api/groups/{id}`

@@ -112,7 +112,8 @@ pub(super) struct ChatMessage {
     pub(super) created_at: Timestamp,
 }
 
-/// A message as the WebSocket carries it: `conversation_id` and `group_id` both present, one `null`.
+/// A message as the WebSocket carries it: `conversation_id` and `group_id` both present, one `null`
+/// (simple-chat), and its `type` (messaging-app, which shares the socket).
 #[derive(Debug, Serialize)]
 pub(super) struct SocketMessage {
     id: MessageId,
@@ -120,6 +121,8 @@ pub(super) struct SocketMessage {
     conversation_id: Option<ConversationId>,
     group_id: Option<ConversationId>,
     content: String,
+    #[serde(rename = "type")]
+    kind: protocol::MessageType,
     encrypted: bool,
     created_at: Timestamp,
 }
@@ -132,6 +135,7 @@ impl SocketMessage {
             conversation_id: (!group).then_some(event.conversation_id),
             group_id: group.then_some(event.conversation_id),
             content: event.body.clone().unwrap_or_default(),
+            kind: event.message_type,
             encrypted: event.encrypted,
             created_at: event.created_at,
         }
@@ -146,6 +150,7 @@ impl ChatMessage {
             conversation_id: self.conversation_id,
             group_id: self.group_id,
             content: self.content,
+            kind: protocol::MessageType::Text,
             encrypted: self.encrypted,
             created_at: self.created_at,
         }
@@ -173,11 +178,75 @@ pub(super) struct UserRefBody {
     pub(super) user_id: protocol::api::UserRef,
 }
 
-/// `POST /api/groups`.
+/// `POST /api/groups`: simple-chat sends a `name`; messaging-app, on the same path, may add a
+/// `description`, the first `members` and `settings`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(as = SimpleChatNewGroup)]
 pub(super) struct NewGroup {
     pub(super) name: String,
+    #[serde(default)]
+    pub(super) description: Option<String>,
+    /// User ids or handles `username@node`.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub(super) members: Option<Vec<protocol::api::UserRef>>,
+    #[serde(default)]
+    pub(super) settings: Option<protocol::api::UpdateSettings>,
+}
+
+impl NewGroup {
+    /// Whether the body is messaging-app's (anything beyond simple-chat's `name`).
+    pub(super) fn is_messaging_apps(&self) -> bool {
+        self.description.is_some() || self.members.is_some() || self.settings.is_some()
+    }
+}
+
+/// A member as messaging-app shows one.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = MessagingAppMember)]
+pub(super) struct Member {
+    pub(super) user_id: UserId,
+    /// `owner`, `admin` or `member`.
+    pub(super) role: protocol::api::Role,
+    pub(super) joined_at: Timestamp,
+}
+
+/// The answer to `POST /api/groups`, one body for both documents that create groups there:
+/// messaging-app's group at the top level, simple-chat's under `group`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = SimpleChatCreatedGroup)]
+pub(super) struct CreatedGroup {
+    pub(super) id: ConversationId,
+    pub(super) name: String,
+    pub(super) description: Option<String>,
+    pub(super) owner_id: UserId,
+    pub(super) created_at: Timestamp,
+    pub(super) members: Vec<Member>,
+    pub(super) settings: protocol::api::GroupSettings,
+    pub(super) group: Group,
+}
+
+impl CreatedGroup {
+    pub(super) fn new(conversation: &Conversation, members: &ParticipantList, caller: UserId) -> Self {
+        Self {
+            id: conversation.id,
+            name: conversation.subject.clone().unwrap_or_default(),
+            description: conversation.description.clone(),
+            owner_id: conversation.creator_id,
+            created_at: conversation.created_at,
+            members: members
+                .participants
+                .iter()
+                .map(|p| Member {
+                    user_id: p.user_id,
+                    role: p.role,
+                    joined_at: p.joined_at,
+                })
+                .collect(),
+            settings: conversation.settings.clone(),
+            group: Group::new(conversation, members, caller),
+        }
+    }
 }
 
 /// `POST .../messages`.

@@ -1,6 +1,10 @@
-//! `GET /ws?token=`: simple-chat's WebSocket. The node's events become the document's frames
-//! (`{"type":"message","data":{…}}`, `{"type":"error","message":…}`), and the client's
-//! `{"type":"message","conversation_id"|"group_id","content"}` is a send in the clear. There is no
+//! `GET /ws?token=`: the WebSocket of simple-chat and messaging-app, whose documents agree on its
+//! frames: `{"type":"message","data":{…}}` (the union of both documents' fields),
+//! `{"type":"typing","data":{user_id, conversation_id, is_typing}}` and
+//! `{"type":"presence","data":{user_id, status, last_seen}}` (messaging-app's), and
+//! `{"type":"error","message":…}`. The client's `{"type":"message","conversation_id"|"group_id",
+//! "content"}` is a send in the clear, `{"type":"typing","conversation_id","is_typing"}` (or the same
+//! under `data`) a typing indicator. There is no
 //! acknowledgement frame in this dialect, so a message counts as delivered once it is written to the
 //! socket; on connect the socket first carries what the device missed since its last connection. A
 //! sent message comes back on the sender's socket too, as the document's server does, so the client
@@ -15,8 +19,9 @@ use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::response::{IntoResponse, Response};
 use node::{Actor, Subscription};
-use protocol::ConversationId;
+use protocol::api::Timestamp;
 use protocol::ws::{MessageEvent, ServerFrame};
+use protocol::{ConversationId, UserId};
 use serde::{Deserialize, Serialize};
 use tokio::time::{Instant, interval};
 use utoipa::IntoParams;
@@ -41,17 +46,28 @@ pub(crate) struct SocketParams {
     token: Option<String>,
 }
 
-/// What the client sends: a message for a one-to-one conversation or a group.
+/// What the client sends: a message for a one-to-one conversation or a group, or a typing indicator;
+/// the fields at the top level or under `data`.
 #[derive(Debug, Deserialize)]
 struct Outgoing {
     #[serde(rename = "type")]
     kind: String,
+    #[serde(flatten)]
+    fields: OutgoingFields,
+    #[serde(default)]
+    data: Option<OutgoingFields>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct OutgoingFields {
     #[serde(default)]
     conversation_id: Option<ConversationId>,
     #[serde(default)]
     group_id: Option<ConversationId>,
     #[serde(default)]
     content: Option<String>,
+    #[serde(default)]
+    is_typing: Option<bool>,
 }
 
 /// What the node sends.
@@ -59,7 +75,46 @@ struct Outgoing {
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Incoming {
     Message { data: SocketMessage },
+    Typing { data: Typing },
+    Presence { data: Presence },
     Error { message: String },
+}
+
+#[derive(Debug, Serialize)]
+struct Typing {
+    user_id: UserId,
+    conversation_id: ConversationId,
+    is_typing: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Presence {
+    user_id: UserId,
+    /// `online` or `offline`.
+    status: &'static str,
+    /// When the user went offline.
+    last_seen: Option<Timestamp>,
+}
+
+/// The frame for a node event this socket passes on, if it passes it on.
+fn translated(frame: ServerFrame) -> Option<Incoming> {
+    match frame {
+        ServerFrame::TypingStarted(event) | ServerFrame::TypingStopped(event) => Some(Incoming::Typing {
+            data: Typing {
+                user_id: event.user_id,
+                conversation_id: event.conversation_id,
+                is_typing: event.is_typing,
+            },
+        }),
+        ServerFrame::PresenceOnline(event) | ServerFrame::PresenceOffline(event) => Some(Incoming::Presence {
+            data: Presence {
+                user_id: event.user_id,
+                status: if event.is_online { "online" } else { "offline" },
+                last_seen: (!event.is_online).then_some(event.timestamp),
+            },
+        }),
+        _ => None,
+    }
 }
 
 /// # `GET /ws`
@@ -166,7 +221,13 @@ async fn run(mut socket: WebSocket, state: AppState, actor: Actor, mut subscript
                         break;
                     }
                 }
-                Some(_) => {}
+                Some(frame) => {
+                    if let Some(frame) = translated(frame)
+                        && send_frame(&mut socket, &frame).await.is_err()
+                    {
+                        break;
+                    }
+                }
                 None => {
                     close(socket, TRY_AGAIN_LATER, "closed by the server (session ended or connection too slow)").await;
                     drop(subscription);
@@ -177,8 +238,9 @@ async fn run(mut socket: WebSocket, state: AppState, actor: Actor, mut subscript
                 last_heard = Instant::now();
                 match incoming {
                     Some(Ok(Message::Text(text))) => {
-                        let reply = handle(&state, &actor, text.as_bytes()).await;
-                        if send_frame(&mut socket, &reply).await.is_err() {
+                        if let Some(reply) = handle(&state, &actor, text.as_bytes()).await
+                            && send_frame(&mut socket, &reply).await.is_err()
+                        {
                             break;
                         }
                     }
@@ -225,15 +287,34 @@ async fn deliver(
     Ok(())
 }
 
-/// Acts on one client frame: a send answers with the stored message, anything else with an error.
-async fn handle(state: &AppState, actor: &Actor, text: &[u8]) -> Incoming {
+/// Acts on one client frame: a send answers with the stored message, a typing indicator with nothing,
+/// anything else with an error.
+async fn handle(state: &AppState, actor: &Actor, text: &[u8]) -> Option<Incoming> {
     let frame = match parse_json::<Outgoing>(text) {
         Ok(frame) => frame,
-        Err(err) => return error(err.into()),
+        Err(err) => return Some(error(err.into())),
     };
-    if frame.kind != "message" {
-        return error(ApiError::bad_request(format!("unsupported frame type {:?}", frame.kind)).into());
+    let fields = frame.data.unwrap_or(frame.fields);
+    match frame.kind.as_str() {
+        "message" => Some(send_message(state, actor, fields).await),
+        "typing" => {
+            let typing = match (fields.conversation_id.or(fields.group_id), fields.is_typing) {
+                (Some(conversation), is_typing) => state
+                    .services
+                    .presence
+                    .typing(actor, conversation, is_typing.unwrap_or(true))
+                    .map_err(Error::from),
+                (None, _) => Err(ApiError::validation("conversation_id is required").into()),
+            };
+            typing.err().map(error)
+        }
+        other => Some(error(
+            ApiError::bad_request(format!("unsupported frame type {other:?}")).into(),
+        )),
     }
+}
+
+async fn send_message(state: &AppState, actor: &Actor, frame: OutgoingFields) -> Incoming {
     if !crate::limits::allow_socket_send(state, actor.user_id) {
         return error(
             ApiError::new(
