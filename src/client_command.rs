@@ -90,10 +90,15 @@ pub(crate) struct LoginArgs {
 pub(crate) struct SendArgs {
     #[command(flatten)]
     common: ProfileArgs,
-    /// The recipient's username, or `username@node-name` for a user of another node.
+    /// The recipient's username, `username@node-name` for a user of another node, or the id of a
+    /// conversation (a group) this account takes part in.
     username: String,
     /// The text to send.
     text: String,
+    /// Send it in the clear instead of end-to-end encrypted, readable by the node: for conversations
+    /// with users of apps that do not encrypt (the node's other API dialects).
+    #[arg(long)]
+    in_the_clear: bool,
 }
 
 #[derive(Args, Debug)]
@@ -176,9 +181,21 @@ fn print_account(client: &Client, as_json: bool, what: &str) {
 
 async fn send(args: SendArgs) -> anyhow::Result<()> {
     let client = open(&args.common)?;
-    let peer = client.find_user(&args.username).await?;
-    let dm = client.open_dm(peer.id).await.context("opening the DM")?;
-    let sent = client.send(dm.id, args.text.as_bytes()).await.context("sending")?;
+    let (conversation, to) = match args.username.parse::<ConversationId>() {
+        Ok(id) if client.conversations().await?.iter().any(|c| c.id == id) => (id, "the conversation".to_owned()),
+        _ => {
+            let peer = client.find_user(&args.username).await?;
+            let dm = client.open_dm(peer.id).await.context("opening the DM")?;
+            (dm.id, peer.username)
+        }
+    };
+    let sent = if args.in_the_clear {
+        eprintln!("warning: sending in the clear; this message is NOT end-to-end encrypted");
+        client.send_in_clear(conversation, &args.text).await
+    } else {
+        client.send(conversation, args.text.as_bytes()).await
+    };
+    let sent = sent.context("sending")?;
     let message = &sent.message;
     if args.common.json {
         println!(
@@ -190,13 +207,15 @@ async fn send(args: SendArgs) -> anyhow::Result<()> {
                 "sequence_number": message.sequence_number,
                 "recipient_devices": sent.recipients.len(),
                 "skipped_devices": sent.skipped.len(),
+                "encrypted": message.encrypted,
             })
         );
+    } else if !message.encrypted {
+        println!("sent #{} to {to}, in the clear", message.sequence_number);
     } else {
         println!(
-            "sent #{} to {} ({} device(s){})",
+            "sent #{} to {to} ({} device(s){})",
             message.sequence_number,
-            peer.username,
             sent.recipients.len(),
             if sent.skipped.is_empty() {
                 String::new()

@@ -418,7 +418,7 @@ async fn expired_access_tokens_are_refreshed_for_rest_and_websocket() {
 }
 
 /// Runs the `parley` binary with a deadline and returns its stdout lines as JSON.
-async fn parley(args: &[&str]) -> Vec<Value> {
+pub(crate) async fn parley(args: &[&str]) -> Vec<Value> {
     let output = tokio::time::timeout(
         Duration::from_secs(60),
         tokio::process::Command::new(env!("CARGO_BIN_EXE_parley"))

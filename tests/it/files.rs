@@ -772,16 +772,17 @@ async fn abandoned_uploads_are_cancelled_in_the_background() {
     let id = upload["id"].as_str().unwrap().to_owned();
     assert_ok(put_chunk(&ann, &id, 0, &data[..512]).await, StatusCode::OK);
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    // The status is stored (and visible) before the bytes are removed, so wait for both.
     loop {
         let status = assert_ok(ann.api.get(&format!("/v1/uploads/{id}")).await, StatusCode::OK);
-        if status["status"] == "CANCELLED" {
+        if status["status"] == "CANCELLED" && on_disk(&node).is_empty() {
             break;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "the idle upload was cancelled: {status}"
+            "the idle upload was cancelled and its bytes are gone: {status}, {:?}",
+            on_disk(&node)
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert!(on_disk(&node).is_empty(), "its bytes are gone");
 }

@@ -84,11 +84,44 @@ impl Client {
             reply_to: None,
             mentions: Vec::new(),
         };
+        let stored = self.post(&request).await?;
+        let message = self.remember_sent(stored, true, plaintext)?;
+        Ok(SentMessage {
+            message,
+            recipients,
+            skipped,
+        })
+    }
+
+    /// Posts `text` in the clear: one copy for the whole conversation, which the node (and anyone with
+    /// its data) can read, for conversations with users of clients that do not encrypt (the other API
+    /// dialects). Every participant's device receives it, keys or not.
+    pub async fn send_in_clear(&self, conversation: ConversationId, text: &str) -> Result<SentMessage> {
+        let request = SendMessageRequest {
+            conversation_id: conversation,
+            ciphertexts: Vec::new(),
+            message_type: MessageType::Text,
+            client_message_id: ClientMessageId::random(),
+            body: Some(text.to_owned()),
+            reply_to: None,
+            mentions: Vec::new(),
+        };
+        let stored = self.post(&request).await?;
+        let message = self.remember_sent(stored, false, text.as_bytes())?;
+        Ok(SentMessage {
+            message,
+            recipients: Vec::new(),
+            skipped: Vec::new(),
+        })
+    }
+
+    /// Posts a message, retrying with the same `client_message_id` while the node is unreachable.
+    async fn post(&self, request: &SendMessageRequest) -> Result<Message> {
         let mut delay = Duration::from_millis(200);
         let mut attempt = 1;
-        let stored: Message = loop {
-            match self.call(Method::POST, "/messages", &[], Some(&request)).await {
-                Ok(message) => break message,
+        loop {
+            match self.call(Method::POST, "/messages", &[], Some(request)).await {
+                Ok(message) => return Ok(message),
                 Err(err) if err.is_transient() && attempt < SEND_ATTEMPTS => {
                     tracing::debug!(%err, attempt, "send failed; retrying with the same client_message_id");
                     tokio::time::sleep(delay).await;
@@ -97,7 +130,12 @@ impl Client {
                 }
                 Err(err) => return Err(err),
             }
-        };
+        }
+    }
+
+    /// Keeps a message this device sent in its history.
+    fn remember_sent(&self, stored: Message, encrypted: bool, plaintext: &[u8]) -> Result<StoredMessage> {
+        let conversation = stored.conversation_id;
         let message = StoredMessage {
             message_id: stored.id,
             conversation_id: stored.conversation_id,
@@ -108,17 +146,13 @@ impl Client {
             message_type: stored.message_type,
             created_at: stored.created_at,
             outgoing: true,
-            encrypted: true,
+            encrypted,
             plaintext: Base64Bytes(plaintext.to_vec()),
         };
         if !self.inner.history.contains(conversation, message.message_id)? {
             self.inner.history.append(&message)?;
         }
-        Ok(SentMessage {
-            message,
-            recipients,
-            skipped,
-        })
+        Ok(message)
     }
 
     /// One ciphertext per target device, starting a session (from a freshly claimed bundle) with
