@@ -4,6 +4,7 @@
 //! login, refresh tokens that carry their session) is here. `docs/DIALECTS.md` says, per document,
 //! what works as written and what differs on purpose.
 
+pub(crate) mod chats_axum;
 mod errors;
 mod messaging_app;
 mod sessions;
@@ -15,11 +16,12 @@ use crate::AppState;
 
 /// Tags of dialect operations in the OpenAPI document: their answers are the dialect's own shapes,
 /// not the envelope (see `crate::openapi`).
-pub(crate) const TAGS: [&str; 2] = [simple_chat::TAG, messaging_app::TAG];
+pub(crate) const TAGS: [&str; 3] = [simple_chat::TAG, messaging_app::TAG, chats_axum::TAG];
 
 /// Every dialect's routes with their operations.
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(simple_chat::router())
         .merge(messaging_app::router())
+        .merge(chats_axum::router())
 }

@@ -60,6 +60,13 @@ fn reference_path(path: &str) -> Option<std::borrow::Cow<'_, str>> {
     if path == "/ws" {
         return Some("/v1/ws".into());
     }
+    // chats-axum at the root.
+    if ["/auth/", "/users/", "/chats", "/media", "/avatars/"]
+        .iter()
+        .any(|root| path.starts_with(root))
+    {
+        return Some(format!("/v1{path}").into());
+    }
     // simple-chat and messaging-app under `/api`; messaging-app registers with `POST /api/users`.
     let rest = path.strip_prefix("/api")?;
     if rest == "/users" {
@@ -238,6 +245,8 @@ mod tests {
         );
         assert_eq!(category(&Method::GET, "/api/conversations"), Some(Category::General));
         assert_eq!(category(&Method::GET, "/ws"), Some(Category::WebSocket));
+        assert_eq!(category(&Method::POST, "/auth/login"), Some(Category::Auth));
+        assert_eq!(category(&Method::GET, "/chats"), Some(Category::General));
     }
 
     #[test]

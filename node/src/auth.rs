@@ -85,6 +85,9 @@ impl Auth {
         };
         let device_name = device_name(request.device_name.as_deref())?;
         let device_type = validate::device_type(request.device_type.as_deref())?;
+        if let Some(backup) = &request.key_backup {
+            users::check_key_backup(backup)?;
+        }
         let password_hash = self.passwords.hash(request.password).await?;
 
         let _guard = self.accounts.lock().await;
@@ -120,15 +123,20 @@ impl Auth {
             updated_at: now,
         };
         let device = DeviceRecord::new(request.device_id, user.id, device_name, device_type, now);
+        let backup = request.key_backup.as_ref().map(encode);
         (
             &t.userid_user,
             &t.username_userid,
             &t.email_userid,
             &t.phone_userid,
             &t.displayname_userid,
+            &t.userid_keybackup,
         )
-            .transaction(|(by_id, by_name, by_email, by_phone, by_display)| {
+            .transaction(|(by_id, by_name, by_email, by_phone, by_display, backups)| {
                 by_id.insert(user.id.as_bytes(), encode(&user))?;
+                if let Some(backup) = &backup {
+                    backups.insert(user.id.as_bytes(), backup.as_slice())?;
+                }
                 by_name.insert(user.username.as_bytes(), user.id.as_bytes())?;
                 by_email.insert(user.email.as_bytes(), user.id.as_bytes())?;
                 if let Some(phone) = &user.phone_number {

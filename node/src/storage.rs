@@ -42,6 +42,8 @@ trees! {
     displayname_userid,
     /// user id -> `Settings`
     userid_settings,
+    /// user id -> `KeyBackup` (opaque, client-encrypted)
+    userid_keybackup,
     /// user id ++ contact user id -> `ContactRecord`
     userid_contactid,
     /// user id ++ blocked user id -> `ContactRecord` (the blocker's list)

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use protocol::api::{
-    Device, DeviceList, Me, PublicDevice, PublicDeviceList, Settings, UpdateProfileRequest, UpdateSettingsRequest,
-    UserList, UserProfile, UserSearchQuery,
+    Device, DeviceList, KeyBackup, Me, PublicDevice, PublicDeviceList, Settings, UpdateProfileRequest,
+    UpdateSettingsRequest, UserList, UserProfile, UserSearchQuery,
 };
 use protocol::webhooks::WebhookEvent;
 use protocol::{DeviceId, UserId};
@@ -149,12 +149,29 @@ impl Users {
         t.displayname_userid
             .remove(keys::display_name(&user.display_name, user.id))?;
         t.userid_settings.remove(user.id.as_bytes())?;
+        t.userid_keybackup.remove(user.id.as_bytes())?;
         if let Some(reset) = t.userid_resethash.remove(user.id.as_bytes())? {
             t.resethash_reset.remove(reset)?;
         }
         t.userid_user.remove(user.id.as_bytes())?;
         self.store.commit().await?;
         tracing::info!(user = %user.id, "account deleted");
+        Ok(())
+    }
+
+    /// The caller's key backup, for the caller alone.
+    pub fn key_backup(&self, actor: &Actor) -> Result<Option<KeyBackup>> {
+        self::records::key_backup(&self.store, actor.user_id)
+    }
+
+    /// Replaces the caller's key backup.
+    pub async fn set_key_backup(&self, actor: &Actor, backup: KeyBackup) -> Result<()> {
+        self::records::check_key_backup(&backup)?;
+        self.store
+            .trees
+            .userid_keybackup
+            .insert(actor.user_id.as_bytes(), encode(&backup))?;
+        self.store.commit().await?;
         Ok(())
     }
 

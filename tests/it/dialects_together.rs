@@ -1,6 +1,6 @@
 //! Users of different API dialects in one group across two federated nodes: a simple-chat user and a
-//! `/v1` user on node-a, a messaging-app user and a CLI user on node-b. Each sends one message through
-//! its own API; every one of them reads all four, in the host's order.
+//! `/v1` user on node-a; a messaging-app user, a chats-axum user and a CLI user on node-b. Each sends
+//! one message through its own API; every one of them reads all five, in the host's order.
 
 use std::time::Duration;
 
@@ -20,7 +20,7 @@ fn texts(messages: &Value, field: &str) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn four_clients_of_three_dialects_and_the_cli_share_one_group_across_nodes() {
+async fn five_clients_of_four_dialects_and_the_cli_share_one_group_across_nodes() {
     let bootstrap = start_bootstrap().await;
     let fast = |federation: &mut node::FederationConfig| federation.outbox_max_backoff = Duration::from_secs(1);
     let a = start_node_with("node-a", &bootstrap.address, fast).await;
@@ -59,6 +59,17 @@ async fn four_clients_of_three_dialects_and_the_cli_share_one_group_across_nodes
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let max = b.node.client().with_token(body["access_token"].as_str().unwrap());
+    let (status, body) = b
+        .node
+        .client()
+        .post(
+            "/auth/register",
+            json!({ "login": "cara@example.org", "username": "cara", "password": PASSWORD, "pkebymk": "m", "pkebyrk": "r", "pubk": "p", "salt": "s" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let cara_token = body["access_token"].as_str().unwrap().to_owned();
+    let cara = b.node.client().with_token(&cara_token);
     let profiles = tempfile::tempdir().unwrap();
     let cleo = profiles.path().join("cleo");
     let cleo = cleo.to_str().unwrap();
@@ -83,7 +94,7 @@ async fn four_clients_of_three_dialects_and_the_cli_share_one_group_across_nodes
     let (status, body) = sam.post("/api/groups", json!({ "name": "everyone" })).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let group = body["group"]["id"].as_str().unwrap().to_owned();
-    for member in [vic.id.as_str(), "max@node-b", "cleo@node-b"] {
+    for member in [vic.id.as_str(), "max@node-b", "cara@node-b", "cleo@node-b"] {
         let (status, body) = sam
             .post(&format!("/api/groups/{group}/members"), json!({ "user_id": member }))
             .await;
@@ -119,6 +130,7 @@ async fn four_clients_of_three_dialects_and_the_cli_share_one_group_across_nodes
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    send_over_chats_axum_socket(&b.node, &cara_token, &group).await;
     let sent = parley(&[
         "send",
         "--json",
@@ -131,25 +143,36 @@ async fn four_clients_of_three_dialects_and_the_cli_share_one_group_across_nodes
     .await;
     assert_eq!(sent[0]["event"], "sent");
     assert_eq!(sent[0]["encrypted"], false);
-    let everything = ["from simple-chat", "from /v1", "from messaging-app", "from the cli"];
+    let everything = [
+        "from simple-chat",
+        "from /v1",
+        "from messaging-app",
+        "from chats-axum",
+        "from the cli",
+    ];
 
-    // Everyone reads all four in the host's order.
-    eventually("simple-chat's Sam to read all four", || async {
+    // Everyone reads all five in the host's order.
+    eventually("simple-chat's Sam to read all five", || async {
         let (_, page) = sam.get(&format!("/api/groups/{group}/messages")).await;
         (texts(&page["messages"], "content") == everything).then_some(())
     })
     .await;
-    eventually("/v1's Vic to read all four", || async {
+    eventually("/v1's Vic to read all five", || async {
         let (_, page) = vic.api.get(&format!("/v1/messages?conversation_id={group}")).await;
         (texts(&page["data"]["messages"], "body") == everything).then_some(())
     })
     .await;
-    eventually("messaging-app's Max to read all four", || async {
+    eventually("messaging-app's Max to read all five", || async {
         let (_, page) = max.get(&format!("/api/messages?conversation_id={group}")).await;
         (texts(&page["messages"], "content") == everything).then_some(())
     })
     .await;
-    let heard = parley(&["listen", "--json", "--profile", cleo, "--count", "3"]).await;
+    eventually("chats-axum's Cara to read all five", || async {
+        let (_, page) = cara.get(&format!("/chats/{group}/messages")).await;
+        (texts(&page["messages"], "payload") == everything).then_some(())
+    })
+    .await;
+    let heard = parley(&["listen", "--json", "--profile", cleo, "--count", "4"]).await;
     let heard: Vec<&str> = heard
         .iter()
         .filter(|line| line["event"] == "message")
@@ -158,5 +181,37 @@ async fn four_clients_of_three_dialects_and_the_cli_share_one_group_across_nodes
             line["text"].as_str().unwrap()
         })
         .collect();
-    assert_eq!(heard, everything[..3]);
+    assert_eq!(heard, everything[..4]);
+}
+
+/// Sends through chats-axum's WebSocket (token in the Authorization header) and waits for its `ok`.
+async fn send_over_chats_axum_socket(node: &TestNode, token: &str, group: &str) {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message as WsMessage;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let mut request = format!("{}/ws", node.base.replacen("http", "ws", 1))
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let frame = json!({ "type": "send_message", "chat_id": group, "payload": "from chats-axum" });
+    socket.send(WsMessage::Text(frame.to_string().into())).await.unwrap();
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(30), socket.next())
+            .await
+            .expect("an answer within 30 s")
+            .expect("the socket is open")
+            .unwrap();
+        if let WsMessage::Text(text) = next {
+            let frame: Value = serde_json::from_str(&text).unwrap();
+            match frame["type"].as_str() {
+                Some("ok") => return,
+                Some("error") => panic!("chats-axum send refused: {frame}"),
+                _ => continue,
+            }
+        }
+    }
 }

@@ -8,6 +8,7 @@ mod clear_messages;
 mod contacts;
 mod conversation_extras;
 mod conversations;
+mod dialect_chats_axum;
 mod dialect_messaging_app;
 mod dialect_simple_chat;
 mod dialects_together;

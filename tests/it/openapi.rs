@@ -11,9 +11,11 @@ use crate::support::*;
 
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "patch", "head", "options", "trace"];
 /// Operations that end the caller's session or account; they get a user of their own.
-const ENDS_SESSION: [(&str, &str); 4] = [
+const ENDS_SESSION: [(&str, &str); 6] = [
     ("post", "/v1/auth/logout"),
     ("post", "/api/auth/logout"),
+    ("post", "/auth/logout"),
+    ("delete", "/users/me"),
     ("post", "/v1/auth/logout-all"),
     ("delete", "/v1/users/me"),
 ];

@@ -75,6 +75,7 @@ impl Client {
             display_name: registration.display_name,
             device_name: registration.device_name,
             device_type: None,
+            key_backup: None,
         };
         let auth: AuthResponse = http
             .call(Method::POST, "/auth/register", &[], Some(&request), None)

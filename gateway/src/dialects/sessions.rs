@@ -83,6 +83,7 @@ pub(crate) async fn register(
         display_name: account.display_name,
         device_name: Some(device_name(headers, dialect)),
         device_type: Some("other".into()),
+        key_backup: account.key_backup,
     };
     let auth = state.services.auth.register(request, ip).await?;
     Session::new(state, auth)
@@ -94,6 +95,7 @@ pub(crate) struct Account {
     pub(crate) username: String,
     pub(crate) password: String,
     pub(crate) display_name: Option<String>,
+    pub(crate) key_backup: Option<protocol::api::KeyBackup>,
 }
 
 /// Logs the client in on a new device of the account (`identity` is an email or a username).

@@ -1,7 +1,7 @@
 use axum::extract::State;
 use protocol::api::{
-    DeviceList, Me, PublicDeviceList, Settings, UpdateProfileRequest, UpdateSettingsRequest, UserList, UserProfile,
-    UserSearchQuery,
+    DeviceList, KeyBackup, Me, PublicDeviceList, Settings, UpdateProfileRequest, UpdateSettingsRequest, UserList,
+    UserProfile, UserSearchQuery,
 };
 use protocol::{DeviceId, UserId};
 use utoipa_axum::router::OpenApiRouter;
@@ -16,6 +16,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(me, update_me, delete_me))
         .routes(routes!(settings, update_settings))
+        .routes(routes!(key_backup, set_key_backup))
         .routes(routes!(devices))
         .routes(routes!(deactivate_device))
         .routes(routes!(search))
@@ -101,6 +102,45 @@ pub(crate) async fn update_settings(
     Json(body): Json<UpdateSettingsRequest>,
 ) -> ApiResult<Settings> {
     ok(state.services.users.update_settings(&actor, body).await?)
+}
+
+/// # `GET /v1/users/me/key-backup`
+#[utoipa::path(
+    get,
+    path = "/v1/users/me/key-backup",
+    tag = "users",
+    summary = "The caller's key backup (client-encrypted, opaque to the node)",
+    responses(
+        (status = 200, description = "The backup", body = KeyBackup),
+        (status = 404, description = "None was stored"),
+    ),
+)]
+pub(crate) async fn key_backup(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<KeyBackup> {
+    ok(state
+        .services
+        .users
+        .key_backup(&actor)?
+        .ok_or(node::Error::NotFound("key backup"))?)
+}
+
+/// # `PUT /v1/users/me/key-backup`
+#[utoipa::path(
+    put,
+    path = "/v1/users/me/key-backup",
+    tag = "users",
+    summary = "Store or replace the caller's key backup",
+    request_body = KeyBackup,
+    responses(
+        (status = 200, description = "The stored backup", body = KeyBackup),
+    ),
+)]
+pub(crate) async fn set_key_backup(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Json(body): Json<KeyBackup>,
+) -> ApiResult<KeyBackup> {
+    state.services.users.set_key_backup(&actor, body.clone()).await?;
+    ok(body)
 }
 
 /// # `GET /v1/users/me/devices`

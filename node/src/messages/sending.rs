@@ -43,12 +43,17 @@ impl Messages {
         if original.deleted {
             return Err(Error::Conflict("a deleted message cannot be forwarded".into()));
         }
+        // A message in the clear is forwarded as it is unless the caller sends new content.
+        let body = match (&request.body, request.ciphertexts.is_empty()) {
+            (None, true) if original.in_clear => original.body.clone(),
+            _ => request.body,
+        };
         Ok(SendMessageRequest {
             conversation_id: request.conversation_id,
             ciphertexts: request.ciphertexts,
             message_type: request.message_type.unwrap_or(original.message_type),
             client_message_id: request.client_message_id,
-            body: None,
+            body,
             reply_to: None,
             mentions: Vec::new(),
         })

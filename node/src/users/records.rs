@@ -2,13 +2,13 @@
 //! `Users` service so that the services below it (auth, keys, contacts) can read accounts without
 //! depending on it.
 
-use protocol::api::{Me, Timestamp, UserProfile};
+use protocol::api::{KeyBackup, Me, Timestamp, UserProfile};
 use protocol::{DeviceId, UserId};
 use serde::{Deserialize, Serialize};
 
 use crate::realtime::Hub;
 use crate::storage::{Store, decode, encode, keys};
-use crate::{Result, validate};
+use crate::{Error, Result, validate};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct UserRecord {
@@ -154,4 +154,41 @@ pub(crate) fn find_by_identity(store: &Store, identity: &str) -> Result<Option<U
         Some(id) => get_user(store, id),
         None => Ok(None),
     }
+}
+
+/// Largest field of a key backup, in bytes.
+const MAX_KEY_BACKUP_FIELD: usize = 16 * 1024;
+
+/// A key backup's fields are opaque to the node, but bounded.
+pub(crate) fn check_key_backup(backup: &KeyBackup) -> Result<()> {
+    for (field, value) in [
+        (
+            "key_backup.private_key_by_master_key",
+            &backup.private_key_by_master_key,
+        ),
+        (
+            "key_backup.private_key_by_recovery_key",
+            &backup.private_key_by_recovery_key,
+        ),
+        ("key_backup.public_key", &backup.public_key),
+        ("key_backup.salt", &backup.salt),
+    ] {
+        if value.is_empty() || value.len() > MAX_KEY_BACKUP_FIELD {
+            return Err(Error::invalid(
+                field,
+                format!("must be 1 to {MAX_KEY_BACKUP_FIELD} bytes"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The user's key backup, if one was stored.
+pub(crate) fn key_backup(store: &Store, user: UserId) -> Result<Option<KeyBackup>> {
+    store
+        .trees
+        .userid_keybackup
+        .get(user.as_bytes())?
+        .map(|bytes| decode(&bytes))
+        .transpose()
 }

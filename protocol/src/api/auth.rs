@@ -27,6 +27,26 @@ pub struct RegisterRequest {
     /// `mobile`, `desktop`, `web`, `tablet` or `other`.
     #[serde(default)]
     pub device_type: Option<String>,
+    /// The account's key backup, kept by the node for its owner only.
+    #[serde(default)]
+    pub key_backup: Option<KeyBackup>,
+}
+
+/// A backup of the account's keys, encrypted by the client before it leaves the device (a master key
+/// and a recovery key only the user holds), so the node keeps it without being able to read it; the
+/// owner fetches it on a new device, as a Matrix key backup. Each field is an opaque string of at most
+/// 16 KiB.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct KeyBackup {
+    /// The private key, encrypted with the user's master key.
+    pub private_key_by_master_key: String,
+    /// The private key, encrypted with the user's recovery key.
+    pub private_key_by_recovery_key: String,
+    /// The matching public key.
+    pub public_key: String,
+    /// The salt the master key is derived with.
+    pub salt: String,
 }
 
 /// `POST /v1/auth/login`.

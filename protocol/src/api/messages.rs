@@ -50,8 +50,13 @@ pub struct SendMessageRequest {
 pub struct ForwardMessageRequest {
     /// Where to forward to.
     pub conversation_id: ConversationId,
-    /// One entry per recipient device of the target conversation.
+    /// One entry per recipient device of the target conversation; empty when `body` is given, or to
+    /// forward a message sent in the clear as it is.
+    #[serde(default)]
     pub ciphertexts: Vec<DeviceCiphertext>,
+    /// The forwarded content in the clear (see `SendMessageRequest::body`).
+    #[serde(default)]
+    pub body: Option<String>,
     /// Defaults to the original message's type.
     #[serde(default)]
     pub message_type: Option<MessageType>,

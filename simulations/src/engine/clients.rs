@@ -82,6 +82,7 @@ async fn register_one(cluster: &Cluster, user: &PlannedUser) -> Result<SimUser, 
         display_name: None,
         device_name: Some("simulated device".to_owned()),
         device_type: None,
+        key_backup: None,
     };
     let registered = cluster
         .on_node(user.node, |services| async move {

@@ -86,6 +86,7 @@ pub(crate) async fn register(
         username: body.username,
         password: body.password,
         display_name: body.display_name,
+        key_backup: None,
     };
     let session = sessions::register(&state, &headers, "messaging-app", ip, account).await?;
     let me = state.services.users.me(&session.actor)?;

@@ -102,6 +102,7 @@ pub(crate) async fn register(
         username: body.username,
         password: body.password,
         display_name: None,
+        key_backup: None,
     };
     let session = sessions::register(&state, &headers, DIALECT, ip, account).await?;
     answer(&state, session)

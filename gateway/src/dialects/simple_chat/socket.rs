@@ -119,13 +119,14 @@ fn translated(frame: ServerFrame) -> Option<Incoming> {
 
 /// # `GET /ws`
 ///
-/// Upgrades to simple-chat's WebSocket, authenticated by `?token=<access token>` or an
-/// `Authorization: Bearer` header.
+/// Upgrades to the WebSocket of the `/api` dialects (simple-chat, messaging-app) when the access token
+/// comes as `?token=`, or to chats-axum's events when it comes in the `Authorization: Bearer` header
+/// (`crate::dialects::chats_axum::socket`).
 #[utoipa::path(
     get,
     path = "/ws",
     tag = TAG,
-    summary = "The WebSocket of simple-chat clients",
+    summary = "The WebSocket of simple-chat and messaging-app (`?token=`) and of chats-axum (`Authorization` header)",
     security(()),
     params(SocketParams),
     responses(
@@ -149,22 +150,34 @@ pub(crate) async fn upgrade(
         Ok(Query(params)) => params.token,
         Err(err) => return Error::from(err).into_response(),
     };
-    let token = token.or_else(|| {
-        headers
-            .get(AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned)
-    });
-    let Some(token) = token else {
-        return Error::from(ApiError::unauthorized(
-            "missing token: ?token= or Authorization: Bearer",
-        ))
-        .into_response();
+    // The token's place says whose client this is: simple-chat and messaging-app put it in the query,
+    // chats-axum in the Authorization header.
+    let (token, frames) = match token {
+        Some(token) => (token, Frames::SimpleChat),
+        None => match headers.get(AUTHORIZATION).and_then(|value| value.to_str().ok()) {
+            Some(header) => (header.to_owned(), Frames::ChatsAxum),
+            None => {
+                let missing = ApiError::unauthorized("missing token: ?token= or Authorization: Bearer");
+                return Error::from(missing).into_response();
+            }
+        },
     };
     match connect(&state, &token) {
-        Ok((actor, subscription)) => upgrade.on_upgrade(move |socket| run(socket, state, actor, subscription)),
+        Ok((actor, subscription)) => upgrade.on_upgrade(move |socket| async move {
+            match frames {
+                Frames::SimpleChat => run(socket, state, actor, subscription).await,
+                Frames::ChatsAxum => crate::dialects::chats_axum::socket::run(socket, state, actor, subscription).await,
+            }
+        }),
         Err(err) => Error::from(err).into_response(),
     }
+}
+
+/// Which documents' frames a socket speaks.
+#[derive(Debug, Clone, Copy)]
+enum Frames {
+    SimpleChat,
+    ChatsAxum,
 }
 
 /// Remembers whether each conversation seen on this socket is a group, for the frames' `group_id`.

@@ -1,0 +1,392 @@
+//! `chats-axum.md` walked as its own clients do, against a real node: `/auth` with the key backup and
+//! sessions, `/users`, `/chats` with members, roles, favourites, read and delivered marks, the
+//! WebSocket with the token in the `Authorization` header and its snake_case events, and errors with
+//! the document's statuses.
+
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::support::*;
+
+const PASSWORD: &str = "correct horse battery";
+
+struct Person {
+    id: String,
+    access: String,
+    refresh: String,
+    api: Api,
+}
+
+fn keys(name: &str) -> Value {
+    json!({ "pkebymk": format!("{name}-by-master"), "pkebyrk": format!("{name}-by-recovery"), "pubk": format!("{name}-public"), "salt": format!("{name}-salt") })
+}
+
+async fn register(node: &TestNode, name: &str) -> Person {
+    let mut body = keys(name);
+    body["login"] = json!(format!("{name}@example.org"));
+    body["username"] = json!(name);
+    body["nickname"] = json!(format!("{name} nick"));
+    body["password"] = json!(PASSWORD);
+    let (status, answer) = node.client().post("/auth/register", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    assert_eq!(answer["user"]["login"], format!("{name}@example.org"));
+    assert_eq!(answer["user"]["nickname"], format!("{name} nick"));
+    assert_eq!(answer["keys"], keys(name));
+    person(node, &answer)
+}
+
+fn person(node: &TestNode, answer: &Value) -> Person {
+    let access = answer["access_token"].as_str().unwrap().to_owned();
+    Person {
+        id: answer["user"]["id"].as_str().unwrap().to_owned(),
+        refresh: answer["refresh_token"].as_str().unwrap().to_owned(),
+        api: node.client().with_token(&access),
+        access,
+    }
+}
+
+fn error_of(result: &(StatusCode, Value), status: StatusCode) -> String {
+    assert_eq!(result.0, status, "{}", result.1);
+    result.1["error"].as_str().expect("an error message").to_owned()
+}
+
+/// A chats-axum socket: the token in the Authorization header.
+struct Socket {
+    inner: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+impl Socket {
+    async fn open(node: &TestNode, person: &Person) -> Self {
+        let mut request = format!("{}/ws", node.base.replacen("http", "ws", 1))
+            .into_client_request()
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {}", person.access).parse().unwrap());
+        let (inner, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        Self { inner }
+    }
+
+    async fn send(&mut self, frame: Value) {
+        self.inner
+            .send(WsMessage::Text(frame.to_string().into()))
+            .await
+            .unwrap();
+    }
+
+    /// The next frame of the given type (others are skipped), within 10 s.
+    async fn expect(&mut self, kind: &str) -> Value {
+        let wait = std::time::Duration::from_secs(10);
+        loop {
+            let frame = tokio::time::timeout(wait, self.inner.next())
+                .await
+                .unwrap_or_else(|_| panic!("a {kind} frame within 10 s"))
+                .expect("the socket is open")
+                .unwrap();
+            if let WsMessage::Text(text) = frame {
+                let frame: Value = serde_json::from_str(&text).unwrap();
+                if frame["type"] == kind {
+                    return frame;
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn accounts_sessions_and_the_key_backup_as_documented() {
+    let node = TestNode::start().await;
+    let ann = register(&node, "ann").await;
+
+    // Login returns the key backup to its owner, on a session of its own.
+    let (status, answer) = node
+        .client()
+        .post(
+            "/auth/login",
+            json!({ "login": "ann@example.org", "password": PASSWORD, "remember_me": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["keys"], keys("ann"));
+    let laptop = person(&node, &answer);
+    let wrong = node
+        .client()
+        .post(
+            "/auth/login",
+            json!({ "login": "ann@example.org", "password": "not it at all" }),
+        )
+        .await;
+    error_of(&wrong, StatusCode::UNAUTHORIZED);
+    let taken = node
+        .client()
+        .post(
+            "/auth/register",
+            json!({ "login": "ann@example.org", "username": "ann2", "password": PASSWORD, "pkebymk": "a", "pkebyrk": "b", "pubk": "c", "salt": "d" }),
+        )
+        .await;
+    error_of(&taken, StatusCode::CONFLICT);
+    let missing_keys = node
+        .client()
+        .post(
+            "/auth/register",
+            json!({ "login": "x@example.org", "username": "x", "password": PASSWORD }),
+        )
+        .await;
+    error_of(&missing_keys, StatusCode::BAD_REQUEST);
+
+    let (status, sessions) = ann.api.get("/auth/sessions").await;
+    assert_eq!(status, StatusCode::OK, "{sessions}");
+    assert_eq!(sessions.as_array().unwrap().len(), 2);
+    assert_eq!(
+        sessions
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["current"] == true)
+            .count(),
+        1
+    );
+
+    // Refresh rotates; DELETE /auth/sessions ends the others; the laptop is then out.
+    let (status, pair) = laptop
+        .api
+        .post("/auth/refresh", json!({ "refresh_token": laptop.refresh }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{pair}");
+    assert_ne!(pair["refresh_token"], laptop.refresh.as_str());
+    let (status, _) = ann.api.delete("/auth/sessions").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = node
+        .client()
+        .with_token(pair["access_token"].as_str().unwrap())
+        .get("/users/me")
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let (status, me) = ann.api.get("/users/me").await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["username"], "ann");
+    let (status, renamed) = ann
+        .api
+        .send(
+            ann.api
+                .request(reqwest::Method::PATCH, "/users/nickname")
+                .json(&json!({ "nickname": "Annie" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{renamed}");
+    assert_eq!(renamed["nickname"], "Annie");
+    let bob = register(&node, "bob").await;
+    let (status, found) = bob.api.get("/users/search?q=ann&limit=5").await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found[0]["id"], ann.id.as_str());
+    assert_eq!(found[0]["nickname"], "Annie");
+
+    // Deleting the account ends it, key backup included.
+    let (status, _) = bob.api.delete("/users/me").await;
+    assert_eq!(status, StatusCode::OK);
+    let gone = node
+        .client()
+        .post(
+            "/auth/login",
+            json!({ "login": "bob@example.org", "password": PASSWORD }),
+        )
+        .await;
+    error_of(&gone, StatusCode::UNAUTHORIZED);
+    let (status, _) = bob.api.get("/users/me").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let sessions_of_other = ann.api.delete(&format!("/auth/sessions/{}", Uuid::new_v4())).await;
+    error_of(&sessions_of_other, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn chats_members_and_the_websocket_as_documented() {
+    let node = TestNode::start().await;
+    let ann = register(&node, "ann").await;
+    let bob = register(&node, "bob").await;
+    let cat = register(&node, "cat").await;
+
+    let (status, group) = ann
+        .api
+        .post(
+            "/chats",
+            json!({ "kind": "group", "title": "Team", "user_ids": [bob.id] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{group}");
+    assert_eq!(group["kind"], "group");
+    assert_eq!(group["title"], "Team");
+    assert_eq!(group["members_count"], 2);
+    let id = group["id"].as_str().unwrap().to_owned();
+    let (status, private) = ann
+        .api
+        .post("/chats", json!({ "kind": "private", "user_ids": [cat.id] }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{private}");
+    assert_eq!(private["kind"], "private");
+
+    let mut bob_ws = Socket::open(&node, &bob).await;
+    let mut ann_ws = Socket::open(&node, &ann).await;
+    ann_ws.send(json!({ "type": "init", "request_id": 1 })).await;
+    let ok = ann_ws.expect("ok").await;
+    assert_eq!(ok["request_id"], 1);
+    assert_eq!(ok["data"]["user_id"], ann.id.as_str());
+    ann_ws.send(json!({ "type": "join_chat", "chat_id": id })).await;
+    ann_ws.expect("ok").await;
+
+    // send_message in the clear: the sender gets `ok` with the message, the member `message_new`.
+    ann_ws
+        .send(json!({ "type": "send_message", "request_id": "s1", "data": { "chat_id": id, "payload": "hello team", "client_message_id": "c-1" } }))
+        .await;
+    let sent = ann_ws.expect("ok").await;
+    assert_eq!(sent["request_id"], "s1");
+    assert_eq!(sent["data"]["payload"], "hello team");
+    assert_eq!(sent["data"]["encrypted"], false);
+    let message_id = sent["data"]["id"].as_str().unwrap().to_owned();
+    let new = bob_ws.expect("message_new").await;
+    assert_eq!(new["data"]["id"], message_id.as_str());
+    assert_eq!(new["data"]["chat_id"], id.as_str());
+    assert_eq!(new["data"]["payload"], "hello team");
+
+    // Edit, typing, forward, delete.
+    ann_ws
+        .send(json!({ "type": "edit_message", "message_id": message_id, "payload": "hello, team" }))
+        .await;
+    assert_eq!(ann_ws.expect("ok").await["data"]["edited"], true);
+    assert_eq!(bob_ws.expect("message_updated").await["data"]["payload"], "hello, team");
+    bob_ws
+        .send(json!({ "event": "typing", "data": { "chat_id": id, "is_typing": true } }))
+        .await;
+    bob_ws.expect("ok").await;
+    let typing = ann_ws.expect("typing").await;
+    assert_eq!(typing["data"]["user_id"], bob.id.as_str());
+    bob_ws
+        .send(json!({ "type": "forward_message", "message_id": message_id, "chat_id": id }))
+        .await;
+    let forwarded = bob_ws.expect("ok").await;
+    assert_eq!(forwarded["data"]["forwarded_from"], message_id.as_str());
+    assert_eq!(forwarded["data"]["payload"], "hello, team");
+    ann_ws
+        .send(json!({ "type": "delete_message", "message_id": message_id }))
+        .await;
+    ann_ws.expect("ok").await;
+    let deleted = bob_ws.expect("message_deleted").await;
+    assert_eq!(deleted["data"]["message_id"], message_id.as_str());
+    bob_ws.send(json!({ "type": "dance" })).await;
+    assert!(bob_ws.expect("error").await["data"]["message"].is_string());
+    cat_cannot_join(&node, &cat, &id).await;
+
+    // History with before_id / after_id; read and delivered marks.
+    for n in 1..=3 {
+        ann_ws
+            .send(json!({ "type": "send_message", "chat_id": id, "payload": format!("m{n}") }))
+            .await;
+        ann_ws.expect("ok").await;
+    }
+    let (status, page) = bob.api.get(&format!("/chats/{id}/messages?limit=2")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["has_more"], true);
+    let payloads = |page: &Value| -> Vec<Value> {
+        page["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["payload"].clone())
+            .collect()
+    };
+    assert_eq!(payloads(&page), [json!("m2"), json!("m3")]);
+    let oldest_here = page["messages"][0]["id"].as_str().unwrap();
+    let (_, older) = bob
+        .api
+        .get(&format!("/chats/{id}/messages?limit=10&before_id={oldest_here}"))
+        .await;
+    // The deleted message keeps its slot with no content.
+    assert_eq!(payloads(&older), [Value::Null, json!("hello, team"), json!("m1")]);
+    assert_eq!(older["messages"][0]["deleted"], true);
+    let (_, newer) = bob
+        .api
+        .get(&format!("/chats/{id}/messages?after_id={oldest_here}"))
+        .await;
+    assert_eq!(payloads(&newer), [json!("m3")]);
+    let (status, _) = bob.api.post(&format!("/chats/{id}/delivered"), json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = bob.api.post_empty(&format!("/chats/{id}/read")).await;
+    assert_eq!(status, StatusCode::OK);
+    // Marked delivered: a new socket of Bob's replays nothing.
+    let mut again = Socket::open(&node, &bob).await;
+    again.send(json!({ "type": "init" })).await;
+    let first = again.expect("ok").await;
+    assert_eq!(first["data"]["user_id"], bob.id.as_str());
+
+    // Members, roles, favourites, renaming, deleting.
+    let (status, added) = ann
+        .api
+        .post(
+            &format!("/chats/{id}/members"),
+            json!({ "user_id": cat.id, "role": "admin" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{added}");
+    assert_eq!(added["role"], "admin");
+    let (_, members) = cat.api.get(&format!("/chats/{id}/members")).await;
+    assert_eq!(members.as_array().unwrap().len(), 3);
+    let (status, demoted) = ann
+        .api
+        .send(
+            ann.api
+                .request(reqwest::Method::PATCH, &format!("/chats/{id}/members/{}", cat.id))
+                .json(&json!({ "role": "member" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{demoted}");
+    assert_eq!(demoted["role"], "member");
+    let refused = bob
+        .api
+        .send(
+            bob.api
+                .request(reqwest::Method::PATCH, &format!("/chats/{id}/members/{}", cat.id))
+                .json(&json!({ "role": "owner" })),
+        )
+        .await;
+    error_of(&refused, StatusCode::FORBIDDEN);
+    let (status, favorite) = bob.api.post_empty(&format!("/chats/{id}/favorite")).await;
+    assert_eq!(status, StatusCode::OK, "{favorite}");
+    assert_eq!(favorite["favorite"], true);
+    let (_, listed) = bob.api.get("/chats").await;
+    assert_eq!(listed[0]["favorite"], true);
+    let (_, unfavorite) = bob.api.delete(&format!("/chats/{id}/favorite")).await;
+    assert_eq!(unfavorite["favorite"], false);
+    let (status, renamed) = ann
+        .api
+        .send(
+            ann.api
+                .request(reqwest::Method::PATCH, &format!("/chats/{id}"))
+                .json(&json!({ "title": "Team 2" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{renamed}");
+    assert_eq!(renamed["title"], "Team 2");
+    let (status, _) = ann.api.delete(&format!("/chats/{id}/members/{}", cat.id)).await;
+    assert_eq!(status, StatusCode::OK);
+    let not_member = cat.api.get(&format!("/chats/{id}/messages")).await;
+    assert!([StatusCode::FORBIDDEN, StatusCode::NOT_FOUND].contains(&not_member.0));
+    let refused = bob.api.delete(&format!("/chats/{id}?for_all=true")).await;
+    error_of(&refused, StatusCode::FORBIDDEN);
+    let (status, _) = bob.api.delete(&format!("/chats/{id}?for_all=false")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = ann.api.delete(&format!("/chats/{id}?for_all=true")).await;
+    assert_eq!(status, StatusCode::OK);
+    let gone = ann.api.get(&format!("/chats/{id}/members")).await;
+    error_of(&gone, StatusCode::NOT_FOUND);
+    let anonymous = node.client().get("/chats").await;
+    error_of(&anonymous, StatusCode::UNAUTHORIZED);
+}
+
+/// A user who is not a member cannot join a chat's events.
+async fn cat_cannot_join(node: &TestNode, cat: &Person, chat: &str) {
+    let mut socket = Socket::open(node, cat).await;
+    socket.send(json!({ "type": "join_chat", "chat_id": chat })).await;
+    let refused = socket.expect("error").await;
+    assert!(refused["data"]["message"].is_string(), "{refused}");
+}
