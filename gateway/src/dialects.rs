@@ -7,6 +7,7 @@
 pub(crate) mod chats_axum;
 mod errors;
 mod messaging_app;
+mod secure_messenger;
 mod sessions;
 mod simple_chat;
 
@@ -16,7 +17,12 @@ use crate::AppState;
 
 /// Tags of dialect operations in the OpenAPI document: their answers are the dialect's own shapes,
 /// not the envelope (see `crate::openapi`).
-pub(crate) const TAGS: [&str; 3] = [simple_chat::TAG, messaging_app::TAG, chats_axum::TAG];
+pub(crate) const TAGS: [&str; 4] = [
+    simple_chat::TAG,
+    messaging_app::TAG,
+    chats_axum::TAG,
+    secure_messenger::TAG,
+];
 
 /// Every dialect's routes with their operations.
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -24,4 +30,5 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .merge(simple_chat::router())
         .merge(messaging_app::router())
         .merge(chats_axum::router())
+        .merge(secure_messenger::router())
 }

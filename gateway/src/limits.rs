@@ -67,6 +67,10 @@ fn reference_path(path: &str) -> Option<std::borrow::Cow<'_, str>> {
     {
         return Some(format!("/v1{path}").into());
     }
+    // secure-messenger under `/api/v1`.
+    if let Some(rest) = path.strip_prefix("/api/v1/") {
+        return Some(format!("/v1/{rest}").into());
+    }
     // simple-chat and messaging-app under `/api`; messaging-app registers with `POST /api/users`.
     let rest = path.strip_prefix("/api")?;
     if rest == "/users" {
@@ -246,6 +250,7 @@ mod tests {
         assert_eq!(category(&Method::GET, "/api/conversations"), Some(Category::General));
         assert_eq!(category(&Method::GET, "/ws"), Some(Category::WebSocket));
         assert_eq!(category(&Method::POST, "/auth/login"), Some(Category::Auth));
+        assert_eq!(category(&Method::POST, "/api/v1/auth/login"), Some(Category::Auth));
         assert_eq!(category(&Method::GET, "/chats"), Some(Category::General));
     }
 

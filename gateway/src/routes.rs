@@ -11,7 +11,7 @@ mod contacts;
 mod conversations;
 mod docs;
 mod federation;
-mod files;
+pub(crate) mod files;
 mod health;
 mod keys;
 mod messages;

@@ -104,6 +104,16 @@ pub fn verify_signed_prekey(
         .map_err(|_| KeyError::BadSignature)
 }
 
+/// Checks that the holder of `identity` signed the key's own 32 bytes: proof that a client uploading
+/// an identity key holds its private half (the secure-messenger dialect uploads one with such a
+/// signature). The signature has the shape of a prekey signature: 64 bytes of Ed25519.
+pub fn verify_self_signature(identity: &IdentityPublicKey, signature: &PreKeySignature) -> Result<(), KeyError> {
+    let key = VerifyingKey::from_bytes(identity.as_bytes()).map_err(|_| KeyError::InvalidIdentityKey)?;
+    let signature = Signature::from_bytes(signature.as_bytes());
+    key.verify_strict(identity.as_bytes(), &signature)
+        .map_err(|_| KeyError::BadSignature)
+}
+
 #[cfg(test)]
 mod tests {
     use ed25519_dalek::{Signer, SigningKey};
@@ -117,6 +127,16 @@ mod tests {
             IdentityPublicKey(signing.verifying_key().to_bytes()),
             PreKeySignature(signature.to_bytes()),
         )
+    }
+
+    #[test]
+    fn an_identity_key_signs_itself() {
+        let signing = SigningKey::generate(&mut rand::rng());
+        let identity = IdentityPublicKey(signing.verifying_key().to_bytes());
+        let own = PreKeySignature(signing.sign(identity.as_bytes()).to_bytes());
+        assert_eq!(verify_self_signature(&identity, &own), Ok(()));
+        let other = PreKeySignature(signing.sign(b"something else").to_bytes());
+        assert_eq!(verify_self_signature(&identity, &other), Err(KeyError::BadSignature));
     }
 
     #[test]

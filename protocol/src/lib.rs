@@ -20,5 +20,7 @@ pub use bytes::{Base64Bytes, DecodeError};
 pub use client_message_id::{ClientMessageId, InvalidClientMessageId};
 pub use ids::{BroadcastId, CallId, ConversationId, DeviceId, IdentityKeyId, MessageId, SessionId, UserId, WebhookId};
 pub use ids::{FileId, UploadId};
-pub use keys::{IdentityPublicKey, KeyError, PreKeyPublic, PreKeySignature, verify_signed_prekey};
+pub use keys::{
+    IdentityPublicKey, KeyError, PreKeyPublic, PreKeySignature, verify_self_signature, verify_signed_prekey,
+};
 pub use message_type::{MessageType, UnknownMessageType};

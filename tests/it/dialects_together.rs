@@ -1,6 +1,6 @@
-//! Users of different API dialects in one group across two federated nodes: a simple-chat user and a
-//! `/v1` user on node-a; a messaging-app user, a chats-axum user and a CLI user on node-b. Each sends
-//! one message through its own API; every one of them reads all five, in the host's order.
+//! Users of every API dialect in one group across two federated nodes: simple-chat, secure-messenger
+//! and `/v1` users on node-a; messaging-app, chats-axum and CLI users on node-b. Each sends one message
+//! through its own API; every one of them reads all six, in the host's order.
 
 use std::time::Duration;
 
@@ -20,7 +20,7 @@ fn texts(messages: &Value, field: &str) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn five_clients_of_four_dialects_and_the_cli_share_one_group_across_nodes() {
+async fn clients_of_all_five_dialects_and_the_cli_share_one_group_across_nodes() {
     let bootstrap = start_bootstrap().await;
     let fast = |federation: &mut node::FederationConfig| federation.outbox_max_backoff = Duration::from_secs(1);
     let a = start_node_with("node-a", &bootstrap.address, fast).await;
@@ -38,6 +38,18 @@ async fn five_clients_of_four_dialects_and_the_cli_share_one_group_across_nodes(
     assert_eq!(status, StatusCode::OK, "{body}");
     let sam = a.node.client().with_token(body["access_token"].as_str().unwrap());
     let vic = a.node.user("vic").await;
+    let (status, body) = a
+        .node
+        .client()
+        .post(
+            "/api/v1/auth/register",
+            json!({ "username": "sid", "email": "sid@example.org", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let sid_token = body["access_token"].as_str().unwrap().to_owned();
+    let sid_id = body["user"]["id"].as_str().unwrap().to_owned();
+    let sid = a.node.client().with_token(&sid_token);
 
     // node-b: messaging-app's Max and the CLI's Cleo.
     let (status, body) = b
@@ -94,7 +106,13 @@ async fn five_clients_of_four_dialects_and_the_cli_share_one_group_across_nodes(
     let (status, body) = sam.post("/api/groups", json!({ "name": "everyone" })).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let group = body["group"]["id"].as_str().unwrap().to_owned();
-    for member in [vic.id.as_str(), "max@node-b", "cara@node-b", "cleo@node-b"] {
+    for member in [
+        vic.id.as_str(),
+        sid_id.as_str(),
+        "max@node-b",
+        "cara@node-b",
+        "cleo@node-b",
+    ] {
         let (status, body) = sam
             .post(&format!("/api/groups/{group}/members"), json!({ "user_id": member }))
             .await;
@@ -130,7 +148,9 @@ async fn five_clients_of_four_dialects_and_the_cli_share_one_group_across_nodes(
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    send_over_chats_axum_socket(&b.node, &cara_token, &group).await;
+    send_over_chats_axum_socket(&b.node, &cara_token, &group, "from chats-axum").await;
+    // secure-messenger's document leaves its socket's frames open; its clients speak chats-axum's.
+    send_over_chats_axum_socket(&a.node, &sid_token, &group, "from secure-messenger").await;
     let sent = parley(&[
         "send",
         "--json",
@@ -148,31 +168,37 @@ async fn five_clients_of_four_dialects_and_the_cli_share_one_group_across_nodes(
         "from /v1",
         "from messaging-app",
         "from chats-axum",
+        "from secure-messenger",
         "from the cli",
     ];
 
     // Everyone reads all five in the host's order.
-    eventually("simple-chat's Sam to read all five", || async {
+    eventually("simple-chat's Sam to read all six", || async {
         let (_, page) = sam.get(&format!("/api/groups/{group}/messages")).await;
         (texts(&page["messages"], "content") == everything).then_some(())
     })
     .await;
-    eventually("/v1's Vic to read all five", || async {
+    eventually("/v1's Vic to read all six", || async {
         let (_, page) = vic.api.get(&format!("/v1/messages?conversation_id={group}")).await;
         (texts(&page["data"]["messages"], "body") == everything).then_some(())
     })
     .await;
-    eventually("messaging-app's Max to read all five", || async {
+    eventually("messaging-app's Max to read all six", || async {
         let (_, page) = max.get(&format!("/api/messages?conversation_id={group}")).await;
         (texts(&page["messages"], "content") == everything).then_some(())
     })
     .await;
-    eventually("chats-axum's Cara to read all five", || async {
+    eventually("chats-axum's Cara to read all six", || async {
         let (_, page) = cara.get(&format!("/chats/{group}/messages")).await;
         (texts(&page["messages"], "payload") == everything).then_some(())
     })
     .await;
-    let heard = parley(&["listen", "--json", "--profile", cleo, "--count", "4"]).await;
+    eventually("secure-messenger's Sid to read all six", || async {
+        let (_, page) = sid.get(&format!("/api/v1/conversations/{group}/messages")).await;
+        (texts(&page["messages"], "body") == everything).then_some(())
+    })
+    .await;
+    let heard = parley(&["listen", "--json", "--profile", cleo, "--count", "5"]).await;
     let heard: Vec<&str> = heard
         .iter()
         .filter(|line| line["event"] == "message")
@@ -181,11 +207,11 @@ async fn five_clients_of_four_dialects_and_the_cli_share_one_group_across_nodes(
             line["text"].as_str().unwrap()
         })
         .collect();
-    assert_eq!(heard, everything[..4]);
+    assert_eq!(heard, everything[..5]);
 }
 
 /// Sends through chats-axum's WebSocket (token in the Authorization header) and waits for its `ok`.
-async fn send_over_chats_axum_socket(node: &TestNode, token: &str, group: &str) {
+async fn send_over_chats_axum_socket(node: &TestNode, token: &str, group: &str, text: &str) {
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message as WsMessage;
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -197,7 +223,7 @@ async fn send_over_chats_axum_socket(node: &TestNode, token: &str, group: &str) 
         .headers_mut()
         .insert("authorization", format!("Bearer {token}").parse().unwrap());
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    let frame = json!({ "type": "send_message", "chat_id": group, "payload": "from chats-axum" });
+    let frame = json!({ "type": "send_message", "chat_id": group, "payload": text });
     socket.send(WsMessage::Text(frame.to_string().into())).await.unwrap();
     loop {
         let next = tokio::time::timeout(Duration::from_secs(30), socket.next())

@@ -10,6 +10,7 @@ mod conversation_extras;
 mod conversations;
 mod dialect_chats_axum;
 mod dialect_messaging_app;
+mod dialect_secure_messenger;
 mod dialect_simple_chat;
 mod dialects_together;
 mod durability;

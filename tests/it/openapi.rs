@@ -11,8 +11,9 @@ use crate::support::*;
 
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "patch", "head", "options", "trace"];
 /// Operations that end the caller's session or account; they get a user of their own.
-const ENDS_SESSION: [(&str, &str); 6] = [
+const ENDS_SESSION: [(&str, &str); 7] = [
     ("post", "/v1/auth/logout"),
+    ("post", "/api/v1/auth/logout"),
     ("post", "/api/auth/logout"),
     ("post", "/auth/logout"),
     ("delete", "/users/me"),

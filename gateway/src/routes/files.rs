@@ -3,9 +3,9 @@
 //! streamed straight to disk by the node, so the upload routes lift the 2 MiB body limit and the node
 //! enforces the real ones (a chunk, `max_file_bytes`) as bytes arrive.
 
-mod downloads;
+pub(crate) mod downloads;
 mod range;
-mod uploads;
+pub(crate) mod uploads;
 
 use axum::extract::State;
 use protocol::FileId;

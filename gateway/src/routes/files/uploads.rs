@@ -404,12 +404,24 @@ pub(crate) async fn upload_file(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<FileInfo> {
+    created(store_body(&state, &actor, query, &headers, body).await?)
+}
+
+/// Streams a request body to disk as a file, its metadata from `query` and the headers; a refused body
+/// is drained so the client reads the answer. Also the body of the dialects' one-request uploads.
+pub(crate) async fn store_body(
+    state: &AppState,
+    actor: &node::Actor,
+    query: StreamUploadQuery,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<FileInfo, ApiError> {
     let mut body = reader(body);
-    let stored = match stream_meta(query, &headers) {
+    let stored = match stream_meta(query, headers) {
         Ok(meta) => state
             .services
             .files
-            .store(&actor, meta, content_length(&headers), &mut body)
+            .store(actor, meta, content_length(headers), &mut body)
             .await
             .map_err(ApiError::from),
         Err(err) => Err(err),
@@ -417,5 +429,5 @@ pub(crate) async fn upload_file(
     if stored.is_err() {
         drain(&mut body).await;
     }
-    created(stored?)
+    stored
 }
