@@ -10,7 +10,8 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::http::StatusCode;
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use node::Actor;
 use node::Subscription;
@@ -37,7 +38,8 @@ pub(crate) const TRY_AGAIN_LATER: u16 = 1013;
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct WsParams {
-    /// The access token; without it the first frame must be `{"type":"auth","token":…}`.
+    /// The access token (or send `Authorization: Bearer`); without either the first frame must be
+    /// `{"type":"auth","token":…}`.
     token: Option<String>,
     /// Resume after these sequence numbers instead of replaying the undelivered queue:
     /// `conversation_id:seq` pairs, comma-separated.
@@ -65,8 +67,8 @@ fn parse_since(text: &str) -> Result<BTreeMap<ConversationId, u64>, ApiError> {
 /// # `GET /v1/ws`
 ///
 /// Upgrades to a WebSocket (`Connection: Upgrade`, `Upgrade: websocket`). Authenticate with
-/// `?token=<access token>` or, without it, with a first frame `{"type":"auth","token":…}` within
-/// 10 s. Every frame is a JSON text object tagged by `type`: the client sends `ClientFrame`s, the node
+/// `?token=<access token>`, an `Authorization: Bearer` header, or, without either, a first frame
+/// `{"type":"auth","token":…}` within 10 s. Every frame is a JSON text object tagged by `type`: the client sends `ClientFrame`s, the node
 /// `ServerFrame`s (see the schemas). On connect the node sends `ready`, then what the device missed
 /// (its undelivered queue, or everything after `since`), then `sync:complete`, then live events;
 /// a device acknowledges each `message:new` with `message:delivered`. The node pings every 30 s and
@@ -89,6 +91,7 @@ fn parse_since(text: &str) -> Result<BTreeMap<ConversationId, u64>, ApiError> {
 pub(crate) async fn upgrade(
     State(state): State<AppState>,
     Query(params): Query<WsParams>,
+    headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let upgrade = match upgrade {
@@ -99,7 +102,11 @@ pub(crate) async fn upgrade(
         Ok(since) => since,
         Err(err) => return err.into_response(),
     };
-    let Some(token) = params.token else {
+    let header = headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let Some(token) = params.token.or(header) else {
         return upgrade.on_upgrade(move |socket| authenticate_then_run(socket, state, since));
     };
     match connect(&state, &token) {

@@ -1,5 +1,8 @@
 use std::time::Duration;
 
+use futures_util::StreamExt;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
 use crate::support::*;
 
 #[tokio::test]
@@ -27,7 +30,7 @@ async fn every_device_gets_its_own_copy_live() {
 }
 
 #[tokio::test]
-async fn a_socket_authenticates_by_query_or_first_frame_only() {
+async fn a_socket_authenticates_by_query_header_or_first_frame_only() {
     let node = TestNode::start().await;
     let ann = node.user("ann").await;
     let refused = Ws::try_connect(&node.ws_url("?token=not-a-jwt")).await;
@@ -36,6 +39,20 @@ async fn a_socket_authenticates_by_query_or_first_frame_only() {
         _ => panic!("a bad token must be refused before the upgrade"),
     };
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // The Authorization header on the upgrade, as other dialects' clients send it.
+    let mut request = node.ws_url("").into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {}", ann.token).parse().unwrap());
+    let (mut by_header, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let ready = loop {
+        if let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) = by_header.next().await {
+            break serde_json::from_str::<Value>(&text).unwrap();
+        }
+    };
+    assert_eq!(ready["type"], "ready");
+    assert_eq!(ready["user_id"], ann.id);
 
     let mut by_frame = Ws::connect(&node.ws_url("")).await;
     by_frame
