@@ -96,12 +96,20 @@ impl Modify for Conventions {
             .as_ref()
             .is_some_and(|requirements| requirements.iter().any(|r| *r != SecurityRequirement::default()));
         for (path, item) in doc.paths.paths.iter_mut() {
-            for operation in operations(item) {
+            let mut ids = std::collections::HashSet::new();
+            for (method, operation) in operations(item) {
                 let secured = match &operation.security {
                     Some(requirements) => requirements.iter().any(|r| *r != SecurityRequirement::default()),
                     None => secured_by_default,
                 };
                 unique_operation_id(operation);
+                // One handler served for several methods (`method(post, patch)`) names each apart.
+                if let Some(id) = &mut operation.operation_id
+                    && !ids.insert(id.clone())
+                {
+                    id.push('_');
+                    id.push_str(method);
+                }
                 // A dialect's operations document its own answers, errors included.
                 if is_dialect(operation) {
                     continue;
@@ -123,19 +131,19 @@ fn is_dialect(operation: &Operation) -> bool {
         .any(|tag| crate::dialects::TAGS.contains(&tag.as_str()))
 }
 
-fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+fn operations(item: &mut PathItem) -> impl Iterator<Item = (&'static str, &mut Operation)> {
     [
-        &mut item.get,
-        &mut item.put,
-        &mut item.post,
-        &mut item.delete,
-        &mut item.patch,
-        &mut item.head,
-        &mut item.options,
-        &mut item.trace,
+        ("get", &mut item.get),
+        ("put", &mut item.put),
+        ("post", &mut item.post),
+        ("delete", &mut item.delete),
+        ("patch", &mut item.patch),
+        ("head", &mut item.head),
+        ("options", &mut item.options),
+        ("trace", &mut item.trace),
     ]
     .into_iter()
-    .filter_map(Option::as_mut)
+    .filter_map(|(method, operation)| operation.as_mut().map(|operation| (method, operation)))
 }
 
 /// Handlers in different domains share names (`get`, `list`), so ids are qualified by the tag.

@@ -157,14 +157,37 @@ impl Files {
                 owned.push(record.id);
             }
         }
+        for id in &owned {
+            self.unrecord(*id)?;
+        }
+        self.store.commit().await?;
         for id in owned {
             blobs::remove(&self.blobs.blob(id)).await;
-            for entry in t.fileconv_share.scan_prefix(id.as_bytes()) {
-                t.fileconv_share.remove(entry?.0)?;
-            }
-            t.fileid_file.remove(id.as_bytes())?;
         }
-        self.store.commit().await
+        Ok(())
+    }
+
+    /// Forgets a stored file's metadata and shares. The caller commits, then removes the bytes, so a
+    /// crash in between leaves stray bytes rather than a record without them.
+    fn unrecord(&self, id: FileId) -> Result<()> {
+        let t = &self.store.trees;
+        for entry in t.fileconv_share.scan_prefix(id.as_bytes()) {
+            t.fileconv_share.remove(entry?.0)?;
+        }
+        t.fileid_file.remove(id.as_bytes())?;
+        Ok(())
+    }
+
+    /// Deletes a file the caller uploaded: its metadata, its shares and its bytes.
+    pub async fn delete(&self, actor: &Actor, id: FileId) -> Result<()> {
+        let record = self.readable(actor, id)?;
+        if record.uploader_id != actor.user_id {
+            return Err(Error::forbidden("only the uploader can delete a file"));
+        }
+        self.unrecord(id)?;
+        self.store.commit().await?;
+        blobs::remove(&self.blobs.blob(id)).await;
+        Ok(())
     }
 
     /// A file's metadata.

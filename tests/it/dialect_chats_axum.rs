@@ -390,3 +390,222 @@ async fn cat_cannot_join(node: &TestNode, cat: &Person, chat: &str) {
     let refused = socket.expect("error").await;
     assert!(refused["data"]["message"].is_string(), "{refused}");
 }
+
+/// A multipart body with the given parts, each `(name, file name, bytes)`.
+fn form(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "chats-axum-boundary-7d2f";
+    let mut body = Vec::new();
+    for (name, file_name, bytes) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match file_name {
+            Some(file) => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+            ),
+            None => body.extend_from_slice(format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes()),
+        }
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn media_is_uploaded_as_a_form_and_streamed_back() {
+    let node = TestNode::start().await;
+    let ann = register(&node, "ann").await;
+    let bob = register(&node, "bob").await;
+    let cat = register(&node, "cat").await;
+    let (_, chat) = ann
+        .api
+        .post(
+            "/chats",
+            json!({ "kind": "group", "title": "files", "user_ids": [bob.id] }),
+        )
+        .await;
+    let chat = chat["id"].as_str().unwrap().to_owned();
+    let sealed: Vec<u8> = (0..70_000u32).map(|i| (i % 253) as u8).collect();
+
+    // The file before the chat id, as the document lists the fields.
+    let (content_type, body) = form(&[
+        ("file", Some("voice.ogg.enc"), &sealed),
+        ("chat_id", None, chat.as_bytes()),
+    ]);
+    let (status, media) = ann
+        .api
+        .send(
+            ann.api
+                .request(reqwest::Method::POST, "/media")
+                .header("content-type", content_type)
+                .body(body),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{media}");
+    assert_eq!(media["chat_id"], chat.as_str());
+    assert_eq!(media["filename"], "voice.ogg.enc");
+    assert_eq!(media["size"], 70_000);
+    let id = media["id"].as_str().unwrap();
+    let download = reqwest::Client::new()
+        .get(format!("{}/media/{id}", node.base))
+        .bearer_auth(&bob.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status(), StatusCode::OK);
+    assert_eq!(download.bytes().await.unwrap().to_vec(), sealed);
+    let stranger = reqwest::Client::new()
+        .get(format!("{}/media/{id}", node.base))
+        .bearer_auth(&cat.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stranger.status(), StatusCode::NOT_FOUND);
+
+    // Named parts first: the name given wins over the part's own.
+    let (content_type, body) = form(&[
+        ("chat_id", None, chat.as_bytes()),
+        ("filename", None, b"photo.jpg.enc"),
+        ("mimetype", None, b"application/x-encrypted"),
+        ("file", Some("blob"), b"0123456789"),
+    ]);
+    let (status, named) = ann
+        .api
+        .send(
+            ann.api
+                .request(reqwest::Method::POST, "/media")
+                .header("content-type", content_type)
+                .body(body),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{named}");
+    assert_eq!(named["filename"], "photo.jpg.enc");
+    assert_eq!(named["mimetype"], "application/x-encrypted");
+
+    // Refusals: no chat, a chat the caller is not in, no form at all.
+    let (content_type, body) = form(&[("file", Some("x"), b"abc")]);
+    let refused = ann
+        .api
+        .send(
+            ann.api
+                .request(reqwest::Method::POST, "/media")
+                .header("content-type", content_type)
+                .body(body),
+        )
+        .await;
+    assert!(error_of(&refused, StatusCode::BAD_REQUEST).contains("chat_id"));
+    let (content_type, body) = form(&[("file", Some("x"), b"abc"), ("chat_id", None, chat.as_bytes())]);
+    let refused = cat
+        .api
+        .send(
+            cat.api
+                .request(reqwest::Method::POST, "/media")
+                .header("content-type", content_type)
+                .body(body),
+        )
+        .await;
+    assert!(
+        [StatusCode::FORBIDDEN, StatusCode::NOT_FOUND].contains(&refused.0),
+        "{refused:?}"
+    );
+    let not_a_form = ann.api.post("/media", json!({ "file": "abc" })).await;
+    error_of(&not_a_form, StatusCode::BAD_REQUEST);
+    let files: Vec<_> = std::fs::read_dir(node.dir.path().join("files"))
+        .map(|entries| entries.filter_map(|e| e.ok()).collect())
+        .unwrap_or_default();
+    assert!(files.len() <= 3, "refused uploads keep nothing: {files:?}");
+}
+
+async fn send_form(
+    person: &Person,
+    method: reqwest::Method,
+    path: String,
+    parts: &[(&str, Option<&str>, &[u8])],
+) -> (StatusCode, Value) {
+    let (content_type, body) = form(parts);
+    person
+        .api
+        .send(
+            person
+                .api
+                .request(method, &path)
+                .header("content-type", content_type)
+                .body(body),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn pictures_are_set_served_and_cleared() {
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR fake but well-typed picture";
+    let node = TestNode::start().await;
+    let ann = register(&node, "ann").await;
+    let bob = register(&node, "bob").await;
+    let (status, me) = send_form(
+        &ann,
+        reqwest::Method::PATCH,
+        "/users/avatar".into(),
+        &[("avatar", Some("a.png"), PNG)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    let url = me["avatar_url"].as_str().unwrap().to_owned();
+    let name = url.rsplit('/').next().unwrap();
+    let served = reqwest::get(format!("{}/avatars/{name}", node.base)).await.unwrap();
+    assert_eq!(served.status(), StatusCode::OK);
+    assert_eq!(served.headers()["content-type"], "image/png");
+    assert_eq!(served.bytes().await.unwrap().as_ref(), PNG);
+    let (status, cleared) = send_form(
+        &ann,
+        reqwest::Method::POST,
+        "/users/avatar".into(),
+        &[("remove", None, b"true")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{cleared}");
+    assert_eq!(cleared["avatar_url"], Value::Null);
+    let gone = reqwest::get(format!("{}/avatars/{name}", node.base)).await.unwrap();
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND, "the old picture is removed");
+    let not_an_image = send_form(
+        &ann,
+        reqwest::Method::POST,
+        "/users/avatar".into(),
+        &[("avatar", Some("a.txt"), b"hello")],
+    )
+    .await;
+    error_of(&not_an_image, StatusCode::BAD_REQUEST);
+
+    let (_, chat) = ann
+        .api
+        .post(
+            "/chats",
+            json!({ "kind": "group", "title": "pictures", "user_ids": [bob.id] }),
+        )
+        .await;
+    let chat = chat["id"].as_str().unwrap().to_owned();
+    let (status, pictured) = send_form(
+        &ann,
+        reqwest::Method::POST,
+        format!("/chats/{chat}/avatar"),
+        &[("avatar", Some("c.png"), PNG)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{pictured}");
+    assert!(pictured["avatar_url"].is_string());
+    let refused = send_form(
+        &bob,
+        reqwest::Method::PATCH,
+        format!("/chats/{chat}/avatar"),
+        &[("remove", None, b"true")],
+    )
+    .await;
+    error_of(&refused, StatusCode::FORBIDDEN);
+    let (status, cleared) = send_form(
+        &ann,
+        reqwest::Method::PATCH,
+        format!("/chats/{chat}/avatar"),
+        &[("remove", None, b"true")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{cleared}");
+    assert_eq!(cleared["avatar_url"], Value::Null);
+}

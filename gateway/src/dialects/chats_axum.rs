@@ -5,7 +5,9 @@
 //! document's statuses.
 
 mod auth;
+mod avatars;
 mod chats;
+mod media;
 mod members;
 mod shapes;
 pub(crate) mod socket;
@@ -25,6 +27,8 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .merge(users::router())
         .merge(chats::router())
         .merge(members::router())
+        .merge(media::router())
+        .merge(avatars::router())
 }
 
 /// Failures as `{"error": "…"}`.
