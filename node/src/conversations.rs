@@ -31,6 +31,7 @@ use self::records::{put, view};
 use self::replica::{ensure_hosted_here, known_user};
 use crate::locks::ConversationLocks;
 use crate::outbox::Outbox;
+use crate::realtime::Hub;
 use crate::remote::Remote;
 use crate::storage::{Store, encode, keys};
 use crate::webhooks::Webhooks;
@@ -75,6 +76,7 @@ fn apply_settings(settings: &mut GroupSettings, update: &UpdateSettings) -> Resu
 /// The conversations service.
 pub struct Conversations {
     store: Store,
+    hub: Arc<Hub>,
     locks: Arc<ConversationLocks>,
     webhooks: Arc<Webhooks>,
     outbox: Arc<Outbox>,
@@ -84,6 +86,7 @@ pub struct Conversations {
 impl Conversations {
     pub(crate) fn new(
         store: Store,
+        hub: Arc<Hub>,
         locks: Arc<ConversationLocks>,
         webhooks: Arc<Webhooks>,
         outbox: Arc<Outbox>,
@@ -91,6 +94,7 @@ impl Conversations {
     ) -> Self {
         Self {
             store,
+            hub,
             locks,
             webhooks,
             outbox,

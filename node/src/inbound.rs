@@ -119,11 +119,7 @@ async fn deliver(services: &Services, peer: PeerId, envelopes: Vec<Envelope>) ->
             }
         };
         let outcome = match &event {
-            Event::Conversation(state) => services
-                .conversations
-                .apply_state(peer, state, &envelope)
-                .await
-                .map(|()| Vec::new()),
+            Event::Conversation(state) => services.conversations.apply_state(peer, state, &envelope).await,
             Event::Receipt(notice) => services.messages.apply_relayed_receipt(peer, notice),
             Event::Changed(change) => services.messages.apply_relayed_change(peer, change).await,
             _ => Err(Error::invalid("event", "unsupported")),

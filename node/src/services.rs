@@ -89,6 +89,7 @@ impl Services {
         let webhooks = Arc::new(Webhooks::new(store.clone(), config.clone(), tasks.clone()));
         let conversations = Arc::new(Conversations::new(
             store.clone(),
+            hub.clone(),
             locks.clone(),
             webhooks.clone(),
             outbox.clone(),

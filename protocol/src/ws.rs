@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::{Call, CallEndReason, SendMessageRequest, Timestamp};
+use crate::api::{Call, CallEndReason, Role, SendMessageRequest, Timestamp};
 use crate::{Base64Bytes, CallId, ClientMessageId, ConversationId, DeviceId, MessageId, MessageType, UserId};
 
 /// What a client may send.
@@ -184,6 +184,15 @@ pub enum ServerFrame {
     /// Someone went offline.
     #[serde(rename = "presence:offline")]
     PresenceOffline(PresenceEvent),
+    /// A user joined a conversation of the recipient's (added, or through an invite).
+    #[serde(rename = "participant:added")]
+    ParticipantAdded(MembershipEvent),
+    /// A user left or was removed; the removed user hears it too.
+    #[serde(rename = "participant:removed")]
+    ParticipantRemoved(MembershipEvent),
+    /// A participant's role changed.
+    #[serde(rename = "participant:role")]
+    ParticipantRole(MembershipEvent),
     /// A `message:send` frame was stored durably.
     #[serde(rename = "message:ack")]
     MessageAck {
@@ -342,6 +351,25 @@ pub struct ReceiptEvent {
     /// The recipient (delivery receipts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipient_id: Option<UserId>,
+}
+
+/// `participant:added`, `participant:removed` and `participant:role`: who takes part in a conversation
+/// changed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MembershipEvent {
+    /// When the change was applied here.
+    pub timestamp: Timestamp,
+    /// Where.
+    pub conversation_id: ConversationId,
+    /// Who joined, left or changed role.
+    pub user_id: UserId,
+    /// Their role (none once removed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    /// Who made the change, when known here (a change relayed by another node names no one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<UserId>,
 }
 
 /// `typing:started` and `typing:stopped`.

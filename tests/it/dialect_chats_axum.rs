@@ -329,6 +329,10 @@ async fn chats_members_and_the_websocket_as_documented() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{added}");
     assert_eq!(added["role"], "admin");
+    let joined = bob_ws.expect("member_added").await;
+    assert_eq!(joined["data"]["user_id"], cat.id.as_str());
+    assert_eq!(joined["data"]["role"], "admin");
+    assert_eq!(joined["data"]["by"], ann.id.as_str());
     let (_, members) = cat.api.get(&format!("/chats/{id}/members")).await;
     assert_eq!(members.as_array().unwrap().len(), 3);
     let (status, demoted) = ann
@@ -341,6 +345,7 @@ async fn chats_members_and_the_websocket_as_documented() {
         .await;
     assert_eq!(status, StatusCode::OK, "{demoted}");
     assert_eq!(demoted["role"], "member");
+    assert_eq!(bob_ws.expect("member_role_changed").await["data"]["role"], "member");
     let refused = bob
         .api
         .send(
@@ -369,6 +374,10 @@ async fn chats_members_and_the_websocket_as_documented() {
     assert_eq!(renamed["title"], "Team 2");
     let (status, _) = ann.api.delete(&format!("/chats/{id}/members/{}", cat.id)).await;
     assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        bob_ws.expect("member_removed").await["data"]["user_id"],
+        cat.id.as_str()
+    );
     let not_member = cat.api.get(&format!("/chats/{id}/messages")).await;
     assert!([StatusCode::FORBIDDEN, StatusCode::NOT_FOUND].contains(&not_member.0));
     let refused = bob.api.delete(&format!("/chats/{id}?for_all=true")).await;

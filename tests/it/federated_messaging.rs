@@ -523,6 +523,10 @@ async fn membership_changes_at_the_host_reach_every_node() {
     let bob = b.node.user("bob").await;
     let cat = c.node.user("cat").await;
     let group = hosted_conversation(&ann, "GROUP", &[(&bob, "bob@node-b")]).await;
+    let mut ann_ws = ann.ws(&a.node).await;
+    ann_ws.sync().await;
+    let mut bob_ws = bob.ws(&b.node).await;
+    bob_ws.sync().await;
 
     // Ann adds Cat by handle: node-c learns of the group and Cat gets what is sent from then on.
     let added = assert_ok(
@@ -549,6 +553,13 @@ async fn membership_changes_at_the_host_reach_every_node() {
         (members["participants"].as_array().unwrap().len() == 3).then_some(())
     })
     .await;
+    // Both the host's members and the replica's hear of the new member.
+    for ws in [&mut ann_ws, &mut bob_ws] {
+        let joined = ws.expect("participant:added").await;
+        assert_eq!(joined["conversation_id"], group.as_str());
+        assert_eq!(joined["user_id"], cat.id.as_str());
+        assert_eq!(joined["role"], "member");
+    }
     let mut cat_ws = cat.ws(&c.node).await;
     cat_ws.sync().await;
     assert_ok(
@@ -569,6 +580,9 @@ async fn membership_changes_at_the_host_reach_every_node() {
         (status == StatusCode::FORBIDDEN).then_some(())
     })
     .await;
+    let removed = bob_ws.expect("participant:removed").await;
+    assert_eq!(removed["user_id"], bob.id.as_str());
+    assert_eq!(cat_ws.expect("participant:removed").await["user_id"], bob.id.as_str());
     let (status, body) = send_text(&ann, &group, &[&bob, &cat], "bob is gone", "m-2").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_ok(

@@ -5,6 +5,7 @@ use protocol::ConversationId;
 use protocol::api::{ConversationKind, InviteLink, InvitePreview, InviteRef, Role};
 
 use super::Conversations;
+use super::members::{Change, membership_frame};
 use super::records::{ConversationRecord, get, link, put, require_participant};
 use crate::auth::tokens;
 use crate::{Actor, Error, Result, validate};
@@ -90,6 +91,14 @@ impl Conversations {
         let member = self.admit(&mut record, actor.user_id, Role::Member)?;
         self.replicate(id, &[])?;
         self.store.commit().await?;
+        let frame = membership_frame(
+            Change::Added,
+            id,
+            actor.user_id,
+            Some(Role::Member),
+            Some(actor.user_id),
+        );
+        self.announce_membership(id, &frame, None)?;
         Ok(super::records::view(
             &record,
             super::activity(&self.store, id)?,

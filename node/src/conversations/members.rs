@@ -2,6 +2,7 @@
 
 use chrono::Utc;
 use protocol::api::{AddParticipantRequest, ChangeRoleRequest, ConversationKind, Participant, ParticipantList, Role};
+use protocol::ws::{MembershipEvent, ServerFrame};
 use protocol::{ConversationId, UserId};
 use sled::Transactional;
 
@@ -10,7 +11,54 @@ use super::{Conversations, MAX_PARTICIPANTS, TxResult};
 use crate::storage::{encode, keys};
 use crate::{Actor, Error, Result, contacts, users};
 
+/// Which membership change a frame announces.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Change {
+    Added,
+    Removed,
+    Role,
+}
+
+/// The frame announcing a membership change of `user` in `conversation`.
+pub(super) fn membership_frame(
+    change: Change,
+    conversation: ConversationId,
+    user: UserId,
+    role: Option<Role>,
+    by: Option<UserId>,
+) -> ServerFrame {
+    let event = MembershipEvent {
+        timestamp: Utc::now(),
+        conversation_id: conversation,
+        user_id: user,
+        role,
+        by,
+    };
+    match change {
+        Change::Added => ServerFrame::ParticipantAdded(event),
+        Change::Removed => ServerFrame::ParticipantRemoved(event),
+        Change::Role => ServerFrame::ParticipantRole(event),
+    }
+}
+
 impl Conversations {
+    /// Tells the live connections of a conversation's members here (and of `also`, a member just
+    /// removed) about a committed membership change.
+    pub(super) fn announce_membership(
+        &self,
+        id: ConversationId,
+        frame: &ServerFrame,
+        also: Option<UserId>,
+    ) -> Result<()> {
+        for (user, _) in participants(&self.store, id)? {
+            self.hub.send_to_user(user, frame);
+        }
+        if let Some(user) = also {
+            self.hub.send_to_user(user, frame);
+        }
+        Ok(())
+    }
+
     fn profile(&self, user_id: UserId, record: &ParticipantRecord) -> Result<Participant> {
         let (username, display_name) = match users::records::get_user(&self.store, user_id)? {
             Some(user) => (Some(user.username), Some(user.display_name)),
@@ -103,6 +151,8 @@ impl Conversations {
         let member = self.admit(&mut record, user, role)?;
         self.replicate(id, &[])?;
         self.store.commit().await?;
+        let frame = membership_frame(Change::Added, id, user, Some(role), Some(actor.user_id));
+        self.announce_membership(id, &frame, None)?;
         self.profile(user, &member)
     }
 
@@ -150,7 +200,9 @@ impl Conversations {
             },
         )?;
         self.replicate(id, &[user])?;
-        self.store.commit().await
+        self.store.commit().await?;
+        let frame = membership_frame(Change::Removed, id, user, None, Some(actor.user_id));
+        self.announce_membership(id, &frame, Some(user))
     }
 
     /// Changes a member's role (owners only); the last owner cannot be demoted.
@@ -180,6 +232,8 @@ impl Conversations {
         super::put_participant(&self.store, id, user, &target)?;
         self.replicate(id, &[])?;
         self.store.commit().await?;
+        let frame = membership_frame(Change::Role, id, user, Some(target.role), Some(actor.user_id));
+        self.announce_membership(id, &frame, None)?;
         self.profile(user, &target)
     }
 }

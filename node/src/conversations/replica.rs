@@ -11,8 +11,10 @@ use protocol::federation::{ConversationState, Envelope, Event, Member};
 use protocol::{ConversationId, UserId};
 
 use super::Conversations;
+use super::members::{Change, membership_frame};
 use super::records::{ConversationRecord, ParticipantRecord, participants, put};
 use crate::federation::Destination;
+use crate::realtime::Push;
 use crate::remote::homes;
 use crate::storage::{Store, encode, keys};
 use crate::users::records::get_user;
@@ -99,7 +101,13 @@ impl Conversations {
     /// Applies a snapshot from the conversation's host `peer`. The host must stay the same node, and
     /// members said to live here must exist here.
     /// The snapshot's signed envelope is kept with the replica, so its origin can be checked later.
-    pub(crate) async fn apply_state(&self, peer: PeerId, state: &ConversationState, envelope: &Envelope) -> Result<()> {
+    /// Returns the membership frames for this node's members, to push once the caller has committed.
+    pub(crate) async fn apply_state(
+        &self,
+        peer: PeerId,
+        state: &ConversationState,
+        envelope: &Envelope,
+    ) -> Result<Vec<Push>> {
         check_state(state)?;
         let local = self.remote.local();
         let id = state.conversation_id;
@@ -126,7 +134,7 @@ impl Conversations {
             .as_ref()
             .is_some_and(|record| record.updated_at > state.updated_at)
         {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let mut incoming = BTreeMap::new();
         for member in &state.members {
@@ -150,6 +158,11 @@ impl Conversations {
         }
         let _guard = self.locks.lock(id).await;
         let before = participants(&self.store, id)?;
+        let pushes = if existing.is_some() {
+            membership_pushes(id, &before, &incoming)
+        } else {
+            Vec::new()
+        };
         let t = &self.store.trees;
         for (user, _) in &before {
             if !incoming.contains_key(user) {
@@ -187,8 +200,41 @@ impl Conversations {
         }
         let envelope = envelope.to_bytes().map_err(|err| Error::Internal(err.to_string()))?;
         t.convid_envelope.insert(id.as_bytes(), envelope)?;
-        put(&self.store, &record)
+        put(&self.store, &record)?;
+        Ok(pushes)
     }
+}
+
+/// What this node's members hear of a snapshot: who joined, who left (they hear it too), whose role
+/// changed. A conversation first seen here announces nothing: it simply appears.
+fn membership_pushes(
+    id: ConversationId,
+    before: &[(UserId, ParticipantRecord)],
+    incoming: &BTreeMap<UserId, &Member>,
+) -> Vec<Push> {
+    let mut frames = Vec::new();
+    for (user, member) in incoming {
+        match before.iter().find(|(old, _)| old == user) {
+            None => frames.push(membership_frame(Change::Added, id, *user, Some(member.role), None)),
+            Some((_, old)) if old.role != member.role => {
+                frames.push(membership_frame(Change::Role, id, *user, Some(member.role), None));
+            }
+            Some(_) => {}
+        }
+    }
+    for (user, _) in before {
+        if !incoming.contains_key(user) {
+            frames.push(membership_frame(Change::Removed, id, *user, None, None));
+        }
+    }
+    let mut audience: Vec<UserId> = before.iter().map(|(user, _)| *user).collect();
+    audience.extend(incoming.keys().copied());
+    audience.sort();
+    audience.dedup();
+    frames
+        .into_iter()
+        .flat_map(|frame| audience.iter().map(move |user| Push::User(*user, frame.clone())))
+        .collect()
 }
 
 impl Conversations {

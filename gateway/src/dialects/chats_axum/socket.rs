@@ -7,7 +7,8 @@
 //! carries every chat of the caller's either way), `send_message`, `voice_message`, `video_message`
 //! (in the clear with `payload`, or end-to-end encrypted with one `envelopes` entry per recipient
 //! device), `edit_message`, `delete_message`, `forward_message`, `typing`. Server events: `ok`,
-//! `error`, `message_new`, `message_updated`, `message_deleted`, `typing`, `presence`. On connect the
+//! `error`, `message_new`, `message_updated`, `message_deleted`, `typing`, `presence`, and the
+//! membership events `member_added`, `member_removed`, `member_role_changed`. On connect the
 //! socket first carries what the device has not yet marked delivered (`POST /chats/{id}/delivered`).
 
 use std::collections::HashSet;
@@ -15,7 +16,7 @@ use std::collections::HashSet;
 use axum::extract::ws::{Message as WsMessage, Utf8Bytes, WebSocket};
 use node::{Actor, Subscription};
 use protocol::api::{DeviceCiphertext, EditMessageRequest, ForwardMessageRequest, SendMessageRequest, Timestamp};
-use protocol::ws::{MessageEvent, ServerFrame};
+use protocol::ws::{MembershipEvent, MessageEvent, ServerFrame};
 use protocol::{ClientMessageId, ConversationId, DeviceId, MessageId, MessageType, UserId};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -126,8 +127,15 @@ fn translated(frame: ServerFrame, device: DeviceId) -> Option<Outgoing> {
         ServerFrame::PresenceOnline(event) | ServerFrame::PresenceOffline(event) => {
             Outgoing::event("presence", presence(event.user_id, event.is_online, event.timestamp))
         }
+        ServerFrame::ParticipantAdded(event) => Outgoing::event("member_added", membership(&event)),
+        ServerFrame::ParticipantRemoved(event) => Outgoing::event("member_removed", membership(&event)),
+        ServerFrame::ParticipantRole(event) => Outgoing::event("member_role_changed", membership(&event)),
         _ => return None,
     })
+}
+
+fn membership(event: &MembershipEvent) -> Value {
+    json!({ "chat_id": event.conversation_id, "user_id": event.user_id, "role": event.role, "by": event.by })
 }
 
 /// Runs an authenticated chats-axum socket until it closes.
