@@ -11,9 +11,17 @@ mod secure_messenger;
 mod sessions;
 mod simple_chat;
 
+use node::Actor;
+use protocol::api::{Conversation, ConversationListQuery};
+use protocol::{ConversationId, MessageId};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::AppState;
+use crate::{ApiError, AppState};
+
+/// Conversations a dialect lists at most: the documents' lists are not paginated.
+const MAX_LISTED: u32 = 1000;
+/// Conversations read per page of the node's list.
+const LIST_PAGE: u32 = 100;
 
 /// Tags of dialect operations in the OpenAPI document: their answers are the dialect's own shapes,
 /// not the envelope (see `crate::openapi`).
@@ -31,4 +39,35 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .merge(messaging_app::router())
         .merge(chats_axum::router())
         .merge(secure_messenger::router())
+}
+
+/// The caller's conversations, pinned first, then by latest activity, at most [`MAX_LISTED`].
+fn all_conversations(state: &AppState, actor: &Actor) -> Result<Vec<Conversation>, ApiError> {
+    let mut found = Vec::new();
+    for page in 1..=MAX_LISTED / LIST_PAGE {
+        let query = ConversationListQuery {
+            page: Some(page),
+            limit: Some(LIST_PAGE),
+            archived: None,
+            pinned: None,
+            favorite: None,
+        };
+        let listed = state.services.conversations.list(actor, query)?;
+        let last = listed.conversations.len() < LIST_PAGE as usize;
+        found.extend(listed.conversations);
+        if last {
+            break;
+        }
+    }
+    Ok(found)
+}
+
+/// The sequence number of a message of `conversation`, for the dialects' message-id cursors; a
+/// message of another conversation is not found.
+fn sequence_of(state: &AppState, actor: &Actor, conversation: ConversationId, id: MessageId) -> Result<u64, ApiError> {
+    let message = state.services.messages.get(actor, id)?;
+    if message.conversation_id != conversation {
+        return Err(node::Error::NotFound("message").into());
+    }
+    Ok(message.sequence_number)
 }

@@ -6,10 +6,9 @@
 use axum::Json as JsonAnswer;
 use axum::extract::State;
 use axum::http::StatusCode;
-use node::Actor;
 use protocol::api::{
-    ConversationListQuery, CreateConversationRequest, DeleteConversationQuery, MessageQuery, ReadUpToRequest,
-    UpdateConversationRequest, UserRef,
+    CreateConversationRequest, DeleteConversationQuery, MessageQuery, ReadUpToRequest, UpdateConversationRequest,
+    UserRef,
 };
 use protocol::{ConversationId, MessageId};
 use serde::Deserialize;
@@ -19,12 +18,9 @@ use utoipa_axum::routes;
 
 use super::shapes::{Chat, ChatMessage, DONE, Done, Kind, MessagePage};
 use super::{ErrorBody, Extracted, Result, TAG};
+use crate::dialects::{all_conversations, sequence_of};
 use crate::extract::{Auth, Json, Path, Query};
 use crate::{ApiError, AppState};
-
-/// Chats listed at most (the document's list is not paginated).
-const MAX_LISTED: u32 = 1000;
-const LIST_PAGE: u32 = 100;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -136,32 +132,8 @@ pub(crate) async fn create(
 )]
 pub(crate) async fn list(State(state): State<AppState>, auth: Extracted<Auth>) -> Result<JsonAnswer<Vec<Chat>>> {
     let Auth(actor) = auth?;
-    let mut chats = Vec::new();
-    for page in 1..=MAX_LISTED / LIST_PAGE {
-        let query = ConversationListQuery {
-            page: Some(page),
-            limit: Some(LIST_PAGE),
-            archived: None,
-            pinned: None,
-            favorite: None,
-        };
-        let listed = state.services.conversations.list(&actor, query)?;
-        let last = listed.conversations.len() < LIST_PAGE as usize;
-        chats.extend(listed.conversations.into_iter().map(Chat::from));
-        if last {
-            break;
-        }
-    }
+    let chats = all_conversations(&state, &actor)?.into_iter().map(Chat::from).collect();
     Ok(JsonAnswer(chats))
-}
-
-/// The sequence number of a message of the chat, for a cursor.
-fn seq_of(state: &AppState, actor: &Actor, chat: ConversationId, id: MessageId) -> Result<u64> {
-    let message = state.services.messages.get(actor, id)?;
-    if message.conversation_id != chat {
-        return Err(node::Error::NotFound("message").into());
-    }
-    Ok(message.sequence_number)
 }
 
 /// # `GET /chats/{id}/messages`
@@ -189,8 +161,11 @@ pub(crate) async fn messages(
     let (Auth(actor), Path(id), Query(query)) = (auth?, id?, query?);
     let query = MessageQuery {
         conversation_id: id,
-        before_seq: query.before_id.map(|m| seq_of(&state, &actor, id, m)).transpose()?,
-        after_seq: query.after_id.map(|m| seq_of(&state, &actor, id, m)).transpose()?,
+        before_seq: query
+            .before_id
+            .map(|m| sequence_of(&state, &actor, id, m))
+            .transpose()?,
+        after_seq: query.after_id.map(|m| sequence_of(&state, &actor, id, m)).transpose()?,
         limit: query.limit,
         message_type: None,
         from: None,
@@ -264,7 +239,7 @@ pub(crate) async fn delivered(
     state.services.conversations.get(&actor, id)?;
     let waiting: Vec<MessageId> = match mark.message_id {
         Some(message) => {
-            seq_of(&state, &actor, id, message)?;
+            sequence_of(&state, &actor, id, message)?;
             vec![message]
         }
         None => state

@@ -196,13 +196,7 @@ pub(crate) async fn list(
     if !(1..=100).contains(&limit) {
         return Err(ApiError::validation("limit: must be 1 to 100").into());
     }
-    let seq_of = |id: MessageId| -> Result<u64> {
-        let message = state.services.messages.get(&actor, id)?;
-        if message.conversation_id != conversation {
-            return Err(node::Error::NotFound("message").into());
-        }
-        Ok(message.sequence_number)
-    };
+    let seq_of = |id: MessageId| crate::dialects::sequence_of(&state, &actor, conversation, id);
     let forward = query.after.is_some() && query.before.is_none();
     let mut node_query = MessageQuery {
         conversation_id: conversation,

@@ -4,9 +4,7 @@
 
 use chrono::Duration;
 use node::Actor;
-use protocol::api::{
-    Conversation, ConversationKind, ConversationListQuery, MessageQuery, SendMessageRequest, Timestamp,
-};
+use protocol::api::{Conversation, ConversationKind, MessageQuery, SendMessageRequest, Timestamp};
 use protocol::{ClientMessageId, ConversationId, MessageType};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -14,11 +12,6 @@ use utoipa::{IntoParams, ToSchema};
 use super::Result;
 use super::shapes::{ChatMessage, Dm, Group, MessagePage};
 use crate::{ApiError, AppState};
-
-/// Conversations listed at most (the document's lists are not paginated).
-const MAX_LISTED: u32 = 1000;
-/// Conversations read per page of the node's list.
-const LIST_PAGE: u32 = 100;
 
 pub(super) type Extracted<T> = std::result::Result<T, ApiError>;
 
@@ -46,23 +39,10 @@ fn is_group(conversation: &Conversation) -> bool {
 
 /// The caller's conversations of one kind, newest activity first.
 pub(super) fn conversations_of(state: &AppState, actor: &Actor, groups: bool) -> Result<Vec<Conversation>> {
-    let mut found = Vec::new();
-    for page in 1..=MAX_LISTED / LIST_PAGE {
-        let query = ConversationListQuery {
-            page: Some(page),
-            limit: Some(LIST_PAGE),
-            archived: None,
-            pinned: None,
-            favorite: None,
-        };
-        let listed = state.services.conversations.list(actor, query)?;
-        let last = listed.conversations.len() < LIST_PAGE as usize;
-        found.extend(listed.conversations.into_iter().filter(|c| is_group(c) == groups));
-        if last {
-            break;
-        }
-    }
-    Ok(found)
+    Ok(crate::dialects::all_conversations(state, actor)?
+        .into_iter()
+        .filter(|c| is_group(c) == groups)
+        .collect())
 }
 
 /// A conversation of the kind the path names; the other kind is not found here.
