@@ -518,6 +518,26 @@ async fn media_is_uploaded_as_a_form_and_streamed_back() {
     );
     let not_a_form = ann.api.post("/media", json!({ "file": "abc" })).await;
     error_of(&not_a_form, StatusCode::BAD_REQUEST);
+    // Parts the upload does not use are bounded in number and size; a second file is refused.
+    let names: Vec<String> = (0..20).map(|n| format!("extra{n}")).collect();
+    let many: Vec<(&str, Option<&str>, &[u8])> = names.iter().map(|n| (n.as_str(), None, &b"x"[..])).collect();
+    let refused = send_form(&ann, reqwest::Method::POST, "/media".into(), &many).await;
+    assert!(error_of(&refused, StatusCode::BAD_REQUEST).contains("at most 16 parts"));
+    let big = vec![b'x'; 4096];
+    let refused = send_form(&ann, reqwest::Method::POST, "/media".into(), &[("note", None, &big)]).await;
+    assert!(error_of(&refused, StatusCode::BAD_REQUEST).contains("at most 1024 bytes"));
+    let refused = send_form(
+        &ann,
+        reqwest::Method::POST,
+        "/media".into(),
+        &[
+            ("file", Some("a"), b"one"),
+            ("file", Some("b"), b"two"),
+            ("chat_id", None, chat.as_bytes()),
+        ],
+    )
+    .await;
+    assert!(error_of(&refused, StatusCode::BAD_REQUEST).contains("only one file"));
     let files: Vec<_> = std::fs::read_dir(node.dir.path().join("files"))
         .map(|entries| entries.filter_map(|e| e.ok()).collect())
         .unwrap_or_default();

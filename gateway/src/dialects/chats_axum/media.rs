@@ -27,6 +27,9 @@ use crate::{ApiError, AppState};
 
 /// Longest `chat_id`, `filename` or `mimetype` part read.
 const MAX_TEXT_PART: usize = 1024;
+/// Most parts a form may have: the body has no size limit (the file's is the node's), so parts the
+/// upload does not use are bounded in number, and each of them in size by `MAX_TEXT_PART`.
+const MAX_PARTS: usize = 16;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -77,14 +80,20 @@ struct MediaForm {
     mimetype: Option<String>,
 }
 
-async fn text(field: Field<'_>, name: &str) -> std::result::Result<String, ApiError> {
-    let value = field
-        .text()
+/// A short text part, read chunk by chunk so that an oversized one is refused before it is held.
+async fn text(mut field: Field<'_>, name: &str) -> std::result::Result<String, ApiError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field
+        .chunk()
         .await
-        .map_err(|err| ApiError::bad_request(format!("{name}: {err}")))?;
-    if value.len() > MAX_TEXT_PART {
-        return Err(ApiError::validation(format!("{name}: at most {MAX_TEXT_PART} bytes")));
+        .map_err(|err| ApiError::bad_request(format!("{name}: {}", err.body_text())))?
+    {
+        if bytes.len() + chunk.len() > MAX_TEXT_PART {
+            return Err(ApiError::validation(format!("{name}: at most {MAX_TEXT_PART} bytes")));
+        }
+        bytes.extend_from_slice(&chunk);
     }
+    let value = String::from_utf8(bytes).map_err(|_| ApiError::validation(format!("{name}: not UTF-8")))?;
     Ok(value.trim().to_owned())
 }
 
@@ -120,11 +129,19 @@ pub(crate) async fn upload(
         sha256: None,
     };
     let mut stored: Option<FileInfo> = None;
+    let mut parts = 0;
     while let Some(field) = form
         .next_field()
         .await
         .map_err(|err| ApiError::bad_request(err.body_text()))?
     {
+        parts += 1;
+        if parts > MAX_PARTS {
+            if let Some(info) = stored.take() {
+                state.services.files.delete(&actor, info.id).await?;
+            }
+            return Err(ApiError::validation(format!("form: at most {MAX_PARTS} parts")).into());
+        }
         match field.name().unwrap_or_default() {
             "chat_id" => {
                 let value = text(field, "chat_id").await?;
@@ -137,8 +154,16 @@ pub(crate) async fn upload(
             "filename" => meta.file_name = Some(text(field, "filename").await?),
             "mimetype" => meta.content_type = Some(text(field, "mimetype").await?),
             "file" if stored.is_none() => stored = Some(store(&state, &actor, &mut meta, chat, field).await?),
-            "file" => return Err(ApiError::validation("file: only one file per upload").into()),
-            _ => {}
+            "file" => {
+                if let Some(info) = stored.take() {
+                    state.services.files.delete(&actor, info.id).await?;
+                }
+                return Err(ApiError::validation("file: only one file per upload").into());
+            }
+            other => {
+                let name = other.to_owned();
+                text(field, &name).await?;
+            }
         }
     }
     let info = stored.ok_or_else(|| ApiError::validation("file: required"))?;
