@@ -1,5 +1,6 @@
 //! Parley's HTTP and WebSocket API: routing, authentication, input limits and the one place where node
-//! errors become status codes and the `{ success, data | error, code }` envelope.
+//! errors become status codes and the `{ success, data | error, code }` envelope; and, on the same node
+//! services, the other API documents' dialects at their own paths and shapes (`dialects`).
 #![deny(unsafe_code)]
 #![deny(missing_docs, unreachable_pub)]
 
