@@ -142,8 +142,14 @@ impl Limiter {
     }
 }
 
-/// The user a request's token names (header or `?token=`), else the client address.
-fn client_key(state: &AppState, request: &Request) -> String {
+/// Whose budget a request draws on. Register, login, refresh and password requests always count
+/// against the client address, whatever token they carry: keyed on a token's user, one address could
+/// register accounts and rotate through their tokens to guess passwords without limit. Everything
+/// else counts against the user a token names (header or `?token=`), else the address.
+fn client_key(state: &AppState, category: Category, request: &Request) -> String {
+    if category == Category::Auth {
+        return address_key(request);
+    }
     let header = request
         .headers()
         .get(AUTHORIZATION)
@@ -160,10 +166,14 @@ fn client_key(state: &AppState, request: &Request) -> String {
         .and_then(|raw| bearer(&raw).and_then(|token| state.services.auth.token_subject(token)));
     match user {
         Some(user) => format!("user:{user}"),
-        None => match request.extensions().get::<ConnectInfo<SocketAddr>>() {
-            Some(info) => format!("ip:{}", info.0.ip()),
-            None => "ip:unknown".into(),
-        },
+        None => address_key(request),
+    }
+}
+
+fn address_key(request: &Request) -> String {
+    match request.extensions().get::<ConnectInfo<SocketAddr>>() {
+        Some(info) => format!("ip:{}", info.0.ip()),
+        None => "ip:unknown".into(),
     }
 }
 
@@ -207,7 +217,7 @@ pub(crate) async fn limit(State(state): State<AppState>, request: Request, next:
     let Some(category) = category(request.method(), request.uri().path()).filter(|_| limits.enabled) else {
         return next.run(request).await;
     };
-    let key = client_key(&state, &request);
+    let key = client_key(&state, category, &request);
     let verdict = state.limiter.account(category, key, budget(&limits, category));
     let mut response = if verdict.allowed {
         next.run(request).await

@@ -130,3 +130,41 @@ async fn request_ids_are_echoed_or_generated() {
         .unwrap();
     assert!(header(&stranger, "access-control-allow-origin").is_none());
 }
+
+/// A valid token on a login does not move the attempt off the address's budget: guesses from one
+/// address stop at the auth limit, however many accounts' tokens they rotate through.
+#[tokio::test]
+async fn a_token_does_not_buy_more_login_attempts() {
+    let node = TestNode::start_with(|config| {
+        config.rate_limits.enabled = true;
+        config.rate_limits.auth = 3;
+    })
+    .await;
+    // Registrations are auth requests of the address too: three accounts spend its whole budget.
+    let mut tokens = Vec::new();
+    for n in 0..3 {
+        let (status, body) = node
+            .client()
+            .post(
+                "/v1/auth/register",
+                json!({ "email": format!("rotor{n}@example.org"), "username": format!("rotor{n}"), "password": "correct horse battery", "device_id": Uuid::new_v4() }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        tokens.push(body["data"]["access_token"].as_str().unwrap().to_owned());
+    }
+    for token in &tokens {
+        let guess = node
+            .client()
+            .with_token(token)
+            .post(
+                "/v1/auth/login",
+                json!({ "identity": "rotor0", "password": "a wrong guess", "device_id": Uuid::new_v4() }),
+            )
+            .await;
+        assert_eq!(guess.0, StatusCode::TOO_MANY_REQUESTS, "{}", guess.1);
+    }
+    // Other requests of those users still count per user, not against the spent address budget.
+    let (status, _) = node.client().with_token(&tokens[1]).get("/v1/users/me").await;
+    assert_eq!(status, StatusCode::OK);
+}
