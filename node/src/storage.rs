@@ -195,24 +195,90 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     rmp_serde::from_slice(bytes).map_err(|err| Error::Corrupt(err.to_string()))
 }
 
-/// Reads a small secret file, or creates it with `generate` readable by the owner only.
+/// Length of every secret file: the token secret and the node key are 32 bytes.
+pub(crate) const SECRET_LEN: usize = 32;
+
+/// Reads a 32-byte secret file, or creates it with `generate`, readable by the owner only. A new
+/// secret is written to a temporary file, flushed, and renamed into place (the directory flushed
+/// too), so a crash leaves either no secret or a whole one. A file of another length is refused with
+/// what to do: a short secret would let anyone forge tokens, and guessing a replacement would
+/// silently end every session or change the node's identity.
 pub(crate) fn read_or_create_secret(path: &Path, generate: impl FnOnce() -> Vec<u8>) -> Result<Vec<u8>> {
     match fs::read(path) {
-        Ok(bytes) => Ok(bytes),
+        Ok(bytes) if bytes.len() == SECRET_LEN => Ok(bytes),
+        Ok(bytes) => Err(Error::Corrupt(format!(
+            "{} holds {} bytes, not {SECRET_LEN}: it is damaged (perhaps a crash while it was first written). \
+             Restore it from a backup; if this node never served anyone, delete it and start again \
+             (a new one ends every session, or gives the node a new identity)",
+            path.display(),
+            bytes.len()
+        ))),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             let bytes = generate();
-            let mut options = fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options
-                .open(path)
-                .map_err(|err| Error::Internal(format!("creating {}: {err}", path.display())))?;
-            file.write_all(&bytes)
-                .and_then(|()| file.sync_all())
-                .map_err(|err| Error::Internal(format!("writing {}: {err}", path.display())))?;
+            write_secret(path, &bytes)?;
             Ok(bytes)
         }
         Err(err) => Err(Error::Internal(format!("reading {}: {err}", path.display()))),
+    }
+}
+
+fn write_secret(path: &Path, bytes: &[u8]) -> Result<()> {
+    let failed = |what: &str, err: std::io::Error| Error::Internal(format!("{what} {}: {err}", path.display()));
+    let partial = path.with_extension("partial");
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&partial).map_err(|err| failed("creating", err))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|err| failed("writing", err))?;
+    fs::rename(&partial, path).map_err(|err| failed("renaming into", err))?;
+    if let Some(dir) = path.parent() {
+        fs::File::open(dir)
+            .and_then(|dir| dir.sync_all())
+            .map_err(|err| failed("flushing the directory of", err))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_is_created_whole_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token.secret");
+        let made = read_or_create_secret(&path, || vec![7; SECRET_LEN]).unwrap();
+        assert_eq!(made, vec![7; SECRET_LEN]);
+        assert!(
+            !path.with_extension("partial").exists(),
+            "the temporary file was renamed"
+        );
+        let again = read_or_create_secret(&path, || unreachable!("it exists")).unwrap();
+        assert_eq!(again, made);
+    }
+
+    #[test]
+    fn a_damaged_secret_is_refused_with_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token.secret");
+        for damaged in [Vec::new(), vec![1; 5], vec![1; SECRET_LEN + 1]] {
+            fs::write(&path, &damaged).unwrap();
+            let err = read_or_create_secret(&path, || vec![7; SECRET_LEN]).unwrap_err();
+            let message = err.to_string();
+            assert!(message.contains(&format!("holds {} bytes", damaged.len())), "{message}");
+            assert!(message.contains("Restore it from a backup"), "{message}");
+        }
+    }
+
+    #[test]
+    fn a_partial_file_left_by_a_crash_does_not_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("node.key");
+        fs::write(path.with_extension("partial"), b"half").unwrap();
+        let made = read_or_create_secret(&path, || vec![9; SECRET_LEN]).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), made);
     }
 }

@@ -173,3 +173,31 @@ async fn ctrl_c_shuts_down_cleanly_and_keeps_everything() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// A damaged token secret (as a crash during the first start could leave) stops the node before it
+/// serves anything, with what to do; a short secret would let anyone sign tokens.
+#[test]
+fn a_damaged_secret_stops_the_node_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token.secret"), b"").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_parley"))
+        .args([
+            "node",
+            "--http",
+            "127.0.0.1:0",
+            "--p2p",
+            "/ip4/127.0.0.1/udp/0/quic-v1",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .expect("parley runs");
+    assert!(!output.status.success(), "the node refused to start");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stdout.contains("serving"), "{stdout}");
+    assert!(
+        stderr.contains("holds 0 bytes") && stderr.contains("Restore it from a backup"),
+        "{stderr}"
+    );
+}
