@@ -179,8 +179,15 @@ async fn conversations_messages_and_the_websocket_as_documented() {
     john_ws.send(json!("not an object")).await;
     john_ws.expect("error").await;
 
-    // A message sent while Jane was away reaches her socket when she comes back.
+    // A message sent while Jane was away reaches her socket when she comes back. (Away means the node
+    // has seen her socket close: a message it writes to the socket before that counts as delivered.)
     jane_ws.close().await;
+    loop {
+        let presence = john_ws.expect("presence").await;
+        if presence["data"]["user_id"] == jane.id.as_str() && presence["data"]["status"] == "offline" {
+            break;
+        }
+    }
     john.api
         .post(
             &format!("/api/conversations/{id}/messages"),
