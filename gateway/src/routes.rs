@@ -4,7 +4,7 @@
 //! every one of those paths.
 
 mod auth;
-mod avatars;
+pub(crate) mod avatars;
 mod broadcasts;
 mod calls;
 mod contacts;

@@ -57,19 +57,7 @@ impl Client {
                     device: event.sender_device_id,
                     message: event.message_id,
                 })?;
-            let stored = StoredMessage {
-                message_id: event.message_id,
-                conversation_id: event.conversation_id,
-                sequence_number: event.sequence_number,
-                sender_id: event.sender_id,
-                sender_device_id: event.sender_device_id,
-                client_message_id: event.client_message_id.clone(),
-                message_type: event.message_type,
-                created_at: event.created_at,
-                outgoing: false,
-                encrypted: true,
-                plaintext: Base64Bytes(decrypted.plaintext),
-            };
+            let stored = received(event, true, decrypted.plaintext);
             // The message first: if the process dies before the session is saved, the replayed copy
             // is recognised as received, and the stale session still decrypts the next message.
             history.append(&stored)?;
@@ -96,24 +84,29 @@ impl Client {
             .body
             .as_ref()
             .ok_or_else(|| Error::Protocol(format!("message {} is in the clear without a body", event.message_id)))?;
-        let stored = StoredMessage {
-            message_id: event.message_id,
-            conversation_id: event.conversation_id,
-            sequence_number: event.sequence_number,
-            sender_id: event.sender_id,
-            sender_device_id: event.sender_device_id,
-            client_message_id: event.client_message_id.clone(),
-            message_type: event.message_type,
-            created_at: event.created_at,
-            outgoing: false,
-            encrypted: false,
-            plaintext: Base64Bytes(body.clone().into_bytes()),
-        };
+        let stored = received(event, false, body.clone().into_bytes());
         let _guard = self.inner.profile.lock().await?;
         if self.inner.history.contains(event.conversation_id, event.message_id)? {
             return Ok(None);
         }
         self.inner.history.append(&stored)?;
         Ok(Some(stored))
+    }
+}
+
+/// What this device keeps of a message it received, with its content.
+fn received(event: &MessageEvent, encrypted: bool, plaintext: Vec<u8>) -> StoredMessage {
+    StoredMessage {
+        message_id: event.message_id,
+        conversation_id: event.conversation_id,
+        sequence_number: event.sequence_number,
+        sender_id: event.sender_id,
+        sender_device_id: event.sender_device_id,
+        client_message_id: event.client_message_id.clone(),
+        message_type: event.message_type,
+        created_at: event.created_at,
+        outgoing: false,
+        encrypted,
+        plaintext: Base64Bytes(plaintext),
     }
 }

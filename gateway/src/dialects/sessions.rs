@@ -22,15 +22,19 @@ pub(crate) struct Session {
     pub(crate) expires_in: i64,
 }
 
-impl Session {
-    fn new(state: &AppState, auth: AuthResponse) -> Result<Self, ApiError> {
-        let actor = state.services.auth.authenticate(&auth.access_token)?;
-        Ok(Self {
-            actor,
+impl From<AuthResponse> for Session {
+    /// The session the node just opened names its own actor; there is no token to verify again.
+    fn from(auth: AuthResponse) -> Self {
+        Self {
+            actor: Actor {
+                user_id: auth.user_id,
+                device_id: auth.device_id,
+                session_id: auth.session_id,
+            },
             expires_in: seconds_until(auth.expires_at),
             refresh_token: pack(auth.session_id, &auth.refresh_token),
             access_token: auth.access_token,
-        })
+        }
     }
 }
 
@@ -85,8 +89,7 @@ pub(crate) async fn register(
         device_type: Some("other".into()),
         key_backup: account.key_backup,
     };
-    let auth = state.services.auth.register(request, ip).await?;
-    Session::new(state, auth)
+    Ok(state.services.auth.register(request, ip).await?.into())
 }
 
 /// What a dialect's registration names.
@@ -114,8 +117,7 @@ pub(crate) async fn login(
         device_name: Some(device_name(headers, dialect)),
         device_type: Some("other".into()),
     };
-    let auth = state.services.auth.login(request, ip).await?;
-    Session::new(state, auth)
+    Ok(state.services.auth.login(request, ip).await?.into())
 }
 
 /// Exchanges a dialect refresh token for a new pair.

@@ -2,6 +2,7 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
 use axum::response::{IntoResponse, Response};
+use node::Actor;
 use protocol::ConversationId;
 use protocol::api::{Conversation, Me};
 use utoipa_axum::router::OpenApiRouter;
@@ -64,11 +65,17 @@ pub(crate) async fn set_mine(
     form: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Me> {
     let bytes = avatar_bytes(form).await?;
+    ok(set_user_avatar(&state, &actor, &bytes).await?)
+}
+
+/// Stores a picture as the caller's and forgets the one it replaces; also chats-axum's
+/// `/users/avatar`.
+pub(crate) async fn set_user_avatar(state: &AppState, actor: &Actor, bytes: &[u8]) -> Result<Me, ApiError> {
     let services = &state.services;
-    let url = services.avatars.store(&bytes).await?;
-    let (me, previous) = services.users.set_avatar(&actor, url).await?;
+    let url = services.avatars.store(bytes).await?;
+    let (me, previous) = services.users.set_avatar(actor, url).await?;
     services.avatars.forget(previous.as_deref()).await;
-    ok(me)
+    Ok(me)
 }
 
 /// # `POST /v1/conversations/{id}/avatar` (multipart, field `avatar`)
@@ -99,12 +106,23 @@ pub(crate) async fn set_conversation(
     form: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Conversation> {
     let bytes = avatar_bytes(form).await?;
+    ok(set_conversation_avatar(&state, &actor, id, &bytes).await?)
+}
+
+/// Stores a picture as a conversation's and forgets the one it replaces, or the new one when the
+/// conversation refuses it; also chats-axum's `/chats/{id}/avatar`.
+pub(crate) async fn set_conversation_avatar(
+    state: &AppState,
+    actor: &Actor,
+    id: ConversationId,
+    bytes: &[u8],
+) -> Result<Conversation, ApiError> {
     let services = &state.services;
-    let url = services.avatars.store(&bytes).await?;
-    match services.conversations.set_avatar(&actor, id, url.clone()).await {
+    let url = services.avatars.store(bytes).await?;
+    match services.conversations.set_avatar(actor, id, url.clone()).await {
         Ok((conversation, previous)) => {
             services.avatars.forget(previous.as_deref()).await;
-            ok(conversation)
+            Ok(conversation)
         }
         Err(err) => {
             services.avatars.forget(Some(&url)).await;

@@ -8,7 +8,6 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
 use axum::response::{IntoResponse, Response};
-use node::Actor;
 use protocol::ConversationId;
 use protocol::api::{UpdateConversationRequest, UpdateProfileRequest};
 use utoipa::ToSchema;
@@ -18,6 +17,7 @@ use utoipa_axum::routes;
 use super::shapes::{Chat, User};
 use super::{ErrorBody, Extracted, Result, TAG};
 use crate::extract::{Auth, Path};
+use crate::routes::avatars::{set_conversation_avatar, set_user_avatar};
 use crate::schemas::Binary;
 use crate::{ApiError, AppState};
 
@@ -103,21 +103,19 @@ pub(crate) async fn user_avatar(
 ) -> Result<JsonAnswer<User>> {
     let Auth(actor) = auth?;
     let services = &state.services;
-    let (me, previous) = match change(form).await? {
-        Change::Set(bytes) => {
-            let url = services.avatars.store(&bytes).await?;
-            services.users.set_avatar(&actor, url).await?
-        }
+    let me = match change(form).await? {
+        Change::Set(bytes) => set_user_avatar(&state, &actor, &bytes).await?,
         Change::Remove => {
             let previous = services.users.me(&actor)?.avatar_url;
             let cleared = UpdateProfileRequest {
                 avatar_url: Some(String::new()),
                 ..UpdateProfileRequest::default()
             };
-            (services.users.update_me(&actor, cleared).await?, previous)
+            let me = services.users.update_me(&actor, cleared).await?;
+            services.avatars.forget(previous.as_deref()).await;
+            me
         }
     };
-    services.avatars.forget(previous.as_deref()).await;
     Ok(JsonAnswer(me.into()))
 }
 
@@ -147,7 +145,7 @@ pub(crate) async fn chat_avatar(
 ) -> Result<JsonAnswer<Chat>> {
     let (Auth(actor), Path(id)) = (auth?, id?);
     let chat = match change(form).await? {
-        Change::Set(bytes) => set_chat_avatar(&state, &actor, id, bytes).await?,
+        Change::Set(bytes) => set_conversation_avatar(&state, &actor, id, &bytes).await?,
         Change::Remove => {
             let services = &state.services;
             let previous = services.conversations.get(&actor, id)?.avatar_url;
@@ -162,26 +160,6 @@ pub(crate) async fn chat_avatar(
         }
     };
     Ok(JsonAnswer(chat.into()))
-}
-
-async fn set_chat_avatar(
-    state: &AppState,
-    actor: &Actor,
-    id: ConversationId,
-    bytes: Vec<u8>,
-) -> Result<protocol::api::Conversation> {
-    let services = &state.services;
-    let url = services.avatars.store(&bytes).await?;
-    match services.conversations.set_avatar(actor, id, url.clone()).await {
-        Ok((chat, previous)) => {
-            services.avatars.forget(previous.as_deref()).await;
-            Ok(chat)
-        }
-        Err(err) => {
-            services.avatars.forget(Some(&url)).await;
-            Err(err.into())
-        }
-    }
 }
 
 /// # `GET /avatars/{path}`
