@@ -3,6 +3,7 @@
 
 mod bootstrap_command;
 mod client_command;
+mod file_limit;
 mod node_command;
 mod simulate_command;
 

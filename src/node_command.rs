@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use node::{Config, RateLimits, Services};
+use node::{Config, ConnectionLimits, RateLimits, Services, TrustedProxy};
 use protocol::api::IceServer;
 use tracing_subscriber::EnvFilter;
 
@@ -70,9 +70,34 @@ pub(crate) struct NodeArgs {
     #[arg(long, env = "PARLEY_RATE_LIMIT_WEBSOCKET", default_value_t = 10)]
     rate_limit_websocket: u32,
 
+    /// Failed logins against one account, from all addresses together, per 15 minutes (0: no limit).
+    #[arg(long, env = "PARLEY_FAILED_LOGINS_PER_ACCOUNT", default_value_t = 10)]
+    failed_logins_per_account: u32,
+
     /// An origin allowed to call the API from a browser (`*` for any); repeatable. None by default.
     #[arg(long = "cors-origin", env = "PARLEY_CORS_ORIGINS", value_delimiter = ',')]
     cors_origins: Vec<String>,
+
+    /// Open HTTP connections (WebSockets included) in total; lowered to fit the open-file limit.
+    #[arg(long, env = "PARLEY_MAX_CONNECTIONS", default_value_t = ConnectionLimits::default().max_total)]
+    max_connections: usize,
+
+    /// Open HTTP connections from one client address.
+    #[arg(long, env = "PARLEY_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = ConnectionLimits::default().max_per_address)]
+    max_connections_per_address: usize,
+
+    /// Seconds a client has to send a request's headers (and an idle keep-alive connection stays open).
+    #[arg(long, env = "PARLEY_HEADER_READ_TIMEOUT", default_value_t = ConnectionLimits::default().header_read_timeout.as_secs())]
+    header_read_timeout: u64,
+
+    /// Seconds a connection (a WebSocket too) may pass with no byte moving either way before it is closed.
+    #[arg(long, env = "PARLEY_IDLE_TIMEOUT", default_value_t = ConnectionLimits::default().idle_timeout.as_secs())]
+    idle_timeout: u64,
+
+    /// A reverse proxy (address or CIDR block) whose `X-Forwarded-For` names the client; repeatable.
+    /// From any other peer the header is ignored.
+    #[arg(long = "trusted-proxy", env = "PARLEY_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<TrustedProxy>,
 
     /// Whether this node's users may send messages in the clear (the clients of the other API dialects
     /// do); `false` refuses them, and such messages submitted to conversations this node hosts.
@@ -126,8 +151,24 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
         calls: args.rate_limit_calls,
         general: args.rate_limit_general,
         websocket: args.rate_limit_websocket,
+        failed_logins_per_account: args.failed_logins_per_account,
     };
     config.cors_origins = args.cors_origins.clone();
+    let file_limit = crate::file_limit::raise();
+    config.connections = ConnectionLimits {
+        max_total: crate::file_limit::connections_that_fit(args.max_connections, file_limit),
+        max_per_address: args.max_connections_per_address,
+        header_read_timeout: Duration::from_secs(args.header_read_timeout.max(1)),
+        idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
+    };
+    if config.connections.max_total < args.max_connections {
+        tracing::warn!(
+            file_limit,
+            max_connections = config.connections.max_total,
+            "the open-file limit allows fewer connections than configured"
+        );
+    }
+    config.trusted_proxies = args.trusted_proxies.clone();
     config.max_file_bytes = args.max_file_bytes;
     config.allow_unencrypted = args.allow_unencrypted;
     config.federation.name = args.name.clone();

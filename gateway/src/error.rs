@@ -61,6 +61,7 @@ impl From<node::Error> for ApiError {
             E::NotFound(_) => Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", err.to_string()),
             E::Conflict(_) => Self::new(StatusCode::CONFLICT, "CONFLICT", err.to_string()),
             E::LimitReached(_) => Self::new(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_CONNECTIONS", err.to_string()),
+            E::TooManyAttempts { .. } => Self::new(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_ATTEMPTS", err.to_string()),
             E::Unavailable(_) => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "FEDERATION_UNAVAILABLE",

@@ -4,6 +4,7 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs, unreachable_pub)]
 
+mod client_address;
 mod dialects;
 mod error;
 mod extract;
@@ -13,20 +14,19 @@ mod reply;
 mod request_id;
 mod routes;
 mod schemas;
+mod server;
 mod ws;
 
-use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderValue;
 use axum::{Router, middleware};
 use node::Services;
-use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
 pub(crate) use error::ApiError;
+pub use server::serve;
 
 /// Largest request body accepted (a message with many recipient devices is the largest legitimate one).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
@@ -41,7 +41,7 @@ pub(crate) struct AppState {
     document: Arc<utoipa::openapi::OpenApi>,
 }
 
-/// The whole API as a router, ready for `axum::serve` or `oneshot` tests.
+/// The whole API as a router: what `serve` answers with, and what `oneshot` tests call.
 pub fn app(services: Arc<Services>) -> Router {
     let (routes, document) = routes::router();
     let state = AppState {
@@ -73,14 +73,4 @@ fn cors(origins: &[String]) -> CorsLayer {
             origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()),
         ))
     }
-}
-
-/// Serves the API on an already-bound listener until `shutdown` resolves, then drains connections.
-pub async fn serve(
-    listener: TcpListener,
-    services: Arc<Services>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let app = app(services).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

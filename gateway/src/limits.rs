@@ -2,12 +2,11 @@
 //! `X-RateLimit-*` headers on every limited answer and `429 RATE_LIMIT_EXCEEDED` past the budget.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Json;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -16,6 +15,7 @@ use node::RateLimits;
 use serde_json::json;
 
 use crate::AppState;
+use crate::client_address::client_address;
 use crate::extract::bearer;
 
 const WINDOW: Duration = Duration::from_secs(60);
@@ -148,7 +148,7 @@ impl Limiter {
 /// else counts against the user a token names (header or `?token=`), else the address.
 fn client_key(state: &AppState, category: Category, request: &Request) -> String {
     if category == Category::Auth {
-        return address_key(request);
+        return address_key(state, request);
     }
     let header = request
         .headers()
@@ -166,13 +166,14 @@ fn client_key(state: &AppState, category: Category, request: &Request) -> String
         .and_then(|raw| bearer(&raw).and_then(|token| state.services.auth.token_subject(token)));
     match user {
         Some(user) => format!("user:{user}"),
-        None => address_key(request),
+        None => address_key(state, request),
     }
 }
 
-fn address_key(request: &Request) -> String {
-    match request.extensions().get::<ConnectInfo<SocketAddr>>() {
-        Some(info) => format!("ip:{}", info.0.ip()),
+fn address_key(state: &AppState, request: &Request) -> String {
+    let trusted = &state.services.config.trusted_proxies;
+    match client_address(request.extensions(), request.headers(), trusted) {
+        Some(address) => format!("ip:{address}"),
         None => "ip:unknown".into(),
     }
 }

@@ -33,6 +33,7 @@ pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(crate) const POLICY_VIOLATION: u16 = 1008;
+pub(crate) const MESSAGE_TOO_BIG: u16 = 1009;
 pub(crate) const TRY_AGAIN_LATER: u16 = 1013;
 
 #[derive(Deserialize, IntoParams)]
@@ -129,6 +130,7 @@ pub(crate) fn connect(state: &AppState, token: &str) -> node::Result<(Actor, Sub
 async fn authenticate_then_run(mut socket: WebSocket, state: AppState, since: Option<BTreeMap<ConversationId, u64>>) {
     let first = match timeout(AUTH_TIMEOUT, socket.recv()).await {
         Ok(Some(Ok(Message::Text(text)))) => parse_json::<ClientFrame>(text.as_bytes()).ok(),
+        Ok(Some(Err(err))) => return answer_read_error(&mut socket, err).await,
         _ => None,
     };
     let Some(ClientFrame::Auth {
@@ -238,7 +240,11 @@ async fn run(
                         }
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                    Some(Err(err)) => {
+                        answer_read_error(&mut socket, err).await;
+                        break;
+                    }
+                    Some(Ok(Message::Close(_))) | None => break,
                 }
             }
             _ = heartbeat.tick() => {
@@ -363,7 +369,24 @@ async fn send(socket: &mut WebSocket, frame: &ServerFrame) -> Result<(), axum::E
     socket.send(Message::Text(Utf8Bytes::from(text))).await
 }
 
+/// A socket whose read failed is closed; a message over the size limit is the client's to fix, so it is
+/// told so (1009, with the limit) rather than left with a dropped connection.
+pub(crate) async fn answer_read_error(socket: &mut WebSocket, err: axum::Error) {
+    let too_big = err
+        .into_inner()
+        .downcast_ref::<tungstenite::Error>()
+        .is_some_and(|err| matches!(err, tungstenite::Error::Capacity(_)));
+    if too_big {
+        let reason = format!("message too big: the limit is {MAX_BODY_BYTES} bytes");
+        send_close(socket, MESSAGE_TOO_BIG, &reason).await;
+    }
+}
+
 pub(crate) async fn close(mut socket: WebSocket, code: u16, reason: &str) {
+    send_close(&mut socket, code, reason).await;
+}
+
+async fn send_close(socket: &mut WebSocket, code: u16, reason: &str) {
     // Close reasons are limited to 123 bytes by the protocol.
     let mut end = reason.len().min(123);
     while !reason.is_char_boundary(end) {

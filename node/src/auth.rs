@@ -1,6 +1,7 @@
 //! Accounts, logins and sessions. The acting user of every other request is the `Actor` this service
 //! derives from an access token, never a field the client sends.
 
+mod failed_logins;
 mod passwords;
 pub(crate) mod sessions;
 pub(crate) mod tokens;
@@ -53,6 +54,7 @@ pub struct Auth {
     /// Serialises writes to the unique account indexes (email, username, phone, device ownership).
     accounts: Mutex<()>,
     passwords: passwords::Passwords,
+    failed_logins: failed_logins::FailedLogins,
 }
 
 impl Auth {
@@ -61,6 +63,11 @@ impl Auth {
         Ok(Self {
             store,
             passwords: passwords::Passwords::new(config.password_hashing),
+            failed_logins: failed_logins::FailedLogins::new(if config.rate_limits.enabled {
+                config.rate_limits.failed_logins_per_account
+            } else {
+                0
+            }),
             config,
             tokens,
             hub,
@@ -160,14 +167,23 @@ impl Auth {
         let device_name = device_name(request.device_name.as_deref())?;
         let device_type = validate::device_type(request.device_type.as_deref())?;
         let user = users::find_by_identity(&self.store, &identity)?;
+        let account = match &user {
+            Some(user) => user.id.to_string(),
+            None => format!("unknown:{}", identity.to_lowercase()),
+        };
+        self.failed_logins.check(&account)?;
         let ok = self
             .passwords
             .verify(request.password, user.as_ref().map(|u| u.password_hash.clone()))
             .await?;
         let user = match user {
             Some(user) if ok => user,
-            _ => return Err(Error::Unauthorized("invalid identity or password")),
+            _ => {
+                self.failed_logins.failed(&account);
+                return Err(Error::Unauthorized("invalid identity or password"));
+            }
         };
+        self.failed_logins.succeeded(&account);
 
         let _guard = self.accounts.lock().await;
         let now = Utc::now();

@@ -1,6 +1,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod http;
+
+pub use http::{ConnectionLimits, TrustedProxy};
+
 /// What an operator may tune. Defaults are the embedded single-command setup.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -32,6 +36,10 @@ pub struct Config {
     pub rate_limits: RateLimits,
     /// Origins allowed to call the API from a browser; empty sends no CORS headers, `*` allows any.
     pub cors_origins: Vec<String>,
+    /// Connections the HTTP listener holds, and for how long.
+    pub connections: ConnectionLimits,
+    /// Reverse proxies whose `X-Forwarded-For` names the client; none by default.
+    pub trusted_proxies: Vec<TrustedProxy>,
     /// Federation settings (the node's name, its libp2p listen address, bootstrap peers).
     pub federation: FederationConfig,
     /// The cost of hashing a password.
@@ -124,6 +132,8 @@ pub struct RateLimits {
     pub general: u32,
     /// New WebSocket connections.
     pub websocket: u32,
+    /// Failed logins against one account, from all addresses together, per 15 minutes; 0 for none.
+    pub failed_logins_per_account: u32,
 }
 
 impl Default for RateLimits {
@@ -135,6 +145,7 @@ impl Default for RateLimits {
             calls: 10,
             general: 100,
             websocket: 10,
+            failed_logins_per_account: 10,
         }
     }
 }
@@ -157,6 +168,8 @@ impl Config {
             webhook_retry_base: Duration::from_secs(2),
             rate_limits: RateLimits::default(),
             cors_origins: Vec::new(),
+            connections: ConnectionLimits::default(),
+            trusted_proxies: Vec::new(),
             federation: FederationConfig::default(),
             password_hashing: PasswordHashing::default(),
             allow_unencrypted: true,

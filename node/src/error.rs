@@ -29,6 +29,12 @@ pub enum Error {
     /// A per-user limit on live resources was reached.
     #[error("{0}")]
     LimitReached(&'static str),
+    /// Too many failed attempts at something guessable (an account's password); wait and retry.
+    #[error("too many failed attempts; try again in {retry_after_secs} s")]
+    TooManyAttempts {
+        /// How long until the attempts are allowed again.
+        retry_after_secs: u64,
+    },
     /// A body or file is larger than allowed; the message names the limit.
     #[error("{0}")]
     TooLarge(String),

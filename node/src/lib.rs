@@ -35,7 +35,7 @@ pub use auth::{Actor, Auth};
 pub use avatars::Avatars;
 pub use broadcasts::Broadcasts;
 pub use calls::Calls;
-pub use config::{Config, FederationConfig, PasswordHashing, RateLimits};
+pub use config::{Config, ConnectionLimits, FederationConfig, PasswordHashing, RateLimits, TrustedProxy};
 pub use contacts::Contacts;
 pub use conversations::{Conversations, PersonalChange};
 pub use error::{Error, Result};

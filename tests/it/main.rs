@@ -15,6 +15,7 @@ mod dialect_simple_chat;
 mod dialects_together;
 mod durability;
 mod e2ee;
+mod exhaustion;
 mod federated_calls;
 mod federated_messaging;
 mod federation;

@@ -411,6 +411,23 @@ impl Ws {
         }
     }
 
+    /// The code of the close frame the server sends within `wait`; `None` if the socket ends without one.
+    pub async fn close_code_within(&mut self, wait: Duration) -> Option<u16> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Ok(Some(Ok(WsMessage::Close(frame)))) => return frame.map(|frame| frame.code.into()),
+                Ok(Some(Ok(_))) => continue,
+                _ => return None,
+            }
+        }
+    }
+
+    /// Sends one raw text message of any size.
+    pub async fn send_text(&mut self, text: String) {
+        let _ = self.stream.send(WsMessage::Text(text.into())).await;
+    }
+
     pub async fn close(mut self) {
         let _ = self.stream.close(None).await;
     }

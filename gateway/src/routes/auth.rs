@@ -59,6 +59,7 @@ pub(crate) async fn register(
         (status = 200, description = "A new session for the device (replacing the device's previous one)", body = AuthResponse),
         (status = 401, description = "Wrong identity or password"),
         (status = 409, description = "The device id belongs to another account"),
+        (status = 429, description = "Too many requests from this address (`RATE_LIMIT_EXCEEDED`), or too many failed logins against this account from anywhere in the last 15 minutes (`TOO_MANY_ATTEMPTS`)"),
     ),
 )]
 pub(crate) async fn login(

@@ -26,7 +26,9 @@ use super::Error;
 use super::chats::missing;
 use super::shapes::{ChatMessage, Envelope};
 use crate::extract::parse_json;
-use crate::ws::{HEARTBEAT, IDLE_TIMEOUT, POLICY_VIOLATION, TRY_AGAIN_LATER, announce, close, went_offline};
+use crate::ws::{
+    HEARTBEAT, IDLE_TIMEOUT, POLICY_VIOLATION, TRY_AGAIN_LATER, announce, answer_read_error, close, went_offline,
+};
 use crate::{ApiError, AppState};
 
 /// A client frame.
@@ -198,7 +200,11 @@ pub(crate) async fn run(mut socket: WebSocket, state: AppState, actor: Actor, mu
                         }
                     }
                     Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
-                    Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => break,
+                    Some(Err(err)) => {
+                        answer_read_error(&mut socket, err).await;
+                        break;
+                    }
+                    Some(Ok(WsMessage::Close(_))) | None => break,
                 }
             }
             _ = heartbeat.tick() => {

@@ -32,7 +32,10 @@ use super::chats::send;
 use super::shapes::SocketMessage;
 use super::{Error, ErrorBody, TAG};
 use crate::extract::{Query, parse_json};
-use crate::ws::{HEARTBEAT, IDLE_TIMEOUT, POLICY_VIOLATION, TRY_AGAIN_LATER, announce, close, connect, went_offline};
+use crate::ws::{
+    HEARTBEAT, IDLE_TIMEOUT, POLICY_VIOLATION, TRY_AGAIN_LATER, announce, answer_read_error, close, connect,
+    went_offline,
+};
 use crate::{ApiError, AppState, MAX_BODY_BYTES};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -264,7 +267,11 @@ async fn run(mut socket: WebSocket, state: AppState, actor: Actor, mut subscript
                         }
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                    Some(Err(err)) => {
+                        answer_read_error(&mut socket, err).await;
+                        break;
+                    }
+                    Some(Ok(Message::Close(_))) | None => break,
                 }
             }
             _ = heartbeat.tick() => {

@@ -1,0 +1,156 @@
+//! The accept loop: every connection is admitted against the caps, reads its request headers within a
+//! deadline, and is closed once idle; accept failures (out of file descriptors) back off instead of
+//! spinning. `axum::serve` does none of this, and a client that opens connections and says nothing
+//! would otherwise lock everyone out.
+
+mod admission;
+mod idle;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use node::{ConnectionLimits, Services};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio_util::task::TaskTracker;
+use tower_service::Service;
+
+use admission::{Admission, Refusal, Slot};
+use idle::IdleTimeout;
+
+/// Serves the API on an already-bound listener until `shutdown` resolves, then lets the requests in
+/// flight finish.
+pub async fn serve(
+    listener: TcpListener,
+    services: Arc<Services>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let limits = services.config.connections;
+    let admission = Admission::new(limits, services.config.trusted_proxies.clone());
+    let router = crate::app(services);
+    let connections = TaskTracker::new();
+    let (closing, closed) = watch::channel(());
+    let mut failures = AcceptFailures::default();
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => {
+                failures.recovered();
+                accepted
+            }
+            Err(err) => {
+                tokio::select! {
+                    () = failures.back_off(err) => continue,
+                    () = &mut shutdown => break,
+                }
+            }
+        };
+        match admission.admit(peer.ip()) {
+            Ok(slot) => {
+                let connection = serve_connection(stream, peer, slot, router.clone(), limits, closed.clone());
+                connections.spawn(connection);
+            }
+            Err(refusal) => refuse(stream, peer, refusal, admission.open()),
+        }
+    }
+    drop(listener);
+    drop(closing);
+    connections.close();
+    connections.wait().await;
+    Ok(())
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    slot: Slot,
+    router: Router,
+    limits: ConnectionLimits,
+    mut closing: watch::Receiver<()>,
+) {
+    // Small frames (a WebSocket ack) must not wait for the client's delayed ACK.
+    let _ = stream.set_nodelay(true);
+    let io = TokioIo::new(IdleTimeout::new(stream, limits.idle_timeout, slot));
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        let mut router = router.clone();
+        async move { Ok::<_, Infallible>(router.call(request).await.unwrap_or_else(|never| match never {})) }
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    let connection = builder.serve_connection(io, service).with_upgrades();
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        _ = closing.changed() => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(err) = result {
+        tracing::debug!(%peer, error = %err, "connection ended");
+    }
+}
+
+/// Answers with why, best-effort (the socket is fresh, its buffer empty), and closes.
+fn refuse(stream: TcpStream, peer: SocketAddr, refusal: Refusal, open: usize) {
+    let _ = stream.try_write(refusal.response());
+    tracing::debug!(%peer, ?refusal, open, "connection refused");
+}
+
+/// Accept errors other than a client's reset are the node's own (out of file descriptors, usually):
+/// retrying at once would spin, so the wait doubles up to a second, and the log says so once per run
+/// of failures instead of every time.
+#[derive(Default)]
+struct AcceptFailures {
+    count: u32,
+    since: Option<Instant>,
+}
+
+impl AcceptFailures {
+    const FIRST_WAIT: Duration = Duration::from_millis(5);
+    const LONGEST_WAIT: Duration = Duration::from_secs(1);
+
+    async fn back_off(&mut self, err: io::Error) {
+        if matches!(
+            err.kind(),
+            io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionRefused
+        ) {
+            return;
+        }
+        if self.count == 0 {
+            tracing::warn!(error = %err, "accepting connections failed; retrying with backoff");
+            self.since = Some(Instant::now());
+        }
+        self.count += 1;
+        let wait = Self::FIRST_WAIT
+            .saturating_mul(1 << self.count.min(10))
+            .min(Self::LONGEST_WAIT);
+        tokio::time::sleep(wait).await;
+    }
+
+    fn recovered(&mut self) {
+        if let Some(since) = self.since.take() {
+            tracing::warn!(
+                failures = self.count,
+                seconds = since.elapsed().as_secs(),
+                "accepting connections again"
+            );
+        }
+        self.count = 0;
+    }
+}
