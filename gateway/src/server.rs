@@ -11,6 +11,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -23,7 +24,7 @@ use tokio::sync::watch;
 use tokio_util::task::TaskTracker;
 use tower_service::Service;
 
-use admission::{Admission, Refusal, Slot};
+use admission::{Admission, Admitted, Refusal};
 use idle::IdleTimeout;
 
 /// Serves the API on an already-bound listener until `shutdown` resolves, then lets the requests in
@@ -58,9 +59,14 @@ pub async fn serve(
             }
         };
         match admission.admit(peer.ip()) {
-            Ok(slot) => {
-                let connection = serve_connection(stream, peer, slot, router.clone(), limits, closed.clone());
-                connections.spawn(connection);
+            Ok(admitted) => {
+                let connection = Connection {
+                    peer,
+                    admission: admission.clone(),
+                    admitted,
+                    limits,
+                };
+                connections.spawn(connection.serve(stream, router.clone(), closed.clone()));
             }
             Err(refusal) => refuse(stream, peer, refusal, admission.open()),
         }
@@ -72,37 +78,54 @@ pub async fn serve(
     Ok(())
 }
 
-async fn serve_connection(
-    stream: TcpStream,
+struct Connection {
     peer: SocketAddr,
-    slot: Slot,
-    router: Router,
+    admission: Arc<Admission>,
+    admitted: Admitted,
     limits: ConnectionLimits,
-    mut closing: watch::Receiver<()>,
-) {
-    // Small frames (a WebSocket ack) must not wait for the client's delayed ACK.
-    let _ = stream.set_nodelay(true);
-    let io = TokioIo::new(IdleTimeout::new(stream, limits.idle_timeout, slot));
-    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-        request.extensions_mut().insert(ConnectInfo(peer));
-        let mut router = router.clone();
-        async move { Ok::<_, Infallible>(router.call(request).await.unwrap_or_else(|never| match never {})) }
-    });
-    let mut builder = hyper::server::conn::http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout);
-    let connection = builder.serve_connection(io, service).with_upgrades();
-    tokio::pin!(connection);
-    let result = tokio::select! {
-        result = connection.as_mut() => result,
-        _ = closing.changed() => {
-            connection.as_mut().graceful_shutdown();
-            connection.await
+}
+
+impl Connection {
+    async fn serve(self, stream: TcpStream, router: Router, mut closing: watch::Receiver<()>) {
+        let Self {
+            peer,
+            admission,
+            admitted: Admitted { slot, evicted },
+            limits,
+        } = self;
+        // Small frames (a WebSocket ack) must not wait for the client's delayed ACK.
+        let _ = stream.set_nodelay(true);
+        let id = slot.id();
+        let io = TokioIo::new(IdleTimeout::new(stream, limits.idle_timeout, slot));
+        let spoke = AtomicBool::new(false);
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+            if !spoke.swap(true, Ordering::Relaxed) {
+                admission.spoke(id);
+            }
+            request.extensions_mut().insert(ConnectInfo(peer));
+            let mut router = router.clone();
+            async move { Ok::<_, Infallible>(router.call(request).await.unwrap_or_else(|never| match never {})) }
+        });
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read_timeout);
+        let connection = builder.serve_connection(io, service).with_upgrades();
+        tokio::pin!(connection);
+        let result = tokio::select! {
+            result = connection.as_mut() => result,
+            () = evicted.cancelled() => {
+                tracing::debug!(%peer, "closed a silent connection to make room");
+                return;
+            }
+            _ = closing.changed() => {
+                connection.as_mut().graceful_shutdown();
+                connection.await
+            }
+        };
+        if let Err(err) = result {
+            tracing::debug!(%peer, error = %err, "connection ended");
         }
-    };
-    if let Err(err) = result {
-        tracing::debug!(%peer, error = %err, "connection ended");
     }
 }
 

@@ -92,9 +92,11 @@ impl Files {
             blobs,
             busy: Mutex::default(),
         };
-        files
-            .blobs
-            .sweep(|id| Ok(files.upload_record(id)?.is_some_and(|u| u.status.is_unfinished())))?;
+        let unfinished = |id: UploadId| Ok(files.upload_record(id)?.is_some_and(|u| u.status.is_unfinished()));
+        // An upload's file takes the upload's id, and its blob may be in place before its record.
+        let recorded =
+            |id: FileId| Ok(files.record(id)?.is_some() || unfinished(UploadId::from_bytes(*id.as_bytes()))?);
+        files.blobs.sweep(unfinished, recorded)?;
         Ok(files)
     }
 
@@ -279,9 +281,11 @@ impl Files {
             return Err(Error::invalid("sha256", "does not match the received bytes"));
         }
 
+        crate::crash::point("file:written");
         let blob = self.blobs.blob(id);
         blobs::promote(&incoming, &blob).await?;
         guard.moved_to(blob);
+        crate::crash::point("file:promoted");
         let record = FileRecord {
             id,
             file_name,

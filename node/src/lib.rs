@@ -12,6 +12,7 @@ mod calls;
 mod config;
 mod contacts;
 mod conversations;
+pub mod crash;
 mod error;
 pub mod federation;
 mod files;

@@ -230,10 +230,14 @@ fn write_secret(path: &Path, bytes: &[u8]) -> Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(&partial).map_err(|err| failed("creating", err))?;
+    let name = path.file_name().and_then(|name| name.to_str()).unwrap_or_default();
+    crate::crash::point(&format!("secret:{name}:created"));
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
         .map_err(|err| failed("writing", err))?;
+    crate::crash::point(&format!("secret:{name}:written"));
     fs::rename(&partial, path).map_err(|err| failed("renaming into", err))?;
+    crate::crash::point(&format!("secret:{name}:renamed"));
     if let Some(dir) = path.parent() {
         fs::File::open(dir)
             .and_then(|dir| dir.sync_all())

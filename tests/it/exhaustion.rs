@@ -84,18 +84,54 @@ async fn silent_and_slow_header_connections_are_capped_per_address_then_timed_ou
     ping_answers(&node).await;
 }
 
-#[tokio::test]
-async fn beyond_the_total_new_connections_are_told_the_node_is_busy_until_some_close() {
-    let node = TestNode::start_with(|config| {
+async fn total_limited_node() -> TestNode {
+    TestNode::start_with(|config| {
         config.connections.max_total = 30;
         config.connections.max_per_address = 10;
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn silent_connections_from_many_addresses_make_room_for_real_clients() {
+    let node = total_limited_node().await;
     let server = server_address(&node);
     let mut held = Vec::new();
     for attacker in ["127.0.0.2", "127.0.0.3", "127.0.0.4"] {
         for _ in 0..10 {
             held.push(connect_from(attacker, server).await);
+        }
+    }
+    // The total is reached; each real request takes the place of the oldest silent connection.
+    for _ in 0..3 {
+        ping_answers(&node).await;
+    }
+    let mut evicted = 0;
+    for stream in &mut held[..5] {
+        evicted += usize::from(closed_within(stream, Duration::from_secs(5)).await.is_some());
+    }
+    assert!(
+        evicted >= 3,
+        "the oldest silent connections made room: {evicted} of 5 closed"
+    );
+}
+
+#[tokio::test]
+async fn when_every_connection_is_in_use_new_ones_are_told_the_node_is_busy() {
+    let node = total_limited_node().await;
+    let server = server_address(&node);
+    let mut held = Vec::new();
+    for attacker in ["127.0.0.2", "127.0.0.3", "127.0.0.4"] {
+        for _ in 0..10 {
+            let mut stream = connect_from(attacker, server).await;
+            stream
+                .write_all(b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
+                .await
+                .unwrap();
+            let mut answer = [0u8; 256];
+            let n = stream.read(&mut answer).await.unwrap();
+            assert!(answer[..n].starts_with(b"HTTP/1.1 200"));
+            held.push(stream);
         }
     }
     let mut late = connect_from("127.0.0.5", server).await;
@@ -225,4 +261,71 @@ async fn a_forwarded_for_header_from_an_untrusted_peer_buys_no_extra_attempts() 
             StatusCode::TOO_MANY_REQUESTS
         ]
     );
+}
+
+/// `parley node` under a shell's `ulimit`; returns the child (the node itself, by `exec`) and its URL.
+fn start_limited_node(ulimit: &str, data_dir: &std::path::Path) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let command = format!(
+        "ulimit {ulimit} && exec \"$0\" node --http 127.0.0.1:0 --rate-limits off --log warn \
+         --p2p /ip4/127.0.0.1/udp/0/quic-v1 --max-connections-per-address 1000 --data-dir \"$1\""
+    );
+    let mut child = std::process::Command::new("sh")
+        .args(["-c", &command, env!("CARGO_BIN_EXE_parley")])
+        .arg(data_dir)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("sh starts parley");
+    // Logs go to stdout too (a lowered connection cap is warned about before the URL is printed).
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    let base = loop {
+        line.clear();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "the node exited before serving"
+        );
+        if let Some(url) = line.split_whitespace().find(|word| word.starts_with("http://")) {
+            break url.to_owned();
+        }
+    };
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    (child, base)
+}
+
+fn open_file_limits(pid: u32) -> (String, String) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits.lines().find(|l| l.starts_with("Max open files")).unwrap();
+    let mut numbers = line.split_whitespace().skip(3);
+    (numbers.next().unwrap().to_owned(), numbers.next().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn the_node_raises_its_file_limit_and_keeps_its_connections_within_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut raised, _) = start_limited_node("-Sn 200", &dir.path().join("raised"));
+    let (soft, hard) = open_file_limits(raised.id());
+    assert_eq!(soft, hard, "the soft limit is raised to the hard one");
+    raised.kill().unwrap();
+    raised.wait().unwrap();
+
+    // Hard limit 120: the cap becomes 60 connections, whatever was configured. 100 silent ones: the
+    // oldest 40 are closed to make room, and a real client is still served.
+    let (mut node, base) = start_limited_node("-n 120", &dir.path().join("low"));
+    let server: SocketAddr = base.trim_start_matches("http://").parse().unwrap();
+    let mut flood = Vec::new();
+    for _ in 0..100 {
+        flood.push(connect_from("127.0.0.2", server).await);
+    }
+    let mut evicted = 0;
+    for stream in &mut flood[..40] {
+        evicted += usize::from(closed_within(stream, Duration::from_secs(5)).await.is_some());
+    }
+    assert_eq!(evicted, 40, "beyond the cap the oldest silent connections are closed");
+    let api = Api::new(&base);
+    let answer = tokio::time::timeout(Duration::from_secs(5), api.get("/ping")).await;
+    assert_eq!(answer.expect("/ping answers within 5 s").0, StatusCode::OK);
+    assert!(node.try_wait().unwrap().is_none(), "the node is still running");
+    node.kill().unwrap();
+    node.wait().unwrap();
 }

@@ -95,7 +95,7 @@ pub(crate) async fn start_node_with(
     }
 }
 
-async fn resolve(from: &FederatedNode, name: &str) -> ResolvedNode {
+pub(crate) async fn resolve(from: &FederatedNode, name: &str) -> ResolvedNode {
     let client = from.node.services.federation().unwrap().clone();
     let name = NodeName::new(name).unwrap();
     eventually(&format!("{name} to resolve"), || {

@@ -1,11 +1,15 @@
-//! Which accepted connections the node keeps: at most so many in total and from one address, so one
-//! client (or a botnet's worth of them, up to the total) cannot take every file descriptor.
+//! Which accepted connections the node keeps: at most so many from one address, so one client cannot
+//! take every file descriptor, and at most so many in total. When the total is reached, the oldest
+//! connection that has not yet sent a whole request makes room for the new one: clients that connect
+//! and say nothing (from however many addresses) churn among themselves, while a real client's request
+//! arrives a moment after it connects and is served.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use node::{ConnectionLimits, TrustedProxy};
+use tokio_util::sync::CancellationToken;
 
 /// Why a connection was closed as soon as it was accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +36,9 @@ impl Refusal {
 struct Counts {
     total: usize,
     per_address: HashMap<IpAddr, usize>,
+    /// Connections with no request yet, oldest first (ids grow with time), and how to close each.
+    silent: BTreeMap<u64, CancellationToken>,
+    next_id: u64,
 }
 
 /// The open connections, counted.
@@ -44,8 +51,16 @@ pub(crate) struct Admission {
 /// One admitted connection's slot, given back when it is dropped (with the connection's socket).
 pub(crate) struct Slot {
     admission: Arc<Admission>,
+    id: u64,
     /// `None` for a trusted proxy, whose connections count only towards the total.
     address: Option<IpAddr>,
+}
+
+/// An admitted connection: its slot, and the token that is cancelled if it is closed to make room
+/// before it sent a request.
+pub(crate) struct Admitted {
+    pub(crate) slot: Slot,
+    pub(crate) evicted: CancellationToken,
 }
 
 impl Admission {
@@ -57,25 +72,40 @@ impl Admission {
         })
     }
 
-    pub(crate) fn admit(self: &Arc<Self>, address: IpAddr) -> Result<Slot, Refusal> {
+    pub(crate) fn admit(self: &Arc<Self>, address: IpAddr) -> Result<Admitted, Refusal> {
         let address = address.to_canonical();
         let limited = !self.trusted_proxies.iter().any(|proxy| proxy.contains(address));
         let mut counts = self.counts();
+        if limited && counts.per_address.get(&address).copied().unwrap_or(0) >= self.limits.max_per_address {
+            return Err(Refusal::AddressFull);
+        }
         if counts.total >= self.limits.max_total {
-            return Err(Refusal::NodeFull);
+            // Its slot comes back when its task drops the socket, a moment from now; until then the
+            // total runs over by the evictions in flight.
+            let (_, oldest) = counts.silent.pop_first().ok_or(Refusal::NodeFull)?;
+            oldest.cancel();
         }
         if limited {
-            let open = counts.per_address.entry(address).or_default();
-            if *open >= self.limits.max_per_address {
-                return Err(Refusal::AddressFull);
-            }
-            *open += 1;
+            *counts.per_address.entry(address).or_default() += 1;
         }
         counts.total += 1;
-        Ok(Slot {
-            admission: self.clone(),
-            address: limited.then_some(address),
+        let id = counts.next_id;
+        counts.next_id += 1;
+        let evicted = CancellationToken::new();
+        counts.silent.insert(id, evicted.clone());
+        Ok(Admitted {
+            slot: Slot {
+                admission: self.clone(),
+                id,
+                address: limited.then_some(address),
+            },
+            evicted,
         })
+    }
+
+    /// The connection sent a whole request: from now on it is served, not evicted.
+    pub(crate) fn spoke(&self, id: u64) {
+        self.counts().silent.remove(&id);
     }
 
     /// Connections open now.
@@ -88,10 +118,17 @@ impl Admission {
     }
 }
 
+impl Slot {
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+}
+
 impl Drop for Slot {
     fn drop(&mut self) {
         let mut counts = self.admission.counts();
         counts.total -= 1;
+        counts.silent.remove(&self.id);
         if let Some(address) = self.address
             && let Some(open) = counts.per_address.get_mut(&address)
         {
@@ -135,9 +172,36 @@ mod tests {
     }
 
     #[test]
-    fn the_total_is_capped_and_proxies_count_only_towards_it() {
+    fn at_the_total_the_oldest_silent_connection_makes_room() {
+        let admission = Admission::new(limits(3, 10), Vec::new());
+        let first = admission.admit(ip("10.0.0.1")).unwrap();
+        let second = admission.admit(ip("10.0.0.2")).unwrap();
+        let third = admission.admit(ip("10.0.0.3")).unwrap();
+        admission.spoke(first.slot.id());
+        let fourth = admission.admit(ip("10.0.0.4")).unwrap();
+        assert!(
+            !first.evicted.is_cancelled(),
+            "a connection that sent a request is kept"
+        );
+        assert!(second.evicted.is_cancelled(), "the oldest silent one makes room");
+        assert!(!third.evicted.is_cancelled());
+        drop(second);
+        admission.spoke(third.slot.id());
+        admission.spoke(fourth.slot.id());
+        assert_eq!(
+            admission.admit(ip("10.0.0.5")).err(),
+            Some(Refusal::NodeFull),
+            "all three are talking"
+        );
+    }
+
+    #[test]
+    fn proxies_count_only_towards_the_total() {
         let admission = Admission::new(limits(3, 1), vec!["10.9.0.0/16".parse().unwrap()]);
         let held: Vec<_> = (0..3).map(|_| admission.admit(ip("10.9.0.7")).unwrap()).collect();
+        for admitted in &held {
+            admission.spoke(admitted.slot.id());
+        }
         assert_eq!(admission.admit(ip("10.0.0.1")).err(), Some(Refusal::NodeFull));
         drop(held);
         assert_eq!(admission.open(), 0);

@@ -45,22 +45,34 @@ impl BlobDir {
         self.root.join(format!("{INCOMING_PREFIX}{id}{PART_SUFFIX}"))
     }
 
-    /// Removes what a crash left behind: every one-request upload in flight (none is at start-up) and
-    /// the parts of uploads that are no longer unfinished, as told by `keep`.
-    pub(crate) fn sweep(&self, keep: impl Fn(UploadId) -> Result<bool>) -> Result<()> {
+    /// Removes what a crash left behind: every one-request upload in flight (none is at start-up), the
+    /// parts of uploads that are no longer unfinished (as told by `keep_part`), and blobs that no
+    /// record points at (as told by `keep_blob`: a crash after a blob was moved into place but before
+    /// its record was committed; the client was never told it was stored).
+    pub(crate) fn sweep(
+        &self,
+        keep_part: impl Fn(UploadId) -> Result<bool>,
+        keep_blob: impl Fn(FileId) -> Result<bool>,
+    ) -> Result<()> {
         let entries = std::fs::read_dir(&self.root).map_err(io_error("listing the files dir"))?;
         for entry in entries {
             let entry = entry.map_err(io_error("listing the files dir"))?;
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
             let Some(stem) = name.strip_suffix(PART_SUFFIX) else {
+                if let Ok(id) = name.parse::<FileId>()
+                    && !keep_blob(id)?
+                {
+                    tracing::info!(file = %entry.path().display(), "removing a blob no file record points at");
+                    remove_blocking(&entry.path());
+                }
                 continue;
             };
             let stale = if stem.starts_with(INCOMING_PREFIX) {
                 true
             } else if let Some(id) = stem.strip_prefix(UPLOAD_PREFIX) {
                 match id.parse::<UploadId>() {
-                    Ok(id) => !keep(id)?,
+                    Ok(id) => !keep_part(id)?,
                     Err(_) => true,
                 }
             } else {
@@ -174,6 +186,12 @@ pub(crate) async fn promote(from: &Path, to: &Path) -> Result<()> {
 
 /// Removes a file, treating "already gone" as success; other failures are logged, never fatal, since
 /// the sweep at start-up collects anything left.
+/// Whether a file is there; an error reading the directory counts as absent (what follows fails
+/// with the reason).
+pub(crate) async fn exists(path: &Path) -> bool {
+    tokio::fs::try_exists(path).await.unwrap_or(false)
+}
+
 pub(crate) async fn remove(path: &Path) {
     if let Err(err) = tokio::fs::remove_file(path).await
         && err.kind() != io::ErrorKind::NotFound
@@ -283,16 +301,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let blobs = BlobDir::open(dir.path()).unwrap();
         let (live, dead) = (UploadId::random(), UploadId::random());
-        let stored = FileId::random();
+        let (stored, orphan) = (FileId::random(), FileId::random());
         for path in [
             blobs.part(live),
             blobs.part(dead),
             blobs.incoming(FileId::random()),
             blobs.blob(stored),
+            blobs.blob(orphan),
         ] {
             std::fs::write(path, b"x").unwrap();
         }
-        blobs.sweep(|id| Ok(id == live)).unwrap();
+        blobs.sweep(|id| Ok(id == live), |id| Ok(id == stored)).unwrap();
         let mut left: Vec<_> = std::fs::read_dir(dir.path().join("files"))
             .unwrap()
             .map(|entry| entry.unwrap().path())

@@ -256,6 +256,7 @@ impl Files {
         file.flush().await.map_err(blobs::io_error("writing a part file"))?;
         file.sync_data().await.map_err(blobs::io_error("syncing a part file"))?;
         drop(file);
+        crate::crash::point("upload:chunk-written");
 
         record.uploaded_bytes += written;
         if record.uploaded_bytes > 0 {
@@ -306,18 +307,27 @@ impl Files {
             self.finish(&mut record, UploadStatus::Failed).await?;
             return Err(Error::invalid("file_size", reason));
         }
-        let part = self.blobs.part(id);
-        let digest = blobs::truncate_and_hash(part.clone(), record.file_size).await?;
+        // The file takes the upload's id: a completion cut short after the part became the blob, but
+        // before the records say so, finds the blob where the part was and finishes.
+        let file_id = FileId::from_bytes(*id.as_bytes());
+        let (part, blob) = (self.blobs.part(id), self.blobs.blob(file_id));
+        let promoted = !blobs::exists(&part).await && blobs::exists(&blob).await;
+        let received = if promoted { blob.clone() } else { part.clone() };
+        let digest = blobs::truncate_and_hash(received.clone(), record.file_size).await?;
         if digest != record.sha256 {
             self.finish(&mut record, UploadStatus::Failed).await?;
+            if promoted {
+                blobs::remove(&blob).await;
+            }
             return Err(Error::invalid(
                 "sha256",
                 "the received bytes do not match the declared SHA-256",
             ));
         }
-
-        let file_id = FileId::random();
-        blobs::promote(&part, &self.blobs.blob(file_id)).await?;
+        if !promoted {
+            blobs::promote(&part, &blob).await?;
+            crate::crash::point("upload:promoted");
+        }
         // Sharing needs membership now, not only when the upload was opened.
         let conversation = match record.conversation_id {
             Some(conversation) if conversations::participant(&self.store, conversation, actor.user_id)?.is_some() => {

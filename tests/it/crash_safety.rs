@@ -1,0 +1,267 @@
+//! Every file the node writes outside sled (its secrets, stored blobs, upload parts), with the real
+//! binary killed at each step of writing it (`PARLEY_CRASH_AT`, an abort with nothing flushed): the
+//! node starts again, keeps what it acknowledged, leaves no debris, and a retry of what it did not
+//! acknowledge succeeds.
+
+use std::io::BufRead;
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reqwest::Method;
+use reqwest::header::CONTENT_TYPE;
+use sha2::{Digest, Sha256};
+
+use crate::support::*;
+
+/// `parley node` on a free port; with `crash_at`, set to die at that point.
+fn start(data_dir: &Path, crash_at: Option<&str>) -> (Child, Option<String>) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_parley"));
+    command
+        .args([
+            "node",
+            "--http",
+            "127.0.0.1:0",
+            "--dev",
+            "--rate-limits",
+            "off",
+            "--log",
+            "warn",
+        ])
+        .args(["--p2p", "/ip4/127.0.0.1/udp/0/quic-v1", "--data-dir"])
+        .arg(data_dir)
+        .env_remove(node::crash::CRASH_AT)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if let Some(point) = crash_at {
+        command.env(node::crash::CRASH_AT, point);
+    }
+    let mut child = command.spawn().expect("parley starts");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    // No URL when the node dies before it serves (a crash while writing its secrets).
+    let base = loop {
+        line.clear();
+        if stdout.read_line(&mut line).unwrap_or(0) == 0 {
+            break None;
+        }
+        if let Some(url) = line.split_whitespace().find(|word| word.starts_with("http://")) {
+            break Some(url.to_owned());
+        }
+    };
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    (child, base)
+}
+
+fn serving(data_dir: &Path) -> (Child, String) {
+    let (child, base) = start(data_dir, None);
+    (child, base.expect("the node serves after the crash"))
+}
+
+async fn aborted(mut child: Child) {
+    for _ in 0..300 {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert_eq!(
+                status.signal(),
+                Some(6),
+                "the node died at the crash point (SIGABRT): {status}"
+            );
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the node did not reach its crash point within 30 s");
+}
+
+fn stop(mut child: Child) {
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+async fn register(base: &str, name: &str) -> String {
+    let data = assert_ok(
+        Api::new(base)
+            .post(
+                "/v1/auth/register",
+                json!({ "email": format!("{name}@example.org"), "username": name,
+                        "password": "long enough pw", "device_id": Uuid::new_v4() }),
+            )
+            .await,
+        StatusCode::CREATED,
+    );
+    data["access_token"].as_str().unwrap().to_owned()
+}
+
+fn files_on_disk(data_dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(data_dir.join("files"))
+        .map(|entries| {
+            entries
+                .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn a_crash_while_writing_a_secret_leaves_a_node_that_starts_and_keeps_its_secrets() {
+    for file in ["node.key", "token.secret"] {
+        for step in ["created", "written", "renamed"] {
+            let dir = tempfile::tempdir().unwrap();
+            let point = format!("secret:{file}:{step}");
+            let (child, _) = start(dir.path(), Some(&point));
+            aborted(child).await;
+
+            let (node, base) = serving(dir.path());
+            let token = register(&base, "ann").await;
+            stop(node);
+            for secret in ["node.key", "token.secret"] {
+                let bytes = std::fs::read(dir.path().join(secret)).unwrap();
+                assert_eq!(bytes.len(), 32, "{secret} after a crash at {point}");
+            }
+            // The secrets the recovering start wrote are the ones the next start reads.
+            let (node, base) = serving(dir.path());
+            assert_ok(
+                Api::new(&base).with_token(&token).get("/v1/users/me").await,
+                StatusCode::OK,
+            );
+            stop(node);
+        }
+    }
+}
+
+fn sha_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn post_file(base: &str, token: &str, data: &[u8]) -> reqwest::Result<reqwest::Response> {
+    reqwest::Client::new()
+        .post(format!("{base}/v1/files?file_name=x.enc"))
+        .bearer_auth(token)
+        .header(CONTENT_TYPE, "application/octet-stream")
+        .body(data.to_vec())
+        .send()
+        .await
+}
+
+async fn download(base: &str, token: &str, url: &str) -> Vec<u8> {
+    let response = reqwest::Client::new()
+        .get(format!("{base}{url}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.bytes().await.unwrap().to_vec()
+}
+
+#[tokio::test]
+async fn a_crash_while_storing_a_file_leaves_no_debris_and_the_retry_is_stored() {
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    for point in ["file:written", "file:promoted"] {
+        let dir = tempfile::tempdir().unwrap();
+        let (node, base) = serving(dir.path());
+        let token = register(&base, "ann").await;
+        stop(node);
+
+        let (child, base) = start(dir.path(), Some(point));
+        let answer = post_file(&base.unwrap(), &token, &data).await;
+        assert!(answer.is_err(), "the node died before answering ({point})");
+        aborted(child).await;
+
+        let (node, base) = serving(dir.path());
+        assert_eq!(
+            files_on_disk(dir.path()),
+            Vec::<String>::new(),
+            "after a crash at {point}"
+        );
+        let stored: Value = post_file(&base, &token, &data).await.unwrap().json().await.unwrap();
+        let url = stored["data"]["file_url"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{stored}"));
+        assert_eq!(download(&base, &token, url).await, data);
+        stop(node);
+    }
+}
+
+async fn upload_call(base: &str, token: &str, method: Method, path: &str, body: Vec<u8>) -> reqwest::Result<Value> {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{base}{path}"))
+        .bearer_auth(token);
+    if !body.is_empty() {
+        request = request.header(CONTENT_TYPE, "application/octet-stream").body(body);
+    }
+    request.send().await?.json().await
+}
+
+#[tokio::test]
+async fn a_crash_during_a_resumable_upload_loses_only_what_was_not_acknowledged() {
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i * 13 % 253) as u8).collect();
+    for point in ["upload:chunk-written", "upload:promoted"] {
+        let dir = tempfile::tempdir().unwrap();
+        let (node, base) = serving(dir.path());
+        let token = register(&base, "ann").await;
+        let created = assert_ok(
+            Api::new(&base)
+                .with_token(&token)
+                .post(
+                    "/v1/uploads",
+                    json!({ "file_name": "x.enc", "file_size": data.len(), "sha256": sha_hex(&data),
+                            "content_type": "application/octet-stream" }),
+                )
+                .await,
+            StatusCode::CREATED,
+        );
+        let id = created["id"].as_str().unwrap().to_owned();
+        let put = |base: String, token: String, data: Vec<u8>| {
+            let path = format!("/v1/uploads/{id}/data?offset=0");
+            async move { upload_call(&base, &token, Method::PUT, &path, data).await }
+        };
+        let complete = |base: String, token: String| {
+            let path = format!("/v1/uploads/{id}/complete");
+            async move { upload_call(&base, &token, Method::POST, &path, Vec::new()).await }
+        };
+        if point == "upload:promoted" {
+            let answer = put(base.clone(), token.clone(), data.clone()).await.unwrap();
+            assert_eq!(answer["data"]["uploaded_bytes"], data.len(), "{answer}");
+        }
+        stop(node);
+
+        let (child, base) = start(dir.path(), Some(point));
+        let base = base.unwrap();
+        let cut_short = if point == "upload:chunk-written" {
+            put(base, token.clone(), data.clone()).await
+        } else {
+            complete(base, token.clone()).await
+        };
+        assert!(cut_short.is_err(), "the node died before answering ({point})");
+        aborted(child).await;
+
+        let (node, base) = serving(dir.path());
+        let status = assert_ok(
+            Api::new(&base)
+                .with_token(&token)
+                .get(&format!("/v1/uploads/{id}"))
+                .await,
+            StatusCode::OK,
+        );
+        if point == "upload:chunk-written" {
+            assert_eq!(status["uploaded_bytes"], 0, "an unacknowledged chunk is not counted");
+            let answer = put(base.clone(), token.clone(), data.clone()).await.unwrap();
+            assert_eq!(answer["data"]["uploaded_bytes"], data.len(), "{answer}");
+        }
+        let done = complete(base.clone(), token.clone()).await.unwrap();
+        assert_eq!(done["data"]["status"], "COMPLETED", "after a crash at {point}: {done}");
+        let url = done["data"]["file_url"].as_str().unwrap().to_owned();
+        assert_eq!(download(&base, &token, &url).await, data);
+        assert_eq!(
+            files_on_disk(dir.path()).len(),
+            1,
+            "one blob, no parts: {:?}",
+            files_on_disk(dir.path())
+        );
+        stop(node);
+    }
+}
