@@ -59,32 +59,38 @@ async fn sweep(held: &mut [Held], started: Instant) {
     }
 }
 
-/// Milliseconds for one request on a fresh connection from 127.0.0.1; `None` past 5 s or on failure.
-async fn probe(target: SocketAddr, request: &[u8]) -> Option<f64> {
+/// One request on a fresh connection from 127.0.0.1: milliseconds and the answer's status code;
+/// `None` past 5 s or on failure.
+async fn probe(target: SocketAddr, request: &[u8]) -> Option<(f64, String)> {
     let started = Instant::now();
     let attempt = async {
         let mut stream = open("127.0.0.1", target, false).await.ok()?;
         stream.write_all(request).await.ok()?;
         let mut answer = [0u8; 64];
         let n = stream.read(&mut answer).await.ok()?;
-        (n > 0).then_some(())
+        let status: String = String::from_utf8_lossy(&answer[..n]).chars().skip(9).take(3).collect();
+        (n > 0).then_some(status)
     };
-    tokio::time::timeout(Duration::from_secs(5), attempt)
+    let status = tokio::time::timeout(Duration::from_secs(5), attempt)
         .await
         .ok()
         .flatten()?;
-    Some(started.elapsed().as_secs_f64() * 1000.0)
+    Some((started.elapsed().as_secs_f64() * 1000.0, status))
 }
 
-fn summary(label: &str, samples: &[Option<f64>]) {
-    let mut answered: Vec<f64> = samples.iter().flatten().copied().collect();
+fn summary(label: &str, samples: &[Option<(f64, String)>]) {
+    let mut answered: Vec<f64> = samples.iter().flatten().map(|(ms, _)| *ms).collect();
     answered.sort_by(f64::total_cmp);
     let median = answered.get(answered.len() / 2).copied().unwrap_or(f64::NAN);
     let max = answered.last().copied().unwrap_or(f64::NAN);
+    let mut statuses: Vec<&str> = samples.iter().flatten().map(|(_, status)| status.as_str()).collect();
+    statuses.sort_unstable();
+    statuses.dedup();
     println!(
-        "{label}: {}/{} answered within 5 s; median {median:.1} ms, max {max:.1} ms",
+        "{label}: {}/{} answered within 5 s (status {}); median {median:.1} ms, max {max:.1} ms",
         answered.len(),
-        samples.len()
+        samples.len(),
+        statuses.join(", ")
     );
 }
 

@@ -191,6 +191,39 @@ async fn an_oversized_websocket_message_is_answered_with_close_1009_before_and_a
     again.sync().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_in_frame_flood_does_not_hold_up_other_users() {
+    let node = TestNode::start().await;
+    let (ann, bob, cara) = (node.user("ann").await, node.user("bob").await, node.user("cara").await);
+    let dm = conversation(&bob, "DM", &[&cara]).await;
+    let mut flooder = ann.ws(&node).await;
+    flooder.sync().await;
+    let mut reader = cara.ws(&node).await;
+    reader.sync().await;
+    // Frames as fast as the socket takes them, never reading the answers.
+    let flood = tokio::spawn(async move {
+        let started = tokio::time::Instant::now();
+        let mut sent = 0u32;
+        while started.elapsed() < Duration::from_secs(20) && sent < 50_000 {
+            flooder.send_text(r#"{"type":"ping"}"#.to_owned()).await;
+            sent += 1;
+        }
+        sent
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for i in 0..3 {
+        let id = format!("during-the-flood-{i}");
+        assert_ok(
+            send_text(&bob, &dm, &[&cara], "still here", &id).await,
+            StatusCode::CREATED,
+        );
+        let frame = reader.expect("message:new").await;
+        assert_eq!(frame["client_message_id"], id);
+        ping_answers(&node).await;
+    }
+    flood.abort();
+}
+
 async fn guess(node: &TestNode, from: &str, password: &str) -> (StatusCode, Value) {
     let request = reqwest::Client::new()
         .post(format!("{}/v1/auth/login", node.base))
