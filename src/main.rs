@@ -1,6 +1,7 @@
 //! `parley`: the one command-line program. `parley node` runs a node on embedded defaults; `parley account`,
 //! `send`, `listen` and `conversations` are an end-to-end encrypted client.
 
+mod allocator;
 mod bootstrap_command;
 mod client_command;
 mod file_limit;
@@ -29,6 +30,7 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
+    allocator::tune();
     let cli = Cli::parse();
     match cli.command {
         Command::Node(args) => node_command::run(args),
