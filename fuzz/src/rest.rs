@@ -1,5 +1,6 @@
-//! Every `*Request` body of `protocol::api`, in a fixed order: the `rest_json_bodies` target picks one
-//! by its first input byte, and the seed corpus writes that byte for the body it holds.
+//! Every `*Request` body of `protocol::api`, then the other `protocol::api` types the gateway reads as
+//! bodies, in a fixed order: the `rest_json_bodies` target picks one by its first input byte, and the
+//! seed corpus writes that byte for the body it holds.
 
 use protocol::api;
 
@@ -54,6 +55,10 @@ bodies!(
     UpdateProfileRequest,
     UpdateSettingsRequest,
     CreateWebhookRequest,
+    KeyBackup,
+    UpdateSettings,
+    SignedPreKeyUpload,
+    CallQualityMetric,
 );
 
 /// Checks `bytes[1..]` as the body that `bytes[0]` picks; true if it parsed.

@@ -153,6 +153,20 @@ pub(crate) fn rest_bodies() -> Vec<Seed> {
             "CreateWebhookRequest",
             r#"{"url":"https://example.org/hook","events":["message.created","user.updated"],"secret":"0123456789abcdef"}"#,
         ),
+        (
+            "KeyBackup",
+            r#"{"private_key_by_master_key":"a","private_key_by_recovery_key":"b","public_key":"c","salt":"d"}"#,
+        ),
+        ("UpdateSettings", r#"{"is_private":true,"message_retention_seconds":0}"#),
+        (
+            "SignedPreKeyUpload",
+            r#"{"device_id":"$DEVICE","key_id":3,"public_key":"$KEY","signature":"$SIG"}"#,
+        ),
+        (
+            "CallQualityMetric",
+            r#"{"call_id":"$CALL","timestamp":"$AT","packet_loss":0.02,"jitter":3.5,"latency":41.0,"bitrate":96000,
+            "frame_rate":30,"resolution":"1280x720","audio_level":-12.25}"#,
+        ),
     ];
     assert_eq!(bodies.len(), rest::BODIES.len(), "one seed per request body");
     bodies
