@@ -29,6 +29,8 @@ use crate::{ApiError, AppState, MAX_BODY_BYTES};
 pub(crate) const HEARTBEAT: Duration = Duration::from_secs(30);
 /// A socket silent for this long is closed.
 pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// The read buffer a socket starts with; frames are small JSON.
+const READ_BUFFER: usize = 4 * 1024;
 /// How long an unauthenticated socket may wait before its `auth` frame.
 const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -96,7 +98,7 @@ pub(crate) async fn upgrade(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let upgrade = match upgrade {
-        Ok(upgrade) => upgrade.max_message_size(MAX_BODY_BYTES),
+        Ok(upgrade) => sized(upgrade),
         Err(rejection) => return ApiError::bad_request(rejection.body_text()).into_response(),
     };
     let since = match params.since.as_deref().map(parse_since).transpose() {
@@ -114,6 +116,13 @@ pub(crate) async fn upgrade(
         Ok((actor, subscription)) => upgrade.on_upgrade(move |socket| run(socket, state, actor, subscription, since)),
         Err(err) => ApiError::from(err).into_response(),
     }
+}
+
+/// Every socket's limits: a message may be as large as a request body, and the read buffer starts
+/// small (tungstenite's default of 128 KiB per socket was most of an idle socket's memory) and grows
+/// only for a large message.
+pub(crate) fn sized(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
+    upgrade.max_message_size(MAX_BODY_BYTES).read_buffer_size(READ_BUFFER)
 }
 
 /// Authenticates a token and registers the connection with the hub.

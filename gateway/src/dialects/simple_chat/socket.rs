@@ -36,7 +36,7 @@ use crate::ws::{
     HEARTBEAT, IDLE_TIMEOUT, POLICY_VIOLATION, TRY_AGAIN_LATER, announce, answer_read_error, close, connect,
     went_offline,
 };
-use crate::{ApiError, AppState, MAX_BODY_BYTES};
+use crate::{ApiError, AppState};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(upgrade))
@@ -146,7 +146,7 @@ pub(crate) async fn upgrade(
     upgrade: std::result::Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let upgrade = match upgrade {
-        Ok(upgrade) => upgrade.max_message_size(MAX_BODY_BYTES),
+        Ok(upgrade) => crate::ws::sized(upgrade),
         Err(rejection) => return Error::from(ApiError::bad_request(rejection.body_text())).into_response(),
     };
     let token = match query {
