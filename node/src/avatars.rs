@@ -31,10 +31,19 @@ pub struct Avatars {
 }
 
 impl Avatars {
-    pub(crate) fn new(data_dir: &Path) -> Self {
-        Self {
-            dir: data_dir.join("avatars"),
+    /// Opens the directory, removing what a crash left half-written.
+    pub(crate) fn open(data_dir: &Path) -> Result<Self> {
+        let dir = data_dir.join("avatars");
+        let io = |err: std::io::Error| Error::Internal(format!("opening the avatars dir: {err}"));
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        for entry in std::fs::read_dir(&dir).map_err(io)? {
+            let path = entry.map_err(io)?.path();
+            if path.extension().is_some_and(|extension| extension == "partial") {
+                tracing::info!(file = %path.display(), "removing a half-written avatar");
+                let _ = std::fs::remove_file(path);
+            }
         }
+        Ok(Self { dir })
     }
 
     /// Stores an image and returns the URL it is served at.
@@ -45,11 +54,12 @@ impl Avatars {
         let (extension, _) =
             kind(bytes).ok_or_else(|| Error::invalid("avatar", "must be a PNG, JPEG, GIF or WebP image"))?;
         let name = format!("{}.{extension}", uuid::Uuid::new_v4().simple());
-        let io = |err: std::io::Error| Error::Internal(format!("writing avatar: {err}"));
-        tokio::fs::create_dir_all(&self.dir).await.map_err(io)?;
-        let partial = self.dir.join(format!("{name}.part"));
-        tokio::fs::write(&partial, bytes).await.map_err(io)?;
-        tokio::fs::rename(&partial, self.dir.join(&name)).await.map_err(io)?;
+        let path = self.dir.join(&name);
+        let bytes = bytes.to_vec();
+        // Whole and on disk before the record that points at it is committed.
+        tokio::task::spawn_blocking(move || crate::storage::write_whole(&path, &bytes, "avatar"))
+            .await
+            .map_err(|err| Error::Internal(err.to_string()))??;
         Ok(format!("{URL_PREFIX}{name}"))
     }
 
@@ -90,7 +100,9 @@ mod tests {
 
     #[test]
     fn only_our_own_names_map_to_files() {
-        let avatars = Avatars::new(Path::new("/tmp/x"));
+        let avatars = Avatars {
+            dir: PathBuf::from("/tmp/x"),
+        };
         assert!(avatars.path_of("0123456789abcdef0123456789abcdef.png").is_some());
         assert!(avatars.path_of("../../etc/passwd").is_none());
         assert!(avatars.path_of("0123456789abcdef0123456789abcdef.svg").is_none());

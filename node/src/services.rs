@@ -113,7 +113,7 @@ impl Services {
                 remote.clone(),
             ),
             webhooks,
-            avatars: Avatars::new(&config.data_dir),
+            avatars: Avatars::open(&config.data_dir)?,
             keys: Keys::new(store.clone(), remote.clone()),
             contacts: Contacts::new(store.clone(), hub.clone(), remote.clone()),
             broadcasts: Broadcasts::new(store.clone(), conversations.clone(), messages.clone(), hub.clone()),

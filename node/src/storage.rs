@@ -223,6 +223,15 @@ pub(crate) fn read_or_create_secret(path: &Path, generate: impl FnOnce() -> Vec<
 }
 
 fn write_secret(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path.file_name().and_then(|name| name.to_str()).unwrap_or_default();
+    write_whole(path, bytes, &format!("secret:{name}"))
+}
+
+/// Writes a file so that a crash at any moment leaves either no file or the whole of it: the bytes go
+/// to `<path>.partial` (owner-only), are flushed, and the file is renamed into place and its directory
+/// flushed. `crash_label` names the crash points between the steps (`<label>:created`, `:written`,
+/// `:renamed`). A `.partial` left by a crash is only ever overwritten or swept, never read.
+pub(crate) fn write_whole(path: &Path, bytes: &[u8], crash_label: &str) -> Result<()> {
     let failed = |what: &str, err: std::io::Error| Error::Internal(format!("{what} {}: {err}", path.display()));
     let partial = path.with_extension("partial");
     let mut options = fs::OpenOptions::new();
@@ -230,14 +239,13 @@ fn write_secret(path: &Path, bytes: &[u8]) -> Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(&partial).map_err(|err| failed("creating", err))?;
-    let name = path.file_name().and_then(|name| name.to_str()).unwrap_or_default();
-    crate::crash::point(&format!("secret:{name}:created"));
+    crate::crash::point(&format!("{crash_label}:created"));
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
         .map_err(|err| failed("writing", err))?;
-    crate::crash::point(&format!("secret:{name}:written"));
+    crate::crash::point(&format!("{crash_label}:written"));
     fs::rename(&partial, path).map_err(|err| failed("renaming into", err))?;
-    crate::crash::point(&format!("secret:{name}:renamed"));
+    crate::crash::point(&format!("{crash_label}:renamed"));
     if let Some(dir) = path.parent() {
         fs::File::open(dir)
             .and_then(|dir| dir.sync_all())

@@ -1,8 +1,8 @@
 use crate::support::*;
 
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR fake but well-typed picture";
+pub(crate) const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR fake but well-typed picture";
 
-fn multipart(field: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+pub(crate) fn multipart(field: &str, bytes: &[u8]) -> (String, Vec<u8>) {
     let boundary = "parley-test-boundary";
     let mut body = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n"

@@ -265,3 +265,57 @@ async fn a_crash_during_a_resumable_upload_loses_only_what_was_not_acknowledged(
         stop(node);
     }
 }
+
+#[tokio::test]
+async fn a_crash_while_storing_an_avatar_leaves_no_half_written_picture() {
+    use crate::avatars::{PNG, multipart};
+    for step in ["created", "written", "renamed"] {
+        let dir = tempfile::tempdir().unwrap();
+        let (node, base) = serving(dir.path());
+        let token = register(&base, "ann").await;
+        stop(node);
+
+        let upload = |base: String| {
+            let (content_type, body) = multipart("avatar", PNG);
+            let token = token.clone();
+            async move {
+                reqwest::Client::new()
+                    .post(format!("{base}/v1/users/me/avatar"))
+                    .bearer_auth(token)
+                    .header(CONTENT_TYPE, content_type)
+                    .body(body)
+                    .send()
+                    .await
+            }
+        };
+        let point = format!("avatar:{step}");
+        let (child, crashing) = start(dir.path(), Some(&point));
+        assert!(
+            upload(crashing.unwrap()).await.is_err(),
+            "the node died before answering ({point})"
+        );
+        aborted(child).await;
+
+        let (node, base) = serving(dir.path());
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("avatars"))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .filter(|name| name.ends_with(".partial"))
+            .collect();
+        assert!(leftovers.is_empty(), "after a crash at {point}: {leftovers:?}");
+        let me = assert_ok(
+            Api::new(&base).with_token(&token).get("/v1/users/me").await,
+            StatusCode::OK,
+        );
+        assert!(
+            me["avatar_url"].is_null(),
+            "an unacknowledged picture is not the user's: {me}"
+        );
+        let stored: Value = upload(base.clone()).await.unwrap().json().await.unwrap();
+        let url = stored["data"]["avatar_url"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{stored}"));
+        assert_eq!(download(&base, &token, url).await, PNG);
+        stop(node);
+    }
+}
