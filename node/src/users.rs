@@ -164,6 +164,15 @@ impl Users {
         self::records::key_backup(&self.store, actor.user_id)
     }
 
+    /// The public half of a user's key backup: the one key per account that clients of the chats-axum
+    /// dialect encrypt to. It is public by nature; the backup's private halves stay with the owner.
+    /// Only this node's users have one here.
+    pub fn account_public_key(&self, user: UserId) -> Result<String> {
+        self::records::key_backup(&self.store, user)?
+            .map(|backup| backup.public_key)
+            .ok_or(Error::NotFound("public key"))
+    }
+
     /// Replaces the caller's key backup.
     pub async fn set_key_backup(&self, actor: &Actor, backup: KeyBackup) -> Result<()> {
         self::records::check_key_backup(&backup)?;

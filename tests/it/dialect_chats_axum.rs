@@ -638,3 +638,32 @@ async fn pictures_are_set_served_and_cleared() {
     assert_eq!(status, StatusCode::OK, "{cleared}");
     assert_eq!(cleared["avatar_url"], Value::Null);
 }
+
+#[tokio::test]
+async fn a_users_public_key_is_the_one_they_registered() {
+    let node = TestNode::start().await;
+    let (ann, bob) = (register(&node, "ann").await, register(&node, "bob").await);
+    let answer = assert_ok_plain(bob.api.get(&format!("/users/{}/public-key", ann.id)).await);
+    assert_eq!(answer["user_id"], ann.id);
+    assert_eq!(answer["public_key"], "ann-public");
+    assert_eq!(answer["key_version"], 1);
+    assert!(
+        answer["signature"].is_null() && answer["identity_key"].is_null(),
+        "{answer}"
+    );
+    // The backup's private halves are not in it.
+    assert!(!answer.to_string().contains("by-master"), "{answer}");
+
+    let v1_only = node.user("cara").await;
+    let no_key = bob.api.get(&format!("/users/{}/public-key", v1_only.id)).await;
+    assert!(error_of(&no_key, StatusCode::NOT_FOUND).contains("public key"));
+    let nobody = bob.api.get(&format!("/users/{}/public-key", Uuid::new_v4())).await;
+    error_of(&nobody, StatusCode::NOT_FOUND);
+    let stranger = node.client().get(&format!("/users/{}/public-key", ann.id)).await;
+    error_of(&stranger, StatusCode::UNAUTHORIZED);
+}
+
+fn assert_ok_plain(result: (StatusCode, Value)) -> Value {
+    assert_eq!(result.0, StatusCode::OK, "{}", result.1);
+    result.1
+}

@@ -7,6 +7,7 @@
 mod auth;
 mod avatars;
 mod chats;
+mod keys;
 mod media;
 mod members;
 mod shapes;
@@ -25,6 +26,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(auth::router())
         .merge(users::router())
+        .merge(keys::router())
         .merge(chats::router())
         .merge(members::router())
         .merge(media::router())
