@@ -3,10 +3,9 @@
 //! node starts again, keeps what it acknowledged, leaves no debris, and a retry of what it did not
 //! acknowledge succeeds.
 
-use std::io::BufRead;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use reqwest::Method;
@@ -17,41 +16,12 @@ use crate::support::*;
 
 /// `parley node` on a free port; with `crash_at`, set to die at that point.
 fn start(data_dir: &Path, crash_at: Option<&str>) -> (Child, Option<String>) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_parley"));
-    command
-        .args([
-            "node",
-            "--http",
-            "127.0.0.1:0",
-            "--dev",
-            "--rate-limits",
-            "off",
-            "--log",
-            "warn",
-        ])
-        .args(["--p2p", "/ip4/127.0.0.1/udp/0/quic-v1", "--data-dir"])
-        .arg(data_dir)
-        .env_remove(node::crash::CRASH_AT)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+    let mut command = node_command(data_dir);
+    command.env_remove(node::crash::CRASH_AT);
     if let Some(point) = crash_at {
         command.env(node::crash::CRASH_AT, point);
     }
-    let mut child = command.spawn().expect("parley starts");
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    // No URL when the node dies before it serves (a crash while writing its secrets).
-    let base = loop {
-        line.clear();
-        if stdout.read_line(&mut line).unwrap_or(0) == 0 {
-            break None;
-        }
-        if let Some(url) = line.split_whitespace().find(|word| word.starts_with("http://")) {
-            break Some(url.to_owned());
-        }
-    };
-    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    (child, base)
+    spawn_node(command)
 }
 
 fn serving(data_dir: &Path) -> (Child, String) {

@@ -298,32 +298,15 @@ async fn a_forwarded_for_header_from_an_untrusted_peer_buys_no_extra_attempts() 
 
 /// `parley node` under a shell's `ulimit`; returns the child (the node itself, by `exec`) and its URL.
 fn start_limited_node(ulimit: &str, data_dir: &std::path::Path) -> (std::process::Child, String) {
-    use std::io::BufRead;
-    let command = format!(
-        "ulimit {ulimit} && exec \"$0\" node --http 127.0.0.1:0 --rate-limits off --log warn \
-         --p2p /ip4/127.0.0.1/udp/0/quic-v1 --max-connections-per-address 1000 --data-dir \"$1\""
-    );
-    let mut child = std::process::Command::new("sh")
-        .args(["-c", &command, env!("CARGO_BIN_EXE_parley")])
-        .arg(data_dir)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("sh starts parley");
-    // Logs go to stdout too (a lowered connection cap is warned about before the URL is printed).
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    let base = loop {
-        line.clear();
-        assert!(
-            stdout.read_line(&mut line).unwrap() > 0,
-            "the node exited before serving"
-        );
-        if let Some(url) = line.split_whitespace().find(|word| word.starts_with("http://")) {
-            break url.to_owned();
-        }
-    };
-    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    (child, base)
+    let node = node_command(data_dir);
+    let mut command = std::process::Command::new("sh");
+    command
+        .args(["-c", &format!("ulimit {ulimit} && exec \"$0\" \"$@\"")])
+        .arg(node.get_program())
+        .args(node.get_args())
+        .args(["--max-connections-per-address", "1000"]);
+    let (child, base) = spawn_node(command);
+    (child, base.expect("the node serves"))
 }
 
 fn open_file_limits(pid: u32) -> (String, String) {

@@ -195,6 +195,51 @@ impl User {
     }
 }
 
+/// The real `parley node` on a free port with a quiet log, rate limits off and its own data dir; add
+/// arguments or environment before handing it to `spawn_node`.
+pub fn node_command(data_dir: &std::path::Path) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_parley"));
+    command
+        .args([
+            "node",
+            "--http",
+            "127.0.0.1:0",
+            "--dev",
+            "--rate-limits",
+            "off",
+            "--log",
+            "warn",
+        ])
+        .args(["--p2p", "/ip4/127.0.0.1/udp/0/quic-v1", "--data-dir"])
+        .arg(data_dir);
+    command
+}
+
+/// Starts a node process and reads its output up to the URL it serves (logs, such as a warning about
+/// the file limit, may come first); `None` if it exited before serving. The rest of its output is
+/// drained so it never blocks on a full pipe.
+pub fn spawn_node(mut command: std::process::Command) -> (std::process::Child, Option<String>) {
+    use std::io::BufRead;
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("parley starts");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    let base = loop {
+        line.clear();
+        if stdout.read_line(&mut line).unwrap_or(0) == 0 {
+            break None;
+        }
+        if let Some(url) = line.split_whitespace().find(|word| word.starts_with("http://")) {
+            break Some(url.to_owned());
+        }
+    };
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    (child, base)
+}
+
 pub fn b64(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)
