@@ -2,19 +2,18 @@
 
 use crate::{Error, Result};
 
-/// Trims and checks a required text field's length in characters.
+/// Trims and checks a required text field. `max` counts the characters as sent, `min` those left
+/// after trimming: the OpenAPI document can say the first as `maxLength` and the second as a pattern
+/// (`gateway::openapi::bounds`).
 pub(crate) fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String> {
+    at_most(field, value, max)?;
     let value = value.trim();
-    let len = value.chars().count();
-    if len < min {
+    if value.chars().count() < min {
         return Err(if min == 1 {
             Error::invalid(field, "must not be empty")
         } else {
             Error::invalid(field, format!("must be at least {min} characters"))
         });
-    }
-    if len > max {
-        return Err(Error::invalid(field, format!("must be at most {max} characters")));
     }
     if value.chars().any(|c| c.is_control()) {
         return Err(Error::invalid(field, "must not contain control characters"));
@@ -22,12 +21,20 @@ pub(crate) fn text(field: &str, value: &str, min: usize, max: usize) -> Result<S
     Ok(value.to_owned())
 }
 
-/// An optional text field where an empty string means "clear".
+/// An optional text field where a blank string means "clear".
 pub(crate) fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>> {
-    match value.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(value) => text(field, value, 1, max).map(Some),
+    match value {
+        Some(value) if !value.trim().is_empty() => text(field, value, 1, max).map(Some),
+        Some(value) => at_most(field, value, max).map(|()| None),
+        None => Ok(None),
     }
+}
+
+fn at_most(field: &str, value: &str, max: usize) -> Result<()> {
+    if value.chars().count() > max {
+        return Err(Error::invalid(field, format!("must be at most {max} characters")));
+    }
+    Ok(())
 }
 
 pub(crate) fn email(value: &str) -> Result<String> {
@@ -156,6 +163,15 @@ mod tests {
     fn phones_are_e164() {
         assert_eq!(phone("+1 555 123-4567").unwrap(), "+15551234567");
         assert!(phone("5551234567").is_err());
+    }
+
+    #[test]
+    fn lengths_count_the_text_as_sent_and_emptiness_what_is_left_trimmed() {
+        assert_eq!(text("name", " ab ", 1, 4).unwrap(), "ab");
+        assert!(text("name", "  ab ", 1, 4).is_err(), "five characters as sent");
+        assert!(text("name", " \t ", 1, 4).is_err(), "blank");
+        assert_eq!(optional_text("bio", Some("   "), 3).unwrap(), None);
+        assert!(optional_text("bio", Some("    "), 3).is_err(), "blank but too long");
     }
 
     #[test]
