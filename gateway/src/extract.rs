@@ -9,7 +9,10 @@ use axum::http::request::Parts;
 use node::Actor;
 use serde::de::DeserializeOwned;
 
+use self::objects::Objects;
 use crate::{ApiError, AppState};
+
+mod objects;
 
 /// A JSON body. Syntax errors are 400; a body of the wrong shape is 422 naming the field path.
 pub(crate) struct Json<T>(pub T);
@@ -39,13 +42,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     }
 }
 
-/// An optional JSON body: an empty body is `None`.
+/// An optional JSON body: an empty body, or JSON `null` (how the document's optional body reads when
+/// left out), is `None`.
 impl<T: DeserializeOwned, S: Send + Sync> OptionalFromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Option<Self>, ApiError> {
         let bytes = Bytes::from_request(request, state).await.map_err(body_error)?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        if bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null" {
             return Ok(None);
         }
         parse_json(&bytes).map(|value| Some(Json(value)))
@@ -54,22 +58,40 @@ impl<T: DeserializeOwned, S: Send + Sync> OptionalFromRequest<S> for Json<T> {
 
 /// Parses JSON text, naming the path of a field that does not fit.
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+    let mut value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|err| ApiError::bad_request(format!("malformed JSON: {}", strip_position(&err.to_string()))))?;
+    integral_numbers(&mut value);
+    serde_path_to_error::deserialize(Objects(value)).map_err(|err| {
         let path = err.path().to_string();
-        let inner = err.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            ApiError::bad_request(format!("malformed JSON: {inner}"))
-        } else if path == "." {
-            ApiError::validation(strip_position(&inner.to_string()))
+        let message = strip_position(&err.into_inner().to_string());
+        if path == "." {
+            ApiError::validation(message)
         } else {
-            ApiError::validation(format!("{path}: {}", strip_position(&inner.to_string())))
+            ApiError::validation(format!("{path}: {message}"))
         }
-    })?;
-    deserializer
-        .end()
-        .map_err(|err| ApiError::bad_request(format!("malformed JSON: {err}")))?;
-    Ok(value)
+    })
+}
+
+/// JSON Schema counts `2.0` as an integer, as JSON itself makes no difference; serde does, and would
+/// refuse it for an integer field. So a number without a fraction is read as the integer it is (one
+/// beyond 64 bits stays a float, and is refused as out of range).
+fn integral_numbers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(number) => {
+            if let Some(float) = number.as_f64().filter(|f| number.is_f64() && f.fract() == 0.0) {
+                // `u64::MAX as f64` rounds up to 2^64, so the bounds are written as exclusive powers of two.
+                if (0.0..18_446_744_073_709_551_616.0).contains(&float) {
+                    *number = (float as u64).into();
+                } else if (-9_223_372_036_854_775_808.0..0.0).contains(&float) {
+                    *number = (float as i64).into();
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_numbers),
+        _ => {}
+    }
 }
 
 /// serde_json appends " at line L column C"; clients are better served by the field name alone.
@@ -204,6 +226,37 @@ mod tests {
         assert_eq!(err.into_response().status(), StatusCode::UNPROCESSABLE_ENTITY);
         let err = parse_json::<Body>(br#"{"items":[]}"#).unwrap_err();
         assert_eq!(err.message(), "missing field `name`");
+    }
+
+    #[test]
+    fn numbers_without_a_fraction_are_integers() {
+        let item = parse_json::<Item>(br#"{"id": 7.0}"#).unwrap();
+        assert_eq!(item.id, 7);
+        let err = parse_json::<Item>(br#"{"id": 7.5}"#).unwrap_err();
+        assert!(
+            err.message().starts_with("id: invalid type: floating point"),
+            "{}",
+            err.message()
+        );
+        let err = parse_json::<Item>(br#"{"id": 1e300}"#).unwrap_err();
+        assert_eq!(err.into_response().status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(parse_json::<f64>(b"2.0").unwrap(), 2.0);
+        assert_eq!(parse_json::<i64>(b"-3.0").unwrap(), -3);
+    }
+
+    #[test]
+    fn a_body_is_an_object_never_an_array_of_its_fields() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Optional {
+            a: Option<u32>,
+            b: Option<u32>,
+        }
+        let err = parse_json::<Optional>(b"[null, null]").unwrap_err();
+        assert!(err.message().starts_with("invalid type: sequence"), "{}", err.message());
+        assert_eq!(err.into_response().status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(parse_json::<Optional>(br#"{"a": 1}"#).is_ok());
+        assert_eq!(parse_json::<Vec<u32>>(b"[1, 2]").unwrap(), [1, 2]);
     }
 
     #[test]
