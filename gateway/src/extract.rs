@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use node::Actor;
 use serde::de::DeserializeOwned;
 
-use self::objects::Objects;
+use self::objects::Strict;
 use crate::{ApiError, AppState};
 
 mod objects;
@@ -56,42 +56,25 @@ impl<T: DeserializeOwned, S: Send + Sync> OptionalFromRequest<S> for Json<T> {
     }
 }
 
-/// Parses JSON text, naming the path of a field that does not fit.
+/// Parses JSON text as the document describes it (`objects`), naming the path of a field that does not
+/// fit.
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|err| ApiError::bad_request(format!("malformed JSON: {}", strip_position(&err.to_string()))))?;
-    integral_numbers(&mut value);
-    serde_path_to_error::deserialize(Objects(value)).map_err(|err| {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(Strict(&mut deserializer)).map_err(|err| {
         let path = err.path().to_string();
-        let message = strip_position(&err.into_inner().to_string());
-        if path == "." {
-            ApiError::validation(message)
+        let inner = err.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            ApiError::bad_request(format!("malformed JSON: {inner}"))
+        } else if path == "." {
+            ApiError::validation(strip_position(&inner.to_string()))
         } else {
-            ApiError::validation(format!("{path}: {message}"))
+            ApiError::validation(format!("{path}: {}", strip_position(&inner.to_string())))
         }
-    })
-}
-
-/// JSON Schema counts `2.0` as an integer, as JSON itself makes no difference; serde does, and would
-/// refuse it for an integer field. So a number without a fraction is read as the integer it is (one
-/// beyond 64 bits stays a float, and is refused as out of range).
-fn integral_numbers(value: &mut serde_json::Value) {
-    use serde_json::Value;
-    match value {
-        Value::Number(number) => {
-            if let Some(float) = number.as_f64().filter(|f| number.is_f64() && f.fract() == 0.0) {
-                // `u64::MAX as f64` rounds up to 2^64, so the bounds are written as exclusive powers of two.
-                if (0.0..18_446_744_073_709_551_616.0).contains(&float) {
-                    *number = (float as u64).into();
-                } else if (-9_223_372_036_854_775_808.0..0.0).contains(&float) {
-                    *number = (float as i64).into();
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(integral_numbers),
-        Value::Object(fields) => fields.values_mut().for_each(integral_numbers),
-        _ => {}
-    }
+    })?;
+    deserializer
+        .end()
+        .map_err(|err| ApiError::bad_request(format!("malformed JSON: {err}")))?;
+    Ok(value)
 }
 
 /// serde_json appends " at line L column C"; clients are better served by the field name alone.

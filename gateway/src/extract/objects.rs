@@ -1,84 +1,42 @@
-//! serde reads a struct from a JSON array as well as from an object: its fields in order, the missing
-//! ones defaulted, so `[null, null]` would pass for a body whose two optional fields were left out. The
-//! OpenAPI document describes every struct as an object, so a parsed body is read through [`Objects`],
-//! which takes a struct from an object only, at any depth.
+//! A deserializer that reads JSON as the OpenAPI document describes it, where serde reads more:
+//!
+//! - serde takes a struct from a JSON array as well as from an object (its fields in order, the missing
+//!   ones defaulted), so `[null, null]` would pass for a body whose two optional fields were left out;
+//!   here a struct is read from an object only, at any depth.
+//! - JSON Schema, like JSON itself, counts `30.0` as an integer, where serde refuses it for an integer
+//!   field; here a number without a fraction reaches the field as the integer it is (one beyond 64 bits
+//!   stays a float, and is refused as out of range).
+//!
+//! [`Strict`] wraps the deserializer, and every visitor, access and seed it hands down, so the rules hold
+//! inside nested values too; everything else passes through unchanged, errors and their order included.
 
-use serde::de::{self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Unexpected, Visitor};
-use serde_json::{Error, Value};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-/// A JSON value read as serde_json reads one, except that a struct is never read from an array.
-pub(crate) struct Objects(pub(crate) Value);
+/// A deserializer that reads structs from objects only and whole numbers as integers.
+pub(crate) struct Strict<D>(pub(crate) D);
 
-macro_rules! forward {
+macro_rules! forward_deserialize {
     ($($method:ident($($arg:ident: $ty:ty),*)),* $(,)?) => {
-        $(fn $method<V: Visitor<'de>>(self, $($arg: $ty,)* visitor: V) -> Result<V::Value, Error> {
-            self.0.$method($($arg,)* visitor)
+        $(fn $method<V: Visitor<'de>>(self, $($arg: $ty,)* visitor: V) -> Result<V::Value, D::Error> {
+            self.0.$method($($arg,)* Wrap(visitor))
         })*
     };
 }
 
-impl<'de> Deserializer<'de> for Objects {
-    type Error = Error;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        match self.0 {
-            Value::Array(items) => visitor.visit_seq(Items(items.into_iter())),
-            Value::Object(fields) => visitor.visit_map(Fields::new(fields)),
-            other => other.deserialize_any(visitor),
-        }
-    }
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<D> {
+    type Error = D::Error;
 
     fn deserialize_struct<V: Visitor<'de>>(
         self,
         _name: &'static str,
         _fields: &'static [&'static str],
         visitor: V,
-    ) -> Result<V::Value, Error> {
-        match self.0 {
-            Value::Object(fields) => visitor.visit_map(Fields::new(fields)),
-            other => Err(de::Error::invalid_type(unexpected(&other), &visitor)),
-        }
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_map(Wrap(visitor))
     }
 
-    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        match self.0 {
-            Value::Object(fields) => visitor.visit_map(Fields::new(fields)),
-            other => Err(de::Error::invalid_type(unexpected(&other), &visitor)),
-        }
-    }
-
-    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        match self.0 {
-            Value::Array(items) => visitor.visit_seq(Items(items.into_iter())),
-            other => Err(de::Error::invalid_type(unexpected(&other), &visitor)),
-        }
-    }
-
-    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_seq(visitor)
-    }
-
-    fn deserialize_tuple_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        _len: usize,
-        visitor: V,
-    ) -> Result<V::Value, Error> {
-        self.deserialize_seq(visitor)
-    }
-
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        match self.0 {
-            Value::Null => visitor.visit_none(),
-            other => visitor.visit_some(Objects(other)),
-        }
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_newtype_struct(self)
-    }
-
-    forward!(
+    forward_deserialize!(
+        deserialize_any(),
         deserialize_bool(),
         deserialize_i8(),
         deserialize_i16(),
@@ -97,78 +55,143 @@ impl<'de> Deserializer<'de> for Objects {
         deserialize_string(),
         deserialize_bytes(),
         deserialize_byte_buf(),
+        deserialize_option(),
         deserialize_unit(),
         deserialize_unit_struct(name: &'static str),
+        deserialize_newtype_struct(name: &'static str),
+        deserialize_seq(),
+        deserialize_tuple(len: usize),
+        deserialize_tuple_struct(name: &'static str, len: usize),
+        deserialize_map(),
         deserialize_enum(name: &'static str, variants: &'static [&'static str]),
         deserialize_identifier(),
         deserialize_ignored_any(),
     );
-}
 
-struct Items(std::vec::IntoIter<Value>);
-
-impl<'de> SeqAccess<'de> for Items {
-    type Error = Error;
-
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, Error> {
-        self.0.next().map(|item| seed.deserialize(Objects(item))).transpose()
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        Some(self.0.len())
+    fn is_human_readable(&self) -> bool {
+        self.0.is_human_readable()
     }
 }
 
-struct Fields {
-    fields: serde_json::map::IntoIter,
-    value: Option<Value>,
+/// A visitor whose nested values are read by [`Strict`] too.
+struct Wrap<V>(V);
+
+macro_rules! forward_visit {
+    ($($method:ident($ty:ty)),* $(,)?) => {
+        $(fn $method<E: de::Error>(self, value: $ty) -> Result<V::Value, E> {
+            self.0.$method(value)
+        })*
+    };
 }
 
-impl Fields {
-    fn new(fields: serde_json::Map<String, Value>) -> Self {
-        Self {
-            fields: fields.into_iter(),
-            value: None,
+impl<'de, V: Visitor<'de>> Visitor<'de> for Wrap<V> {
+    type Value = V::Value;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        self.0.expecting(formatter)
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<V::Value, E> {
+        // `u64::MAX as f64` rounds up to 2^64, so the bounds are exclusive powers of two.
+        if value.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&value) {
+            self.0.visit_u64(value as u64)
+        } else if value.fract() == 0.0 && (-9_223_372_036_854_775_808.0..0.0).contains(&value) {
+            self.0.visit_i64(value as i64)
+        } else {
+            self.0.visit_f64(value)
         }
     }
-}
 
-impl<'de> MapAccess<'de> for Fields {
-    type Error = Error;
+    forward_visit!(
+        visit_bool(bool),
+        visit_i8(i8),
+        visit_i16(i16),
+        visit_i32(i32),
+        visit_i64(i64),
+        visit_i128(i128),
+        visit_u8(u8),
+        visit_u16(u16),
+        visit_u32(u32),
+        visit_u64(u64),
+        visit_u128(u128),
+        visit_f32(f32),
+        visit_char(char),
+        visit_str(&str),
+        visit_borrowed_str(&'de str),
+        visit_string(String),
+        visit_bytes(&[u8]),
+        visit_borrowed_bytes(&'de [u8]),
+        visit_byte_buf(Vec<u8>),
+    );
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
-        let Some((key, value)) = self.fields.next() else {
-            return Ok(None);
-        };
-        self.value = Some(value);
-        seed.deserialize(key.into_deserializer()).map(Some)
+    fn visit_none<E: de::Error>(self) -> Result<V::Value, E> {
+        self.0.visit_none()
     }
 
-    fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value, Error> {
-        let value = self
-            .value
-            .take()
-            .ok_or_else(|| de::Error::custom("a value was asked for before its key"))?;
-        seed.deserialize(Objects(value))
+    fn visit_unit<E: de::Error>(self) -> Result<V::Value, E> {
+        self.0.visit_unit()
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<V::Value, D::Error> {
+        self.0.visit_some(Strict(deserializer))
+    }
+
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, deserializer: D) -> Result<V::Value, D::Error> {
+        self.0.visit_newtype_struct(Strict(deserializer))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
+        self.0.visit_seq(Items(seq))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
+        self.0.visit_map(Fields(map))
+    }
+
+    fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<V::Value, A::Error> {
+        self.0.visit_enum(data)
+    }
+}
+
+struct Items<A>(A);
+
+impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Items<A> {
+    type Error = A::Error;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, A::Error> {
+        self.0.next_element_seed(Seed(seed))
     }
 
     fn size_hint(&self) -> Option<usize> {
-        Some(self.fields.len())
+        self.0.size_hint()
     }
 }
 
-fn unexpected(value: &Value) -> Unexpected<'_> {
-    match value {
-        Value::Null => Unexpected::Unit,
-        Value::Bool(b) => Unexpected::Bool(*b),
-        Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
-            (Some(u), _, _) => Unexpected::Unsigned(u),
-            (_, Some(i), _) => Unexpected::Signed(i),
-            (_, _, f) => Unexpected::Float(f.unwrap_or_default()),
-        },
-        Value::String(s) => Unexpected::Str(s),
-        Value::Array(_) => Unexpected::Seq,
-        Value::Object(_) => Unexpected::Map,
+struct Fields<A>(A);
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for Fields<A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
+        self.0.next_key_seed(seed)
+    }
+
+    fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value, A::Error> {
+        self.0.next_value_seed(Seed(seed))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.0.size_hint()
+    }
+}
+
+struct Seed<S>(S);
+
+impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Seed<S> {
+    type Value = S::Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<S::Value, D::Error> {
+        self.0.deserialize(Strict(deserializer))
     }
 }
 
@@ -192,8 +215,8 @@ mod tests {
         a: Option<u32>,
     }
 
-    fn read<T: for<'de> Deserialize<'de>>(json: &str) -> Result<T, Error> {
-        T::deserialize(Objects(serde_json::from_str(json).unwrap()))
+    fn read<T: for<'de> Deserialize<'de>>(json: &str) -> Result<T, serde_json::Error> {
+        T::deserialize(Strict(&mut serde_json::Deserializer::from_str(json)))
     }
 
     #[test]
@@ -212,16 +235,22 @@ mod tests {
     }
 
     #[test]
+    fn whole_numbers_are_integers_at_any_depth() {
+        assert_eq!(read::<Outer>(r#"{"list": [{"a": 7.0}]}"#).unwrap().list[0].a, Some(7));
+        assert!(read::<Inner>(r#"{"a": 7.5}"#).is_err());
+        assert!(read::<Inner>(r#"{"a": 1e300}"#).is_err());
+        assert_eq!(read::<i64>("-3.0").unwrap(), -3);
+        assert_eq!(read::<f64>("2.0").unwrap(), 2.0);
+    }
+
+    #[test]
     fn everything_else_reads_as_serde_json_reads_it() {
         assert_eq!(
             read::<Vec<(u8, String)>>(r#"[[1, "x"]]"#).unwrap(),
             [(1, "x".to_owned())]
         );
         assert_eq!(read::<Option<u8>>("null").unwrap(), None);
-        assert_eq!(
-            read::<std::collections::BTreeMap<String, bool>>(r#"{"k": true}"#).unwrap()["k"],
-            true
-        );
+        assert!(read::<std::collections::BTreeMap<String, bool>>(r#"{"k": true}"#).unwrap()["k"]);
         assert!(read::<u8>("300").is_err());
     }
 }
