@@ -1,11 +1,12 @@
-//! Field checks shared by the services. Each error names the field as the client spelled it.
+//! Field checks shared by the services. Each error names the field as the client spelled it. Public so
+//! that the gateway's OpenAPI document, which states them as patterns, is tested against them.
 
 use crate::{Error, Result};
 
 /// Trims and checks a required text field. `max` counts the characters as sent, `min` those left
 /// after trimming: the OpenAPI document can say the first as `maxLength` and the second as a pattern
 /// (`gateway::openapi::bounds`).
-pub(crate) fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String> {
+pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String> {
     at_most(field, value, max)?;
     let value = value.trim();
     if value.chars().count() < min {
@@ -22,7 +23,7 @@ pub(crate) fn text(field: &str, value: &str, min: usize, max: usize) -> Result<S
 }
 
 /// An optional text field where a blank string means "clear".
-pub(crate) fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>> {
+pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>> {
     match value {
         Some(value) if !value.trim().is_empty() => text(field, value, 1, max).map(Some),
         Some(value) => at_most(field, value, max).map(|()| None),
@@ -37,7 +38,8 @@ fn at_most(field: &str, value: &str, max: usize) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn email(value: &str) -> Result<String> {
+/// An email address, trimmed and lower-cased: one `@`, a local part, a domain with an inner dot.
+pub fn email(value: &str) -> Result<String> {
     let value = text("email", value, 3, 254)?.to_lowercase();
     let valid = match value.split_once('@') {
         Some((local, domain)) => {
@@ -57,7 +59,9 @@ pub(crate) fn email(value: &str) -> Result<String> {
     }
 }
 
-pub(crate) fn username(value: &str) -> Result<String> {
+/// A username, trimmed and lower-cased: 3 to 32 letters, digits, `_`, `.` and `-`, the first a letter
+/// or digit.
+pub fn username(value: &str) -> Result<String> {
     let value = text("username", value, 3, 32)?.to_lowercase();
     if !value
         .chars()
@@ -74,7 +78,8 @@ pub(crate) fn username(value: &str) -> Result<String> {
     Ok(value)
 }
 
-pub(crate) fn phone(value: &str) -> Result<String> {
+/// A phone number in E.164 form once spaces, `-` and parentheses are dropped.
+pub fn phone(value: &str) -> Result<String> {
     let value: String = value.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')).collect();
     let digits = value.strip_prefix('+').unwrap_or("");
     if (7..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) {
@@ -87,7 +92,8 @@ pub(crate) fn phone(value: &str) -> Result<String> {
     }
 }
 
-pub(crate) fn password(field: &str, value: &str) -> Result<()> {
+/// A password: 8 to 128 characters, taken as they are.
+pub fn password(field: &str, value: &str) -> Result<()> {
     let len = value.chars().count();
     if len < 8 {
         return Err(Error::invalid(field, "must be at least 8 characters"));
@@ -98,7 +104,8 @@ pub(crate) fn password(field: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn url(field: &str, value: Option<&str>) -> Result<Option<String>> {
+/// An optional http(s) URL of at most 2048 characters; blank means none.
+pub fn url(field: &str, value: Option<&str>) -> Result<Option<String>> {
     let Some(value) = optional_text(field, value, 2048)? else {
         return Ok(None);
     };
@@ -109,7 +116,8 @@ pub(crate) fn url(field: &str, value: Option<&str>) -> Result<Option<String>> {
     }
 }
 
-pub(crate) fn device_type(value: Option<&str>) -> Result<String> {
+/// A device's kind, `other` when left out or blank.
+pub fn device_type(value: Option<&str>) -> Result<String> {
     match value.map(str::trim).map(str::to_lowercase).as_deref() {
         None | Some("") => Ok("other".into()),
         Some(kind @ ("mobile" | "desktop" | "web" | "tablet" | "other")) => Ok(kind.into()),
@@ -121,7 +129,7 @@ pub(crate) fn device_type(value: Option<&str>) -> Result<String> {
 }
 
 /// A 1-based page number, 1 by default.
-pub(crate) fn page(value: Option<u32>) -> Result<usize> {
+pub fn page(value: Option<u32>) -> Result<usize> {
     match value {
         Some(0) => Err(Error::invalid("page", "must be at least 1")),
         Some(n) => Ok(n as usize),
@@ -130,7 +138,7 @@ pub(crate) fn page(value: Option<u32>) -> Result<usize> {
 }
 
 /// Clamps a page size into 1..=max, with a default.
-pub(crate) fn limit(value: Option<u32>, default: u32, max: u32) -> Result<usize> {
+pub fn limit(value: Option<u32>, default: u32, max: u32) -> Result<usize> {
     match value {
         None => Ok(default as usize),
         Some(0) => Err(Error::invalid("limit", "must be at least 1")),

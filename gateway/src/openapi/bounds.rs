@@ -1,4 +1,4 @@
-//! Two kinds of bound that the derived schemas leave out, added to every schema of the document once:
+//! Bounds that the derived schemas leave out, added to every schema of the document once:
 //!
 //! - Unsigned integers. utoipa writes `u32` and `u64` with the formats `u-int32` and `u-int64`, which
 //!   say nothing to a JSON Schema validator, so the upper bound of the Rust type is written out: the
@@ -8,6 +8,11 @@
 //!   at either end is trimmed, and what remains must hold no control character. A field with
 //!   `minLength` must not be blank; one without may be, and blank then means "none". [`TEXT`] and
 //!   [`OPTIONAL_TEXT`] say that as a pattern.
+//! - Shapes. A field of a known shape (an email address, a username, …) names it as its `format`, which
+//!   is replaced by the pattern of what the node accepts there ([`SHAPES`]).
+//! - Times. A `date-time` gets the pattern of RFC 3339's standard form.
+//!
+//! The tests hold the patterns to `node::validate`, which the node checks fields with.
 
 use utoipa::Number;
 use utoipa::openapi::path::PathItem;
@@ -352,6 +357,96 @@ mod tests {
     fn accepted(value: &str, required: bool) -> bool {
         let trimmed = value.trim();
         (!required || !trimmed.is_empty()) && !trimmed.chars().any(char::is_control)
+    }
+
+    fn shape(name: &str) -> regex::Regex {
+        let (_, pattern) = SHAPES.iter().find(|(shape, _)| *shape == name).unwrap();
+        regex::Regex::new(pattern).unwrap()
+    }
+
+    /// Texts around the edges of a rule: each sample alone, with white space or a control character
+    /// at either end or inside, and upper-cased.
+    fn variants(samples: &[&str]) -> Vec<String> {
+        let mut all = Vec::new();
+        for sample in samples {
+            for (before, after) in [
+                ("", ""),
+                (" ", "\t"),
+                ("\u{85}", "\u{3000}"),
+                ("\u{1}", ""),
+                ("", "\n\u{7f}"),
+            ] {
+                all.push(format!("{before}{sample}{after}"));
+                all.push(format!("{before}{}{after}", sample.to_uppercase()));
+            }
+            all.push(sample.replacen('.', " .", 1));
+            all.push(sample.replacen('.', "\u{2028}", 1));
+        }
+        all
+    }
+
+    #[test]
+    fn the_shapes_say_what_the_validators_do() {
+        let emails = variants(&[
+            "a@b.c",
+            "ann@example.org",
+            "a@b",
+            "@b.c",
+            "a@.b",
+            "a@b.",
+            "a@b@c.d",
+            "a@b..c",
+        ]);
+        for email in emails {
+            // The schema is the pattern and a `maxLength` of 254.
+            let documented = shape("email").is_match(&email) && email.chars().count() <= 254;
+            assert_eq!(documented, node::validate::email(&email).is_ok(), "email {email:?}");
+        }
+        let names = [
+            "ann",
+            "an",
+            "_ann",
+            "ann_1.x-y",
+            "a.b",
+            "ann\u{212a}",
+            "aé",
+            &"a".repeat(32),
+            &"a".repeat(33),
+        ];
+        for name in variants(&names) {
+            let documented = shape("username").is_match(&name) && name.chars().count() <= 32;
+            assert_eq!(documented, node::validate::username(&name).is_ok(), "username {name:?}");
+        }
+        let phones = [
+            "+15551234567",
+            "+1 (555) 123-4567",
+            "5551234567",
+            "+123456",
+            "+1234567",
+            "+1234567890123456",
+        ];
+        for phone in variants(&phones).into_iter().chain(["".to_owned(), " \t".to_owned()]) {
+            // Blank is no phone number at all.
+            let valid = phone.trim().is_empty() || node::validate::phone(&phone).is_ok();
+            assert_eq!(shape("phone").is_match(&phone), valid, "phone {phone:?}");
+        }
+        for url in variants(&["http://a", "https://x.y/z?q", "ftp://a", "http:/a", ""]) {
+            let valid = node::validate::url("avatar_url", Some(&url)).is_ok();
+            assert_eq!(shape("http-url").is_match(&url), valid, "url {url:?}");
+        }
+        for kind in variants(&[
+            "mobile",
+            "desktop",
+            "web",
+            "tablet",
+            "other",
+            "phone",
+            "desk\u{212a}top",
+            "",
+        ]) {
+            let valid = node::validate::device_type(Some(&kind)).is_ok();
+            assert_eq!(shape("device-type").is_match(&kind), valid, "device type {kind:?}");
+        }
     }
 
     #[test]
