@@ -9,7 +9,10 @@ use axum::http::request::Parts;
 use node::Actor;
 use serde::de::DeserializeOwned;
 
+use self::objects::Strict;
 use crate::{ApiError, AppState};
+
+mod objects;
 
 /// A JSON body. Syntax errors are 400; a body of the wrong shape is 422 naming the field path.
 pub(crate) struct Json<T>(pub T);
@@ -39,23 +42,25 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     }
 }
 
-/// An optional JSON body: an empty body is `None`.
+/// An optional JSON body: an empty body, or JSON `null` (how the document's optional body reads when
+/// left out), is `None`.
 impl<T: DeserializeOwned, S: Send + Sync> OptionalFromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Option<Self>, ApiError> {
         let bytes = Bytes::from_request(request, state).await.map_err(body_error)?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        if bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null" {
             return Ok(None);
         }
         parse_json(&bytes).map(|value| Some(Json(value)))
     }
 }
 
-/// Parses JSON text, naming the path of a field that does not fit.
+/// Parses JSON text as the document describes it (`objects`), naming the path of a field that does not
+/// fit.
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+    let value = serde_path_to_error::deserialize(Strict(&mut deserializer)).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         if inner.is_syntax() || inner.is_eof() {
@@ -204,6 +209,37 @@ mod tests {
         assert_eq!(err.into_response().status(), StatusCode::UNPROCESSABLE_ENTITY);
         let err = parse_json::<Body>(br#"{"items":[]}"#).unwrap_err();
         assert_eq!(err.message(), "missing field `name`");
+    }
+
+    #[test]
+    fn numbers_without_a_fraction_are_integers() {
+        let item = parse_json::<Item>(br#"{"id": 7.0}"#).unwrap();
+        assert_eq!(item.id, 7);
+        let err = parse_json::<Item>(br#"{"id": 7.5}"#).unwrap_err();
+        assert!(
+            err.message().starts_with("id: invalid type: floating point"),
+            "{}",
+            err.message()
+        );
+        let err = parse_json::<Item>(br#"{"id": 1e300}"#).unwrap_err();
+        assert_eq!(err.into_response().status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(parse_json::<f64>(b"2.0").unwrap(), 2.0);
+        assert_eq!(parse_json::<i64>(b"-3.0").unwrap(), -3);
+    }
+
+    #[test]
+    fn a_body_is_an_object_never_an_array_of_its_fields() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Optional {
+            a: Option<u32>,
+            b: Option<u32>,
+        }
+        let err = parse_json::<Optional>(b"[null, null]").unwrap_err();
+        assert!(err.message().starts_with("invalid type: sequence"), "{}", err.message());
+        assert_eq!(err.into_response().status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(parse_json::<Optional>(br#"{"a": 1}"#).is_ok());
+        assert_eq!(parse_json::<Vec<u32>>(b"[1, 2]").unwrap(), [1, 2]);
     }
 
     #[test]

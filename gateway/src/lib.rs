@@ -43,7 +43,8 @@ pub(crate) struct AppState {
 
 /// The whole API as a router: what `serve` answers with, and what `oneshot` tests call.
 pub fn app(services: Arc<Services>) -> Router {
-    let (routes, document) = routes::router();
+    let (routes, mut document) = routes::router();
+    openapi::configure(&mut document, &services.config);
     let state = AppState {
         services,
         limiter: Arc::default(),

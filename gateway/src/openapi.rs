@@ -10,6 +10,7 @@
 //!   handler of a kind can produce (bad input, a missing token, rate limits, internal errors) are added
 //!   from what the operation takes, the specific ones (403, 404, 409, …) are on the handlers;
 //! - every operation needs a bearer token unless its annotation says `security(())`;
+//! - unsigned integers and free text carry the bounds the node checks (`bounds`);
 //! - the other API documents' dialects (`crate::dialects`) are described as they answer: their
 //!   operations, tagged with the dialect's name, list their own bodies and errors and get none of the
 //!   above but the token.
@@ -22,6 +23,11 @@ use utoipa::openapi::{Components, ContentBuilder, Ref, RefOr, Required};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::schemas::ErrorEnvelope;
+
+mod bounds;
+
+#[cfg(test)]
+pub(crate) use bounds::{OPTIONAL_TEXT, TEXT};
 
 /// Where the document is served; its own answer is the one JSON answer without the envelope.
 const DOCUMENT_PATH: &str = "/v1/openapi.json";
@@ -69,7 +75,21 @@ pub(crate) fn document(operations: utoipa::openapi::OpenApi) -> utoipa::openapi:
     let mut document = ApiDoc::openapi();
     document.merge(operations);
     Conventions.modify(&mut document);
+    bounds::add(&mut document);
     document
+}
+
+/// A bound that comes from the node's configuration: the largest file an upload session may declare.
+pub(crate) fn configure(doc: &mut utoipa::openapi::OpenApi, config: &node::Config) {
+    let upload = doc
+        .components
+        .as_mut()
+        .and_then(|components| components.schemas.get_mut("CreateUploadRequest"));
+    if let Some(RefOr::T(Schema::Object(upload))) = upload
+        && let Some(RefOr::T(Schema::Object(size))) = upload.properties.get_mut("file_size")
+    {
+        size.maximum = Some(utoipa::Number::UInt(config.max_file_bytes as usize));
+    }
 }
 
 /// Applies the conventions of the module documentation to every operation.

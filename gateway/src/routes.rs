@@ -97,12 +97,47 @@ mod tests {
         assert_eq!(schemas["UserId"]["type"], "string");
         assert_eq!(schemas["UserId"]["format"], "uuid");
         assert_eq!(schemas["Base64Bytes"]["contentEncoding"], "base64");
-        assert_eq!(schemas["PreKeyPublic"]["minLength"], 43);
-        assert_eq!(schemas["PreKeyPublic"]["maxLength"], 44);
-        assert_eq!(schemas["PreKeySignature"]["maxLength"], 88);
+        assert_eq!(
+            schemas["PreKeyPublic"]["pattern"],
+            "^(?:[A-Za-z0-9+/]{4}){10}[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=?$"
+        );
         // `api::Timestamp` is an alias of chrono's `DateTime<Utc>`, recognised by name.
         assert_eq!(schemas["Me"]["properties"]["created_at"]["type"], "string");
         assert_eq!(schemas["Me"]["properties"]["created_at"]["format"], "date-time");
+    }
+
+    #[test]
+    fn the_schemas_carry_the_bounds_the_node_checks() {
+        let doc = document();
+        let schemas = &doc["components"]["schemas"];
+        let key_id = &schemas["SignedPreKeyUpload"]["properties"]["key_id"];
+        assert_eq!(
+            (key_id["format"].as_str(), key_id["maximum"].as_u64()),
+            (Some("u-int32"), Some(u32::MAX.into()))
+        );
+        let profile = &schemas["UpdateProfileRequest"]["properties"];
+        assert_eq!(profile["display_name"]["maxLength"], 64);
+        assert_eq!(profile["display_name"]["pattern"], crate::openapi::TEXT);
+        assert_eq!(profile["bio"]["pattern"], crate::openapi::OPTIONAL_TEXT);
+        let email = &schemas["RegisterRequest"]["properties"]["email"];
+        assert!(
+            email.get("format").is_none(),
+            "the shape's name gives way to its pattern: {email}"
+        );
+        assert!(email["pattern"].as_str().is_some_and(|p| p.contains('@')), "{email}");
+        let secret = &schemas["CreateWebhookRequest"]["properties"]["secret"];
+        assert!(
+            secret.get("pattern").is_none() && secret.get("format").is_none(),
+            "{secret}"
+        );
+        let search = doc["paths"]["/v1/users/search"]["get"]["parameters"]
+            .as_array()
+            .unwrap();
+        let limit = search.iter().find(|p| p["name"] == "limit").unwrap();
+        assert_eq!(
+            (limit["schema"]["minimum"].as_u64(), limit["schema"]["maximum"].as_u64()),
+            (Some(1), Some(50))
+        );
     }
 
     #[test]

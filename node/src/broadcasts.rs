@@ -185,7 +185,7 @@ impl Broadcasts {
 
     fn add(&self, id: BroadcastId, owner: UserId, user: UserId) -> Result<bool> {
         if user == owner {
-            return Err(Error::invalid("user_id", "cannot be the list's owner"));
+            return Err(Error::Conflict("the user owns the list".into()));
         }
         users::records::get_user(&self.store, user)?.ok_or(Error::NotFound("user"))?;
         let tree = &self.store.trees.broadcastuser_recipient;
@@ -234,18 +234,16 @@ impl Broadcasts {
         Ok(())
     }
 
-    /// Adds many recipients; users already on the list are skipped. Unknown users refuse the whole
-    /// request before anything is written.
+    /// Adds many recipients; users already on the list are skipped. An unknown user (404) or the owner
+    /// (409) refuses the whole request before anything is written, as each would alone.
     pub async fn bulk_add(&self, actor: &Actor, id: BroadcastId, user_ids: &[UserId]) -> Result<BulkResult> {
         self.own(actor, id)?;
         Self::bulk_size(user_ids)?;
-        for (index, user) in user_ids.iter().enumerate() {
-            if *user == actor.user_id || users::records::get_user(&self.store, *user)?.is_none() {
-                return Err(Error::invalid(
-                    format!("user_ids[{index}]"),
-                    "is not a user who can be added",
-                ));
+        for user in user_ids {
+            if *user == actor.user_id {
+                return Err(Error::Conflict("the user owns the list".into()));
             }
+            users::records::get_user(&self.store, *user)?.ok_or(Error::NotFound("user"))?;
         }
         let mut changed = 0;
         for user in user_ids {

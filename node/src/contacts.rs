@@ -87,7 +87,7 @@ impl Contacts {
 
     fn other_user(&self, actor: &Actor, other: UserId) -> Result<()> {
         if other == actor.user_id {
-            return Err(Error::invalid("contact_user_id", "cannot be yourself"));
+            return Err(Error::Conflict("the user is yourself".into()));
         }
         self.profile(other)?.ok_or(Error::NotFound("user"))?;
         Ok(())

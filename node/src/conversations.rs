@@ -131,9 +131,7 @@ impl Conversations {
         self.remote.resolve_refs(&mut request.participants).await?;
         let mut others: Vec<UserId> = Vec::new();
         for named in &request.participants {
-            let user = named
-                .id()
-                .ok_or_else(|| Error::invalid("participants", format!("unknown user {named}")))?;
+            let user = named.id().ok_or(Error::NotFound("user"))?;
             if user != actor.user_id && !others.contains(&user) {
                 others.push(user);
             }
@@ -146,7 +144,7 @@ impl Conversations {
         }
         for user in &others {
             if !known_user(&self.store, *user)? {
-                return Err(Error::invalid("participants", format!("user {user} does not exist")));
+                return Err(Error::NotFound("user"));
             }
             contacts::ensure_not_blocked_by(&self.store, *user, actor.user_id)?;
         }

@@ -30,6 +30,8 @@ pub(crate) const MAX_FILE_NAME: usize = 255;
 pub(crate) const MAX_CONTENT_TYPE: usize = 255;
 
 const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
+/// The name of a file sent without one: a name is metadata the client may leave out.
+const UNNAMED_FILE: &str = "file";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct FileRecord {
@@ -237,12 +239,8 @@ impl Files {
     where
         R: AsyncRead + Unpin + ?Sized,
     {
-        let file_name = validate::text(
-            "file_name",
-            meta.file_name.as_deref().unwrap_or_default(),
-            1,
-            MAX_FILE_NAME,
-        )?;
+        let file_name = validate::optional_text("file_name", meta.file_name.as_deref(), MAX_FILE_NAME)?
+            .unwrap_or_else(|| UNNAMED_FILE.to_owned());
         let content_type = content_type(meta.content_type.as_deref())?;
         let expected = meta.sha256.as_deref().map(sha256_hex).transpose()?;
         if let Some(conversation) = meta.conversation_id {
@@ -321,11 +319,12 @@ fn too_large(max: u64) -> Error {
 
 /// A media type, served back as `Content-Type`, so it must be a header-safe `type/subtype`.
 fn content_type(value: Option<&str>) -> Result<String> {
-    let value = value.map(str::trim).unwrap_or_default();
-    if value.is_empty() {
+    let sent = value.unwrap_or_default();
+    let value = sent.trim();
+    if value.is_empty() && sent.chars().count() <= MAX_CONTENT_TYPE {
         return Ok(DEFAULT_CONTENT_TYPE.to_owned());
     }
-    let valid = value.len() <= MAX_CONTENT_TYPE
+    let valid = sent.chars().count() <= MAX_CONTENT_TYPE
         && value.chars().all(|c| c.is_ascii_graphic() || c == ' ')
         && value
             .split_once('/')
@@ -366,6 +365,11 @@ mod tests {
         for bad in ["jpeg", "/x", "a/", "image/jpeg\r\nX-Evil: 1", "image/jpég"] {
             assert!(content_type(Some(bad)).is_err(), "{bad:?}");
         }
+        let padded = format!("{}a/b", " ".repeat(MAX_CONTENT_TYPE - 2));
+        assert!(
+            content_type(Some(&padded)).is_err(),
+            "the length counts the type as sent"
+        );
     }
 
     #[test]

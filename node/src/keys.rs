@@ -54,10 +54,14 @@ impl Keys {
     }
 
     /// Resolves which device a read names: the caller's own by default; another user's needs its device.
+    /// A user who does not exist is 404 before anything else: no device could make the request good.
     fn target(&self, actor: &Actor, user: Option<UserId>, device: Option<DeviceId>) -> Result<DeviceRecord> {
         let device = match (user, device) {
             (None, None) => actor.device_id,
             (Some(user), None) if user == actor.user_id => actor.device_id,
+            (Some(user), None) if users::get_user(&self.store, user)?.is_none() => {
+                return Err(Error::NotFound("user"));
+            }
             (Some(_), None) => {
                 return Err(Error::invalid(
                     "device_id",

@@ -29,7 +29,7 @@ mod services;
 mod storage;
 mod tasks;
 mod users;
-mod validate;
+pub mod validate;
 mod webhooks;
 
 pub use auth::{Actor, Auth};

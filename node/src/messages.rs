@@ -41,8 +41,9 @@ use crate::{Actor, Error, Result};
 
 /// Largest ciphertext for one device.
 pub(crate) const MAX_CIPHERTEXT_BYTES: usize = 64 * 1024;
-/// Largest body of a message sent in the clear, in bytes of UTF-8.
-pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Largest body of a message sent in the clear, in characters: the unit a schema's `maxLength` counts,
+/// so the document can state the limit exactly (at most four times as many bytes of UTF-8).
+pub(crate) const MAX_BODY_CHARS: usize = 64 * 1024;
 /// Largest ratchet header.
 pub(crate) const MAX_HEADER_BYTES: usize = 1024;
 /// Most recipient devices per message.

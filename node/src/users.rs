@@ -223,17 +223,22 @@ impl Users {
     /// Searches users: by prefix of username or display name on this node, or, for a query of the form
     /// `username@node-name`, exactly that user wherever it lives.
     pub async fn search(&self, query: UserSearchQuery) -> Result<UserList> {
-        let text = query.query.trim();
-        if !text.contains('@') {
-            return self.search_here(query);
+        let text = validate::text("query", &query.query, 1, 64)?;
+        let limit = validate::limit(query.limit, 20, 50)?;
+        if text.contains('@') {
+            match self.remote.resolve_handle(&text).await {
+                Ok(found) => {
+                    return Ok(UserList {
+                        users: vec![self.profile(found.user.user_id).await?],
+                    });
+                }
+                Err(Error::NotFound(_)) => return Ok(UserList { users: Vec::new() }),
+                // Not a handle after all: searched as text, as a display name may hold an `@`.
+                Err(Error::Invalid { .. }) => {}
+                Err(err) => return Err(err),
+            }
         }
-        match self.remote.resolve_handle(text).await {
-            Ok(found) => Ok(UserList {
-                users: vec![self.profile(found.user.user_id).await?],
-            }),
-            Err(Error::NotFound(_)) => Ok(UserList { users: Vec::new() }),
-            Err(err) => Err(err),
-        }
+        self.search_here(&text, limit)
     }
 
     /// Resolves `username@node-name` (or a bare local username) to the user and its active devices.
@@ -242,9 +247,8 @@ impl Users {
     }
 
     /// Users whose username or display name starts with the query, usernames first.
-    fn search_here(&self, query: UserSearchQuery) -> Result<UserList> {
-        let needle = validate::text("query", &query.query, 1, 64)?.to_lowercase();
-        let limit = validate::limit(query.limit, 20, 50)?;
+    fn search_here(&self, text: &str, limit: usize) -> Result<UserList> {
+        let needle = text.to_lowercase();
         let t = &self.store.trees;
         let mut ids: Vec<UserId> = Vec::new();
         for entry in t.username_userid.scan_prefix(needle.as_bytes()) {

@@ -3,7 +3,7 @@
 //! exponential backoff and jitter, and their outcomes are kept for the owner to inspect. Deliveries in
 //! flight are not resumed after a restart; their records say how far they got.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -12,12 +12,16 @@ use protocol::api::{
 };
 use protocol::webhooks::{SIGNATURE_HEADER, WebhookEvent, WebhookPayload, sign};
 use protocol::{UserId, WebhookId};
+use regex::Regex;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, mpsc};
 
 use crate::storage::{Store, decode, encode, keys};
 use crate::tasks::Tasks;
 use crate::{Actor, Config, Error, Result, validate};
+
+static URL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(protocol::api::WEBHOOK_URL_PATTERN).expect("the pattern compiles"));
 
 /// Most hooks one user may register.
 pub(crate) const MAX_HOOKS_PER_USER: usize = 10;
@@ -110,8 +114,12 @@ impl Webhooks {
     /// Registers a hook.
     pub async fn create(&self, actor: &Actor, request: CreateWebhookRequest) -> Result<Webhook> {
         let url = validate::text("url", &request.url, 1, 2048)?;
-        if !(url.starts_with("http://") || url.starts_with("https://")) || reqwest::Url::parse(&url).is_err() {
-            return Err(Error::invalid("url", "must be an http(s) URL"));
+        // The pattern keeps to what parses, but for one thing a pattern cannot see: punycode (`xn--`).
+        if !URL.is_match(&url) || reqwest::Url::parse(&url).is_err() {
+            return Err(Error::invalid(
+                "url",
+                "must be an http(s) URL to a host name or IPv4 address, in printable ASCII",
+            ));
         }
         if request.events.is_empty() {
             return Err(Error::invalid("events", "must name at least one event"));
@@ -317,6 +325,36 @@ impl Webhooks {
             // The first retry waits twice the base, as it always has.
             let wait = crate::backoff::delay(self.config.webhook_retry_base, MAX_BACKOFF, attempt + 1);
             tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hook_urls_are_http_to_a_host_or_ipv4_address_and_parse() {
+        for good in [
+            "http://127.0.0.1:9/x",
+            " https://hooks.example.org/a?b=c#d ",
+            "http://localhost:65535",
+            "http://a-1.b2.c",
+        ] {
+            assert!(URL.is_match(good), "{good:?}");
+            assert!(reqwest::Url::parse(good.trim()).is_ok(), "{good:?}");
+        }
+        for bad in [
+            "ftp://x",
+            "http://",
+            "http://1.2.3.4.5",
+            "http://256.1.1.1",
+            "http://a:65536",
+            "http://a b",
+            "http://[::1]/",
+            "http://é.fr",
+        ] {
+            assert!(!URL.is_match(bad), "{bad:?}");
         }
     }
 }

@@ -6,8 +6,8 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// Chosen by the sending client so a retried send returns the original message instead of a second
-/// one. Trimmed of surrounding white space, 1 to [`ClientMessageId::MAX_CHARS`] characters, no
-/// control characters.
+/// one. At most [`ClientMessageId::MAX_CHARS`] characters as sent (what a schema's `maxLength` can
+/// say), trimmed of surrounding white space, then not empty and without control characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct ClientMessageId(String);
@@ -20,7 +20,7 @@ pub enum InvalidClientMessageId {
     /// Nothing but white space.
     #[error("must not be empty")]
     Empty,
-    /// Longer than [`ClientMessageId::MAX_CHARS`] once trimmed.
+    /// Longer than [`ClientMessageId::MAX_CHARS`] as sent.
     #[error("must be at most {} characters", ClientMessageId::MAX_CHARS)]
     TooLong,
     /// A control character would end up in logs and storage keys.
@@ -33,14 +33,14 @@ impl ClientMessageId {
     /// `:<user id>` a broadcast appends to its own (shorter) id.
     pub const MAX_CHARS: usize = 128;
 
-    /// Checks `value` once trimmed.
+    /// Checks `value`: its length as sent, the rest once trimmed.
     pub fn new(value: impl AsRef<str> + Into<String>) -> Result<Self, InvalidClientMessageId> {
+        if value.as_ref().chars().count() > Self::MAX_CHARS {
+            return Err(InvalidClientMessageId::TooLong);
+        }
         let trimmed = value.as_ref().trim();
         if trimmed.is_empty() {
             return Err(InvalidClientMessageId::Empty);
-        }
-        if trimmed.chars().count() > Self::MAX_CHARS {
-            return Err(InvalidClientMessageId::TooLong);
         }
         if trimmed.chars().any(char::is_control) {
             return Err(InvalidClientMessageId::ControlCharacter);
@@ -109,6 +109,11 @@ mod tests {
         assert_eq!(
             ClientMessageId::new("x".repeat(129)),
             Err(InvalidClientMessageId::TooLong)
+        );
+        assert_eq!(
+            ClientMessageId::new(format!(" {} ", "x".repeat(127))),
+            Err(InvalidClientMessageId::TooLong),
+            "the length counts the id as sent, as the schema's maxLength does"
         );
         assert_eq!(ClientMessageId::new(" "), Err(InvalidClientMessageId::Empty));
         assert_eq!(

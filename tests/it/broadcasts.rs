@@ -74,7 +74,7 @@ async fn broadcast_lists_are_managed_by_their_owner_only() {
             json!({ "user_ids": [Uuid::new_v4()] }),
         )
         .await;
-    assert_error(&ghost, StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR");
+    assert_error(&ghost, StatusCode::NOT_FOUND, "NOT_FOUND");
     assert_eq!(
         assert_ok(ann.api.get(&format!("{path}/recipients/count")).await, StatusCode::OK)["count"],
         3

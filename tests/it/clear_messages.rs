@@ -113,7 +113,7 @@ async fn bodies_are_checked() {
         (clear(&dm, "", "e1"), "body: must not be empty"),
         (
             clear(&dm, &"x".repeat(64 * 1024 + 1), "e2"),
-            "body: must be at most 65536 bytes",
+            "body: must be at most 65536 characters",
         ),
         (
             {
@@ -132,6 +132,12 @@ async fn bodies_are_checked() {
         );
         assert!(message.contains(expected), "{message}");
     }
+    // The limit counts characters, as the document's `maxLength` does, not bytes of UTF-8.
+    let wide = ann
+        .api
+        .post("/v1/messages", clear(&dm, &"é".repeat(64 * 1024), "e5"))
+        .await;
+    assert_ok(wide, StatusCode::CREATED);
     // Not a participant: no body gets in either.
     let eve = node.user("eve").await;
     let refused = eve.api.post("/v1/messages", clear(&dm, "hi", "e4")).await;

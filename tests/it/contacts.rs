@@ -22,7 +22,7 @@ async fn contacts_are_added_listed_and_removed() {
         .api
         .post("/v1/users/me/contacts", json!({ "contact_user_id": ann.id }))
         .await;
-    assert_error(&myself, StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR");
+    assert_error(&myself, StatusCode::CONFLICT, "CONFLICT");
     let ghost = ann
         .api
         .post("/v1/users/me/contacts", json!({ "contact_user_id": Uuid::new_v4() }))

@@ -83,7 +83,7 @@ async fn groups_list_page_and_search() {
             json!({ "type": "GROUP", "subject": "x", "participants": [Uuid::new_v4()] }),
         )
         .await;
-    assert_error(&ghost, StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR");
+    assert_error(&ghost, StatusCode::NOT_FOUND, "NOT_FOUND");
 }
 
 #[tokio::test]

@@ -602,6 +602,15 @@ async fn pictures_are_set_served_and_cleared() {
     )
     .await;
     error_of(&not_an_image, StatusCode::BAD_REQUEST);
+    // `remove` is a boolean, wherever it stands in the form.
+    let not_a_boolean = send_form(
+        &ann,
+        reqwest::Method::POST,
+        "/users/avatar".into(),
+        &[("avatar", Some("a.png"), PNG), ("remove", None, b"[]")],
+    )
+    .await;
+    error_of(&not_a_boolean, StatusCode::BAD_REQUEST);
 
     let (_, chat) = ann
         .api

@@ -29,6 +29,7 @@ mod limits;
 mod messages;
 mod openapi;
 mod rich_messages;
+mod schema_conformance;
 mod simulate;
 mod support;
 mod users;

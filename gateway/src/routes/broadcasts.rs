@@ -170,7 +170,7 @@ pub(crate) async fn recipients(
     responses(
         (status = 201, description = "The list", body = Broadcast),
         (status = 404, description = "No such list of the caller, or no such user"),
-        (status = 409, description = "Already a recipient, or the list is full"),
+        (status = 409, description = "Already a recipient, the user owns the list, or the list is full"),
     ),
 )]
 pub(crate) async fn add_recipient(
@@ -265,7 +265,7 @@ pub(crate) async fn remove_recipient(
     responses(
         (status = 200, description = "What changed", body = BulkResult),
         (status = 404, description = "No such list of the caller, or no such user"),
-        (status = 409, description = "The list would exceed its size limit"),
+        (status = 409, description = "A user owns the list, or the list would exceed its size limit"),
     ),
 )]
 pub(crate) async fn bulk_add(

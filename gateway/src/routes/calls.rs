@@ -221,6 +221,7 @@ pub(crate) async fn add_participant(
         (status = 200, description = "The call", body = Call),
         (status = 403, description = "Only the initiator removes others"),
         (status = 404, description = "No such call or participant"),
+        (status = 409, description = "The call has already ended"),
         (status = 503, description = "The node hosting the call's conversation could not be reached", body = ErrorEnvelope),
     ),
 )]
@@ -284,6 +285,7 @@ pub(crate) async fn set_status(
         (status = 200, description = "The call", body = Call),
         (status = 403, description = "Participants mute only themselves"),
         (status = 404, description = "No such call"),
+        (status = 409, description = "The call has already ended"),
         (status = 503, description = "The node hosting the call's conversation could not be reached", body = ErrorEnvelope),
     ),
 )]

@@ -43,7 +43,7 @@ pub(crate) async fn list(State(state): State<AppState>, Auth(actor): Auth) -> Ap
         (status = 201, description = "Added", body = Contact),
         (status = 403, description = "That user has blocked the caller"),
         (status = 404, description = "No such user"),
-        (status = 409, description = "Already a contact"),
+        (status = 409, description = "Already a contact, or the user is the caller"),
         (status = 503, description = "Another node involved (the conversation's host, or the user's home node) could not be reached", body = ErrorEnvelope),
     ),
 )]
@@ -81,7 +81,7 @@ pub(crate) async fn remove(State(state): State<AppState>, Auth(actor): Auth, Pat
     responses(
         (status = 200, description = "Blocked (also when already blocked)", body = Null),
         (status = 404, description = "No such user"),
-        (status = 422, description = "The caller cannot block themselves"),
+        (status = 409, description = "The user is the caller, who cannot block themselves"),
     ),
 )]
 pub(crate) async fn block(State(state): State<AppState>, Auth(actor): Auth, Path(id): Path<UserId>) -> ApiResult<()> {

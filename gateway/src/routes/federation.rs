@@ -150,10 +150,10 @@ pub(crate) struct FederatedDevice {
     path = "/v1/federation/users/{handle}",
     tag = "federation",
     summary = "Resolve a handle to a user of any node",
-    params(("handle" = String, Path, description = "`username@node-name`, or a local username")),
+    params(("handle" = String, Path, format = "handle", description = "`username@node-name`, or a local username")),
     responses(
         (status = 200, description = "The user and its devices", body = FederatedUser),
-        (status = 404, description = "No such user on that node", body = ErrorEnvelope),
+        (status = 404, description = "No such user on that node, or no such node", body = ErrorEnvelope),
         (status = 422, description = "The handle is not `username@node-name`", body = ErrorEnvelope),
         (status = 503, description = "Federation is not running, or the node could not be reached", body = ErrorEnvelope),
     ),

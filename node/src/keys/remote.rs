@@ -18,6 +18,9 @@ impl Keys {
         if get_user(&self.store, user)?.is_some() {
             return self.identity_here(actor, query);
         }
+        if homes::get(&self.store, user)?.is_none() {
+            return Err(Error::NotFound("user"));
+        }
         let device = query
             .device_id
             .ok_or_else(|| Error::invalid("device_id", "is required for a remote user"))?;

@@ -13,6 +13,8 @@ use crate::{Actor, Error, Result, validate};
 /// cursor, so a sparse filter never turns one request into a full scan.
 const SCAN_BUDGET: usize = 5000;
 
+/// A cursor is `a` (forwards) or `b` (backwards) and a sequence number of at most 19 digits, which
+/// always fits a `u64`: the pattern `^[ab][0-9]{1,19}$` that `MessageQuery::cursor` documents.
 fn parse_cursor(cursor: &str) -> Result<(bool, u64)> {
     let invalid = || Error::invalid("cursor", "is not a cursor from this API");
     let forward = match cursor.as_bytes().first() {
@@ -20,7 +22,11 @@ fn parse_cursor(cursor: &str) -> Result<(bool, u64)> {
         Some(b'b') => false,
         _ => return Err(invalid()),
     };
-    cursor[1..].parse().map(|seq| (forward, seq)).map_err(|_| invalid())
+    let digits = &cursor[1..];
+    if !(1..=19).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid());
+    }
+    digits.parse().map(|seq| (forward, seq)).map_err(|_| invalid())
 }
 
 impl Messages {
@@ -140,5 +146,22 @@ impl Messages {
             has_more,
             next_cursor,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_are_a_direction_and_at_most_19_digits() {
+        assert_eq!(parse_cursor("a12").unwrap(), (true, 12));
+        assert_eq!(
+            parse_cursor("b9999999999999999999").unwrap(),
+            (false, 9_999_999_999_999_999_999)
+        );
+        for bad in ["", "a", "c1", "a+1", "a 1", "a18446744073709551615"] {
+            assert!(parse_cursor(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -12,7 +12,7 @@ use protocol::{ConversationId, DeviceId, MessageId, UserId};
 
 use super::records::MessageRecord;
 use super::write::message_by_id;
-use super::{MAX_BODY_BYTES, MAX_CIPHERTEXT_BYTES, MAX_HEADER_BYTES, MAX_MENTIONS, MAX_RECIPIENT_DEVICES, Messages};
+use super::{MAX_BODY_CHARS, MAX_CIPHERTEXT_BYTES, MAX_HEADER_BYTES, MAX_MENTIONS, MAX_RECIPIENT_DEVICES, Messages};
 use crate::contacts;
 use crate::conversations::records as conversations;
 use crate::remote::homes;
@@ -226,10 +226,10 @@ pub(super) fn check_body(body: &str) -> Result<()> {
     if body.is_empty() {
         return Err(Error::invalid("body", "must not be empty"));
     }
-    if body.len() > MAX_BODY_BYTES {
+    if body.chars().count() > MAX_BODY_CHARS {
         return Err(Error::invalid(
             "body",
-            format!("must be at most {MAX_BODY_BYTES} bytes"),
+            format!("must be at most {MAX_BODY_CHARS} characters"),
         ));
     }
     Ok(())

@@ -33,7 +33,8 @@ pub struct ResolvedUser {
 
 pub(crate) fn unavailable(err: FederationError) -> Error {
     match err {
-        FederationError::UnknownNode(name) => Error::invalid("handle", format!("no node named {name} was found")),
+        // A well-formed name that no node has taken: as a user that does not exist, not a bad request.
+        FederationError::UnknownNode(_) => Error::NotFound("node"),
         other => Error::Unavailable(other.to_string()),
     }
 }
@@ -76,7 +77,8 @@ impl Remote {
     pub(crate) async fn resolve_handle(&self, handle: &str) -> Result<ResolvedUser> {
         let handle = validate::text("handle", handle, 1, 128)?;
         let (username, node) = match handle.rsplit_once('@') {
-            Some((username, node)) => (username, Some(node)),
+            // White space may stand before the `@`; the username's own length leaves it out.
+            Some((username, node)) => (username.trim_end(), Some(node)),
             None => (handle.as_str(), None),
         };
         let local = self.local.node.to_string();
@@ -89,9 +91,9 @@ impl Remote {
                 user,
             });
         }
-        let client = self.require_network()?;
         let name = NodeName::new(node.as_str()).map_err(|err| Error::invalid("handle", err.to_string()))?;
         let username = validate::username(username)?;
+        let client = self.require_network()?;
         let peer = client.resolve(name.clone()).await.map_err(unavailable)?.peer_id;
         match client
             .request(peer, Request::ResolveUser { username })

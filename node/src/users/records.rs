@@ -156,7 +156,7 @@ pub(crate) fn find_by_identity(store: &Store, identity: &str) -> Result<Option<U
     }
 }
 
-/// Largest field of a key backup, in bytes.
+/// Largest field of a key backup, in characters (as JSON Schema's `maxLength` counts).
 const MAX_KEY_BACKUP_FIELD: usize = 16 * 1024;
 
 /// A key backup's fields are opaque to the node, but bounded.
@@ -173,10 +173,10 @@ pub(crate) fn check_key_backup(backup: &KeyBackup) -> Result<()> {
         ("key_backup.public_key", &backup.public_key),
         ("key_backup.salt", &backup.salt),
     ] {
-        if value.is_empty() || value.len() > MAX_KEY_BACKUP_FIELD {
+        if value.is_empty() || value.chars().count() > MAX_KEY_BACKUP_FIELD {
             return Err(Error::invalid(
                 field,
-                format!("must be 1 to {MAX_KEY_BACKUP_FIELD} bytes"),
+                format!("must be 1 to {MAX_KEY_BACKUP_FIELD} characters"),
             ));
         }
     }

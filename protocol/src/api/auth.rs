@@ -8,24 +8,31 @@ use crate::{DeviceId, SessionId, UserId};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterRequest {
     /// Unique on the node.
+    #[cfg_attr(feature = "openapi", schema(max_length = 254, format = "email"))]
     pub email: String,
     /// Unique on the node; lower-case letters, digits, `_`, `.` and `-`.
+    #[cfg_attr(feature = "openapi", schema(max_length = 32, format = "username"))]
     pub username: String,
     /// At least 8 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 128, format = Password))]
     pub password: String,
     /// The client-generated UUID of the device registering.
     pub device_id: DeviceId,
     /// Optional, unique, in E.164 form.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(format = "phone"))]
     pub phone_number: Option<String>,
     /// Shown to others; defaults to the username.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub display_name: Option<String>,
     /// A label for the device.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub device_name: Option<String>,
     /// `mobile`, `desktop`, `web`, `tablet` or `other`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(format = "device-type"))]
     pub device_type: Option<String>,
     /// The account's key backup, kept by the node for its owner only.
     #[serde(default)]
@@ -40,12 +47,16 @@ pub struct RegisterRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyBackup {
     /// The private key, encrypted with the user's master key.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 16384, format = "opaque"))]
     pub private_key_by_master_key: String,
     /// The private key, encrypted with the user's recovery key.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 16384, format = "opaque"))]
     pub private_key_by_recovery_key: String,
     /// The matching public key.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 16384, format = "opaque"))]
     pub public_key: String,
     /// The salt the master key is derived with.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 16384, format = "opaque"))]
     pub salt: String,
 }
 
@@ -54,6 +65,7 @@ pub struct KeyBackup {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     /// Email, username or phone number.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 254))]
     pub identity: String,
     /// The account password.
     pub password: String,
@@ -61,9 +73,11 @@ pub struct LoginRequest {
     pub device_id: DeviceId,
     /// A label for the device.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub device_name: Option<String>,
     /// `mobile`, `desktop`, `web`, `tablet` or `other`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(format = "device-type"))]
     pub device_type: Option<String>,
 }
 
@@ -155,6 +169,7 @@ pub struct SessionList {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ForgotPasswordRequest {
     /// Email, username or phone number.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 254))]
     pub identity: String,
 }
 
@@ -177,5 +192,6 @@ pub struct ResetPasswordRequest {
     /// The token issued by the forgot-password step.
     pub reset_token: String,
     /// The new password (at least 8 characters).
+    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 128, format = Password))]
     pub new_password: String,
 }

@@ -8,9 +8,11 @@ use crate::{BroadcastId, ClientMessageId, ConversationId, MessageId, MessageType
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateBroadcastRequest {
     /// At most 100 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub name: String,
     /// At most 500 characters.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 500))]
     pub description: Option<String>,
 }
 
@@ -20,9 +22,11 @@ pub struct CreateBroadcastRequest {
 pub struct UpdateBroadcastRequest {
     /// A new name.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub name: Option<String>,
     /// A new description; empty clears it.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 500))]
     pub description: Option<String>,
 }
 
@@ -59,6 +63,7 @@ pub struct BroadcastList {
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct BroadcastSearchQuery {
     /// Text to find in names (case-insensitive).
+    #[cfg_attr(feature = "openapi", param(min_length = 1, max_length = 100))]
     pub query: String,
 }
 
@@ -75,6 +80,7 @@ pub struct AddRecipientRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BulkRecipientsRequest {
     /// At most 500 users.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 500))]
     pub user_ids: Vec<UserId>,
 }
 

@@ -149,9 +149,11 @@ pub struct CallListQuery {
     pub conversation_id: ConversationId,
     /// 1-based page.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 1))]
     pub page: Option<u32>,
     /// At most 100; default 20.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]
     pub limit: Option<u32>,
 }
 
@@ -223,24 +225,30 @@ pub struct CallQualityMetric {
     pub timestamp: Option<Timestamp>,
     /// Fraction of packets lost, 0 to 1.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1.0))]
     pub packet_loss: Option<f64>,
     /// Milliseconds.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 600000.0))]
     pub jitter: Option<f64>,
     /// Milliseconds.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 600000.0))]
     pub latency: Option<f64>,
     /// Bits per second.
     #[serde(default)]
     pub bitrate: Option<u64>,
     /// Frames per second.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1000.0))]
     pub frame_rate: Option<f64>,
     /// E.g. `1920x1080`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 32))]
     pub resolution: Option<String>,
     /// dBFS.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = -200.0, maximum = 200.0))]
     pub audio_level: Option<f64>,
 }
 

@@ -7,7 +7,6 @@ use super::{Timestamp, UserProfile};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddContactRequest {
     /// The user to add, by id or by handle `username@node-name`.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub contact_user_id: super::UserRef,
 }
 

@@ -38,14 +38,15 @@ pub struct CreateConversationRequest {
     pub kind: ConversationKind,
     /// A group's name (required for groups, at most 100 characters).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
     pub subject: Option<String>,
     /// At most 500 characters.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 500))]
     pub description: Option<String>,
     /// The other users, by id or by handle `username@node-name`; the creator is always included. A DM
     /// names exactly one other user.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub participants: Vec<super::UserRef>,
     /// Group and channel settings.
     #[serde(default)]
@@ -61,8 +62,10 @@ pub struct GroupSettings {
     /// Whether an invite link may exist.
     pub allow_invites: bool,
     /// Messages older than this many days are erased (disappearing messages).
+    #[cfg_attr(feature = "openapi", schema(maximum = 3650))]
     pub message_retention_days: Option<u32>,
     /// The same retention at a finer grain; when both are set, this wins.
+    #[cfg_attr(feature = "openapi", schema(maximum = 315360000))]
     pub message_retention_seconds: Option<u64>,
 }
 
@@ -79,9 +82,11 @@ pub struct UpdateSettings {
     pub allow_invites: Option<bool>,
     /// Retention in days (at most 3650).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(maximum = 3650))]
     pub message_retention_days: Option<u32>,
     /// Retention in seconds.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(maximum = 315360000))]
     pub message_retention_seconds: Option<u64>,
 }
 
@@ -134,9 +139,11 @@ pub struct Conversation {
 pub struct ConversationListQuery {
     /// 1-based page number.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 1))]
     pub page: Option<u32>,
     /// Items per page (at most 100).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]
     pub limit: Option<u32>,
     /// Only archived (`true`) or only unarchived (`false`) conversations.
     #[serde(default)]
@@ -174,6 +181,8 @@ pub struct InviteLink {
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct InviteRef {
     /// The link or its code.
+    #[cfg_attr(feature = "openapi", schema(max_length = 200, format = "invite-link"))]
+    #[cfg_attr(feature = "openapi", param(max_length = 200, format = "invite-link"))]
     pub link: String,
 }
 
@@ -251,12 +260,15 @@ pub struct ConversationList {
 pub struct UpdateConversationRequest {
     /// A group's new name.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub subject: Option<String>,
     /// A new description; empty clears it.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 500))]
     pub description: Option<String>,
     /// A new picture URL; empty clears it.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2048, format = "http-url"))]
     pub avatar_url: Option<String>,
 }
 
@@ -265,9 +277,11 @@ pub struct UpdateConversationRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct ConversationSearchQuery {
     /// Text to find in subjects (case-insensitive).
+    #[cfg_attr(feature = "openapi", param(min_length = 1, max_length = 100))]
     pub query: String,
     /// At most 100; default 20.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]
     pub limit: Option<u32>,
 }
 
@@ -310,7 +324,6 @@ pub struct ParticipantList {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddParticipantRequest {
     /// Who to add, by id or by handle `username@node-name`.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub user_id: super::UserRef,
     /// Defaults to `member`.
     #[serde(default)]

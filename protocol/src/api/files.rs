@@ -47,12 +47,15 @@ impl UploadStatus {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateUploadRequest {
     /// The file's name as the uploader wants recipients to see it.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 255))]
     pub file_name: String,
     /// Exact size of the (encrypted) blob in bytes.
     pub file_size: u64,
     /// Its media type, served back as `Content-Type`.
+    #[cfg_attr(feature = "openapi", schema(max_length = 255, format = "media-type"))]
     pub content_type: String,
     /// Lower- or upper-case hex SHA-256 of the whole blob, checked on completion.
+    #[cfg_attr(feature = "openapi", schema(format = "sha256"))]
     pub sha256: String,
     /// The conversation the file will be shared in; its participants may download it.
     #[serde(default)]
@@ -123,9 +126,11 @@ pub struct UploadListQuery {
     pub uploader_id: Option<UserId>,
     /// 1-based page.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 1))]
     pub page: Option<u32>,
     /// At most 100; default 20.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]
     pub limit: Option<u32>,
 }
 
@@ -161,17 +166,20 @@ pub struct StaleUploadsDeleted {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct StreamUploadQuery {
-    /// The file's name.
+    /// The file's name; `file` when it is left out or blank.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(max_length = 255))]
     pub file_name: Option<String>,
     /// Its media type; default `application/octet-stream`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(max_length = 255, format = "media-type"))]
     pub content_type: Option<String>,
     /// The conversation it is shared in.
     #[serde(default)]
     pub conversation_id: Option<ConversationId>,
     /// When given, the hex SHA-256 the received blob must have (else 422 and nothing is kept).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(format = "sha256"))]
     pub sha256: Option<String>,
 }
 

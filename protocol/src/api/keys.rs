@@ -115,6 +115,7 @@ pub const MAX_ONE_TIME_PREKEYS: usize = 1000;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadOneTimePreKeysRequest {
     /// At most 200 keys per request.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 200))]
     pub keys: Vec<OneTimePreKeyUpload>,
 }
 

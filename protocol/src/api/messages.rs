@@ -30,6 +30,7 @@ pub struct SendMessageRequest {
     /// marked `encrypted: false` wherever it is shown. Refused by nodes run with
     /// `--allow-unencrypted false`. At most 64 KiB of UTF-8.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 65536, format = "opaque"))]
     pub body: Option<String>,
     /// `text` when absent.
     #[serde(default)]
@@ -41,6 +42,7 @@ pub struct SendMessageRequest {
     pub reply_to: Option<MessageId>,
     /// Participants mentioned (at most 50); metadata the node can see, for notifications.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 50))]
     pub mentions: Vec<UserId>,
 }
 
@@ -56,6 +58,7 @@ pub struct ForwardMessageRequest {
     pub ciphertexts: Vec<DeviceCiphertext>,
     /// The forwarded content in the clear (see `SendMessageRequest::body`).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 65536, format = "opaque"))]
     pub body: Option<String>,
     /// Defaults to the original message's type.
     #[serde(default)]
@@ -81,6 +84,7 @@ pub struct Reaction {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReactRequest {
     /// One emoji (at most 16 characters, no spaces).
+    #[cfg_attr(feature = "openapi", schema(format = "emoji"))]
     pub emoji: String,
 }
 
@@ -169,6 +173,7 @@ pub struct MessageQuery {
     pub after_seq: Option<u64>,
     /// At most 100; default 50.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]
     pub limit: Option<u32>,
     /// Only messages of this type.
     #[serde(default, rename = "type")]
@@ -181,6 +186,7 @@ pub struct MessageQuery {
     pub to: Option<Timestamp>,
     /// A `next_cursor` from a previous page; continues in the same direction and overrides the bounds.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(pattern = "^[ab][0-9]{1,19}$"))]
     pub cursor: Option<String>,
 }
 
@@ -206,6 +212,7 @@ pub struct EditMessageRequest {
     pub ciphertexts: Vec<DeviceCiphertext>,
     /// The new content of a message sent in the clear.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 65536, format = "opaque"))]
     pub body: Option<String>,
 }
 

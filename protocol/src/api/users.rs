@@ -66,18 +66,23 @@ pub struct UserProfile {
 pub struct UpdateProfileRequest {
     /// At most 64 characters, not empty.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
     pub display_name: Option<String>,
     /// An http(s) URL of at most 2048 characters.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2048, format = "http-url"))]
     pub avatar_url: Option<String>,
     /// At most 500 characters.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 500))]
     pub bio: Option<String>,
     /// At most 140 characters.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 140))]
     pub status: Option<String>,
     /// At most 100 characters.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
     pub location: Option<String>,
 }
 
@@ -112,9 +117,11 @@ pub struct UpdateSettingsRequest {
     pub notifications_enabled: Option<bool>,
     /// `light`, `dark` or `system`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(format = "theme"))]
     pub theme: Option<String>,
     /// A language tag such as `en` or `pt-BR`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 16, format = "language"))]
     pub language: Option<String>,
 }
 
@@ -123,9 +130,11 @@ pub struct UpdateSettingsRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct UserSearchQuery {
     /// A prefix of a username or display name (case-insensitive).
+    #[cfg_attr(feature = "openapi", param(min_length = 1, max_length = 64))]
     pub query: String,
     /// At most 50; default 20.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 50))]
     pub limit: Option<u32>,
 }
 
@@ -237,6 +246,24 @@ impl Serialize for UserRef {
         serializer.collect_str(self)
     }
 }
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for UserRef {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, Type};
+        // The gateway's document turns the format into the pattern of what the node accepts.
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::Custom("user-ref".into())))
+            .description(Some(
+                "A user's id, or their handle `username@node-name` (a bare username for this node's users).",
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for UserRef {}
 
 impl<'de> Deserialize<'de> for UserRef {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

@@ -4,15 +4,30 @@ use super::Timestamp;
 use crate::webhooks::WebhookEvent;
 use crate::{UserId, WebhookId};
 
+/// What a hook's URL must look like, white space around it aside: `http(s)://`, a host name whose last
+/// label starts with a letter (so it is never read as an IPv4 address) or a dotted IPv4 address, an
+/// optional port, then printable ASCII. The node checks it, and the OpenAPI document states it.
+pub const WEBHOOK_URL_PATTERN: &str = concat!(
+    r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*https?://",
+    r"(?:(?:[A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*",
+    r"|(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))",
+    r"(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?",
+    r"(?:[/?#][!-~]*)?",
+    r"[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$",
+);
+
 /// `POST /v1/webhooks`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateWebhookRequest {
-    /// Where deliveries are POSTed (http or https).
+    /// Where deliveries are POSTed: see [`WEBHOOK_URL_PATTERN`].
+    #[cfg_attr(feature = "openapi", schema(max_length = 2048, format = "webhook-url"))]
     pub url: String,
     /// What to deliver.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub events: Vec<WebhookEvent>,
     /// Signs every delivery; 16 to 256 characters. Never shown again.
+    #[cfg_attr(feature = "openapi", schema(min_length = 16, max_length = 256, format = "opaque"))]
     pub secret: String,
 }
 

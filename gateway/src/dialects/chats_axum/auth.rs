@@ -33,15 +33,23 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(as = ChatsAxumRegister)]
 pub(super) struct Register {
+    #[schema(max_length = 254, format = "email")]
     login: String,
+    #[schema(max_length = 32, format = "username")]
     username: String,
     #[serde(default)]
+    #[schema(max_length = 64)]
     nickname: Option<String>,
     /// At least 8 characters.
+    #[schema(min_length = 8, max_length = 128, format = Password)]
     password: String,
+    #[schema(min_length = 1, max_length = 16384, format = "opaque")]
     pkebymk: String,
+    #[schema(min_length = 1, max_length = 16384, format = "opaque")]
     pkebyrk: String,
+    #[schema(min_length = 1, max_length = 16384, format = "opaque")]
     pubk: String,
+    #[schema(min_length = 1, max_length = 16384, format = "opaque")]
     salt: String,
 }
 
@@ -51,6 +59,7 @@ pub(super) struct Register {
 #[schema(as = ChatsAxumLogin)]
 pub(super) struct Login {
     /// The email address, or the username.
+    #[schema(min_length = 1, max_length = 254)]
     login: String,
     password: String,
 }

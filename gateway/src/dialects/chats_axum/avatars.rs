@@ -49,7 +49,8 @@ enum Change {
 
 async fn change(form: std::result::Result<Multipart, MultipartRejection>) -> std::result::Result<Change, ApiError> {
     let mut form = form.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
-    let mut remove = false;
+    let (mut avatar, mut remove) = (None, false);
+    // Every part is read, so a `remove` that is no boolean is refused whatever comes before it.
     while let Some(field) = form
         .next_field()
         .await
@@ -61,21 +62,26 @@ async fn change(form: std::result::Result<Multipart, MultipartRejection>) -> std
                     .bytes()
                     .await
                     .map_err(|err| ApiError::bad_request(err.body_text()))?;
-                return Ok(Change::Set(bytes.to_vec()));
+                avatar = Some(bytes.to_vec());
             }
             Some("remove") => {
                 let value = field
                     .text()
                     .await
                     .map_err(|err| ApiError::bad_request(err.body_text()))?;
-                remove = matches!(value.trim(), "true" | "1" | "on" | "yes");
+                remove = match value.trim() {
+                    "true" | "1" | "on" | "yes" => true,
+                    "false" | "0" | "off" | "no" | "null" | "" => false,
+                    _ => return Err(ApiError::validation("remove: must be true or false")),
+                };
             }
             _ => {}
         }
     }
-    match remove {
-        true => Ok(Change::Remove),
-        false => Err(ApiError::validation(
+    match (avatar, remove) {
+        (Some(bytes), _) => Ok(Change::Set(bytes)),
+        (None, true) => Ok(Change::Remove),
+        (None, false) => Err(ApiError::validation(
             "avatar: an avatar image or remove=true is required",
         )),
     }

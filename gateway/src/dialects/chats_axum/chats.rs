@@ -37,10 +37,10 @@ pub(super) struct NewChat {
     kind: Kind,
     /// A group's or channel's name.
     #[serde(default)]
+    #[schema(max_length = 100)]
     title: Option<String>,
     /// The other members (exactly one for `private`): user ids, or handles `username@node`.
     #[serde(default)]
-    #[schema(value_type = Vec<String>)]
     user_ids: Vec<UserRef>,
 }
 
@@ -49,6 +49,7 @@ pub(super) struct NewChat {
 pub(super) struct PageQuery {
     /// 50 by default, at most 100.
     #[serde(default)]
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// Only messages older than this one.
     #[serde(default)]
@@ -70,9 +71,11 @@ pub(super) struct Mark {
 #[schema(as = ChatsAxumChatUpdate)]
 pub(super) struct Update {
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 100)]
     title: Option<String>,
     /// An http(s) URL of a picture; empty clears it.
     #[serde(default)]
+    #[schema(max_length = 2048, format = "http-url")]
     avatar: Option<String>,
 }
 

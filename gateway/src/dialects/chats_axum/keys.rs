@@ -42,6 +42,7 @@ pub(super) struct PublicKey {
     params(("id" = UserId, Path, description = "The user")),
     responses(
         (status = 200, description = "The key the user registered", body = PublicKey),
+        (status = 400, description = "The id is not a user id", body = ErrorBody),
         (status = 401, description = "Auth/session failure", body = ErrorBody),
         (status = 404, description = "No such user on this node, or one that registered no key", body = ErrorBody),
         (status = 429, description = "Throttled", body = ErrorBody),

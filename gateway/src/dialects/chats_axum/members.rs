@@ -28,7 +28,6 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 #[schema(as = ChatsAxumNewMember)]
 pub(super) struct NewMember {
     /// A user id, or a handle `username@node`.
-    #[schema(value_type = String)]
     user_id: UserRef,
     /// `member` by default; only owners grant `admin` or `owner`.
     #[serde(default)]

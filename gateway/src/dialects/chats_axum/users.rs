@@ -24,6 +24,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 #[schema(as = ChatsAxumNickname)]
 pub(super) struct Nickname {
     /// 1 to 64 characters.
+    #[schema(min_length = 1, max_length = 64)]
     nickname: String,
 }
 
@@ -32,9 +33,11 @@ pub(super) struct Nickname {
 #[into_params(parameter_in = Query)]
 pub(super) struct SearchQuery {
     /// A prefix of a username or nickname, or an exact handle `username@node`.
+    #[param(min_length = 1, max_length = 64)]
     q: String,
     /// At most 50; 20 by default.
     #[serde(default)]
+    #[param(minimum = 1, maximum = 50)]
     limit: Option<u32>,
 }
 

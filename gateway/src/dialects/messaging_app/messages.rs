@@ -36,11 +36,11 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 pub(super) struct Send {
     /// A user id, or a handle `username@node` of another node's user.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     receiver_id: Option<UserRef>,
     #[serde(default)]
     conversation_id: Option<ConversationId>,
     /// The text (at most 64 KiB), stored in the clear.
+    #[schema(min_length = 1, max_length = 65536, format = "opaque")]
     content: String,
     /// `text` when absent.
     #[serde(default, rename = "type")]
@@ -54,9 +54,11 @@ pub(super) struct Send {
 #[into_params(parameter_in = Query)]
 pub(super) struct ListQuery {
     /// The conversation to read (required: messages live in conversations).
+    #[param(required = true)]
     conversation_id: Option<ConversationId>,
     /// 50 by default, at most 100.
     #[serde(default)]
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// Only messages older than this one (the `next_cursor` of the page before).
     #[serde(default)]
@@ -69,13 +71,14 @@ pub(super) struct ListQuery {
     status: Option<DeliveryState>,
     /// A message type, e.g. `text`.
     #[serde(default, rename = "type")]
-    #[param(value_type = Option<String>)]
     kind: Option<MessageType>,
     /// A date (`2024-03-01`, from its start) or an RFC 3339 time.
     #[serde(default)]
+    #[param(format = "date-or-date-time")]
     from: Option<String>,
     /// A date (`2024-03-20`, to its end) or an RFC 3339 time.
     #[serde(default)]
+    #[param(format = "date-or-date-time")]
     to: Option<String>,
 }
 
@@ -102,6 +105,7 @@ pub(super) struct Page {
         (status = 401, description = "Invalid or expired token", body = ErrorBody),
         (status = 403, description = "Not a participant, blocked, or the node refuses messages in the clear", body = ErrorBody),
         (status = 404, description = "No such user or conversation", body = ErrorBody),
+        (status = 415, description = "Not `Content-Type: application/json`", body = ErrorBody),
         (status = 422, description = "A field is invalid (`details.field` names it), or neither or both of `receiver_id` and `conversation_id`", body = ErrorBody),
         (status = 429, description = "Too many requests", body = ErrorBody),
         (status = 503, description = "The conversation's host node cannot be reached; retry", body = ErrorBody),

@@ -25,11 +25,15 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(as = MessagingAppRegister)]
 pub(super) struct Register {
+    #[schema(max_length = 254, format = "email")]
     email: String,
     /// At least 8 characters.
+    #[schema(min_length = 8, max_length = 128, format = Password)]
     password: String,
+    #[schema(max_length = 32, format = "username")]
     username: String,
     #[serde(default)]
+    #[schema(max_length = 64)]
     display_name: Option<String>,
 }
 
@@ -49,10 +53,13 @@ pub(super) struct Registered {
 #[serde(deny_unknown_fields)]
 pub(super) struct Update {
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 64)]
     display_name: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 500)]
     bio: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 100)]
     location: Option<String>,
 }
 
@@ -69,7 +76,9 @@ pub(super) struct Update {
     request_body = Register,
     responses(
         (status = 201, description = "The account", body = Registered),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 409, description = "The email or username is taken", body = ErrorBody),
+        (status = 415, description = "Not `Content-Type: application/json`", body = ErrorBody),
         (status = 422, description = "A field is invalid (`details.field` names it)", body = ErrorBody),
         (status = 429, description = "Too many requests", body = ErrorBody),
     ),
@@ -138,6 +147,7 @@ pub(crate) async fn profile(
         (status = 400, description = "A malformed id or JSON", body = ErrorBody),
         (status = 401, description = "Invalid or expired token", body = ErrorBody),
         (status = 403, description = "Another user's profile", body = ErrorBody),
+        (status = 415, description = "Not `Content-Type: application/json`", body = ErrorBody),
         (status = 422, description = "A field is invalid or unknown (`details.field` names it)", body = ErrorBody),
         (status = 429, description = "Too many requests", body = ErrorBody),
     ),

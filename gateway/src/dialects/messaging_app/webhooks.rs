@@ -27,6 +27,8 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         (status = 201, description = "The hook (its secret is never shown again)", body = Webhook),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "Invalid or expired token", body = ErrorBody),
+        (status = 409, description = "The caller has as many hooks as a user may have", body = ErrorBody),
+        (status = 415, description = "Not `Content-Type: application/json`", body = ErrorBody),
         (status = 422, description = "An invalid URL, event or secret (16 to 256 characters)", body = ErrorBody),
         (status = 429, description = "Too many requests", body = ErrorBody),
     ),

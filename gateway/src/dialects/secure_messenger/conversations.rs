@@ -37,9 +37,9 @@ pub(super) struct NewConversation {
     mode: Mode,
     /// A group's name.
     #[serde(default)]
+    #[schema(max_length = 100)]
     name: Option<String>,
     /// The other participants: user ids, or handles `username@node`.
-    #[schema(value_type = Vec<String>)]
     participants: Vec<UserRef>,
 }
 
@@ -59,6 +59,7 @@ pub(super) struct ConversationOut {
 pub(super) struct PageQuery {
     /// 50 by default, at most 100.
     #[serde(default)]
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// The `next_cursor` of the page before.
     #[serde(default)]

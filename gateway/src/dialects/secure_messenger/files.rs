@@ -39,6 +39,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         (status = 400, description = "Invalid metadata", body = ErrorBody),
         (status = 401, description = "Invalid or expired token", body = ErrorBody),
         (status = 403, description = "Not a participant of `conversation_id`", body = ErrorBody),
+        (status = 404, description = "No such conversation", body = ErrorBody),
         (status = 413, description = "Over the node's file limit (nothing is kept)", body = ErrorBody),
         (status = 415, description = "A multipart form rather than the file's bytes", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),

@@ -34,11 +34,9 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 #[schema(as = SecureMessengerIdentityUpload)]
 pub(super) struct IdentityUpload {
     /// Ed25519, standard base64 of 32 bytes.
-    #[schema(value_type = String)]
     public_key: IdentityPublicKey,
     /// Ed25519 by the key over its own bytes, base64 of 64 bytes; checked when given.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     signature: Option<PreKeySignature>,
 }
 
@@ -47,10 +45,8 @@ pub(super) struct IdentityUpload {
 pub(super) struct PreKeyUpload {
     key_id: u32,
     /// X25519, base64 of 32 bytes.
-    #[schema(value_type = String)]
     public_key: PreKeyPublic,
     /// Ed25519 by the device's identity key over the prekey's 32 bytes.
-    #[schema(value_type = String)]
     signature: PreKeySignature,
 }
 
@@ -59,6 +55,7 @@ pub(super) struct PreKeyUpload {
 #[schema(as = SecureMessengerOneTimePreKeys)]
 pub(super) struct OneTimeUpload {
     #[serde(alias = "prekeys")]
+    #[schema(min_items = 1, max_items = 200)]
     keys: Vec<OneTimeKey>,
 }
 
@@ -66,7 +63,6 @@ pub(super) struct OneTimeUpload {
 #[schema(as = SecureMessengerOneTimePreKey)]
 pub(super) struct OneTimeKey {
     key_id: u32,
-    #[schema(value_type = String)]
     public_key: PreKeyPublic,
 }
 
@@ -75,7 +71,6 @@ pub(super) struct OneTimeKey {
 #[schema(as = SecureMessengerDeviceIdentity)]
 pub(super) struct DeviceIdentity {
     device_id: DeviceId,
-    #[schema(value_type = String)]
     public_key: IdentityPublicKey,
 }
 

@@ -30,9 +30,12 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(as = SimpleChatRegister)]
 pub(super) struct Register {
+    #[schema(max_length = 32, format = "username")]
     username: String,
+    #[schema(max_length = 254, format = "email")]
     email: String,
     /// At least 8 characters.
+    #[schema(min_length = 8, max_length = 128, format = Password)]
     password: String,
 }
 
@@ -41,8 +44,10 @@ pub(super) struct Register {
 #[schema(as = SimpleChatLogin)]
 pub(super) struct Login {
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 254)]
     username: Option<String>,
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 254)]
     email: Option<String>,
     password: String,
 }

@@ -30,6 +30,7 @@ pub(super) struct PageQuery {
     cursor: Option<Timestamp>,
     /// Messages per page: 50 by default, at most 100.
     #[serde(default)]
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
 }
 

@@ -15,7 +15,7 @@ use super::chats::{Extracted, MessageAnswer, PageQuery, conversation, conversati
 use super::shapes::{CreatedGroup, Group, MessagePage, NewGroup, NewMessage, Notice, UserRefBody};
 use super::{Client, Error, ErrorBody, Result, TAG};
 use crate::AppState;
-use crate::dialects::errors::EitherError;
+use crate::dialects::errors::{CodedError, EitherError};
 use crate::extract::{Auth, Json, Path, Query};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -75,6 +75,7 @@ pub(crate) async fn list_groups(State(state): State<AppState>, auth: Extracted<A
         (status = 400, description = "Invalid request body (a name of 1 to 100 characters)", body = EitherError),
         (status = 401, description = "Invalid or expired token", body = ErrorBody),
         (status = 404, description = "A member does not exist", body = EitherError),
+        (status = 422, description = "messaging-app's validation error, for its body (one with `description`, `members` or `settings`)", body = CodedError),
         (status = 429, description = "Rate limit exceeded", body = ErrorBody),
     ),
 )]

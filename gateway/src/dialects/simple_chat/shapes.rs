@@ -174,7 +174,6 @@ impl ChatMessage {
 #[schema(as = SimpleChatUserRef)]
 pub(super) struct UserRefBody {
     /// A user id, or a handle `username@node` for a user of another node.
-    #[schema(value_type = String)]
     pub(super) user_id: protocol::api::UserRef,
 }
 
@@ -183,12 +182,13 @@ pub(super) struct UserRefBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(as = SimpleChatNewGroup)]
 pub(super) struct NewGroup {
+    #[schema(min_length = 1, max_length = 100)]
     pub(super) name: String,
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub(super) description: Option<String>,
     /// User ids or handles `username@node`.
     #[serde(default)]
-    #[schema(value_type = Option<Vec<String>>)]
     pub(super) members: Option<Vec<protocol::api::UserRef>>,
     #[serde(default)]
     pub(super) settings: Option<protocol::api::UpdateSettings>,
@@ -254,6 +254,7 @@ impl CreatedGroup {
 #[schema(as = SimpleChatNewMessage)]
 pub(super) struct NewMessage {
     /// The text (at most 64 KiB), stored in the clear.
+    #[schema(min_length = 1, max_length = 65536, format = "opaque")]
     pub(super) content: String,
 }
 

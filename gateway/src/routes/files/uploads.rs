@@ -70,6 +70,7 @@ async fn drain(body: &mut (impl AsyncRead + Unpin)) {
     responses(
         (status = 201, description = "The session; send its bytes to `upload_url`", body = Upload),
         (status = 403, description = "`uploader_id` is not the caller"),
+        (status = 404, description = "No such conversation"),
         (status = 413, description = "The declared size is over the node's file limit"),
     ),
 )]
@@ -233,7 +234,7 @@ pub(crate) async fn cancel_upload(
         ("id" = UploadId, Path, description = "The upload session"),
         UploadChunkQuery,
     ),
-    request_body(content = Binary, content_type = "application/octet-stream", description = "The chunk: raw bytes, at most 8 MiB"),
+    request_body(content = Option<Binary>, content_type = "application/octet-stream", description = "The chunk: raw bytes, at most 8 MiB (none at all is an empty chunk)"),
     responses(
         (status = 200, description = "The session with its new byte count", body = Upload),
         (status = 404, description = "No such upload of the caller"),
