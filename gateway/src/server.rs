@@ -177,3 +177,41 @@ impl AcceptFailures {
         self.count = 0;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out_of_files() -> io::Error {
+        io::Error::from_raw_os_error(24)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failing_accepts_wait_longer_each_time_up_to_a_second() {
+        let mut failures = AcceptFailures::default();
+        let mut waits = Vec::new();
+        for _ in 0..12 {
+            let started = tokio::time::Instant::now();
+            failures.back_off(out_of_files()).await;
+            waits.push(started.elapsed());
+        }
+        assert_eq!(waits[0], Duration::from_millis(10));
+        assert!(waits.windows(2).all(|pair| pair[1] >= pair[0]), "{waits:?}");
+        assert_eq!(waits[11], AcceptFailures::LONGEST_WAIT);
+        failures.recovered();
+        let started = tokio::time::Instant::now();
+        failures.back_off(out_of_files()).await;
+        assert_eq!(started.elapsed(), Duration::from_millis(10), "a success starts over");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_resetting_its_connection_is_not_a_failure_of_ours() {
+        let mut failures = AcceptFailures::default();
+        let started = tokio::time::Instant::now();
+        failures
+            .back_off(io::Error::from(io::ErrorKind::ConnectionAborted))
+            .await;
+        assert_eq!(started.elapsed(), Duration::ZERO);
+        assert_eq!(failures.count, 0);
+    }
+}
