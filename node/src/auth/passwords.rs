@@ -1,4 +1,7 @@
 //! Argon2id password hashing, run on the blocking pool because each hash costs tens of milliseconds.
+//! At most one hash per core runs at once and the rest queue: each takes 19 MiB of working memory, and
+//! a burst of registrations on tokio's blocking pool (up to 512 threads) would otherwise take that
+//! times the burst, and CPU from everything else the node does.
 
 use std::sync::OnceLock;
 
@@ -14,6 +17,8 @@ pub(crate) struct Passwords {
     cost: PasswordHashing,
     /// What an unknown account's login is checked against, made at the configured cost.
     decoy: OnceLock<String>,
+    /// One permit per hash allowed to run at once.
+    running: tokio::sync::Semaphore,
 }
 
 impl Passwords {
@@ -21,12 +26,23 @@ impl Passwords {
         Self {
             cost,
             decoy: OnceLock::new(),
+            running: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(1, usize::from)),
         }
     }
 
     pub(crate) async fn hash(&self, password: String) -> Result<String> {
         let cost = self.cost;
-        tokio::task::spawn_blocking(move || hash_blocking(&password, cost))
+        self.bounded(move || hash_blocking(&password, cost)).await
+    }
+
+    /// Runs one hash or verification on the blocking pool once a permit is free.
+    async fn bounded<T: Send + 'static>(&self, work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+        let _permit = self
+            .running
+            .acquire()
+            .await
+            .map_err(|err| Error::Internal(format!("password hashing: {err}")))?;
+        tokio::task::spawn_blocking(work)
             .await
             .map_err(|err| Error::Internal(err.to_string()))?
     }
@@ -38,13 +54,12 @@ impl Passwords {
             Some(stored) => stored,
             None => self.decoy().await?,
         };
-        tokio::task::spawn_blocking(move || {
+        self.bounded(move || {
             let parsed =
                 PasswordHash::new(&stored).map_err(|err| Error::Corrupt(format!("stored password hash: {err}")))?;
             Ok(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
         })
         .await
-        .map_err(|err| Error::Internal(err.to_string()))?
     }
 
     async fn decoy(&self) -> Result<String> {
@@ -82,6 +97,35 @@ mod tests {
         );
         assert!(!passwords.verify("wrong horse".into(), Some(stored)).await.unwrap());
         assert!(!passwords.verify("anything".into(), None).await.unwrap());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_more_hashes_run_at_once_than_there_are_cores() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let passwords = Arc::new(Passwords::new(PasswordHashing::MINIMAL));
+        let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let mut hashes = tokio::task::JoinSet::new();
+        for _ in 0..16 {
+            let (passwords, running, most) = (passwords.clone(), running.clone(), most.clone());
+            hashes.spawn(async move {
+                passwords
+                    .bounded(move || {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                        Ok(())
+                    })
+                    .await
+            });
+        }
+        while let Some(hash) = hashes.join_next().await {
+            hash.unwrap().unwrap();
+        }
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let most = most.load(Ordering::SeqCst);
+        assert!((1..=cores).contains(&most), "{most} ran at once on {cores} cores");
     }
 
     #[tokio::test]
