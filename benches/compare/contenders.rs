@@ -1,0 +1,196 @@
+//! The two servers behind one face: start, register accounts, hold idle connections, run a row.
+
+use std::path::Path;
+use std::time::Duration;
+
+use futures_util::{StreamExt, TryStreamExt};
+
+use crate::api::Registered;
+use crate::ejabberd::Ejabberd;
+use crate::pairs;
+use crate::parley::ParleyNode;
+use crate::report::Sample;
+use crate::xmpp::{XmppInbox, XmppSender};
+use crate::xmpp_workload::{self, XmppAccount};
+use crate::{Row, measure};
+
+/// Registrations and connections made at once while setting up.
+const SETUP_CONCURRENCY: usize = 16;
+/// After a run, time for the last acknowledgements to be processed before the CPU is read.
+const SETTLE: Duration = Duration::from_millis(200);
+
+#[derive(Clone, Copy)]
+pub(crate) enum Kind {
+    Parley,
+    Ejabberd,
+}
+
+impl Kind {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Kind::Parley => "Parley",
+            Kind::Ejabberd => "ejabberd",
+        }
+    }
+}
+
+impl std::str::FromStr for Kind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.to_ascii_lowercase().as_str() {
+            "parley" => Ok(Kind::Parley),
+            "ejabberd" => Ok(Kind::Ejabberd),
+            other => Err(format!("{other:?}: the servers are parley and ejabberd")),
+        }
+    }
+}
+
+pub(crate) enum Contender {
+    Parley {
+        node: ParleyNode,
+        accounts: Vec<Registered>,
+        /// Per pair, the body every send into its DM shares.
+        dms: Vec<String>,
+    },
+    Ejabberd {
+        server: Ejabberd,
+        accounts: Vec<XmppAccount>,
+    },
+}
+
+/// Connections held open until dropped.
+pub(crate) enum Held {
+    Parley(#[allow(dead_code)] Vec<crate::api::Socket>),
+    Ejabberd(#[allow(dead_code)] Vec<(XmppSender, XmppInbox)>),
+}
+
+/// The bench and both servers (which inherit it) hold thousands of sockets; the soft open-file limit
+/// is often 1,024.
+pub(crate) fn raise_file_limit() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let raised = Rlimit {
+        current: limit.maximum,
+        maximum: limit.maximum,
+    };
+    if let Err(err) = setrlimit(Resource::Nofile, raised) {
+        eprintln!("compare: could not raise the open-file limit: {err}");
+    }
+}
+
+impl Contender {
+    pub(crate) fn start(kind: Kind, dir: &Path) -> Result<Self, String> {
+        std::fs::create_dir_all(dir).map_err(|err| format!("{}: {err}", dir.display()))?;
+        Ok(match kind {
+            Kind::Parley => Contender::Parley {
+                node: ParleyNode::start(dir)?,
+                accounts: Vec::new(),
+                dms: Vec::new(),
+            },
+            Kind::Ejabberd => {
+                crate::ejabberd::ensure_installed()?;
+                Contender::Ejabberd {
+                    server: Ejabberd::start(dir)?,
+                    accounts: Vec::new(),
+                }
+            }
+        })
+    }
+
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Contender::Parley { .. } => Kind::Parley.name(),
+            Contender::Ejabberd { .. } => Kind::Ejabberd.name(),
+        }
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        match self {
+            Contender::Parley { node, .. } => node.pid(),
+            Contender::Ejabberd { server, .. } => server.pid(),
+        }
+    }
+
+    pub(crate) async fn register(&mut self, count: usize) -> Result<(), String> {
+        let names = (0..count).map(|i| format!("bench{i}"));
+        match self {
+            Contender::Parley { node, accounts, .. } => {
+                let node = &*node;
+                *accounts = futures_util::stream::iter(names)
+                    .map(|name| async move { node.register(&name).await })
+                    .buffered(SETUP_CONCURRENCY)
+                    .try_collect()
+                    .await?;
+            }
+            Contender::Ejabberd { server, accounts } => {
+                let server = &*server;
+                *accounts = futures_util::stream::iter(names)
+                    .map(|name| async move { xmpp_workload::register(server, &name).await })
+                    .buffered(SETUP_CONCURRENCY)
+                    .try_collect()
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn hold_idle(&self, count: usize) -> Result<Held, String> {
+        Ok(match self {
+            Contender::Parley { node, accounts, .. } => Held::Parley(
+                futures_util::stream::iter(&accounts[..count])
+                    .map(|account| node.connect(account))
+                    .buffered(SETUP_CONCURRENCY)
+                    .try_collect()
+                    .await?,
+            ),
+            Contender::Ejabberd { server, accounts } => Held::Ejabberd(
+                futures_util::stream::iter(&accounts[..count])
+                    .map(|account| xmpp_workload::connect(server, account))
+                    .buffered(SETUP_CONCURRENCY)
+                    .try_collect()
+                    .await?,
+            ),
+        })
+    }
+
+    /// Whatever a row needs beyond accounts: Parley's DMs between partners.
+    pub(crate) async fn prepare(&mut self, users: usize) -> Result<(), String> {
+        if let Contender::Parley { node, accounts, dms } = self {
+            for pair in accounts[..users].chunks_exact(2) {
+                dms.push(node.dm(&pair[0], &pair[1]).await?);
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn run(&self, row: Row, run_id: u32, timeout: Duration) -> Result<Sample, String> {
+        let pid = self.pid();
+        let pairs = row.users / 2;
+        let (outcome, cpu) = match self {
+            Contender::Parley { node, accounts, dms } => {
+                let mut connected = Vec::with_capacity(pairs);
+                for (pair, body) in accounts[..row.users].chunks_exact(2).zip(dms) {
+                    connected.push(node.pair(&pair[0], &pair[1], body, row.window).await?);
+                }
+                let before = measure::cpu_seconds(pid)?;
+                let outcome = pairs::run(connected, run_id, row.messages, row.window, timeout).await?;
+                tokio::time::sleep(SETTLE).await;
+                (outcome, measure::cpu_seconds(pid)? - before)
+            }
+            Contender::Ejabberd { server, accounts } => {
+                let mut connected = Vec::with_capacity(pairs);
+                for pair in accounts[..row.users].chunks_exact(2) {
+                    connected.push(xmpp_workload::pair(server, &pair[0], &pair[1]).await?);
+                }
+                let before = measure::cpu_seconds(pid)?;
+                let outcome = pairs::run(connected, run_id, row.messages, row.window, timeout).await?;
+                tokio::time::sleep(SETTLE).await;
+                (outcome, measure::cpu_seconds(pid)? - before)
+            }
+        };
+        // Only now, with the CPU read, may the run's sessions close.
+        drop(outcome.connections);
+        Ok(Sample::new(outcome.latencies, outcome.wall, cpu))
+    }
+}

@@ -1,0 +1,223 @@
+//! Parley against ejabberd, side by side on this machine: one command starts a fresh Parley node and a
+//! fresh ejabberd (installed from Debian's packages if absent), runs the same workload against both,
+//! interleaved and repeated, and prints one table with the two servers' ratio per row.
+//!
+//! The workload (`pairs`): U users in U/2 pairs, one connection per user; each sender sends M messages
+//! of 100 ciphertext bytes with at most W in flight end to end (sent but not yet seen on the partner's
+//! connection), and the partner acknowledges each one (`message:delivered` / a XEP-0184 receipt).
+//! Parley sends as `POST /v1/messages` and receives on `/v1/ws`; ejabberd speaks XMPP over a plain
+//! socket. Server CPU is the server process's user + system time over the run (`/proc/<pid>/stat`);
+//! memory is its resident set (`VmRSS`). Before the rows each server registers the same number of
+//! accounts (the registration rate and memory) and then holds one idle authenticated connection per
+//! account (memory per connection).
+//!
+//! Run with `cargo bench --bench compare`. Settings, from the environment:
+//! - `PARLEY_COMPARE_ROWS`: rows as `U/M/W`, comma-separated (default `20/200/1,20/200/8,100/50/8,20/5000/8`)
+//! - `PARLEY_COMPARE_UNLOADED`: the unloaded-latency row (default `4/500/1`)
+//! - `PARLEY_COMPARE_REPEATS`: how often each row runs on each server (default 3; medians are reported)
+//! - `PARLEY_COMPARE_SERVERS`: `parley,ejabberd` (default) or either alone, for before/after runs
+//! - `PARLEY_COMPARE_ACCOUNTS`: accounts registered, and idle connections held (default 2000)
+//! - `PARLEY_COMPARE_TIMEOUT_SECS`: bound on one run (default 300)
+
+#[allow(dead_code)] // shared with benches/load, which uses all of it
+#[path = "../load/api.rs"]
+mod api;
+mod contenders;
+mod ejabberd;
+mod measure;
+mod pairs;
+mod parley;
+mod report;
+mod xmpp;
+mod xmpp_workload;
+
+use std::time::Duration;
+
+use crate::contenders::{Contender, Kind};
+use crate::report::{Memory, Sample};
+
+/// A workload row: users, messages per sender, window.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Row {
+    pub(crate) users: usize,
+    pub(crate) messages: u32,
+    pub(crate) window: usize,
+}
+
+impl std::fmt::Display for Row {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} / {} / {}", self.users, self.messages, self.window)
+    }
+}
+
+impl std::str::FromStr for Row {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = text.trim().split('/').map(str::trim).collect();
+        let [users, messages, window] = parts[..] else {
+            return Err(format!("{text:?}: a row is U/M/W"));
+        };
+        let number = |part: &str| part.parse::<u64>().map_err(|err| format!("{text:?}: {part:?}: {err}"));
+        let row = Row {
+            users: number(users)? as usize,
+            messages: u32::try_from(number(messages)?).map_err(|err| format!("{text:?}: {err}"))?,
+            window: number(window)? as usize,
+        };
+        if row.users < 2 || !row.users.is_multiple_of(2) || row.messages == 0 || row.window == 0 {
+            return Err(format!("{text:?}: U must be even and at least 2, M and W at least 1"));
+        }
+        Ok(row)
+    }
+}
+
+struct Settings {
+    rows: Vec<Row>,
+    unloaded: Row,
+    repeats: usize,
+    kinds: Vec<Kind>,
+    accounts: usize,
+    timeout: Duration,
+}
+
+fn setting<T: std::str::FromStr>(name: &str, default: &str) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    let text = std::env::var(name).unwrap_or_else(|_| default.to_owned());
+    text.parse().map_err(|err| format!("{name}={text:?}: {err}"))
+}
+
+fn settings() -> Result<Settings, String> {
+    let list = |name: &str, default: &str| -> Vec<String> {
+        std::env::var(name)
+            .unwrap_or_else(|_| default.to_owned())
+            .split(',')
+            .filter(|item| !item.trim().is_empty())
+            .map(|item| item.trim().to_owned())
+            .collect()
+    };
+    let rows = list("PARLEY_COMPARE_ROWS", "20/200/1,20/200/8,100/50/8,20/5000/8")
+        .iter()
+        .map(|row| row.parse())
+        .collect::<Result<Vec<Row>, String>>()?;
+    let kinds = list("PARLEY_COMPARE_SERVERS", "parley,ejabberd")
+        .iter()
+        .map(|kind| kind.parse())
+        .collect::<Result<Vec<Kind>, String>>()?;
+    let settings = Settings {
+        rows,
+        unloaded: setting("PARLEY_COMPARE_UNLOADED", "4/500/1")?,
+        repeats: setting("PARLEY_COMPARE_REPEATS", "3")?,
+        kinds,
+        accounts: setting("PARLEY_COMPARE_ACCOUNTS", "2000")?,
+        timeout: Duration::from_secs(setting("PARLEY_COMPARE_TIMEOUT_SECS", "300")?),
+    };
+    let most_users = settings
+        .rows
+        .iter()
+        .chain([&settings.unloaded])
+        .map(|row| row.users)
+        .max();
+    if most_users > Some(settings.accounts) {
+        return Err(format!(
+            "PARLEY_COMPARE_ACCOUNTS ({}) is below the largest row's U ({most_users:?})",
+            settings.accounts
+        ));
+    }
+    if settings.kinds.is_empty() || settings.repeats == 0 {
+        return Err("nothing to run: PARLEY_COMPARE_SERVERS is empty or PARLEY_COMPARE_REPEATS is 0".into());
+    }
+    Ok(settings)
+}
+
+fn main() {
+    crate::contenders::raise_file_limit();
+    let outcome = settings().and_then(|settings| {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|err| format!("runtime: {err}"))?
+            .block_on(compare(settings))
+    });
+    if let Err(err) = outcome {
+        eprintln!("compare: {err}");
+        std::process::exit(1);
+    }
+}
+
+async fn compare(settings: Settings) -> Result<(), String> {
+    let dir = tempfile::tempdir().map_err(|err| format!("temp dir: {err}"))?;
+    let mut contenders = Vec::new();
+    let mut memory = Vec::new();
+    for &kind in &settings.kinds {
+        let mut contender = Contender::start(kind, &dir.path().join(kind.name()))?;
+        memory.push(measure_memory(&mut contender, settings.accounts).await?);
+        contenders.push(contender);
+    }
+    let most_users = settings
+        .rows
+        .iter()
+        .chain([&settings.unloaded])
+        .map(|row| row.users)
+        .max();
+    for contender in &mut contenders {
+        contender.prepare(most_users.unwrap_or(2)).await?;
+    }
+
+    let rows: Vec<Row> = settings.rows.iter().copied().chain([settings.unloaded]).collect();
+    let mut samples: Vec<Vec<Vec<Sample>>> = vec![vec![Vec::new(); contenders.len()]; rows.len()];
+    let mut run_id = 0u32;
+    for repeat in 0..settings.repeats {
+        for (r, row) in rows.iter().enumerate() {
+            // Alternate who goes first, so neither always runs on a machine the other just warmed.
+            for turn in 0..contenders.len() {
+                let c = (turn + repeat) % contenders.len();
+                run_id += 1;
+                let contender = &contenders[c];
+                eprintln!(
+                    "[{}/{}] {row} on {} ...",
+                    repeat + 1,
+                    settings.repeats,
+                    contender.name()
+                );
+                let sample = contender.run(*row, run_id, settings.timeout).await?;
+                eprintln!("    {sample}");
+                samples[r][c].push(sample);
+            }
+        }
+    }
+    let names: Vec<&str> = contenders.iter().map(Contender::name).collect();
+    report::print(&names, &rows, &samples, &memory, settings.repeats);
+    Ok(())
+}
+
+/// Registration rate and memory, then memory per idle authenticated connection.
+async fn measure_memory(contender: &mut Contender, accounts: usize) -> Result<Memory, String> {
+    let settle = Duration::from_secs(2);
+    tokio::time::sleep(settle).await;
+    let pid = contender.pid();
+    let idle = measure::resident_bytes(pid)?;
+    eprintln!("[{}] registering {accounts} accounts ...", contender.name());
+    let started = std::time::Instant::now();
+    contender.register(accounts).await?;
+    let registration_seconds = started.elapsed().as_secs_f64();
+    tokio::time::sleep(settle).await;
+    let registered = measure::resident_bytes(pid)?;
+    eprintln!(
+        "[{}] {accounts} registrations in {registration_seconds:.1} s; connecting one idle session per account ...",
+        contender.name()
+    );
+    let held = contender.hold_idle(accounts).await?;
+    tokio::time::sleep(settle).await;
+    let connected = measure::resident_bytes(pid)?;
+    drop(held);
+    tokio::time::sleep(settle).await;
+    Ok(Memory {
+        accounts,
+        idle,
+        registered,
+        connected,
+        registrations_per_second: accounts as f64 / registration_seconds,
+    })
+}

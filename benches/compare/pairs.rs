@@ -1,0 +1,198 @@
+//! The workload both servers run, written once so the only difference between them is the protocol:
+//! U users in U/2 pairs; each pair's sender sends M messages keeping at most W in flight (sent but
+//! not yet seen on the partner's connection), and the partner acknowledges each one it sees.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+
+/// Sends messages to one partner.
+pub(crate) trait Outbox: Send + 'static {
+    /// Hands message `id` to the server. It returns once the message is on its way, not once it is
+    /// answered, so a protocol with request/response sends keeps W requests going at once.
+    fn send(&mut self, id: u64) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+/// Receives messages on one user's connection.
+pub(crate) trait Inbox: Send + 'static {
+    /// What acknowledging a message needs (its server id, its sender).
+    type Receipt: Send;
+
+    /// The next message, skipping every other event.
+    fn next(&mut self) -> impl Future<Output = Result<(u64, Self::Receipt), String>> + Send;
+
+    /// Tells the server (and through it the sender) that the message arrived.
+    fn acknowledge(&mut self, receipt: Self::Receipt) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+/// One sender and its partner, connected.
+pub(crate) struct Pair<O, S, I> {
+    pub(crate) outbox: O,
+    /// The sender's own connection, drained of the receipts that come back to it.
+    pub(crate) sender_inbox: S,
+    pub(crate) inbox: I,
+}
+
+/// How one run went.
+pub(crate) struct Outcome {
+    /// End-to-end latency of every message, milliseconds.
+    pub(crate) latencies: Vec<f64>,
+    /// From the first send to the last message seen.
+    pub(crate) wall: Duration,
+    /// The run's connections, still open: closing a sender's session while its partner's last
+    /// receipts are on their way would turn them into offline messages (extra work for the server),
+    /// so they close only once the caller has read the server's CPU time.
+    pub(crate) connections: Vec<Box<dyn Send>>,
+}
+
+/// Message ids carry the run in their high half, so a message left over from an earlier run (a
+/// replay on reconnect) is acknowledged but not counted.
+fn message_id(run: u32, seq: u32) -> u64 {
+    (u64::from(run) << 32) | u64::from(seq)
+}
+
+/// What a pair's task hands back.
+enum Finished {
+    Sender(Box<dyn Send>),
+    Receiver(Vec<f64>, Box<dyn Send>),
+}
+
+/// Runs M messages per pair with window W over every pair at once, bounded by `timeout`.
+pub(crate) async fn run<O, S, I>(
+    pairs: Vec<Pair<O, S, I>>,
+    run: u32,
+    messages: u32,
+    window: usize,
+    timeout: Duration,
+) -> Result<Outcome, String>
+where
+    O: Outbox,
+    S: Inbox,
+    I: Inbox,
+{
+    let started = Instant::now();
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut drains = tokio::task::JoinSet::new();
+    for (index, pair) in pairs.into_iter().enumerate() {
+        let credit = Arc::new(Semaphore::new(window));
+        let sent_at: Arc<Vec<AtomicU64>> = Arc::new((0..messages).map(|_| AtomicU64::new(0)).collect());
+        drains.spawn(drain(pair.sender_inbox, stop.clone()));
+        tasks.spawn(send_all(
+            pair.outbox,
+            run,
+            messages,
+            credit.clone(),
+            sent_at.clone(),
+            started,
+        ));
+        tasks.spawn(receive_all(pair.inbox, index, run, messages, credit, sent_at, started));
+    }
+    let collected = tokio::time::timeout(timeout, async {
+        let (mut latencies, mut connections) = (Vec::new(), Vec::new());
+        while let Some(task) = tasks.join_next().await {
+            match task.map_err(|err| format!("a pair's task failed: {err}"))?? {
+                Finished::Sender(outbox) => connections.push(outbox),
+                Finished::Receiver(samples, inbox) => {
+                    latencies.extend(samples);
+                    connections.push(inbox);
+                }
+            }
+        }
+        Ok::<_, String>((latencies, connections))
+    })
+    .await;
+    let wall = started.elapsed();
+    let Ok(collected) = collected else {
+        drains.abort_all();
+        return Err(format!("run {run} did not finish within {timeout:?}"));
+    };
+    let (latencies, mut connections) = collected?;
+    stop.notify_waiters();
+    while let Some(drained) = drains.join_next().await {
+        connections.push(drained.map_err(|err| format!("a sender's reader failed: {err}"))?);
+    }
+    Ok(Outcome {
+        latencies,
+        wall,
+        connections,
+    })
+}
+
+fn nanos_since(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+async fn send_all<O: Outbox>(
+    mut outbox: O,
+    run: u32,
+    messages: u32,
+    credit: Arc<Semaphore>,
+    sent_at: Arc<Vec<AtomicU64>>,
+    started: Instant,
+) -> Result<Finished, String> {
+    for seq in 0..messages {
+        credit
+            .acquire()
+            .await
+            .map_err(|err| format!("window closed: {err}"))?
+            .forget();
+        sent_at[seq as usize].store(nanos_since(started), Ordering::Release);
+        outbox.send(message_id(run, seq)).await?;
+    }
+    Ok(Finished::Sender(Box::new(outbox)))
+}
+
+async fn receive_all<I: Inbox>(
+    mut inbox: I,
+    pair: usize,
+    run: u32,
+    messages: u32,
+    credit: Arc<Semaphore>,
+    sent_at: Arc<Vec<AtomicU64>>,
+    started: Instant,
+) -> Result<Finished, String> {
+    let mut seen = vec![false; messages as usize];
+    let mut latencies = Vec::with_capacity(messages as usize);
+    while latencies.len() < messages as usize {
+        let (id, receipt) = inbox
+            .next()
+            .await
+            .map_err(|err| format!("pair {pair}, after {} of {messages} messages: {err}", latencies.len()))?;
+        let at = nanos_since(started);
+        let seq = (id & u64::from(u32::MAX)) as usize;
+        if id >> 32 == u64::from(run) && seq < seen.len() && !seen[seq] {
+            seen[seq] = true;
+            let sent = sent_at[seq].load(Ordering::Acquire);
+            latencies.push(at.saturating_sub(sent) as f64 / 1e6);
+            credit.add_permits(1);
+        }
+        inbox.acknowledge(receipt).await?;
+    }
+    Ok(Finished::Receiver(latencies, Box::new(inbox)))
+}
+
+/// Reads the sender's own connection so the server never blocks on it, until `stop`; reading is
+/// cancel-safe for both protocols (a stream's `next`).
+async fn drain<S: Inbox>(mut inbox: S, stop: Arc<tokio::sync::Notify>) -> Box<dyn Send> {
+    let stopped = stop.notified();
+    tokio::pin!(stopped);
+    // Registered now, so a stop sent before this task first waits is not missed.
+    stopped.as_mut().enable();
+    loop {
+        tokio::select! {
+            () = &mut stopped => return Box::new(inbox),
+            next = inbox.next() => match next {
+                Ok((_, receipt)) => {
+                    if inbox.acknowledge(receipt).await.is_err() {
+                        return Box::new(inbox);
+                    }
+                }
+                Err(_) => return Box::new(inbox),
+            },
+        }
+    }
+}

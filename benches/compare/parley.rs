@@ -1,0 +1,264 @@
+//! The Parley side: a fresh node process (the release build of `parley node`, data in a temp dir),
+//! its accounts, and the workload spoken as the reference API: sends as `POST /v1/messages`, arrivals
+//! as `message:new` on `/v1/ws`, acknowledged with `message:delivered`.
+
+use std::process::{Child, Command, Stdio};
+
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+use crate::api::{Registered, Socket, connect_synced, post_json, register};
+use crate::pairs::{Inbox, Outbox, Pair};
+
+/// Raw ciphertext bytes per message, as in the XMPP bodies (base64 on the wire in both).
+pub(crate) const CIPHERTEXT_BYTES: usize = 100;
+
+/// A running node; killed on drop.
+pub(crate) struct ParleyNode {
+    child: Child,
+    base: String,
+    ws_base: String,
+    http: reqwest::Client,
+}
+
+impl Drop for ParleyNode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl ParleyNode {
+    /// Starts `parley node` on a free port with rate limits off and connection caps far above the
+    /// bench's needs (it opens thousands of sockets from one address), and waits until it serves.
+    pub(crate) fn start(data_dir: &std::path::Path) -> Result<Self, String> {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_parley"))
+            .args(["node", "--http", "127.0.0.1:0", "--rate-limits", "off", "--log", "warn"])
+            .args(["--p2p", "/ip4/127.0.0.1/udp/0/quic-v1"])
+            .args(["--max-connections", "200000", "--max-connections-per-address", "200000"])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|err| format!("starting parley: {err}"))?;
+        let stdout = child.stdout.take().ok_or("parley: no stdout")?;
+        let mut lines = std::io::BufReader::new(stdout);
+        let mut line = String::new();
+        let base = loop {
+            line.clear();
+            if lines
+                .read_line(&mut line)
+                .map_err(|err| format!("parley's output: {err}"))?
+                == 0
+            {
+                let _ = child.kill();
+                return Err("parley exited before serving".into());
+            }
+            if let Some(url) = line.split_whitespace().find(|word| word.starts_with("http://")) {
+                break url.trim_end_matches('/').to_owned();
+            }
+        };
+        std::thread::spawn(move || std::io::copy(&mut lines, &mut std::io::sink()));
+        let http = reqwest::Client::builder()
+            .timeout(crate::api::STEP_TIMEOUT)
+            .build()
+            .map_err(|err| err.to_string())?;
+        Ok(Self {
+            child,
+            ws_base: base.replacen("http://", "ws://", 1),
+            base,
+            http,
+        })
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub(crate) async fn register(&self, name: &str) -> Result<Registered, String> {
+        register(&self.http, &self.base, name).await
+    }
+
+    /// An authenticated socket, past its replay.
+    pub(crate) async fn connect(&self, account: &Registered) -> Result<Socket, String> {
+        connect_synced(&self.ws_base, &account.token, &account.user_id).await
+    }
+
+    /// The DM between two accounts and the request body prefix every send into it shares.
+    pub(crate) async fn dm(&self, sender: &Registered, receiver: &Registered) -> Result<String, String> {
+        let conversation = post_json(
+            &self.http,
+            &format!("{}/v1/conversations", self.base),
+            Some(&sender.token),
+            &json!({ "type": "DM", "participants": [receiver.user_id] }),
+        )
+        .await?;
+        let id = conversation["id"]
+            .as_str()
+            .ok_or_else(|| format!("no conversation id in {conversation}"))?;
+        let bytes: Vec<u8> = (0..CIPHERTEXT_BYTES).map(|b| (b * 31) as u8).collect();
+        let ciphertexts = json!([{
+            "recipient_device_id": receiver.device_id,
+            "ciphertext": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes),
+        }]);
+        Ok(format!(
+            r#""conversation_id":"{id}","ciphertexts":{ciphertexts},"message_type":"text""#
+        ))
+    }
+
+    /// Connects a sender and its partner.
+    pub(crate) async fn pair(
+        &self,
+        sender: &Registered,
+        receiver: &Registered,
+        body_prefix: &str,
+        window: usize,
+    ) -> Result<Pair<ParleyOutbox, ParleyInbox, ParleyInbox>, String> {
+        let sender_socket = self.connect(sender).await?;
+        let receiver_socket = self.connect(receiver).await?;
+        Ok(Pair {
+            outbox: ParleyOutbox::start(
+                self.http.clone(),
+                format!("{}/v1/messages", self.base),
+                sender.token.clone(),
+                body_prefix.to_owned(),
+                window,
+            ),
+            sender_inbox: ParleyInbox::new(sender_socket),
+            inbox: ParleyInbox::new(receiver_socket),
+        })
+    }
+}
+
+/// `window` request workers, so W sends are in the air at once as the workload asks (each worker
+/// keeps its own keep-alive connection).
+pub(crate) struct ParleyOutbox {
+    queue: mpsc::Sender<u64>,
+    failures: mpsc::Receiver<String>,
+}
+
+impl ParleyOutbox {
+    fn start(http: reqwest::Client, url: String, token: String, body_prefix: String, window: usize) -> Self {
+        let (queue, ids) = mpsc::channel::<u64>(window);
+        let ids = std::sync::Arc::new(tokio::sync::Mutex::new(ids));
+        let (report, failures) = mpsc::channel(window);
+        for _ in 0..window {
+            let (http, url, token, body_prefix, ids, report) = (
+                http.clone(),
+                url.clone(),
+                token.clone(),
+                body_prefix.clone(),
+                ids.clone(),
+                report.clone(),
+            );
+            tokio::spawn(async move {
+                loop {
+                    let Some(id) = ids.lock().await.recv().await else {
+                        return;
+                    };
+                    let body = format!(r#"{{{body_prefix},"client_message_id":"{id}"}}"#);
+                    if let Err(err) = post(&http, &url, &token, body).await {
+                        let _ = report.send(format!("message {id}: {err}")).await;
+                        return;
+                    }
+                }
+            });
+        }
+        Self { queue, failures }
+    }
+}
+
+async fn post(http: &reqwest::Client, url: &str, token: &str, body: String) -> Result<(), String> {
+    let response = http
+        .post(url)
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(|err| err.to_string())?;
+    let status = response.status();
+    let text = response.text().await.map_err(|err| err.to_string())?;
+    if status == reqwest::StatusCode::CREATED {
+        Ok(())
+    } else {
+        Err(format!("{status}: {text}"))
+    }
+}
+
+impl Outbox for ParleyOutbox {
+    async fn send(&mut self, id: u64) -> Result<(), String> {
+        if let Ok(failure) = self.failures.try_recv() {
+            return Err(failure);
+        }
+        self.queue
+            .send(id)
+            .await
+            .map_err(|_| "every send worker stopped".to_owned())
+    }
+}
+
+/// The fields of server frames the bench reads.
+#[derive(Deserialize)]
+struct Event<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    #[serde(default)]
+    client_message_id: Option<&'a str>,
+    #[serde(default)]
+    message_id: Option<&'a str>,
+}
+
+/// A user's socket: `message:new` in, `message:delivered` out.
+pub(crate) struct ParleyInbox {
+    sink: SplitSink<Socket, WsMessage>,
+    stream: SplitStream<Socket>,
+}
+
+impl ParleyInbox {
+    fn new(socket: Socket) -> Self {
+        let (sink, stream) = socket.split();
+        Self { sink, stream }
+    }
+}
+
+impl Inbox for ParleyInbox {
+    type Receipt = String;
+
+    async fn next(&mut self) -> Result<(u64, String), String> {
+        loop {
+            let text = match self.stream.next().await {
+                Some(Ok(WsMessage::Text(text))) => text,
+                Some(Ok(WsMessage::Close(frame))) => return Err(format!("the node closed the socket: {frame:?}")),
+                Some(Ok(_)) => continue,
+                Some(Err(err)) => return Err(format!("socket: {err}")),
+                None => return Err("socket ended".into()),
+            };
+            let event: Event = serde_json::from_str(&text).map_err(|err| format!("{err}: {text}"))?;
+            match (event.kind, event.client_message_id, event.message_id) {
+                ("message:new", Some(client_id), Some(message_id)) => {
+                    let id = client_id
+                        .parse()
+                        .map_err(|_| format!("a message not from the bench: {text}"))?;
+                    return Ok((id, message_id.to_owned()));
+                }
+                ("error", ..) => return Err(format!("error frame: {text}")),
+                _ => {}
+            }
+        }
+    }
+
+    async fn acknowledge(&mut self, message_id: String) -> Result<(), String> {
+        let frame: Value = json!({ "type": "message:delivered", "message_id": message_id });
+        self.sink
+            .send(WsMessage::Text(frame.to_string().into()))
+            .await
+            .map_err(|err| format!("acknowledging: {err}"))
+    }
+}
