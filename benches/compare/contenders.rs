@@ -23,6 +23,8 @@ const SETTLE: Duration = Duration::from_millis(200);
 pub(crate) enum Kind {
     Parley,
     Ejabberd,
+    /// Another build of `parley` (`PARLEY_COMPARE_BASELINE`), for before/after figures from one run.
+    Baseline,
 }
 
 impl Kind {
@@ -30,6 +32,7 @@ impl Kind {
         match self {
             Kind::Parley => "Parley",
             Kind::Ejabberd => "ejabberd",
+            Kind::Baseline => "baseline",
         }
     }
 }
@@ -41,13 +44,15 @@ impl std::str::FromStr for Kind {
         match text.to_ascii_lowercase().as_str() {
             "parley" => Ok(Kind::Parley),
             "ejabberd" => Ok(Kind::Ejabberd),
-            other => Err(format!("{other:?}: the servers are parley and ejabberd")),
+            "baseline" => Ok(Kind::Baseline),
+            other => Err(format!("{other:?}: the servers are parley, ejabberd and baseline")),
         }
     }
 }
 
 pub(crate) enum Contender {
     Parley {
+        kind: Kind,
         node: ParleyNode,
         accounts: Vec<Registered>,
         /// Per pair, the body every send into its DM shares.
@@ -84,10 +89,21 @@ impl Contender {
         std::fs::create_dir_all(dir).map_err(|err| format!("{}: {err}", dir.display()))?;
         Ok(match kind {
             Kind::Parley => Contender::Parley {
-                node: ParleyNode::start(dir)?,
+                kind,
+                node: ParleyNode::start(Path::new(env!("CARGO_BIN_EXE_parley")), dir)?,
                 accounts: Vec::new(),
                 dms: Vec::new(),
             },
+            Kind::Baseline => {
+                let binary = std::env::var_os("PARLEY_COMPARE_BASELINE")
+                    .ok_or("the baseline server needs PARLEY_COMPARE_BASELINE, the path of another parley build")?;
+                Contender::Parley {
+                    kind,
+                    node: ParleyNode::start(Path::new(&binary), dir)?,
+                    accounts: Vec::new(),
+                    dms: Vec::new(),
+                }
+            }
             Kind::Ejabberd => {
                 crate::ejabberd::ensure_installed()?;
                 Contender::Ejabberd {
@@ -100,7 +116,7 @@ impl Contender {
 
     pub(crate) fn name(&self) -> &'static str {
         match self {
-            Contender::Parley { .. } => Kind::Parley.name(),
+            Contender::Parley { kind, .. } => kind.name(),
             Contender::Ejabberd { .. } => Kind::Ejabberd.name(),
         }
     }
@@ -156,7 +172,10 @@ impl Contender {
 
     /// Whatever a row needs beyond accounts: Parley's DMs between partners.
     pub(crate) async fn prepare(&mut self, users: usize) -> Result<(), String> {
-        if let Contender::Parley { node, accounts, dms } = self {
+        if let Contender::Parley {
+            node, accounts, dms, ..
+        } = self
+        {
             for pair in accounts[..users].chunks_exact(2) {
                 dms.push(node.dm(&pair[0], &pair[1]).await?);
             }
@@ -168,7 +187,9 @@ impl Contender {
         let pid = self.pid();
         let pairs = row.users / 2;
         let (outcome, cpu) = match self {
-            Contender::Parley { node, accounts, dms } => {
+            Contender::Parley {
+                node, accounts, dms, ..
+            } => {
                 let mut connected = Vec::with_capacity(pairs);
                 for (pair, body) in accounts[..row.users].chunks_exact(2).zip(dms) {
                     connected.push(node.pair(&pair[0], &pair[1], body, row.window).await?);

@@ -15,7 +15,8 @@
 //! - `PARLEY_COMPARE_ROWS`: rows as `U/M/W`, comma-separated (default `20/200/1,20/200/8,100/50/8,20/5000/8`)
 //! - `PARLEY_COMPARE_UNLOADED`: the unloaded-latency row (default `4/500/1`)
 //! - `PARLEY_COMPARE_REPEATS`: how often each row runs on each server (default 3; medians are reported)
-//! - `PARLEY_COMPARE_SERVERS`: `parley,ejabberd` (default) or either alone, for before/after runs
+//! - `PARLEY_COMPARE_SERVERS`: which servers, in table order (default `parley,ejabberd`); `baseline` is
+//!   another build of parley, named by `PARLEY_COMPARE_BASELINE`, for before/after figures from one run
 //! - `PARLEY_COMPARE_ACCOUNTS`: accounts registered, and idle connections held (default 2000)
 //! - `PARLEY_COMPARE_TIMEOUT_SECS`: bound on one run (default 300)
 

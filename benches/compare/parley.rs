@@ -35,9 +35,9 @@ impl Drop for ParleyNode {
 impl ParleyNode {
     /// Starts `parley node` on a free port with rate limits off and connection caps far above the
     /// bench's needs (it opens thousands of sockets from one address), and waits until it serves.
-    pub(crate) fn start(data_dir: &std::path::Path) -> Result<Self, String> {
+    pub(crate) fn start(binary: &std::path::Path, data_dir: &std::path::Path) -> Result<Self, String> {
         use std::io::BufRead;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_parley"))
+        let mut child = Command::new(binary)
             .args(["node", "--http", "127.0.0.1:0", "--rate-limits", "off", "--log", "warn"])
             .args(["--p2p", "/ip4/127.0.0.1/udp/0/quic-v1"])
             .args(["--max-connections", "200000", "--max-connections-per-address", "200000"])
@@ -46,7 +46,7 @@ impl ParleyNode {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .map_err(|err| format!("starting parley: {err}"))?;
+            .map_err(|err| format!("starting {}: {err}", binary.display()))?;
         let stdout = child.stdout.take().ok_or("parley: no stdout")?;
         let mut lines = std::io::BufReader::new(stdout);
         let mut line = String::new();

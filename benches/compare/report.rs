@@ -54,8 +54,12 @@ const MB: f64 = 1e6;
 pub(crate) fn print(names: &[&str], rows: &[Row], samples: &[Vec<Vec<Sample>>], memory: &[Memory], repeats: usize) {
     let medians = |cell: &[Sample], pick: fn(&Sample) -> f64| median(&cell.iter().map(pick).collect::<Vec<_>>());
     let joined = |values: Vec<String>| values.join(" / ");
+    // The first server against each of the others.
     let ratio = |values: &[f64]| match values {
-        [ours, theirs] => format!(" ({:.2}x)", ours / theirs),
+        [first, others @ ..] if !others.is_empty() => {
+            let ratios: Vec<String> = others.iter().map(|other| format!("{:.2}x", first / other)).collect();
+            format!(" ({})", ratios.join(", "))
+        }
         _ => String::new(),
     };
     println!();

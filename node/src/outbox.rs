@@ -11,11 +11,10 @@ use ed25519_dalek::SigningKey;
 use libp2p::PeerId;
 use protocol::federation::{Envelope, Event, NodeName, Request, Response};
 use serde::{Deserialize, Serialize};
-use sled::transaction::{TransactionalTree, UnabortableTransactionError};
 use tokio::sync::Notify;
 
 use crate::federation::{Client, Destination};
-use crate::storage::{Store, decode, encode, keys};
+use crate::storage::{Store, TreeId, WriteSet, decode, encode, keys};
 use crate::tasks::Tasks;
 use crate::{Error, Result};
 
@@ -68,19 +67,18 @@ impl Outbox {
         Envelope::seal(event, &self.key).map_err(|err| Error::Internal(format!("sealing an event: {err}")))
     }
 
-    /// Queues an event inside a transaction on the outbox tree; call [`Outbox::wake`] after the commit.
-    pub(crate) fn push_in(
-        &self,
-        tree: &TransactionalTree,
-        to: &Destination,
-        envelope: Envelope,
-    ) -> std::result::Result<(), UnabortableTransactionError> {
-        let position = tree.generate_id()?;
+    /// Queues an event as part of a write set; call [`Outbox::wake`] after the commit.
+    pub(crate) fn push_into(&self, set: &mut WriteSet<'_>, to: &Destination, envelope: Envelope) -> Result<()> {
+        let position = set.next_id()?;
         let entry = OutboxEntry {
             peer_id: to.peer.to_bytes(),
             envelope,
         };
-        tree.insert(keys::outbox_entry(&to.node, position), encode(&entry))?;
+        set.insert(
+            TreeId::nodepos_outbox,
+            keys::outbox_entry(&to.node, position),
+            encode(&entry),
+        );
         Ok(())
     }
 

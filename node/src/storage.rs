@@ -2,16 +2,21 @@
 //! key encodings (big-endian numbers so range scans follow numeric order) live in `storage::keys`.
 //! Keeping sled behind this module means the engine can be swapped without touching the services.
 
+mod group_commit;
 pub(crate) mod keys;
+mod write_set;
 
 use std::fs;
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::{Error, Result};
+use group_commit::GroupCommit;
+pub(crate) use write_set::WriteSet;
 
 macro_rules! trees {
     ($($(#[$doc:meta])* $name:ident),+ $(,)?) => {
@@ -25,11 +30,41 @@ macro_rules! trees {
             fn open(db: &sled::Db) -> sled::Result<Self> {
                 Ok(Self { $($name: db.open_tree(stringify!($name))?,)+ })
             }
+
+            pub(crate) fn tree(&self, id: TreeId) -> &sled::Tree {
+                match id {
+                    $(TreeId::$name => &self.$name,)+
+                }
+            }
+        }
+
+        /// Names a tree in a write set and its journal record.
+        #[allow(non_camel_case_types)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub(crate) enum TreeId {
+            $($name,)+
+        }
+
+        impl TreeId {
+            pub(crate) fn name(self) -> &'static str {
+                match self {
+                    $(TreeId::$name => stringify!($name),)+
+                }
+            }
+
+            pub(crate) fn named(name: &str) -> Option<Self> {
+                match name {
+                    $(stringify!($name) => Some(TreeId::$name),)+
+                    _ => None,
+                }
+            }
         }
     };
 }
 
 trees! {
+    /// write-set id (u64 BE) -> the set's writes, until a flush has made them durable (`write_set`)
+    journal,
     /// user id -> `UserRecord`
     userid_user,
     /// lower-case username -> user id
@@ -147,25 +182,47 @@ trees! {
 pub(crate) struct Store {
     db: sled::Db,
     pub(crate) trees: Trees,
+    commits: Arc<GroupCommit>,
+    /// Held while a batch of relayed messages is written: nothing else orders those writes.
+    replica_writes: Arc<std::sync::Mutex<()>>,
 }
 
 impl Store {
     pub(crate) fn open(dir: &Path) -> Result<Self> {
         let db = sled::Config::new().path(dir.join("db")).open()?;
         let trees = Trees::open(&db)?;
-        Ok(Self { db, trees })
+        let commits = GroupCommit::new(db.clone(), trees.journal.clone());
+        let store = Self {
+            db,
+            trees,
+            commits,
+            replica_writes: Arc::default(),
+        };
+        let replayed = write_set::replay(&store)?;
+        if replayed > 0 {
+            tracing::info!(replayed, "completed the writes a stop cut short");
+        }
+        Ok(store)
+    }
+
+    /// A write set's journal record may go once a flush after this has finished.
+    fn journaled(&self, id: u64) {
+        self.commits.journaled(id);
+    }
+
+    pub(crate) fn replica_writes(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.replica_writes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Makes every write so far durable. Called before acknowledging anything a client relies on.
+    /// Concurrent commits share flushes (`group_commit`).
     ///
     /// sled 0.34's `flush_async` can lose its wake-up when several flushes are in flight at once
     /// (sled issues #1241 and #1308) and hang forever, so the blocking flush runs on the blocking pool.
     pub(crate) async fn commit(&self) -> Result<()> {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || db.flush())
-            .await
-            .map_err(|err| Error::Internal(format!("flush task: {err}")))??;
-        Ok(())
+        self.commits.commit().await
     }
 
     /// A cheap read-write round trip for health checks.

@@ -92,7 +92,12 @@ impl Messages {
         if record.sender_id != actor.user_id && (first_delivery || first_read) {
             self.relay_receipt(&record, actor.user_id, first_read, now)?;
         }
-        self.store.commit().await?;
+        // A delivery receipt is not flushed: the store writes it within its flush interval, and one a
+        // crash loses only brings the message back to the device, which drops it by id and
+        // acknowledges it again. A flush per receipt would double the disk writes per message.
+        if read {
+            self.store.commit().await?;
+        }
         if record.sender_id != actor.user_id {
             let receipt_event = |reader: bool| ReceiptEvent {
                 timestamp: now,

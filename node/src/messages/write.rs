@@ -5,18 +5,14 @@
 
 use protocol::federation::Envelope;
 use protocol::{Base64Bytes, ConversationId, DeviceId, MessageId, UserId};
-use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
 use super::Messages;
 use super::records::{MessageRecord, QueueEntry, encode_copy};
 use crate::conversations::records::Activity;
 use crate::federation::Destination;
 use crate::outbox::Outbox;
-use crate::storage::{Store, decode, encode, keys};
+use crate::storage::{Store, TreeId, WriteSet, decode, encode, keys};
 use crate::{Error, Result};
-
-type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
 
 /// Where a new message's sequence number comes from.
 #[derive(Debug, Clone, Copy)]
@@ -47,144 +43,100 @@ pub(super) struct NewMessage<'a> {
     pub(super) origin: Option<Vec<u8>>,
 }
 
-/// Writes a message in one transaction and returns its sequence number. `relay` names, once the
-/// sequence number is known, the events other nodes must receive (at the host; none elsewhere); they are
-/// queued in the outbox in the same transaction, so a crash never stores a message without them. The
-/// caller commits (flushes) before anyone is told.
+/// Writes a message as one write set (all of it survives a crash, or none) and returns its sequence
+/// number. `relay` names, once the sequence number is known, the events other nodes must receive (at
+/// the host; none elsewhere); they are queued in the outbox in the same set, so a crash never stores
+/// a message without them. The caller holds the conversation's lock, and commits (flushes) before
+/// anyone is told.
 pub(super) fn write_message(
     store: &Store,
     outbox: &Outbox,
     message: &NewMessage<'_>,
     relay: impl Fn(&MessageRecord) -> Result<Vec<(Destination, Envelope)>>,
 ) -> Result<u64> {
-    let seq = in_transaction(store, |trees| {
-        let seq = trees.write(message)?.ok_or(Error::NotFound("conversation"))?;
-        let mut record = message.record.clone();
-        record.seq = seq;
-        for (to, envelope) in relay(&record).map_err(ConflictableTransactionError::Abort)? {
-            outbox.push_in(trees.outbox, &to, envelope)?;
-        }
-        TxResult::Ok(seq)
-    })?;
+    let mut set = WriteSet::new(store);
+    let seq = write(&mut set, message)?.ok_or(Error::NotFound("conversation"))?;
+    let mut record = message.record.clone();
+    record.seq = seq;
+    for (to, envelope) in relay(&record)? {
+        outbox.push_into(&mut set, &to, envelope)?;
+    }
+    set.apply()?;
     Ok(seq)
 }
 
-/// Writes messages relayed by their hosts, in order, in one transaction: each sled transaction seals
-/// the log's buffer twice (two writes to disk), so a batch from another node pays that once rather
-/// than per message. Says of each message whether it was written (not when its conversation is gone).
+/// Writes messages relayed by their hosts, in order, as one write set. Says of each message whether
+/// it was written (not when its conversation is gone). Relayed batches are not under conversation
+/// locks, so they are written one at a time.
 pub(super) fn write_relayed(store: &Store, messages: &[NewMessage<'_>]) -> Result<Vec<bool>> {
-    if messages.is_empty() {
-        return Ok(Vec::new());
-    }
-    let written = in_transaction(store, |trees| {
-        messages
-            .iter()
-            .map(|message| Ok(trees.write(message)?.is_some()))
-            .collect::<TxResult<Vec<bool>>>()
-    })?;
+    let _one_at_a_time = store.replica_writes();
+    let mut set = WriteSet::new(store);
+    let written = messages
+        .iter()
+        .map(|message| Ok(write(&mut set, message)?.is_some()))
+        .collect::<Result<Vec<bool>>>()?;
+    set.apply()?;
     Ok(written)
 }
 
-/// The trees a new message touches, inside one transaction.
-struct MessageTrees<'t> {
-    conversations: &'t TransactionalTree,
-    activities: &'t TransactionalTree,
-    messages: &'t TransactionalTree,
-    ids: &'t TransactionalTree,
-    dedups: &'t TransactionalTree,
-    copies: &'t TransactionalTree,
-    queue: &'t TransactionalTree,
-    queue_index: &'t TransactionalTree,
-    outbox: &'t TransactionalTree,
-    envelopes: &'t TransactionalTree,
-}
-
-fn in_transaction<T>(store: &Store, work: impl Fn(&MessageTrees<'_>) -> TxResult<T>) -> Result<T> {
-    let t = &store.trees;
-    let value = (
-        &t.convid_conversation,
-        &t.convid_activity,
-        &t.convseq_message,
-        &t.messageid_convseq,
-        &t.convsenderclient_messageid,
-        &t.deviceconvseq_ciphertext,
-        &t.devicequeue_pending,
-        &t.devicemessage_queuepos,
-        &t.nodepos_outbox,
-        &t.messageid_envelope,
-    )
-        .transaction(
-            |(conversations, activities, messages, ids, dedups, copies, queue, queue_index, outbox, envelopes)| {
-                work(&MessageTrees {
-                    conversations,
-                    activities,
-                    messages,
-                    ids,
-                    dedups,
-                    copies,
-                    queue,
-                    queue_index,
-                    outbox,
-                    envelopes,
-                })
-            },
-        )?;
-    Ok(value)
-}
-
-impl MessageTrees<'_> {
-    /// Stores a message with its indexes and this node's copies, queued for their devices; returns its
-    /// sequence number, or `None` when its conversation no longer exists.
-    fn write(&self, message: &NewMessage<'_>) -> TxResult<Option<u64>> {
-        let conversation = message.record.conversation_id;
-        if self.conversations.get(conversation.as_bytes())?.is_none() {
-            return Ok(None);
-        }
-        let mut activity: Activity = match self.activities.get(conversation.as_bytes())? {
-            Some(bytes) => decode(&bytes)?,
-            None => Activity::default(),
-        };
-        let seq = match message.sequence {
-            Sequence::Next => activity.last_seq + 1,
-            Sequence::Given(seq) => seq,
-        };
-        let mut record = message.record.clone();
-        record.seq = seq;
-        activity.last_seq = activity.last_seq.max(seq);
-        activity.last_message_at = Some(
-            activity
-                .last_message_at
-                .map_or(record.created_at, |at| at.max(record.created_at)),
-        );
-        let location = keys::id_seq(conversation.as_bytes(), seq);
-        let dedup = keys::idempotency(conversation, record.sender_id, &record.client_message_id);
-        self.activities.insert(conversation.as_bytes(), encode(&activity))?;
-        self.messages.insert(location.clone(), encode(&record))?;
-        self.ids.insert(record.id.as_bytes(), location)?;
-        self.dedups.insert(dedup, record.id.as_bytes())?;
-        if let Some(origin) = &message.origin {
-            self.envelopes.insert(record.id.as_bytes(), origin.as_slice())?;
-        }
-        for copy in &message.copies {
-            if let Some(ciphertext) = copy.ciphertext {
-                self.copies.insert(
-                    keys::copy(copy.device, conversation, seq),
-                    encode_copy(ciphertext, copy.header),
-                )?;
-            }
-            let position = self.queue.generate_id()?.to_be_bytes();
-            let entry = QueueEntry {
-                conversation_id: conversation,
-                seq,
-                message_id: record.id,
-            };
-            self.queue
-                .insert(keys::queue_entry(copy.device, &position), entry.encode())?;
-            self.queue_index
-                .insert(keys::queue_index(copy.device, record.id), &position)?;
-        }
-        Ok(Some(seq))
+/// Adds a message with its indexes and this node's copies, queued for their devices, to a write set;
+/// returns its sequence number, or `None` when its conversation no longer exists.
+fn write(set: &mut WriteSet<'_>, message: &NewMessage<'_>) -> Result<Option<u64>> {
+    let conversation = message.record.conversation_id;
+    if set.get(TreeId::convid_conversation, conversation.as_bytes())?.is_none() {
+        return Ok(None);
     }
+    let mut activity: Activity = match set.get(TreeId::convid_activity, conversation.as_bytes())? {
+        Some(bytes) => decode(&bytes)?,
+        None => Activity::default(),
+    };
+    let seq = match message.sequence {
+        Sequence::Next => activity.last_seq + 1,
+        Sequence::Given(seq) => seq,
+    };
+    let mut record = message.record.clone();
+    record.seq = seq;
+    activity.last_seq = activity.last_seq.max(seq);
+    activity.last_message_at = Some(
+        activity
+            .last_message_at
+            .map_or(record.created_at, |at| at.max(record.created_at)),
+    );
+    let location = keys::id_seq(conversation.as_bytes(), seq);
+    let dedup = keys::idempotency(conversation, record.sender_id, &record.client_message_id);
+    set.insert(TreeId::convid_activity, conversation.as_bytes(), encode(&activity));
+    set.insert(TreeId::convseq_message, location.clone(), encode(&record));
+    set.insert(TreeId::messageid_convseq, record.id.as_bytes(), location);
+    set.insert(TreeId::convsenderclient_messageid, dedup, record.id.as_bytes());
+    if let Some(origin) = &message.origin {
+        set.insert(TreeId::messageid_envelope, record.id.as_bytes(), origin.as_slice());
+    }
+    for copy in &message.copies {
+        if let Some(ciphertext) = copy.ciphertext {
+            set.insert(
+                TreeId::deviceconvseq_ciphertext,
+                keys::copy(copy.device, conversation, seq),
+                encode_copy(ciphertext, copy.header),
+            );
+        }
+        let position = set.next_id()?.to_be_bytes();
+        let entry = QueueEntry {
+            conversation_id: conversation,
+            seq,
+            message_id: record.id,
+        };
+        set.insert(
+            TreeId::devicequeue_pending,
+            keys::queue_entry(copy.device, &position),
+            entry.encode(),
+        );
+        set.insert(
+            TreeId::devicemessage_queuepos,
+            keys::queue_index(copy.device, record.id),
+            position,
+        );
+    }
+    Ok(Some(seq))
 }
 
 pub(super) fn message_at(store: &Store, conversation: ConversationId, seq: u64) -> Result<Option<MessageRecord>> {
