@@ -104,6 +104,10 @@ pub(crate) struct NodeArgs {
     #[arg(long, env = "PARLEY_ALLOW_UNENCRYPTED", default_value_t = true, action = clap::ArgAction::Set)]
     allow_unencrypted: bool,
 
+    /// Megabytes of the store's pages kept in memory (the rest is read from disk when needed).
+    #[arg(long, env = "PARLEY_STORE_CACHE_MB", default_value_t = node::DEFAULT_STORE_CACHE_BYTES / (1024 * 1024))]
+    store_cache_mb: u64,
+
     /// This node's name in the federation DHT (default: derived from its PeerId).
     #[arg(long, env = "PARLEY_NAME")]
     name: Option<String>,
@@ -171,6 +175,7 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
     config.trusted_proxies = args.trusted_proxies.clone();
     config.max_file_bytes = args.max_file_bytes;
     config.allow_unencrypted = args.allow_unencrypted;
+    config.store_cache_bytes = args.store_cache_mb.saturating_mul(1024 * 1024);
     config.federation.name = args.name.clone();
     config.federation.p2p_listen = args.p2p.clone();
     config.federation.bootstrap = args.bootstrap.clone();

@@ -48,7 +48,14 @@ pub struct Config {
     /// ciphertexts), as the clients of the other API dialects do. Off makes every message from this
     /// node's users, and every message submitted to a conversation it hosts, end-to-end encrypted.
     pub allow_unencrypted: bool,
+    /// Bytes of the store's pages sled keeps in memory. The rest is read from disk when needed, so this
+    /// bounds the node's memory as its store grows.
+    pub store_cache_bytes: u64,
 }
+
+/// The store's default page cache: sled's own default is 1 GiB, more than a small community's server
+/// may have to spare.
+pub const DEFAULT_STORE_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Argon2id's cost for new password hashes. Stored hashes carry their own parameters, so changing it
 /// affects only passwords set afterwards.
@@ -173,6 +180,7 @@ impl Config {
             federation: FederationConfig::default(),
             password_hashing: PasswordHashing::default(),
             allow_unencrypted: true,
+            store_cache_bytes: DEFAULT_STORE_CACHE_BYTES,
         }
     }
 }

@@ -36,7 +36,9 @@ pub use auth::{Actor, Auth};
 pub use avatars::Avatars;
 pub use broadcasts::Broadcasts;
 pub use calls::Calls;
-pub use config::{Config, ConnectionLimits, FederationConfig, PasswordHashing, RateLimits, TrustedProxy};
+pub use config::{
+    Config, ConnectionLimits, DEFAULT_STORE_CACHE_BYTES, FederationConfig, PasswordHashing, RateLimits, TrustedProxy,
+};
 pub use contacts::Contacts;
 pub use conversations::{Conversations, PersonalChange};
 pub use error::{Error, Result};

@@ -70,7 +70,7 @@ impl Services {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|err| crate::Error::Internal(format!("creating data dir {}: {err}", config.data_dir.display())))?;
         let config = Arc::new(config);
-        let store = Store::open(&config.data_dir)?;
+        let store = Store::open(&config.data_dir, config.store_cache_bytes)?;
         let identity = NodeIdentity::load_or_create(&config.data_dir)?;
         let peer_id = identity.libp2p_keypair().public().to_peer_id();
         let node = federation::local_name(&config.federation, &peer_id)

@@ -188,8 +188,12 @@ pub(crate) struct Store {
 }
 
 impl Store {
-    pub(crate) fn open(dir: &Path) -> Result<Self> {
-        let db = sled::Config::new().path(dir.join("db")).open()?;
+    /// Opens the store under `dir`, sled keeping at most `cache_bytes` of its pages in memory.
+    pub(crate) fn open(dir: &Path, cache_bytes: u64) -> Result<Self> {
+        let db = sled::Config::new()
+            .path(dir.join("db"))
+            .cache_capacity(cache_bytes)
+            .open()?;
         let trees = Trees::open(&db)?;
         let commits = GroupCommit::new(db.clone(), trees.journal.clone());
         let store = Self {

@@ -177,7 +177,7 @@ mod tests {
     fn opening_the_store_completes_a_set_a_crash_cut_short_and_empties_the_journal() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let store = Store::open(dir.path()).unwrap();
+            let store = Store::open(dir.path(), crate::DEFAULT_STORE_CACHE_BYTES).unwrap();
             store.trees.devicequeue_pending.insert(b"stale", &b"x"[..]).unwrap();
             // As a crash leaves a set: journaled, then only its first write made.
             let mut record = Vec::new();
@@ -192,7 +192,7 @@ mod tests {
             store.trees.journal.insert(2u64.to_be_bytes(), later).unwrap();
             store.flush_blocking().unwrap();
         }
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::open(dir.path(), crate::DEFAULT_STORE_CACHE_BYTES).unwrap();
         let t = &store.trees;
         assert_eq!(t.convseq_message.get(b"m1").unwrap().as_deref(), Some(&b"first"[..]));
         assert_eq!(t.convid_activity.get(b"c1").unwrap().as_deref(), Some(&b"seq 2"[..]));
@@ -203,7 +203,7 @@ mod tests {
     #[tokio::test]
     async fn a_committed_set_leaves_the_journal_and_its_writes_stay() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::open(dir.path(), crate::DEFAULT_STORE_CACHE_BYTES).unwrap();
         let mut set = WriteSet::new(&store);
         set.insert(TreeId::convid_activity, &b"c1"[..], &b"seq 1"[..]);
         assert_eq!(
