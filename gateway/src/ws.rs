@@ -219,7 +219,7 @@ async fn run(
     let mut last_heard = Instant::now();
     loop {
         tokio::select! {
-            frame = subscription.frames.recv() => match frame {
+            frame = subscription.frames.recv() => match frame.map(std::sync::Arc::unwrap_or_clone) {
                 Some(ServerFrame::MessageNew(event)) if replayed.contains(&event.message_id) => {}
                 Some(frame) => {
                     if send(&mut socket, &frame).await.is_err() {

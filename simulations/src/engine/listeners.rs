@@ -94,10 +94,10 @@ pub(crate) async fn connect(cluster: &Cluster, user: &SimUser, inbox: Arc<Inbox>
     let user = user.clone();
     tokio::spawn(async move {
         while let Some(frame) = subscription.frames.recv().await {
-            if let ServerFrame::MessageNew(event) = frame
+            if let ServerFrame::MessageNew(event) = &*frame
                 && !replayed.contains(&event.message_id)
             {
-                inbox.take(&event, &user, &recorder);
+                inbox.take(event, &user, &recorder);
             }
         }
     });

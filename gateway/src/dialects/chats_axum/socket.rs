@@ -169,7 +169,7 @@ pub(crate) async fn run(mut socket: WebSocket, state: AppState, actor: Actor, mu
     let mut last_heard = Instant::now();
     loop {
         tokio::select! {
-            frame = subscription.frames.recv() => match frame {
+            frame = subscription.frames.recv() => match frame.map(std::sync::Arc::unwrap_or_clone) {
                 Some(ServerFrame::MessageNew(event)) if replayed.contains(&event.message_id) => {}
                 Some(frame) => {
                     if let Some(frame) = translated(frame, actor.device_id)

@@ -228,7 +228,7 @@ async fn run(mut socket: WebSocket, state: AppState, actor: Actor, mut subscript
     let mut last_heard = Instant::now();
     loop {
         tokio::select! {
-            frame = subscription.frames.recv() => match frame {
+            frame = subscription.frames.recv() => match frame.map(std::sync::Arc::unwrap_or_clone) {
                 Some(ServerFrame::MessageNew(event)) => {
                     if missed.iter().any(|m| m.message_id == event.message_id) {
                         continue;
