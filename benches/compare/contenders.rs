@@ -72,14 +72,18 @@ pub(crate) enum Held {
 
 /// The bench and both servers (which inherit it) hold thousands of sockets; the soft open-file limit
 /// is often 1,024.
+/// As root the hard limit itself is raised, for `PARLEY_COMPARE_HELD_SOCKETS` in the hundred thousands.
 pub(crate) fn raise_file_limit() {
     use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    const WANTED: u64 = 1 << 20;
     let limit = getrlimit(Resource::Nofile);
-    let raised = Rlimit {
-        current: limit.maximum,
-        maximum: limit.maximum,
+    let raised = |maximum: Option<u64>| Rlimit {
+        current: maximum,
+        maximum,
     };
-    if let Err(err) = setrlimit(Resource::Nofile, raised) {
+    if setrlimit(Resource::Nofile, raised(Some(WANTED))).is_err()
+        && let Err(err) = setrlimit(Resource::Nofile, raised(limit.maximum))
+    {
         eprintln!("compare: could not raise the open-file limit: {err}");
     }
 }
@@ -168,6 +172,22 @@ impl Contender {
                     .await?,
             ),
         })
+    }
+
+    /// Parley only: holds `count` idle sockets over the registered accounts; says how many bytes of
+    /// resident memory they added and how long opening them took.
+    pub(crate) async fn hold_many(&self, count: usize) -> Result<Option<(u64, std::time::Duration)>, String> {
+        let Contender::Parley { node, accounts, .. } = self else {
+            return Ok(None);
+        };
+        let before = measure::resident_bytes(node.pid())?;
+        let started = std::time::Instant::now();
+        let held = node.hold(accounts, count).await?;
+        let took = started.elapsed();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let grown = measure::resident_bytes(node.pid())?.saturating_sub(before);
+        drop(held);
+        Ok(Some((grown, took)))
     }
 
     /// Whatever a row needs beyond accounts: Parley's DMs between partners.

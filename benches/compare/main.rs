@@ -19,6 +19,9 @@
 //!   another build of parley, named by `PARLEY_COMPARE_BASELINE`, for before/after figures from one run
 //! - `PARLEY_COMPARE_ACCOUNTS`: accounts registered, and idle connections held (default 2000)
 //! - `PARLEY_COMPARE_TIMEOUT_SECS`: bound on one run (default 300)
+//! - `PARLEY_COMPARE_HELD_SOCKETS`: Parley only, how many idle authenticated sockets to hold at once
+//!   over those accounts, from several loopback addresses (default 0: skipped), for the memory of a
+//!   hundred thousand sockets
 
 #[allow(dead_code)] // shared with benches/load, which uses all of it
 #[path = "../load/api.rs"]
@@ -79,6 +82,7 @@ struct Settings {
     kinds: Vec<Kind>,
     accounts: usize,
     timeout: Duration,
+    held_sockets: usize,
 }
 
 fn setting<T: std::str::FromStr>(name: &str, default: &str) -> Result<T, String>
@@ -113,6 +117,7 @@ fn settings() -> Result<Settings, String> {
         kinds,
         accounts: setting("PARLEY_COMPARE_ACCOUNTS", "2000")?,
         timeout: Duration::from_secs(setting("PARLEY_COMPARE_TIMEOUT_SECS", "300")?),
+        held_sockets: setting("PARLEY_COMPARE_HELD_SOCKETS", "0")?,
     };
     let most_users = settings
         .rows
@@ -154,6 +159,18 @@ async fn compare(settings: Settings) -> Result<(), String> {
     for &kind in &settings.kinds {
         let mut contender = Contender::start(kind, &dir.path().join(kind.name()))?;
         memory.push(measure_memory(&mut contender, settings.accounts).await?);
+        if settings.held_sockets > 0
+            && let Some((grown, took)) = contender.hold_many(settings.held_sockets).await?
+        {
+            println!(
+                "{}: {} idle authenticated sockets opened in {:.1} s added {:.0} MB resident ({:.1} kB each)",
+                contender.name(),
+                settings.held_sockets,
+                took.as_secs_f64(),
+                grown as f64 / 1e6,
+                grown as f64 / settings.held_sockets as f64 / 1e3
+            );
+        }
         contenders.push(contender);
     }
     let most_users = settings

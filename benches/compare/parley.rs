@@ -41,6 +41,7 @@ impl ParleyNode {
             .args(["node", "--http", "127.0.0.1:0", "--rate-limits", "off", "--log", "warn"])
             .args(["--p2p", "/ip4/127.0.0.1/udp/0/quic-v1"])
             .args(["--max-connections", "200000", "--max-connections-per-address", "200000"])
+            .args(["--max-connections-per-user", "100000"])
             .arg("--data-dir")
             .arg(data_dir)
             .stdout(Stdio::piped())
@@ -90,6 +91,33 @@ impl ParleyNode {
         connect_synced(&self.ws_base, &account.token, &account.user_id).await
     }
 
+    /// Opens `count` idle authenticated sockets, spread over `accounts`, each read up to its
+    /// `sync:complete`. One loopback source address gives about 28,000 ports, so the sockets come
+    /// from 127.0.0.1, 127.0.0.2, ... in turn (the node's open-file limit bounds how many it holds); the bench's own side reads in 256-byte steps so a
+    /// hundred thousand of them fit in its memory.
+    pub(crate) async fn hold(&self, accounts: &[Registered], count: usize) -> Result<Vec<HeldSocket>, String> {
+        use futures_util::TryStreamExt;
+        let addr: std::net::SocketAddr = self
+            .base
+            .trim_start_matches("http://")
+            .parse()
+            .map_err(|err| format!("{}: {err}", self.base))?;
+        futures_util::stream::iter(0..count)
+            .map(|i| {
+                let account = &accounts[i % accounts.len()];
+                let source = std::net::Ipv4Addr::new(127, 0, 0, 1 + (i / SOCKETS_PER_SOURCE) as u8);
+                let url = format!("{}/v1/ws?token={}", self.ws_base, account.token);
+                async move {
+                    hold_one(source, addr, url)
+                        .await
+                        .map_err(|err| format!("socket {i}: {err}"))
+                }
+            })
+            .buffer_unordered(HOLD_CONCURRENCY)
+            .try_collect()
+            .await
+    }
+
     /// The DM between two accounts and the request body prefix every send into it shares.
     pub(crate) async fn dm(&self, sender: &Registered, receiver: &Registered) -> Result<String, String> {
         let conversation = post_json(
@@ -133,6 +161,38 @@ impl ParleyNode {
             sender_inbox: ParleyInbox::new(sender_socket),
             inbox: ParleyInbox::new(receiver_socket),
         })
+    }
+}
+
+/// Sockets opened from one loopback source address, well below its ~28,000 ephemeral ports (some of
+/// which an earlier run's closed sockets may still hold).
+const SOCKETS_PER_SOURCE: usize = 10_000;
+/// Handshakes in flight while holding sockets.
+const HOLD_CONCURRENCY: usize = 64;
+
+/// An idle client socket on its own small buffers.
+pub(crate) type HeldSocket = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+
+async fn hold_one(source: std::net::Ipv4Addr, server: std::net::SocketAddr, url: String) -> Result<HeldSocket, String> {
+    let tcp = tokio::net::TcpSocket::new_v4().map_err(|err| err.to_string())?;
+    tcp.set_reuseaddr(true).map_err(|err| err.to_string())?;
+    tcp.bind((source, 0).into())
+        .map_err(|err| format!("binding {source}: {err}"))?;
+    let stream = tcp.connect(server).await.map_err(|err| format!("connecting: {err}"))?;
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(256)
+        .write_buffer_size(0);
+    let (mut socket, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(config))
+        .await
+        .map_err(|err| format!("handshake: {err}"))?;
+    loop {
+        match tokio::time::timeout(crate::api::STEP_TIMEOUT, socket.next()).await {
+            Ok(Some(Ok(WsMessage::Text(text)))) if text.contains(r#""type":"sync:complete""#) => return Ok(socket),
+            Ok(Some(Ok(_))) => {}
+            Ok(Some(Err(err))) => return Err(err.to_string()),
+            Ok(None) => return Err("closed before sync:complete".into()),
+            Err(_) => return Err("no sync:complete in time".into()),
+        }
     }
 }
 
