@@ -22,6 +22,9 @@
 //! - `PARLEY_COMPARE_HELD_SOCKETS`: Parley only, how many idle authenticated sockets to hold at once
 //!   over those accounts, from several loopback addresses (default 0: skipped), for the memory of a
 //!   hundred thousand sockets
+//!
+//! Besides the tables it draws CPU per message and p99 per row for each server into
+//! `target/compare.svg`.
 
 #[allow(dead_code)] // shared with benches/load, which uses all of it
 #[path = "../load/api.rs"]
@@ -31,6 +34,7 @@ mod ejabberd;
 mod measure;
 mod pairs;
 mod parley;
+mod plot;
 mod report;
 mod xmpp;
 mod xmpp_workload;
@@ -206,8 +210,8 @@ async fn compare(settings: Settings) -> Result<(), String> {
         }
     }
     let names: Vec<&str> = contenders.iter().map(Contender::name).collect();
-    report::print(&names, &rows, &samples, &memory, settings.repeats);
-    Ok(())
+    let figure = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/compare.svg");
+    report::print(&names, &rows, &samples, &memory, settings.repeats, &figure)
 }
 
 /// Registration rate and memory, then memory per idle authenticated connection.

@@ -50,8 +50,15 @@ pub(crate) struct Memory {
 
 const MB: f64 = 1e6;
 
-/// Medians over the repeats; `samples[row][server]`.
-pub(crate) fn print(names: &[&str], rows: &[Row], samples: &[Vec<Vec<Sample>>], memory: &[Memory], repeats: usize) {
+/// Medians over the repeats; `samples[row][server]`. The figure goes to `figure`.
+pub(crate) fn print(
+    names: &[&str],
+    rows: &[Row],
+    samples: &[Vec<Vec<Sample>>],
+    memory: &[Memory],
+    repeats: usize,
+    figure: &std::path::Path,
+) -> Result<(), String> {
     let medians = |cell: &[Sample], pick: fn(&Sample) -> f64| median(&cell.iter().map(pick).collect::<Vec<_>>());
     let joined = |values: Vec<String>| values.join(" / ");
     // The first server against each of the others.
@@ -77,12 +84,15 @@ pub(crate) fn print(names: &[&str], rows: &[Row], samples: &[Vec<Vec<Sample>>], 
         names.join(" / ")
     );
     println!("|---|---|---|---|---|");
+    let (mut cpu_figure, mut p99_figure) = (Vec::new(), Vec::new());
     for (row, cells) in rows.iter().zip(samples) {
         let column = |pick: fn(&Sample) -> f64| -> Vec<f64> { cells.iter().map(|cell| medians(cell, pick)).collect() };
         let throughput = column(|s| s.per_second);
         let cpu = column(|s| s.cpu_per_thousand);
         let p50 = column(|s| s.p50);
         let p99 = column(|s| s.p99);
+        cpu_figure.push(cpu.clone());
+        p99_figure.push(p99.clone());
         let format =
             |values: &[f64], digits: usize| joined(values.iter().map(|value| format!("{value:.digits$}")).collect());
         println!(
@@ -110,4 +120,8 @@ pub(crate) fn print(names: &[&str], rows: &[Row], samples: &[Vec<Vec<Sample>>], 
             memory.registered as f64 / MB,
         );
     }
+    crate::plot::write(figure, names, rows, &cpu_figure, &p99_figure)?;
+    println!();
+    println!("Figure: {}", figure.display());
+    Ok(())
 }
