@@ -89,6 +89,18 @@ struct Settings {
     held_sockets: usize,
 }
 
+impl Settings {
+    /// The largest U of all rows, the unloaded one included.
+    fn most_users(&self) -> usize {
+        self.rows
+            .iter()
+            .chain([&self.unloaded])
+            .map(|row| row.users)
+            .max()
+            .unwrap_or(self.unloaded.users)
+    }
+}
+
 fn setting<T: std::str::FromStr>(name: &str, default: &str) -> Result<T, String>
 where
     T::Err: std::fmt::Display,
@@ -123,15 +135,10 @@ fn settings() -> Result<Settings, String> {
         timeout: Duration::from_secs(setting("PARLEY_COMPARE_TIMEOUT_SECS", "300")?),
         held_sockets: setting("PARLEY_COMPARE_HELD_SOCKETS", "0")?,
     };
-    let most_users = settings
-        .rows
-        .iter()
-        .chain([&settings.unloaded])
-        .map(|row| row.users)
-        .max();
-    if most_users > Some(settings.accounts) {
+    let most_users = settings.most_users();
+    if most_users > settings.accounts {
         return Err(format!(
-            "PARLEY_COMPARE_ACCOUNTS ({}) is below the largest row's U ({most_users:?})",
+            "PARLEY_COMPARE_ACCOUNTS ({}) is below the largest row's U ({most_users})",
             settings.accounts
         ));
     }
@@ -177,14 +184,9 @@ async fn compare(settings: Settings) -> Result<(), String> {
         }
         contenders.push(contender);
     }
-    let most_users = settings
-        .rows
-        .iter()
-        .chain([&settings.unloaded])
-        .map(|row| row.users)
-        .max();
+    let most_users = settings.most_users();
     for contender in &mut contenders {
-        contender.prepare(most_users.unwrap_or(2)).await?;
+        contender.prepare(most_users).await?;
     }
 
     let rows: Vec<Row> = settings.rows.iter().copied().chain([settings.unloaded]).collect();

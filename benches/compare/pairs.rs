@@ -78,18 +78,15 @@ where
     let mut tasks = tokio::task::JoinSet::new();
     let mut drains = tokio::task::JoinSet::new();
     for (index, pair) in pairs.into_iter().enumerate() {
-        let credit = Arc::new(Semaphore::new(window));
-        let sent_at: Arc<Vec<AtomicU64>> = Arc::new((0..messages).map(|_| AtomicU64::new(0)).collect());
-        drains.spawn(drain(pair.sender_inbox, stop.clone()));
-        tasks.spawn(send_all(
-            pair.outbox,
-            run,
-            messages,
-            credit.clone(),
-            sent_at.clone(),
+        let flight = Arc::new(Flight {
+            credit: Semaphore::new(window),
+            sent_at: (0..messages).map(|_| AtomicU64::new(0)).collect(),
             started,
-        ));
-        tasks.spawn(receive_all(pair.inbox, index, run, messages, credit, sent_at, started));
+            run,
+        });
+        drains.spawn(drain(pair.sender_inbox, stop.clone()));
+        tasks.spawn(send_all(pair.outbox, flight.clone()));
+        tasks.spawn(receive_all(pair.inbox, index, flight));
     }
     let collected = tokio::time::timeout(timeout, async {
         let (mut latencies, mut connections) = (Vec::new(), Vec::new());
@@ -122,53 +119,51 @@ where
     })
 }
 
-fn nanos_since(started: Instant) -> u64 {
-    u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX)
+/// What a pair's sender and receiver share: the window's credit and when each message left.
+struct Flight {
+    credit: Semaphore,
+    /// Nanoseconds from `started` at which each message was sent.
+    sent_at: Vec<AtomicU64>,
+    started: Instant,
+    run: u32,
 }
 
-async fn send_all<O: Outbox>(
-    mut outbox: O,
-    run: u32,
-    messages: u32,
-    credit: Arc<Semaphore>,
-    sent_at: Arc<Vec<AtomicU64>>,
-    started: Instant,
-) -> Result<Finished, String> {
-    for seq in 0..messages {
-        credit
+impl Flight {
+    fn now(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
+async fn send_all<O: Outbox>(mut outbox: O, flight: Arc<Flight>) -> Result<Finished, String> {
+    for seq in 0..flight.sent_at.len() as u32 {
+        flight
+            .credit
             .acquire()
             .await
             .map_err(|err| format!("window closed: {err}"))?
             .forget();
-        sent_at[seq as usize].store(nanos_since(started), Ordering::Release);
-        outbox.send(message_id(run, seq)).await?;
+        flight.sent_at[seq as usize].store(flight.now(), Ordering::Release);
+        outbox.send(message_id(flight.run, seq)).await?;
     }
     Ok(Finished::Sender(Box::new(outbox)))
 }
 
-async fn receive_all<I: Inbox>(
-    mut inbox: I,
-    pair: usize,
-    run: u32,
-    messages: u32,
-    credit: Arc<Semaphore>,
-    sent_at: Arc<Vec<AtomicU64>>,
-    started: Instant,
-) -> Result<Finished, String> {
-    let mut seen = vec![false; messages as usize];
-    let mut latencies = Vec::with_capacity(messages as usize);
-    while latencies.len() < messages as usize {
+async fn receive_all<I: Inbox>(mut inbox: I, pair: usize, flight: Arc<Flight>) -> Result<Finished, String> {
+    let messages = flight.sent_at.len();
+    let mut seen = vec![false; messages];
+    let mut latencies = Vec::with_capacity(messages);
+    while latencies.len() < messages {
         let (id, receipt) = inbox
             .next()
             .await
             .map_err(|err| format!("pair {pair}, after {} of {messages} messages: {err}", latencies.len()))?;
-        let at = nanos_since(started);
+        let at = flight.now();
         let seq = (id & u64::from(u32::MAX)) as usize;
-        if id >> 32 == u64::from(run) && seq < seen.len() && !seen[seq] {
+        if id >> 32 == u64::from(flight.run) && seq < seen.len() && !seen[seq] {
             seen[seq] = true;
-            let sent = sent_at[seq].load(Ordering::Acquire);
+            let sent = flight.sent_at[seq].load(Ordering::Acquire);
             latencies.push(at.saturating_sub(sent) as f64 / 1e6);
-            credit.add_permits(1);
+            flight.credit.add_permits(1);
         }
         inbox.acknowledge(receipt).await?;
     }
