@@ -7,6 +7,7 @@ use futures_util::{StreamExt, TryStreamExt};
 
 use crate::api::Registered;
 use crate::ejabberd::Ejabberd;
+use crate::group::{self, GroupSample};
 use crate::pairs;
 use crate::parley::ParleyNode;
 use crate::report::Sample;
@@ -188,6 +189,19 @@ impl Contender {
         let grown = measure::resident_bytes(node.pid())?.saturating_sub(before);
         drop(held);
         Ok(Some((grown, took)))
+    }
+
+    /// Parley only: one sender into a group (`group.rs`).
+    pub(crate) async fn group(&self, shape: Row, timeout: Duration) -> Result<Option<GroupSample>, String> {
+        let Contender::Parley { node, accounts, .. } = self else {
+            return Ok(None);
+        };
+        if shape.users > accounts.len() {
+            return Err(format!("a group of {} needs as many accounts", shape.users));
+        }
+        group::run(node, accounts, shape.users, shape.messages, shape.window, timeout)
+            .await
+            .map(Some)
     }
 
     /// Whatever a row needs beyond accounts: Parley's DMs between partners.

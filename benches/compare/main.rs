@@ -19,6 +19,9 @@
 //!   another build of parley, named by `PARLEY_COMPARE_BASELINE`, for before/after figures from one run
 //! - `PARLEY_COMPARE_ACCOUNTS`: accounts registered, and idle connections held (default 2000)
 //! - `PARLEY_COMPARE_TIMEOUT_SECS`: bound on one run (default 300)
+//! - `PARLEY_COMPARE_GROUP`: Parley only, a group row as `members/M/W`: one sender into a GROUP whose
+//!   other members all acknowledge each message (default `200/100/8`; empty skips it), reported as
+//!   server CPU per delivered copy
 //! - `PARLEY_COMPARE_HELD_SOCKETS`: Parley only, how many idle authenticated sockets to hold at once
 //!   over those accounts, from several loopback addresses (default 0: skipped), for the memory of a
 //!   hundred thousand sockets
@@ -31,6 +34,7 @@
 mod api;
 mod contenders;
 mod ejabberd;
+mod group;
 mod measure;
 mod pairs;
 mod parley;
@@ -87,6 +91,7 @@ struct Settings {
     accounts: usize,
     timeout: Duration,
     held_sockets: usize,
+    group: Option<Row>,
 }
 
 impl Settings {
@@ -134,6 +139,11 @@ fn settings() -> Result<Settings, String> {
         accounts: setting("PARLEY_COMPARE_ACCOUNTS", "2000")?,
         timeout: Duration::from_secs(setting("PARLEY_COMPARE_TIMEOUT_SECS", "300")?),
         held_sockets: setting("PARLEY_COMPARE_HELD_SOCKETS", "0")?,
+        group: match std::env::var("PARLEY_COMPARE_GROUP").as_deref() {
+            Ok("") => None,
+            Ok(shape) => Some(shape.parse()?),
+            Err(_) => Some("200/100/8".parse()?),
+        },
     };
     let most_users = settings.most_users();
     if most_users > settings.accounts {
@@ -208,6 +218,23 @@ async fn compare(settings: Settings) -> Result<(), String> {
                 let sample = contender.run(*row, run_id, settings.timeout).await?;
                 eprintln!("    {sample}");
                 samples[r][c].push(sample);
+            }
+        }
+    }
+    if let Some(shape) = settings.group {
+        for contender in &contenders {
+            if let Some(sample) = contender.group(shape, settings.timeout).await? {
+                println!(
+                    "{}: group of {} members, {} messages, W = {}: {:.0} msgs/s, {:.3} ms server CPU per delivered copy, \
+                     p99 until the last member {:.1} ms",
+                    contender.name(),
+                    sample.members,
+                    sample.messages,
+                    shape.window,
+                    sample.per_second,
+                    sample.cpu_ms_per_copy,
+                    sample.p99_ms
+                );
             }
         }
     }

@@ -93,8 +93,8 @@ impl ParleyNode {
 
     /// Opens `count` idle authenticated sockets, spread over `accounts`, each read up to its
     /// `sync:complete`. One loopback source address gives about 28,000 ports, so the sockets come
-    /// from 127.0.0.1, 127.0.0.2, ... in turn (the node's open-file limit bounds how many it holds); the bench's own side reads in 256-byte steps so a
-    /// hundred thousand of them fit in its memory.
+    /// from 127.0.0.1, 127.0.0.2, ... in turn (the node's open-file limit bounds how many it holds);
+    /// the bench's own side reads in 256-byte steps so a hundred thousand of them fit in its memory.
     pub(crate) async fn hold(&self, accounts: &[Registered], count: usize) -> Result<Vec<HeldSocket>, String> {
         use futures_util::TryStreamExt;
         let addr: std::net::SocketAddr = self
@@ -120,24 +120,58 @@ impl ParleyNode {
 
     /// The DM between two accounts and the request body prefix every send into it shares.
     pub(crate) async fn dm(&self, sender: &Registered, receiver: &Registered) -> Result<String, String> {
+        self.conversation("DM", sender, std::slice::from_ref(receiver)).await
+    }
+
+    /// A conversation of `kind` made by `sender` with `others`, and the request body prefix every
+    /// send into it shares: one ciphertext per recipient device.
+    pub(crate) async fn conversation(
+        &self,
+        kind: &str,
+        sender: &Registered,
+        others: &[Registered],
+    ) -> Result<String, String> {
+        let participants: Vec<&str> = others.iter().map(|other| other.user_id.as_str()).collect();
+        let mut request = json!({ "type": kind, "participants": participants });
+        if kind == "GROUP" {
+            request["subject"] = json!("compare");
+        }
         let conversation = post_json(
             &self.http,
             &format!("{}/v1/conversations", self.base),
             Some(&sender.token),
-            &json!({ "type": "DM", "participants": [receiver.user_id] }),
+            &request,
         )
         .await?;
         let id = conversation["id"]
             .as_str()
             .ok_or_else(|| format!("no conversation id in {conversation}"))?;
         let bytes: Vec<u8> = (0..CIPHERTEXT_BYTES).map(|b| (b * 31) as u8).collect();
-        let ciphertexts = json!([{
-            "recipient_device_id": receiver.device_id,
-            "ciphertext": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes),
-        }]);
+        let ciphertext = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes);
+        let ciphertexts: Vec<Value> = others
+            .iter()
+            .map(|other| json!({ "recipient_device_id": other.device_id, "ciphertext": ciphertext }))
+            .collect();
         Ok(format!(
-            r#""conversation_id":"{id}","ciphertexts":{ciphertexts},"message_type":"text""#
+            r#""conversation_id":"{id}","ciphertexts":{},"message_type":"text""#,
+            Value::Array(ciphertexts)
         ))
+    }
+
+    /// Sends into a conversation with `window` requests at once.
+    pub(crate) fn outbox(&self, sender: &Registered, body_prefix: &str, window: usize) -> ParleyOutbox {
+        ParleyOutbox::start(
+            self.http.clone(),
+            format!("{}/v1/messages", self.base),
+            sender.token.clone(),
+            body_prefix.to_owned(),
+            window,
+        )
+    }
+
+    /// A user's socket, past its replay.
+    pub(crate) async fn inbox(&self, account: &Registered) -> Result<ParleyInbox, String> {
+        Ok(ParleyInbox::new(self.connect(account).await?))
     }
 
     /// Connects a sender and its partner.
@@ -148,18 +182,10 @@ impl ParleyNode {
         body_prefix: &str,
         window: usize,
     ) -> Result<Pair<ParleyOutbox, ParleyInbox, ParleyInbox>, String> {
-        let sender_socket = self.connect(sender).await?;
-        let receiver_socket = self.connect(receiver).await?;
         Ok(Pair {
-            outbox: ParleyOutbox::start(
-                self.http.clone(),
-                format!("{}/v1/messages", self.base),
-                sender.token.clone(),
-                body_prefix.to_owned(),
-                window,
-            ),
-            sender_inbox: ParleyInbox::new(sender_socket),
-            inbox: ParleyInbox::new(receiver_socket),
+            sender_inbox: self.inbox(sender).await?,
+            inbox: self.inbox(receiver).await?,
+            outbox: self.outbox(sender, body_prefix, window),
         })
     }
 }
