@@ -79,6 +79,25 @@ macro_rules! node_name {
     };
 }
 
+/// A user's handle as sent: `username@node-name` or a local username, with
+/// surrounding white space.
+macro_rules! handle {
+    () => {
+        concat!(
+            ws!(),
+            "*",
+            username!(),
+            "(?:",
+            space!(),
+            "*@",
+            node_name!(),
+            ")?",
+            ws!(),
+            "*"
+        )
+    };
+}
+
 /// A UUID in each form `Uuid::parse_str` reads, exactly as sent: plain, hyphenated, braced or as a URN.
 macro_rules! uuid {
     () => {
@@ -139,41 +158,9 @@ const SHAPES: [(&str, &str); 15] = [
     ),
     ("username", concat!("^", ws!(), "*", username!(), ws!(), "*$")),
     // `username@node-name`, or a local username.
-    (
-        "handle",
-        concat!(
-            "^",
-            ws!(),
-            "*",
-            username!(),
-            "(?:",
-            space!(),
-            "*@",
-            node_name!(),
-            ")?",
-            ws!(),
-            "*$"
-        ),
-    ),
+    ("handle", concat!("^", handle!(), "$")),
     // A user by id, or by handle (`protocol::api::UserRef`).
-    (
-        "user-ref",
-        concat!(
-            "^(?:",
-            uuid!(),
-            "|",
-            ws!(),
-            "*",
-            username!(),
-            "(?:",
-            space!(),
-            "*@",
-            node_name!(),
-            ")?",
-            ws!(),
-            "*)$"
-        ),
-    ),
+    ("user-ref", concat!("^(?:", uuid!(), "|", handle!(), ")$")),
     // `node::validate::phone`, or blank for none: `+` and 7 to 15 digits, with spaces, `-` and parentheses.
     (
         "phone",
