@@ -7,22 +7,7 @@ use crate::support::*;
 
 /// The real `parley node` process on a free port; returns the child, its base URL and its stdout so far.
 fn start_node(data_dir: &Path) -> (Child, String, Arc<Mutex<String>>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_parley"))
-        .args([
-            "node",
-            "--http",
-            "127.0.0.1:0",
-            "--dev",
-            "--rate-limits",
-            "off",
-            "--log",
-            "warn",
-            // Federation listens too; a free UDP port keeps parallel or restarted nodes apart.
-            "--p2p",
-            "/ip4/127.0.0.1/udp/0/quic-v1",
-            "--data-dir",
-        ])
-        .arg(data_dir)
+    let mut child = node_command(data_dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use libp2p::Multiaddr;
@@ -46,21 +46,9 @@ impl NodeSpec {
     /// Starts the real binary and returns once its HTTP listener is bound.
     fn start(&self) -> NodeProcess {
         let p2p = format!("/ip4/127.0.0.1/udp/{}/quic-v1", self.port);
-        let child = Command::new(env!("CARGO_BIN_EXE_parley"))
-            .args([
-                "node",
-                "--http",
-                "127.0.0.1:0",
-                "--dev",
-                "--rate-limits",
-                "off",
-                "--log",
-                "warn",
-            ])
-            .args(["--name", self.name, "--p2p", &p2p])
+        let child = node_command_on(&self.data_dir(), &p2p)
+            .args(["--name", self.name])
             .args(["--bootstrap", &self.bootstrap.to_string(), "--outbox-max-backoff", "1"])
-            .arg("--data-dir")
-            .arg(self.data_dir())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -198,6 +198,12 @@ impl User {
 /// The real `parley node` on a free port with a quiet log, rate limits off and its own data dir; add
 /// arguments or environment before handing it to `spawn_node`.
 pub fn node_command(data_dir: &std::path::Path) -> std::process::Command {
+    node_command_on(data_dir, "/ip4/127.0.0.1/udp/0/quic-v1")
+}
+
+/// `node_command` with its federation listening on `p2p` (a node that must keep its address across
+/// restarts).
+pub fn node_command_on(data_dir: &std::path::Path, p2p: &str) -> std::process::Command {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_parley"));
     command
         .args([
@@ -210,7 +216,7 @@ pub fn node_command(data_dir: &std::path::Path) -> std::process::Command {
             "--log",
             "warn",
         ])
-        .args(["--p2p", "/ip4/127.0.0.1/udp/0/quic-v1", "--data-dir"])
+        .args(["--p2p", p2p, "--data-dir"])
         .arg(data_dir);
     command
 }
