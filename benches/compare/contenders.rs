@@ -8,7 +8,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use crate::api::Registered;
 use crate::ejabberd::Ejabberd;
 use crate::group::{self, GroupSample};
-use crate::pairs;
+use crate::pairs::{self, Inbox, Outbox, Pair};
 use crate::parley::ParleyNode;
 use crate::report::Sample;
 use crate::xmpp::{XmppInbox, XmppSender};
@@ -18,7 +18,7 @@ use crate::{Row, measure};
 /// Registrations and connections made at once while setting up.
 const SETUP_CONCURRENCY: usize = 16;
 /// After a run, time for the last acknowledgements to be processed before the CPU is read.
-const SETTLE: Duration = Duration::from_millis(200);
+pub(crate) const SETTLE: Duration = Duration::from_millis(200);
 
 #[derive(Clone, Copy)]
 pub(crate) enum Kind {
@@ -218,9 +218,8 @@ impl Contender {
     }
 
     pub(crate) async fn run(&self, row: Row, run_id: u32, timeout: Duration) -> Result<Sample, String> {
-        let pid = self.pid();
         let pairs = row.users / 2;
-        let (outcome, cpu) = match self {
+        match self {
             Contender::Parley {
                 node, accounts, dms, ..
             } => {
@@ -228,24 +227,32 @@ impl Contender {
                 for (pair, body) in accounts[..row.users].chunks_exact(2).zip(dms) {
                     connected.push(node.pair(&pair[0], &pair[1], body, row.window).await?);
                 }
-                let before = measure::cpu_seconds(pid)?;
-                let outcome = pairs::run(connected, run_id, row.messages, row.window, timeout).await?;
-                tokio::time::sleep(SETTLE).await;
-                (outcome, measure::cpu_seconds(pid)? - before)
+                measured(node.pid(), connected, row, run_id, timeout).await
             }
             Contender::Ejabberd { server, accounts } => {
                 let mut connected = Vec::with_capacity(pairs);
                 for pair in accounts[..row.users].chunks_exact(2) {
                     connected.push(xmpp_workload::pair(server, &pair[0], &pair[1]).await?);
                 }
-                let before = measure::cpu_seconds(pid)?;
-                let outcome = pairs::run(connected, run_id, row.messages, row.window, timeout).await?;
-                tokio::time::sleep(SETTLE).await;
-                (outcome, measure::cpu_seconds(pid)? - before)
+                measured(server.pid(), connected, row, run_id, timeout).await
             }
-        };
-        // Only now, with the CPU read, may the run's sessions close.
-        drop(outcome.connections);
-        Ok(Sample::new(outcome.latencies, outcome.wall, cpu))
+        }
     }
+}
+
+/// Runs a row over connected pairs and reads the server's CPU time around it.
+async fn measured<O: Outbox, S: Inbox, I: Inbox>(
+    pid: u32,
+    connected: Vec<Pair<O, S, I>>,
+    row: Row,
+    run_id: u32,
+    timeout: Duration,
+) -> Result<Sample, String> {
+    let before = measure::cpu_seconds(pid)?;
+    let outcome = pairs::run(connected, run_id, row.messages, row.window, timeout).await?;
+    tokio::time::sleep(SETTLE).await;
+    let cpu = measure::cpu_seconds(pid)? - before;
+    // Only now, with the CPU read, may the run's sessions close.
+    drop(outcome.connections);
+    Ok(Sample::new(outcome.latencies, outcome.wall, cpu))
 }
