@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
-use simulations::{Endpoints, ProcessOptions, RunOptions, Scenario, Summary};
+use simulations::{Clock, Endpoints, ProcessOptions, RunOptions, Scenario, Summary};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Args, Debug)]
@@ -49,6 +49,13 @@ struct RunArgs {
     /// changes, floods or forgeries).
     #[arg(long, value_enum, default_value_t = Engine::InProcess)]
     engine: Engine,
+
+    /// Engine 1's clock. `simulated` (the default): processing takes no simulated time and idle
+    /// stretches are skipped, so a light run goes faster than the wall clock; the nodes share one core.
+    /// `wall`: the run takes its scenario's time on every core, processing delays included. Engine 2
+    /// always runs in wall time.
+    #[arg(long, value_enum)]
+    clock: Option<ClockArg>,
 
     #[command(flatten)]
     common: CommonArgs,
@@ -89,6 +96,12 @@ enum Engine {
     Processes,
 }
 
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ClockArg {
+    Simulated,
+    Wall,
+}
+
 pub(crate) fn run(args: SimulateArgs) -> anyhow::Result<()> {
     match args.command {
         Some(SimulateCommand::Export(export)) => export::run(export),
@@ -112,7 +125,14 @@ fn run_scenario(args: RunArgs) -> anyhow::Result<()> {
     });
     let mut options = RunOptions::new(&out);
     options.drain_timeout = Duration::from_secs(args.common.drain_secs);
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    options.clock = match args.clock {
+        Some(ClockArg::Simulated) if args.engine == Engine::Processes => {
+            anyhow::bail!("--clock simulated is engine 1's: the processes engine runs in wall time")
+        }
+        Some(ClockArg::Simulated) | None if args.engine == Engine::InProcess => Clock::Simulated,
+        _ => Clock::Wall,
+    };
+    let runtime = options.clock.runtime().context("starting the async runtime")?;
     let summary = match args.engine {
         Engine::InProcess => runtime.block_on(simulations::run(&scenario, &options))?,
         Engine::Processes => {

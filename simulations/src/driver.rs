@@ -163,7 +163,7 @@ impl Driver {
             scenario.duration()
         ));
         // The clock of the run starts once everyone is set up: planned times are from here.
-        let start = Instant::now();
+        let start = tokio::time::Instant::now();
         let shared = Arc::new(Shared {
             recorder: Arc::new(Recorder::new(start, plan.messages.len())),
             plan: plan.clone(),
@@ -182,7 +182,7 @@ impl Driver {
             endpoints: endpoints.clone(),
             duration: scenario.duration(),
             options: options.clone(),
-            start: tokio::time::Instant::from_std(start),
+            start,
             listeners,
         })
     }

@@ -1,7 +1,7 @@
 //! Engine 1: a whole federation in this process. Every node is the real `node::Services` on its own
 //! sled directory, with its own task set on the shared runtime; the nodes talk libp2p over the
 //! simulated network, and simulated users drive them through the services the gateway calls. Time is
-//! wall time.
+//! simulated (`Clock`) unless the run asks for wall time.
 
 mod attacks;
 mod clients;
@@ -42,6 +42,7 @@ use self::clients::{Addressing, SimUser, World};
 use self::cluster::Cluster;
 use self::listeners::Inbox;
 use crate::Error;
+use crate::clock::{Clock, Paused};
 use crate::network::{LinkModel, SimNetwork};
 use crate::plan::{FaultEvent, Plan};
 use crate::scenario::{LinkScope, NodeRef, Scenario};
@@ -60,21 +61,27 @@ pub struct RunOptions {
     pub drain_timeout: Duration,
     /// Print a progress line every few seconds (to stderr).
     pub progress: bool,
+    /// Engine 1's clock (engine 2 and the driver run in wall time); the runtime must suit it
+    /// (`Clock::runtime`).
+    pub clock: Clock,
 }
 
 impl RunOptions {
-    /// Outputs in `out_dir`, a minute to drain, progress shown.
+    /// Outputs in `out_dir`, a minute to drain, progress shown, simulated time.
     pub fn new(out_dir: impl Into<PathBuf>) -> Self {
         Self {
             out_dir: out_dir.into(),
             drain_timeout: Duration::from_secs(60),
             progress: true,
+            clock: Clock::default(),
         }
     }
 }
 
-/// Runs `scenario` in this process and writes its outputs; needs a multi-threaded tokio runtime.
+/// Runs `scenario` in this process and writes its outputs, on a runtime from `options.clock.runtime()`
+/// (whose clock is not paused already).
 pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<Summary, Error> {
+    let _paused = Paused::start(options.clock)?;
     let engine = |reason: String| Error::Engine(reason);
     let io = |path: &PathBuf| {
         let path = path.clone();
@@ -84,6 +91,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<Summary, E
     std::fs::create_dir_all(&data).map_err(io(&data))?;
     let plan = Plan::generate(scenario);
     let wall = Instant::now();
+    let simulated = tokio::time::Instant::now();
     let cpu_before = cpu_seconds();
 
     let names = scenario.nodes().names();
@@ -147,19 +155,19 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<Summary, E
     let user_nodes: Vec<usize> = plan.users.iter().map(|user| user.node).collect();
 
     // The clock of the run starts once everyone is set up: planned times are from here.
-    let start = Instant::now();
+    let start = tokio::time::Instant::now();
     let recorder = Arc::new(Recorder::new(start, plan.messages.len()));
     for (user, inbox) in users.iter().zip(inboxes.iter()) {
         listeners::connect(&cluster, user, inbox.clone(), recorder.clone()).await;
     }
-    let end = tokio::time::Instant::from_std(start) + scenario.duration();
+    let end = start + scenario.duration();
     let tally = Arc::new(attacks::Tally::default());
     let faults = tokio::spawn(inject_faults(
         cluster.clone(),
         (plan.clone(), links),
         (users.clone(), inboxes.clone()),
         (recorder.clone(), tally.clone()),
-        tokio::time::Instant::from_std(start),
+        start,
     ));
     let observations = Arc::new(Mutex::new(sampler::Observations::default()));
     let sampling = tokio::spawn(sampler::sample(
@@ -219,6 +227,9 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<Summary, E
         peak_rss_per_node_bytes: peak_rss / names.len().max(1) as u64,
     };
     let mut summary = Summary::new(scenario, &plan, "in-process", outcome.measure(), costs);
+    summary.real_time = options.clock.is_wall();
+    summary.simulated_seconds = simulated.elapsed().as_secs_f64();
+    summary.speed = summary.simulated_seconds / summary.wall_seconds.max(f64::EPSILON);
     summary.undecryptable = recorder.undecryptable_count();
     summary.attacks = tally.report();
     summary.dht_lookup = Latency::of(observed.lookups_ms.clone());

@@ -10,6 +10,7 @@
 //! across machines, with [`drive`] as its workload.
 #![deny(missing_docs, unreachable_pub)]
 
+mod clock;
 mod driver;
 mod engine;
 mod error;
@@ -21,6 +22,7 @@ mod processes;
 mod progress;
 mod scenario;
 
+pub use clock::Clock;
 pub use driver::{Endpoints, drive};
 pub use engine::{Attacks, Convergence, Latency, Refusal, RunOptions, Summary, run};
 pub use error::Error;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use simulations::{RunOptions, Scenario, Summary};
+use simulations::{Clock, RunOptions, Scenario, Summary};
 
 /// A three-node scenario with a fault appended; short enough for the suite.
 fn scenario(seed: u64, faults: &str) -> Scenario {
@@ -40,11 +40,18 @@ jitter = "2ms"
     Scenario::from_toml(&text).unwrap()
 }
 
+/// Runs `scenario` on the simulated clock (which needs the current-thread runtime `#[tokio::test]`
+/// gives).
 async fn run(scenario: &Scenario) -> (Summary, tempfile::TempDir) {
+    run_on(scenario, Clock::Simulated).await
+}
+
+async fn run_on(scenario: &Scenario, clock: Clock) -> (Summary, tempfile::TempDir) {
     let out = tempfile::tempdir().unwrap();
     let mut options = RunOptions::new(out.path());
     options.progress = false;
     options.drain_timeout = Duration::from_secs(90);
+    options.clock = clock;
     let summary = simulations::run(scenario, &options).await.unwrap();
     (summary, out)
 }
@@ -91,6 +98,8 @@ fn the_smoke_scenario_runs_from_the_command_line_and_delivers_everything_once_in
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.path().join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["scenario"], "smoke");
+    assert_eq!(summary["real_time"], false, "the simulated clock is the default");
+    assert!(summary["speed"].as_f64().unwrap() > 1.0, "{summary}");
     assert_eq!(summary["delivery_ratio"], 1.0, "{summary}");
     assert_eq!(summary["duplicates"], 0);
     assert_eq!(summary["out_of_order"], 0);
@@ -154,7 +163,7 @@ fn a_malformed_scenario_is_refused_naming_the_field() {
     assert!(stderr.contains("traffic.rate_per_user"), "{stderr}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn messages_queued_during_a_partition_arrive_after_it_heals() {
     let scenario = scenario(
         3,
@@ -196,7 +205,7 @@ count = 10
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn a_crashed_node_loses_nothing_it_acknowledged() {
     let scenario = scenario(
         4,
@@ -222,25 +231,61 @@ restart_after = "5s"
     assert!(while_down > 0, "nothing was sent to node-1 while it was down");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+fn counts(s: &Summary) -> (usize, usize, usize, usize, usize, usize, usize, usize) {
+    (
+        s.users,
+        s.conversations,
+        s.messages_planned,
+        s.messages_acknowledged,
+        s.deliveries_expected,
+        s.deliveries,
+        s.duplicates,
+        s.out_of_order,
+    )
+}
+
+#[tokio::test]
 async fn one_seed_gives_the_same_counts_twice() {
     let scenario = scenario(5, "");
     let (first, _a) = run(&scenario).await;
     let (second, _b) = run(&scenario).await;
-    let counts = |s: &Summary| {
-        (
-            s.users,
-            s.conversations,
-            s.messages_planned,
-            s.messages_acknowledged,
-            s.deliveries_expected,
-            s.deliveries,
-            s.duplicates,
-            s.out_of_order,
-        )
-    };
     assert_eq!(counts(&first), counts(&second));
     assert_everything_arrived(&first);
+}
+
+/// The simulated clock skips what the wall clock waits through, and only that: one scenario on both
+/// delivers the same, a cross-node copy still takes at least a link's latency, and only the wall-clock
+/// run takes its scenario's time.
+#[test]
+fn the_simulated_clock_runs_faster_than_the_wall_clock_and_delivers_the_same() {
+    let scenario = scenario(6, "");
+    let on = |clock: Clock| clock.runtime().unwrap().block_on(run_on(&scenario, clock)).0;
+    let (simulated, wall) = (on(Clock::Simulated), on(Clock::Wall));
+    assert_everything_arrived(&simulated);
+    assert_everything_arrived(&wall);
+    assert_eq!(counts(&simulated), counts(&wall));
+    assert!(!simulated.real_time && wall.real_time);
+    assert!(simulated.simulated_seconds >= 20.0, "{simulated:?}");
+    assert!(simulated.speed > 1.0, "{simulated:?}");
+    assert!(wall.wall_seconds >= 20.0, "{wall:?}");
+    let link_ms = 10.0 - 2.0;
+    for run in [&simulated, &wall] {
+        assert!(run.latency_cross_node.count > 0, "{run:?}");
+        assert!(run.latency_cross_node.p50_ms >= link_ms, "{run:?}");
+    }
+}
+
+#[test]
+fn the_simulated_clock_refuses_a_multi_threaded_runtime() {
+    let out = tempfile::tempdir().unwrap();
+    let mut options = RunOptions::new(out.path());
+    options.progress = false;
+    let refused = Clock::Wall
+        .runtime()
+        .unwrap()
+        .block_on(simulations::run(&scenario(7, ""), &options))
+        .unwrap_err();
+    assert!(refused.to_string().contains("current-thread runtime"), "{refused}");
 }
 
 #[test]

@@ -3,7 +3,9 @@
 //! the CSV files) is computed from this record after the run.
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 /// One planned message's fate at its sender.
 #[derive(Debug, Clone, Default)]

@@ -123,7 +123,7 @@ async fn time_lookup(cluster: &Cluster, turn: usize) -> Option<Option<f64>> {
     cluster
         .on_node(a, move |services| async move {
             let client = services.federation()?.clone();
-            let started = std::time::Instant::now();
+            let started = tokio::time::Instant::now();
             let found = tokio::time::timeout(LOOKUP_TIMEOUT, client.resolve(name)).await;
             Some(matches!(found, Ok(Ok(_))).then(|| started.elapsed().as_secs_f64() * 1000.0))
         })

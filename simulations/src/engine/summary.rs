@@ -54,8 +54,12 @@ pub struct Summary {
     pub seed: u64,
     /// Which engine ran it.
     pub engine: &'static str,
-    /// Whether simulated time is wall time (this engine runs in real time).
+    /// Whether simulated time is wall time (false on engine 1's simulated clock).
     pub real_time: bool,
+    /// Simulated time the whole run took, set-up and drain included (`wall_seconds` in real time).
+    pub simulated_seconds: f64,
+    /// `simulated_seconds / wall_seconds`: above 1, simulated time went faster than the wall clock.
+    pub speed: f64,
     /// User-hosting nodes.
     pub nodes: usize,
     /// Users, one device each.
@@ -164,6 +168,8 @@ impl Summary {
             seed: scenario.seed(),
             engine,
             real_time: true,
+            simulated_seconds: costs.wall_seconds,
+            speed: 1.0,
             nodes: scenario.nodes().names().len(),
             users: plan.users.len(),
             conversations: plan.conversations.len(),
