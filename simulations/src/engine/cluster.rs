@@ -19,6 +19,12 @@ use crate::network::SimNetwork;
 /// others; held for the node's default two minutes, those connections made a 300-node run hold a
 /// near-full mesh (45,000 connections), each with its pings and buffers.
 const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(20);
+/// Time between two nodes' starts. A node joining the DHT connects to a few hundred others within
+/// seconds (its bootstrap queries); 1,000 nodes starting at one instant of the simulated clock held
+/// all those connections at once. Spread out, as a real federation grows, each node's joining is mostly
+/// over (its connections idle and closed) before many more have joined, and the DHT's periodic
+/// refreshes are not synchronised either.
+const START_SPACING: Duration = Duration::from_millis(20);
 /// The longest outbox back-off: short enough that convergence after a heal is measured, not waited for.
 const OUTBOX_MAX_BACKOFF: Duration = Duration::from_secs(5);
 
@@ -62,6 +68,9 @@ impl Cluster {
             cluster.bootstraps().push(Some(task));
         }
         for index in 0..names.len() {
+            if index > 0 {
+                tokio::time::sleep(START_SPACING).await;
+            }
             let running = cluster.open(index).await?;
             cluster
                 .nodes
