@@ -1,7 +1,9 @@
 //! The durable per-destination outbox: every event for another node is written to sled in the same
 //! transaction as the change it reports, and a worker per destination delivers it in order, in batches,
 //! until that node acknowledges it. Failures back off exponentially (capped, with jitter) and the queue
-//! survives restarts; receivers deduplicate, so sending an event twice after a crash is harmless.
+//! survives restarts; receivers deduplicate, so sending an event twice after a crash is harmless. A
+//! worker whose queue stays empty retires, so a node that has talked to thousands of others keeps tasks
+//! only for those it has something for.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -24,8 +26,9 @@ const MAX_BATCH_EVENTS: usize = 64;
 const MAX_BATCH_BYTES: usize = 1024 * 1024;
 /// The first retry waits about this long; each failure doubles it up to the configured cap.
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
-/// An idle worker looks at its queue this often even without a wake-up.
-const IDLE_RECHECK: Duration = Duration::from_secs(30);
+/// A worker with nothing to send retires after this long without a wake-up (having looked at its queue
+/// once more, in case a wake-up was missed).
+const IDLE_RETIREMENT: Duration = Duration::from_secs(30);
 
 /// The oldest events queued for one node, with their keys (removed once delivered).
 struct Batch {
@@ -128,6 +131,28 @@ impl Outbox {
             .spawn(self.clone().work(client.clone(), node.clone(), notify));
     }
 
+    /// Removes an idle worker unless its queue has events. Under the workers' lock, which `wake` takes
+    /// before it looks for a worker: an event queued after this look finds no worker and starts one.
+    fn retire(&self, node: &NodeName) -> bool {
+        let mut workers = self.workers.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match self.next_batch(node) {
+            Ok(None) => {
+                workers.remove(node);
+                true
+            }
+            Ok(Some(_)) | Err(_) => false,
+        }
+    }
+
+    /// Destinations with a worker now.
+    #[cfg(test)]
+    fn workers(&self) -> usize {
+        self.workers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .len()
+    }
+
     /// Starts delivering: one worker for every destination with queued events.
     pub(crate) fn start(self: &Arc<Self>, client: Client) {
         if self.client.set(client).is_err() {
@@ -184,7 +209,10 @@ impl Outbox {
             let Batch { peer, keys, envelopes } = match self.next_batch(&node) {
                 Ok(Some(batch)) => batch,
                 Ok(None) => {
-                    let _ = tokio::time::timeout(IDLE_RECHECK, notify.notified()).await;
+                    let woken = tokio::time::timeout(IDLE_RETIREMENT, notify.notified()).await;
+                    if woken.is_err() && self.retire(&node) {
+                        return;
+                    }
                     continue;
                 }
                 Err(err) => {
@@ -223,5 +251,57 @@ impl Outbox {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::federation::{Change, MessageChange};
+    use protocol::{ConversationId, MessageId, UserId};
+
+    fn deleted() -> Event {
+        Event::Changed(MessageChange {
+            conversation_id: ConversationId::random(),
+            message_id: MessageId::random(),
+            by: UserId::random(),
+            at: chrono::Utc::now(),
+            change: Change::Deleted,
+        })
+    }
+
+    /// Waits (in paused time) until the outbox has delivered everything.
+    async fn drained(outbox: &Outbox) {
+        while outbox.total_depth() > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_worker_retires_and_a_later_event_starts_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), crate::DEFAULT_STORE_CACHE_BYTES).unwrap();
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let outbox = Arc::new(Outbox::new(store, key, Duration::from_secs(1), Tasks::default()));
+        let (client, requests) = Client::accepting_every_delivery();
+        outbox.start(client);
+        let to = Destination {
+            node: NodeName::new("node-b").unwrap(),
+            peer: PeerId::random(),
+        };
+
+        outbox.push(&to, &deleted()).unwrap();
+        drained(&outbox).await;
+        assert_eq!(outbox.workers(), 1, "the worker waits a while for more");
+        tokio::time::sleep(IDLE_RETIREMENT + Duration::from_secs(1)).await;
+        assert_eq!(outbox.workers(), 0, "an idle worker retired");
+
+        outbox.push(&to, &deleted()).unwrap();
+        drained(&outbox).await;
+        assert_eq!(
+            requests.load(std::sync::atomic::Ordering::SeqCst),
+            2,
+            "both events were delivered"
+        );
     }
 }

@@ -39,6 +39,32 @@ impl Client {
         self.call(|reply| Command::Request { peer, request, reply }).await?
     }
 
+    /// A client whose every delivery is accepted, with no network: for tests of what sends through it.
+    /// Counts the requests.
+    #[cfg(test)]
+    pub(crate) fn accepting_every_delivery() -> (Self, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        let (commands, mut incoming) = mpsc::channel(16);
+        let requests = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = requests.clone();
+        tokio::spawn(async move {
+            while let Some(command) = incoming.recv().await {
+                if let Command::Request {
+                    request: Request::Deliver { envelopes },
+                    reply,
+                    ..
+                } = command
+                {
+                    counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let _ = reply.send(Ok(Response::Accepted {
+                        applied: envelopes.len() as u32,
+                        rejected: Vec::new(),
+                    }));
+                }
+            }
+        });
+        (Self::new(commands), requests)
+    }
+
     async fn call<T>(&self, command: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, Error> {
         let (reply, answer) = oneshot::channel();
         self.commands.send(command(reply)).await.map_err(|_| Error::Stopped)?;
