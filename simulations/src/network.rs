@@ -2,7 +2,7 @@
 //! links, partitions and crashes of a scenario between them.
 //!
 //! Each node gets a [`SimNetwork::transport`]: libp2p's in-memory transport, upgraded as a real one
-//! is (multistream-select, then plaintext authentication, then yamux), with the link model in between
+//! is (multistream-select, then authentication, then yamux), with the link model in between
 //! the memory streams and the upgrades. Node `n` listens at [`SimNetwork::address`]`(n)`; a dialer
 //! knows the node it dials from that address, and sends its own index as the first 4 bytes of the
 //! connection so the listener knows it too (the dialer's address is an ephemeral port).
@@ -26,6 +26,7 @@
 //! dials through; broken connections stay broken.
 
 mod error;
+mod key_exchange;
 mod link;
 mod state;
 mod stream;
@@ -42,10 +43,11 @@ use libp2p::core::transport::{Boxed, Transport};
 use libp2p::core::upgrade::Version;
 use libp2p::identity::{Keypair, PeerId};
 use libp2p::multiaddr::{Multiaddr, Protocol};
-use libp2p::{plaintext, yamux};
+use libp2p::yamux;
 
 pub use link::LinkModel;
 
+use key_exchange::KeyExchange;
 use state::Shared;
 use transport::SimTransport;
 
@@ -57,7 +59,7 @@ pub struct LinkBytes {
     /// The receiving node.
     pub to: usize,
     /// Everything delivered from `from` to `to` over all their connections, upgrade framing
-    /// (multistream-select, plaintext handshake, yamux headers) included.
+    /// (multistream-select, the key exchange, yamux headers) included.
     pub bytes: u64,
 }
 
@@ -93,13 +95,13 @@ impl SimNetwork {
 
     /// The transport of node `node`, for its swarm: it listens only at [`Self::address`]`(node)`,
     /// dials the other nodes' addresses (with or without `/p2p/<peer>`), and authenticates as
-    /// `keypair` with plaintext (the simulation is not about transport encryption; the node's own
-    /// envelopes are still signed). Dropping it frees the address, so a restarted node listens again.
+    /// `keypair` by exchanging public keys in the clear (`key_exchange`; the simulation is not about
+    /// transport encryption, and the node's own envelopes are still signed). Dropping it frees the address, so a restarted node listens again.
     /// Connections need a tokio runtime. Panics if `node` is over 2³²−1.
     pub fn transport(&self, node: usize, keypair: &Keypair) -> Boxed<(PeerId, StreamMuxerBox)> {
         SimTransport::new(self.shared.clone(), node)
             .upgrade(Version::V1Lazy)
-            .authenticate(plaintext::Config::new(keypair))
+            .authenticate(KeyExchange::new(keypair))
             .multiplex(yamux::Config::default())
             .boxed()
     }
