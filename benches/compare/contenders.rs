@@ -17,8 +17,6 @@ use crate::{Row, measure};
 
 /// Registrations and connections made at once while setting up.
 const SETUP_CONCURRENCY: usize = 16;
-/// After a run, time for the last acknowledgements to be processed before the CPU is read.
-pub(crate) const SETTLE: Duration = Duration::from_millis(200);
 
 #[derive(Clone, Copy)]
 pub(crate) enum Kind {
@@ -250,7 +248,7 @@ async fn measured<O: Outbox, S: Inbox, I: Inbox>(
 ) -> Result<Sample, String> {
     let before = measure::cpu_seconds(pid)?;
     let outcome = pairs::run(connected, run_id, row.messages, row.window, timeout).await?;
-    tokio::time::sleep(SETTLE).await;
+    tokio::time::sleep(measure::SETTLE).await;
     let cpu = measure::cpu_seconds(pid)? - before;
     // Only now, with the CPU read, may the run's sessions close.
     drop(outcome.connections);

@@ -98,7 +98,7 @@ pub(crate) async fn run(
         .await
         .map_err(|_| format!("the group run did not finish within {timeout:?}"))??;
     let wall = fanout.started.elapsed();
-    tokio::time::sleep(crate::contenders::SETTLE).await;
+    tokio::time::sleep(crate::measure::SETTLE).await;
     let cpu = cpu_seconds(node.pid())? - cpu_before;
     draining.abort();
     drop(outbox);

@@ -1,8 +1,13 @@
 //! What is read from the servers' processes (CPU time and resident memory from `/proc`) and how
 //! samples are summarised.
 
+use std::time::Duration;
+
 /// Linux `CLK_TCK` (`getconf CLK_TCK`); 100 on every mainstream Linux configuration.
 const CLOCK_TICKS_PER_SEC: f64 = 100.0;
+
+/// After a run, time for the last acknowledgements to be processed before the CPU is read.
+pub(crate) const SETTLE: Duration = Duration::from_millis(200);
 
 /// CPU seconds (user + system, all threads) a process has used so far.
 pub(crate) fn cpu_seconds(pid: u32) -> Result<f64, String> {
