@@ -1,7 +1,8 @@
 //! `parley simulate <scenario>`: runs a whole federation from a scenario file, in this process (engine 1)
 //! or as node processes of this executable (`--engine processes`), and `parley simulate drive`: the
 //! workload alone against nodes run elsewhere. All write the same outputs (see `simulations/README.md`).
-//! `parley simulate export` writes what other engines need to run a scenario (`export.rs`).
+//! `parley simulate export` writes what other engines need to run a scenario (`export.rs`), and `parley
+//! simulate scaling` plots several runs' costs against their number of nodes.
 
 mod export;
 
@@ -31,6 +32,20 @@ enum SimulateCommand {
     /// elsewhere, and write the same outputs. Faults are not injected: whoever runs the nodes does that.
     /// The nodes must be fresh and should run with `--rate-limits off`.
     Drive(DriveArgs),
+    /// Plot how costs grow with the nodes across runs of one scenario at several sizes: wall time,
+    /// peak resident memory and CPU time per delivered copy against the number of nodes.
+    Scaling(ScalingArgs),
+}
+
+#[derive(Args, Debug)]
+struct ScalingArgs {
+    /// Run directories (or their `summary.json`), one per size.
+    #[arg(required = true)]
+    runs: Vec<PathBuf>,
+
+    /// The SVG to write.
+    #[arg(long, default_value = "scaling.svg")]
+    out: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -106,6 +121,11 @@ pub(crate) fn run(args: SimulateArgs) -> anyhow::Result<()> {
     match args.command {
         Some(SimulateCommand::Export(export)) => export::run(export),
         Some(SimulateCommand::Drive(drive)) => run_driver(drive),
+        Some(SimulateCommand::Scaling(scaling)) => {
+            let runs = simulations::plot_scaling(&scaling.runs, &scaling.out)?;
+            println!("{runs} runs plotted in {}", scaling.out.display());
+            Ok(())
+        }
         None => run_scenario(args.run),
     }
 }

@@ -11,9 +11,13 @@ mod delivery;
 mod index;
 mod latency;
 mod outbox;
+mod scaling;
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use crate::Error;
+use scaling::ScalePoint;
 
 /// One delivered copy.
 #[derive(Debug, Clone, Default)]
@@ -112,6 +116,36 @@ pub(crate) fn write_index(
     plots: &[(String, String)],
 ) -> std::io::Result<()> {
     index::write(dir, title, summary_json, plots)
+}
+
+/// Draws into `out` how costs grow with the nodes across `runs` (run directories, or their
+/// `summary.json`): wall time, peak resident memory and CPU time per delivered copy against the number
+/// of nodes, on logarithmic axes. Returns how many runs it drew.
+pub fn plot_scaling(runs: &[PathBuf], out: &Path) -> Result<usize, Error> {
+    let mut points = Vec::with_capacity(runs.len());
+    for run in runs {
+        let path = if run.is_dir() {
+            run.join("summary.json")
+        } else {
+            run.clone()
+        };
+        let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let point = serde_json::from_str(&text).ok().as_ref().and_then(ScalePoint::of);
+        points.push(point.ok_or_else(|| {
+            Error::Engine(format!(
+                "{}: not a run's summary.json (it needs nodes, wall_seconds, peak_rss_bytes, cpu_seconds and deliveries)",
+                path.display()
+            ))
+        })?);
+    }
+    scaling::plot(out, &points).map_err(|source| Error::Io {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    Ok(points.len())
 }
 
 /// Writes `timeseries.csv` from the samples: header

@@ -27,6 +27,7 @@ pub use driver::{Endpoints, drive};
 pub use engine::{Attacks, Convergence, Latency, Refusal, RunOptions, Summary, run};
 pub use error::Error;
 pub use export::{ExportOptions, Target, export};
+pub use figures::plot_scaling;
 pub use network::{LinkBytes, LinkModel, SimNetwork};
 pub use plan::{ConversationKind, FaultEvent, Plan, PlannedConversation, PlannedMessage, PlannedUser, TimedFault};
 pub use processes::{ProcessOptions, run_processes};

@@ -565,3 +565,40 @@ async fn the_driver_alone_drives_nodes_someone_else_runs() {
     assert!(summary.latency_cross_node.count > 0, "{summary:?}");
     assert!(dir.path().join("run/deliveries.csv").is_file());
 }
+
+#[test]
+fn runs_of_several_sizes_plot_their_scaling_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut runs = Vec::new();
+    for nodes in [2, 4] {
+        let scenario = dir.path().join(format!("{nodes}.toml"));
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/simulations/scenarios/smoke.toml"))
+            .unwrap()
+            .replace("count = 4 ", &format!("count = {nodes} "));
+        std::fs::write(&scenario, text).unwrap();
+        let out = dir.path().join(format!("run-{nodes}"));
+        let (ok, stderr) = parley_simulate(
+            &[scenario.as_os_str(), "--out".as_ref(), out.as_os_str()],
+            Duration::from_secs(120),
+        );
+        assert!(ok, "{stderr}");
+        runs.push(out);
+    }
+    let svg = dir.path().join("scaling.svg");
+    let mut args: Vec<&std::ffi::OsStr> = vec!["scaling".as_ref()];
+    args.extend(runs.iter().map(|run| run.as_os_str()));
+    args.extend(["--out".as_ref(), svg.as_os_str()]);
+    let (ok, stderr) = parley_simulate(&args, Duration::from_secs(30));
+    assert!(ok, "{stderr}");
+    let drawn = std::fs::read_to_string(&svg).unwrap();
+    assert!(drawn.trim_start().starts_with("<svg"), "{drawn}");
+    for panel in ["Wall time", "Peak resident memory", "CPU time per delivered copy"] {
+        assert!(drawn.contains(panel), "{panel} missing");
+    }
+    assert_eq!(drawn.matches("<circle").count(), 3 * 2, "a point per run in each panel");
+
+    let not_a_run = dir.path().to_path_buf();
+    let (ok, stderr) = parley_simulate(&["scaling".as_ref(), not_a_run.as_os_str()], Duration::from_secs(30));
+    assert!(!ok);
+    assert!(stderr.contains("summary.json"), "{stderr}");
+}

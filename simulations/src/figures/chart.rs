@@ -54,12 +54,17 @@ pub(super) type TimeChart<'a, 'b, Y> = ChartContext<'a, SVGBackend<'b>, Cartesia
 /// What drawing returns; turned into an `io::Error` once, in [`render`].
 pub(super) type Drawn = Result<(), DrawingAreaErrorKind<io::Error>>;
 
-/// Draws a figure into a string, then writes it: the backend's own file output reports errors only
-/// when dropped, where they would be lost.
+/// Draws a figure of the usual size into a string, then writes it: the backend's own file output
+/// reports errors only when dropped, where they would be lost.
 pub(super) fn render(path: &Path, draw: impl FnOnce(&Area<'_>) -> Drawn) -> io::Result<()> {
+    render_sized(path, SIZE, draw)
+}
+
+/// [`render`] on a canvas of `size` pixels.
+pub(super) fn render_sized(path: &Path, size: (u32, u32), draw: impl FnOnce(&Area<'_>) -> Drawn) -> io::Result<()> {
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
         root.fill(&WHITE).map_err(io::Error::other)?;
         draw(&root).map_err(io::Error::other)?;
         root.present().map_err(io::Error::other)?;
