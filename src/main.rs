@@ -29,13 +29,21 @@ enum Command {
     Client(client_command::ClientCommand),
 }
 
-fn main() -> anyhow::Result<()> {
+/// A failure is one line on stderr, its causes after colons (`parley: <what>: <why>`), and exit code 1.
+fn main() -> std::process::ExitCode {
     allocator::tune();
     let cli = Cli::parse();
-    match cli.command {
+    let outcome = match cli.command {
         Command::Node(args) => node_command::run(args),
         Command::Bootstrap(args) => bootstrap_command::run(args),
         Command::Simulate(args) => simulate_command::run(args),
         Command::Client(command) => client_command::run(command),
+    };
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("parley: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }

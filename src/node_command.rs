@@ -188,17 +188,31 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
         let services = Arc::new(
             Services::open(config).with_context(|| format!("opening the data dir {}", args.data_dir.display()))?,
         );
-        let listener = tokio::net::TcpListener::bind(args.http)
-            .await
-            .with_context(|| format!("binding {}", args.http))?;
+        let listener = tokio::net::TcpListener::bind(args.http).await.map_err(|err| {
+            if err.kind() == std::io::ErrorKind::AddrInUse {
+                anyhow::anyhow!(
+                    "{} is already in use (by another node on this machine?): give this node another \
+                     address with --http, e.g. --http 127.0.0.1:8081",
+                    args.http
+                )
+            } else {
+                anyhow::anyhow!("listening on {}: {err}", args.http)
+            }
+        })?;
         let address = listener.local_addr()?;
+        let federation = services.start_federation().map_err(|err| match err {
+            node::federation::Error::AddressInUse(_) => anyhow::anyhow!(
+                "{err}: give this node another UDP port with --p2p, e.g. --p2p /ip4/0.0.0.0/udp/4434/quic-v1"
+            ),
+            other => anyhow::Error::new(other),
+        })?;
+        // Said only once both listeners are up: whoever waits for this line can use the node.
         say(&format!(
             "parley node serving http://{address} (data dir {})",
             args.data_dir.display()
         ));
         tracing::info!(%address, dev = args.dev, "node started");
         let maintenance = tokio::spawn(services.clone().run_background());
-        let federation = services.start_federation().context("starting federation")?;
         if let Some(local) = services.federation() {
             let local = local.local_node().await?;
             say(&format!("federation: node {} (peer id {})", local.name, local.peer_id));

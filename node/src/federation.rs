@@ -48,6 +48,9 @@ pub enum Error {
     /// The swarm could not be built or could not listen.
     #[error("federation could not start: {0}")]
     Start(String),
+    /// Another socket holds the address the federation was to listen on.
+    #[error("federation could not start: {0} is already in use (by another node on this machine?)")]
+    AddressInUse(Multiaddr),
     /// The event loop is not running (shut down).
     #[error("federation is not running")]
     Stopped,
@@ -269,7 +272,7 @@ pub(crate) fn start(
     );
     swarm
         .listen_on(config.p2p_listen.clone())
-        .map_err(|err| Error::Start(format!("listening on {}: {err}", config.p2p_listen)))?;
+        .map_err(|err| listen_failure(&config.p2p_listen, &err))?;
     tracing::info!(%name, %peer_id, listen = %config.p2p_listen, "federation starting");
     let (commands_tx, commands) = mpsc::channel(COMMAND_QUEUE);
     let (inbound_tx, inbound) = mpsc::channel(event_loop::MAX_INBOUND_IN_FLIGHT);
@@ -288,6 +291,46 @@ pub(crate) fn start(
         handle: Handle { stop, task },
         inbound,
     })
+}
+
+/// Why listening on `address` failed, in words. libp2p's transport error displays as nothing and keeps
+/// the reason in its source; the transport wraps its own error in an `io::Error`, and QUIC's wraps the
+/// socket's `io::Error` transparently, and neither shows up as a source: the chain is walked through
+/// all three.
+fn listen_failure(address: &Multiaddr, err: &libp2p::TransportError<std::io::Error>) -> Error {
+    let mut causes: Vec<&(dyn std::error::Error + 'static)> = Vec::new();
+    let mut next: Option<&(dyn std::error::Error + 'static)> = match err {
+        libp2p::TransportError::Other(io) => Some(io),
+        libp2p::TransportError::MultiaddrNotSupported(_) => None,
+    };
+    while let Some(cause) = next {
+        causes.push(cause);
+        next = if let Some(inner) = cause.downcast_ref::<std::io::Error>().and_then(std::io::Error::get_ref) {
+            Some(inner)
+        } else if let Some(libp2p::quic::Error::Io(socket)) = cause.downcast_ref::<libp2p::quic::Error>() {
+            Some(socket)
+        } else {
+            cause.source()
+        };
+    }
+    let in_use = causes.iter().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::AddrInUse)
+    });
+    if in_use {
+        return Error::AddressInUse(address.clone());
+    }
+    let mut reason = err.to_string();
+    for cause in causes.iter().map(ToString::to_string) {
+        if !cause.is_empty() && !reason.contains(&cause) {
+            if !reason.is_empty() {
+                reason.push_str(": ");
+            }
+            reason.push_str(&cause);
+        }
+    }
+    Error::Start(format!("listening on {address}: {reason}"))
 }
 
 #[cfg(test)]

@@ -164,7 +164,7 @@ impl Services {
     /// service that reaches other nodes and starts answering their requests. Kept apart from `open` so
     /// nodes that do not federate (most tests) bind no UDP port. Keep the returned handle to keep the
     /// swarm running.
-    pub fn start_federation(self: &Arc<Self>) -> Result<federation::Handle> {
+    pub fn start_federation(self: &Arc<Self>) -> std::result::Result<federation::Handle, federation::Error> {
         self.start_federation_over(federation::quic)
     }
 
@@ -173,7 +173,7 @@ impl Services {
     pub fn start_federation_over(
         self: &Arc<Self>,
         transport: impl FnOnce(&libp2p::identity::Keypair) -> federation::Transport,
-    ) -> Result<federation::Handle> {
+    ) -> std::result::Result<federation::Handle, federation::Error> {
         let network = federation::start(
             self.identity.clone(),
             self.remote.local().node.clone(),
@@ -181,10 +181,9 @@ impl Services {
             self.store.clone(),
             transport,
             &self.tasks,
-        )
-        .map_err(|err| crate::Error::Internal(err.to_string()))?;
+        )?;
         if !self.remote.connect(network.client.clone()) {
-            return Err(crate::Error::Conflict("federation is already running".into()));
+            return Err(federation::Error::Start("it is already running".into()));
         }
         self.tasks.spawn(crate::inbound::serve(self.clone(), network.inbound));
         self.calls.federate(network.client.clone(), &self.tasks);

@@ -31,6 +31,7 @@ mod openapi;
 mod rich_messages;
 mod schema_conformance;
 mod simulate;
+mod startup;
 mod support;
 mod users;
 mod webhooks;

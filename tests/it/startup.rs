@@ -1,0 +1,89 @@
+//! `parley node` refusing to start says why and what to do, in one line, and never claims to be
+//! serving first.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::support::{node_command_on, spawn_node};
+
+/// Runs a node that must fail to start; returns its stdout and stderr.
+fn refused(command: &mut Command) -> (String, String) {
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("parley starts");
+    let output = wait_with_limit(child, Duration::from_secs(60));
+    assert!(!output.status.success(), "the node should have refused to start");
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn wait_with_limit(mut child: std::process::Child, limit: Duration) -> std::process::Output {
+    let deadline = std::time::Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() >= deadline {
+            child.kill().unwrap();
+            panic!("the node did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// A UDP port nobody holds right now.
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn a_federation_port_in_use_is_named_with_what_to_do() {
+    let first_dir = tempfile::tempdir().unwrap();
+    let p2p = format!("/ip4/127.0.0.1/udp/{}/quic-v1", free_udp_port());
+    let (mut first, url) = spawn_node(node_command_on(first_dir.path(), &p2p));
+    assert!(url.is_some(), "the first node serves");
+
+    let second_dir = tempfile::tempdir().unwrap();
+    let (stdout, stderr) = refused(&mut node_command_on(second_dir.path(), &p2p));
+    first.kill().unwrap();
+    let _ = first.wait();
+    assert!(!stdout.contains("serving"), "claimed to serve: {stdout}");
+    let line = stderr
+        .lines()
+        .find(|line| line.starts_with("parley: "))
+        .unwrap_or_default();
+    assert!(line.contains(&format!("{p2p} is already in use")), "{stderr}");
+    assert!(line.contains("--p2p"), "says what to do: {stderr}");
+}
+
+#[test]
+fn an_http_port_in_use_is_named_with_what_to_do() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_parley"));
+    command
+        .args([
+            "node",
+            "--http",
+            &address,
+            "--p2p",
+            "/ip4/127.0.0.1/udp/0/quic-v1",
+            "--data-dir",
+        ])
+        .arg(dir.path());
+    let (stdout, stderr) = refused(&mut command);
+    assert!(!stdout.contains("serving"), "claimed to serve: {stdout}");
+    let line = stderr
+        .lines()
+        .find(|line| line.starts_with("parley: "))
+        .unwrap_or_default();
+    assert!(line.contains(&format!("{address} is already in use")), "{stderr}");
+    assert!(line.contains("--http"), "says what to do: {stderr}");
+}
