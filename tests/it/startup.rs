@@ -53,13 +53,7 @@ fn a_federation_port_in_use_is_named_with_what_to_do() {
     let (stdout, stderr) = refused(&mut node_command_on(second_dir.path(), &p2p));
     first.kill().unwrap();
     let _ = first.wait();
-    assert!(!stdout.contains("serving"), "claimed to serve: {stdout}");
-    let line = stderr
-        .lines()
-        .find(|line| line.starts_with("parley: "))
-        .unwrap_or_default();
-    assert!(line.contains(&format!("{p2p} is already in use")), "{stderr}");
-    assert!(line.contains("--p2p"), "says what to do: {stderr}");
+    assert_names_the_taken_address(&stdout, &stderr, &p2p, "--p2p");
 }
 
 #[test]
@@ -79,11 +73,16 @@ fn an_http_port_in_use_is_named_with_what_to_do() {
         ])
         .arg(dir.path());
     let (stdout, stderr) = refused(&mut command);
+    assert_names_the_taken_address(&stdout, &stderr, &address, "--http");
+}
+
+/// The node never said it was serving, and its one error line names `address` and the `flag` to change.
+fn assert_names_the_taken_address(stdout: &str, stderr: &str, address: &str, flag: &str) {
     assert!(!stdout.contains("serving"), "claimed to serve: {stdout}");
     let line = stderr
         .lines()
         .find(|line| line.starts_with("parley: "))
         .unwrap_or_default();
     assert!(line.contains(&format!("{address} is already in use")), "{stderr}");
-    assert!(line.contains("--http"), "says what to do: {stderr}");
+    assert!(line.contains(flag), "says what to do: {stderr}");
 }
