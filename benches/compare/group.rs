@@ -4,14 +4,12 @@
 //! server CPU per delivered copy.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-
-use tokio::sync::Semaphore;
 
 use crate::api::Registered;
 use crate::measure::{cpu_seconds, quantile};
-use crate::pairs::{Inbox, Outbox};
+use crate::pairs::{Flight, Inbox};
 use crate::parley::ParleyNode;
 
 /// What one group run measured.
@@ -27,20 +25,12 @@ pub(crate) struct GroupSample {
 
 /// Shared by the sender and every member's reader.
 struct Fanout {
-    credit: Semaphore,
-    sent_at: Vec<AtomicU64>,
+    flight: Flight,
     /// Members that have seen each message.
     seen_by: Vec<AtomicUsize>,
     /// Milliseconds from send to the last member, per message, once complete.
     done_ms: std::sync::Mutex<Vec<f64>>,
-    started: Instant,
     recipients: usize,
-}
-
-impl Fanout {
-    fn now(&self) -> u64 {
-        u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX)
-    }
 }
 
 /// Runs `messages` sends from `accounts[0]` into a new group of `accounts[..members]`.
@@ -62,12 +52,11 @@ pub(crate) async fn run(
     let mut drain = node.inbox(sender).await?;
     let draining = tokio::spawn(async move { while drain.next().await.is_ok() {} });
     let mut outbox = node.outbox(sender, &body, window);
+    // Run 0: a group row runs once on a fresh group, so no earlier run's message can turn up.
     let fanout = Arc::new(Fanout {
-        credit: Semaphore::new(window),
-        sent_at: (0..messages).map(|_| AtomicU64::new(0)).collect(),
+        flight: Flight::new(window, messages, 0, Instant::now()),
         seen_by: (0..messages).map(|_| AtomicUsize::new(0)).collect(),
         done_ms: std::sync::Mutex::new(Vec::with_capacity(messages as usize)),
-        started: Instant::now(),
         recipients: others.len(),
     });
     let cpu_before = cpu_seconds(node.pid())?;
@@ -75,19 +64,7 @@ pub(crate) async fn run(
     for reader in readers {
         tasks.spawn(read_all(reader, fanout.clone()));
     }
-    let sending = async {
-        for seq in 0..messages {
-            fanout
-                .credit
-                .acquire()
-                .await
-                .map_err(|err| format!("window closed: {err}"))?
-                .forget();
-            fanout.sent_at[seq as usize].store(fanout.now(), Ordering::Release);
-            outbox.send(u64::from(seq)).await?;
-        }
-        Ok::<_, String>(())
-    };
+    let sending = fanout.flight.send_all(&mut outbox);
     let receiving = async {
         while let Some(reader) = tasks.join_next().await {
             reader.map_err(|err| format!("a member's reader failed: {err}"))??;
@@ -97,7 +74,7 @@ pub(crate) async fn run(
     tokio::time::timeout(timeout, async { tokio::try_join!(sending, receiving) })
         .await
         .map_err(|_| format!("the group run did not finish within {timeout:?}"))??;
-    let wall = fanout.started.elapsed();
+    let wall = fanout.flight.started.elapsed();
     tokio::time::sleep(crate::measure::SETTLE).await;
     let cpu = cpu_seconds(node.pid())? - cpu_before;
     draining.abort();
@@ -116,20 +93,17 @@ pub(crate) async fn run(
 
 /// One member's socket: counts each message once and acknowledges it.
 async fn read_all<I: Inbox>(mut inbox: I, fanout: Arc<Fanout>) -> Result<(), String> {
-    let messages = fanout.sent_at.len();
+    let messages = fanout.flight.messages();
     let mut seen = vec![false; messages];
     let mut count = 0;
     while count < messages {
         let (id, receipt) = inbox.next().await?;
-        let seq = id as usize;
-        if seq < messages && !seen[seq] {
+        if let Some(seq) = fanout.flight.seq_of(id).filter(|seq| !seen[*seq]) {
             seen[seq] = true;
             count += 1;
             if fanout.seen_by[seq].fetch_add(1, Ordering::AcqRel) + 1 == fanout.recipients {
-                let sent = fanout.sent_at[seq].load(Ordering::Acquire);
-                let ms = fanout.now().saturating_sub(sent) as f64 / 1e6;
+                let ms = fanout.flight.arrived(seq);
                 fanout.done_ms.lock().map_err(|_| "a reader panicked")?.push(ms);
-                fanout.credit.add_permits(1);
             }
         }
         inbox.acknowledge(receipt).await?;

@@ -78,12 +78,7 @@ where
     let mut tasks = tokio::task::JoinSet::new();
     let mut drains = tokio::task::JoinSet::new();
     for (index, pair) in pairs.into_iter().enumerate() {
-        let flight = Arc::new(Flight {
-            credit: Semaphore::new(window),
-            sent_at: (0..messages).map(|_| AtomicU64::new(0)).collect(),
-            started,
-            run,
-        });
+        let flight = Arc::new(Flight::new(window, messages, run, started));
         drains.spawn(drain(pair.sender_inbox, stop.clone()));
         tasks.spawn(send_all(pair.outbox, flight.clone()));
         tasks.spawn(receive_all(pair.inbox, index, flight));
@@ -119,37 +114,71 @@ where
     })
 }
 
-/// What a pair's sender and receiver share: the window's credit and when each message left.
-struct Flight {
+/// What a sender and its readers share: the window's credit and when each message left. The group
+/// row uses it too, with the last member to see a message as its arrival.
+pub(crate) struct Flight {
     credit: Semaphore,
     /// Nanoseconds from `started` at which each message was sent.
     sent_at: Vec<AtomicU64>,
-    started: Instant,
+    pub(crate) started: Instant,
     run: u32,
 }
 
 impl Flight {
+    /// `messages` messages of run `run`, at most `window` in flight, timed from `started`.
+    pub(crate) fn new(window: usize, messages: u32, run: u32, started: Instant) -> Self {
+        Self {
+            credit: Semaphore::new(window),
+            sent_at: (0..messages).map(|_| AtomicU64::new(0)).collect(),
+            started,
+            run,
+        }
+    }
+
+    pub(crate) fn messages(&self) -> usize {
+        self.sent_at.len()
+    }
+
     fn now(&self) -> u64 {
         u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// Sends every message through `outbox`, each once the window has room, noting when it left.
+    pub(crate) async fn send_all<O: Outbox>(&self, outbox: &mut O) -> Result<(), String> {
+        for seq in 0..self.messages() as u32 {
+            self.credit
+                .acquire()
+                .await
+                .map_err(|err| format!("window closed: {err}"))?
+                .forget();
+            self.sent_at[seq as usize].store(self.now(), Ordering::Release);
+            outbox.send(message_id(self.run, seq)).await?;
+        }
+        Ok(())
+    }
+
+    /// The message an id names, if it is one of this run's.
+    pub(crate) fn seq_of(&self, id: u64) -> Option<usize> {
+        let seq = (id & u64::from(u32::MAX)) as usize;
+        (id >> 32 == u64::from(self.run) && seq < self.messages()).then_some(seq)
+    }
+
+    /// Message `seq` has arrived: milliseconds since it was sent, and room for one more in flight.
+    pub(crate) fn arrived(&self, seq: usize) -> f64 {
+        let sent = self.sent_at[seq].load(Ordering::Acquire);
+        let ms = self.now().saturating_sub(sent) as f64 / 1e6;
+        self.credit.add_permits(1);
+        ms
     }
 }
 
 async fn send_all<O: Outbox>(mut outbox: O, flight: Arc<Flight>) -> Result<Finished, String> {
-    for seq in 0..flight.sent_at.len() as u32 {
-        flight
-            .credit
-            .acquire()
-            .await
-            .map_err(|err| format!("window closed: {err}"))?
-            .forget();
-        flight.sent_at[seq as usize].store(flight.now(), Ordering::Release);
-        outbox.send(message_id(flight.run, seq)).await?;
-    }
+    flight.send_all(&mut outbox).await?;
     Ok(Finished::Sender(Box::new(outbox)))
 }
 
 async fn receive_all<I: Inbox>(mut inbox: I, pair: usize, flight: Arc<Flight>) -> Result<Finished, String> {
-    let messages = flight.sent_at.len();
+    let messages = flight.messages();
     let mut seen = vec![false; messages];
     let mut latencies = Vec::with_capacity(messages);
     while latencies.len() < messages {
@@ -157,13 +186,9 @@ async fn receive_all<I: Inbox>(mut inbox: I, pair: usize, flight: Arc<Flight>) -
             .next()
             .await
             .map_err(|err| format!("pair {pair}, after {} of {messages} messages: {err}", latencies.len()))?;
-        let at = flight.now();
-        let seq = (id & u64::from(u32::MAX)) as usize;
-        if id >> 32 == u64::from(flight.run) && seq < seen.len() && !seen[seq] {
+        if let Some(seq) = flight.seq_of(id).filter(|seq| !seen[*seq]) {
             seen[seq] = true;
-            let sent = flight.sent_at[seq].load(Ordering::Acquire);
-            latencies.push(at.saturating_sub(sent) as f64 / 1e6);
-            flight.credit.add_permits(1);
+            latencies.push(flight.arrived(seq));
         }
         inbox.acknowledge(receipt).await?;
     }
