@@ -96,7 +96,8 @@ impl SimNetwork {
     /// The transport of node `node`, for its swarm: it listens only at [`Self::address`]`(node)`,
     /// dials the other nodes' addresses (with or without `/p2p/<peer>`), and authenticates as
     /// `keypair` by exchanging public keys in the clear (`key_exchange`; the simulation is not about
-    /// transport encryption, and the node's own envelopes are still signed). Dropping it frees the address, so a restarted node listens again.
+    /// transport encryption, and the node's own envelopes are still signed). Dropping it frees the
+    /// address, so a restarted node listens again.
     /// Connections need a tokio runtime. Panics if `node` is over 2³²−1.
     pub fn transport(&self, node: usize, keypair: &Keypair) -> Boxed<(PeerId, StreamMuxerBox)> {
         SimTransport::new(self.shared.clone(), node)
