@@ -71,6 +71,10 @@ pub struct LocalNode {
     pub peer_id: String,
     /// Addresses its swarm listens on.
     pub listen_addresses: Vec<String>,
+    /// Lookups of other nodes' names it has sent to the DHT since it started: a lookup of a node it
+    /// is connected to and has pinned is answered without one, so this grows with new contacts, not
+    /// with traffic.
+    pub name_lookups: u64,
 }
 
 /// Another node this node knows of (`GET /v1/federation/peers`).

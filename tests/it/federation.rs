@@ -197,6 +197,19 @@ async fn nodes_find_each_other_through_the_bootstrap_node_and_resolve_users() {
     })
     .await;
 
+    // Once connected to C, A looks C up from its pin: the connection authenticated C already, so
+    // asking the DHT again could only confirm it.
+    let lookups = || async {
+        let data = assert_ok(operator.api.get("/v1/federation/node").await, StatusCode::OK);
+        data["name_lookups"].as_u64().unwrap()
+    };
+    let before = lookups().await;
+    assert!(before >= 1, "the first lookup of node-c asked the DHT");
+    for _ in 0..3 {
+        assert_eq!(resolve(&a, "node-c").await.peer_id, c.peer_id);
+    }
+    assert_eq!(lookups().await, before);
+
     // An unknown name is reported as such, not hung on.
     let unknown = tokio::time::timeout(WAIT, client.resolve(NodeName::new("node-zz").unwrap()))
         .await

@@ -27,6 +27,9 @@ pub(crate) struct FederationNode {
     peer_id: String,
     /// Multiaddrs its swarm listens on.
     listen_addresses: Vec<String>,
+    /// Lookups of other nodes' names sent to the DHT since the node started (a node it is connected
+    /// to is looked up without one).
+    name_lookups: u64,
 }
 
 /// A node this node knows of.
@@ -85,6 +88,7 @@ pub(crate) async fn node(State(state): State<AppState>, Auth(_actor): Auth) -> A
         name: local.name,
         peer_id: local.peer_id,
         listen_addresses: local.listen_addresses,
+        name_lookups: local.name_lookups,
     })
 }
 

@@ -106,6 +106,8 @@ pub(crate) struct EventLoop {
     /// small) leave it to the refresh timer. Republishing after each one made a federation's start a
     /// storm of queries: every node joining set off bootstraps, and each of them a publication.
     bootstrapped: bool,
+    /// Name lookups sent to the DHT since the start (those answered from a pin are not).
+    name_lookups: u64,
 }
 
 impl EventLoop {
@@ -129,6 +131,7 @@ impl EventLoop {
             finding: HashMap::new(),
             peer_budget: HashMap::new(),
             bootstrapped: false,
+            name_lookups: 0,
         }
     }
 
@@ -270,6 +273,7 @@ impl EventLoop {
                     name: self.name.to_string(),
                     peer_id: self.swarm.local_peer_id().to_string(),
                     listen_addresses: self.listen_addresses().iter().map(ToString::to_string).collect(),
+                    name_lookups: self.name_lookups,
                 });
             }
             Command::Peers { reply } => {
@@ -296,6 +300,11 @@ impl EventLoop {
                     }));
                     return;
                 }
+                if let Some(known) = self.resolve_from_pin(&name) {
+                    let _ = reply.send(Ok(known));
+                    return;
+                }
+                self.name_lookups += 1;
                 let query = self.swarm.behaviour_mut().kademlia.get_record(records::key(&name));
                 self.pending_resolves.insert(
                     query,

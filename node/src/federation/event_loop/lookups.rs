@@ -44,6 +44,25 @@ impl EventLoop {
         }
     }
 
+    /// The pinned holder of `name` when this node is connected to it now: the connection has
+    /// authenticated the holder and a DHT query could only confirm the pin, so the lookup costs
+    /// nothing. `None` sends the lookup to the DHT.
+    pub(super) fn resolve_from_pin(&self, name: &NodeName) -> Option<ResolvedNode> {
+        let (peer, until) = pins::get(&self.pins, name).ok().flatten()?;
+        if until <= now() || !self.swarm.is_connected(&peer) {
+            return None;
+        }
+        let addresses = self
+            .peers
+            .get(&peer)
+            .map(|known| known.addresses.iter().cloned().collect())
+            .unwrap_or_default();
+        Some(ResolvedNode {
+            peer_id: peer,
+            addresses,
+        })
+    }
+
     pub(super) fn decide_due_resolves(&mut self) {
         let now = tokio::time::Instant::now();
         let due: Vec<kad::QueryId> = self
