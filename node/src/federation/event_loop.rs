@@ -19,7 +19,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use self::dialing::HeldRequest;
 use self::lookups::{PendingResolve, RESOLVE_WINDOW};
 use super::behaviour::{Behaviour, BehaviourEvent};
-use super::{Error, Inbound, InboundRequest, LocalNode, PeerInfo, Reply, ResolvedNode, error_response, records};
+use super::{Error, Inbound, InboundRequest, LocalNode, PeerInfo, Reply, ResolvedNode, error_response, pins, records};
 use crate::storage::Store;
 use crate::{FederationConfig, NodeIdentity};
 
@@ -95,6 +95,8 @@ pub(crate) struct EventLoop {
     inbound_slots: Arc<Semaphore>,
     peers: HashMap<PeerId, KnownPeer>,
     greeted: HashSet<PeerId>,
+    /// The nodes a name is pinned to (see `pins::pinned_peers`).
+    pinned: HashSet<PeerId>,
     pending_requests: HashMap<OutboundRequestId, Pending>,
     pending_resolves: HashMap<kad::QueryId, PendingResolve>,
     /// Requests waiting for a DHT lookup of their peer.
@@ -113,6 +115,10 @@ pub(crate) struct EventLoop {
 impl EventLoop {
     pub(crate) fn new(swarm: Swarm<Behaviour>, parts: Parts) -> Self {
         let (answers_tx, answers) = mpsc::channel(MAX_INBOUND_IN_FLIGHT);
+        let pinned = pins::pinned_peers(&parts.pins).unwrap_or_else(|err| {
+            tracing::error!(error = %err, "reading the name pins failed; greeting no node until they are set again");
+            HashSet::new()
+        });
         Self {
             swarm,
             identity: parts.identity,
@@ -126,6 +132,7 @@ impl EventLoop {
             inbound_slots: Arc::new(Semaphore::new(MAX_INBOUND_IN_FLIGHT)),
             peers: HashMap::new(),
             greeted: HashSet::new(),
+            pinned,
             pending_requests: HashMap::new(),
             pending_resolves: HashMap::new(),
             finding: HashMap::new(),
@@ -203,9 +210,12 @@ impl EventLoop {
                 tracing::warn!(%address, error = %err, "dialing a bootstrap node failed");
             }
         }
-        if let Err(err) = self.swarm.behaviour_mut().kademlia.bootstrap() {
-            tracing::debug!(error = %err, "no DHT peers to bootstrap from yet");
-        }
+        // A lookup of this node's own key, not a full bootstrap: Kademlia bootstraps on its own once
+        // the routing table gains peers, and only that bootstrap's bucket refreshes should follow the
+        // lookup. Bootstrapping here as well ran two in a row (the second set off by the peers the
+        // first added while the table was small), doubling what each joining node asked of the rest.
+        let local = *self.swarm.local_peer_id();
+        self.swarm.behaviour_mut().kademlia.get_closest_peers(local);
     }
 
     /// The operator's bootstrap nodes, whose copies of name records are trusted over others'.
@@ -355,8 +365,18 @@ impl EventLoop {
                 self.swarm.behaviour_mut().kademlia.add_address(&peer, address.clone());
             }
         }
-        // Bootstrap nodes speak the DHT only; greet those that are Parley nodes, once.
-        if speaks(PROTOCOL) && self.greeted.insert(peer) {
+        // Bootstrap nodes speak the DHT only; of the Parley nodes, those this node federates with.
+        if speaks(PROTOCOL) && self.pinned.contains(&peer) {
+            self.greet(peer);
+        }
+    }
+
+    /// Says `Hello` to `peer`, once: each side learns the other's name, and a node with events queued
+    /// for the other sends them at once (`Inbound::Named`). Only for nodes a name is pinned to: the
+    /// DHT's queries connect a node to most others, and greeting each of them cost a sixth of a
+    /// federation's start-up (a request, and an outbox worker woken for nothing, per connection).
+    pub(super) fn greet(&mut self, peer: PeerId) {
+        if self.greeted.insert(peer) {
             let hello = Request::Hello(self.node_info());
             let id = self.swarm.behaviour_mut().request_response.send_request(&peer, hello);
             self.pending_requests.insert(id, Pending::Hello);

@@ -2,6 +2,8 @@
 //! lives (trust on first use), so an impostor publishing the same name cannot take over a conversation
 //! partner's address. The pin moves only once the holder's record has lapsed.
 
+use std::collections::HashSet;
+
 use libp2p::PeerId;
 use protocol::federation::NodeName;
 use serde::{Deserialize, Serialize};
@@ -33,4 +35,16 @@ pub(crate) fn set(store: &Store, name: &NodeName, peer: PeerId, until: i64) -> R
         .nodename_pin
         .insert(name.as_str().as_bytes(), encode(&pin))?;
     Ok(())
+}
+
+/// Every node some name is pinned to: the nodes this one has federated with, and the only ones it
+/// greets with a `Hello` when they connect (DHT traffic connects it to most others too).
+pub(crate) fn pinned_peers(store: &Store) -> Result<HashSet<PeerId>> {
+    store
+        .trees
+        .nodename_pin
+        .iter()
+        .values()
+        .map(|bytes| Ok(decode::<NamePin>(&bytes?)?.peer_id))
+        .collect()
 }

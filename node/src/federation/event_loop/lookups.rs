@@ -98,13 +98,16 @@ impl EventLoop {
             tracing::warn!(name = %pending.name, error = %err, "pinning a node name failed");
         }
         let peer = chosen.peer_id;
+        self.pinned.insert(peer);
         let known = self.peers.entry(peer).or_default();
         known.name = Some(chosen.name.clone());
         known.addresses.extend(chosen.addresses.iter().cloned());
         for address in &chosen.addresses {
             self.swarm.add_peer_address(peer, address.clone());
         }
-        if !self.swarm.is_connected(&peer) {
+        if self.swarm.is_connected(&peer) {
+            self.greet(peer);
+        } else {
             let dial = DialOpts::peer_id(peer).addresses(chosen.addresses.clone()).build();
             if let Err(err) = self.swarm.dial(dial) {
                 tracing::debug!(%peer, error = %err, "dialing a resolved node failed");
