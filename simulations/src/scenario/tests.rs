@@ -43,7 +43,15 @@ fn every_example_scenario_is_valid() {
     let names: Vec<String> = examples().into_iter().map(|(name, _)| name).collect();
     assert_eq!(
         names,
-        ["crash", "early-crash", "partition", "regions", "scale-100", "smoke"]
+        [
+            "crash",
+            "early-crash",
+            "partition",
+            "regions",
+            "scale-100",
+            "scale-100x1000",
+            "smoke"
+        ]
     );
 }
 
