@@ -94,6 +94,8 @@ pub(crate) struct EventLoop {
     answers: mpsc::Receiver<(ResponseChannel<Response>, Response)>,
     inbound_slots: Arc<Semaphore>,
     peers: HashMap<PeerId, KnownPeer>,
+    /// Peers greeted since they last connected: a `Hello` per time a node comes back, so one that
+    /// restarted learns (and wakes for) every node with events queued for it.
     greeted: HashSet<PeerId>,
     /// The nodes a name is pinned to (see `pins::pinned_peers`).
     pinned: HashSet<PeerId>,
@@ -344,6 +346,13 @@ impl EventLoop {
                 }
                 self.peers.entry(peer_id).or_default();
             }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established: 0,
+                ..
+            } => {
+                self.greeted.remove(&peer_id);
+            }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 tracing::debug!(?peer_id, error = %error, "federation dial failed");
             }
@@ -371,10 +380,10 @@ impl EventLoop {
         }
     }
 
-    /// Says `Hello` to `peer`, once: each side learns the other's name, and a node with events queued
-    /// for the other sends them at once (`Inbound::Named`). Only for nodes a name is pinned to: the
-    /// DHT's queries connect a node to most others, and greeting each of them cost a sixth of a
-    /// federation's start-up (a request, and an outbox worker woken for nothing, per connection).
+    /// Says `Hello` to `peer`, once while connected: each side learns the other's name, and a node
+    /// with events queued for the other sends them at once (`Inbound::Named`). Only for nodes a name is
+    /// pinned to: the DHT's queries connect a node to most others, and greeting each of them cost a
+    /// sixth of a federation's start-up (a request, and an outbox worker woken for nothing, each).
     pub(super) fn greet(&mut self, peer: PeerId) {
         if self.greeted.insert(peer) {
             let hello = Request::Hello(self.node_info());
