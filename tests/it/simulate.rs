@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use simulations::{Clock, RunOptions, Scenario, Summary};
 
+use crate::support::output_within;
+
 /// A three-node scenario with a fault appended; short enough for the suite.
 fn scenario(seed: u64, faults: &str) -> Scenario {
     let text = format!(
@@ -367,31 +369,15 @@ start_after = "1s"
 
 /// Runs `parley simulate <args>`, killed if it outlives `limit`; returns (success, stderr).
 fn parley_simulate(args: &[&std::ffi::OsStr], limit: Duration) -> (bool, String) {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_parley"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_parley"))
         .arg("simulate")
         .args(args)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut stderr, &mut text).unwrap();
-        text
-    });
-    let deadline = std::time::Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if std::time::Instant::now() >= deadline {
-            child.kill().unwrap();
-            panic!("parley simulate ran over {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
-    (status.success(), reader.join().unwrap())
+    let output = output_within(child, limit, "parley simulate");
+    (output.status.success(), String::from_utf8(output.stderr).unwrap())
 }
 
 /// Runs a scenario file with `--engine processes` into `out` and returns its summary.

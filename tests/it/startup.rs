@@ -4,7 +4,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{node_command_on, spawn_node};
+use crate::support::{node_command_on, output_within, spawn_node};
 
 /// Runs a node that must fail to start; returns its stdout and stderr.
 fn refused(command: &mut Command) -> (String, String) {
@@ -13,24 +13,12 @@ fn refused(command: &mut Command) -> (String, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("parley starts");
-    let output = wait_with_limit(child, Duration::from_secs(60));
+    let output = output_within(child, Duration::from_secs(60), "the refused node");
     assert!(!output.status.success(), "the node should have refused to start");
     (
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
-}
-
-fn wait_with_limit(mut child: std::process::Child, limit: Duration) -> std::process::Output {
-    let deadline = std::time::Instant::now() + limit;
-    while child.try_wait().unwrap().is_none() {
-        if std::time::Instant::now() >= deadline {
-            child.kill().unwrap();
-            panic!("the node did not exit within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    child.wait_with_output().unwrap()
 }
 
 /// A UDP port nobody holds right now.

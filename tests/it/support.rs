@@ -246,6 +246,38 @@ pub fn spawn_node(mut command: std::process::Command) -> (std::process::Child, O
     (child, base)
 }
 
+/// Waits for `child` to exit and returns what it wrote to its piped streams, read while it runs so a
+/// chatty child never stalls on a full pipe; kills it and fails the test, naming `what`, after `limit`.
+pub fn output_within(mut child: std::process::Child, limit: Duration, what: &str) -> std::process::Output {
+    fn drain(stream: Option<impl std::io::Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut stream) = stream {
+                stream.read_to_end(&mut bytes).unwrap();
+            }
+            bytes
+        })
+    }
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let deadline = std::time::Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() >= deadline {
+            child.kill().unwrap();
+            panic!("{what} ran over {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    std::process::Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}
+
 pub fn b64(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)
