@@ -69,6 +69,9 @@ pub(crate) struct RegisterArgs {
     /// A label for this device.
     #[arg(long)]
     device_name: Option<String>,
+    /// The invitation a node that registers by token only asks for (its operator hands them out).
+    #[arg(long, env = "PARLEY_REGISTRATION_TOKEN", hide_env_values = true)]
+    registration_token: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -132,6 +135,7 @@ async fn register(args: RegisterArgs) -> anyhow::Result<()> {
     let mut registration = Registration::new(args.username, args.email, args.password);
     registration.display_name = args.display_name;
     registration.device_name = args.device_name;
+    registration.registration_token = args.registration_token;
     let client = Client::register(&args.common.profile, &args.server, registration)
         .await
         .context("registering")?;

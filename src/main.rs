@@ -1,14 +1,16 @@
 //! `parley`: the one command-line program. `parley node` runs a node on embedded defaults; `parley account`,
 //! `send`, `listen` and `conversations` are an end-to-end encrypted client.
 
+mod admin_command;
 mod allocator;
 mod bootstrap_command;
 mod client_command;
+mod config_file;
 mod file_limit;
 mod node_command;
 mod simulate_command;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(name = "parley", version, about = "Federated, end-to-end encrypted messaging")]
@@ -20,9 +22,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a node: the REST + WebSocket API over an embedded store in the data dir.
-    Node(node_command::NodeArgs),
+    Node(Box<node_command::NodeArgs>),
     /// Run a bootstrap node: a DHT entry point with no users that nodes name with `--bootstrap`.
     Bootstrap(bootstrap_command::BootstrapArgs),
+    /// Manage a node as its operator: accounts, registration tokens, statistics, denied nodes.
+    Admin(admin_command::AdminArgs),
     /// Run a simulated federation from a scenario file and write its measurements.
     Simulate(simulate_command::SimulateArgs),
     #[command(flatten)]
@@ -34,9 +38,12 @@ fn main() -> std::process::ExitCode {
     allocator::tune();
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Node(args) => node_command::run(args),
+        // Parsed again with the config file's values (or printed, with `--print-config`).
+        Command::Node(_) => config_file::node_args(Cli::command(), std::env::args_os().collect())
+            .and_then(|args| args.map_or(Ok(()), node_command::run)),
         Command::Bootstrap(args) => bootstrap_command::run(args),
         Command::Simulate(args) => simulate_command::run(args),
+        Command::Admin(args) => admin_command::run(args),
         Command::Client(command) => client_command::run(command),
     };
     match outcome {

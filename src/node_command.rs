@@ -14,6 +14,15 @@ use tracing_subscriber::EnvFilter;
 
 #[derive(Args, Debug)]
 pub(crate) struct NodeArgs {
+    /// A TOML file of settings named like these flags (`http = "127.0.0.1:8080"`); flags and the
+    /// environment take precedence over it.
+    #[arg(long, env = "PARLEY_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+
+    /// Print the effective configuration as TOML, saying where each value came from, and exit.
+    #[arg(long)]
+    pub(crate) print_config: bool,
+
     /// Where the node keeps its store, keypair and token secret (created if missing).
     #[arg(long, env = "PARLEY_DATA_DIR", default_value = "./data")]
     data_dir: PathBuf,
@@ -25,6 +34,12 @@ pub(crate) struct NodeArgs {
     /// Development mode: password-reset tokens are returned by the API instead of only logged.
     #[arg(long, env = "PARLEY_DEV")]
     dev: bool,
+
+    /// Who may create an account: `open` (anyone who reaches the node), `token` (whoever holds a
+    /// registration token from `parley admin registration-token create`) or `closed` (only operators).
+    /// Default: `open` when the API listens on a loopback address only, `closed` otherwise.
+    #[arg(long, env = "PARLEY_REGISTRATION")]
+    registration: Option<node::Registration>,
 
     /// Lifetime of access tokens, in seconds.
     #[arg(long, env = "PARLEY_ACCESS_TOKEN_TTL", default_value_t = 12 * 3600)]
@@ -144,6 +159,11 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
         .init();
     let mut config = Config::new(&args.data_dir);
     config.dev_mode = args.dev;
+    config.registration = args.registration.unwrap_or(if args.http.ip().is_loopback() {
+        node::Registration::Open
+    } else {
+        node::Registration::Closed
+    });
     config.access_token_ttl = Duration::from_secs(args.access_token_ttl);
     config.refresh_token_ttl = Duration::from_secs(args.refresh_token_ttl);
     config.max_connections_per_user = args.max_connections_per_user;
@@ -208,9 +228,11 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
         })?;
         // Said only once both listeners are up: whoever waits for this line can use the node.
         say(&format!(
-            "parley node serving http://{address} (data dir {})",
-            args.data_dir.display()
+            "parley node serving http://{address} (data dir {}, registration {})",
+            args.data_dir.display(),
+            services.config.registration
         ));
+        write_node_url(&args.data_dir, address);
         tracing::info!(%address, dev = args.dev, "node started");
         let maintenance = tokio::spawn(services.clone().run_background());
         if let Some(local) = services.federation() {
@@ -244,6 +266,25 @@ fn parse_ice_server(text: &str) -> Result<IceServer, String> {
         credential,
     })
 }
+
+/// Tells `parley admin`, run with the same data dir, where this node's API answers.
+fn write_node_url(data_dir: &std::path::Path, address: SocketAddr) {
+    let mut reachable = address;
+    if reachable.ip().is_unspecified() {
+        reachable.set_ip(if address.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    let path = data_dir.join(NODE_URL_FILE);
+    if let Err(err) = std::fs::write(&path, format!("http://{reachable}\n")) {
+        tracing::warn!(path = %path.display(), error = %err, "could not record the node's URL for parley admin");
+    }
+}
+
+/// The file in the data dir naming the running node's API.
+pub(crate) const NODE_URL_FILE: &str = "node.url";
 
 /// Prints a status line; a closed stdout (a supervisor that stopped reading) must not crash the node.
 fn say(line: &str) {

@@ -6,7 +6,7 @@ use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequest, Request}
 use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
-use node::Actor;
+use node::{Actor, Operator};
 use serde::de::DeserializeOwned;
 
 use self::objects::Strict;
@@ -150,6 +150,32 @@ impl FromRequestParts<AppState> for Auth {
             .and_then(bearer)
             .ok_or_else(|| ApiError::unauthorized("Authorization header must be 'Bearer <token>'"))?;
         Ok(Auth(state.services.auth.authenticate(token)?))
+    }
+}
+
+/// An operator of this node: the `parley admin` CLI presenting the token from the data directory, or
+/// an account with the operator role presenting its access token. Anyone else is refused (403).
+pub(crate) struct OperatorAuth(pub Operator);
+
+impl FromRequestParts<AppState> for OperatorAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer token"))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(bearer)
+            .ok_or_else(|| ApiError::unauthorized("Authorization header must be 'Bearer <token>'"))?;
+        let admin = state.services.admin();
+        if admin.is_local_operator(token) {
+            return Ok(OperatorAuth(Operator::Local));
+        }
+        let actor = state.services.auth.authenticate(token)?;
+        Ok(OperatorAuth(admin.operator(&actor)?))
     }
 }
 

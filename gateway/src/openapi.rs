@@ -58,6 +58,9 @@ const JSON: &str = "application/json";
         (name = "conversations", description = "DMs, groups and channels: details, participants and the caller's own flags."),
         (name = "messages", description = "End-to-end encrypted messages, one ciphertext per recipient device."),
         (name = "federation", description = "This node's place among the federated nodes (operator views)."),
+        (name = "admin", description = "The operator API: accounts, registration tokens, statistics, denied nodes and the audit log. \
+            Only the node's operators: an account with the operator role, or `parley admin` with the token the node writes to \
+            its data directory (`operator.token`)."),
         (name = "calls", description = "Voice and video calls; their WebRTC signaling goes over the WebSocket."),
         (name = "uploads", description = "Resumable upload sessions for encrypted files."),
         (name = "files", description = "Stored (encrypted) file blobs."),

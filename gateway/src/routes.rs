@@ -3,6 +3,7 @@
 //! call takes the handlers of one path: given handlers of several paths, it serves each of them on
 //! every one of those paths.
 
+mod admin;
 mod auth;
 pub(crate) mod avatars;
 mod broadcasts;
@@ -31,6 +32,7 @@ pub(crate) fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(health::router())
         .merge(docs::router())
         .merge(auth::router())
+        .merge(admin::router())
         .merge(users::router())
         .merge(contacts::router())
         .merge(avatars::router())

@@ -1,6 +1,7 @@
 //! Accounts, logins and sessions. The acting user of every other request is the `Actor` this service
 //! derives from an access token, never a field the client sends.
 
+mod accounts;
 mod failed_logins;
 mod passwords;
 pub(crate) mod sessions;
@@ -10,20 +11,20 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use protocol::api::{
-    AuthResponse, ForgotPasswordRequest, ForgotPasswordResponse, LoginRequest, RefreshRequest, RegisterRequest,
-    ResetPasswordRequest, SessionInfo, SessionList, Timestamp, TokenPair,
+    AccountRole, AuthResponse, ForgotPasswordRequest, ForgotPasswordResponse, LoginRequest, RefreshRequest,
+    RegisterRequest, ResetPasswordRequest, SessionInfo, SessionList, Timestamp, TokenPair,
 };
 use protocol::{DeviceId, SessionId, UserId};
 use serde::{Deserialize, Serialize};
-use sled::Transactional;
 use tokio::sync::Mutex;
 
+use self::accounts::NewAccount;
 use self::sessions::{REMEMBERED_SPENT_TOKENS, SessionRecord};
 use self::tokens::{Claims, Tokens};
 use crate::realtime::Hub;
-use crate::storage::{Store, decode, encode, keys};
+use crate::storage::{Store, decode, encode};
 use crate::users::records::{self as users, DeviceRecord, UserRecord};
-use crate::{Config, Error, Result, validate};
+use crate::{Config, Error, Registration, Result, validate};
 
 /// Who is making a request: the user, device and session behind a verified access token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,21 +76,21 @@ impl Auth {
         })
     }
 
-    /// Creates an account with its first device and session.
+    /// Creates an account with its first device and session, if the node's registration mode lets
+    /// this request in.
     pub async fn register(&self, request: RegisterRequest, ip: Option<String>) -> Result<AuthResponse> {
-        let email = validate::email(&request.email)?;
-        let username = validate::username(&request.username)?;
+        if self.config.registration == Registration::Closed {
+            return Err(Error::forbidden(
+                "registration is closed on this node: its operator creates accounts",
+            ));
+        }
+        let account = NewAccount::checked(
+            &request.email,
+            &request.username,
+            request.phone_number.as_deref(),
+            request.display_name.as_deref(),
+        )?;
         validate::password("password", &request.password)?;
-        let phone = request
-            .phone_number
-            .as_deref()
-            .filter(|p| !p.trim().is_empty())
-            .map(validate::phone)
-            .transpose()?;
-        let display_name = match validate::optional_text("display_name", request.display_name.as_deref(), 64)? {
-            Some(name) => name,
-            None => username.clone(),
-        };
         let device_name = device_name(request.device_name.as_deref())?;
         let device_type = validate::device_type(request.device_type.as_deref())?;
         if let Some(backup) = &request.key_backup {
@@ -98,66 +99,58 @@ impl Auth {
         let password_hash = self.passwords.hash(request.password).await?;
 
         let _guard = self.accounts.lock().await;
-        let t = &self.store.trees;
-        if t.email_userid.contains_key(email.as_bytes())? {
-            return Err(Error::Conflict("email is already registered".into()));
-        }
-        if t.username_userid.contains_key(username.as_bytes())? {
-            return Err(Error::Conflict("username is already taken".into()));
-        }
-        if let Some(phone) = &phone
-            && t.phone_userid.contains_key(phone.as_bytes())?
+        if self
+            .store
+            .trees
+            .deviceid_device
+            .contains_key(request.device_id.as_bytes())?
         {
-            return Err(Error::Conflict("phone_number is already registered".into()));
-        }
-        if t.deviceid_device.contains_key(request.device_id.as_bytes())? {
             return Err(Error::Conflict("device_id is already registered".into()));
         }
-        let now = Utc::now();
-        let user = UserRecord {
-            id: UserId::random(),
-            email,
-            username,
-            phone_number: phone,
-            display_name,
-            avatar_url: None,
-            status: None,
-            bio: None,
-            location: None,
-            last_seen: None,
+        account.check_free(&self.store)?;
+        if self.config.registration == Registration::Token {
+            let token = request
+                .registration_token
+                .as_deref()
+                .ok_or_else(|| Error::forbidden("this node registers by invitation: registration_token is required"))?;
+            crate::admin::registration_tokens::spend(&self.store, token)?;
+        }
+        let user = account.insert(
+            &self.store,
             password_hash,
-            created_at: now,
-            updated_at: now,
-        };
-        let device = DeviceRecord::new(request.device_id, user.id, device_name, device_type, now);
-        let backup = request.key_backup.as_ref().map(encode);
-        (
-            &t.userid_user,
-            &t.username_userid,
-            &t.email_userid,
-            &t.phone_userid,
-            &t.displayname_userid,
-            &t.userid_keybackup,
-        )
-            .transaction(|(by_id, by_name, by_email, by_phone, by_display, backups)| {
-                by_id.insert(user.id.as_bytes(), encode(&user))?;
-                if let Some(backup) = &backup {
-                    backups.insert(user.id.as_bytes(), backup.as_slice())?;
-                }
-                by_name.insert(user.username.as_bytes(), user.id.as_bytes())?;
-                by_email.insert(user.email.as_bytes(), user.id.as_bytes())?;
-                if let Some(phone) = &user.phone_number {
-                    by_phone.insert(phone.as_bytes(), user.id.as_bytes())?;
-                }
-                by_display.insert(keys::display_name(&user.display_name, user.id), &[])?;
-                Ok::<_, sled::transaction::ConflictableTransactionError<Error>>(())
-            })?;
+            AccountRole::User,
+            request.key_backup.as_ref(),
+        )?;
+        let device = DeviceRecord::new(request.device_id, user.id, device_name, device_type, user.created_at);
         users::put_device(&self.store, &device)?;
         let response = self.open_session(&user, &device, ip)?;
         drop(_guard);
         self.store.commit().await?;
         tracing::info!(user = %user.id, username = %user.username, "account registered");
         Ok(response)
+    }
+
+    /// Creates an account with no device, whatever the registration mode: operators make accounts so.
+    pub(crate) async fn create_account(
+        &self,
+        request: &protocol::api::CreateUserRequest,
+        password: String,
+    ) -> Result<UserRecord> {
+        let account = NewAccount::checked(&request.email, &request.username, None, request.display_name.as_deref())?;
+        validate::password("password", &password)?;
+        let password_hash = self.passwords.hash(password).await?;
+        let _guard = self.accounts.lock().await;
+        account.check_free(&self.store)?;
+        let user = account.insert(&self.store, password_hash, request.role, None)?;
+        drop(_guard);
+        self.store.commit().await?;
+        Ok(user)
+    }
+
+    /// Held while accounts are created or suspended and sessions opened: an operator's suspension
+    /// and a login never interleave.
+    pub(crate) async fn accounts_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.accounts.lock().await
     }
 
     /// Logs a device in, registering it to the account if it is new. A device has one live session:
@@ -186,6 +179,10 @@ impl Auth {
         self.failed_logins.succeeded(&account);
 
         let _guard = self.accounts.lock().await;
+        // Again under the lock an operator suspends under, so no session opens after a suspension.
+        if users::get_user(&self.store, user.id)?.is_none_or(|user| user.suspended_at.is_some()) {
+            return Err(Error::forbidden("this account is suspended: ask the node's operator"));
+        }
         let now = Utc::now();
         let device = match users::get_device(&self.store, request.device_id)? {
             Some(device) if device.user_id != user.id => {
@@ -413,19 +410,7 @@ impl Auth {
                 reset_token: None,
             });
         };
-        let token = tokens::opaque();
-        let record = ResetRecord {
-            user_id: user.id,
-            expires_at: Utc::now() + self.config.reset_token_ttl,
-        };
-        // One live reset token per account: issuing a new one revokes the previous one.
-        let hash = tokens::digest(&token);
-        let t = &self.store.trees;
-        if let Some(previous) = t.userid_resethash.insert(user.id.as_bytes(), &hash)? {
-            t.resethash_reset.remove(previous)?;
-        }
-        t.resethash_reset.insert(hash, encode(&record))?;
-        self.store.commit().await?;
+        let (token, _) = self.issue_reset_token(user.id).await?;
         if self.config.dev_mode {
             Ok(ForgotPasswordResponse {
                 message,
@@ -438,6 +423,24 @@ impl Auth {
                 reset_token: None,
             })
         }
+    }
+
+    /// A single-use token that sets the account's password, and when it expires. One live reset token
+    /// per account: issuing a new one revokes the previous one.
+    pub(crate) async fn issue_reset_token(&self, user: UserId) -> Result<(String, Timestamp)> {
+        let token = tokens::opaque();
+        let record = ResetRecord {
+            user_id: user,
+            expires_at: Utc::now() + self.config.reset_token_ttl,
+        };
+        let hash = tokens::digest(&token);
+        let t = &self.store.trees;
+        if let Some(previous) = t.userid_resethash.insert(user.as_bytes(), &hash)? {
+            t.resethash_reset.remove(previous)?;
+        }
+        t.resethash_reset.insert(hash, encode(&record))?;
+        self.store.commit().await?;
+        Ok((token, record.expires_at))
     }
 
     /// Sets a new password with a reset token, spends the token and ends every session of the account.

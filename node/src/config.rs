@@ -51,6 +51,43 @@ pub struct Config {
     /// Bytes of the store's pages sled keeps in memory. The rest is read from disk when needed, so this
     /// bounds the node's memory as its store grows.
     pub store_cache_bytes: u64,
+    /// Who may create an account through the API.
+    pub registration: Registration,
+}
+
+/// Who may create an account: anyone who reaches the node, whoever holds a registration token an
+/// operator made, or only operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registration {
+    /// Anyone who can reach the node registers.
+    Open,
+    /// A registration needs a token an operator created (`/v1/admin/registration-tokens`).
+    Token,
+    /// Only operators create accounts.
+    Closed,
+}
+
+impl std::str::FromStr for Registration {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "open" => Ok(Self::Open),
+            "token" => Ok(Self::Token),
+            "closed" => Ok(Self::Closed),
+            other => Err(format!("{other:?} is not one of open, token, closed")),
+        }
+    }
+}
+
+impl std::fmt::Display for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Open => "open",
+            Self::Token => "token",
+            Self::Closed => "closed",
+        })
+    }
 }
 
 /// The store's default page cache: sled's own default is 1 GiB, more than a small community's server
@@ -181,6 +218,7 @@ impl Config {
             password_hashing: PasswordHashing::default(),
             allow_unencrypted: true,
             store_cache_bytes: DEFAULT_STORE_CACHE_BYTES,
+            registration: Registration::Open,
         }
     }
 }

@@ -41,6 +41,9 @@ pub enum Error {
     /// Another node (or the federation layer) could not be reached or refused to answer.
     #[error("{0}")]
     Unavailable(String),
+    /// Another process (a running node) holds the data directory's store.
+    #[error("{0} is in use by another process (a running node?)")]
+    InUse(String),
     /// The embedded store failed.
     #[error("storage error: {0}")]
     Storage(#[from] sled::Error),

@@ -11,6 +11,7 @@
 mod behaviour;
 mod client;
 mod codec;
+mod denied;
 mod event_loop;
 mod pins;
 mod records;
@@ -19,6 +20,7 @@ use std::time::Duration;
 
 pub use client::Client;
 pub use codec::Codec;
+pub(crate) use denied::DeniedNodes;
 use libp2p::core::muxing::StreamMuxerBox;
 use libp2p::core::transport::{Boxed, Transport as _};
 use libp2p::identity::Keypair;
@@ -261,6 +263,7 @@ pub(crate) fn start(
     name: NodeName,
     config: FederationConfig,
     store: Store,
+    denied: DeniedNodes,
     transport: impl FnOnce(&Keypair) -> Transport,
     tasks: &Tasks,
 ) -> Result<Network, Error> {
@@ -285,6 +288,7 @@ pub(crate) fn start(
         name,
         config,
         pins: store,
+        denied,
         commands,
         inbound: inbound_tx,
     };

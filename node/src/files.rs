@@ -171,6 +171,17 @@ impl Files {
         Ok(())
     }
 
+    /// Files stored, and their bytes together.
+    pub(crate) fn totals(&self) -> Result<(u64, u64)> {
+        let mut totals = (0, 0);
+        for entry in self.store.trees.fileid_file.iter() {
+            let record: FileRecord = decode(&entry?.1)?;
+            totals.0 += 1;
+            totals.1 += record.size;
+        }
+        Ok(totals)
+    }
+
     /// Forgets a stored file's metadata and shares. The caller commits, then removes the bytes, so a
     /// crash in between leaves stray bytes rather than a record without them.
     fn unrecord(&self, id: FileId) -> Result<()> {

@@ -4,6 +4,7 @@
 //! the whole public surface (`federation` is public as a namespace for the network's own types).
 #![deny(unsafe_code, missing_docs, unreachable_pub)]
 
+mod admin;
 mod auth;
 mod avatars;
 mod backoff;
@@ -32,12 +33,14 @@ mod users;
 pub mod validate;
 mod webhooks;
 
+pub use admin::{Admin, OPERATOR_TOKEN_FILE, Operator};
 pub use auth::{Actor, Auth};
 pub use avatars::Avatars;
 pub use broadcasts::Broadcasts;
 pub use calls::Calls;
 pub use config::{
-    Config, ConnectionLimits, DEFAULT_STORE_CACHE_BYTES, FederationConfig, PasswordHashing, RateLimits, TrustedProxy,
+    Config, ConnectionLimits, DEFAULT_STORE_CACHE_BYTES, FederationConfig, PasswordHashing, RateLimits, Registration,
+    TrustedProxy,
 };
 pub use contacts::Contacts;
 pub use conversations::{Conversations, PersonalChange};

@@ -29,7 +29,7 @@ use protocol::api::Message;
 
 use self::records::MessageRecord;
 use self::write::message_by_id;
-pub(crate) use self::write::purge_conversation;
+pub(crate) use self::write::{forget_device, purge_conversation};
 use crate::conversations::records as conversations;
 use crate::locks::ConversationLocks;
 use crate::outbox::Outbox;

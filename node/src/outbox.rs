@@ -109,6 +109,20 @@ impl Outbox {
             .count() as u64
     }
 
+    /// Events waiting, per destination that has any: one pass over the queue.
+    pub(crate) fn depths(&self) -> Result<Vec<(String, u64)>> {
+        let mut depths: Vec<(String, u64)> = Vec::new();
+        for item in self.store.trees.nodepos_outbox.iter().keys() {
+            let key = item?;
+            let name = keys::outbox_destination(&key).ok_or_else(|| Error::Corrupt("outbox key".into()))?;
+            match depths.last_mut() {
+                Some((last, depth)) if last.as_str() == name => *depth += 1,
+                _ => depths.push((name.to_owned(), 1)),
+            }
+        }
+        Ok(depths)
+    }
+
     /// Events waiting for all nodes.
     pub(crate) fn total_depth(&self) -> u64 {
         self.store.trees.nodepos_outbox.len() as u64

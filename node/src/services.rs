@@ -2,13 +2,14 @@
 
 use std::sync::Arc;
 
+use crate::admin::{Admin, LocalOperatorKey};
 use crate::auth::Auth;
 use crate::avatars::Avatars;
 use crate::broadcasts::Broadcasts;
 use crate::calls::Calls;
 use crate::contacts::Contacts;
 use crate::conversations::Conversations;
-use crate::federation::{self, Destination, PeerInfo};
+use crate::federation::{self, DeniedNodes, Destination, PeerInfo};
 use crate::files::Files;
 use crate::keys::Keys;
 use crate::locks::ConversationLocks;
@@ -62,6 +63,10 @@ pub struct Services {
     pub(crate) store: Store,
     /// Every task the node spawns.
     pub(crate) tasks: Tasks,
+    /// What the local operator presents (see `admin`).
+    pub(crate) operator_key: LocalOperatorKey,
+    /// Other nodes whose traffic is refused.
+    pub(crate) denied: DeniedNodes,
 }
 
 impl Services {
@@ -72,6 +77,8 @@ impl Services {
         let config = Arc::new(config);
         let store = Store::open(&config.data_dir, config.store_cache_bytes)?;
         let identity = NodeIdentity::load_or_create(&config.data_dir)?;
+        let operator_key = LocalOperatorKey::issue(&config.data_dir)?;
+        let denied = crate::admin::load_denied_nodes(&store, &config.federation.denied_peers)?;
         let peer_id = identity.libp2p_keypair().public().to_peer_id();
         let node = federation::local_name(&config.federation, &peer_id)
             .map_err(|err| crate::Error::Internal(err.to_string()))?;
@@ -136,6 +143,8 @@ impl Services {
             outbox,
             store,
             tasks,
+            operator_key,
+            denied,
         })
     }
 
@@ -179,6 +188,7 @@ impl Services {
             self.remote.local().node.clone(),
             self.config.federation.clone(),
             self.store.clone(),
+            self.denied.clone(),
             transport,
             &self.tasks,
         )?;
@@ -206,6 +216,11 @@ impl Services {
     /// spawned later runs. What was committed stays; reopening the data directory is a restart.
     pub fn halt(&self) {
         self.tasks.halt();
+    }
+
+    /// What operators do: accounts, registration tokens, statistics, denied nodes, the audit log.
+    pub fn admin(&self) -> Admin<'_> {
+        Admin::new(self)
     }
 
     /// The federation client, when federation runs.

@@ -175,6 +175,12 @@ trees! {
     fileid_file,
     /// file id ++ conversation id -> when it was shared there (its participants may download it)
     fileconv_share,
+    /// registration token -> `TokenRecord`
+    regtoken_token,
+    /// entry id (u64 BE, increasing) -> `AuditEntry` (one operator action)
+    auditid_entry,
+    /// PeerId bytes -> () for each node an operator denied at run time
+    peerid_denied,
 }
 
 /// The node's embedded database.
@@ -193,7 +199,14 @@ impl Store {
         let db = sled::Config::new()
             .path(dir.join("db"))
             .cache_capacity(cache_bytes)
-            .open()?;
+            .open()
+            .map_err(|err| match err {
+                // sled says so only in its message.
+                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                    Error::InUse(dir.display().to_string())
+                }
+                other => Error::Storage(other),
+            })?;
         let trees = Trees::open(&db)?;
         let commits = GroupCommit::new(db.clone(), trees.journal.clone());
         let store = Self {

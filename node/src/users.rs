@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use protocol::api::{
-    Device, DeviceList, KeyBackup, Me, PublicDevice, PublicDeviceList, Settings, UpdateProfileRequest,
-    UpdateSettingsRequest, UserList, UserProfile, UserSearchQuery,
+    DeviceList, KeyBackup, Me, PublicDevice, PublicDeviceList, Settings, UpdateProfileRequest, UpdateSettingsRequest,
+    UserList, UserProfile, UserSearchQuery,
 };
 use protocol::webhooks::WebhookEvent;
 use protocol::{DeviceId, UserId};
 
-use self::records::{UserRecord, devices_of, get_device, get_user, put_device};
+use self::records::{DeviceRecord, UserRecord, devices_of, get_device, get_user, put_device};
 use crate::auth::Auth;
 use crate::realtime::Hub;
 use crate::remote::{Remote, ResolvedUser, homes};
@@ -125,13 +125,20 @@ impl Users {
         Ok((user.me(), previous))
     }
 
-    /// Deletes the account: its sessions end, its devices and keys go, it leaves every conversation,
-    /// and its username, email and phone become free. Messages it sent stay with their conversations.
+    /// Deletes the account: its sessions end, its devices, keys and their copies of messages go, it
+    /// leaves every conversation, and its username, email and phone become free. Messages it sent stay
+    /// with their conversations.
     pub async fn delete_me(&self, actor: &Actor) -> Result<()> {
-        let user = self.load(actor.user_id)?;
+        self.delete(actor.user_id).await
+    }
+
+    /// Deletes an account as `delete_me` describes; operators delete others' accounts so.
+    pub(crate) async fn delete(&self, id: UserId) -> Result<()> {
+        let user = self.load(id)?;
         self.auth.revoke_sessions_where(user.id, |_| true).await?;
         for device in devices_of(&self.store, user.id)? {
             crate::keys::records::purge_device(&self.store, device.id)?;
+            crate::messages::forget_device(&self.store, device.id)?;
             self.store.trees.deviceid_device.remove(device.id.as_bytes())?;
             self.store
                 .trees
@@ -282,16 +289,9 @@ impl Users {
 
     /// The caller's devices.
     pub fn devices(&self, actor: &Actor) -> Result<DeviceList> {
-        let mut devices: Vec<Device> = devices_of(&self.store, actor.user_id)?
+        let mut devices: Vec<_> = devices_of(&self.store, actor.user_id)?
             .into_iter()
-            .map(|d| Device {
-                id: d.id,
-                device_name: d.name,
-                device_type: d.kind,
-                last_active: d.last_active,
-                is_active: d.active,
-                created_at: d.created_at,
-            })
+            .map(DeviceRecord::view)
             .collect();
         devices.sort_by_key(|d| d.created_at);
         Ok(DeviceList { devices })

@@ -1,6 +1,7 @@
 //! REST bodies under `/v1`, shaped after the reference API. Requests carry no acting user: the node takes
 //! it from the access token, so fields such as `user_id` in key uploads are only checked, never trusted.
 
+mod admin;
 mod auth;
 mod broadcasts;
 mod calls;
@@ -13,6 +14,7 @@ mod messages;
 mod users;
 mod webhooks;
 
+pub use admin::*;
 pub use auth::*;
 pub use broadcasts::*;
 pub use calls::*;

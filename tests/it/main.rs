@@ -1,10 +1,12 @@
 //! End-to-end tests: real nodes on 127.0.0.1 with temp data dirs, driven over HTTP and WebSocket.
 
+mod admin;
 mod auth;
 mod avatars;
 mod broadcasts;
 mod calls;
 mod clear_messages;
+mod config_file;
 mod contacts;
 mod conversation_extras;
 mod conversations;

@@ -27,6 +27,8 @@ pub struct Registration {
     pub display_name: Option<String>,
     /// A label for this device.
     pub device_name: Option<String>,
+    /// The invitation a node that registers by token only asks for.
+    pub registration_token: Option<String>,
 }
 
 impl Registration {
@@ -38,6 +40,7 @@ impl Registration {
             password: password.into(),
             display_name: None,
             device_name: None,
+            registration_token: None,
         }
     }
 }
@@ -76,6 +79,7 @@ impl Client {
             device_name: registration.device_name,
             device_type: None,
             key_backup: None,
+            registration_token: registration.registration_token,
         };
         let auth: AuthResponse = http
             .call(Method::POST, "/auth/register", &[], Some(&request), None)

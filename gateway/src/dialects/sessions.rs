@@ -88,6 +88,7 @@ pub(crate) async fn register(
         device_name: Some(device_name(headers, dialect)),
         device_type: Some("other".into()),
         key_backup: account.key_backup,
+        registration_token: None,
     };
     Ok(state.services.auth.register(request, ip).await?.into())
 }

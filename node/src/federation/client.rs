@@ -39,6 +39,14 @@ impl Client {
         self.call(|reply| Command::Request { peer, request, reply }).await?
     }
 
+    /// Closes every connection to `peer`, as soon as the event loop gets to it.
+    pub(crate) async fn disconnect(&self, peer: PeerId) -> Result<(), Error> {
+        self.commands
+            .send(Command::Disconnect { peer })
+            .await
+            .map_err(|_| Error::Stopped)
+    }
+
     /// A client whose every delivery is accepted, with no network: for tests of what sends through it.
     /// Counts the requests.
     #[cfg(test)]

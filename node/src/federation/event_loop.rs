@@ -19,7 +19,10 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use self::dialing::HeldRequest;
 use self::lookups::{PendingResolve, RESOLVE_WINDOW};
 use super::behaviour::{Behaviour, BehaviourEvent};
-use super::{Error, Inbound, InboundRequest, LocalNode, PeerInfo, Reply, ResolvedNode, error_response, pins, records};
+use super::{
+    DeniedNodes, Error, Inbound, InboundRequest, LocalNode, PeerInfo, Reply, ResolvedNode, error_response, pins,
+    records,
+};
 use crate::storage::Store;
 use crate::{FederationConfig, NodeIdentity};
 
@@ -43,6 +46,10 @@ pub(crate) enum Command {
         peer: PeerId,
         request: Request,
         reply: oneshot::Sender<Result<Response, Error>>,
+    },
+    /// Closes every connection to a node that was just denied.
+    Disconnect {
+        peer: PeerId,
     },
 }
 
@@ -77,6 +84,8 @@ pub(crate) struct Parts {
     pub(crate) config: FederationConfig,
     /// Where name pins are kept.
     pub(crate) pins: Store,
+    /// Nodes whose traffic is refused; operators change it while the node runs.
+    pub(crate) denied: DeniedNodes,
     pub(crate) commands: mpsc::Receiver<Command>,
     /// Where requests from other nodes go, for the node to answer.
     pub(crate) inbound: mpsc::Sender<Inbound>,
@@ -88,6 +97,7 @@ pub(crate) struct EventLoop {
     name: NodeName,
     config: FederationConfig,
     pins: Store,
+    denied: DeniedNodes,
     commands: mpsc::Receiver<Command>,
     inbound: mpsc::Sender<Inbound>,
     answers_tx: mpsc::Sender<(ResponseChannel<Response>, Response)>,
@@ -127,6 +137,7 @@ impl EventLoop {
             name: parts.name,
             config: parts.config,
             pins: parts.pins,
+            denied: parts.denied,
             commands: parts.commands,
             inbound: parts.inbound,
             answers_tx,
@@ -329,6 +340,9 @@ impl EventLoop {
                 );
             }
             Command::Request { peer, request, reply } => self.send_request(peer, request, reply),
+            Command::Disconnect { peer } => {
+                let _ = self.swarm.disconnect_peer_id(peer);
+            }
         }
     }
 
@@ -339,7 +353,7 @@ impl EventLoop {
                 self.publish_record();
             }
             SwarmEvent::ConnectionEstablished { peer_id, .. } => {
-                if self.config.denied_peers.contains(&peer_id) {
+                if self.denied.contains(&peer_id) {
                     tracing::info!(peer = %peer_id, "closing a connection from a denied node");
                     let _ = self.swarm.disconnect_peer_id(peer_id);
                     return;
@@ -484,7 +498,7 @@ impl EventLoop {
     }
 
     fn on_inbound(&mut self, peer: PeerId, request: Request, channel: ResponseChannel<Response>) {
-        let refusal = if self.config.denied_peers.contains(&peer) {
+        let refusal = if self.denied.contains(&peer) {
             Some(error_response("denied", "this node refuses your traffic"))
         } else if !self.within_budget(peer) {
             Some(error_response(

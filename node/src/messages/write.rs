@@ -189,6 +189,22 @@ pub(super) fn remove_copies(store: &Store, record: &MessageRecord) -> Result<()>
     Ok(())
 }
 
+/// Erases a departing device's copies of messages and its undelivered queue: nobody can read them
+/// once the device's keys are gone.
+pub(crate) fn forget_device(store: &Store, device: DeviceId) -> Result<()> {
+    let t = &store.trees;
+    for tree in [
+        &t.deviceconvseq_ciphertext,
+        &t.devicequeue_pending,
+        &t.devicemessage_queuepos,
+    ] {
+        for entry in tree.scan_prefix(device.as_bytes()) {
+            tree.remove(entry?.0)?;
+        }
+    }
+    Ok(())
+}
+
 /// Deletes every message of a conversation that no longer exists.
 pub(crate) fn purge_conversation(
     store: &Store,

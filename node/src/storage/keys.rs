@@ -136,6 +136,12 @@ pub(crate) fn outbox_prefix(node: &NodeName) -> Vec<u8> {
     key
 }
 
+/// The destination an outbox key names.
+pub(crate) fn outbox_destination(key: &[u8]) -> Option<&str> {
+    let (&len, rest) = key.split_first()?;
+    std::str::from_utf8(rest.get(..usize::from(len))?).ok()
+}
+
 /// `nodepos_outbox`: an event queued for a node, in the order it was queued.
 pub(crate) fn outbox_entry(node: &NodeName, position: u64) -> Vec<u8> {
     let mut key = outbox_prefix(node);

@@ -2,7 +2,7 @@
 //! `Users` service so that the services below it (auth, keys, contacts) can read accounts without
 //! depending on it.
 
-use protocol::api::{KeyBackup, Me, Timestamp, UserProfile};
+use protocol::api::{AccountRole, Device, KeyBackup, Me, Timestamp, UserProfile};
 use protocol::{DeviceId, UserId};
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +27,11 @@ pub(crate) struct UserRecord {
     pub(crate) password_hash: String,
     pub(crate) created_at: Timestamp,
     pub(crate) updated_at: Timestamp,
+    #[serde(default)]
+    pub(crate) role: AccountRole,
+    /// Set while an operator has the account suspended: its logins are refused.
+    #[serde(default)]
+    pub(crate) suspended_at: Option<Timestamp>,
 }
 
 impl UserRecord {
@@ -86,6 +91,18 @@ impl DeviceRecord {
             active: true,
             created_at: now,
             last_active: Some(now),
+        }
+    }
+
+    /// The device as its owner (and operators) see it.
+    pub(crate) fn view(self) -> Device {
+        Device {
+            id: self.id,
+            device_name: self.name,
+            device_type: self.kind,
+            last_active: self.last_active,
+            is_active: self.active,
+            created_at: self.created_at,
         }
     }
 }

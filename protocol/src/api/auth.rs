@@ -37,6 +37,10 @@ pub struct RegisterRequest {
     /// The account's key backup, kept by the node for its owner only.
     #[serde(default)]
     pub key_backup: Option<KeyBackup>,
+    /// Needed when the node registers accounts by invitation only: a token its operator handed out.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
+    pub registration_token: Option<String>,
 }
 
 /// A backup of the account's keys, encrypted by the client before it leaves the device (a master key

@@ -83,6 +83,7 @@ async fn register_one(cluster: &Cluster, user: &PlannedUser) -> Result<SimUser, 
         device_name: Some("simulated device".to_owned()),
         device_type: None,
         key_backup: None,
+        registration_token: None,
     };
     let registered = cluster
         .on_node(user.node, |services| async move {

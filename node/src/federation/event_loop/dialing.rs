@@ -28,6 +28,12 @@ impl EventLoop {
         request: Request,
         reply: oneshot::Sender<Result<Response, Error>>,
     ) {
+        if self.denied.contains(&peer) {
+            let _ = reply.send(Err(Error::RequestFailed(
+                "this node's operator denies that node".into(),
+            )));
+            return;
+        }
         if self.swarm.is_connected(&peer) || self.remind_addresses(peer) {
             self.dispatch(peer, request, reply);
             return;
