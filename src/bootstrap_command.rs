@@ -1,7 +1,7 @@
 //! `parley bootstrap`: runs a discovery node with no users, the DHT entry point nodes name with
-//! `--bootstrap`. Prints its full multiaddr (with `/p2p/<peer id>`) and serves until Ctrl-C.
+//! `--bootstrap`. Prints its full multiaddr (with `/p2p/<peer id>`) and serves until Ctrl-C or SIGTERM.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use bootstrap::{Bootstrap, Config, Multiaddr};
@@ -22,6 +22,17 @@ pub(crate) struct BootstrapArgs {
     )]
     listen: Multiaddr,
 
+    /// The address nodes reach this node at, when it is not one it listens on (behind NAT, or a name
+    /// such as `/dns4/bootstrap/udp/4001/quic-v1` in a container network); printed and written with
+    /// `/p2p/<peer id>` instead of the listen addresses. Repeatable.
+    #[arg(long, env = "PARLEY_BOOTSTRAP_ANNOUNCE", value_delimiter = ',')]
+    announce: Vec<Multiaddr>,
+
+    /// Also write the full addresses, one a line, to this file (replaced atomically at each start),
+    /// so nodes started by a script can read the PeerId instead of an operator copying it.
+    #[arg(long, env = "PARLEY_BOOTSTRAP_ADDRESS_FILE")]
+    address_file: Option<PathBuf>,
+
     /// Log filter, e.g. `info`.
     #[arg(long, env = "PARLEY_LOG", default_value = "info")]
     log: String,
@@ -36,14 +47,56 @@ pub(crate) fn run(args: BootstrapArgs) -> anyhow::Result<()> {
         let node = Bootstrap::start(&Config::new(&args.key_file, args.listen.clone()))
             .await
             .context("starting the bootstrap node")?;
-        println!("parley bootstrap node {}; nodes can use:", node.peer_id());
-        for address in node.addresses() {
+        let peer = node.peer_id();
+        let addresses = if args.announce.is_empty() {
+            node.addresses()
+        } else {
+            args.announce
+                .iter()
+                .map(|address| {
+                    address.clone().with_p2p(peer).map_err(|address| {
+                        anyhow::anyhow!("--announce {address} names another peer than this node's {peer}")
+                    })
+                })
+                .collect::<anyhow::Result<_>>()?
+        };
+        if let Some(path) = &args.address_file {
+            write_addresses(path, &addresses).with_context(|| format!("writing --address-file {}", path.display()))?;
+        }
+        println!("parley bootstrap node {peer}; nodes can use:");
+        for address in &addresses {
             println!("  --bootstrap {address}");
         }
-        node.run(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await;
+        node.run(shutdown_signal()).await;
         Ok(())
     })
+}
+
+/// Writes beside the file and renames, so a reader polling for it never sees half an address.
+fn write_addresses(path: &Path, addresses: &[Multiaddr]) -> std::io::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let text: String = addresses.iter().map(|address| format!("{address}\n")).collect();
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    std::fs::write(&partial, text)?;
+    std::fs::rename(&partial, path)
+}
+
+/// Ctrl-C, or SIGTERM: what `docker stop` and systemd send. As a container's PID 1 the process gets
+/// no default action for SIGTERM, so without this it would be killed only after the stop timeout.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -148,6 +148,11 @@ pub(crate) struct NodeArgs {
     #[arg(long, env = "PARLEY_OUTBOX_MAX_BACKOFF", default_value_t = 30)]
     outbox_max_backoff: u64,
 
+    /// Serve Prometheus metrics at `http://<address>/metrics` (off unless given; keep it private,
+    /// e.g. 127.0.0.1:9100).
+    #[arg(long, env = "PARLEY_METRICS")]
+    metrics: Option<SocketAddr>,
+
     /// Log filter, e.g. `info` or `parley=debug,tower_http=debug`.
     #[arg(long, env = "PARLEY_LOG", default_value = "info")]
     log: String,
@@ -226,6 +231,23 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
             ),
             other => anyhow::Error::new(other),
         })?;
+        let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+        let metrics = match args.metrics {
+            Some(address) => {
+                let listener = tokio::net::TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("listening for metrics on {address}"))?;
+                let stopped = async {
+                    let _ = metrics_stopped.await;
+                };
+                let address = listener.local_addr()?;
+                Some((
+                    address,
+                    tokio::spawn(gateway::serve_metrics(listener, services.clone(), stopped)),
+                ))
+            }
+            None => None,
+        };
         // Said only once both listeners are up: whoever waits for this line can use the node.
         say(&format!(
             "parley node serving http://{address} (data dir {}, registration {})",
@@ -233,6 +255,9 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
             services.config.registration
         ));
         write_node_url(&args.data_dir, address);
+        if let Some((address, _)) = &metrics {
+            say(&format!("metrics at http://{address}/metrics"));
+        }
         tracing::info!(%address, dev = args.dev, "node started");
         let maintenance = tokio::spawn(services.clone().run_background());
         if let Some(local) = services.federation() {
@@ -240,6 +265,10 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
             say(&format!("federation: node {} (peer id {})", local.name, local.peer_id));
         }
         gateway::serve(listener, services.clone(), shutdown_signal()).await?;
+        let _ = stop_metrics.send(());
+        if let Some((_, metrics)) = metrics {
+            let _ = metrics.await;
+        }
         federation.shutdown().await;
         maintenance.abort();
         tracing::info!("shutting down; flushing the store");

@@ -9,6 +9,7 @@ mod dialects;
 mod error;
 mod extract;
 mod limits;
+mod metrics;
 mod openapi;
 mod reply;
 mod request_id;
@@ -26,6 +27,7 @@ use node::Services;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
 pub(crate) use error::ApiError;
+pub use metrics::serve_metrics;
 pub use server::serve;
 
 /// Largest request body accepted (a message with many recipient devices is the largest legitimate one).
@@ -37,6 +39,8 @@ pub(crate) struct AppState {
     /// The node's services.
     pub(crate) services: Arc<Services>,
     limiter: Arc<limits::Limiter>,
+    /// Requests, latencies and refusals, in the node's registry.
+    metrics: metrics::HttpMetrics,
     /// Built once with the routes it describes, and served as it is.
     document: Arc<utoipa::openapi::OpenApi>,
 }
@@ -46,6 +50,7 @@ pub fn app(services: Arc<Services>) -> Router {
     let (routes, mut document) = routes::router();
     openapi::configure(&mut document, &services.config);
     let state = AppState {
+        metrics: metrics::HttpMetrics::of(&services),
         services,
         limiter: Arc::default(),
         document: Arc::new(document),
@@ -54,6 +59,7 @@ pub fn app(services: Arc<Services>) -> Router {
     routes
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), limits::limit))
+        .route_layer(middleware::from_fn_with_state(state.clone(), metrics::record))
         .layer(cors)
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(middleware::from_fn(request_id::tag))

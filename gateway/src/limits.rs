@@ -17,6 +17,7 @@ use serde_json::json;
 use crate::AppState;
 use crate::client_address::client_address;
 use crate::extract::bearer;
+use crate::metrics::LimitLabels;
 
 const WINDOW: Duration = Duration::from_secs(60);
 /// Windows are swept once the table holds this many keys, so it cannot grow without bound.
@@ -30,6 +31,18 @@ enum Category {
     Calls,
     WebSocket,
     General,
+}
+
+impl Category {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Auth => "auth",
+            Self::Messages => "messages",
+            Self::Calls => "calls",
+            Self::WebSocket => "websocket",
+            Self::General => "general",
+        }
+    }
 }
 
 fn category(method: &Method, path: &str) -> Option<Category> {
@@ -223,6 +236,13 @@ pub(crate) async fn limit(State(state): State<AppState>, request: Request, next:
     let mut response = if verdict.allowed {
         next.run(request).await
     } else {
+        state
+            .metrics
+            .rate_limited
+            .get_or_create(&LimitLabels {
+                category: category.name(),
+            })
+            .inc();
         let retry_after = verdict.reset.saturating_sub(now_secs()).max(1);
         let body = refusal(request.uri().path(), retry_after);
         let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();

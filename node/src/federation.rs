@@ -30,6 +30,7 @@ use protocol::federation::{NodeName, Request, Response};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
 
+use crate::metrics::FederationCounters;
 use crate::storage::Store;
 use crate::tasks::Tasks;
 use crate::{FederationConfig, NodeIdentity};
@@ -254,19 +255,30 @@ pub fn quic(keypair: &Keypair) -> Transport {
         .boxed()
 }
 
+/// What the node shares with its network: the store (which keeps names pinned to their holders
+/// across restarts), the nodes its operators deny, and the counters for its metrics.
+pub(crate) struct Shared {
+    pub(crate) store: Store,
+    pub(crate) denied: DeniedNodes,
+    pub(crate) counters: FederationCounters,
+}
+
 /// Builds the swarm on the node key over the transport `transport` makes for it, starts listening on
-/// `config.p2p_listen` and spawns the event loop (needs a tokio runtime). `store` keeps the names pinned
-/// to their holders across restarts. The event loop and every connection's task are the node's
-/// `tasks`, so a halted node's connections end with it.
+/// `config.p2p_listen` and spawns the event loop (needs a tokio runtime). The event loop and every
+/// connection's task are the node's `tasks`, so a halted node's connections end with it.
 pub(crate) fn start(
     identity: NodeIdentity,
     name: NodeName,
     config: FederationConfig,
-    store: Store,
-    denied: DeniedNodes,
+    shared: Shared,
     transport: impl FnOnce(&Keypair) -> Transport,
     tasks: &Tasks,
 ) -> Result<Network, Error> {
+    let Shared {
+        store,
+        denied,
+        counters,
+    } = shared;
     let keypair = identity.libp2p_keypair();
     let peer_id = keypair.public().to_peer_id();
     let swarm_config = libp2p::swarm::Config::with_executor(tasks.clone())
@@ -289,13 +301,14 @@ pub(crate) fn start(
         config,
         pins: store,
         denied,
+        counters: counters.clone(),
         commands,
         inbound: inbound_tx,
     };
     let (stop, stopped) = oneshot::channel();
     let task = tasks.spawn(event_loop::EventLoop::new(swarm, parts).run(stopped));
     Ok(Network {
-        client: Client::new(commands_tx),
+        client: Client::new(commands_tx, counters),
         handle: Handle { stop, task },
         inbound,
     })

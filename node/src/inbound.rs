@@ -25,7 +25,12 @@ pub(crate) async fn serve(services: Arc<Services>, mut inbound: mpsc::Receiver<I
         match next {
             Inbound::Request(InboundRequest { peer, request, reply }) => {
                 let (tasks, services) = (services.tasks.clone(), services.clone());
-                tasks.spawn(async move { reply.send(answer(&services, peer, request).await) });
+                tasks.spawn(async move {
+                    let kind = request.kind();
+                    let response = answer(&services, peer, request).await;
+                    services.metrics.federation.request("in", kind, response.outcome());
+                    reply.send(response)
+                });
             }
             // A node that is reachable again may have events waiting for it.
             Inbound::Named { name, .. } => services.outbox.wake(&name),

@@ -66,6 +66,8 @@ pub struct Messages {
     webhooks: Arc<Webhooks>,
     outbox: Arc<Outbox>,
     remote: Arc<Remote>,
+    /// Copies acknowledged by their device (see `metrics`).
+    pub(crate) delivered: prometheus_client::metrics::counter::Counter,
 }
 
 impl Messages {
@@ -86,6 +88,7 @@ impl Messages {
             webhooks,
             outbox,
             remote,
+            delivered: Default::default(),
         }
     }
 

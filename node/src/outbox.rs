@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use crate::federation::{Client, Destination};
+use crate::metrics::{Histograms, PeerLabel};
 use crate::storage::{Store, TreeId, WriteSet, decode, encode, keys};
 use crate::tasks::Tasks;
 use crate::{Error, Result};
@@ -35,12 +36,17 @@ struct Batch {
     peer: PeerId,
     keys: Vec<sled::IVec>,
     envelopes: Vec<Envelope>,
+    queued_at_ms: Vec<u64>,
 }
 
 #[derive(Serialize, Deserialize)]
 struct OutboxEntry {
     peer_id: Vec<u8>,
     envelope: Envelope,
+    /// When it was queued (Unix milliseconds), for the delivery latency; 0 in entries queued before
+    /// it was kept.
+    #[serde(default)]
+    queued_at_ms: u64,
 }
 
 /// The outbox and its delivery workers.
@@ -51,6 +57,8 @@ pub(crate) struct Outbox {
     client: OnceLock<Client>,
     workers: Mutex<HashMap<NodeName, Arc<Notify>>>,
     tasks: Tasks,
+    /// From queueing to the destination accepting, per destination (see `metrics`).
+    pub(crate) delivery_seconds: Histograms<PeerLabel>,
 }
 
 impl Outbox {
@@ -62,6 +70,7 @@ impl Outbox {
             client: OnceLock::new(),
             workers: Mutex::new(HashMap::new()),
             tasks,
+            delivery_seconds: Histograms::new_with_constructor(crate::metrics::delivery),
         }
     }
 
@@ -76,6 +85,7 @@ impl Outbox {
         let entry = OutboxEntry {
             peer_id: to.peer.to_bytes(),
             envelope,
+            queued_at_ms: now_ms(),
         };
         set.insert(
             TreeId::nodepos_outbox,
@@ -90,6 +100,7 @@ impl Outbox {
         let entry = OutboxEntry {
             peer_id: to.peer.to_bytes(),
             envelope: self.seal(event)?,
+            queued_at_ms: now_ms(),
         };
         let position = self.store.next_id()?;
         self.store
@@ -196,6 +207,7 @@ impl Outbox {
     fn next_batch(&self, node: &NodeName) -> Result<Option<Batch>> {
         let mut keys = Vec::new();
         let mut envelopes = Vec::new();
+        let mut queued_at_ms = Vec::new();
         let mut bytes = 0;
         let mut peer = None;
         for item in self.store.trees.nodepos_outbox.scan_prefix(keys::outbox_prefix(node)) {
@@ -210,17 +222,28 @@ impl Outbox {
             bytes += entry.envelope.body.len();
             keys.push(key);
             envelopes.push(entry.envelope);
+            queued_at_ms.push(entry.queued_at_ms);
             if envelopes.len() >= MAX_BATCH_EVENTS || bytes >= MAX_BATCH_BYTES {
                 break;
             }
         }
-        Ok(peer.map(|peer| Batch { peer, keys, envelopes }))
+        Ok(peer.map(|peer| Batch {
+            peer,
+            keys,
+            envelopes,
+            queued_at_ms,
+        }))
     }
 
     async fn work(self: Arc<Self>, client: Client, node: NodeName, notify: Arc<Notify>) {
         let mut failures = 0;
         loop {
-            let Batch { peer, keys, envelopes } = match self.next_batch(&node) {
+            let Batch {
+                peer,
+                keys,
+                envelopes,
+                queued_at_ms,
+            } = match self.next_batch(&node) {
                 Ok(Some(batch)) => batch,
                 Ok(None) => {
                     let woken = tokio::time::timeout(IDLE_RETIREMENT, notify.notified()).await;
@@ -243,6 +266,13 @@ impl Outbox {
                         tracing::warn!(%node, reason, "the node refused an event for good; dropped");
                     }
                     tracing::debug!(%node, applied, count, "events delivered");
+                    let latency = self.delivery_seconds.get_or_create(&PeerLabel {
+                        peer: node.as_str().to_owned(),
+                    });
+                    let now = now_ms();
+                    for queued in queued_at_ms.into_iter().filter(|queued| *queued > 0) {
+                        latency.observe(now.saturating_sub(queued) as f64 / 1000.0);
+                    }
                     for key in keys {
                         if let Err(err) = self.store.trees.nodepos_outbox.remove(key) {
                             tracing::error!(%node, error = %err, "removing a delivered event failed");
@@ -266,6 +296,13 @@ impl Outbox {
             }
         }
     }
+}
+
+/// Wall-clock time as Unix milliseconds: queue times survive restarts, unlike an `Instant`.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use crate::files::Files;
 use crate::keys::Keys;
 use crate::locks::ConversationLocks;
 use crate::messages::Messages;
+use crate::metrics::Metrics;
 use crate::outbox::Outbox;
 use crate::presence::Presence;
 use crate::realtime::Hub;
@@ -67,6 +68,8 @@ pub struct Services {
     pub(crate) operator_key: LocalOperatorKey,
     /// Other nodes whose traffic is refused.
     pub(crate) denied: DeniedNodes,
+    /// Counters and timings for Prometheus.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Services {
@@ -111,6 +114,11 @@ impl Services {
             outbox.clone(),
             remote.clone(),
         ));
+        let metrics = Arc::new(Metrics::new(
+            store.commit_seconds.clone(),
+            messages.delivered.clone(),
+            outbox.delivery_seconds.clone(),
+        ));
         Ok(Self {
             users: Users::new(
                 store.clone(),
@@ -145,6 +153,7 @@ impl Services {
             tasks,
             operator_key,
             denied,
+            metrics,
         })
     }
 
@@ -187,8 +196,11 @@ impl Services {
             self.identity.clone(),
             self.remote.local().node.clone(),
             self.config.federation.clone(),
-            self.store.clone(),
-            self.denied.clone(),
+            federation::Shared {
+                store: self.store.clone(),
+                denied: self.denied.clone(),
+                counters: self.metrics.federation.clone(),
+            },
             transport,
             &self.tasks,
         )?;
@@ -252,6 +264,11 @@ impl Services {
     pub async fn delete_account(&self, actor: &crate::Actor) -> Result<()> {
         self.users.delete_me(actor).await?;
         self.files.forget_user(actor.user_id).await
+    }
+
+    /// Every metric in the Prometheus text format, for the operator's `/metrics`.
+    pub fn metrics_text(&self) -> String {
+        self.metrics.render(self)
     }
 
     /// Whether the store answers; backs `/health`.

@@ -191,6 +191,8 @@ pub(crate) struct Store {
     commits: Arc<GroupCommit>,
     /// Held while a batch of relayed messages is written: nothing else orders those writes.
     replica_writes: Arc<std::sync::Mutex<()>>,
+    /// How long commits take, as their callers wait (see `metrics`).
+    pub(crate) commit_seconds: prometheus_client::metrics::histogram::Histogram,
 }
 
 impl Store {
@@ -214,6 +216,7 @@ impl Store {
             trees,
             commits,
             replica_writes: Arc::default(),
+            commit_seconds: crate::metrics::latency(),
         };
         let replayed = write_set::replay(&store)?;
         if replayed > 0 {
@@ -239,7 +242,10 @@ impl Store {
     /// sled 0.34's `flush_async` can lose its wake-up when several flushes are in flight at once
     /// (sled issues #1241 and #1308) and hang forever, so the blocking flush runs on the blocking pool.
     pub(crate) async fn commit(&self) -> Result<()> {
-        self.commits.commit().await
+        let started = std::time::Instant::now();
+        let committed = self.commits.commit().await;
+        self.commit_seconds.observe(started.elapsed().as_secs_f64());
+        committed
     }
 
     /// A cheap read-write round trip for health checks.

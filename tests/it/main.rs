@@ -1,6 +1,7 @@
 //! End-to-end tests: real nodes on 127.0.0.1 with temp data dirs, driven over HTTP and WebSocket.
 
 mod admin;
+mod admin_cli;
 mod auth;
 mod avatars;
 mod broadcasts;
@@ -11,6 +12,7 @@ mod contacts;
 mod conversation_extras;
 mod conversations;
 mod crash_safety;
+mod deploy;
 mod dialect_chats_axum;
 mod dialect_messaging_app;
 mod dialect_secure_messenger;
@@ -29,6 +31,7 @@ mod health;
 mod keys;
 mod limits;
 mod messages;
+mod metrics;
 mod openapi;
 mod rich_messages;
 mod schema_conformance;

@@ -7,16 +7,18 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::event_loop::Command;
 use super::{Error, LocalNode, PeerInfo, ResolvedNode};
+use crate::metrics::FederationCounters;
 
 /// A handle to the running federation layer.
 #[derive(Clone, Debug)]
 pub struct Client {
     commands: mpsc::Sender<Command>,
+    counters: FederationCounters,
 }
 
 impl Client {
-    pub(crate) fn new(commands: mpsc::Sender<Command>) -> Self {
-        Self { commands }
+    pub(crate) fn new(commands: mpsc::Sender<Command>, counters: FederationCounters) -> Self {
+        Self { commands, counters }
     }
 
     /// This node's name, PeerId and listen addresses.
@@ -36,7 +38,11 @@ impl Client {
 
     /// Sends a request to a peer (dialing it if needed) and waits for its answer.
     pub async fn request(&self, peer: PeerId, request: Request) -> Result<Response, Error> {
-        self.call(|reply| Command::Request { peer, request, reply }).await?
+        let kind = request.kind();
+        let answer = self.call(|reply| Command::Request { peer, request, reply }).await?;
+        let outcome = answer.as_ref().map_or("failed", Response::outcome);
+        self.counters.request("out", kind, outcome);
+        answer
     }
 
     /// Closes every connection to `peer`, as soon as the event loop gets to it.
@@ -70,7 +76,7 @@ impl Client {
                 }
             }
         });
-        (Self::new(commands), requests)
+        (Self::new(commands, FederationCounters::default()), requests)
     }
 
     async fn call<T>(&self, command: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, Error> {

@@ -23,6 +23,7 @@ use super::{
     DeniedNodes, Error, Inbound, InboundRequest, LocalNode, PeerInfo, Reply, ResolvedNode, error_response, pins,
     records,
 };
+use crate::metrics::FederationCounters;
 use crate::storage::Store;
 use crate::{FederationConfig, NodeIdentity};
 
@@ -86,6 +87,7 @@ pub(crate) struct Parts {
     pub(crate) pins: Store,
     /// Nodes whose traffic is refused; operators change it while the node runs.
     pub(crate) denied: DeniedNodes,
+    pub(crate) counters: FederationCounters,
     pub(crate) commands: mpsc::Receiver<Command>,
     /// Where requests from other nodes go, for the node to answer.
     pub(crate) inbound: mpsc::Sender<Inbound>,
@@ -98,6 +100,7 @@ pub(crate) struct EventLoop {
     config: FederationConfig,
     pins: Store,
     denied: DeniedNodes,
+    counters: FederationCounters,
     commands: mpsc::Receiver<Command>,
     inbound: mpsc::Sender<Inbound>,
     answers_tx: mpsc::Sender<(ResponseChannel<Response>, Response)>,
@@ -138,6 +141,7 @@ impl EventLoop {
             config: parts.config,
             pins: parts.pins,
             denied: parts.denied,
+            counters: parts.counters,
             commands: parts.commands,
             inbound: parts.inbound,
             answers_tx,
@@ -328,6 +332,7 @@ impl EventLoop {
                     return;
                 }
                 self.name_lookups += 1;
+                self.counters.dht_lookups.inc();
                 let query = self.swarm.behaviour_mut().kademlia.get_record(records::key(&name));
                 self.pending_resolves.insert(
                     query,
@@ -509,6 +514,7 @@ impl EventLoop {
             None
         };
         if let Some(refusal) = refusal {
+            self.counters.request("in", request.kind(), refusal.outcome());
             let _ = self
                 .swarm
                 .behaviour_mut()

@@ -72,7 +72,9 @@ impl Messages {
 
     async fn mark(&self, actor: &Actor, id: MessageId, read: bool) -> Result<Receipt> {
         let record = self.readable(actor, id)?;
-        dequeue(&self.store, actor.device_id, id)?;
+        if dequeue(&self.store, actor.device_id, id)? {
+            self.delivered.inc();
+        }
         let tree = &self.store.trees.messageuser_receipt;
         let key = keys::receipt(id, actor.user_id);
         let now = Utc::now();
@@ -154,7 +156,9 @@ impl Messages {
             .range(keys::id_seq(conversation.as_bytes(), from)..=keys::id_seq(conversation.as_bytes(), through));
         for entry in range {
             let record: MessageRecord = decode(&entry?.1)?;
-            dequeue(&self.store, actor.device_id, record.id)?;
+            if dequeue(&self.store, actor.device_id, record.id)? {
+                self.delivered.inc();
+            }
             if record.sender_id == actor.user_id {
                 continue;
             }

@@ -162,19 +162,20 @@ pub(super) fn message_by_id(store: &Store, id: MessageId) -> Result<MessageRecor
     }
 }
 
-/// Removes one queue entry of a device, if present.
-pub(super) fn dequeue(store: &Store, device: DeviceId, message: MessageId) -> Result<()> {
-    if let Some(position) = store
+/// Removes one queue entry of a device, if present; whether it was.
+pub(super) fn dequeue(store: &Store, device: DeviceId, message: MessageId) -> Result<bool> {
+    let Some(position) = store
         .trees
         .devicemessage_queuepos
         .remove(keys::queue_index(device, message))?
-    {
-        store
-            .trees
-            .devicequeue_pending
-            .remove(keys::join(&[device.as_bytes(), &position]))?;
-    }
-    Ok(())
+    else {
+        return Ok(false);
+    };
+    store
+        .trees
+        .devicequeue_pending
+        .remove(keys::join(&[device.as_bytes(), &position]))?;
+    Ok(true)
 }
 
 /// Removes every stored trace of a message but its record.
