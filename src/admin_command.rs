@@ -27,6 +27,11 @@ pub(crate) struct AdminArgs {
     #[arg(long, env = "PARLEY_URL")]
     url: Option<String>,
 
+    /// A PEM file of certificate authorities to trust besides the system's, for a node serving
+    /// HTTPS with a self-signed certificate.
+    #[arg(long, env = "PARLEY_CA_FILE")]
+    ca_file: Option<PathBuf>,
+
     /// An operator account's access token: act as that account on the node at `--url`, from any
     /// machine, instead of as the local operator.
     #[arg(long, env = "PARLEY_OPERATOR_TOKEN", hide_env_values = true)]
@@ -188,9 +193,15 @@ enum Target {
 
 /// The running node's API when it runs (its store is locked), else its store.
 fn connect(args: &AdminArgs) -> anyhow::Result<Target> {
-    let url = || args.url.clone().unwrap_or_else(|| recorded_url(&args.data_dir));
+    let url = || {
+        let server = client::Server::new(args.url.clone().unwrap_or_else(|| recorded_url(&args.data_dir)));
+        match &args.ca_file {
+            Some(ca_file) => server.trusting(ca_file),
+            None => server,
+        }
+    };
     if let Some(token) = &args.token {
-        return Ok(Target::Online(client::Operator::new(&url(), token.clone())?));
+        return Ok(Target::Online(client::Operator::new(url(), token.clone())?));
     }
     if !args.data_dir.join("db").is_dir() {
         bail!(
@@ -209,7 +220,7 @@ fn connect(args: &AdminArgs) -> anyhow::Result<Target> {
                     path.display()
                 )
             })?;
-            Ok(Target::Online(client::Operator::new(&url(), token.trim().to_owned())?))
+            Ok(Target::Online(client::Operator::new(url(), token.trim().to_owned())?))
         }
         Err(err) => Err(err).with_context(|| format!("opening the data dir {}", args.data_dir.display())),
     }

@@ -47,13 +47,34 @@ pub(crate) struct ProfileArgs {
     json: bool,
 }
 
+/// The node to talk to.
+#[derive(Args, Debug)]
+pub(crate) struct ServerArgs {
+    /// The node's base URL (`http://` or `https://`).
+    #[arg(long, env = "PARLEY_SERVER")]
+    server: String,
+    /// A PEM file of certificate authorities to trust besides the system's, for a node with a
+    /// self-signed certificate; kept in the profile for later commands.
+    #[arg(long, env = "PARLEY_CA_FILE")]
+    ca_file: Option<PathBuf>,
+}
+
+impl ServerArgs {
+    fn server(&self) -> client::Server {
+        let server = client::Server::new(self.server.clone());
+        match &self.ca_file {
+            Some(ca_file) => server.trusting(ca_file),
+            None => server,
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 pub(crate) struct RegisterArgs {
     #[command(flatten)]
     common: ProfileArgs,
-    /// The node's base URL.
-    #[arg(long, env = "PARLEY_SERVER")]
-    server: String,
+    #[command(flatten)]
+    server: ServerArgs,
     /// The new username.
     #[arg(long)]
     username: String,
@@ -78,9 +99,8 @@ pub(crate) struct RegisterArgs {
 pub(crate) struct LoginArgs {
     #[command(flatten)]
     common: ProfileArgs,
-    /// The node's base URL.
-    #[arg(long, env = "PARLEY_SERVER")]
-    server: String,
+    #[command(flatten)]
+    server: ServerArgs,
     /// Username, email or phone number of the account.
     #[arg(long, alias = "identity")]
     username: String,
@@ -136,7 +156,7 @@ async fn register(args: RegisterArgs) -> anyhow::Result<()> {
     registration.display_name = args.display_name;
     registration.device_name = args.device_name;
     registration.registration_token = args.registration_token;
-    let client = Client::register(&args.common.profile, &args.server, registration)
+    let client = Client::register(&args.common.profile, args.server.server(), registration)
         .await
         .context("registering")?;
     print_account(&client, args.common.json, "registered");
@@ -144,9 +164,14 @@ async fn register(args: RegisterArgs) -> anyhow::Result<()> {
 }
 
 async fn login(args: LoginArgs) -> anyhow::Result<()> {
-    let client = Client::login(&args.common.profile, &args.server, &args.username, &args.password)
-        .await
-        .context("logging in")?;
+    let client = Client::login(
+        &args.common.profile,
+        args.server.server(),
+        &args.username,
+        &args.password,
+    )
+    .await
+    .context("logging in")?;
     print_account(&client, args.common.json, "logged in");
     Ok(())
 }

@@ -148,6 +148,15 @@ pub(crate) struct NodeArgs {
     #[arg(long, env = "PARLEY_OUTBOX_MAX_BACKOFF", default_value_t = 30)]
     outbox_max_backoff: u64,
 
+    /// A PEM certificate chain: the API is then served over HTTPS (and WebSockets as `wss://`). Read
+    /// again, with the key, on SIGHUP.
+    #[arg(long, env = "PARLEY_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of `--tls-cert`.
+    #[arg(long, env = "PARLEY_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+
     /// Serve Prometheus metrics at `http://<address>/metrics` (off unless given; keep it private,
     /// e.g. 127.0.0.1:9100).
     #[arg(long, env = "PARLEY_METRICS")]
@@ -208,6 +217,11 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
     config.federation.peer_requests_per_minute = args.peer_rate_limit;
     config.federation.outbox_max_backoff = std::time::Duration::from_secs(args.outbox_max_backoff.max(1));
 
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(gateway::Tls::load(cert, key).map_err(anyhow::Error::msg)?),
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let services = Arc::new(
@@ -250,11 +264,11 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
         };
         // Said only once both listeners are up: whoever waits for this line can use the node.
         say(&format!(
-            "parley node serving http://{address} (data dir {}, registration {})",
+            "parley node serving {scheme}://{address} (data dir {}, registration {})",
             args.data_dir.display(),
             services.config.registration
         ));
-        write_node_url(&args.data_dir, address);
+        write_node_url(&args.data_dir, scheme, address);
         if let Some((address, _)) = &metrics {
             say(&format!("metrics at http://{address}/metrics"));
         }
@@ -264,7 +278,10 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
             let local = local.local_node().await?;
             say(&format!("federation: node {} (peer id {})", local.name, local.peer_id));
         }
-        gateway::serve(listener, services.clone(), shutdown_signal()).await?;
+        if let Some(tls) = &tls {
+            tokio::spawn(reload_on_hangup(tls.clone()));
+        }
+        gateway::serve_over(listener, services.clone(), tls, shutdown_signal()).await?;
         let _ = stop_metrics.send(());
         if let Some((_, metrics)) = metrics {
             let _ = metrics.await;
@@ -297,7 +314,7 @@ fn parse_ice_server(text: &str) -> Result<IceServer, String> {
 }
 
 /// Tells `parley admin`, run with the same data dir, where this node's API answers.
-fn write_node_url(data_dir: &std::path::Path, address: SocketAddr) {
+fn write_node_url(data_dir: &std::path::Path, scheme: &str, address: SocketAddr) {
     let mut reachable = address;
     if reachable.ip().is_unspecified() {
         reachable.set_ip(if address.is_ipv4() {
@@ -307,7 +324,7 @@ fn write_node_url(data_dir: &std::path::Path, address: SocketAddr) {
         });
     }
     let path = data_dir.join(NODE_URL_FILE);
-    if let Err(err) = std::fs::write(&path, format!("http://{reachable}\n")) {
+    if let Err(err) = std::fs::write(&path, format!("{scheme}://{reachable}\n")) {
         tracing::warn!(path = %path.display(), error = %err, "could not record the node's URL for parley admin");
     }
 }
@@ -320,6 +337,24 @@ fn say(line: &str) {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
+}
+
+/// Reads the certificate again at each SIGHUP, as certificate renewal tools expect.
+async fn reload_on_hangup(tls: std::sync::Arc<gateway::Tls>) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            match tls.reload() {
+                Ok(()) => tracing::info!("TLS certificate reloaded"),
+                Err(err) => tracing::error!(error = %err, "TLS certificate reload failed; keeping the current one"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    drop(tls);
 }
 
 async fn shutdown_signal() {

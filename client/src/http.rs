@@ -1,6 +1,8 @@
 //! The REST transport: one `reqwest` client, the `/v1` paths, and the `{success, data|error, code}`
 //! envelope turned into values or [`Error::Http`].
 
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Method;
@@ -12,32 +14,101 @@ use crate::error::{Error, Result};
 /// How long one request may take before it counts as a transport failure.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// A node to talk to: its base URL (`http://` or `https://`), and a certificate authority to trust
+/// besides the system's, for a node whose certificate is self-signed or from a private CA.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Server {
+    url: String,
+    ca_file: Option<PathBuf>,
+}
+
+impl Server {
+    /// The node at `url`, trusted as the system trusts it.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            ca_file: None,
+        }
+    }
+
+    /// Also trusts the certificates of the PEM file `ca_file`.
+    pub fn trusting(mut self, ca_file: impl Into<PathBuf>) -> Self {
+        self.ca_file = Some(ca_file.into());
+        self
+    }
+}
+
+impl From<&str> for Server {
+    fn from(url: &str) -> Self {
+        Self::new(url)
+    }
+}
+
+impl From<&String> for Server {
+    fn from(url: &String) -> Self {
+        Self::new(url.as_str())
+    }
+}
+
+impl From<String> for Server {
+    fn from(url: String) -> Self {
+        Self::new(url)
+    }
+}
+
 /// A node's REST API.
 #[derive(Clone)]
 pub(crate) struct Http {
     client: reqwest::Client,
     base: String,
+    ca_file: Option<PathBuf>,
+    /// The TLS setup of `wss://` connections when a CA file is trusted; the system's otherwise.
+    websocket_tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Http {
-    /// A client for the node at `base` (`http://host:port`, a trailing slash is ignored).
-    pub(crate) fn new(base: &str) -> Result<Self> {
-        let base = base.trim_end_matches('/').to_owned();
+    /// A client for `server` (a trailing slash on its URL is ignored).
+    pub(crate) fn new(server: &Server) -> Result<Self> {
+        let base = server.url.trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(Error::profile(format!(
                 "the server must be an http:// or https:// URL, not {base:?}"
             )));
         }
-        let client = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .build()
-            .map_err(Error::Transport)?;
-        Ok(Self { client, base })
+        let mut builder = reqwest::Client::builder().timeout(REQUEST_TIMEOUT);
+        let mut websocket_tls = None;
+        if let Some(ca_file) = &server.ca_file {
+            let pem = std::fs::read(ca_file).map_err(|source| Error::Io {
+                path: ca_file.clone(),
+                source,
+            })?;
+            let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|err| Error::profile(format!("{}: not a PEM certificate bundle: {err}", ca_file.display())))?;
+            builder = builder.tls_certs_merge(certificates);
+            websocket_tls = Some(websocket_tls_trusting(&pem, ca_file)?);
+        }
+        let client = builder.build().map_err(Error::Transport)?;
+        Ok(Self {
+            client,
+            base,
+            ca_file: server.ca_file.clone(),
+            websocket_tls,
+        })
     }
 
     /// The base URL.
     pub(crate) fn base(&self) -> &str {
         &self.base
+    }
+
+    /// The CA file trusted besides the system's, if any.
+    pub(crate) fn ca_file(&self) -> Option<&Path> {
+        self.ca_file.as_deref()
+    }
+
+    /// How to open a WebSocket to the node: the system's trust unless a CA file was given.
+    pub(crate) fn websocket_connector(&self) -> Option<tokio_tungstenite::Connector> {
+        self.websocket_tls.clone().map(tokio_tungstenite::Connector::Rustls)
     }
 
     /// The WebSocket URL of `/v1/ws` authenticated by `token`.
@@ -82,6 +153,27 @@ impl Http {
         let bytes = response.bytes().await?;
         unwrap_envelope(status.as_u16(), &bytes)
     }
+}
+
+/// The system's roots and the certificates of `pem`, for `wss://`.
+fn websocket_tls_trusting(pem: &[u8], ca_file: &Path) -> Result<Arc<rustls::ClientConfig>> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for certificate in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(certificate);
+    }
+    for certificate in CertificateDer::pem_slice_iter(pem) {
+        let certificate = certificate
+            .map_err(|err| Error::profile(format!("{}: not a PEM certificate bundle: {err}", ca_file.display())))?;
+        roots
+            .add(certificate)
+            .map_err(|err| Error::profile(format!("{}: {err}", ca_file.display())))?;
+    }
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 /// A request body of any serialisable type, so `call` stays one non-generic-over-body function.
@@ -148,10 +240,10 @@ mod tests {
 
     #[test]
     fn websocket_urls_follow_the_scheme() {
-        let http = Http::new("http://127.0.0.1:8080/").unwrap();
+        let http = Http::new(&"http://127.0.0.1:8080/".into()).unwrap();
         assert_eq!(http.ws_url("a b"), "ws://127.0.0.1:8080/v1/ws?token=a+b");
-        let https = Http::new("https://chat.example.org").unwrap();
+        let https = Http::new(&"https://chat.example.org".into()).unwrap();
         assert_eq!(https.ws_url("t"), "wss://chat.example.org/v1/ws?token=t");
-        assert!(Http::new("chat.example.org").is_err());
+        assert!(Http::new(&"chat.example.org".into()).is_err());
     }
 }

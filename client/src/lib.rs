@@ -42,5 +42,6 @@ pub use client::keys::{ONE_TIME_PREKEY_LOW_WATER, ONE_TIME_PREKEY_TARGET};
 pub use client::send::SentMessage;
 pub use error::{Error, Result};
 pub use history::StoredMessage;
+pub use http::Server;
 pub use listener::{Event, Listener};
 pub use operator::Operator;

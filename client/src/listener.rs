@@ -153,7 +153,9 @@ async fn connect(client: &Client) -> std::result::Result<Socket, Outcome> {
     let mut refreshed = false;
     loop {
         let (url, token) = client.websocket_url().await.map_err(Outcome::Fatal)?;
-        let attempt = tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(url.as_str())).await;
+        let connecting =
+            tokio_tungstenite::connect_async_tls_with_config(url.as_str(), None, false, client.websocket_connector());
+        let attempt = tokio::time::timeout(CONNECT_TIMEOUT, connecting).await;
         match attempt {
             Err(_) => {
                 return Err(Outcome::Retry(

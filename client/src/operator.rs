@@ -9,7 +9,7 @@ use protocol::api::{
 use reqwest::Method;
 
 use crate::error::Result;
-use crate::http::Http;
+use crate::http::{Http, Server};
 
 /// A node's operator API, authenticated.
 #[derive(Clone)]
@@ -19,10 +19,10 @@ pub struct Operator {
 }
 
 impl Operator {
-    /// The operator API of the node at `server` (`http://host:port`), authenticated by `token`.
-    pub fn new(server: &str, token: impl Into<String>) -> Result<Self> {
+    /// The operator API of the node at `server`, authenticated by `token`.
+    pub fn new(server: impl Into<Server>, token: impl Into<String>) -> Result<Self> {
         Ok(Self {
-            http: Http::new(server)?,
+            http: Http::new(&server.into())?,
             token: token.into(),
         })
     }

@@ -42,6 +42,9 @@ pub(crate) const MESSAGES: &str = "messages";
 pub(crate) struct AccountFile {
     /// The node's base URL, e.g. `http://127.0.0.1:8080`.
     pub(crate) server: String,
+    /// A CA file trusted for the node's certificate besides the system's.
+    #[serde(default)]
+    pub(crate) ca_file: Option<std::path::PathBuf>,
     /// This device, chosen once when the profile is created and kept for its lifetime.
     pub(crate) device_id: DeviceId,
     /// The account, once registered or logged in.

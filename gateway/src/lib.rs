@@ -28,7 +28,7 @@ use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
 pub(crate) use error::ApiError;
 pub use metrics::serve_metrics;
-pub use server::serve;
+pub use server::{Tls, serve, serve_over};
 
 /// Largest request body accepted (a message with many recipient devices is the largest legitimate one).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;

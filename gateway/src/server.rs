@@ -5,6 +5,7 @@
 
 mod admission;
 mod idle;
+mod tls;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -26,12 +27,24 @@ use tower_service::Service;
 
 use admission::{Admission, Admitted, Refusal};
 use idle::IdleTimeout;
+pub use tls::Tls;
 
 /// Serves the API on an already-bound listener until `shutdown` resolves, then lets the requests in
 /// flight finish.
 pub async fn serve(
     listener: TcpListener,
     services: Arc<Services>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    serve_over(listener, services, None, shutdown).await
+}
+
+/// Serves the API as [`serve`] does, over TLS with `tls`'s certificate when given (HTTPS and `wss://`),
+/// else in the clear.
+pub async fn serve_over(
+    listener: TcpListener,
+    services: Arc<Services>,
+    tls: Option<Arc<Tls>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let limits = services.config.connections;
@@ -65,6 +78,7 @@ pub async fn serve(
                     admission: admission.clone(),
                     admitted,
                     limits,
+                    tls: tls.clone(),
                 };
                 connections.spawn(connection.serve(stream, router.clone(), closed.clone()));
             }
@@ -83,20 +97,75 @@ struct Connection {
     admission: Arc<Admission>,
     admitted: Admitted,
     limits: ConnectionLimits,
+    tls: Option<Arc<Tls>>,
 }
 
 impl Connection {
-    async fn serve(self, stream: TcpStream, router: Router, mut closing: watch::Receiver<()>) {
+    async fn serve(self, stream: TcpStream, router: Router, closing: watch::Receiver<()>) {
         let Self {
             peer,
             admission,
             admitted: Admitted { slot, evicted },
             limits,
+            tls,
         } = self;
         // Small frames (a WebSocket ack) must not wait for the client's delayed ACK.
         let _ = stream.set_nodelay(true);
         let id = slot.id();
-        let io = TokioIo::new(IdleTimeout::new(stream, limits.idle_timeout, slot));
+        let stream = IdleTimeout::new(stream, limits.idle_timeout, slot);
+        let open = Open {
+            peer,
+            admission,
+            id,
+            evicted,
+            limits,
+        };
+        let Some(tls) = tls else {
+            return open.serve(stream, router, closing).await;
+        };
+        // The handshake counts against the same deadline as a request's headers.
+        let handshake = tokio::time::timeout(limits.header_read_timeout, tls.acceptor().accept(stream));
+        let stream = tokio::select! {
+            handshake = handshake => match handshake {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(err)) => {
+                    tracing::debug!(%peer, error = %err, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, "TLS handshake timed out");
+                    return;
+                }
+            },
+            () = open.evicted.cancelled() => return,
+        };
+        open.serve(stream, router, closing).await;
+    }
+}
+
+/// An admitted connection whose stream is ready for HTTP, in the clear or after a TLS handshake.
+struct Open {
+    peer: SocketAddr,
+    admission: Arc<Admission>,
+    id: u64,
+    evicted: tokio_util::sync::CancellationToken,
+    limits: ConnectionLimits,
+}
+
+impl Open {
+    /// HTTP/1.1, with upgrades for WebSockets.
+    async fn serve<I>(self, stream: I, router: Router, mut closing: watch::Receiver<()>)
+    where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let Self {
+            peer,
+            admission,
+            id,
+            evicted,
+            limits,
+        } = self;
+        let io = TokioIo::new(stream);
         let spoke = AtomicBool::new(false);
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             if !spoke.swap(true, Ordering::Relaxed) {

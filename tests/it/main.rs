@@ -38,6 +38,7 @@ mod schema_conformance;
 mod simulate;
 mod startup;
 mod support;
+mod tls;
 mod users;
 mod webhooks;
 mod webrtc;

@@ -238,7 +238,10 @@ pub fn spawn_node(mut command: std::process::Command) -> (std::process::Child, O
         if stdout.read_line(&mut line).unwrap_or(0) == 0 {
             break None;
         }
-        if let Some(url) = line.split_whitespace().find(|word| word.starts_with("http://")) {
+        if let Some(url) = line
+            .split_whitespace()
+            .find(|word| word.starts_with("http://") || word.starts_with("https://"))
+        {
             break Some(url.to_owned());
         }
     };

@@ -11,7 +11,7 @@ use reqwest::Method;
 
 use super::Client;
 use crate::error::{Error, Result};
-use crate::http::Http;
+use crate::http::{Http, Server};
 use crate::profile::{ACCOUNT, AccountFile, IDENTITY, Profile, Tokens};
 
 /// What `register` needs.
@@ -58,9 +58,13 @@ impl Client {
     /// Creates an account on the node at `server` with a new device kept in the profile directory
     /// `profile` (created if missing), then publishes the device's identity key, signed prekey and
     /// one-time prekeys. Fails if the profile already holds an account.
-    pub async fn register(profile: impl AsRef<Path>, server: &str, registration: Registration) -> Result<Self> {
+    pub async fn register(
+        profile: impl AsRef<Path>,
+        server: impl Into<Server>,
+        registration: Registration,
+    ) -> Result<Self> {
         let profile = Profile::open(profile)?;
-        let http = Http::new(server)?;
+        let http = Http::new(&server.into())?;
         let account = prepare_account(&profile, &http)?;
         if let Some(user) = account.user_id {
             return Err(Error::profile(format!(
@@ -90,9 +94,14 @@ impl Client {
     /// Logs in to an existing account (`identity` is its username, email or phone number) as the
     /// device of the profile directory `profile`: a new device when the profile is new, else the
     /// device the profile already is. Publishes the device's keys.
-    pub async fn login(profile: impl AsRef<Path>, server: &str, identity: &str, password: &str) -> Result<Self> {
+    pub async fn login(
+        profile: impl AsRef<Path>,
+        server: impl Into<Server>,
+        identity: &str,
+        password: &str,
+    ) -> Result<Self> {
         let profile = Profile::open(profile)?;
-        let http = Http::new(server)?;
+        let http = Http::new(&server.into())?;
         let account = prepare_account(&profile, &http)?;
         let keys = load_or_create_identity(&profile)?;
         let request = LoginRequest {
@@ -176,7 +185,11 @@ impl Client {
         let identity: IdentityKeyPair = profile
             .read_packed(IDENTITY)?
             .ok_or_else(|| Error::profile("the device's identity key is missing"))?;
-        let http = Http::new(&account.server)?;
+        let mut server = Server::new(account.server.clone());
+        if let Some(ca_file) = &account.ca_file {
+            server = server.trusting(ca_file);
+        }
+        let http = Http::new(&server)?;
         Ok(Self::assemble(
             profile,
             http,
@@ -198,10 +211,21 @@ fn prepare_account(profile: &Profile, http: &Http) -> Result<AccountFile> {
             account.server,
             http.base()
         ))),
-        Some(account) => Ok(account),
+        // A CA file given now replaces the one kept: the node's certificate may have a new issuer.
+        Some(mut account) => {
+            if let Some(ca_file) = http
+                .ca_file()
+                .filter(|given| account.ca_file.as_deref() != Some(*given))
+            {
+                account.ca_file = Some(ca_file.to_owned());
+                profile.write_json(ACCOUNT, &account)?;
+            }
+            Ok(account)
+        }
         None => {
             let account = AccountFile {
                 server: http.base().to_owned(),
+                ca_file: http.ca_file().map(Path::to_owned),
                 device_id: DeviceId::random(),
                 user_id: None,
                 username: None,

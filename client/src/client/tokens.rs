@@ -92,6 +92,10 @@ impl Client {
         Ok(())
     }
 
+    pub(crate) fn websocket_connector(&self) -> Option<tokio_tungstenite::Connector> {
+        self.inner.http.websocket_connector()
+    }
+
     pub(crate) async fn websocket_url(&self) -> Result<(String, Zeroizing<String>)> {
         let token = self.access_token()?;
         Ok((self.inner.http.ws_url(&token), token))
