@@ -122,6 +122,17 @@ enum Action {
         /// The node's PeerId.
         peer_id: String,
     },
+    /// Save a consistent backup of the node (store, keys, files) to a new file; writes wait while it
+    /// is taken. Keep it private: it holds the node's keys.
+    Backup {
+        /// Where to write it (must not exist).
+        file: PathBuf,
+    },
+    /// Restore a backup into the data dir, which must hold no node (run with the node stopped).
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+    },
     /// Operator actions, newest first.
     Audit {
         /// Entries per page (at most 200).
@@ -163,6 +174,17 @@ enum RoleArg {
 }
 
 pub(crate) fn run(args: AdminArgs) -> anyhow::Result<()> {
+    if let Action::Restore { file } = &args.action {
+        // Into a data dir with no node: nothing to talk to, nothing to open.
+        let restored = node::restore(file, &args.data_dir)
+            .with_context(|| format!("restoring {} into {}", file.display(), args.data_dir.display()))?;
+        return print(&Value::String(format!(
+            "restored {} keys and {} files into {}",
+            restored.keys,
+            restored.files,
+            args.data_dir.display()
+        )));
+    }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let output = runtime.block_on(async {
         match connect(&args)? {
@@ -174,9 +196,14 @@ pub(crate) fn run(args: AdminArgs) -> anyhow::Result<()> {
             }
         }
     })?;
+    print(&output)
+}
+
+/// A line as it is, anything else as pretty JSON.
+fn print(output: &Value) -> anyhow::Result<()> {
     let text = match output {
-        Value::String(line) => line,
-        value => serde_json::to_string_pretty(&value)?,
+        Value::String(line) => line.clone(),
+        value => serde_json::to_string_pretty(value)?,
     };
     use std::io::Write;
     match writeln!(std::io::stdout(), "{text}") {
@@ -301,6 +328,11 @@ async fn perform(ops: &impl Operations, action: Action) -> anyhow::Result<Value>
         Action::DenyNode { peer_id } => json!(ops.deny_node(&peer_id).await?),
         Action::AllowNode { peer_id } => json!(ops.allow_node(&peer_id).await?),
         Action::Audit { limit, cursor } => json!(ops.audit(AuditQuery { limit, cursor }).await?),
+        Action::Backup { file } => {
+            let bytes = ops.backup(&file).await?;
+            Value::String(format!("wrote {} ({bytes} bytes)", file.display()))
+        }
+        Action::Restore { .. } => unreachable!("restored before connecting"),
     })
 }
 
@@ -325,4 +357,6 @@ trait Operations {
     async fn deny_node(&self, peer_id: &str) -> anyhow::Result<protocol::api::DeniedNodeList>;
     async fn allow_node(&self, peer_id: &str) -> anyhow::Result<protocol::api::DeniedNodeList>;
     async fn audit(&self, query: AuditQuery) -> anyhow::Result<protocol::api::AuditLog>;
+    /// Writes a backup to a new file; its size.
+    async fn backup(&self, file: &Path) -> anyhow::Result<u64>;
 }

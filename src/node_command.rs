@@ -262,6 +262,7 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
             }
             None => None,
         };
+        let shutdown = shutdown_signal();
         // Said only once both listeners are up: whoever waits for this line can use the node.
         say(&format!(
             "parley node serving {scheme}://{address} (data dir {}, registration {})",
@@ -281,7 +282,7 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
         if let Some(tls) = &tls {
             tokio::spawn(reload_on_hangup(tls.clone()));
         }
-        gateway::serve_over(listener, services.clone(), tls, shutdown_signal()).await?;
+        gateway::serve_over(listener, services.clone(), tls, shutdown).await?;
         let _ = stop_metrics.send(());
         if let Some((_, metrics)) = metrics {
             let _ = metrics.await;
@@ -357,23 +358,30 @@ async fn reload_on_hangup(tls: std::sync::Arc<gateway::Tls>) {
     drop(tls);
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Ctrl-C or SIGTERM. The handlers are installed when this is called, not when it is first awaited, so a
+/// signal sent as soon as the node says it serves is never taken by the default action.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            match (interrupt, terminate) {
+                (Ok(mut interrupt), Ok(mut terminate)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = terminate.recv() => {}
+                    }
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
-            Err(_) => std::future::pending().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -13,6 +13,8 @@ use crate::error::{Error, Result};
 
 /// How long one request may take before it counts as a transport failure.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a download (a node's backup) may take in all.
+const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// A node to talk to: its base URL (`http://` or `https://`), and a certificate authority to trust
 /// besides the system's, for a node whose certificate is self-signed or from a private CA.
@@ -152,6 +154,50 @@ impl Http {
         let status = response.status();
         let bytes = response.bytes().await?;
         unwrap_envelope(status.as_u16(), &bytes)
+    }
+}
+
+impl Http {
+    /// Streams the body of `GET /v1{path}` into a new file at `out` (owner-readable only); its size.
+    /// An error answer is returned as [`Error::Http`] and leaves no file.
+    pub(crate) async fn download(&self, path: &str, token: &str, out: &Path) -> Result<u64> {
+        use std::io::Write;
+        let response = self
+            .client
+            .get(format!("{}/v1{path}", self.base))
+            .bearer_auth(token)
+            .timeout(DOWNLOAD_TIMEOUT)
+            .send()
+            .await?;
+        let status = response.status();
+        if !status.is_success() {
+            let bytes = response.bytes().await?;
+            return unwrap_envelope::<()>(status.as_u16(), &bytes).map(|()| 0);
+        }
+        let io = |source| Error::Io {
+            path: out.to_owned(),
+            source,
+        };
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(out).map_err(io)?;
+        let mut written = 0;
+        let mut response = response;
+        let copied: Result<()> = async {
+            while let Some(chunk) = response.chunk().await? {
+                file.write_all(&chunk).map_err(io)?;
+                written += chunk.len() as u64;
+            }
+            file.sync_all().map_err(io)
+        }
+        .await;
+        if let Err(err) = copied {
+            let _ = std::fs::remove_file(out);
+            return Err(err);
+        }
+        Ok(written)
     }
 }
 

@@ -147,6 +147,13 @@ impl Operator {
     }
 }
 
+impl Operator {
+    /// Saves a backup of the node into a new file at `out`; its size in bytes.
+    pub async fn backup(&self, out: &std::path::Path) -> Result<u64> {
+        self.http.download("/admin/backup", &self.token, out).await
+    }
+}
+
 fn user_path(user: &str, rest: &str) -> String {
     format!("/users/{}{rest}", segment(user))
 }

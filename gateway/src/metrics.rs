@@ -78,13 +78,14 @@ impl HttpMetrics {
     }
 }
 
-/// The middleware: counts and times every request under its route's pattern (`/v1/users/{id}`), so
-/// the labels stay as few as the routes; paths that match no route share one label.
+/// The middleware, on every route: counts and times each request under its route's pattern
+/// (`/v1/users/{id}`), so the labels stay as few as the routes. Paths that match no route (the 404
+/// fallback) are not counted: their labels would be whatever a scanner sends.
 pub(crate) async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+        .map_or_else(String::new, |path| path.as_str().to_owned());
     let method = request.method().as_str().to_owned();
     let started = Instant::now();
     let response = next.run(request).await;

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod audit;
+mod backup;
 mod denied_nodes;
 mod local;
 pub(crate) mod registration_tokens;
@@ -16,6 +17,7 @@ use std::fmt;
 use protocol::UserId;
 use protocol::api::AccountRole;
 
+pub use self::backup::{BackupSummary, restore};
 pub(crate) use self::denied_nodes::load as load_denied_nodes;
 pub(crate) use self::local::LocalOperatorKey;
 pub use self::local::OPERATOR_TOKEN_FILE;

@@ -193,30 +193,32 @@ impl Conversations {
             host: None,
         };
         let t = &self.store.trees;
-        let created = (
-            &t.convid_conversation,
-            &t.convuser_participant,
-            &t.userconv_membership,
-            &t.dmpair_convid,
-        )
-            .transaction(|(conversations, members, memberships, dms)| -> TxResult<bool> {
-                if record.kind == ConversationKind::Dm {
-                    let pair = keys::dm_pair(roles[0].0, roles[1].0);
-                    if dms.get(&pair)?.is_some() {
-                        return Ok(false);
+        let created = t.gated(|| {
+            (
+                t.convid_conversation.sled(),
+                t.convuser_participant.sled(),
+                t.userconv_membership.sled(),
+                t.dmpair_convid.sled(),
+            )
+                .transaction(|(conversations, members, memberships, dms)| -> TxResult<bool> {
+                    if record.kind == ConversationKind::Dm {
+                        let pair = keys::dm_pair(roles[0].0, roles[1].0);
+                        if dms.get(&pair)?.is_some() {
+                            return Ok(false);
+                        }
+                        dms.insert(pair, record.id.as_bytes())?;
                     }
-                    dms.insert(pair, record.id.as_bytes())?;
-                }
-                conversations.insert(record.id.as_bytes(), encode(&record))?;
-                for (user, role) in &roles {
-                    members.insert(
-                        keys::member(record.id, *user),
-                        encode(&ParticipantRecord::new(*role, now)),
-                    )?;
-                    memberships.insert(keys::membership(*user, record.id), &[])?;
-                }
-                Ok(true)
-            })?;
+                    conversations.insert(record.id.as_bytes(), encode(&record))?;
+                    for (user, role) in &roles {
+                        members.insert(
+                            keys::member(record.id, *user),
+                            encode(&ParticipantRecord::new(*role, now)),
+                        )?;
+                        memberships.insert(keys::membership(*user, record.id), &[])?;
+                    }
+                    Ok(true)
+                })
+        })?;
         if !created {
             let existing = self
                 .direct_between(roles[0].0, roles[1].0)?
@@ -387,29 +389,31 @@ impl Conversations {
         self.drop_invite(&mut record)?;
         let members = participants(&self.store, id)?;
         let t = &self.store.trees;
-        (
-            &t.convid_conversation,
-            &t.convuser_participant,
-            &t.userconv_membership,
-            &t.dmpair_convid,
-            &t.convid_activity,
-        )
-            .transaction(
-                |(conversations, participants, memberships, dms, activities)| -> TxResult<()> {
-                    conversations.remove(id.as_bytes())?;
-                    activities.remove(id.as_bytes())?;
-                    for (user, _) in &members {
-                        participants.remove(keys::member(id, *user))?;
-                        memberships.remove(keys::membership(*user, id))?;
-                    }
-                    if record.kind == ConversationKind::Dm
-                        && let [(a, _), (b, _)] = members.as_slice()
-                    {
-                        dms.remove(keys::dm_pair(*a, *b))?;
-                    }
-                    Ok(())
-                },
-            )?;
+        t.gated(|| {
+            (
+                t.convid_conversation.sled(),
+                t.convuser_participant.sled(),
+                t.userconv_membership.sled(),
+                t.dmpair_convid.sled(),
+                t.convid_activity.sled(),
+            )
+                .transaction(
+                    |(conversations, participants, memberships, dms, activities)| -> TxResult<()> {
+                        conversations.remove(id.as_bytes())?;
+                        activities.remove(id.as_bytes())?;
+                        for (user, _) in &members {
+                            participants.remove(keys::member(id, *user))?;
+                            memberships.remove(keys::membership(*user, id))?;
+                        }
+                        if record.kind == ConversationKind::Dm
+                            && let [(a, _), (b, _)] = members.as_slice()
+                        {
+                            dms.remove(keys::dm_pair(*a, *b))?;
+                        }
+                        Ok(())
+                    },
+                )
+        })?;
         self.store.trees.retention_convid.remove(id.as_bytes())?;
         crate::messages::purge_conversation(&self.store, id, members.iter().map(|(u, _)| *u))?;
         self.retire(&record, &members.iter().map(|(u, _)| *u).collect::<Vec<_>>())?;

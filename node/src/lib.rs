@@ -34,7 +34,7 @@ mod users;
 pub mod validate;
 mod webhooks;
 
-pub use admin::{Admin, OPERATOR_TOKEN_FILE, Operator};
+pub use admin::{Admin, BackupSummary, OPERATOR_TOKEN_FILE, Operator, restore};
 pub use auth::{Actor, Auth};
 pub use avatars::Avatars;
 pub use broadcasts::Broadcasts;

@@ -55,7 +55,7 @@ pub(crate) fn latency() -> Histogram {
     Histogram::new(exponential_buckets(0.001, 2.0, 16))
 }
 
-/// Delivery to another node can wait out its downtime: up to about a day.
+/// Delivery to another node can wait out its downtime: buckets up to about half a day.
 pub(crate) fn delivery() -> Histogram {
     Histogram::new(exponential_buckets(0.01, 4.0, 12))
 }

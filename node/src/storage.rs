@@ -23,15 +23,25 @@ macro_rules! trees {
         /// Every tree of the store.
         #[derive(Clone)]
         pub(crate) struct Trees {
-            $($(#[$doc])* pub(crate) $name: sled::Tree,)+
+            $($(#[$doc])* pub(crate) $name: Tree,)+
+            gate: Gate,
         }
 
         impl Trees {
             fn open(db: &sled::Db) -> sled::Result<Self> {
-                Ok(Self { $($name: db.open_tree(stringify!($name))?,)+ })
+                let gate = Gate::default();
+                Ok(Self {
+                    $($name: Tree { tree: db.open_tree(stringify!($name))?, gate: gate.clone() },)+
+                    gate,
+                })
             }
 
-            pub(crate) fn tree(&self, id: TreeId) -> &sled::Tree {
+            /// Every tree, with its name.
+            pub(crate) fn all(&self) -> [(&'static str, &Tree); [$(stringify!($name)),+].len()] {
+                [$((stringify!($name), &self.$name)),+]
+            }
+
+            pub(crate) fn tree(&self, id: TreeId) -> &Tree {
                 match id {
                     $(TreeId::$name => &self.$name,)+
                 }
@@ -183,6 +193,99 @@ trees! {
     peerid_denied,
 }
 
+/// Held (shared) by every write to the store, and alone by a backup while it reads every tree: the
+/// backup then sees the store as it was at one instant, as a crash at that instant would leave it.
+#[derive(Clone, Default)]
+pub(crate) struct Gate(Arc<std::sync::RwLock<()>>);
+
+impl Gate {
+    /// For one write, or one transaction over several trees.
+    pub(crate) fn pass(&self) -> std::sync::RwLockReadGuard<'_, ()> {
+        self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Holds every write still until dropped.
+    pub(crate) fn close(&self) -> std::sync::RwLockWriteGuard<'_, ()> {
+        self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// One tree of the store. Reads go straight to sled (through `Deref`); writes pass the store's gate
+/// first. A transaction over several trees passes it once (`Trees::gated`) and names the trees with
+/// `sled()`.
+#[derive(Clone)]
+pub(crate) struct Tree {
+    tree: sled::Tree,
+    gate: Gate,
+}
+
+impl std::ops::Deref for Tree {
+    type Target = sled::Tree;
+
+    fn deref(&self) -> &sled::Tree {
+        &self.tree
+    }
+}
+
+impl Tree {
+    /// The sled tree, for a transaction; its caller holds the gate.
+    pub(crate) fn sled(&self) -> &sled::Tree {
+        &self.tree
+    }
+
+    pub(crate) fn insert(
+        &self,
+        key: impl AsRef<[u8]>,
+        value: impl Into<sled::IVec>,
+    ) -> sled::Result<Option<sled::IVec>> {
+        let _gate = self.gate.pass();
+        self.tree.insert(key, value)
+    }
+
+    pub(crate) fn remove(&self, key: impl AsRef<[u8]>) -> sled::Result<Option<sled::IVec>> {
+        let _gate = self.gate.pass();
+        self.tree.remove(key)
+    }
+
+    pub(crate) fn compare_and_swap(
+        &self,
+        key: impl AsRef<[u8]>,
+        old: Option<impl AsRef<[u8]>>,
+        new: Option<impl Into<sled::IVec>>,
+    ) -> sled::Result<std::result::Result<(), sled::CompareAndSwapError>> {
+        let _gate = self.gate.pass();
+        self.tree.compare_and_swap(key, old, new)
+    }
+
+    pub(crate) fn update_and_fetch<V: Into<sled::IVec>>(
+        &self,
+        key: impl AsRef<[u8]>,
+        change: impl FnMut(Option<&[u8]>) -> Option<V>,
+    ) -> sled::Result<Option<sled::IVec>> {
+        let _gate = self.gate.pass();
+        self.tree.update_and_fetch(key, change)
+    }
+
+    pub(crate) fn apply_batch(&self, batch: sled::Batch) -> sled::Result<()> {
+        let _gate = self.gate.pass();
+        self.tree.apply_batch(batch)
+    }
+}
+
+impl Trees {
+    /// Runs `write` (a transaction over several trees) through the gate. Nothing in it may write
+    /// through a `Tree` or wait.
+    pub(crate) fn gated<T>(&self, write: impl FnOnce() -> T) -> T {
+        let _gate = self.gate.pass();
+        write()
+    }
+
+    /// Holds every write to the store still until dropped (a backup).
+    pub(crate) fn hold_writes(&self) -> std::sync::RwLockWriteGuard<'_, ()> {
+        self.gate.close()
+    }
+}
+
 /// The node's embedded database.
 #[derive(Clone)]
 pub(crate) struct Store {
@@ -210,7 +313,7 @@ impl Store {
                 other => Error::Storage(other),
             })?;
         let trees = Trees::open(&db)?;
-        let commits = GroupCommit::new(db.clone(), trees.journal.clone());
+        let commits = GroupCommit::new(db.clone(), trees.journal.sled().clone());
         let store = Self {
             db,
             trees,

@@ -4,6 +4,7 @@
 #![deny(unsafe_code, missing_docs)]
 
 pub mod api;
+pub mod binary;
 mod bytes;
 mod client_message_id;
 pub mod crypto;

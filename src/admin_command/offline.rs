@@ -81,4 +81,8 @@ impl Operations for Admin<'_> {
     async fn audit(&self, query: AuditQuery) -> anyhow::Result<AuditLog> {
         Ok(Admin::audit(self, &query)?)
     }
+
+    async fn backup(&self, file: &std::path::Path) -> anyhow::Result<u64> {
+        Ok(Admin::backup(self, &LOCAL, file.to_owned()).await?.bytes)
+    }
 }

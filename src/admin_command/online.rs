@@ -76,4 +76,8 @@ impl Operations for client::Operator {
     async fn audit(&self, query: AuditQuery) -> anyhow::Result<AuditLog> {
         Ok(client::Operator::audit(self, query.limit, query.cursor.as_deref()).await?)
     }
+
+    async fn backup(&self, file: &std::path::Path) -> anyhow::Result<u64> {
+        Ok(client::Operator::backup(self, file).await?)
+    }
 }

@@ -12,17 +12,17 @@ use crate::support::*;
 
 /// What one `parley admin` run left behind.
 #[derive(Debug)]
-struct Answer {
-    code: i32,
+pub(crate) struct Answer {
+    pub(crate) code: i32,
     /// Its stdout parsed as JSON, or as one trimmed string when it is not JSON (`deleted ann`).
-    out: Value,
-    err: String,
+    pub(crate) out: Value,
+    pub(crate) err: String,
 }
 
 impl Answer {
     /// The JSON of a run that must have succeeded.
     #[track_caller]
-    fn ok(self) -> Value {
+    pub(crate) fn ok(self) -> Value {
         assert_eq!(self.code, 0, "parley admin failed: {self:?}");
         assert!(self.err.is_empty(), "a success wrote to stderr: {self:?}");
         self.out
@@ -30,7 +30,7 @@ impl Answer {
 
     /// The one-line message of a run that must have failed.
     #[track_caller]
-    fn failed(self) -> String {
+    pub(crate) fn failed(self) -> String {
         assert_eq!(self.code, 1, "parley admin did not fail as expected: {self:?}");
         assert_eq!(self.out, json!(""), "a failure wrote to stdout: {self:?}");
         let message = self.err.trim_end();
@@ -44,7 +44,7 @@ impl Answer {
 
 /// Runs `parley admin --data-dir <data_dir> <args…>` with none of Parley's variables from the test's
 /// environment, so only what the test passes counts.
-fn admin(data_dir: &Path, args: &[&str]) -> Answer {
+pub(crate) fn admin(data_dir: &Path, args: &[&str]) -> Answer {
     let mut command = Command::new(env!("CARGO_BIN_EXE_parley"));
     command.arg("admin").arg("--data-dir").arg(data_dir).args(args);
     for (name, _) in std::env::vars_os() {
@@ -68,7 +68,7 @@ fn admin(data_dir: &Path, args: &[&str]) -> Answer {
 }
 
 /// `admin` off the async runtime's thread.
-async fn admin_async(data_dir: &Path, args: &[&str]) -> Answer {
+pub(crate) async fn admin_async(data_dir: &Path, args: &[&str]) -> Answer {
     let data_dir = data_dir.to_owned();
     let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
     tokio::task::spawn_blocking(move || {
@@ -80,7 +80,7 @@ async fn admin_async(data_dir: &Path, args: &[&str]) -> Answer {
 }
 
 /// Starts `parley node` on `data_dir` with `extra` arguments; returns it and its URL.
-fn start(data_dir: &Path, extra: &[&str]) -> (Child, String) {
+pub(crate) fn start(data_dir: &Path, extra: &[&str]) -> (Child, String) {
     let mut command = node_command(data_dir);
     command.args(extra);
     let (child, base) = spawn_node(command);
@@ -89,7 +89,7 @@ fn start(data_dir: &Path, extra: &[&str]) -> (Child, String) {
 
 /// Stops a node as its service manager would (SIGTERM, through `kill(1)`, so no unsafe code or extra
 /// dependency), and waits until it has exited and so released its store.
-fn stop(mut node: Child) {
+pub(crate) fn stop(mut node: Child) {
     let signalled = Command::new("kill")
         .args(["-TERM", &node.id().to_string()])
         .status()

@@ -1,19 +1,23 @@
 //! The operator API: what `parley admin` calls on a running node. Every route needs an operator (see
 //! `OperatorAuth`); every change is logged with who made it.
 
+use axum::body::Body;
 use axum::extract::State;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
 use node::federation::PeerId;
 use protocol::api::{
     AdminUser, AdminUserList, AdminUserQuery, AuditLog, AuditQuery, CreateRegistrationTokenRequest, CreateUserRequest,
     CreatedUser, DeniedNodeList, NodeStats, PasswordResetToken, RegistrationToken, RegistrationTokenList,
     SetRoleRequest,
 };
+use tokio_util::io::ReaderStream;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::extract::{Json, OperatorAuth, Path, Query};
 use crate::reply::{ApiResult, created, ok};
-use crate::schemas::{ErrorEnvelope, Null};
+use crate::schemas::{Binary, ErrorEnvelope, Null};
 use crate::{ApiError, AppState};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -30,6 +34,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(denied_nodes))
         .routes(routes!(deny_node, allow_node))
         .routes(routes!(audit))
+        .routes(routes!(backup))
 }
 
 /// # `GET /v1/admin/users`
@@ -379,4 +384,44 @@ fn peer_id(text: &str) -> Result<PeerId, ApiError> {
             reason: "is not a libp2p PeerId".into(),
         })
     })
+}
+
+/// # `GET /v1/admin/backup`
+///
+/// The node's store, keys and file blobs in one file, taken while writes wait (see `parley admin
+/// backup`, which saves it; `parley admin restore` puts it in an empty data directory).
+#[utoipa::path(
+    get,
+    path = "/v1/admin/backup",
+    tag = "admin",
+    summary = "A consistent backup of the whole node",
+    responses(
+        (status = 200, description = "The backup file", content_type = "application/octet-stream", body = Binary),
+        (status = 403, description = "Not an operator", body = ErrorEnvelope),
+    ),
+)]
+pub(crate) async fn backup(
+    State(state): State<AppState>,
+    OperatorAuth(operator): OperatorAuth,
+) -> Result<Response, ApiError> {
+    let services = &state.services;
+    let path = services
+        .config
+        .data_dir
+        .join(format!("backup-{}.partial", protocol::MessageId::random()));
+    let summary = services.admin().backup(&operator, path.clone()).await?;
+    let file = tokio::fs::File::open(&path).await;
+    // Unlinked at once: the open file streams on, and nothing is left behind however the answer ends.
+    let _ = tokio::fs::remove_file(&path).await;
+    let file = file.map_err(|err| ApiError::from(node::Error::Internal(format!("reopening the backup: {err}"))))?;
+    let name = format!("parley-{}.backup", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"));
+    Ok((
+        [
+            (CONTENT_TYPE, "application/octet-stream".to_owned()),
+            (CONTENT_LENGTH, summary.bytes.to_string()),
+            (CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+        ],
+        Body::from_stream(ReaderStream::new(file)),
+    )
+        .into_response())
 }

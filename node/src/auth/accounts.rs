@@ -87,27 +87,29 @@ impl NewAccount {
         };
         let backup = backup.map(encode);
         let t = &store.trees;
-        (
-            &t.userid_user,
-            &t.username_userid,
-            &t.email_userid,
-            &t.phone_userid,
-            &t.displayname_userid,
-            &t.userid_keybackup,
-        )
-            .transaction(|(by_id, by_name, by_email, by_phone, by_display, backups)| {
-                by_id.insert(user.id.as_bytes(), encode(&user))?;
-                if let Some(backup) = &backup {
-                    backups.insert(user.id.as_bytes(), backup.as_slice())?;
-                }
-                by_name.insert(user.username.as_bytes(), user.id.as_bytes())?;
-                by_email.insert(user.email.as_bytes(), user.id.as_bytes())?;
-                if let Some(phone) = &user.phone_number {
-                    by_phone.insert(phone.as_bytes(), user.id.as_bytes())?;
-                }
-                by_display.insert(keys::display_name(&user.display_name, user.id), &[])?;
-                Ok::<_, sled::transaction::ConflictableTransactionError<Error>>(())
-            })?;
+        t.gated(|| {
+            (
+                t.userid_user.sled(),
+                t.username_userid.sled(),
+                t.email_userid.sled(),
+                t.phone_userid.sled(),
+                t.displayname_userid.sled(),
+                t.userid_keybackup.sled(),
+            )
+                .transaction(|(by_id, by_name, by_email, by_phone, by_display, backups)| {
+                    by_id.insert(user.id.as_bytes(), encode(&user))?;
+                    if let Some(backup) = &backup {
+                        backups.insert(user.id.as_bytes(), backup.as_slice())?;
+                    }
+                    by_name.insert(user.username.as_bytes(), user.id.as_bytes())?;
+                    by_email.insert(user.email.as_bytes(), user.id.as_bytes())?;
+                    if let Some(phone) = &user.phone_number {
+                        by_phone.insert(phone.as_bytes(), user.id.as_bytes())?;
+                    }
+                    by_display.insert(keys::display_name(&user.display_name, user.id), &[])?;
+                    Ok::<_, sled::transaction::ConflictableTransactionError<Error>>(())
+                })
+        })?;
         Ok(user)
     }
 }

@@ -105,14 +105,19 @@ impl Conversations {
         let member = ParticipantRecord::new(role, record.updated_at);
         let t = &self.store.trees;
         let id = record.id;
-        (&t.convid_conversation, &t.convuser_participant, &t.userconv_membership).transaction(
-            |(conversations, members, memberships)| -> TxResult<()> {
-                conversations.insert(id.as_bytes(), encode(&*record))?;
-                members.insert(keys::member(id, user), encode(&member))?;
-                memberships.insert(keys::membership(user, id), &[])?;
-                Ok(())
-            },
-        )?;
+        t.gated(|| {
+            (
+                t.convid_conversation.sled(),
+                t.convuser_participant.sled(),
+                t.userconv_membership.sled(),
+            )
+                .transaction(|(conversations, members, memberships)| -> TxResult<()> {
+                    conversations.insert(id.as_bytes(), encode(&*record))?;
+                    members.insert(keys::member(id, user), encode(&member))?;
+                    memberships.insert(keys::membership(user, id), &[])?;
+                    Ok(())
+                })
+        })?;
         Ok(member)
     }
 
@@ -191,14 +196,19 @@ impl Conversations {
         record.participant_count -= 1;
         record.updated_at = Utc::now();
         let t = &self.store.trees;
-        (&t.convid_conversation, &t.convuser_participant, &t.userconv_membership).transaction(
-            |(conversations, members, memberships)| -> TxResult<()> {
-                conversations.insert(id.as_bytes(), encode(&record))?;
-                members.remove(keys::member(id, user))?;
-                memberships.remove(keys::membership(user, id))?;
-                Ok(())
-            },
-        )?;
+        t.gated(|| {
+            (
+                t.convid_conversation.sled(),
+                t.convuser_participant.sled(),
+                t.userconv_membership.sled(),
+            )
+                .transaction(|(conversations, members, memberships)| -> TxResult<()> {
+                    conversations.insert(id.as_bytes(), encode(&record))?;
+                    members.remove(keys::member(id, user))?;
+                    memberships.remove(keys::membership(user, id))?;
+                    Ok(())
+                })
+        })?;
         self.replicate(id, &[user])?;
         self.store.commit().await?;
         let frame = membership_frame(Change::Removed, id, user, None, Some(actor.user_id));

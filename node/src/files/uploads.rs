@@ -351,16 +351,23 @@ impl Files {
         record.updated_at = now;
         record.completed_at = Some(now);
         let trees = &self.store.trees;
-        (&trees.uploadid_upload, &trees.fileid_file, &trees.fileconv_share).transaction(
-            |(uploads, files, shares)| -> Result<(), ConflictableTransactionError<Error>> {
-                uploads.insert(&record.id.as_bytes()[..], encode(&record))?;
-                files.insert(&file_id.as_bytes()[..], encode(&file))?;
-                if let Some(conversation) = conversation {
-                    shares.insert(keys::file_share(file_id, conversation), encode(&now))?;
-                }
-                Ok(())
-            },
-        )?;
+        trees.gated(|| {
+            (
+                trees.uploadid_upload.sled(),
+                trees.fileid_file.sled(),
+                trees.fileconv_share.sled(),
+            )
+                .transaction(
+                    |(uploads, files, shares)| -> Result<(), ConflictableTransactionError<Error>> {
+                        uploads.insert(&record.id.as_bytes()[..], encode(&record))?;
+                        files.insert(&file_id.as_bytes()[..], encode(&file))?;
+                        if let Some(conversation) = conversation {
+                            shares.insert(keys::file_share(file_id, conversation), encode(&now))?;
+                        }
+                        Ok(())
+                    },
+                )
+        })?;
         self.store.commit().await?;
         Ok(record.view())
     }

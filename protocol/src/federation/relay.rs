@@ -16,10 +16,10 @@ pub const MAX_EVENT_BYTES: usize = 3 * 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Envelope {
     /// The encoded [`Event`] (MessagePack with field names).
-    #[serde(with = "serde_bytes_vec")]
+    #[serde(with = "crate::binary")]
     pub body: Vec<u8>,
     /// Ed25519 signature over `body` by the origin node's key.
-    #[serde(with = "serde_bytes_vec")]
+    #[serde(with = "crate::binary")]
     pub signature: Vec<u8>,
 }
 
@@ -48,39 +48,6 @@ impl Envelope {
     /// Parses a stored or received envelope (size-limited); call [`Envelope::open`] before trusting it.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, FederationError> {
         decode(bytes, MAX_REQUEST_BYTES)
-    }
-}
-
-/// Byte vectors as MessagePack binary, not arrays of integers.
-mod serde_bytes_vec {
-    use serde::{Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_bytes(bytes)
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Vec<u8>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("bytes")
-            }
-            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
-                Ok(v.to_vec())
-            }
-            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
-                Ok(v)
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
-                let mut bytes = Vec::new();
-                while let Some(byte) = seq.next_element::<u8>()? {
-                    bytes.push(byte);
-                }
-                Ok(bytes)
-            }
-        }
-        deserializer.deserialize_byte_buf(Visitor)
     }
 }
 
@@ -216,7 +183,7 @@ pub struct Member {
     /// Its home node.
     pub node: NodeName,
     /// The home node's PeerId bytes.
-    #[serde(with = "serde_bytes_vec")]
+    #[serde(with = "crate::binary")]
     pub peer_id: Vec<u8>,
     /// Its role.
     pub role: Role,
