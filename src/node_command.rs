@@ -170,6 +170,8 @@ pub(crate) struct NodeArgs {
 pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&args.log).context("invalid --log filter")?)
+        // Colours only for a person at a terminal, never into a journal or a file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     let mut config = Config::new(&args.data_dir);
     config.dev_mode = args.dev;
@@ -263,6 +265,10 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
             None => None,
         };
         let shutdown = shutdown_signal();
+        if let Some(tls) = &tls {
+            // Before the node says it serves, so an early SIGHUP reloads rather than kills.
+            tokio::spawn(reload_on_hangup(tls.clone()));
+        }
         // Said only once both listeners are up: whoever waits for this line can use the node.
         say(&format!(
             "parley node serving {scheme}://{address} (data dir {}, registration {})",
@@ -278,9 +284,6 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
         if let Some(local) = services.federation() {
             let local = local.local_node().await?;
             say(&format!("federation: node {} (peer id {})", local.name, local.peer_id));
-        }
-        if let Some(tls) = &tls {
-            tokio::spawn(reload_on_hangup(tls.clone()));
         }
         gateway::serve_over(listener, services.clone(), tls, shutdown).await?;
         let _ = stop_metrics.send(());
@@ -340,22 +343,28 @@ fn say(line: &str) {
     let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
 }
 
-/// Reads the certificate again at each SIGHUP, as certificate renewal tools expect.
-async fn reload_on_hangup(tls: std::sync::Arc<gateway::Tls>) {
+/// Reads the certificate again at each SIGHUP, as certificate renewal tools expect. The handler is
+/// installed when this is called, so call it before the node announces itself.
+fn reload_on_hangup(tls: std::sync::Arc<gateway::Tls>) -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
-            return;
-        };
-        while hangups.recv().await.is_some() {
-            match tls.reload() {
-                Ok(()) => tracing::info!("TLS certificate reloaded"),
-                Err(err) => tracing::error!(error = %err, "TLS certificate reload failed; keeping the current one"),
+        let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup());
+        async move {
+            let Ok(mut hangups) = hangups else {
+                return;
+            };
+            while hangups.recv().await.is_some() {
+                match tls.reload() {
+                    Ok(()) => tracing::info!("TLS certificate reloaded"),
+                    Err(err) => tracing::error!(error = %err, "TLS certificate reload failed; keeping the current one"),
+                }
             }
         }
     }
     #[cfg(not(unix))]
-    drop(tls);
+    async move {
+        drop(tls);
+    }
 }
 
 /// Ctrl-C or SIGTERM. The handlers are installed when this is called, not when it is first awaited, so a

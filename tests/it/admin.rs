@@ -443,6 +443,14 @@ async fn an_operator_denies_a_node_while_it_runs_and_allows_it_again() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "VALIDATION_ERROR",
     );
+    let itself = assert_error(
+        &root
+            .put(&format!("/v1/admin/federation/denied/{}", c.peer_id), json!({}))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "VALIDATION_ERROR",
+    );
+    assert!(itself.contains("own PeerId"), "{itself}");
 
     assert_ok(
         root.delete(&format!("/v1/admin/federation/denied/{}", a.peer_id)).await,

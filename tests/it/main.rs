@@ -35,6 +35,7 @@ mod limits;
 mod messages;
 mod metrics;
 mod openapi;
+mod operating_guide;
 mod rich_messages;
 mod schema_conformance;
 mod simulate;

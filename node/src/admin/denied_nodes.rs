@@ -28,6 +28,9 @@ impl Admin<'_> {
     /// Refuses a node's traffic from now on: its connections close, its requests are answered
     /// `denied`, and this node sends it nothing (its outbox waits until it is allowed again).
     pub async fn deny_node(&self, operator: &Operator, peer: PeerId) -> Result<DeniedNodeList> {
+        if peer == self.services.identity.libp2p_keypair().public().to_peer_id() {
+            return Err(Error::invalid("peer_id", "is this node's own PeerId"));
+        }
         self.services.store.trees.peerid_denied.insert(peer.to_bytes(), &[])?;
         self.services.denied.insert(peer);
         if let Some(client) = self.services.federation() {
