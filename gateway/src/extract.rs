@@ -140,16 +140,7 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer token"))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(bearer)
-            .ok_or_else(|| ApiError::unauthorized("Authorization header must be 'Bearer <token>'"))?;
-        Ok(Auth(state.services.auth.authenticate(token)?))
+        Ok(Auth(state.services.auth.authenticate(bearer_header(parts)?)?))
     }
 }
 
@@ -161,15 +152,7 @@ impl FromRequestParts<AppState> for OperatorAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer token"))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(bearer)
-            .ok_or_else(|| ApiError::unauthorized("Authorization header must be 'Bearer <token>'"))?;
+        let token = bearer_header(parts)?;
         let admin = state.services.admin();
         if admin.is_local_operator(token) {
             return Ok(OperatorAuth(Operator::Local));
@@ -177,6 +160,19 @@ impl FromRequestParts<AppState> for OperatorAuth {
         let actor = state.services.auth.authenticate(token)?;
         Ok(OperatorAuth(admin.operator(&actor)?))
     }
+}
+
+/// The token of the `Authorization: Bearer <token>` header.
+fn bearer_header(parts: &Parts) -> Result<&str, ApiError> {
+    let header = parts
+        .headers
+        .get(AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer token"))?;
+    header
+        .to_str()
+        .ok()
+        .and_then(bearer)
+        .ok_or_else(|| ApiError::unauthorized("Authorization header must be 'Bearer <token>'"))
 }
 
 /// Strips an optional `Bearer ` prefix.

@@ -571,3 +571,68 @@ async fn mistakes_are_one_line_on_stderr_and_exit_code_1() {
     assert!(message.contains("401"), "{message}");
     stop(node);
 }
+
+/// The commands the other tests run only against a running node, here on a stopped node's store: every
+/// command works both ways.
+#[tokio::test]
+async fn every_command_also_works_on_a_stopped_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let (node, base) = start(data, &[]);
+    assert_ok(register(&base, "ann", None).await, StatusCode::CREATED);
+    stop(node);
+
+    let peer = libp2p::identity::Keypair::generate_ed25519()
+        .public()
+        .to_peer_id()
+        .to_string();
+    let file = dir.path().join("offline.backup");
+    let steps: [&[&str]; 13] = [
+        &["user", "ann"],
+        &["suspend", "ann"],
+        &["unsuspend", "ann"],
+        &["set-role", "ann", "operator"],
+        &["set-role", "ann", "user"],
+        &["reset-password", "ann"],
+        &["registration-token", "create", "--token", "spring", "--uses", "2"],
+        &["registration-token", "list"],
+        &["registration-token", "revoke", "spring"],
+        &["deny-node", &peer],
+        &["allow-node", &peer],
+        &["backup", file.to_str().unwrap()],
+        &["delete-user", "ann"],
+    ];
+    for args in steps {
+        admin_async(data, args).await.ok();
+    }
+    let actions: Vec<String> = admin_async(data, &["audit", "--limit", "20"]).await.ok()["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|entry| {
+            format!(
+                "{} {}",
+                entry["operator"].as_str().unwrap(),
+                entry["action"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "local suspend",
+            "local unsuspend",
+            "local grant-operator",
+            "local revoke-operator",
+            "local reset-password",
+            "local create-registration-token",
+            "local revoke-registration-token",
+            "local deny-node",
+            "local allow-node",
+            "local backup",
+            "local delete-user",
+        ]
+    );
+    assert_eq!(admin_async(data, &["stats"]).await.ok()["users"], 0);
+}

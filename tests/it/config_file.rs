@@ -233,3 +233,66 @@ fn repeatable_keys_take_an_array_or_a_single_string() {
     assert_eq!(table["allow-unencrypted"].as_bool(), Some(false));
     assert_eq!(source(&text, "allow-unencrypted"), "file");
 }
+
+/// An operator changes the configuration and restarts: the accounts are still there, the new settings
+/// hold.
+#[tokio::test]
+async fn a_restart_with_a_new_configuration_keeps_all_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = |registration: &str| {
+        write_config(
+            dir.path(),
+            &format!(
+                "http = \"127.0.0.1:0\"\ndata-dir = {:?}\np2p = \"/ip4/127.0.0.1/udp/0/quic-v1\"\nlog = \"warn\"\n\
+                 registration = \"{registration}\"\nrate-limits = \"off\"\n",
+                data.to_string_lossy()
+            ),
+        )
+    };
+    let register = |base: String, name: &'static str| async move {
+        reqwest::Client::new()
+            .post(format!("{base}/v1/auth/register"))
+            .json(&serde_json::json!({
+                "email": format!("{name}@example.org"),
+                "username": name,
+                "password": "correct horse battery",
+                "device_id": uuid::Uuid::new_v4(),
+            }))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+
+    let (mut node, base) = spawn_node(parley_node(&["--config", &config("open")], &[]));
+    let base = base.expect("the node serves");
+    assert_eq!(register(base, "ann").await, reqwest::StatusCode::CREATED);
+    node.kill().unwrap();
+    node.wait().unwrap();
+
+    let (mut node, base) = spawn_node(parley_node(&["--config", &config("closed")], &[]));
+    let base = base.expect("the node serves again");
+    assert_eq!(
+        register(base.clone(), "bob").await,
+        reqwest::StatusCode::FORBIDDEN,
+        "the new mode holds"
+    );
+    let login = reqwest::Client::new()
+        .post(format!("{base}/v1/auth/login"))
+        .json(&serde_json::json!({
+            "identity": "ann",
+            "password": "correct horse battery",
+            "device_id": uuid::Uuid::new_v4(),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        login.status(),
+        reqwest::StatusCode::OK,
+        "the account made before the restart"
+    );
+    node.kill().unwrap();
+    node.wait().unwrap();
+}
