@@ -82,6 +82,14 @@ async fn a_backup_of_a_running_node_restores_into_an_equal_node() {
         .await;
     let file_id = assert_ok(file, StatusCode::CREATED)["id"].as_str().unwrap().to_owned();
     let identity = peer_id(&ann_api).await;
+    let device_key = ed25519_dalek::SigningKey::generate(&mut rand::rng());
+    let device_key = b64(&device_key.verifying_key().to_bytes());
+    assert_ok(
+        ann_api
+            .post("/v1/encryption/identity", json!({ "public_key": device_key }))
+            .await,
+        StatusCode::CREATED,
+    );
 
     let backup = dir.path().join("node.backup");
     let written = admin_async(&data, &["backup", backup.to_str().unwrap()]).await.ok();
@@ -116,6 +124,20 @@ async fn a_backup_of_a_running_node_restores_into_an_equal_node() {
     let ann_again = client.with_token(ann["access_token"].as_str().unwrap());
     assert_eq!(peer_id(&ann_again).await, identity, "the node keeps its identity");
     let bob_api = login(&client, "bob").await;
+    let published = assert_ok(
+        bob_api
+            .get(&format!(
+                "/v1/encryption/identity?user_id={}&device_id={}",
+                ann["user_id"].as_str().unwrap(),
+                ann["device_id"].as_str().unwrap()
+            ))
+            .await,
+        StatusCode::OK,
+    );
+    assert!(
+        published.to_string().contains(&device_key),
+        "ann's device key: {published}"
+    );
     let history = assert_ok(
         bob_api
             .get(&format!("/v1/messages?conversation_id={conversation}&limit=50"))
