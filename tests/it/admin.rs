@@ -199,6 +199,9 @@ async fn only_operators_reach_the_operator_api() {
         "UNAUTHORIZED",
     );
     assert_ok(local_operator(&node).get("/v1/admin/stats").await, StatusCode::OK);
+    assert_error(&ann.api.get("/goroutines").await, StatusCode::FORBIDDEN, "FORBIDDEN");
+    let tasks = assert_ok(local_operator(&node).get("/goroutines").await, StatusCode::OK);
+    assert!(tasks["goroutines"].as_u64().unwrap() >= 1, "{tasks}");
 
     // An operator account may make another; taking the role away takes the access with it.
     let root = operator(&node).await;

@@ -35,6 +35,33 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(deny_node, allow_node))
         .routes(routes!(audit))
         .routes(routes!(backup))
+        .routes(routes!(goroutines))
+}
+
+/// The reference's debug count, honestly: live tasks of the node's async runtime.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct Goroutines {
+    /// Live tokio tasks (the reference's server counted goroutines).
+    goroutines: usize,
+}
+
+/// # `GET /goroutines`
+///
+/// For operators only: a task count says how busy the node is, which is nobody else's business.
+#[utoipa::path(
+    get,
+    path = "/goroutines",
+    tag = "admin",
+    summary = "Live tasks of the node's runtime (the reference's goroutine count)",
+    responses(
+        (status = 200, description = "The count", body = Goroutines),
+        (status = 403, description = "Not an operator", body = ErrorEnvelope),
+    ),
+)]
+pub(crate) async fn goroutines(OperatorAuth(_operator): OperatorAuth) -> ApiResult<Goroutines> {
+    ok(Goroutines {
+        goroutines: tokio::runtime::Handle::current().metrics().num_alive_tasks(),
+    })
 }
 
 /// # `GET /v1/admin/users`
