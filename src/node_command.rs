@@ -269,13 +269,13 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
             // Before the node says it serves, so an early SIGHUP reloads rather than kills.
             tokio::spawn(reload_on_hangup(tls.clone()));
         }
+        write_node_url(&args.data_dir, scheme, address);
         // Said only once both listeners are up: whoever waits for this line can use the node.
         say(&format!(
             "parley node serving {scheme}://{address} (data dir {}, registration {})",
             args.data_dir.display(),
             services.config.registration
         ));
-        write_node_url(&args.data_dir, scheme, address);
         if let Some((address, _)) = &metrics {
             say(&format!("metrics at http://{address}/metrics"));
         }
