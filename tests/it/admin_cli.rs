@@ -636,3 +636,38 @@ async fn every_command_also_works_on_a_stopped_node() {
     );
     assert_eq!(admin_async(data, &["stats"]).await.ok()["users"], 0);
 }
+
+/// Without `--registration`, a node open to the network starts closed and a loopback one open; either
+/// records a loopback URL for `parley admin`.
+#[tokio::test]
+async fn the_registration_default_depends_on_where_the_api_listens() {
+    for (http, mode, status) in [
+        ("127.0.0.1:0", "open", StatusCode::CREATED),
+        ("0.0.0.0:0", "closed", StatusCode::FORBIDDEN),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_parley"));
+        command
+            .args([
+                "node",
+                "--http",
+                http,
+                "--p2p",
+                "/ip4/127.0.0.1/udp/0/quic-v1",
+                "--log",
+                "warn",
+            ])
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env_remove("PARLEY_REGISTRATION");
+        let (node, base) = spawn_node(command);
+        let base = base.expect("the node serves").replace("0.0.0.0", "127.0.0.1");
+        let url_file = std::fs::read_to_string(dir.path().join("node.url")).unwrap();
+        assert!(url_file.starts_with("http://127.0.0.1:"), "{url_file}");
+        let (answer, body) = register(&base, "ann", None).await;
+        assert_eq!(answer, status, "{http} should register {mode}: {body}");
+        let stats = admin_async(dir.path(), &["stats"]).await.ok();
+        assert_eq!(stats["users"], u64::from(mode == "open"), "{http}");
+        stop(node);
+    }
+}
