@@ -249,31 +249,9 @@ fn grafana_dashboard_charts_every_metric_the_node_registers() {
 async fn grafana_dashboard_queries_only_series_a_node_serves() {
     let registered = registered();
     let node = TestNode::start().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/metrics", listener.local_addr().unwrap());
-    tokio::spawn(gateway::serve_metrics(
-        listener,
-        node.services.clone(),
-        std::future::pending(),
-    ));
-    // Some traffic: accounts, a conversation, a socket, a message sent and acknowledged.
-    let ann = node.user("ann").await;
-    let bob = node.user("bob").await;
-    let dm = conversation(&ann, "DM", &[&bob]).await;
-    let mut socket = bob.ws(&node).await;
-    assert_eq!(socket.next().await["type"], "ready");
-    let sent = assert_ok(
-        send_text(&ann, &dm, &[&ann, &bob], "hi", "m1").await,
-        StatusCode::CREATED,
-    );
-    let id = sent["id"].as_str().unwrap();
-    assert_ok(
-        bob.api.post_empty(&format!("/v1/messages/{id}/delivered")).await,
-        StatusCode::OK,
-    );
-    let response = reqwest::get(&url).await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let scrape = response.text().await.unwrap();
+    let url = crate::metrics::metrics_of(&node).await;
+    crate::metrics::some_traffic(&node).await;
+    let scrape = crate::metrics::scrape(&url).await;
     let types = types(&scrape);
 
     let dashboard = dashboard();
@@ -312,5 +290,4 @@ async fn grafana_dashboard_queries_only_series_a_node_serves() {
             );
         }
     }
-    socket.close().await;
 }

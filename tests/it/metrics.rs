@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::support::*;
 
 /// Serves the node's metrics on a port of their own, as `parley node --metrics` does.
-async fn metrics_of(node: &TestNode) -> String {
+pub(crate) async fn metrics_of(node: &TestNode) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/metrics", listener.local_addr().unwrap());
     tokio::spawn(gateway::serve_metrics(
@@ -17,7 +17,7 @@ async fn metrics_of(node: &TestNode) -> String {
     url
 }
 
-async fn scrape(url: &str) -> String {
+pub(crate) async fn scrape(url: &str) -> String {
     let response = reqwest::get(url).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert!(
@@ -29,6 +29,25 @@ async fn scrape(url: &str) -> String {
         response.headers()
     );
     response.text().await.unwrap()
+}
+
+/// Accounts, a conversation, a socket, a message sent and acknowledged: every family a lone node has
+/// shows up.
+pub(crate) async fn some_traffic(node: &TestNode) {
+    let ann = node.user("ann").await;
+    let bob = node.user("bob").await;
+    let dm = conversation(&ann, "DM", &[&bob]).await;
+    let mut socket = bob.ws(node).await;
+    assert_eq!(socket.next().await["type"], "ready");
+    let sent = assert_ok(
+        send_text(&ann, &dm, &[&ann, &bob], "hi", "m1").await,
+        StatusCode::CREATED,
+    );
+    let id = sent["id"].as_str().unwrap();
+    assert_ok(
+        bob.api.post_empty(&format!("/v1/messages/{id}/delivered")).await,
+        StatusCode::OK,
+    );
 }
 
 /// The value of the sample whose name and labels start with `series`, 0 when absent.

@@ -43,6 +43,14 @@ fn trusting(ca: &Path) -> reqwest::Client {
         .unwrap()
 }
 
+/// `parley node` serving HTTPS with `cert` and `key`, its data in `dir/data`; it and its URL.
+fn start_over_tls(dir: &Path, cert: &Path, key: &Path) -> (std::process::Child, String) {
+    let mut command = node_command(&dir.join("data"));
+    command.arg("--tls-cert").arg(cert).arg("--tls-key").arg(key);
+    let (child, base) = spawn_node(command);
+    (child, base.expect("the node serves"))
+}
+
 async fn health(client: &reqwest::Client, base: &str) -> Result<StatusCode, reqwest::Error> {
     client.get(format!("{base}/health")).send().await.map(|r| r.status())
 }
@@ -51,10 +59,7 @@ async fn health(client: &reqwest::Client, base: &str) -> Result<StatusCode, reqw
 async fn the_node_serves_https_and_wss_and_the_cli_uses_them() {
     let dir = tempfile::tempdir().unwrap();
     let (ca, cert, key) = certificates(dir.path(), "first");
-    let mut command = node_command(&dir.path().join("data"));
-    command.arg("--tls-cert").arg(&cert).arg("--tls-key").arg(&key);
-    let (mut child, base) = spawn_node(command);
-    let base = base.expect("the node serves");
+    let (mut child, base) = start_over_tls(dir.path(), &cert, &key);
     assert!(base.starts_with("https://127.0.0.1:"), "{base}");
 
     assert_eq!(health(&trusting(&ca), &base).await.unwrap(), StatusCode::OK);
@@ -126,10 +131,7 @@ async fn the_node_serves_https_and_wss_and_the_cli_uses_them() {
 async fn a_renewed_certificate_is_served_after_sighup_and_a_bad_one_is_not() {
     let dir = tempfile::tempdir().unwrap();
     let (first_ca, cert, key) = certificates(dir.path(), "first");
-    let mut command = node_command(&dir.path().join("data"));
-    command.arg("--tls-cert").arg(&cert).arg("--tls-key").arg(&key);
-    let (mut child, base) = spawn_node(command);
-    let base = base.expect("the node serves");
+    let (mut child, base) = start_over_tls(dir.path(), &cert, &key);
     let hangup = || {
         let status = std::process::Command::new("kill")
             .args(["-HUP", &child.id().to_string()])
