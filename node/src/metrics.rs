@@ -176,9 +176,7 @@ impl Metrics {
         match services.outbox.depths() {
             Ok(depths) => {
                 for (peer, depth) in depths {
-                    self.outbox_depth
-                        .get_or_create(&PeerLabel { peer })
-                        .set(i64::try_from(depth).unwrap_or(i64::MAX));
+                    self.outbox_depth.get_or_create(&PeerLabel { peer }).set(gauge(depth));
                 }
             }
             Err(err) => tracing::error!(error = %err, "reading the outbox depths for /metrics failed"),
@@ -195,6 +193,6 @@ impl Metrics {
     }
 }
 
-fn gauge(count: usize) -> i64 {
-    i64::try_from(count).unwrap_or(i64::MAX)
+fn gauge(count: impl TryInto<i64>) -> i64 {
+    count.try_into().unwrap_or(i64::MAX)
 }

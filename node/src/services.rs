@@ -259,11 +259,16 @@ impl Services {
         self.outbox.total_depth()
     }
 
-    /// Deletes the caller's account and everything it owns on this node (see `Users::delete_me`), its
-    /// uploaded files included.
+    /// Deletes the caller's account and everything it owns on this node.
     pub async fn delete_account(&self, actor: &crate::Actor) -> Result<()> {
-        self.users.delete_me(actor).await?;
-        self.files.forget_user(actor.user_id).await
+        self.erase_account(actor.user_id).await
+    }
+
+    /// Deletes an account and everything it owns on this node (see `Users::delete`), its uploaded
+    /// files included: the one deletion its owner (in any dialect) and operators share.
+    pub(crate) async fn erase_account(&self, user: protocol::UserId) -> Result<()> {
+        self.users.delete(user).await?;
+        self.files.forget_user(user).await
     }
 
     /// Every metric in the Prometheus text format, for the operator's `/metrics`.

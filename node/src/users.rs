@@ -125,14 +125,9 @@ impl Users {
         Ok((user.me(), previous))
     }
 
-    /// Deletes the account: its sessions end, its devices, keys and their copies of messages go, it
+    /// Deletes an account: its sessions end, its devices, keys and their copies of messages go, it
     /// leaves every conversation, and its username, email and phone become free. Messages it sent stay
-    /// with their conversations.
-    pub async fn delete_me(&self, actor: &Actor) -> Result<()> {
-        self.delete(actor.user_id).await
-    }
-
-    /// Deletes an account as `delete_me` describes; operators delete others' accounts so.
+    /// with their conversations. Its files are the files service's (see `Services::erase_account`).
     pub(crate) async fn delete(&self, id: UserId) -> Result<()> {
         let user = self.load(id)?;
         self.auth.revoke_sessions_where(user.id, |_| true).await?;

@@ -35,10 +35,7 @@ impl Admin<'_> {
 
     /// Accounts in username order, those whose username starts with `query` when one is given.
     pub fn users(&self, query: &AdminUserQuery) -> Result<AdminUserList> {
-        let limit = query.limit.unwrap_or(DEFAULT_PAGE);
-        if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(Error::invalid("limit", format!("must be 1 to {MAX_PAGE}")));
-        }
+        let limit = validate::limit(query.limit, DEFAULT_PAGE, MAX_PAGE)?;
         let prefix = validate::optional_text("query", query.query.as_deref(), 64)?
             .unwrap_or_default()
             .to_lowercase();
@@ -58,7 +55,7 @@ impl Admin<'_> {
             if !name.starts_with(prefix.as_bytes()) {
                 break;
             }
-            if users.len() == limit as usize {
+            if users.len() == limit {
                 more = true;
                 break;
             }
@@ -113,8 +110,7 @@ impl Admin<'_> {
     /// copies and queues, and its files.
     pub async fn delete_user(&self, operator: &Operator, user: &str) -> Result<()> {
         let user = self.find(user)?;
-        self.services.users.delete(user.id).await?;
-        self.services.files.forget_user(user.id).await?;
+        self.services.erase_account(user.id).await?;
         self.record(operator, "delete-user", &target(&user)).await
     }
 

@@ -5,7 +5,7 @@ use protocol::api::{AuditEntry, AuditLog, AuditQuery};
 
 use super::{Admin, Operator};
 use crate::storage::{Store, decode, encode};
-use crate::{Error, Result};
+use crate::{Error, Result, validate};
 
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
@@ -25,10 +25,7 @@ pub(super) fn append(store: &Store, operator: &Operator, action: &str, target: &
 impl Admin<'_> {
     /// Operator actions, newest first, a page at a time.
     pub fn audit(&self, query: &AuditQuery) -> Result<AuditLog> {
-        let limit = query.limit.unwrap_or(DEFAULT_PAGE);
-        if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(Error::invalid("limit", format!("must be 1 to {MAX_PAGE}")));
-        }
+        let limit = validate::limit(query.limit, DEFAULT_PAGE, MAX_PAGE)?;
         let before = match &query.cursor {
             Some(cursor) => cursor
                 .parse::<u64>()
@@ -37,15 +34,15 @@ impl Admin<'_> {
         };
         let tree = &self.services.store.trees.auditid_entry;
         let mut page = Vec::new();
-        for item in tree.range(..before.to_be_bytes()).rev().take(limit as usize + 1) {
+        for item in tree.range(..before.to_be_bytes()).rev().take(limit + 1) {
             let (key, value) = item?;
             let id = <[u8; 8]>::try_from(key.as_ref())
                 .map(u64::from_be_bytes)
                 .map_err(|_| Error::Corrupt("audit log key".into()))?;
             page.push((id, decode::<AuditEntry>(&value)?));
         }
-        let more = page.len() > limit as usize;
-        page.truncate(limit as usize);
+        let more = page.len() > limit;
+        page.truncate(limit);
         // The next page holds the entries older than the oldest on this one.
         let next_cursor = more.then(|| page.last().map(|(id, _)| id.to_string())).flatten();
         Ok(AuditLog {

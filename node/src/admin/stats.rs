@@ -13,9 +13,10 @@ impl Admin<'_> {
     pub fn stats(&self) -> Result<NodeStats> {
         let services = self.services;
         let t = &services.store.trees;
-        let mut suspended_users = 0;
+        let (mut users, mut suspended_users) = (0, 0);
         for item in t.userid_user.iter() {
             let user: UserRecord = decode(&item?.1)?;
+            users += 1;
             suspended_users += u64::from(user.suspended_at.is_some());
         }
         let (files, file_bytes) = services.files.totals()?;
@@ -27,7 +28,7 @@ impl Admin<'_> {
             .collect();
         outbox.sort_by(|a, b| b.depth.cmp(&a.depth).then_with(|| a.node.cmp(&b.node)));
         Ok(NodeStats {
-            users: t.userid_user.len() as u64,
+            users,
             suspended_users,
             devices: t.deviceid_device.len() as u64,
             conversations: t.convid_conversation.len() as u64,

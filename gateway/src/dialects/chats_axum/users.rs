@@ -75,14 +75,14 @@ pub(crate) async fn me(State(state): State<AppState>, auth: Extracted<Auth>) -> 
     tag = TAG,
     summary = "Delete the caller's account (chats-axum)",
     responses(
-        (status = 200, description = "Deleted: every session ended, keys and key backup erased", body = Done),
+        (status = 200, description = "Deleted: every session ended, keys, key backup and files erased", body = Done),
         (status = 401, description = "Auth/session failure", body = ErrorBody),
         (status = 429, description = "Throttled", body = ErrorBody),
     ),
 )]
 pub(crate) async fn delete_me(State(state): State<AppState>, auth: Extracted<Auth>) -> Result<JsonAnswer<Done>> {
     let Auth(actor) = auth?;
-    state.services.users.delete_me(&actor).await?;
+    state.services.delete_account(&actor).await?;
     Ok(JsonAnswer(DONE))
 }
 
