@@ -68,7 +68,7 @@ pub(crate) fn run(args: BootstrapArgs) -> anyhow::Result<()> {
         for address in &addresses {
             println!("  --bootstrap {address}");
         }
-        node.run(shutdown_signal()).await;
+        node.run(crate::signals::shutdown_signal()).await;
         Ok(())
     })
 }
@@ -83,21 +83,4 @@ fn write_addresses(path: &Path, addresses: &[Multiaddr]) -> std::io::Result<()> 
     partial.push(".partial");
     std::fs::write(&partial, text)?;
     std::fs::rename(&partial, path)
-}
-
-/// Ctrl-C, or SIGTERM: what `docker stop` and systemd send. As a container's PID 1 the process gets
-/// no default action for SIGTERM, so without this it would be killed only after the stop timeout.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = terminate.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -8,6 +8,7 @@ mod client_command;
 mod config_file;
 mod file_limit;
 mod node_command;
+mod signals;
 mod simulate_command;
 
 use clap::{CommandFactory, Parser, Subcommand};

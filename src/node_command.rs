@@ -264,7 +264,7 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
             }
             None => None,
         };
-        let shutdown = shutdown_signal();
+        let shutdown = crate::signals::shutdown_signal();
         if let Some(tls) = &tls {
             // Before the node says it serves, so an early SIGHUP reloads rather than kills.
             tokio::spawn(reload_on_hangup(tls.clone()));
@@ -364,33 +364,5 @@ fn reload_on_hangup(tls: std::sync::Arc<gateway::Tls>) -> impl std::future::Futu
     #[cfg(not(unix))]
     async move {
         drop(tls);
-    }
-}
-
-/// Ctrl-C or SIGTERM. The handlers are installed when this is called, not when it is first awaited, so a
-/// signal sent as soon as the node says it serves is never taken by the default action.
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let interrupt = signal(SignalKind::interrupt());
-        let terminate = signal(SignalKind::terminate());
-        async move {
-            match (interrupt, terminate) {
-                (Ok(mut interrupt), Ok(mut terminate)) => {
-                    tokio::select! {
-                        _ = interrupt.recv() => {}
-                        _ = terminate.recv() => {}
-                    }
-                }
-                _ => {
-                    let _ = tokio::signal::ctrl_c().await;
-                }
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    async {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }
