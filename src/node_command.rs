@@ -148,6 +148,16 @@ pub(crate) struct NodeArgs {
     #[arg(long, env = "PARLEY_OUTBOX_MAX_BACKOFF", default_value_t = 30)]
     outbox_max_backoff: u64,
 
+    /// Milliseconds a lookup of another node's user (handle, profile, devices, key bundle) waits for
+    /// that node before answering from the copy this node keeps, marked `stale`.
+    #[arg(long, env = "PARLEY_LOOKUP_TIMEOUT_MS", default_value_t = 300)]
+    lookup_timeout_ms: u64,
+
+    /// Seconds this node answers lookups of another node's user from its copy without asking that
+    /// user's home node again.
+    #[arg(long, env = "PARLEY_LOOKUP_MAX_AGE", default_value_t = 30)]
+    lookup_max_age: u64,
+
     /// A PEM certificate chain: the API is then served over HTTPS (and WebSockets as `wss://`). Read
     /// again, with the key, on SIGHUP.
     #[arg(long, env = "PARLEY_TLS_CERT", requires = "tls_key")]
@@ -218,6 +228,10 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
     config.federation.denied_peers = args.deny_nodes.clone();
     config.federation.peer_requests_per_minute = args.peer_rate_limit;
     config.federation.outbox_max_backoff = std::time::Duration::from_secs(args.outbox_max_backoff.max(1));
+    config.federation.lookups = node::Lookups {
+        timeout: Duration::from_millis(args.lookup_timeout_ms.max(1)),
+        max_age: Duration::from_secs(args.lookup_max_age),
+    };
 
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(gateway::Tls::load(cert, key).map_err(anyhow::Error::msg)?),

@@ -177,6 +177,7 @@ mod tests {
                     key_id: one_time.id().0,
                     public_key: one_time.public_key(),
                 }),
+                stale: false,
             }
         }
 

@@ -39,6 +39,7 @@ pub fn pair() -> (Session, Session) {
             key_id: one_time.id().0,
             public_key: one_time.public_key(),
         }),
+        stale: false,
     };
     let mut alice_session =
         Session::initiate_with_rng(&alice, &bundle, config(), &mut rng).expect("the bundle is well signed");

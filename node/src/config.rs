@@ -144,6 +144,29 @@ pub struct FederationConfig {
     /// it then rarely talks to; a large federation (or a simulation of one) keeps fewer of them open
     /// with a shorter wait, at the cost of redialing peers it talks to less often than this.
     pub idle_connection_timeout: std::time::Duration,
+    /// How this node looks up other nodes' users.
+    pub lookups: Lookups,
+}
+
+/// How this node looks up other nodes' users (a handle, a profile, a device list, a key bundle): from
+/// the copy it keeps while that is recent, else at the user's home node, falling back on the copy when
+/// the home node does not answer in time.
+#[derive(Debug, Clone, Copy)]
+pub struct Lookups {
+    /// How long a lookup waits for the home node before answering from the copy, marked stale.
+    /// Lookups with no copy to fall back on wait for the answer.
+    pub timeout: std::time::Duration,
+    /// A copy younger than this answers without asking the home node.
+    pub max_age: std::time::Duration,
+}
+
+impl Default for Lookups {
+    fn default() -> Self {
+        Self {
+            timeout: std::time::Duration::from_millis(300),
+            max_age: std::time::Duration::from_secs(30),
+        }
+    }
 }
 
 impl Default for FederationConfig {
@@ -157,6 +180,7 @@ impl Default for FederationConfig {
             peer_requests_per_minute: 6000,
             outbox_max_backoff: std::time::Duration::from_secs(30),
             idle_connection_timeout: std::time::Duration::from_secs(120),
+            lookups: Lookups::default(),
         }
     }
 }

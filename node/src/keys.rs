@@ -360,6 +360,7 @@ impl Keys {
                 signature: signed.signature()?,
             },
             one_time_prekey,
+            stale: false,
         })
     }
 

@@ -14,6 +14,7 @@ pub(crate) use asking::{acting_for, refusal, speaks_for};
 pub use users::ResolvedUser;
 pub(crate) use users::{describe_local, resolve_local, unavailable};
 
+use crate::config::Lookups;
 use crate::federation::{Client, Destination};
 use crate::storage::Store;
 use crate::{Error, Result};
@@ -23,14 +24,16 @@ pub(crate) struct Remote {
     store: Store,
     local: Destination,
     network: OnceLock<Client>,
+    lookups: Lookups,
 }
 
 impl Remote {
-    pub(crate) fn new(store: Store, local: Destination) -> Self {
+    pub(crate) fn new(store: Store, local: Destination, lookups: Lookups) -> Self {
         Self {
             store,
             local,
             network: OnceLock::new(),
+            lookups,
         }
     }
 

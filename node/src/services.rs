@@ -85,7 +85,11 @@ impl Services {
         let peer_id = identity.libp2p_keypair().public().to_peer_id();
         let node = federation::local_name(&config.federation, &peer_id)
             .map_err(|err| crate::Error::Internal(err.to_string()))?;
-        let remote = Arc::new(Remote::new(store.clone(), Destination { node, peer: peer_id }));
+        let remote = Arc::new(Remote::new(
+            store.clone(),
+            Destination { node, peer: peer_id },
+            config.federation.lookups,
+        ));
         let tasks = Tasks::default();
         let outbox = Arc::new(Outbox::new(
             store.clone(),

@@ -159,6 +159,9 @@ trees! {
     remoteuserid_home,
     /// device id of another node's user -> its user id (learnt with the user's device list)
     remotedeviceid_userid,
+    /// device id of another node's user -> the `KeyBundle` last claimed for it, without its one-time
+    /// prekey (served, marked stale, while the home node does not answer)
+    remotedeviceid_bundle,
     /// destination node (length-prefixed name) ++ position (u64 BE) -> `OutboxEntry` (signed event)
     nodepos_outbox,
     /// message id of a message another node hosts -> the signed `Envelope` it arrived in

@@ -73,8 +73,8 @@ impl Users {
         if let Some(user) = get_user(&self.store, id)? {
             return Ok(user.profile(&self.hub));
         }
-        self.remote.user(id).await?.ok_or(Error::NotFound("user"))?;
-        homes::cached_profile(&self.store, id)?.ok_or(Error::NotFound("user"))
+        let known = self.remote.user(id).await?.ok_or(Error::NotFound("user"))?;
+        Ok(known.home.profile(id, known.stale))
     }
 
     /// Changes the fields present in the request.
@@ -230,9 +230,14 @@ impl Users {
         if text.contains('@') {
             match self.remote.resolve_handle(&text).await {
                 Ok(found) => {
-                    return Ok(UserList {
-                        users: vec![self.profile(found.user.user_id).await?],
-                    });
+                    let id = found.user.user_id;
+                    // A remote user was just looked up: the copy is as fresh as it gets, or the home
+                    // node did not answer and asking it again would only wait as long again.
+                    let profile = match homes::get(&self.store, id)? {
+                        Some(home) if !found.local => home.profile(id, found.stale),
+                        _ => self.profile(id).await?,
+                    };
+                    return Ok(UserList { users: vec![profile] });
                 }
                 Err(Error::NotFound(_)) => return Ok(UserList { users: Vec::new() }),
                 // Not a handle after all: searched as text, as a display name may hold an `@`.
@@ -296,10 +301,12 @@ impl Users {
     /// lives elsewhere.
     pub async fn public_devices(&self, user: UserId) -> Result<PublicDeviceList> {
         if get_user(&self.store, user)?.is_none() {
-            let remote = self.remote.user_with_devices(user).await?;
+            let known = self.remote.user_with_devices(user).await?;
             return Ok(PublicDeviceList {
                 user_id: user,
-                devices: remote
+                stale: known.stale,
+                devices: known
+                    .user
                     .devices
                     .iter()
                     .map(|device| PublicDevice {
@@ -316,7 +323,11 @@ impl Users {
                 has_active_keys: crate::keys::records::has_active_keys(&self.store, device.id)?,
             });
         }
-        Ok(PublicDeviceList { user_id: user, devices })
+        Ok(PublicDeviceList {
+            user_id: user,
+            devices,
+            stale: false,
+        })
     }
 
     /// Deactivates one of the caller's devices: its sessions end and its keys are deleted, so nobody

@@ -62,6 +62,7 @@ impl Bob {
                 key_id: self.one_time.id().0,
                 public_key: self.one_time.public_key(),
             }),
+            stale: false,
         }
     }
 

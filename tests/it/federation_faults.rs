@@ -12,7 +12,7 @@ use libp2p::Multiaddr;
 use crate::federation::{WAIT, eventually, start_bootstrap};
 use crate::support::*;
 
-const PASSWORD: &str = "correct horse battery";
+pub(crate) const PASSWORD: &str = "correct horse battery";
 
 /// A free UDP port on 127.0.0.1, kept by a node across restarts so it comes back at the address the DHT
 /// may still hold for it.
@@ -21,22 +21,40 @@ fn free_udp_port() -> u16 {
     socket.local_addr().unwrap().port()
 }
 
-/// How to (re)start one node: its name, data dir and federation port.
-struct NodeSpec {
+/// A free TCP port on 127.0.0.1, for a node's API to come back at after a restart (where its users'
+/// CLI profiles find it).
+fn free_tcp_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// How to (re)start one node: its name, data dir, API port and federation port.
+pub(crate) struct NodeSpec {
     name: &'static str,
     dir: tempfile::TempDir,
+    http_port: u16,
     port: u16,
     bootstrap: Multiaddr,
+    /// More flags for `parley node`.
+    args: Vec<&'static str>,
 }
 
 impl NodeSpec {
-    fn new(name: &'static str, bootstrap: &Multiaddr) -> Self {
+    pub(crate) fn new(name: &'static str, bootstrap: &Multiaddr) -> Self {
         Self {
             name,
             dir: tempfile::tempdir().unwrap(),
+            http_port: free_tcp_port(),
             port: free_udp_port(),
             bootstrap: bootstrap.clone(),
+            args: Vec::new(),
         }
+    }
+
+    /// The same node started with more flags.
+    pub(crate) fn with_args(mut self, args: &[&'static str]) -> Self {
+        self.args.extend(args);
+        self
     }
 
     fn data_dir(&self) -> PathBuf {
@@ -44,11 +62,13 @@ impl NodeSpec {
     }
 
     /// Starts the real binary and returns once its HTTP listener is bound.
-    fn start(&self) -> NodeProcess {
+    pub(crate) fn start(&self) -> NodeProcess {
         let p2p = format!("/ip4/127.0.0.1/udp/{}/quic-v1", self.port);
-        let child = node_command_on(&self.data_dir(), &p2p)
+        let http = format!("127.0.0.1:{}", self.http_port);
+        let child = node_command_at(&self.data_dir(), &http, &p2p)
             .args(["--name", self.name])
             .args(["--bootstrap", &self.bootstrap.to_string(), "--outbox-max-backoff", "1"])
+            .args(&self.args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -73,9 +93,9 @@ impl NodeSpec {
 }
 
 /// A running node process; dropping it kills it (SIGKILL), so a panicking test leaves nothing behind.
-struct NodeProcess {
+pub(crate) struct NodeProcess {
     child: Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl NodeProcess {
@@ -84,19 +104,19 @@ impl NodeProcess {
     }
 
     /// The same user, logged in with the same session, talking to this (restarted) process.
-    fn as_user(&self, user: &User) -> User {
+    pub(crate) fn as_user(&self, user: &User) -> User {
         User {
             api: self.api(&user.token),
             ..user.clone()
         }
     }
 
-    fn ws_url(&self, token: &str) -> String {
+    pub(crate) fn ws_url(&self, token: &str) -> String {
         format!("{}/v1/ws?token={token}", self.base.replacen("http", "ws", 1))
     }
 
     /// SIGKILL: no shutdown, no final flush.
-    fn kill(mut self) {
+    pub(crate) fn kill(mut self) {
         self.stop();
     }
 
@@ -113,7 +133,7 @@ impl Drop for NodeProcess {
 }
 
 /// Registers a user on a node with a device id the test knows, as `support::User`.
-async fn register(node: &NodeProcess, name: &str) -> User {
+pub(crate) async fn register(node: &NodeProcess, name: &str) -> User {
     let device_id = Uuid::new_v4();
     let data = assert_ok(
         Api::new(&node.base)
@@ -140,7 +160,7 @@ async fn register(node: &NodeProcess, name: &str) -> User {
 }
 
 /// Ann (on the host) opens a DM with `bob@node-b` and waits until Bob's node lists it.
-async fn open_dm(ann: &User, bob: &User) -> String {
+pub(crate) async fn open_dm(ann: &User, bob: &User) -> String {
     // The host may not have joined the DHT yet: retry until the handle resolves.
     let dm = eventually("the DM with bob@node-b to be created", || async {
         let (status, body) = ann

@@ -27,6 +27,7 @@ mod federated_messaging;
 mod federation;
 mod federation_faults;
 mod federation_floods;
+mod federation_outage;
 mod files;
 mod grafana;
 mod health;

@@ -204,18 +204,15 @@ pub fn node_command(data_dir: &std::path::Path) -> std::process::Command {
 /// `node_command` with its federation listening on `p2p` (a node that must keep its address across
 /// restarts).
 pub fn node_command_on(data_dir: &std::path::Path, p2p: &str) -> std::process::Command {
+    node_command_at(data_dir, "127.0.0.1:0", p2p)
+}
+
+/// `node_command_on` with the API listening on `http` too (a node whose clients must find it again
+/// after a restart).
+pub fn node_command_at(data_dir: &std::path::Path, http: &str, p2p: &str) -> std::process::Command {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_parley"));
     command
-        .args([
-            "node",
-            "--http",
-            "127.0.0.1:0",
-            "--dev",
-            "--rate-limits",
-            "off",
-            "--log",
-            "warn",
-        ])
+        .args(["node", "--http", http, "--dev", "--rate-limits", "off", "--log", "warn"])
         .args(["--p2p", p2p, "--data-dir"])
         .arg(data_dir);
     command

@@ -135,6 +135,9 @@ pub(crate) struct FederatedUser {
     display_name: String,
     /// Its active devices, which a sender encrypts for.
     devices: Vec<FederatedDevice>,
+    /// Present and true when the home node did not answer in time: this is the copy this node keeps.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    stale: bool,
 }
 
 /// A device of a user found through a handle.
@@ -183,5 +186,6 @@ pub(crate) async fn resolve(
                 has_active_keys: device.has_active_keys,
             })
             .collect(),
+        stale: resolved.stale,
     })
 }

@@ -24,8 +24,9 @@ impl Keys {
         let device = query
             .device_id
             .ok_or_else(|| Error::invalid("device_id", "is required for a remote user"))?;
-        let remote = self.remote.user_with_devices(user).await?;
-        remote
+        let known = self.remote.user_with_devices(user).await?;
+        known
+            .user
             .devices
             .into_iter()
             .find(|d| d.device_id == device)
@@ -54,16 +55,28 @@ impl Keys {
             user_id: user,
             device_id,
         };
-        let network = self.remote.require_network()?;
-        match network.request(home.peer_id, request).await.map_err(unavailable)? {
+        let kept = homes::kept_bundle(&self.store, device_id)?.filter(|kept| kept.user_id == user);
+        let claiming = async {
+            let network = self.remote.require_network()?;
+            network.request(home.peer_id, request).await.map_err(unavailable)
+        };
+        match self.remote.within(kept.is_some(), claiming).await {
             // A node speaks only for its own users and devices: anything else is refused.
-            Response::Bundle(bundle) if bundle.user_id == user && bundle.device_id == device_id => Ok(bundle),
-            Response::Bundle(_) => Err(Error::Unavailable(format!("{} answered for another device", home.node))),
-            Response::NotFound => Err(Error::NotFound("device")),
-            other => Err(Error::Unavailable(format!(
+            Ok(Response::Bundle(bundle)) if bundle.user_id == user && bundle.device_id == device_id => {
+                homes::remember_bundle(&self.store, &bundle)?;
+                Ok(KeyBundle { stale: false, ..bundle })
+            }
+            Ok(Response::Bundle(_)) => Err(Error::Unavailable(format!("{} answered for another device", home.node))),
+            Ok(Response::NotFound) => Err(Error::NotFound("device")),
+            Ok(other) => Err(Error::Unavailable(format!(
                 "{} refused the claim: {other:?}",
                 home.node
             ))),
+            Err(Error::Unavailable(why)) if let Some(kept) = kept => {
+                tracing::info!(node = %home.node, %why, "the device's node did not answer; handing out the bundle kept here");
+                Ok(kept)
+            }
+            Err(err) => Err(err),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::Utc;
 use libp2p::PeerId;
-use protocol::api::{Timestamp, UserProfile};
+use protocol::api::{KeyBundle, Timestamp, UserProfile};
 use protocol::federation::{NodeName, RemoteDevice, RemoteUser};
 use protocol::{DeviceId, UserId};
 use serde::{Deserialize, Serialize};
@@ -41,6 +41,24 @@ impl RemoteHome {
         }
     }
 
+    /// The user's public profile as known here, with its handle as username; `stale` when its home
+    /// node was just asked and did not answer.
+    pub(crate) fn profile(&self, user: UserId, stale: bool) -> UserProfile {
+        UserProfile {
+            id: user,
+            username: format!("{}@{}", self.username.as_deref().unwrap_or_default(), self.node),
+            display_name: self.display_name.clone().unwrap_or_default(),
+            avatar_url: None,
+            status: None,
+            bio: None,
+            location: None,
+            last_seen: None,
+            is_online: false,
+            created_at: self.fetched_at,
+            stale,
+        }
+    }
+
     /// The user as the home node last described it (no devices when never fetched).
     pub(crate) fn user(&self, user_id: UserId) -> RemoteUser {
         RemoteUser {
@@ -54,18 +72,7 @@ impl RemoteHome {
 
 /// A remote user's profile as last known, shown with its handle as username.
 pub(crate) fn cached_profile(store: &Store, user: UserId) -> Result<Option<UserProfile>> {
-    Ok(get(store, user)?.map(|home| UserProfile {
-        id: user,
-        username: format!("{}@{}", home.username.as_deref().unwrap_or_default(), home.node),
-        display_name: home.display_name.clone().unwrap_or_default(),
-        avatar_url: None,
-        status: None,
-        bio: None,
-        location: None,
-        last_seen: None,
-        is_online: false,
-        created_at: home.fetched_at,
-    }))
+    Ok(get(store, user)?.map(|home| home.profile(user, false)))
 }
 
 pub(crate) fn get(store: &Store, user: UserId) -> Result<Option<RemoteHome>> {
@@ -123,6 +130,50 @@ pub(crate) fn remember_home(
     home.display_name = Some(display_name.to_owned());
     store.trees.remoteuserid_home.insert(user.as_bytes(), encode(&home))?;
     Ok(())
+}
+
+/// The user known here as `username` of `node`, with what is known of it: the copy a handle's lookup
+/// falls back on when that node does not answer. A walk over every remote user, taken only then.
+pub(crate) fn find_by_handle(store: &Store, node: &NodeName, username: &str) -> Result<Option<(UserId, RemoteHome)>> {
+    for entry in store.trees.remoteuserid_home.iter() {
+        let (key, value) = entry?;
+        let home: RemoteHome = decode(&value)?;
+        if home.node == *node
+            && home
+                .username
+                .as_deref()
+                .is_some_and(|known| known.eq_ignore_ascii_case(username))
+            && let Some(user) = UserId::from_slice(&key)
+        {
+            return Ok(Some((user, home)));
+        }
+    }
+    Ok(None)
+}
+
+/// Keeps a bundle claimed from another node, without its one-time prekey (spent on this claim), to
+/// stand in for the next claim while that node does not answer.
+pub(crate) fn remember_bundle(store: &Store, bundle: &KeyBundle) -> Result<()> {
+    let kept = KeyBundle {
+        one_time_prekey: None,
+        stale: true,
+        ..bundle.clone()
+    };
+    store
+        .trees
+        .remotedeviceid_bundle
+        .insert(bundle.device_id.as_bytes(), encode(&kept))?;
+    Ok(())
+}
+
+/// The bundle last claimed for another node's device, marked stale.
+pub(crate) fn kept_bundle(store: &Store, device: DeviceId) -> Result<Option<KeyBundle>> {
+    store
+        .trees
+        .remotedeviceid_bundle
+        .get(device.as_bytes())?
+        .map(|bytes| decode(&bytes))
+        .transpose()
 }
 
 /// The owner of another node's device, as learnt from its device list.

@@ -2,8 +2,6 @@
 //! (found through the DHT) and remembers where the user lives (`homes`), so later requests about that
 //! user (its devices, its identity keys, claiming a key bundle) go straight to its home node.
 
-use std::time::Duration;
-
 use chrono::Utc;
 use protocol::api::UserRef;
 use protocol::federation::{NodeName, RemoteDevice, RemoteUser, Request, Response};
@@ -17,9 +15,6 @@ use crate::storage::Store;
 use crate::users::records::{devices_of, get_user};
 use crate::{Error, Result, validate};
 
-/// A remote user's device list is fetched again when older than this.
-const DEVICE_LIST_MAX_AGE: Duration = Duration::from_secs(30);
-
 /// A user found through a handle, with the node it belongs to.
 #[derive(Debug, Clone)]
 pub struct ResolvedUser {
@@ -29,6 +24,17 @@ pub struct ResolvedUser {
     pub local: bool,
     /// The user and its devices.
     pub user: RemoteUser,
+    /// The home node did not answer in time: `user` is the copy this node keeps.
+    pub stale: bool,
+}
+
+/// A remote user as this node knows it now.
+#[derive(Debug, Clone)]
+pub(crate) struct Known {
+    pub(crate) home: RemoteHome,
+    pub(crate) user: RemoteUser,
+    /// The home node did not answer in time: this is the copy kept here.
+    pub(crate) stale: bool,
 }
 
 pub(crate) fn unavailable(err: FederationError) -> Error {
@@ -89,10 +95,35 @@ impl Remote {
                 node,
                 local: true,
                 user,
+                stale: false,
             });
         }
         let name = NodeName::new(node.as_str()).map_err(|err| Error::invalid("handle", err.to_string()))?;
         let username = validate::username(username)?;
+        let copy = homes::find_by_handle(&self.store, &name, &username)?;
+        let asked = self.within(copy.is_some(), self.ask_for_handle(name, username)).await;
+        match (asked, copy) {
+            (Ok(user), _) => Ok(ResolvedUser {
+                node,
+                local: false,
+                user,
+                stale: false,
+            }),
+            (Err(Error::Unavailable(why)), Some((id, home))) => {
+                tracing::info!(%node, %why, "the handle's node did not answer; using the copy kept here");
+                Ok(ResolvedUser {
+                    node,
+                    local: false,
+                    user: home.user(id),
+                    stale: true,
+                })
+            }
+            (Err(err), _) => Err(err),
+        }
+    }
+
+    /// Asks `name`'s node for its user `username`, and remembers where that user lives.
+    async fn ask_for_handle(&self, name: NodeName, username: String) -> Result<RemoteUser> {
         let client = self.require_network()?;
         let peer = client.resolve(name.clone()).await.map_err(unavailable)?.peer_id;
         match client
@@ -103,15 +134,27 @@ impl Remote {
             Response::User(user) => {
                 homes::remember_user(&self.store, &Destination { node: name, peer }, &user)?;
                 self.store.commit().await?;
-                Ok(ResolvedUser {
-                    node,
-                    local: false,
-                    user,
-                })
+                Ok(user)
             }
             Response::NotFound => Err(Error::NotFound("user")),
-            other => Err(Error::Unavailable(format!("{node} refused the lookup: {other:?}"))),
+            other => Err(Error::Unavailable(format!("{name} refused the lookup: {other:?}"))),
         }
+    }
+
+    /// Waits for another node's answer, for at most the lookup timeout when a copy kept here can stand
+    /// in for it (`has_copy`); a lookup with nothing to fall back on waits for the answer.
+    pub(crate) async fn within<T>(&self, has_copy: bool, asking: impl Future<Output = Result<T>>) -> Result<T> {
+        if !has_copy {
+            return asking.await;
+        }
+        tokio::time::timeout(self.lookups.timeout, asking)
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::Unavailable(format!(
+                    "no answer within {} ms",
+                    self.lookups.timeout.as_millis()
+                )))
+            })
     }
 
     /// Names every user of a request by id, looking handles up (at their home nodes when remote).
@@ -124,34 +167,47 @@ impl Remote {
         Ok(())
     }
 
-    /// A remote user as its home node describes it now, or as last known when the home node is
-    /// unreachable; `None` for users of no known home.
-    pub(crate) async fn user(&self, user: UserId) -> Result<Option<(RemoteHome, RemoteUser)>> {
+    /// A remote user as its home node describes it now, or as last known (`stale`) when the home node
+    /// does not answer in time; `None` for users of no known home.
+    pub(crate) async fn user(&self, user: UserId) -> Result<Option<Known>> {
         let Some(home) = homes::get(&self.store, user)? else {
             return Ok(None);
         };
         let age = (Utc::now() - home.fetched_at).to_std().unwrap_or_default();
-        if home.devices.is_some() && age < DEVICE_LIST_MAX_AGE {
-            let described = home.user(user);
-            return Ok(Some((home, described)));
+        if home.devices.is_some() && age < self.lookups.max_age {
+            return Ok(Some(Known {
+                user: home.user(user),
+                home,
+                stale: false,
+            }));
         }
         let to = home.destination();
-        let fetched = match self.network() {
-            Some(client) => client.request(to.peer, Request::FetchUser { user_id: user }).await,
-            None => Err(FederationError::Stopped),
+        let fetching = async {
+            let client = self.require_network()?;
+            client
+                .request(to.peer, Request::FetchUser { user_id: user })
+                .await
+                .map_err(unavailable)
         };
-        match fetched {
+        match self.within(home.devices.is_some(), fetching).await {
             // A node speaks only for its own users.
             Ok(Response::User(fresh)) if fresh.user_id == user => {
                 homes::remember_user(&self.store, &to, &fresh)?;
                 let home = homes::get(&self.store, user)?.unwrap_or(home);
-                Ok(Some((home, fresh)))
+                Ok(Some(Known {
+                    home,
+                    user: fresh,
+                    stale: false,
+                }))
             }
             Ok(Response::NotFound) => Err(Error::NotFound("user")),
             answer => {
                 tracing::debug!(%user, node = %home.node, ?answer, "refreshing a remote user failed; using what is known");
-                let described = home.user(user);
-                Ok(Some((home, described)))
+                Ok(Some(Known {
+                    user: home.user(user),
+                    home,
+                    stale: true,
+                }))
             }
         }
     }
@@ -159,15 +215,15 @@ impl Remote {
     /// A remote user with their devices, for callers that address those devices (to encrypt to them,
     /// to check their keys). A list that is empty only because the home node was never asked and
     /// cannot be reached now would silently leave the user out of a message, so that is an error.
-    pub(crate) async fn user_with_devices(&self, user: UserId) -> Result<RemoteUser> {
-        let (home, remote) = self.user(user).await?.ok_or(Error::NotFound("user"))?;
-        if home.devices.is_none() {
+    pub(crate) async fn user_with_devices(&self, user: UserId) -> Result<Known> {
+        let known = self.user(user).await?.ok_or(Error::NotFound("user"))?;
+        if known.home.devices.is_none() {
+            let node = &known.home.node;
             return Err(Error::Unavailable(format!(
-                "the devices of this user of {} are not known here yet and {} cannot be reached; retry later",
-                home.node, home.node
+                "the devices of this user of {node} are not known here yet and {node} cannot be reached; retry later"
             )));
         }
-        Ok(remote)
+        Ok(known)
     }
 
     /// The owner of a device of another node, looking again at the `candidates`' home nodes once when
@@ -177,8 +233,8 @@ impl Remote {
             return Ok(Some(owner));
         }
         for user in candidates {
-            if let Some((_, remote)) = self.user(*user).await?
-                && remote.devices.iter().any(|d| d.device_id == device)
+            if let Some(known) = self.user(*user).await?
+                && known.user.devices.iter().any(|d| d.device_id == device)
             {
                 return Ok(Some(*user));
             }

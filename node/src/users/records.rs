@@ -49,6 +49,7 @@ impl UserRecord {
             last_seen: if is_online { None } else { self.last_seen },
             is_online,
             created_at: self.created_at,
+            stale: false,
         }
     }
 

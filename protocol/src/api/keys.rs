@@ -174,6 +174,11 @@ pub struct KeyBundle {
     pub signed_prekey: BundleSignedPreKey,
     /// A freshly claimed one-time prekey, absent when the device has none left.
     pub one_time_prekey: Option<OneTimePreKey>,
+    /// Present and true when the device's home node did not answer in time: this is the bundle last
+    /// claimed from it, without a one-time prekey (X3DH without one is weaker only for the first
+    /// message's forward secrecy), and its signed prekey may have been rotated since.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stale: bool,
 }
 
 /// The signed prekey inside a bundle.

@@ -55,6 +55,10 @@ pub struct UserProfile {
     pub is_online: bool,
     /// When the account was created.
     pub created_at: Timestamp,
+    /// Present and true when the user lives on another node that did not answer in time: this is the
+    /// copy this node keeps, which may be out of date.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stale: bool,
 }
 
 /// `PUT /v1/users/me`: only the fields present change; an empty string clears an optional field. Any
@@ -190,6 +194,10 @@ pub struct PublicDeviceList {
     pub user_id: UserId,
     /// Its active devices.
     pub devices: Vec<PublicDevice>,
+    /// Present and true when the user's home node did not answer in time: the device list is the copy
+    /// this node keeps, and a device added since is missing from it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stale: bool,
 }
 
 /// A user named by id, or by handle `username@node-name` (a user of another node, or of this one).

@@ -155,6 +155,7 @@ pub(crate) fn bundle_for(
             key_id: key.id().0,
             public_key: PreKeyPublic::from(key.key_pair().public()),
         }),
+        stale: false,
     }
 }
 
