@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# Parley in a container: `docker build -t parley .`, then `docker run -p 8080:8080 -p 4433:4433/udp parley`.
+# Parley in a container: `docker build -t parley .`, then `docker run -p 8080:8080 -p 4433:4433/udp -p 4433:4433/tcp parley`.
 # deploy/compose.yaml runs a small federation from it.
 
 # Build stage. The tag pins the toolchain the project is built and tested with (edition 2024), and
@@ -34,8 +34,8 @@ WORKDIR /var/lib/parley
 VOLUME ["/var/lib/parley"]
 # `parley admin ...` run with `docker exec` then finds the node's data dir (and its operator token).
 ENV PARLEY_DATA_DIR=/var/lib/parley
-# 8080: REST + WebSocket API; 4433/udp: federation (QUIC).
-EXPOSE 8080/tcp 4433/udp
+# 8080: REST + WebSocket API; 4433/udp and 4433/tcp: federation (QUIC, and TCP where UDP is blocked).
+EXPOSE 8080/tcp 4433/udp 4433/tcp
 # No curl in the image: bash (already in debian-slim) opens the TCP connection itself, and only a
 # `200` status line passes, so a store that stops answering (503 UNHEALTHY) marks the container
 # unhealthy. This adds no package, no extra attack surface and no second HTTP client to patch.
@@ -44,4 +44,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
 ENTRYPOINT ["parley"]
 # 0.0.0.0 so the published port reaches it; registration by token, since the API is then public
 # (`docker exec <container> parley admin registration-token create` hands one out).
-CMD ["node", "--http", "0.0.0.0:8080", "--p2p", "/ip4/0.0.0.0/udp/4433/quic-v1", "--data-dir", "/var/lib/parley", "--registration", "token"]
+CMD ["node", "--http", "0.0.0.0:8080", "--p2p", "/ip4/0.0.0.0/udp/4433/quic-v1,/ip4/0.0.0.0/tcp/4433", "--data-dir", "/var/lib/parley", "--registration", "token"]

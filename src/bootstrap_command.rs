@@ -14,13 +14,15 @@ pub(crate) struct BootstrapArgs {
     #[arg(long, env = "PARLEY_BOOTSTRAP_KEY_FILE", default_value = "./bootstrap.key")]
     key_file: PathBuf,
 
-    /// QUIC address to listen on.
+    /// An address to listen on: QUIC (`/ip4/../udp/<port>/quic-v1`) or TCP (`/ip4/../tcp/<port>`, for
+    /// nodes whose networks block UDP); repeatable.
     #[arg(
         long,
         env = "PARLEY_BOOTSTRAP_LISTEN",
-        default_value = "/ip4/0.0.0.0/udp/4001/quic-v1"
+        value_delimiter = ',',
+        default_values = ["/ip4/0.0.0.0/udp/4001/quic-v1", "/ip4/0.0.0.0/tcp/4001"]
     )]
-    listen: Multiaddr,
+    listen: Vec<Multiaddr>,
 
     /// The address nodes reach this node at, when it is not one it listens on (behind NAT, or a name
     /// such as `/dns4/bootstrap/udp/4001/quic-v1` in a container network); printed and written with

@@ -127,9 +127,10 @@ pub(crate) struct NodeArgs {
     #[arg(long, env = "PARLEY_NAME")]
     name: Option<String>,
 
-    /// QUIC address the federation (libp2p) listens on.
-    #[arg(long = "p2p", env = "PARLEY_P2P", default_value = "/ip4/0.0.0.0/udp/4433/quic-v1")]
-    p2p: node::federation::Multiaddr,
+    /// An address the federation (libp2p) listens on: QUIC (`/ip4/../udp/<port>/quic-v1`) or TCP
+    /// (`/ip4/../tcp/<port>`, for peers whose networks block UDP); repeatable.
+    #[arg(long = "p2p", env = "PARLEY_P2P", value_delimiter = ',', default_values = node::DEFAULT_P2P_LISTEN)]
+    p2p: Vec<node::federation::Multiaddr>,
 
     /// A bootstrap node's multiaddr ending in `/p2p/<peer id>`; repeatable.
     #[arg(long = "bootstrap", env = "PARLEY_BOOTSTRAP", value_delimiter = ',')]

@@ -94,7 +94,7 @@ impl Federation {
     /// Starts the bootstrap node and both nodes (inside the node runtime), data under `dir`.
     pub(crate) async fn start(dir: std::path::PathBuf) -> Result<Self, String> {
         let listen: bootstrap::Multiaddr = LOCAL_QUIC.parse().map_err(|err| format!("{LOCAL_QUIC}: {err}"))?;
-        let config = bootstrap::Config::new(dir.join("bootstrap.key"), listen.clone());
+        let config = bootstrap::Config::new(dir.join("bootstrap.key"), [listen.clone()]);
         let bootstrap = bootstrap::Bootstrap::start(&config)
             .await
             .map_err(|err| format!("bootstrap node: {err}"))?;
@@ -111,7 +111,7 @@ impl Federation {
         let federated = |name: &str| {
             let mut config = node_config(&dir.join(name));
             config.federation.name = Some(name.to_owned());
-            config.federation.p2p_listen = listen.clone();
+            config.federation.p2p_listen = vec![listen.clone()];
             config.federation.bootstrap = vec![address.clone()];
             config.federation.record_refresh_interval = RECORD_REFRESH;
             config

@@ -7,16 +7,17 @@ use libp2p::Multiaddr;
 pub struct Config {
     /// The node's Ed25519 key (32-byte secret), created on first start so the PeerId stays stable.
     pub key_file: PathBuf,
-    /// The QUIC address to listen on, e.g. `/ip4/0.0.0.0/udp/4001/quic-v1`.
-    pub listen: Multiaddr,
+    /// The addresses to listen on: QUIC (`/ip4/0.0.0.0/udp/4001/quic-v1`) and TCP (`/ip4/0.0.0.0/tcp/4001`,
+    /// for nodes whose networks block UDP).
+    pub listen: Vec<Multiaddr>,
 }
 
 impl Config {
-    /// A config with the given key file and listen address.
-    pub fn new(key_file: impl Into<PathBuf>, listen: Multiaddr) -> Self {
+    /// A config with the given key file and listen addresses.
+    pub fn new(key_file: impl Into<PathBuf>, listen: impl IntoIterator<Item = Multiaddr>) -> Self {
         Self {
             key_file: key_file.into(),
-            listen,
+            listen: listen.into_iter().collect(),
         }
     }
 }

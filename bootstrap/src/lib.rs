@@ -1,4 +1,4 @@
-//! A Parley bootstrap node: a well-known DHT entry point that holds no users. It listens on QUIC, serves
+//! A Parley bootstrap node: a well-known DHT entry point that holds no users. It listens on QUIC and TCP, serves
 //! Kademlia (server mode, storing only node records whose signature checks out), identify and ping, so
 //! nodes that name it find each other. Shaped after rust-libp2p's `misc/server`.
 #![deny(unsafe_code, missing_docs)]
@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use libp2p::core::muxing::StreamMuxerBox;
 use libp2p::core::transport::{Boxed, Transport as _};
+use libp2p::core::upgrade::Version;
 use libp2p::futures::StreamExt;
+use libp2p::futures::future::Either;
 use libp2p::identity::Keypair;
 use libp2p::kad::store::RecordStore;
 use libp2p::swarm::SwarmEvent;
@@ -24,6 +26,9 @@ pub use key::load_or_create_key;
 pub use libp2p::{Multiaddr, PeerId};
 
 use behaviour::{Behaviour, BehaviourEvent};
+
+/// A TCP connection's Noise handshake and yamux negotiation must finish within this.
+const TCP_UPGRADE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why the bootstrap node could not run.
 #[derive(Debug, thiserror::Error)]
@@ -53,10 +58,22 @@ pub enum Error {
 /// What a swarm runs on: authenticated, multiplexed connections to peers.
 pub type Transport = Boxed<(PeerId, StreamMuxerBox)>;
 
-/// QUIC over UDP, what a bootstrap node serves on the internet.
-pub fn quic(keypair: &Keypair) -> Transport {
-    libp2p::quic::tokio::Transport::new(libp2p::quic::Config::new(keypair))
-        .map(|(peer, connection), _| (peer, StreamMuxerBox::new(connection)))
+/// QUIC, and TCP (Noise, yamux) for nodes whose networks block UDP: what a bootstrap node serves on the
+/// internet, the same pair nodes federate over (`node::federation::quic_or_tcp`).
+pub fn quic_or_tcp(keypair: &Keypair) -> Transport {
+    let quic = libp2p::quic::tokio::Transport::new(libp2p::quic::Config::new(keypair))
+        .map(|(peer, connection), _| (peer, StreamMuxerBox::new(connection)));
+    let noise = libp2p::noise::Config::new(keypair).expect("an Ed25519 key always signs Noise's static key");
+    let tcp = libp2p::tcp::tokio::Transport::new(libp2p::tcp::Config::default().nodelay(true))
+        .upgrade(Version::V1Lazy)
+        .authenticate(noise)
+        .multiplex(libp2p::yamux::Config::default())
+        .timeout(TCP_UPGRADE_TIMEOUT);
+    quic.or_transport(tcp)
+        .map(|connection, _| match connection {
+            Either::Left(quic) => quic,
+            Either::Right((peer, muxer)) => (peer, StreamMuxerBox::new(muxer)),
+        })
         .boxed()
 }
 
@@ -67,10 +84,10 @@ pub struct Bootstrap {
 }
 
 impl Bootstrap {
-    /// Loads (or creates) the key, builds the swarm over QUIC and waits until it listens (inside a tokio
-    /// runtime).
+    /// Loads (or creates) the key, builds the swarm over QUIC and TCP and waits until it listens on
+    /// every address (inside a tokio runtime).
     pub async fn start(config: &Config) -> Result<Self, Error> {
-        Self::start_over(config, quic).await
+        Self::start_over(config, quic_or_tcp).await
     }
 
     /// Starts as [`Bootstrap::start`] does, over the transport `transport` builds for the node key:
@@ -84,18 +101,28 @@ impl Bootstrap {
             peer_id,
             libp2p::swarm::Config::with_tokio_executor().with_idle_connection_timeout(Duration::from_secs(120)),
         );
-        swarm.listen_on(config.listen.clone()).map_err(|err| Error::Listen {
-            address: config.listen.to_string(),
-            reason: err.to_string(),
-        })?;
+        let mut listeners = Vec::with_capacity(config.listen.len());
+        for address in &config.listen {
+            let listener = swarm.listen_on(address.clone()).map_err(|err| Error::Listen {
+                address: address.to_string(),
+                reason: err.to_string(),
+            })?;
+            listeners.push(listener);
+        }
         let mut bootstrap = Self {
             swarm,
             listen_addresses: Vec::new(),
         };
-        // The first address tells operators (and tests that bind port 0) where to point nodes.
-        while bootstrap.listen_addresses.is_empty() {
+        // Every listener's first address tells operators (and tests that bind port 0) where to point
+        // nodes: a QUIC address alone would leave nodes that cannot use UDP without one.
+        while !listeners.is_empty() {
             match bootstrap.swarm.next().await {
-                Some(event) => bootstrap.on_event(event),
+                Some(event) => {
+                    if let SwarmEvent::NewListenAddr { listener_id, .. } = &event {
+                        listeners.retain(|listener| listener != listener_id);
+                    }
+                    bootstrap.on_event(event);
+                }
                 None => return Err(Error::NotListening),
             }
         }
@@ -186,7 +213,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = Config::new(
             dir.path().join("bootstrap.key"),
-            "/ip4/127.0.0.1/udp/0/quic-v1".parse().unwrap(),
+            ["/ip4/127.0.0.1/udp/0/quic-v1".parse().unwrap()],
         );
         let bootstrap = Bootstrap::start(&config).await.unwrap();
         let peer = bootstrap.peer_id();

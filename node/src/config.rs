@@ -123,13 +123,16 @@ impl Default for PasswordHashing {
     }
 }
 
+/// Where a node's federation listens unless told otherwise: QUIC, and TCP for networks that block UDP.
+pub const DEFAULT_P2P_LISTEN: [&str; 2] = ["/ip4/0.0.0.0/udp/4433/quic-v1", "/ip4/0.0.0.0/tcp/4433"];
+
 /// How the node joins the federation. The swarm only runs once `Services::start_federation` is called.
 #[derive(Debug, Clone)]
 pub struct FederationConfig {
     /// The node's name in the DHT; `None` derives one from the PeerId.
     pub name: Option<String>,
-    /// The QUIC address the libp2p swarm listens on.
-    pub p2p_listen: libp2p::Multiaddr,
+    /// The addresses the libp2p swarm listens on: QUIC (`/udp/<port>/quic-v1`) and TCP (`/tcp/<port>`).
+    pub p2p_listen: Vec<libp2p::Multiaddr>,
     /// Bootstrap nodes, each ending in `/p2p/<peer id>`.
     pub bootstrap: Vec<libp2p::Multiaddr>,
     /// How often the node re-signs and republishes its name record.
@@ -173,7 +176,10 @@ impl Default for FederationConfig {
     fn default() -> Self {
         Self {
             name: None,
-            p2p_listen: "/ip4/0.0.0.0/udp/4433/quic-v1".parse().expect("a valid multiaddr"),
+            p2p_listen: DEFAULT_P2P_LISTEN
+                .iter()
+                .map(|address| address.parse().expect("a valid multiaddr"))
+                .collect(),
             bootstrap: Vec::new(),
             record_refresh_interval: std::time::Duration::from_secs(10 * 60),
             denied_peers: Vec::new(),

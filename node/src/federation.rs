@@ -15,20 +15,20 @@ mod denied;
 mod event_loop;
 mod pins;
 mod records;
+mod transport;
 
 use std::time::Duration;
 
 pub use client::Client;
 pub use codec::Codec;
 pub(crate) use denied::DeniedNodes;
-use libp2p::core::muxing::StreamMuxerBox;
-use libp2p::core::transport::{Boxed, Transport as _};
 use libp2p::identity::Keypair;
 use libp2p::request_response::ResponseChannel;
 pub use libp2p::{Multiaddr, PeerId};
 use protocol::federation::{NodeName, Request, Response};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
+pub use transport::{Transport, quic_or_tcp};
 
 use crate::metrics::FederationCounters;
 use crate::storage::Store;
@@ -39,10 +39,6 @@ use crate::{FederationConfig, NodeIdentity};
 const COMMAND_QUEUE: usize = 64;
 /// How long an outbound request may take before it fails.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// A QUIC connection silent this long is considered dead.
-const QUIC_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
-/// Healthy connections ping this often, well within [`QUIC_IDLE_TIMEOUT`].
-const QUIC_KEEP_ALIVE: Duration = Duration::from_secs(1);
 
 /// Why a federation operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -240,21 +236,6 @@ pub struct Network {
     pub inbound: mpsc::Receiver<Inbound>,
 }
 
-/// What a swarm runs on: authenticated, multiplexed connections to peers.
-pub type Transport = Boxed<(PeerId, StreamMuxerBox)>;
-
-/// QUIC over UDP, what every real node federates over.
-pub fn quic(keypair: &Keypair) -> Transport {
-    let mut config = libp2p::quic::Config::new(keypair);
-    // A peer that died is noticed after QUIC_IDLE_TIMEOUT rather than quinn's 10 s, so the outbox redials
-    // a restarted node sooner; keep-alives hold healthy idle connections open.
-    config.max_idle_timeout = u32::try_from(QUIC_IDLE_TIMEOUT.as_millis()).unwrap_or(u32::MAX);
-    config.keep_alive_interval = QUIC_KEEP_ALIVE;
-    libp2p::quic::tokio::Transport::new(config)
-        .map(|(peer, connection), _| (peer, StreamMuxerBox::new(connection)))
-        .boxed()
-}
-
 /// What the node shares with its network: the store (which keeps names pinned to their holders
 /// across restarts), the nodes its operators deny, and the counters for its metrics.
 pub(crate) struct Shared {
@@ -289,10 +270,12 @@ pub(crate) fn start(
         peer_id,
         swarm_config,
     );
-    swarm
-        .listen_on(config.p2p_listen.clone())
-        .map_err(|err| listen_failure(&config.p2p_listen, &err))?;
-    tracing::info!(%name, %peer_id, listen = %config.p2p_listen, "federation starting");
+    for address in &config.p2p_listen {
+        swarm
+            .listen_on(address.clone())
+            .map_err(|err| listen_failure(address, &err))?;
+    }
+    tracing::info!(%name, %peer_id, listen = ?config.p2p_listen, "federation starting");
     let (commands_tx, commands) = mpsc::channel(COMMAND_QUEUE);
     let (inbound_tx, inbound) = mpsc::channel(event_loop::MAX_INBOUND_IN_FLIGHT);
     let parts = event_loop::Parts {
@@ -317,8 +300,12 @@ pub(crate) fn start(
 /// Why listening on `address` failed, in words. libp2p's transport error displays as nothing and keeps
 /// the reason in its source; the transport wraps its own error in an `io::Error`, and QUIC's wraps the
 /// socket's `io::Error` transparently, and neither shows up as a source: the chain is walked through
-/// all three.
+/// all three. Whether the port is taken is asked of the system again rather than read from that chain,
+/// where the transports' `Either` hides it.
 fn listen_failure(address: &Multiaddr, err: &libp2p::TransportError<std::io::Error>) -> Error {
+    if taken(address) {
+        return Error::AddressInUse(address.clone());
+    }
     let mut causes: Vec<&(dyn std::error::Error + 'static)> = Vec::new();
     let mut next: Option<&(dyn std::error::Error + 'static)> = match err {
         libp2p::TransportError::Other(io) => Some(io),
@@ -334,14 +321,6 @@ fn listen_failure(address: &Multiaddr, err: &libp2p::TransportError<std::io::Err
             cause.source()
         };
     }
-    let in_use = causes.iter().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::AddrInUse)
-    });
-    if in_use {
-        return Error::AddressInUse(address.clone());
-    }
     let mut reason = err.to_string();
     for cause in causes.iter().map(ToString::to_string) {
         if !cause.is_empty() && !reason.contains(&cause) {
@@ -352,6 +331,25 @@ fn listen_failure(address: &Multiaddr, err: &libp2p::TransportError<std::io::Err
         }
     }
     Error::Start(format!("listening on {address}: {reason}"))
+}
+
+/// Whether another socket holds `address`'s IP and UDP or TCP port.
+fn taken(address: &Multiaddr) -> bool {
+    use libp2p::multiaddr::Protocol;
+    let mut ip = None;
+    let mut in_use = None;
+    for protocol in address.iter() {
+        match protocol {
+            Protocol::Ip4(v4) => ip = Some(std::net::IpAddr::V4(v4)),
+            Protocol::Ip6(v6) => ip = Some(std::net::IpAddr::V6(v6)),
+            Protocol::Udp(port) => in_use = ip.map(|ip| std::net::UdpSocket::bind((ip, port)).err()),
+            Protocol::Tcp(port) => in_use = ip.map(|ip| std::net::TcpListener::bind((ip, port)).err()),
+            _ => {}
+        }
+    }
+    in_use
+        .flatten()
+        .is_some_and(|err| err.kind() == std::io::ErrorKind::AddrInUse)
 }
 
 #[cfg(test)]

@@ -40,8 +40,8 @@ pub use avatars::Avatars;
 pub use broadcasts::Broadcasts;
 pub use calls::Calls;
 pub use config::{
-    Config, ConnectionLimits, DEFAULT_STORE_CACHE_BYTES, FederationConfig, Lookups, PasswordHashing, RateLimits,
-    Registration, TrustedProxy,
+    Config, ConnectionLimits, DEFAULT_P2P_LISTEN, DEFAULT_STORE_CACHE_BYTES, FederationConfig, Lookups,
+    PasswordHashing, RateLimits, Registration, TrustedProxy,
 };
 pub use contacts::Contacts;
 pub use conversations::{Conversations, PersonalChange};

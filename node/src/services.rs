@@ -187,7 +187,7 @@ impl Services {
     /// nodes that do not federate (most tests) bind no UDP port. Keep the returned handle to keep the
     /// swarm running.
     pub fn start_federation(self: &Arc<Self>) -> std::result::Result<federation::Handle, federation::Error> {
-        self.start_federation_over(federation::quic)
+        self.start_federation_over(federation::quic_or_tcp)
     }
 
     /// Joins the federation as [`Services::start_federation`] does, over the transport `transport`

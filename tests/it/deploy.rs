@@ -182,7 +182,10 @@ fn the_dockerfile_builds_in_one_stage_and_runs_unprivileged_in_another() {
     assert_eq!(value_of(&cmd, "--http"), Some("0.0.0.0:8080"));
     assert!(value_of(&cmd, "--p2p").unwrap().contains("/udp/4433/"));
     let expose = instruction(&instructions, "EXPOSE").join(" ");
-    assert!(expose.contains("8080") && expose.contains("4433/udp"), "{expose}");
+    assert!(
+        expose.contains("8080") && expose.contains("4433/udp") && expose.contains("4433/tcp"),
+        "{expose}"
+    );
     assert!(image_probe().contains("/dev/tcp/127.0.0.1/8080") && image_probe().contains("GET /health "));
     let ignored = read(".dockerignore");
     for path in ["target/", ".git/", "data/"] {

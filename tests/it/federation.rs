@@ -49,7 +49,7 @@ impl Drop for Bootstrap {
 
 pub(crate) async fn start_bootstrap() -> Bootstrap {
     let dir = tempfile::tempdir().unwrap();
-    let config = bootstrap::Config::new(dir.path().join("bootstrap.key"), LOCAL_QUIC.parse().unwrap());
+    let config = bootstrap::Config::new(dir.path().join("bootstrap.key"), [LOCAL_QUIC.parse().unwrap()]);
     let node = bootstrap::Bootstrap::start(&config).await.unwrap();
     let address = node.addresses().remove(0);
     let (stop, stopped) = oneshot::channel::<()>();
@@ -81,7 +81,7 @@ pub(crate) async fn start_node_with(
     let node = TestNode::start_with(|config| {
         tune(&mut config.federation);
         config.federation.name = Some(name.to_owned());
-        config.federation.p2p_listen = LOCAL_QUIC.parse().unwrap();
+        config.federation.p2p_listen = vec![LOCAL_QUIC.parse().unwrap()];
         config.federation.bootstrap = vec![bootstrap.clone()];
         config.federation.record_refresh_interval = Duration::from_secs(2);
     })

@@ -132,11 +132,11 @@ impl Drop for NodeProcess {
     }
 }
 
-/// Registers a user on a node with a device id the test knows, as `support::User`.
-pub(crate) async fn register(node: &NodeProcess, name: &str) -> User {
+/// Registers a user on the node serving at `base` with a device id the test knows, as `support::User`.
+pub(crate) async fn register(base: &str, name: &str) -> User {
     let device_id = Uuid::new_v4();
     let data = assert_ok(
-        Api::new(&node.base)
+        Api::new(base)
             .post(
                 "/v1/auth/register",
                 json!({ "email": format!("{name}@example.org"), "username": name, "password": PASSWORD,
@@ -154,7 +154,7 @@ pub(crate) async fn register(node: &NodeProcess, name: &str) -> User {
         device_id: device_id.to_string(),
         session_id: data["session_id"].as_str().unwrap().to_owned(),
         refresh_token: data["refresh_token"].as_str().unwrap().to_owned(),
-        api: node.api(&token),
+        api: Api::new(base).with_token(&token),
         token,
     }
 }
@@ -257,8 +257,8 @@ async fn a_node_that_was_down_receives_everything_in_order_exactly_once() {
     let spec_b = NodeSpec::new("node-b", &bootstrap.address);
     let a = spec_a.start();
     let b = spec_b.start();
-    let ann = register(&a, "ann").await;
-    let bob = register(&b, "bob").await;
+    let ann = register(&a.base, "ann").await;
+    let bob = register(&b.base, "bob").await;
     let dm = open_dm(&ann, &bob).await;
 
     b.kill();
@@ -303,8 +303,8 @@ async fn a_host_killed_with_a_full_outbox_delivers_everything_after_restart() {
     let spec_b = NodeSpec::new("node-b", &bootstrap.address);
     let a = spec_a.start();
     let b = spec_b.start();
-    let ann = register(&a, "ann").await;
-    let bob = register(&b, "bob").await;
+    let ann = register(&a.base, "ann").await;
+    let bob = register(&b.base, "bob").await;
     let dm = open_dm(&ann, &bob).await;
 
     b.kill();

@@ -37,8 +37,8 @@ async fn lookups_of_a_user_whose_node_is_down_answer_from_the_copy_marked_stale(
         .start();
     let spec_b = NodeSpec::new("node-b", &bootstrap.address);
     let b = spec_b.start();
-    let ann = register(&a, "ann").await;
-    let bob = register(&b, "bob").await;
+    let ann = register(&a.base, "ann").await;
+    let bob = register(&b.base, "bob").await;
     bob.publish_keys(5).await;
     open_dm(&ann, &bob).await;
 

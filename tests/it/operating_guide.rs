@@ -4,7 +4,7 @@
 //! changes to what an operator would type:
 //!
 //! - paths and ports: `/etc/parley` and `/var/lib/parley` are temporary directories, and 8443, 9100 and
-//!   4433/udp free ports (`Walk::subs`); what a command prints is mapped back before it is compared
+//!   4433/udp and 4433/tcp free ports (`Walk::subs`); what a command prints is mapped back before it is compared
 //!   with the output the guide shows;
 //! - a leading `sudo` or `sudo -u parley` is dropped: the test runs as one user, who owns both
 //!   directories;
@@ -405,6 +405,7 @@ impl Walk {
             (":8443".to_owned(), format!(":{http_port}")),
             (":9100".to_owned(), format!(":{metrics_port}")),
             ("/udp/4433/".to_owned(), "/udp/0/".to_owned()),
+            ("/tcp/4433\"".to_owned(), "/tcp/0\"".to_owned()),
         ];
         Self {
             root,

@@ -87,7 +87,7 @@ impl Cluster {
         let slot = self.names.len() + index;
         let config = bootstrap::Config::new(
             self.data.join(format!("bootstrap-{index}.key")),
-            self.network.address(slot),
+            [self.network.address(slot)],
         );
         let network = self.network.clone();
         let node = bootstrap::Bootstrap::start_over(&config, move |key| network.transport(slot, key))
@@ -110,7 +110,7 @@ impl Cluster {
         config.rate_limits.enabled = false;
         config.password_hashing = node::PasswordHashing::MINIMAL;
         config.federation.name = Some(name.clone());
-        config.federation.p2p_listen = self.network.address(index);
+        config.federation.p2p_listen = vec![self.network.address(index)];
         config.federation.bootstrap = self.bootstrap_addresses.clone();
         config.federation.outbox_max_backoff = OUTBOX_MAX_BACKOFF;
         config.federation.idle_connection_timeout = IDLE_CONNECTION_TIMEOUT;
