@@ -7,6 +7,7 @@ mod bootstrap_command;
 mod client_command;
 mod config_file;
 mod file_limit;
+mod joining;
 mod node_command;
 mod signals;
 mod simulate_command;

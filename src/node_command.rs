@@ -256,12 +256,7 @@ pub(crate) fn run(args: NodeArgs) -> anyhow::Result<()> {
             }
         })?;
         let address = listener.local_addr()?;
-        let federation = services.start_federation().map_err(|err| match err {
-            node::federation::Error::AddressInUse(_) => anyhow::anyhow!(
-                "{err}: give this node another UDP port with --p2p, e.g. --p2p /ip4/0.0.0.0/udp/4434/quic-v1"
-            ),
-            other => anyhow::Error::new(other),
-        })?;
+        let federation = crate::joining::start_federation(&services).await?;
         let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
         let metrics = match args.metrics {
             Some(address) => {

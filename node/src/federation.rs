@@ -61,6 +61,20 @@ pub enum Error {
     RequestFailed(String),
 }
 
+/// How joining the federation through the operator's bootstrap nodes went, for the node to say before
+/// it serves (`Client::join`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Joined {
+    /// No bootstrap node was named: the node federates only with nodes that dial it.
+    Alone,
+    /// A bootstrap node answered, and no other node holds this node's name.
+    Joined,
+    /// No bootstrap node could be reached: why, per address tried.
+    Unreachable(String),
+    /// Another node (this PeerId) holds this node's name in the federation.
+    NameTaken(PeerId),
+}
+
 /// This node as the federation knows it (`GET /v1/federation/node`).
 #[derive(Debug, Clone, Serialize)]
 pub struct LocalNode {

@@ -6,7 +6,7 @@ use protocol::federation::{NodeName, Request, Response};
 use tokio::sync::{mpsc, oneshot};
 
 use super::event_loop::Command;
-use super::{Error, LocalNode, PeerInfo, ResolvedNode};
+use super::{Error, Joined, LocalNode, PeerInfo, ResolvedNode};
 use crate::metrics::FederationCounters;
 
 /// A handle to the running federation layer.
@@ -43,6 +43,13 @@ impl Client {
         let outcome = answer.as_ref().map_or("failed", Response::outcome);
         self.counters.request("out", kind, outcome);
         answer
+    }
+
+    /// How joining the federation went: waits until a bootstrap node answered (then checks that no
+    /// other node holds this node's name) or every one failed. Callers bound the wait: a dial to an
+    /// address that drops packets fails only after a transport's timeout.
+    pub async fn join(&self) -> Result<Joined, Error> {
+        self.call(|reply| Command::Join { reply }).await
     }
 
     /// Closes every connection to `peer`, as soon as the event loop gets to it.

@@ -2,6 +2,7 @@
 //! keeps the node's name record published and tracks what it knows of other nodes.
 
 mod dialing;
+mod joining;
 mod lookups;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -17,11 +18,12 @@ use protocol::federation::{KAD_PROTOCOL, NodeInfo, NodeName, PROTOCOL, Request, 
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use self::dialing::HeldRequest;
-use self::lookups::{PendingResolve, RESOLVE_WINDOW};
+use self::joining::Joining;
+use self::lookups::{PendingResolve, RESOLVE_WINDOW, Resolving};
 use super::behaviour::{Behaviour, BehaviourEvent};
 use super::{
-    DeniedNodes, Error, Inbound, InboundRequest, LocalNode, PeerInfo, Reply, ResolvedNode, error_response, pins,
-    records,
+    DeniedNodes, Error, Inbound, InboundRequest, Joined, LocalNode, PeerInfo, Reply, ResolvedNode, error_response,
+    pins, records,
 };
 use crate::metrics::FederationCounters;
 use crate::storage::Store;
@@ -51,6 +53,10 @@ pub(crate) enum Command {
     /// Closes every connection to a node that was just denied.
     Disconnect {
         peer: PeerId,
+    },
+    /// Answers once joining through the bootstrap nodes is settled.
+    Join {
+        reply: oneshot::Sender<Joined>,
     },
 }
 
@@ -125,6 +131,7 @@ pub(crate) struct EventLoop {
     bootstrapped: bool,
     /// Name lookups sent to the DHT since the start (those answered from a pin are not).
     name_lookups: u64,
+    joining: Joining,
 }
 
 impl EventLoop {
@@ -156,6 +163,7 @@ impl EventLoop {
             peer_budget: HashMap::new(),
             bootstrapped: false,
             name_lookups: 0,
+            joining: Joining::default(),
         }
     }
 
@@ -223,8 +231,10 @@ impl EventLoop {
                 .kademlia
                 .add_address(&peer, transport.clone());
             self.peers.entry(peer).or_default().addresses.insert(transport);
+            self.joining.dialing(peer);
             if let Err(err) = self.swarm.dial(address.clone()) {
                 tracing::warn!(%address, error = %err, "dialing a bootstrap node failed");
+                self.on_bootstrap_dial_failed(peer, format!("{address}: {err}"));
             }
         }
         // A lookup of this node's own key, not a full bootstrap: Kademlia bootstraps on its own once
@@ -338,7 +348,7 @@ impl EventLoop {
                     query,
                     PendingResolve {
                         name,
-                        reply,
+                        reply: Resolving::Client(reply),
                         candidates: Vec::new(),
                         decide_at: None,
                     },
@@ -348,6 +358,7 @@ impl EventLoop {
             Command::Disconnect { peer } => {
                 let _ = self.swarm.disconnect_peer_id(peer);
             }
+            Command::Join { reply } => self.on_join(reply),
         }
     }
 
@@ -364,6 +375,7 @@ impl EventLoop {
                     return;
                 }
                 self.peers.entry(peer_id).or_default();
+                self.on_bootstrap_connected(peer_id);
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
@@ -374,6 +386,9 @@ impl EventLoop {
             }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 tracing::debug!(?peer_id, error = %error, "federation dial failed");
+                if let Some(peer) = peer_id {
+                    self.on_bootstrap_dial_failed(peer, dial_failure(&error));
+                }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. })) => {
                 self.on_identified(peer_id, info);
@@ -548,6 +563,36 @@ impl EventLoop {
             // Dropping the refused request's reply answers `busy`.
             tracing::warn!(%peer, error = %refused, "the node is not taking requests");
         }
+    }
+}
+
+/// A failed dial in one line: libp2p's own text for a transport failure names neither the address
+/// nor the reason, which are inside it.
+fn dial_failure(error: &libp2p::swarm::DialError) -> String {
+    match error {
+        libp2p::swarm::DialError::Transport(attempts) => attempts
+            .iter()
+            .map(|(address, err)| {
+                // Each layer wraps the one below and often repeats (or hides) its text: keep each
+                // text once.
+                let mut reason = err.to_string();
+                let mut source = std::error::Error::source(err);
+                while let Some(cause) = source {
+                    let text = cause.to_string();
+                    if !text.is_empty() && !reason.contains(&text) {
+                        reason = if reason.is_empty() {
+                            text
+                        } else {
+                            format!("{reason}: {text}")
+                        };
+                    }
+                    source = cause.source();
+                }
+                format!("{address}: {reason}")
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
     }
 }
 

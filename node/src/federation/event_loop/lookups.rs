@@ -8,15 +8,23 @@ use protocol::federation::NodeName;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
-use super::{EventLoop, now};
-use crate::federation::{Error, ResolvedNode, pins, records};
+use super::{EventLoop, joining, now};
+use crate::federation::{Error, Joined, ResolvedNode, pins, records};
 
 /// A name lookup under way: the valid records found so far (one per copy) and when to decide.
 pub(super) struct PendingResolve {
     pub(super) name: NodeName,
-    pub(super) reply: oneshot::Sender<Result<ResolvedNode, Error>>,
+    pub(super) reply: Resolving,
     pub(super) candidates: Vec<records::FoundCopy>,
     pub(super) decide_at: Option<tokio::time::Instant>,
+}
+
+/// Who waits for a lookup.
+pub(super) enum Resolving {
+    /// A client, for a node to talk to: the holder is pinned, dialled and handed back.
+    Client(oneshot::Sender<Result<ResolvedNode, Error>>),
+    /// The check of this node's own name at start (`joining`): the holder is only reported.
+    OwnName(oneshot::Sender<Joined>),
 }
 
 /// A lookup decides when the DHT query ends, or this long after the first valid copy arrived, so one
@@ -87,11 +95,20 @@ impl EventLoop {
         }
         let pinned = pins::get(&self.pins, &pending.name).ok().flatten();
         let anchors = self.bootstrap_peers();
-        let Some(chosen) = records::choose(&pending.candidates, pinned, &anchors, now()).cloned() else {
+        let chosen = records::choose(&pending.candidates, pinned, &anchors, now()).cloned();
+        let reply = match pending.reply {
+            Resolving::Client(reply) => reply,
+            Resolving::OwnName(reply) => {
+                let holder = chosen.map(|chosen| chosen.peer_id);
+                let _ = reply.send(joining::own_name_verdict(holder, *self.swarm.local_peer_id()));
+                return;
+            }
+        };
+        let Some(chosen) = chosen else {
             if !pending.candidates.is_empty() {
                 tracing::warn!(name = %pending.name, "only records of another node than the name's holder were found");
             }
-            let _ = pending.reply.send(Err(Error::UnknownNode(pending.name.to_string())));
+            let _ = reply.send(Err(Error::UnknownNode(pending.name.to_string())));
             return;
         };
         if let Err(err) = pins::set(&self.pins, &pending.name, chosen.peer_id, chosen.expires_at) {
@@ -113,7 +130,7 @@ impl EventLoop {
                 tracing::debug!(%peer, error = %err, "dialing a resolved node failed");
             }
         }
-        let _ = pending.reply.send(Ok(ResolvedNode {
+        let _ = reply.send(Ok(ResolvedNode {
             peer_id: peer,
             addresses: chosen.addresses,
         }));
