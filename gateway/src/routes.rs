@@ -17,6 +17,7 @@ mod health;
 mod keys;
 mod messages;
 mod users;
+mod web_app;
 mod webhooks;
 
 use axum::Router;
@@ -47,8 +48,9 @@ pub(crate) fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::dialects::router())
         .routes(routes!(crate::ws::upgrade))
         .split_for_parts();
+    // The web app's pages are not API operations: they are answered where unknown paths are.
     let router = router
-        .fallback(not_found)
+        .fallback(web_app::or_not_found)
         .method_not_allowed_fallback(method_not_allowed);
     (router, openapi::document(operations))
 }

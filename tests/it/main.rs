@@ -46,6 +46,7 @@ mod startup;
 mod support;
 mod tls;
 mod users;
+mod web_app;
 mod webhooks;
 mod webrtc;
 mod websocket;
