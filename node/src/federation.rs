@@ -192,6 +192,8 @@ pub enum Inbound {
 pub struct InboundRequest {
     /// The asking node, authenticated by the connection.
     pub peer: PeerId,
+    /// Its name, when it has told it (`Hello`) or its record named it.
+    pub name: Option<NodeName>,
     /// What it asks.
     pub request: Request,
     /// Where the answer goes.

@@ -23,11 +23,22 @@ use crate::{Error, Services, remote};
 pub(crate) async fn serve(services: Arc<Services>, mut inbound: mpsc::Receiver<Inbound>) {
     while let Some(next) = inbound.recv().await {
         match next {
-            Inbound::Request(InboundRequest { peer, request, reply }) => {
+            Inbound::Request(InboundRequest {
+                peer,
+                name,
+                request,
+                reply,
+            }) => {
                 let (tasks, services) = (services.tasks.clone(), services.clone());
                 tasks.spawn(async move {
                     let kind = request.kind();
                     let response = answer(&services, peer, request).await;
+                    if let Response::User(user) = &response
+                        && let Err(err) =
+                            crate::users::remember_looker(&services.store, user.user_id, peer, name.as_ref())
+                    {
+                        tracing::warn!(%peer, error = %err, "remembering who looked a user up failed");
+                    }
                     services.metrics.federation.request("in", kind, response.outcome());
                     reply.send(response)
                 });
@@ -127,6 +138,7 @@ async fn deliver(services: &Services, peer: PeerId, envelopes: Vec<Envelope>) ->
             Event::Conversation(state) => services.conversations.apply_state(peer, state, &envelope).await,
             Event::Receipt(notice) => services.messages.apply_relayed_receipt(peer, notice),
             Event::Changed(change) => services.messages.apply_relayed_change(peer, change).await,
+            Event::Renamed(renamed) => services.users.apply_rename(peer, renamed).map(|()| Vec::new()),
             _ => Err(Error::invalid("event", "unsupported")),
         };
         if let Err(failure) = tally.record(peer, outcome) {

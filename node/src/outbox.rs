@@ -96,7 +96,8 @@ impl Outbox {
     }
 
     /// Queues an event on its own and wakes its worker; the caller commits before acknowledging.
-    pub(crate) fn push(self: &Arc<Self>, to: &Destination, event: &Event) -> Result<()> {
+    /// Returns the event's place in `to`'s queue (see [`Outbox::is_queued`]).
+    pub(crate) fn push(self: &Arc<Self>, to: &Destination, event: &Event) -> Result<u64> {
         let entry = OutboxEntry {
             peer_id: to.peer.to_bytes(),
             envelope: self.seal(event)?,
@@ -108,7 +109,15 @@ impl Outbox {
             .nodepos_outbox
             .insert(keys::outbox_entry(&to.node, position), encode(&entry))?;
         self.wake(&to.node);
-        Ok(())
+        Ok(position)
+    }
+
+    /// Whether the event queued for `node` at `position` still waits (it leaves once `node` took it).
+    pub(crate) fn is_queued(store: &Store, node: &NodeName, position: u64) -> Result<bool> {
+        Ok(store
+            .trees
+            .nodepos_outbox
+            .contains_key(keys::outbox_entry(node, position))?)
     }
 
     /// Events waiting for a node.

@@ -127,6 +127,7 @@ impl Services {
             users: Users::new(
                 store.clone(),
                 auth.clone(),
+                outbox.clone(),
                 webhooks.clone(),
                 hub.clone(),
                 remote.clone(),

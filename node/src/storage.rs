@@ -159,6 +159,11 @@ trees! {
     remoteuserid_home,
     /// device id of another node's user -> its user id (learnt with the user's device list)
     remotedeviceid_userid,
+    /// user id ++ PeerId bytes -> `NodeName` of a node that looked this node's user up (and keeps a
+    /// copy of it, which a rename must reach)
+    userpeer_looker,
+    /// username given up by a rename -> `NameHold` (held until the nodes that knew it were told)
+    username_hold,
     /// device id of another node's user -> the `KeyBundle` last claimed for it, without its one-time
     /// prekey (served, marked stale, while the home node does not answer)
     remotedeviceid_bundle,

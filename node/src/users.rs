@@ -1,6 +1,9 @@
 //! Accounts as others and their owners see them: profiles, settings, search and devices.
 
 pub(crate) mod records;
+mod rename;
+
+pub(crate) use rename::{check_not_held, remember_looker};
 
 use std::sync::Arc;
 
@@ -14,6 +17,7 @@ use protocol::{DeviceId, UserId};
 
 use self::records::{DeviceRecord, UserRecord, devices_of, get_device, get_user, put_device};
 use crate::auth::Auth;
+use crate::outbox::Outbox;
 use crate::realtime::Hub;
 use crate::remote::{Remote, ResolvedUser, homes};
 use crate::storage::{Store, decode, encode, keys};
@@ -24,6 +28,7 @@ use crate::{Actor, Error, Result, validate};
 pub struct Users {
     store: Store,
     auth: Arc<Auth>,
+    outbox: Arc<Outbox>,
     webhooks: Arc<Webhooks>,
     hub: Arc<Hub>,
     remote: Arc<Remote>,
@@ -33,6 +38,7 @@ impl Users {
     pub(crate) fn new(
         store: Store,
         auth: Arc<Auth>,
+        outbox: Arc<Outbox>,
         webhooks: Arc<Webhooks>,
         hub: Arc<Hub>,
         remote: Arc<Remote>,
@@ -40,6 +46,7 @@ impl Users {
         Self {
             store,
             auth,
+            outbox,
             webhooks,
             hub,
             remote,
@@ -142,6 +149,7 @@ impl Users {
         }
         crate::conversations::records::forget_user(&self.store, user.id)?;
         crate::contacts::forget_user(&self.store, user.id)?;
+        rename::forget_lookers(&self.store, user.id)?;
         let t = &self.store.trees;
         t.username_userid.remove(user.username.as_bytes())?;
         t.email_userid.remove(user.email.as_bytes())?;

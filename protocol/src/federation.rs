@@ -23,7 +23,7 @@ pub use records::{DhtRecord, VerifiedNodeRecord, admit, may_replace};
 
 pub use relay::{
     Change, ChangeRequest, ConversationState, Envelope, Event, MAX_EVENT_BYTES, Member, MessageChange, ReceiptNotice,
-    RelayedCopy, RelayedMessage, RequestedChange, Submission, SubmittedCopy, public_key_of,
+    RelayedCopy, RelayedMessage, RenamedUser, RequestedChange, Submission, SubmittedCopy, public_key_of,
 };
 
 /// The libp2p stream protocol of node-to-node requests.

@@ -39,6 +39,7 @@ mod metrics;
 mod netns;
 mod openapi;
 mod operating_guide;
+mod renames;
 mod rich_messages;
 mod schema_conformance;
 mod simulate;

@@ -52,6 +52,7 @@ impl NewAccount {
         if t.username_userid.contains_key(self.username.as_bytes())? {
             return Err(Error::Conflict("username is already taken".into()));
         }
+        crate::users::check_not_held(store, &self.username, None)?;
         if let Some(phone) = &self.phone
             && t.phone_userid.contains_key(phone.as_bytes())?
         {

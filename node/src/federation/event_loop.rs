@@ -558,7 +558,13 @@ impl EventLoop {
             answers: self.answers_tx.clone(),
             _slot: slot,
         };
-        let request = InboundRequest { peer, request, reply };
+        let name = self.peers.get(&peer).and_then(|known| known.name.clone());
+        let request = InboundRequest {
+            peer,
+            name,
+            request,
+            reply,
+        };
         if let Err(refused) = self.inbound.try_send(Inbound::Request(request)) {
             // Dropping the refused request's reply answers `busy`.
             tracing::warn!(%peer, error = %refused, "the node is not taking requests");

@@ -225,7 +225,7 @@ impl Messages {
             read,
             at,
         };
-        self.outbox.push(&to, &Event::Receipt(notice))
+        self.outbox.push(&to, &Event::Receipt(notice)).map(drop)
     }
 
     /// Applies a receipt from another node: from the reader's home node when this node hosts the

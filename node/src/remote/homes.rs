@@ -176,6 +176,15 @@ pub(crate) fn kept_bundle(store: &Store, device: DeviceId) -> Result<Option<KeyB
         .transpose()
 }
 
+/// Records a remote user's new username, told by its home node.
+pub(crate) fn rename(store: &Store, user: UserId, username: String) -> Result<()> {
+    if let Some(mut home) = get(store, user)? {
+        home.username = Some(username);
+        store.trees.remoteuserid_home.insert(user.as_bytes(), encode(&home))?;
+    }
+    Ok(())
+}
+
 /// The owner of another node's device, as learnt from its device list.
 pub(crate) fn device_owner(store: &Store, device: DeviceId) -> Result<Option<UserId>> {
     Ok(store

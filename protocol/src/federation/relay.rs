@@ -67,6 +67,18 @@ pub enum Event {
     Changed(MessageChange),
     /// A call of a conversation the origin hosts, after a change (sent directly, best effort).
     Call(super::CallUpdate),
+    /// A user of the origin took a new username: for every node that looked the user up, so its copy
+    /// (and the handle it answers for while the origin is down) follows.
+    Renamed(RenamedUser),
+}
+
+/// A user's new username, from the user's home node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenamedUser {
+    /// The user, of the sending node.
+    pub user_id: UserId,
+    /// The new username (the handle is `username@<sending node>`).
+    pub username: String,
 }
 
 /// A change the host made to a message it relayed earlier.

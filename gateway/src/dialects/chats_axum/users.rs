@@ -17,6 +17,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(me, delete_me))
         .routes(routes!(nickname))
+        .routes(routes!(username))
         .routes(routes!(search))
 }
 
@@ -26,6 +27,14 @@ pub(super) struct Nickname {
     /// 1 to 64 characters.
     #[schema(min_length = 1, max_length = 64)]
     nickname: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = ChatsAxumUsername)]
+pub(super) struct Username {
+    /// 3 to 32 letters, digits, `_`, `.` and `-`, starting with a letter or digit (kept lower-case).
+    #[schema(min_length = 3, max_length = 32)]
+    username: String,
 }
 
 /// `GET /users/search?q=&limit=`.
@@ -111,6 +120,35 @@ pub(crate) async fn nickname(
         ..UpdateProfileRequest::default()
     };
     Ok(JsonAnswer(state.services.users.update_me(&actor, update).await?.into()))
+}
+
+/// # `PATCH /users/username`
+///
+/// The old name stays held (409 to anyone who asks for it) until every node that looked the user up
+/// has learnt the new one.
+#[utoipa::path(
+    patch,
+    path = "/users/username",
+    tag = TAG,
+    summary = "Change the caller's username (chats-axum)",
+    request_body = Username,
+    responses(
+        (status = 200, description = "The account", body = User),
+        (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 401, description = "Auth/session failure", body = ErrorBody),
+        (status = 409, description = "Taken, or given up moments ago and held", body = ErrorBody),
+        (status = 429, description = "Throttled", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn username(
+    State(state): State<AppState>,
+    auth: Extracted<Auth>,
+    body: Extracted<Json<Username>>,
+) -> Result<JsonAnswer<User>> {
+    let (Auth(actor), Json(body)) = (auth?, body?);
+    Ok(JsonAnswer(
+        state.services.users.rename(&actor, &body.username).await?.into(),
+    ))
 }
 
 /// # `GET /users/search`
