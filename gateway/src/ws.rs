@@ -17,10 +17,14 @@ use node::Actor;
 use node::Subscription;
 use protocol::api::SendMessageRequest;
 use protocol::ws::{ClientFrame, ServerFrame, SignalKind};
-use protocol::{ClientMessageId, ConversationId};
+use protocol::{ClientMessageId, ConversationId, MessageId};
 use serde::Deserialize;
-use tokio::time::{Instant, interval, timeout};
+use tokio::time::timeout;
 use utoipa::IntoParams;
+
+mod session;
+
+pub(crate) use session::{Dialect, serve};
 
 use crate::extract::{Query, bearer, parse_json};
 use crate::{ApiError, AppState, MAX_BODY_BYTES};
@@ -169,7 +173,7 @@ async fn run(
     mut socket: WebSocket,
     state: AppState,
     actor: Actor,
-    mut subscription: Subscription,
+    subscription: Subscription,
     since: Option<BTreeMap<ConversationId, u64>>,
 ) {
     let services = state.services.clone();
@@ -210,66 +214,41 @@ async fn run(
     {
         return;
     }
-    if subscription.first {
-        announce(&state, &actor, true, None);
-    }
+    let mut dialect = V1 {
+        state: &state,
+        actor: &actor,
+        replayed,
+    };
+    session::serve(socket, &state, &actor, subscription, &mut dialect).await;
+}
 
-    let mut heartbeat = interval(HEARTBEAT);
-    heartbeat.reset();
-    let mut last_heard = Instant::now();
-    loop {
-        tokio::select! {
-            frame = subscription.frames.recv() => match frame.map(std::sync::Arc::unwrap_or_clone) {
-                Some(ServerFrame::MessageNew(event)) if replayed.contains(&event.message_id) => {}
-                Some(frame) => {
-                    if send(&mut socket, &frame).await.is_err() {
-                        break;
-                    }
-                }
-                None => {
-                    close(socket, TRY_AGAIN_LATER, "closed by the server (session ended or connection too slow); reconnect to resume").await;
-                    drop(subscription);
-                    return went_offline(&state, &actor);
-                }
-            },
-            incoming = socket.recv() => {
-                last_heard = Instant::now();
-                match incoming {
-                    Some(Ok(Message::Text(text))) => {
-                        if let Some(reply) = handle(&state, &actor, text.as_bytes()).await
-                            && send(&mut socket, &reply).await.is_err()
-                        {
-                            break;
-                        }
-                    }
-                    Some(Ok(Message::Binary(_))) => {
-                        let err = ApiError::bad_request("binary frames are not supported; send JSON text");
-                        if send(&mut socket, &error_frame(&err, None)).await.is_err() {
-                            break;
-                        }
-                    }
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                    Some(Err(err)) => {
-                        answer_read_error(&mut socket, err).await;
-                        break;
-                    }
-                    Some(Ok(Message::Close(_))) | None => break,
-                }
-            }
-            _ = heartbeat.tick() => {
-                if last_heard.elapsed() > IDLE_TIMEOUT {
-                    close(socket, POLICY_VIOLATION, "idle timeout").await;
-                    drop(subscription);
-                    return went_offline(&state, &actor);
-                }
-                if socket.send(Message::Ping(Default::default())).await.is_err() {
-                    break;
-                }
-            }
+/// `/v1/ws`'s own frames.
+struct V1<'a> {
+    state: &'a AppState,
+    actor: &'a Actor,
+    /// Messages the replay carried: sent once even when they also arrive live.
+    replayed: HashSet<MessageId>,
+}
+
+impl session::Dialect for V1<'_> {
+    async fn event(&mut self, socket: &mut WebSocket, frame: ServerFrame) -> Result<(), axum::Error> {
+        match frame {
+            ServerFrame::MessageNew(event) if self.replayed.contains(&event.message_id) => Ok(()),
+            frame => send(socket, &frame).await,
         }
     }
-    drop(subscription);
-    went_offline(&state, &actor);
+
+    async fn text(&mut self, socket: &mut WebSocket, text: &[u8]) -> Result<(), axum::Error> {
+        match handle(self.state, self.actor, text).await {
+            Some(reply) => send(socket, &reply).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn binary(&mut self, socket: &mut WebSocket) -> Result<(), axum::Error> {
+        let err = ApiError::bad_request("binary frames are not supported; send JSON text");
+        send(socket, &error_frame(&err, None)).await
+    }
 }
 
 pub(crate) fn went_offline(state: &AppState, actor: &Actor) {

@@ -20,15 +20,12 @@ use protocol::ws::{MembershipEvent, MessageEvent, ServerFrame};
 use protocol::{ClientMessageId, ConversationId, DeviceId, MessageId, MessageType, UserId};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tokio::time::{Instant, interval};
 
 use super::Error;
 use super::chats::missing;
 use super::shapes::{ChatMessage, Envelope};
 use crate::extract::parse_json;
-use crate::ws::{
-    HEARTBEAT, IDLE_TIMEOUT, POLICY_VIOLATION, TRY_AGAIN_LATER, announce, answer_read_error, close, went_offline,
-};
+use crate::ws::{self, TRY_AGAIN_LATER, close};
 use crate::{ApiError, AppState};
 
 /// A client frame.
@@ -141,7 +138,7 @@ fn membership(event: &MembershipEvent) -> Value {
 }
 
 /// Runs an authenticated chats-axum socket until it closes.
-pub(crate) async fn run(mut socket: WebSocket, state: AppState, actor: Actor, mut subscription: Subscription) {
+pub(crate) async fn run(mut socket: WebSocket, state: AppState, actor: Actor, subscription: Subscription) {
     let missed = match state.services.messages.undelivered(&actor) {
         Ok(missed) => missed,
         Err(err) => {
@@ -161,66 +158,40 @@ pub(crate) async fn run(mut socket: WebSocket, state: AppState, actor: Actor, mu
             return;
         }
     }
-    if subscription.first {
-        announce(&state, &actor, true, None);
-    }
-    let mut heartbeat = interval(HEARTBEAT);
-    heartbeat.reset();
-    let mut last_heard = Instant::now();
-    loop {
-        tokio::select! {
-            frame = subscription.frames.recv() => match frame.map(std::sync::Arc::unwrap_or_clone) {
-                Some(ServerFrame::MessageNew(event)) if replayed.contains(&event.message_id) => {}
-                Some(frame) => {
-                    if let Some(frame) = translated(frame, actor.device_id)
-                        && send(&mut socket, &frame).await.is_err()
-                    {
-                        break;
-                    }
-                }
-                None => {
-                    close(socket, TRY_AGAIN_LATER, "closed by the server (session ended or connection too slow)").await;
-                    drop(subscription);
-                    return went_offline(&state, &actor);
-                }
+    let mut dialect = ChatsAxum {
+        state: &state,
+        actor: &actor,
+        replayed,
+    };
+    ws::serve(socket, &state, &actor, subscription, &mut dialect).await;
+}
+
+struct ChatsAxum<'a> {
+    state: &'a AppState,
+    actor: &'a Actor,
+    /// Messages the replay carried: sent once even when they also arrive live.
+    replayed: HashSet<MessageId>,
+}
+
+impl ws::Dialect for ChatsAxum<'_> {
+    async fn event(&mut self, socket: &mut WebSocket, frame: ServerFrame) -> Result<(), axum::Error> {
+        match frame {
+            ServerFrame::MessageNew(event) if self.replayed.contains(&event.message_id) => Ok(()),
+            frame => match translated(frame, self.actor.device_id) {
+                Some(frame) => send(socket, &frame).await,
+                None => Ok(()),
             },
-            incoming = socket.recv() => {
-                last_heard = Instant::now();
-                match incoming {
-                    Some(Ok(WsMessage::Text(text))) => {
-                        let reply = handle(&state, &actor, text.as_bytes()).await;
-                        if send(&mut socket, &reply).await.is_err() {
-                            break;
-                        }
-                    }
-                    Some(Ok(WsMessage::Binary(_))) => {
-                        let reply = error(None, ApiError::bad_request("binary frames are not supported; send JSON text").into());
-                        if send(&mut socket, &reply).await.is_err() {
-                            break;
-                        }
-                    }
-                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
-                    Some(Err(err)) => {
-                        answer_read_error(&mut socket, err).await;
-                        break;
-                    }
-                    Some(Ok(WsMessage::Close(_))) | None => break,
-                }
-            }
-            _ = heartbeat.tick() => {
-                if last_heard.elapsed() > IDLE_TIMEOUT {
-                    close(socket, POLICY_VIOLATION, "idle timeout").await;
-                    drop(subscription);
-                    return went_offline(&state, &actor);
-                }
-                if socket.send(WsMessage::Ping(Default::default())).await.is_err() {
-                    break;
-                }
-            }
         }
     }
-    drop(subscription);
-    went_offline(&state, &actor);
+
+    async fn text(&mut self, socket: &mut WebSocket, text: &[u8]) -> Result<(), axum::Error> {
+        send(socket, &handle(self.state, self.actor, text).await).await
+    }
+
+    async fn binary(&mut self, socket: &mut WebSocket) -> Result<(), axum::Error> {
+        let refusal = ApiError::bad_request("binary frames are not supported; send JSON text");
+        send(socket, &error(None, refusal.into())).await
+    }
 }
 
 /// Acts on one client event and answers `ok` (with what it made) or `error`.

@@ -23,7 +23,6 @@ use protocol::api::Timestamp;
 use protocol::ws::{MessageEvent, ServerFrame};
 use protocol::{ConversationId, UserId};
 use serde::{Deserialize, Serialize};
-use tokio::time::{Instant, interval};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -32,10 +31,7 @@ use super::chats::send;
 use super::shapes::SocketMessage;
 use super::{Error, ErrorBody, TAG};
 use crate::extract::{Query, parse_json};
-use crate::ws::{
-    HEARTBEAT, IDLE_TIMEOUT, POLICY_VIOLATION, TRY_AGAIN_LATER, announce, answer_read_error, close, connect,
-    went_offline,
-};
+use crate::ws::{self, TRY_AGAIN_LATER, close, connect};
 use crate::{ApiError, AppState};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -202,7 +198,7 @@ impl Kinds<'_> {
     }
 }
 
-async fn run(mut socket: WebSocket, state: AppState, actor: Actor, mut subscription: Subscription) {
+async fn run(mut socket: WebSocket, state: AppState, actor: Actor, subscription: Subscription) {
     let mut kinds = Kinds {
         state: &state,
         actor: &actor,
@@ -220,74 +216,46 @@ async fn run(mut socket: WebSocket, state: AppState, actor: Actor, mut subscript
             return;
         }
     }
-    if subscription.first {
-        announce(&state, &actor, true, None);
-    }
-    let mut heartbeat = interval(HEARTBEAT);
-    heartbeat.reset();
-    let mut last_heard = Instant::now();
-    loop {
-        tokio::select! {
-            frame = subscription.frames.recv() => match frame.map(std::sync::Arc::unwrap_or_clone) {
-                Some(ServerFrame::MessageNew(event)) => {
-                    if missed.iter().any(|m| m.message_id == event.message_id) {
-                        continue;
-                    }
-                    if deliver(&mut socket, &state, &actor, &mut kinds, &event).await.is_err() {
-                        break;
-                    }
-                }
-                Some(frame) => {
-                    if let Some(frame) = translated(frame)
-                        && send_frame(&mut socket, &frame).await.is_err()
-                    {
-                        break;
-                    }
-                }
-                None => {
-                    close(socket, TRY_AGAIN_LATER, "closed by the server (session ended or connection too slow)").await;
-                    drop(subscription);
-                    return went_offline(&state, &actor);
-                }
+    let mut dialect = SimpleChat {
+        state: &state,
+        actor: &actor,
+        kinds,
+        missed,
+    };
+    ws::serve(socket, &state, &actor, subscription, &mut dialect).await;
+}
+
+struct SimpleChat<'a> {
+    state: &'a AppState,
+    actor: &'a Actor,
+    kinds: Kinds<'a>,
+    /// Messages sent on connect: sent once even when they also arrive live.
+    missed: Vec<MessageEvent>,
+}
+
+impl ws::Dialect for SimpleChat<'_> {
+    async fn event(&mut self, socket: &mut WebSocket, frame: ServerFrame) -> Result<(), axum::Error> {
+        match frame {
+            ServerFrame::MessageNew(event) if self.missed.iter().any(|m| m.message_id == event.message_id) => Ok(()),
+            ServerFrame::MessageNew(event) => deliver(socket, self.state, self.actor, &mut self.kinds, &event).await,
+            frame => match translated(frame) {
+                Some(frame) => send_frame(socket, &frame).await,
+                None => Ok(()),
             },
-            incoming = socket.recv() => {
-                last_heard = Instant::now();
-                match incoming {
-                    Some(Ok(Message::Text(text))) => {
-                        if let Some(reply) = handle(&state, &actor, text.as_bytes()).await
-                            && send_frame(&mut socket, &reply).await.is_err()
-                        {
-                            break;
-                        }
-                    }
-                    Some(Ok(Message::Binary(_))) => {
-                        let reply = error(ApiError::bad_request("binary frames are not supported; send JSON text").into());
-                        if send_frame(&mut socket, &reply).await.is_err() {
-                            break;
-                        }
-                    }
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                    Some(Err(err)) => {
-                        answer_read_error(&mut socket, err).await;
-                        break;
-                    }
-                    Some(Ok(Message::Close(_))) | None => break,
-                }
-            }
-            _ = heartbeat.tick() => {
-                if last_heard.elapsed() > IDLE_TIMEOUT {
-                    close(socket, POLICY_VIOLATION, "idle timeout").await;
-                    drop(subscription);
-                    return went_offline(&state, &actor);
-                }
-                if socket.send(Message::Ping(Default::default())).await.is_err() {
-                    break;
-                }
-            }
         }
     }
-    drop(subscription);
-    went_offline(&state, &actor);
+
+    async fn text(&mut self, socket: &mut WebSocket, text: &[u8]) -> Result<(), axum::Error> {
+        match handle(self.state, self.actor, text).await {
+            Some(reply) => send_frame(socket, &reply).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn binary(&mut self, socket: &mut WebSocket) -> Result<(), axum::Error> {
+        let refusal = ApiError::bad_request("binary frames are not supported; send JSON text");
+        send_frame(socket, &error(refusal.into())).await
+    }
 }
 
 /// Writes one message to the socket and counts it delivered.
