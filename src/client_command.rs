@@ -234,11 +234,15 @@ async fn send(args: SendArgs) -> anyhow::Result<()> {
                 "conversation_id": message.conversation_id,
                 "message_id": message.message_id,
                 "sequence_number": message.sequence_number,
+                // Sequence number 0: kept by this node for a conversation host that is unreachable now.
+                "pending": message.sequence_number == 0,
                 "recipient_devices": sent.recipients.len(),
                 "skipped_devices": sent.skipped.len(),
                 "encrypted": message.encrypted,
             })
         );
+    } else if message.sequence_number == 0 {
+        println!("queued for {to}: the conversation's host is unreachable now; your node sends it when it is back");
     } else if !message.encrypted {
         println!("sent #{} to {to}, in the clear", message.sequence_number);
     } else {

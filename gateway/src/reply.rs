@@ -19,6 +19,10 @@ pub(crate) fn created<T>(data: T) -> ApiResult<T> {
     Ok(Reply(StatusCode::CREATED, data))
 }
 
+pub(crate) fn accepted<T>(data: T) -> ApiResult<T> {
+    Ok(Reply(StatusCode::ACCEPTED, data))
+}
+
 impl<T: Serialize> IntoResponse for Reply<T> {
     fn into_response(self) -> Response {
         (self.0, Json(Envelope::ok(self.1))).into_response()

@@ -139,6 +139,16 @@ async fn deliver(services: &Services, peer: PeerId, envelopes: Vec<Envelope>) ->
             Event::Receipt(notice) => services.messages.apply_relayed_receipt(peer, notice),
             Event::Changed(change) => services.messages.apply_relayed_change(peer, change).await,
             Event::Renamed(renamed) => services.users.apply_rename(peer, renamed).map(|()| Vec::new()),
+            Event::Submission(submission) => {
+                let id = submission.message_id;
+                let taken = services.messages.take_queued(peer, submission.clone()).await;
+                if let (Err(err), Some(id)) = (&taken, id)
+                    && !err.is_local_failure()
+                {
+                    tally.refused_submissions.push((id, err.to_string()));
+                }
+                taken.map(|()| Vec::new())
+            }
             _ => Err(Error::invalid("event", "unsupported")),
         };
         if let Err(failure) = tally.record(peer, outcome) {
@@ -157,6 +167,7 @@ async fn deliver(services: &Services, peer: PeerId, envelopes: Vec<Envelope>) ->
     Response::Accepted {
         applied: tally.applied,
         rejected: tally.rejected,
+        refused_submissions: tally.refused_submissions,
     }
 }
 
@@ -172,6 +183,7 @@ fn failed(peer: PeerId, err: &Error) -> Response {
 struct Tally {
     applied: u32,
     rejected: Vec<String>,
+    refused_submissions: Vec<(protocol::MessageId, String)>,
     pushes: Vec<Push>,
 }
 

@@ -10,6 +10,7 @@
 mod changes;
 mod hosted;
 mod listing;
+mod pending;
 mod plan;
 mod publish;
 mod reactions;
@@ -27,6 +28,7 @@ use std::sync::Arc;
 use protocol::MessageId;
 use protocol::api::Message;
 
+pub(crate) use self::pending::refuse as refuse_submission;
 use self::records::MessageRecord;
 use self::write::message_by_id;
 pub(crate) use self::write::{forget_device, purge_conversation};
@@ -68,6 +70,8 @@ pub struct Messages {
     remote: Arc<Remote>,
     /// Copies acknowledged by their device (see `metrics`).
     pub(crate) delivered: prometheus_client::metrics::counter::Counter,
+    /// Sends waiting a moment for their host to place them (see `pending`).
+    sequenced_waiters: std::sync::Mutex<std::collections::HashMap<MessageId, tokio::sync::oneshot::Sender<()>>>,
 }
 
 impl Messages {
@@ -89,6 +93,7 @@ impl Messages {
             outbox,
             remote,
             delivered: Default::default(),
+            sequenced_waiters: Default::default(),
         }
     }
 
@@ -114,9 +119,13 @@ impl Messages {
         Ok(record)
     }
 
-    /// One message with the caller's device copy.
+    /// One message with the caller's device copy; a message of the caller's still waiting for its
+    /// host (see `pending`) as it stands.
     pub fn get(&self, actor: &Actor, id: MessageId) -> Result<Message> {
-        let record = self.readable(actor, id)?;
-        self.view(&record, actor.device_id)
+        match self.readable(actor, id) {
+            Ok(record) => self.view(&record, actor.device_id),
+            Err(Error::NotFound(_)) => pending::pending_view(&self.store, actor, id)?.ok_or(Error::NotFound("message")),
+            Err(err) => Err(err),
+        }
     }
 }

@@ -5,7 +5,7 @@
 //! worker whose queue stays empty retires, so a node that has talked to thousands of others keeps tasks
 //! only for those it has something for.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -56,6 +56,8 @@ pub(crate) struct Outbox {
     max_backoff: Duration,
     client: OnceLock<Client>,
     workers: Mutex<HashMap<NodeName, Arc<Notify>>>,
+    /// Destinations whose last delivery failed: a send for one does not wait for it (`is_failing`).
+    failing: Mutex<HashSet<NodeName>>,
     tasks: Tasks,
     /// From queueing to the destination accepting, per destination (see `metrics`).
     pub(crate) delivery_seconds: Histograms<PeerLabel>,
@@ -69,6 +71,7 @@ impl Outbox {
             max_backoff: max_backoff.max(FIRST_BACKOFF),
             client: OnceLock::new(),
             workers: Mutex::new(HashMap::new()),
+            failing: Mutex::new(HashSet::new()),
             tasks,
             delivery_seconds: Histograms::new_with_constructor(crate::metrics::delivery),
         }
@@ -118,6 +121,23 @@ impl Outbox {
             .trees
             .nodepos_outbox
             .contains_key(keys::outbox_entry(node, position))?)
+    }
+
+    /// Whether the last delivery to `node` failed (it is down or unreachable, as far as this node
+    /// knows): a send into a conversation it hosts is then answered `pending` without waiting for it.
+    pub(crate) fn is_failing(&self, node: &NodeName) -> bool {
+        self.failing
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .contains(node)
+    }
+
+    fn set_failing(&self, node: &NodeName, failing: bool) {
+        let mut nodes = self.failing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match failing {
+            true => nodes.insert(node.clone()),
+            false => nodes.remove(node),
+        };
     }
 
     /// Events waiting for a node.
@@ -270,9 +290,18 @@ impl Outbox {
             let count = envelopes.len();
             let outcome = client.request(peer, Request::Deliver { envelopes }).await;
             match outcome {
-                Ok(Response::Accepted { applied, rejected }) => {
+                Ok(Response::Accepted {
+                    applied,
+                    rejected,
+                    refused_submissions,
+                }) => {
                     for reason in &rejected {
                         tracing::warn!(%node, reason, "the node refused an event for good; dropped");
+                    }
+                    for (message, reason) in &refused_submissions {
+                        if let Err(err) = crate::messages::refuse_submission(&self.store, *message, reason) {
+                            tracing::error!(%node, error = %err, "marking a refused message failed");
+                        }
                     }
                     tracing::debug!(%node, applied, count, "events delivered");
                     let latency = self.delivery_seconds.get_or_create(&PeerLabel {
@@ -288,9 +317,11 @@ impl Outbox {
                         }
                     }
                     failures = 0;
+                    self.set_failing(&node, false);
                 }
                 failure => {
                     failures += 1;
+                    self.set_failing(&node, true);
                     let backoff = crate::backoff::delay(FIRST_BACKOFF, self.max_backoff, failures);
                     match failure {
                         Ok(answer) => tracing::info!(%node, ?answer, "delivery refused; retrying later"),

@@ -53,6 +53,12 @@ impl Remote {
             .ok_or_else(|| Error::Unavailable("federation is not running".into()))
     }
 
+    /// How lookups of other nodes' users wait (sends into another node's conversation wait as long for
+    /// the host to place them).
+    pub(crate) fn lookups(&self) -> Lookups {
+        self.lookups
+    }
+
     /// This node, by name and PeerId.
     pub(crate) fn local(&self) -> &Destination {
         &self.local

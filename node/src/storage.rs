@@ -159,6 +159,10 @@ trees! {
     remoteuserid_home,
     /// device id of another node's user -> its user id (learnt with the user's device list)
     remotedeviceid_userid,
+    /// message id -> `PendingMessage` (sent here into a conversation another node hosts, not yet ordered)
+    messageid_pending,
+    /// conversation id ++ sender id ++ client message id -> message id of a pending message
+    convsenderclient_pending,
     /// user id ++ PeerId bytes -> `NodeName` of a node that looked this node's user up (and keeps a
     /// copy of it, which a rename must reach)
     userpeer_looker,

@@ -226,6 +226,10 @@ pub enum Response {
         applied: u32,
         /// Why each refused event was refused.
         rejected: Vec<String>,
+        /// The refused events that were queued submissions (`Event::Submission`), by message id, so
+        /// the submitting node can tell its sender.
+        #[serde(default)]
+        refused_submissions: Vec<(crate::MessageId, String)>,
     },
     /// The stored message, as the sending device sees it (to [`Request::Submit`]).
     Submitted(Box<crate::api::Message>),

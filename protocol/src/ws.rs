@@ -146,6 +146,19 @@ pub enum ServerFrame {
     /// A message for this device.
     #[serde(rename = "message:new")]
     MessageNew(MessageEvent),
+    /// A message this user sent into a conversation another node hosts, accepted here as `pending`,
+    /// was ordered by the host: it now has its place in the conversation.
+    #[serde(rename = "message:sequenced")]
+    MessageSequenced {
+        /// Where.
+        conversation_id: ConversationId,
+        /// Which.
+        message_id: MessageId,
+        /// The sender's idempotency key.
+        client_message_id: ClientMessageId,
+        /// Its place.
+        sequence_number: u64,
+    },
     /// A message's content was replaced.
     #[serde(rename = "message:updated")]
     MessageUpdated(MessageEvent),

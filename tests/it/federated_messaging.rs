@@ -358,6 +358,7 @@ async fn a_node_may_speak_only_for_its_own_users() {
         reply_to: None,
         mentions: Vec::new(),
         forwarded_from: None,
+        message_id: None,
     };
     let answer = rogue.ask(&g.a, host.clone(), Request::Submit(Box::new(forged))).await;
     let Response::Error { code, .. } = answer else {
@@ -407,7 +408,7 @@ async fn a_node_may_speak_only_for_its_own_users() {
             },
         )
         .await;
-    let Response::Accepted { applied, rejected } = answer else {
+    let Response::Accepted { applied, rejected, .. } = answer else {
         panic!("unexpected answer {answer:?}");
     };
     assert_eq!(applied, 0, "nothing forged is applied: {rejected:?}");

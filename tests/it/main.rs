@@ -28,6 +28,7 @@ mod federation;
 mod federation_faults;
 mod federation_floods;
 mod federation_outage;
+mod federation_queue;
 mod federation_tcp;
 mod files;
 mod grafana;

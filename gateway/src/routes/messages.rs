@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::extract::{Auth, Json, Path, Query};
-use crate::reply::{ApiResult, created, ok};
+use crate::reply::{ApiResult, accepted, created, ok};
 use crate::schemas::{ErrorEnvelope, Null};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -27,7 +27,10 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 /// # `POST /v1/messages`
 ///
 /// Answered only once the message is on disk. A resend of the same `client_message_id` answers with
-/// the original message, so a client may retry after any failure.
+/// the original message, so a client may retry after any failure. Into a conversation another node
+/// hosts, a message that node has not placed within a moment (it is down, say) is answered 202 with
+/// `state: pending` and `sequence_number` 0: it is kept here and submitted, in order, once the host is
+/// reachable, and `message:sequenced` tells the sender's devices its place.
 #[utoipa::path(
     post,
     path = "/v1/messages",
@@ -36,6 +39,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     request_body = SendMessageRequest,
     responses(
         (status = 201, description = "Stored (or the original, when `client_message_id` was seen before)", body = Message),
+        (status = 202, description = "Accepted for a host that has not placed it yet (`state: pending`)", body = Message),
         (status = 403, description = "Not a participant, or a channel member who may not post"),
         (status = 404, description = "No such conversation, or the message replied to does not exist"),
         (status = 503, description = "Another node involved (the conversation's host, or the user's home node) could not be reached", body = ErrorEnvelope),
@@ -46,7 +50,11 @@ pub(crate) async fn send(
     Auth(actor): Auth,
     Json(body): Json<SendMessageRequest>,
 ) -> ApiResult<Message> {
-    created(state.services.messages.send(&actor, body).await?)
+    let message = state.services.messages.send(&actor, body).await?;
+    match message.state {
+        Some(_) => accepted(message),
+        None => created(message),
+    }
 }
 
 /// # `GET /v1/messages?conversation_id=&before_seq=&after_seq=&limit=`

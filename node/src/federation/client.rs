@@ -79,6 +79,7 @@ impl Client {
                     let _ = reply.send(Ok(Response::Accepted {
                         applied: envelopes.len() as u32,
                         rejected: Vec::new(),
+                        refused_submissions: Vec::new(),
                     }));
                 }
             }

@@ -30,6 +30,7 @@ impl Messages {
         request: SendMessageRequest,
         forwarded_from: Option<MessageId>,
         remote: &HashMap<DeviceId, UserId>,
+        id: Option<MessageId>,
     ) -> Result<Message> {
         let conversation = request.conversation_id;
         conversations::require_participant(&self.store, conversation, actor.user_id)?;
@@ -44,6 +45,9 @@ impl Messages {
             return self.view(&message_by_id(&self.store, id)?, actor.device_id);
         }
         let (mut record, members) = self.plan(actor, &request, forwarded_from, remote)?;
+        if let Some(id) = id {
+            record.id = id;
+        }
         let homes = homes::of_members(&self.store, &members)?;
         let remote_user = |user: &UserId| homes.values().any(|(_, users)| users.contains(user));
         // This node's recipient devices, with their ciphertexts (none for a message in the clear).

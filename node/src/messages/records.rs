@@ -115,6 +115,7 @@ impl MessageRecord {
             mentions: self.mentions.clone(),
             forwarded_from: self.forwarded_from,
             reactions,
+            state: None,
         }
     }
 

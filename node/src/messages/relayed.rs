@@ -112,11 +112,16 @@ impl Messages {
         }
         let writes: Vec<NewMessage<'_>> = checked.iter().map(Checked::new_message).collect();
         let written = write_relayed(&self.store, &writes)?;
-        let mut pushes: Vec<Option<Push>> = checked
-            .iter()
-            .zip(written)
-            .map(|(ready, written)| written.then(|| self.park(&ready.record, ready.frames())))
-            .collect();
+        let mut pushes = Vec::with_capacity(checked.len());
+        for (ready, written) in checked.iter().zip(written) {
+            if !written {
+                pushes.push(None);
+                continue;
+            }
+            let mut frames = ready.frames();
+            frames.extend(self.sequenced(&ready.record)?);
+            pushes.push(Some(self.park(&ready.record, frames)));
+        }
         Ok(outcomes
             .into_iter()
             .map(|outcome| match outcome? {

@@ -1,21 +1,21 @@
 //! Sending into a conversation, wherever it is hosted. A conversation this node hosts takes the message
 //! directly (devices of remote participants are looked up at their home nodes first). One hosted
-//! elsewhere gets it by `Request::Submit` to its host, which orders it and relays it back through its
-//! outbox like every other message; the sender's answer waits for the host's acknowledgement, so an
-//! unreachable host is an error the client retries with the same `client_message_id`.
+//! elsewhere takes it through this node's queue for its host (`pending`), which submits it
+//! (`Event::Submission`); the host orders it and relays it back through its outbox like every other
+//! message. The host also still answers a direct `Request::Submit`, as nodes before the queue sent.
 
 use std::collections::HashMap;
 
 use libp2p::PeerId;
 use protocol::ConversationId;
 use protocol::api::{DeviceCiphertext, ForwardMessageRequest, Message, SendMessageRequest};
-use protocol::federation::{Request, Response, Submission, SubmittedCopy};
+use protocol::federation::{Response, Submission};
 use protocol::{DeviceId, MessageId, UserId};
 
 use super::Messages;
 use crate::conversations::records as conversations;
-use crate::federation::Destination;
 use crate::remote::{acting_for, homes, refusal};
+use crate::storage::keys;
 use crate::users::records::get_device;
 use crate::{Actor, Error, Result};
 
@@ -77,7 +77,7 @@ impl Messages {
         let owners = self
             .remote_owners(request.conversation_id, &request.ciphertexts)
             .await?;
-        self.store_message(actor, request, forwarded_from, &owners).await
+        self.store_message(actor, request, forwarded_from, &owners, None).await
     }
 
     /// The owners of a message's recipient devices that live on other nodes.
@@ -112,29 +112,6 @@ impl Messages {
         Ok(owners)
     }
 
-    async fn submit(
-        &self,
-        actor: &Actor,
-        host: &Destination,
-        request: SendMessageRequest,
-        forwarded_from: Option<MessageId>,
-    ) -> Result<Message> {
-        let submission = Submission {
-            conversation_id: request.conversation_id,
-            sender_id: actor.user_id,
-            sender_device_id: actor.device_id,
-            client_message_id: request.client_message_id,
-            message_type: request.message_type,
-            copies: request.ciphertexts.into_iter().map(SubmittedCopy::from).collect(),
-            body: request.body,
-            reply_to: request.reply_to,
-            mentions: request.mentions,
-            forwarded_from,
-        };
-        let request = Request::Submit(Box::new(submission));
-        self.remote.ask_for_user(host, request, submitted).await
-    }
-
     /// Takes a message of `peer`'s user for a conversation this node hosts.
     pub(crate) async fn accept_submission(&self, peer: PeerId, submission: Submission) -> Response {
         match self.take_submission(peer, submission).await {
@@ -162,8 +139,25 @@ impl Messages {
         let owners = self
             .remote_owners(request.conversation_id, &request.ciphertexts)
             .await?;
-        self.store_message(&actor, request, submission.forwarded_from, &owners)
+        let id = submission.message_id;
+        if let Some(id) = id
+            && self.store.trees.messageid_convseq.contains_key(id.as_bytes())?
+            && self.store.trees.convsenderclient_messageid.get(keys::idempotency(
+                request.conversation_id,
+                actor.user_id,
+                &request.client_message_id,
+            ))? != Some(id.as_bytes().into())
+        {
+            return Err(Error::Conflict("another message has this id".into()));
+        }
+        self.store_message(&actor, request, submission.forwarded_from, &owners, id)
             .await
+    }
+
+    /// Takes a message queued at `peer` for a conversation this node hosts (`Event::Submission`), as a
+    /// direct submission; its id is the one the submitting node gave it.
+    pub(crate) async fn take_queued(&self, peer: PeerId, submission: Submission) -> Result<()> {
+        self.take_submission(peer, submission).await.map(drop)
     }
 }
 

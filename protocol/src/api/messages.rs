@@ -143,6 +143,23 @@ pub struct Message {
     pub forwarded_from: Option<MessageId>,
     /// Reactions, per emoji.
     pub reactions: Vec<Reaction>,
+    /// Present only while the message is not yet in its conversation: sent into a conversation another
+    /// node hosts, it waits (`pending`, with `sequence_number` 0) in this node's queue for the host,
+    /// or the host refused it for good (`refused`). A `message:sequenced` event follows when the host
+    /// has ordered it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<MessageState>,
+}
+
+/// Where a message sent into a conversation another node hosts stands before that node ordered it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum MessageState {
+    /// Kept durably here and submitted to the host as soon as it is reachable, in the order sent.
+    Pending,
+    /// The host refused it for good (the sender left the conversation meanwhile, say).
+    Refused,
 }
 
 /// How far a message has got, as its reader sees it: for the sender's own message, the furthest any

@@ -67,6 +67,9 @@ pub enum Event {
     Changed(MessageChange),
     /// A call of a conversation the origin hosts, after a change (sent directly, best effort).
     Call(super::CallUpdate),
+    /// A message of one of the origin's users for a conversation the receiver hosts, queued at the
+    /// origin while the receiver was unreachable: the receiver orders it as it would a `Submit`.
+    Submission(Submission),
     /// A user of the origin took a new username: for every node that looked the user up, so its copy
     /// (and the handle it answers for while the origin is down) follows.
     Renamed(RenamedUser),
@@ -288,6 +291,10 @@ pub struct Submission {
     pub mentions: Vec<UserId>,
     /// The message it forwards (checked readable by the submitting node).
     pub forwarded_from: Option<MessageId>,
+    /// The id the submitting node gave it (so the sender knows the message before the host ordered
+    /// it); the host refuses an id another message has.
+    #[serde(default)]
+    pub message_id: Option<MessageId>,
 }
 
 /// One recipient device's ciphertext in a [`Submission`].
