@@ -32,32 +32,54 @@ export async function tempDir(prefix) {
   return dir;
 }
 
-/** Starts `parley node` on `http` (a fresh port by default) and resolves once it serves. */
-export async function startNode(dataDir, http = "127.0.0.1:0") {
-  const args = ["node", "--http", http, "--p2p", "/ip4/127.0.0.1/udp/0/quic-v1", "--data-dir", dataDir];
-  args.push("--rate-limits", "off", "--dev", "--log", "warn");
+/** Spawns a tracked `parley` process and resolves with the first stdout line `pick` finds a value in. */
+function spawnUntil(args, what, pick) {
   const child = spawn(PARLEY, args, { stdio: ["ignore", "pipe", "pipe"] });
   children.add(child);
   const stderr = [];
   child.stderr.on("data", (chunk) => stderr.push(chunk));
   child.once("exit", () => children.delete(child));
-  const url = await new Promise((resolveUrl, reject) => {
+  const found = new Promise((resolveFound, reject) => {
     const lines = createInterface({ input: child.stdout });
-    const timer = setTimeout(() => reject(new Error("the node did not start within 30 s")), 30_000);
+    const timer = setTimeout(() => reject(new Error(`the ${what} did not start within 30 s`)), 30_000);
     lines.on("line", (line) => {
-      const found = line.split(/\s+/).find((word) => /^https?:\/\//.test(word));
-      if (found !== undefined) {
+      const value = pick(line);
+      if (value !== undefined) {
         clearTimeout(timer);
-        resolveUrl(found);
+        resolveFound(value);
       }
     });
     child.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`the node exited (${code}) before serving: ${Buffer.concat(stderr).toString()}`));
+      reject(new Error(`the ${what} exited (${code}) before serving: ${Buffer.concat(stderr).toString()}`));
     });
   });
-  log(`node serving ${url} (data dir ${dataDir})`);
-  return { child, url, dataDir, address: new URL(url).host };
+  return found.then((value) => ({ child, value }));
+}
+
+/** Starts `parley node` on `http` (a fresh port by default) and resolves once it serves; with `name`
+ * and `bootstrap`, a federated node (which first checks it joined, up to 10 s). */
+export async function startNode(dataDir, http = "127.0.0.1:0", { name, bootstrap } = {}) {
+  const args = ["node", "--http", http, "--p2p", "/ip4/127.0.0.1/udp/0/quic-v1", "--data-dir", dataDir];
+  args.push("--rate-limits", "off", "--dev", "--log", "warn");
+  if (name !== undefined) args.push("--name", name);
+  if (bootstrap !== undefined) args.push("--bootstrap", bootstrap);
+  const { child, value: url } = await spawnUntil(args, "node", (line) =>
+    line.split(/\s+/).find((word) => /^https?:\/\//.test(word)),
+  );
+  log(`node ${name ?? ""} serving ${url} (data dir ${dataDir})`);
+  return { child, url, dataDir, address: new URL(url).host, name };
+}
+
+/** Starts `parley bootstrap` on a fresh local QUIC port; resolves with its `--bootstrap` address. */
+export async function startBootstrap(dir) {
+  const args = ["bootstrap", "--key-file", join(dir, "bootstrap.key"), "--listen", "/ip4/127.0.0.1/udp/0/quic-v1"];
+  args.push("--log", "warn");
+  const { child, value: address } = await spawnUntil(args, "bootstrap node", (line) =>
+    line.trim().startsWith("--bootstrap ") ? line.trim().split(/\s+/)[1] : undefined,
+  );
+  log(`bootstrap node at ${address}`);
+  return { child, address, url: address };
 }
 
 /** Stops a node gracefully (SIGTERM), killing it after 15 s. */
@@ -111,12 +133,27 @@ export async function assertNoPlaintext(dataDir, texts, sanity) {
     throw new Error(`the scan of ${dataDir} does not find ${sanity}: it reads nothing`);
   }
   for (const text of texts) {
-    const needle = Buffer.from(text.slice(text.indexOf("marker-")));
+    // The marker alone when there is one (a file name may be reworded by the node), else the whole text.
+    const needle = Buffer.from(text.includes("marker-") ? text.slice(text.indexOf("marker-")) : text);
     for (const { path, bytes } of all) {
       if (bytes.includes(needle)) throw new Error(`${path} holds the plaintext ${JSON.stringify(text)}`);
     }
   }
   log(`no plaintext among ${all.length} files of ${dataDir} (${texts.length} texts checked)`);
+}
+
+/** Asserts that the node keeps a file's blob as ciphertext: a blob of the ciphertext's size (the
+ * plaintext and AES-GCM's 16-byte tag) is in its files dir, and no blob holds the plaintext. */
+export async function assertBlobEncrypted(dataDir, plaintext) {
+  const blobs = await files(join(dataDir, "files"));
+  const expected = Buffer.byteLength(plaintext) + 16;
+  if (!blobs.some(({ bytes }) => bytes.length === expected)) {
+    throw new Error(`no blob of ${expected} bytes among ${blobs.map((b) => b.bytes.length).join(", ")}`);
+  }
+  for (const { path, bytes } of blobs) {
+    if (bytes.includes(Buffer.from(plaintext))) throw new Error(`the blob ${path} holds the file's plaintext`);
+  }
+  log(`the node keeps the file as ciphertext (${blobs.length} blobs checked)`);
 }
 
 /** Kills every process this run started and removes its temp dirs. */

@@ -6,7 +6,8 @@
 
 import { Api, type AuthResponse, type Me, type Tokens } from "./api.js";
 import { Db } from "./db.js";
-import { type AccountRecord, Device, loadOrCreateIdentity, openDeviceDb, randomUuid } from "./device.js";
+import { type AccountRecord, Device, loadOrCreateIdentity, openDeviceDb } from "./device.js";
+import { randomUuid } from "./model.js";
 
 /** The browser-wide database: which device each sign-in name uses, and the one signed in now. */
 function openIndex(): Promise<Db> {

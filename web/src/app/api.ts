@@ -45,17 +45,35 @@ export class Api {
     return this.call("POST", path, body ?? {});
   }
 
-  async call<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
+  put<T>(path: string, body: unknown): Promise<T> {
+    return this.call("PUT", path, body);
+  }
+
+  delete<T>(path: string): Promise<T> {
+    return this.call("DELETE", path);
+  }
+
+  /** Posts raw bytes (a file's ciphertext) as `application/octet-stream`. */
+  upload<T>(path: string, bytes: Uint8Array, query: Query): Promise<T> {
+    return this.call("POST", path, new Blob([bytes as BlobPart], { type: "application/octet-stream" }), query);
+  }
+
+  /** The raw bytes of a download. */
+  download(path: string): Promise<Uint8Array> {
+    return this.call("GET", path, undefined, undefined, true);
+  }
+
+  async call<T>(method: string, path: string, body?: unknown, query?: Query, raw = false): Promise<T> {
     const used = this.tokens;
     try {
-      return await this.#send<T>(method, path, body, query);
+      return await this.#send<T>(method, path, body, query, true, raw);
     } catch (error) {
       if (!(error instanceof ApiError) || error.status !== 401 || used === undefined) throw error;
       if (this.tokens === used && !(await this.#refresh(used))) {
         this.onSignedOut();
         throw error;
       }
-      return this.#send<T>(method, path, body, query);
+      return this.#send<T>(method, path, body, query, true, raw);
     }
   }
 
@@ -76,25 +94,35 @@ export class Api {
     }
   }
 
-  async #send<T>(method: string, path: string, body: unknown, query: Query | undefined, auth = true): Promise<T> {
+  async #send<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    query: Query | undefined,
+    auth = true,
+    raw = false,
+  ): Promise<T> {
     const params = new URLSearchParams();
     for (const [name, value] of Object.entries(query ?? {})) if (value !== undefined) params.set(name, String(value));
     const url = `/v1${path}${params.size > 0 ? `?${params}` : ""}`;
     const headers: Record<string, string> = { Accept: "application/json" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const blob = body instanceof Blob;
+    if (body !== undefined) headers["Content-Type"] = blob ? "application/octet-stream" : "application/json";
+    if (raw) headers.Accept = "application/octet-stream";
     if (auth && this.tokens !== undefined) headers.Authorization = `Bearer ${this.tokens.accessToken}`;
     let response: Response;
     try {
       response = await fetch(url, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : blob ? body : JSON.stringify(body),
         cache: "no-store",
         credentials: "omit",
       });
     } catch (error) {
       throw new ApiError(0, "UNREACHABLE", `the node cannot be reached (${String(error)})`);
     }
+    if (raw && response.ok) return new Uint8Array(await response.arrayBuffer()) as T;
     let envelope: { success?: boolean; data?: unknown; error?: string; code?: string } = {};
     try {
       envelope = await response.json();
@@ -140,6 +168,7 @@ export interface ConversationPage {
 
 export interface Participant {
   user_id: string;
+  role?: string;
   username: string | null;
   display_name: string | null;
 }
@@ -147,6 +176,21 @@ export interface Participant {
 export interface PublicDeviceList {
   user_id: string;
   devices: { id: string; has_active_keys: boolean }[];
+}
+
+export interface UserProfile {
+  id: string;
+  username: string;
+  display_name: string;
+  is_online: boolean;
+  last_seen: string | null;
+}
+
+export interface FileInfo {
+  id: string;
+  file_name: string;
+  size: number;
+  sha256: string;
 }
 
 export interface IdentityKey {
@@ -171,6 +215,9 @@ export interface ApiMessage {
   encrypted: boolean;
   body: string | null;
   created_at: string;
+  is_edited?: boolean;
+  reply_to?: string | null;
+  reactions?: { emoji: string; count: number; user_ids: string[] }[];
 }
 
 export interface MessagePage {

@@ -55,7 +55,7 @@ export class Db {
   }
 
   /** Writes several values to several stores in one transaction: all land or none. */
-  async batch(writes: readonly { store: string; value: unknown; key?: IDBValidKey }[]): Promise<void> {
+  async batch(writes: readonly Write[]): Promise<void> {
     const names = [...new Set(writes.map((w) => w.store))];
     const tx = this.db.transaction(names, "readwrite");
     for (const write of writes) tx.objectStore(write.store).put(write.value, write.key);
@@ -65,6 +65,13 @@ export class Db {
       tx.onabort = () => reject(tx.error ?? new Error("IndexedDB transaction aborted"));
     });
   }
+}
+
+/** One value to put in one store (under `key` for a store without a key path). */
+export interface Write {
+  readonly store: string;
+  readonly value: unknown;
+  readonly key?: IDBValidKey;
 }
 
 /** Runs async sections one at a time, in call order. */

@@ -1,59 +1,30 @@
 /**
- * This browser's device of one account: its keys, its sessions with peer devices and its history,
- * all in an IndexedDB database of its own that nothing ever sends to the node. It follows the Rust
- * SDK step for step so both talk to each other: keys as `client/src/client/keys.rs` publishes them,
- * sending as `send.rs` (one ciphertext per recipient device), receiving as `receive.rs`.
+ * This browser's device of one account: its keys, its sessions with peer devices and the identity
+ * keys it pinned, all in an IndexedDB database of its own that nothing ever sends to the node. It
+ * follows the Rust SDK step for step so both talk to each other: keys as `client/src/client/keys.rs`
+ * publishes them, encryption as `send.rs` (one ciphertext per recipient device), decryption as
+ * `receive.rs`. What the messages say and how they are kept is `messenger.ts`'s business.
  */
 
 import {
   CryptoError,
   IdentityKeyPair,
-  OneTimePreKeyPair,
-  type OneTimePreKeyJson,
-  type PreKeyStore,
   SafetyNumber,
   Session,
   SessionRecord,
   type SessionRecordJson,
-  SignedPreKeyPair,
-  type SignedPreKeyJson,
   decodeHeader,
   fromBase64,
   parseKeyBundle,
-  plaintextToText,
-  textToPlaintext,
   toBase64,
   toDeviceCiphertext,
   userStableId,
   type DeviceCiphertextJson,
 } from "../crypto/index.js";
-import { Api, ApiError, type ApiMessage, type IdentityKey, type Participant, type PublicDeviceList, type Tokens } from "./api.js";
-import { Db, Mutex } from "./db.js";
-
-/** Below this many one-time prekeys on the node, the device uploads more (as the SDK). */
-const ONE_TIME_LOW_WATER = 20;
-/** How many one-time prekeys a top-up brings the node back to. */
-const ONE_TIME_TARGET = 100;
-const ONE_TIME_PER_UPLOAD = 200;
-/** Signed prekeys kept for late initial messages built from an older one. */
-const KEPT_SIGNED = 5;
-/** One-time prekey secrets kept at most (twice what the node holds). */
-const KEPT_ONE_TIME = 2000;
-const SEND_ATTEMPTS = 4;
-
-/** A message in this device's history. */
-export interface StoredMessage {
-  readonly id: string;
-  readonly conversationId: string;
-  readonly seq: number;
-  readonly senderId: string;
-  readonly senderDeviceId: string;
-  readonly createdAt: string;
-  readonly outgoing: boolean;
-  readonly encrypted: boolean;
-  /** `undefined` when the bytes are not UTF-8 text. */
-  readonly text: string | undefined;
-}
+import { Api, ApiError, type IdentityKey, type Participant, type PublicDeviceList, type Tokens } from "./api.js";
+import { Db, Mutex, type Write } from "./db.js";
+import { type MessageEvent, Undecryptable } from "./model.js";
+import { ONE_TIME_LOW_WATER, ONE_TIME_PER_UPLOAD, ONE_TIME_TARGET, PreKeys, type PreKeysJson } from "./prekeys.js";
 
 /** What the device keeps about its account. */
 export interface AccountRecord {
@@ -63,34 +34,16 @@ export interface AccountRecord {
   readonly tokens: Tokens | undefined;
 }
 
-interface PreKeysJson {
-  signed: SignedPreKeyJson[];
-  oneTime: OneTimePreKeyJson[];
-  nextOneTime: number;
-}
-
-interface TrustRecord {
+/** An identity key pinned on first use, and whether the user compared its safety number. */
+export interface TrustRecord {
   readonly userId: string;
   readonly identityKey: string;
+  readonly verified?: boolean;
 }
 
-/** A `message:new` event (`MessageEvent` in `protocol/src/ws.rs`), the fields this client reads. */
-export interface MessageEvent {
-  conversation_id: string;
-  message_id: string;
-  sender_id: string;
-  sender_device_id: string;
-  sequence_number: number;
-  created_at: string;
-  content: string;
-  encrypted?: boolean;
-  body?: string | null;
-  header?: string | null;
-}
-
-/** A message this device cannot read, with why; acknowledged anyway so the node stops replaying it. */
-export class Undecryptable extends Error {
-  override name = "Undecryptable";
+export interface Target {
+  readonly userId: string;
+  readonly deviceId: string;
 }
 
 /** A device's database: `state` (identity, prekeys, account), `sessions` and `trust` by peer device,
@@ -115,73 +68,6 @@ export async function loadOrCreateIdentity(db: Db): Promise<IdentityKeyPair> {
   return identity;
 }
 
-/** A random UUID (v4) from the CSPRNG; `crypto.randomUUID` needs a secure context, this does not. */
-export function randomUuid(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x40;
-  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
-  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-class PreKeys implements PreKeyStore {
-  constructor(
-    readonly signed: SignedPreKeyPair[],
-    readonly oneTime: Map<number, OneTimePreKeyPair>,
-    public nextOneTime: number,
-  ) {}
-
-  static fromJSON(json: PreKeysJson | undefined): PreKeys {
-    if (json === undefined) return new PreKeys([], new Map(), 1);
-    const oneTime = json.oneTime.map((key) => OneTimePreKeyPair.fromJSON(key));
-    return new PreKeys(
-      json.signed.map((key) => SignedPreKeyPair.fromJSON(key)),
-      new Map(oneTime.map((key) => [key.id, key])),
-      json.nextOneTime,
-    );
-  }
-
-  toJSON(): PreKeysJson {
-    return {
-      signed: this.signed.map((key) => key.toJSON()),
-      oneTime: [...this.oneTime.values()].map((key) => key.toJSON()),
-      nextOneTime: this.nextOneTime,
-    };
-  }
-
-  get current(): SignedPreKeyPair | undefined {
-    return this.signed.at(-1);
-  }
-
-  signedPreKey(id: number): SignedPreKeyPair | undefined {
-    return this.signed.find((key) => key.id === id);
-  }
-
-  oneTimePreKey(id: number): OneTimePreKeyPair | undefined {
-    return this.oneTime.get(id);
-  }
-
-  newSigned(identity: IdentityKeyPair): SignedPreKeyPair {
-    const id = Math.max(0, ...this.signed.map((key) => key.id)) + 1;
-    const key = SignedPreKeyPair.generate(identity, id);
-    this.signed.push(key);
-    if (this.signed.length > KEPT_SIGNED) this.signed.shift();
-    return key;
-  }
-
-  newOneTime(count: number): OneTimePreKeyPair[] {
-    const first = Math.max(1, this.nextOneTime);
-    const batch = OneTimePreKeyPair.generateBatch(first, count);
-    this.nextOneTime = first + count;
-    for (const key of batch) this.oneTime.set(key.id, key);
-    for (const id of [...this.oneTime.keys()].sort((a, b) => a - b)) {
-      if (this.oneTime.size <= KEPT_ONE_TIME) break;
-      this.oneTime.delete(id);
-    }
-    return batch;
-  }
-}
-
 export class Device {
   /** Serialises every change to keys, sessions and history (one tab, many async callers). */
   readonly #lock = new Mutex();
@@ -200,6 +86,11 @@ export class Device {
 
   get deviceId(): string {
     return this.account.deviceId;
+  }
+
+  /** Runs `task` alone among the device's changes. */
+  exclusive<T>(task: () => Promise<T>): Promise<T> {
+    return this.#lock.run(task);
   }
 
   // ---- this device's keys ---------------------------------------------------------------------
@@ -256,7 +147,7 @@ export class Device {
 
   // ---- peers ------------------------------------------------------------------------------------
 
-  /** The members of a conversation (cached for the page's life; membership changes are rare). */
+  /** The members of a conversation (cached for the page's life, refreshed when asked). */
   participants(conversationId: string, fresh = false): Promise<Participant[]> {
     let found = this.#participants.get(conversationId);
     if (found === undefined || fresh) {
@@ -267,6 +158,25 @@ export class Device {
       this.#participants.set(conversationId, found);
     }
     return found;
+  }
+
+  devicesOf(userId: string): Promise<PublicDeviceList> {
+    return this.api.get<PublicDeviceList>(`/users/${userId}/devices`);
+  }
+
+  /** Every device a message to the conversation is encrypted for: the other participants' and this
+   * user's other devices, those with keys. */
+  async targets(conversationId: string): Promise<Target[]> {
+    const targets: Target[] = [];
+    for (const participant of await this.participants(conversationId, true)) {
+      const list = await this.devicesOf(participant.user_id);
+      for (const device of list.devices) {
+        if (device.id !== this.deviceId && device.has_active_keys) {
+          targets.push({ userId: participant.user_id, deviceId: device.id });
+        }
+      }
+    }
+    return targets;
   }
 
   async #publishedIdentity(userId: string, deviceId: string): Promise<Uint8Array> {
@@ -280,7 +190,7 @@ export class Device {
   /** Checks `key` against the pinned one; a device seen first is checked against the node's copy,
    * then pinned (`Client::verify_identity`). */
   async #verifyIdentity(userId: string, deviceId: string, key: Uint8Array): Promise<void> {
-    const pinned = await this.db.get<TrustRecord>("trust", deviceId);
+    const pinned = await this.trust(deviceId);
     if (pinned !== undefined) {
       if (pinned.userId !== userId || pinned.identityKey !== toBase64(key)) {
         throw new Undecryptable(`the identity key of device ${deviceId} changed`);
@@ -293,69 +203,35 @@ export class Device {
     await this.db.put("trust", { userId, identityKey: toBase64(key) } satisfies TrustRecord, deviceId);
   }
 
+  trust(deviceId: string): Promise<TrustRecord | undefined> {
+    return this.db.get<TrustRecord>("trust", deviceId);
+  }
+
+  /** Records that the user compared the safety number of a pinned device (or takes that back). */
+  async setVerified(deviceId: string, verified: boolean): Promise<void> {
+    await this.#lock.run(async () => {
+      const pinned = await this.trust(deviceId);
+      if (pinned === undefined) throw new Error("no key is pinned for this device yet");
+      await this.db.put("trust", { ...pinned, verified } satisfies TrustRecord, deviceId);
+    });
+  }
+
   /** The safety number with one device of `userId`: its pinned key, else the one the node publishes. */
   async safetyNumber(userId: string, deviceId: string): Promise<SafetyNumber> {
-    const pinned = await this.db.get<TrustRecord>("trust", deviceId);
+    const pinned = await this.trust(deviceId);
     const remote = pinned !== undefined ? fromBase64(pinned.identityKey) : await this.#publishedIdentity(userId, deviceId);
     return SafetyNumber.of(this.identity.publicKey, userStableId(this.userId), remote, userStableId(userId));
   }
 
-  async devicesOf(userId: string): Promise<PublicDeviceList> {
-    return this.api.get<PublicDeviceList>(`/users/${userId}/devices`);
-  }
-
-  // ---- sending ------------------------------------------------------------------------------------
-
-  /** Encrypts `text` for every device of the conversation (the other participants' and this
-   * user's other devices) and posts it once, retried with the same idempotency key. */
-  async send(conversationId: string, text: string): Promise<StoredMessage> {
-    const targets: { userId: string; deviceId: string }[] = [];
-    for (const participant of await this.participants(conversationId, true)) {
-      const list = await this.devicesOf(participant.user_id);
-      for (const device of list.devices) {
-        if (device.id !== this.deviceId && device.has_active_keys) {
-          targets.push({ userId: participant.user_id, deviceId: device.id });
-        }
-      }
-    }
-    const plaintext = textToPlaintext(text);
-    const ciphertexts = await this.#lock.run(() => this.#encryptFor(targets, plaintext));
-    const request = {
-      conversation_id: conversationId,
-      ciphertexts,
-      message_type: "text",
-      client_message_id: randomUuid(),
-    };
-    let message: ApiMessage | undefined;
-    for (let attempt = 1, delay = 200; message === undefined; attempt++, delay *= 2) {
-      try {
-        message = await this.api.post<ApiMessage>("/messages", request);
-      } catch (error) {
-        if (!(error instanceof ApiError && error.transient) || attempt >= SEND_ATTEMPTS) throw error;
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
-    const stored: StoredMessage = {
-      id: message.id,
-      conversationId,
-      seq: message.sequence_number,
-      senderId: this.userId,
-      senderDeviceId: this.deviceId,
-      createdAt: message.created_at,
-      outgoing: true,
-      encrypted: true,
-      text,
-    };
-    await this.db.put("messages", stored);
-    return stored;
-  }
+  // ---- encrypting and decrypting -------------------------------------------------------------------
 
   /** One ciphertext per target, starting a session from a freshly claimed bundle where there is
    * none. Sessions are saved before the post: a failed post costs a skipped key, never a reused one. */
-  async #encryptFor(
-    targets: readonly { userId: string; deviceId: string }[],
-    plaintext: Uint8Array,
-  ): Promise<DeviceCiphertextJson[]> {
+  encrypt(targets: readonly Target[], plaintext: Uint8Array): Promise<DeviceCiphertextJson[]> {
+    return this.#lock.run(() => this.#encrypt(targets, plaintext));
+  }
+
+  async #encrypt(targets: readonly Target[], plaintext: Uint8Array): Promise<DeviceCiphertextJson[]> {
     const out: DeviceCiphertextJson[] = [];
     for (const { userId, deviceId } of targets) {
       const stored = await this.db.get<SessionRecordJson>("sessions", deviceId);
@@ -373,7 +249,7 @@ export class Device {
         if (bundle.userId !== userId || bundle.deviceId !== deviceId) {
           throw new Error(`the node served a bundle of another device for ${deviceId}`);
         }
-        const pinned = await this.db.get<TrustRecord>("trust", deviceId);
+        const pinned = await this.trust(deviceId);
         if (pinned === undefined) {
           await this.db.put("trust", { userId, identityKey: toBase64(bundle.identityKey) } satisfies TrustRecord, deviceId);
         } else if (pinned.identityKey !== toBase64(bundle.identityKey)) {
@@ -390,35 +266,12 @@ export class Device {
     return out;
   }
 
-  // ---- receiving ----------------------------------------------------------------------------------
-
-  /** Decrypts and stores one message for this device; `undefined` when it was stored already (a
-   * replay). Throws `Undecryptable` for a message that will never decrypt. */
-  async receive(event: MessageEvent): Promise<StoredMessage | undefined> {
-    const result = await this.#lock.run(() => this.#receive(event));
-    if (result?.usedOneTime) {
-      this.refillOneTimePreKeys().catch((error) => console.warn("could not top up one-time prekeys", error));
-    }
-    return result?.message;
-  }
-
-  async #receive(event: MessageEvent): Promise<{ message: StoredMessage; usedOneTime: boolean } | undefined> {
-    if ((await this.db.get("messages", event.message_id)) !== undefined) return undefined;
-    const base = {
-      id: event.message_id,
-      conversationId: event.conversation_id,
-      seq: event.sequence_number,
-      senderId: event.sender_id,
-      senderDeviceId: event.sender_device_id,
-      createdAt: event.created_at,
-      outgoing: event.sender_id === this.userId,
-    };
-    if (event.encrypted === false) {
-      if (typeof event.body !== "string") throw new Undecryptable("a message in the clear without a body");
-      const message: StoredMessage = { ...base, encrypted: false, text: event.body };
-      await this.db.put("messages", message);
-      return { message, usedOneTime: false };
-    }
+  /**
+   * Decrypts this device's copy of a message. Call it inside `exclusive`, and write the returned
+   * `writes` (the advanced session, the spent one-time prekey) in one batch with the message, so a
+   * crash never leaves one without the other. Throws `Undecryptable` for a copy that never will.
+   */
+  async decryptHeld(event: MessageEvent): Promise<{ plaintext: Uint8Array; writes: Write[]; usedOneTime: boolean }> {
     if (typeof event.header !== "string") throw new Undecryptable("an encrypted message without a ratchet header");
     let header: Uint8Array;
     let content: Uint8Array;
@@ -444,87 +297,11 @@ export class Device {
       throw error;
     }
     if (decrypted === undefined) throw new Undecryptable("no session with the sending device");
-    const message: StoredMessage = { ...base, encrypted: true, text: plaintextToText(decrypted.plaintext) };
-    const writes: { store: string; value: unknown; key?: IDBValidKey }[] = [
-      { store: "messages", value: message },
-      { store: "sessions", value: record.toJSON(), key: event.sender_device_id },
-    ];
+    const writes: Write[] = [{ store: "sessions", value: record.toJSON(), key: event.sender_device_id }];
     const used = decrypted.usedOneTimePreKeyId;
     if (used !== undefined && prekeys.oneTime.delete(used)) {
       writes.push({ store: "state", value: prekeys.toJSON(), key: "prekeys" });
     }
-    // Message, session and spent prekey land together, so a crash never leaves one without the others.
-    await this.db.batch(writes);
-    return { message, usedOneTime: used !== undefined };
-  }
-
-  // ---- history ------------------------------------------------------------------------------------
-
-  /** This device's history of a conversation, in order. */
-  history(conversationId: string): Promise<StoredMessage[]> {
-    return this.db.all<StoredMessage>(
-      "messages",
-      "by_conversation",
-      IDBKeyRange.bound([conversationId, 0], [conversationId, Number.MAX_SAFE_INTEGER]),
-    );
-  }
-
-  /**
-   * Reads the node's latest page of a conversation and decrypts the copies addressed to this device
-   * that the socket has not brought yet. Returns the messages this device holds no copy of (sent
-   * before it existed, or deleted), for the view to show as such.
-   */
-  async catchUp(conversationId: string): Promise<ApiMessage[]> {
-    const page = await this.api.get<{ messages: ApiMessage[] }>("/messages", { conversation_id: conversationId, limit: 100 });
-    const unreadable: ApiMessage[] = [];
-    for (const message of [...page.messages].sort((a, b) => a.sequence_number - b.sequence_number)) {
-      if ((await this.db.get("messages", message.id)) !== undefined) continue;
-      const hasCopy = message.encrypted ? message.ciphertext !== null : message.body !== null;
-      if (message.is_deleted || !hasCopy) {
-        unreadable.push(message);
-        continue;
-      }
-      try {
-        await this.receive({
-          conversation_id: message.conversation_id,
-          message_id: message.id,
-          sender_id: message.sender_id,
-          sender_device_id: message.sender_device_id,
-          sequence_number: message.sequence_number,
-          created_at: message.created_at,
-          content: message.ciphertext ?? "",
-          encrypted: message.encrypted,
-          body: message.body,
-          header: message.header,
-        });
-      } catch (error) {
-        console.warn("cannot read message", message.id, error);
-        unreadable.push(message);
-      }
-    }
-    return unreadable;
-  }
-
-  /** The sequence number read up to in a conversation, as this device last marked it. */
-  async readThrough(conversationId: string): Promise<number> {
-    return (await this.db.get<number>("reads", conversationId)) ?? 0;
-  }
-
-  /** Marks everything up to `seq` read, here and on the node (which tells the senders). */
-  async markRead(conversationId: string, seq: number): Promise<void> {
-    if (seq <= (await this.readThrough(conversationId))) return;
-    await this.db.put("reads", seq, conversationId);
-    await this.api.post(`/conversations/${conversationId}/read`, {}).catch(() => undefined);
-  }
-
-  /** Messages from others after the read mark. */
-  async unread(conversationId: string): Promise<number> {
-    const through = await this.readThrough(conversationId);
-    const after = await this.db.all<StoredMessage>(
-      "messages",
-      "by_conversation",
-      IDBKeyRange.bound([conversationId, through + 1], [conversationId, Number.MAX_SAFE_INTEGER]),
-    );
-    return after.filter((message) => !message.outgoing).length;
+    return { plaintext: decrypted.plaintext, writes, usedOneTime: used !== undefined };
   }
 }

@@ -6,7 +6,8 @@
  */
 
 import { ApiError } from "./api.js";
-import { type Device, type MessageEvent, type StoredMessage, Undecryptable } from "./device.js";
+import type { Messenger } from "./messenger.js";
+import { type MessageEvent, type StoredMessage, Undecryptable } from "./model.js";
 
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 10_000;
@@ -33,7 +34,7 @@ export class LiveSocket {
   #queue: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly device: Device,
+    private readonly messenger: Messenger,
     private readonly events: SocketEvents,
   ) {}
 
@@ -71,7 +72,7 @@ export class LiveSocket {
   }
 
   #connect(): void {
-    const tokens = this.device.api.tokens;
+    const tokens = this.messenger.api.tokens;
     if (tokens === undefined) {
       this.events.state("signed-out");
       return;
@@ -100,7 +101,7 @@ export class LiveSocket {
       if (this.#stopped) return;
       if (!authenticated && close.code === 1008) {
         // The token was refused: one authenticated request refreshes it, or reports the login gone.
-        void this.device.api.get("/users/me").then(
+        void this.messenger.api.get("/users/me").then(
           () => this.#schedule("the login was refreshed"),
           (error) => {
             if (error instanceof ApiError && error.status === 401) this.events.state("signed-out");
@@ -127,7 +128,7 @@ export class LiveSocket {
         this.events.state("syncing");
         clearInterval(this.#keepalive);
         this.#keepalive = setInterval(() => this.send({ type: "ping" }), KEEPALIVE_MS);
-        this.device.refillOneTimePreKeys().catch((error) => console.warn("could not top up one-time prekeys", error));
+        this.messenger.device.refillOneTimePreKeys().catch((error) => console.warn("could not top up one-time prekeys", error));
         return;
       case "sync:complete":
         this.events.state("online");
@@ -135,7 +136,7 @@ export class LiveSocket {
       case "message:new": {
         const event = frame as unknown as MessageEvent;
         try {
-          const stored = await this.device.receive(event);
+          const stored = await this.messenger.receive(event);
           if (stored !== undefined) this.events.message(stored);
         } catch (error) {
           if (!(error instanceof Undecryptable)) {
@@ -147,6 +148,15 @@ export class LiveSocket {
           this.events.rejected(event, error.message);
         }
         socket.send(JSON.stringify({ type: "message:delivered", message_id: event.message_id }));
+        return;
+      }
+      case "message:updated": {
+        try {
+          const stored = await this.messenger.receiveEdit(frame as unknown as MessageEvent);
+          if (stored !== undefined) this.events.message(stored);
+        } catch (error) {
+          console.warn("could not read an edit", error);
+        }
         return;
       }
       case "pong":
