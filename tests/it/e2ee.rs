@@ -444,6 +444,29 @@ pub(crate) async fn parley(args: &[&str]) -> Vec<Value> {
         .collect()
 }
 
+/// `parley account register` of `name` on the node at `server`, into the profile directory `profile`.
+pub(crate) async fn register_cli(profile: &str, server: &str, name: &str) {
+    let email = format!("{name}@example.org");
+    let lines = parley(&[
+        "account",
+        "register",
+        "--json",
+        "--profile",
+        profile,
+        "--server",
+        server,
+        "--username",
+        name,
+        "--email",
+        &email,
+        "--password",
+        PASSWORD,
+    ])
+    .await;
+    assert_eq!(lines[0]["event"], "account");
+    assert_eq!(lines[0]["username"], name);
+}
+
 #[tokio::test]
 async fn the_cli_registers_sends_and_listens() {
     let node = TestNode::start().await;
@@ -452,25 +475,7 @@ async fn the_cli_registers_sends_and_listens() {
     let eli = profiles.path().join("eli");
     let (dana, eli) = (dana.to_str().unwrap(), eli.to_str().unwrap());
     for (name, profile) in [("dana", dana), ("eli", eli)] {
-        let email = format!("{name}@example.org");
-        let lines = parley(&[
-            "account",
-            "register",
-            "--json",
-            "--profile",
-            profile,
-            "--server",
-            &node.base,
-            "--username",
-            name,
-            "--email",
-            &email,
-            "--password",
-            PASSWORD,
-        ])
-        .await;
-        assert_eq!(lines[0]["event"], "account");
-        assert_eq!(lines[0]["username"], name);
+        register_cli(profile, &node.base, name).await;
     }
 
     let text = marker("dana to eli over the cli");

@@ -4,9 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::e2ee::parley;
+use crate::e2ee::{parley, register_cli};
 use crate::federation::start_bootstrap;
-use crate::federation_faults::{NodeSpec, PASSWORD, open_dm, register};
+use crate::federation_faults::{NodeSpec, open_dm, register};
 use crate::support::*;
 
 /// The bound for a lookup while the user's node is down (the node's default timeout is 300 ms).
@@ -103,23 +103,7 @@ async fn the_cli_send_to_a_user_whose_node_is_down_is_acknowledged_and_arrives_l
     let eli = profiles.path().join("eli");
     let (dana, eli) = (dana.to_str().unwrap(), eli.to_str().unwrap());
     for (name, profile, server) in [("dana", dana, &a.base), ("eli", eli, &b.base)] {
-        let email = format!("{name}@example.org");
-        parley(&[
-            "account",
-            "register",
-            "--json",
-            "--profile",
-            profile,
-            "--server",
-            server,
-            "--username",
-            name,
-            "--email",
-            &email,
-            "--password",
-            PASSWORD,
-        ])
-        .await;
+        register_cli(profile, server, name).await;
     }
     // The first send finds eli through the DHT; node-a may not have joined it yet, so retry until then.
     crate::federation::eventually("dana's first send to eli@node-b", || async {
