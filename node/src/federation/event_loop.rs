@@ -4,6 +4,7 @@
 mod dialing;
 mod joining;
 mod lookups;
+mod requests;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use std::time::Duration;
 
 use libp2p::futures::StreamExt;
 use libp2p::kad::store::RecordStore;
-use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
+use libp2p::request_response::{OutboundRequestId, ResponseChannel};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm, identify, kad, multiaddr::Protocol};
 use protocol::federation::{KAD_PROTOCOL, NodeInfo, NodeName, PROTOCOL, Request, Response, WIRE_VERSION};
@@ -21,10 +22,7 @@ use self::dialing::HeldRequest;
 use self::joining::Joining;
 use self::lookups::{PendingResolve, RESOLVE_WINDOW, Resolving};
 use super::behaviour::{Behaviour, BehaviourEvent};
-use super::{
-    DeniedNodes, Error, Inbound, InboundRequest, Joined, LocalNode, PeerInfo, Reply, ResolvedNode, error_response,
-    pins, records,
-};
+use super::{DeniedNodes, Error, Inbound, Joined, LocalNode, PeerInfo, ResolvedNode, pins, records};
 use crate::metrics::FederationCounters;
 use crate::storage::Store;
 use crate::{FederationConfig, NodeIdentity};
@@ -165,27 +163,6 @@ impl EventLoop {
             name_lookups: 0,
             joining: Joining::default(),
         }
-    }
-
-    /// Takes one request from a peer's budget; false when it is spent. A token bucket rather than a
-    /// fixed window, so a busy but honest peer is slowed down smoothly instead of cut off for the rest
-    /// of a minute (its outbox then sends fewer, larger batches).
-    fn within_budget(&mut self, peer: PeerId) -> bool {
-        let now = tokio::time::Instant::now();
-        let capacity = f64::from(self.config.peer_requests_per_minute);
-        let rate = capacity / PEER_WINDOW.as_secs_f64();
-        if self.peer_budget.len() > 10_000 {
-            self.peer_budget
-                .retain(|_, (since, _)| now.duration_since(*since) < PEER_WINDOW);
-        }
-        let (since, tokens) = self.peer_budget.entry(peer).or_insert((now, capacity));
-        *tokens = (*tokens + now.duration_since(*since).as_secs_f64() * rate).min(capacity);
-        *since = now;
-        if *tokens < 1.0 {
-            return false;
-        }
-        *tokens -= 1.0;
-        true
     }
 
     /// Runs until `shutdown` fires (or its sender is dropped).
@@ -387,7 +364,7 @@ impl EventLoop {
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 tracing::debug!(?peer_id, error = %error, "federation dial failed");
                 if let Some(peer) = peer_id {
-                    self.on_bootstrap_dial_failed(peer, dial_failure(&error));
+                    self.on_bootstrap_dial_failed(peer, joining::dial_failure(&error));
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. })) => {
@@ -483,122 +460,6 @@ impl EventLoop {
             },
             _ => {}
         }
-    }
-
-    fn on_request_response(&mut self, event: request_response::Event<Request, Response>) {
-        match event {
-            request_response::Event::Message { peer, message, .. } => match message {
-                request_response::Message::Request { request, channel, .. } => self.on_inbound(peer, request, channel),
-                request_response::Message::Response { request_id, response } => {
-                    if let Response::NodeInfo(info) = &response {
-                        self.learn_name(peer, info.name.clone());
-                    }
-                    if let Some(Pending::Client(reply)) = self.pending_requests.remove(&request_id) {
-                        let _ = reply.send(Ok(response));
-                    }
-                }
-            },
-            request_response::Event::OutboundFailure {
-                peer,
-                request_id,
-                error,
-                ..
-            } => {
-                tracing::debug!(%peer, error = %error, "federation request failed");
-                if let Some(Pending::Client(reply)) = self.pending_requests.remove(&request_id) {
-                    let _ = reply.send(Err(Error::RequestFailed(error.to_string())));
-                }
-            }
-            request_response::Event::InboundFailure { peer, error, .. } => {
-                // Malformed or oversized payloads end here: the codec refused them; the stream is dropped.
-                tracing::debug!(%peer, error = %error, "inbound federation request failed");
-            }
-            request_response::Event::ResponseSent { .. } => {}
-        }
-    }
-
-    fn on_inbound(&mut self, peer: PeerId, request: Request, channel: ResponseChannel<Response>) {
-        let refusal = if self.denied.contains(&peer) {
-            Some(error_response("denied", "this node refuses your traffic"))
-        } else if !self.within_budget(peer) {
-            Some(error_response(
-                "rate_limited",
-                "too many requests this minute; slow down",
-            ))
-        } else {
-            None
-        };
-        if let Some(refusal) = refusal {
-            self.counters.request("in", request.kind(), refusal.outcome());
-            let _ = self
-                .swarm
-                .behaviour_mut()
-                .request_response
-                .send_response(channel, refusal);
-            return;
-        }
-        if let Request::Hello(info) = &request {
-            // The name is the peer's own claim; its PeerId is authenticated by the connection.
-            self.learn_name(peer, info.name.clone());
-            let answer = Response::NodeInfo(self.node_info());
-            let _ = self
-                .swarm
-                .behaviour_mut()
-                .request_response
-                .send_response(channel, answer);
-            return;
-        }
-        let Ok(slot) = self.inbound_slots.clone().try_acquire_owned() else {
-            let busy = error_response("busy", "too many requests in flight; retry later");
-            let _ = self.swarm.behaviour_mut().request_response.send_response(channel, busy);
-            return;
-        };
-        let reply = Reply {
-            channel: Some(channel),
-            answers: self.answers_tx.clone(),
-            _slot: slot,
-        };
-        let name = self.peers.get(&peer).and_then(|known| known.name.clone());
-        let request = InboundRequest {
-            peer,
-            name,
-            request,
-            reply,
-        };
-        if let Err(refused) = self.inbound.try_send(Inbound::Request(request)) {
-            // Dropping the refused request's reply answers `busy`.
-            tracing::warn!(%peer, error = %refused, "the node is not taking requests");
-        }
-    }
-}
-
-/// A failed dial in one line: libp2p's own text for a transport failure names neither the address
-/// nor the reason, which are inside it.
-fn dial_failure(error: &libp2p::swarm::DialError) -> String {
-    match error {
-        libp2p::swarm::DialError::Transport(attempts) => attempts
-            .iter()
-            .map(|(address, err)| {
-                // Each layer wraps the one below and often repeats (or hides) its text: keep each
-                // text once.
-                let mut reason = err.to_string();
-                let mut source = std::error::Error::source(err);
-                while let Some(cause) = source {
-                    let text = cause.to_string();
-                    if !text.is_empty() && !reason.contains(&text) {
-                        reason = if reason.is_empty() {
-                            text
-                        } else {
-                            format!("{reason}: {text}")
-                        };
-                    }
-                    source = cause.source();
-                }
-                format!("{address}: {reason}")
-            })
-            .collect::<Vec<_>>()
-            .join("; "),
-        other => other.to_string(),
     }
 }
 

@@ -104,3 +104,33 @@ pub(super) fn own_name_verdict(chosen: Option<PeerId>, local: PeerId) -> Joined 
         _ => Joined::Joined,
     }
 }
+
+/// A failed dial in one line: libp2p's own text for a transport failure names neither the address
+/// nor the reason, which are inside it.
+pub(super) fn dial_failure(error: &libp2p::swarm::DialError) -> String {
+    match error {
+        libp2p::swarm::DialError::Transport(attempts) => attempts
+            .iter()
+            .map(|(address, err)| {
+                // Each layer wraps the one below and often repeats (or hides) its text: keep each
+                // text once.
+                let mut reason = err.to_string();
+                let mut source = std::error::Error::source(err);
+                while let Some(cause) = source {
+                    let text = cause.to_string();
+                    if !text.is_empty() && !reason.contains(&text) {
+                        reason = if reason.is_empty() {
+                            text
+                        } else {
+                            format!("{reason}: {text}")
+                        };
+                    }
+                    source = cause.source();
+                }
+                format!("{address}: {reason}")
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
+}
