@@ -10,8 +10,8 @@ export const problems = [];
 /** Every page opened, to photograph and describe when a scenario fails. */
 export const pages = [];
 
-/** A browser user: a context of its own (so its own IndexedDB) and a page on the node. */
-export async function user(browser, node, name, options = {}) {
+/** A browser user: a context of its own (so its own IndexedDB) and a page on the node (at `path`). */
+export async function user(browser, node, name, options = {}, path = "/") {
   const context = await browser.newContext({ acceptDownloads: true, ...options });
   context.setDefaultTimeout(TIMEOUT);
   const page = await context.newPage();
@@ -26,7 +26,7 @@ export async function user(browser, node, name, options = {}) {
       problems.push(`${name}: a request off the node: ${url}`);
     }
   });
-  await page.goto(node.url);
+  await page.goto(new URL(path, node.url).href);
   pages.push({ name, page });
   return { name, context, page };
 }

@@ -7,6 +7,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { pages, problems, shot } from "./browser.mjs";
+import { voiceCall } from "./calls.mjs";
 import { acrossNodes, startFederation } from "./federation.mjs";
 import { browserAndCli, restart, twoBrowserUsers } from "./local.mjs";
 import { groupWithCli, messageLife } from "./rich.mjs";
@@ -40,6 +41,8 @@ async function main() {
     for (const each of [a, b]) await stopNode(each);
     await assertNoPlaintext(a.dataDir, federated, "dave");
     await assertNoPlaintext(b.dataDir, federated, "carol");
+    log("(g) a voice call between two browsers");
+    await voiceCall();
     if (problems.length > 0) throw new Error(`the pages reported problems:\n${problems.join("\n")}`);
   } catch (error) {
     for (const { name, page } of pages) {

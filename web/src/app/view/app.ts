@@ -2,16 +2,18 @@
  * The signed-in app: the header with the connection's state, the conversation list with unread
  * counts, starting a chat or a group, and the open conversation (`chat.ts`). Every frame the node
  * pushes lands here and is passed on: messages, edits, deletions, reactions, delivered and read
- * marks, typing and presence.
+ * marks, typing and presence; calls (`call:*`) go to the call engine and the call bar.
  */
 
 import { logout } from "../account.js";
-import { ApiError, type Conversation, type ConversationPage } from "../api.js";
+import { ApiError, type Conversation, type ConversationPage, type UserProfile } from "../api.js";
+import { Calls } from "../calls.js";
 import type { Device } from "../device.js";
 import { field, h, replace } from "../dom.js";
 import { Messenger } from "../messenger.js";
 import type { StoredMessage } from "../model.js";
 import { type ConnectionState, LiveSocket } from "../socket.js";
+import { CallBar } from "./call-bar.js";
 import { ChatView } from "./chat.js";
 import { describe } from "./format.js";
 
@@ -26,6 +28,8 @@ type Frame = { type: string; [field: string]: unknown };
 export class App {
   readonly #messenger: Messenger;
   readonly #socket: LiveSocket;
+  readonly #calls: Calls;
+  readonly #callBar: CallBar;
   readonly #online = new Map<string, boolean>();
   #listed: Listed[] = [];
   #chat: ChatView | undefined;
@@ -46,6 +50,10 @@ export class App {
       state: (state, detail) => this.#onState(state, detail),
       frame: (frame) => void this.#onFrame(frame),
     });
+    this.#calls = new Calls(device.api, device.userId, (frame) => this.#socket.send(frame), {
+      changed: (state, remote) => this.#callBar.render(state, remote),
+    });
+    this.#callBar = new CallBar(this.#calls);
   }
 
   start(): void {
@@ -86,6 +94,7 @@ export class App {
         h("p", { class: "me" }, "Signed in as ", h("strong", {}, this.device.account.username)),
         this.#status,
         h("button", { type: "button", onclick: () => void this.#signOut() }, "Sign out"),
+        this.#callBar.element,
       ),
       h("nav", { class: "side", "aria-label": "Conversations" }, chatForm, groupForm, h("h2", { class: "visually-hidden" }, "Conversations"), this.#list),
       this.#pane,
@@ -127,6 +136,7 @@ export class App {
   }
 
   async #signOut(): Promise<void> {
+    await this.#calls.hangUp();
     this.#socket.stop();
     await logout(this.device);
     this.signedOut("");
@@ -154,6 +164,11 @@ export class App {
     if (conversation.type !== "DM" && conversation.subject) return conversation.subject;
     const others = (await this.device.participants(conversation.id)).filter((p) => p.user_id !== this.device.userId);
     return others.map((p) => p.username ?? p.display_name ?? p.user_id).join(", ") || "Just you";
+  }
+
+  async #userName(userId: string): Promise<string> {
+    const profile = await this.device.api.get<UserProfile>(`/users/${userId}`);
+    return profile.username || profile.display_name;
   }
 
   #renderList(): void {
@@ -212,6 +227,7 @@ export class App {
       messenger: this.#messenger,
       socket: this.#socket,
       online: this.#online,
+      call: (peerId, peerName) => this.#calls.start(conversationId, peerId, peerName),
       back: () => this.#back(),
       changed: () => {
         const entry = this.#listed.find((e) => e.conversation.id === conversationId);
@@ -253,6 +269,10 @@ export class App {
   /** Frames other than new messages: each changes the history or the view, then the open
    * conversation is drawn again when it is the one concerned. */
   async #onFrame(frame: Frame): Promise<void> {
+    if (this.#calls.handle(frame, (id) => this.#userName(id))) {
+      if (frame.type === "call:incoming") void this.#refreshList(); // The DM may be new to this device.
+      return;
+    }
     const history = this.#messenger.history;
     const id = typeof frame.message_id === "string" ? frame.message_id : "";
     const user = typeof frame.user_id === "string" ? frame.user_id : "";

@@ -4,6 +4,7 @@
  */
 
 import type { ApiMessage, Participant } from "../api.js";
+import { callsSupported } from "../calls.js";
 import { h, replace } from "../dom.js";
 import { downloadFile } from "../files.js";
 import type { Messenger } from "../messenger.js";
@@ -21,6 +22,8 @@ export interface ChatContext {
   readonly messenger: Messenger;
   readonly socket: LiveSocket;
   readonly online: Map<string, boolean>;
+  /** Starts a voice call with the other participant of this DM. */
+  call(peerId: string, peerName: string): Promise<void>;
   back(): void;
   /** Something this view did changed the list (a read mark). */
   changed(): void;
@@ -85,6 +88,9 @@ export class ChatView {
         { class: "chat-head" },
         h("button", { type: "button", class: "back", onclick: () => this.context.back() }, h("span", { "aria-hidden": "true" }, "← "), "Conversations"),
         h("div", { class: "title" }, h("h2", { id: "chat-title" }, this.name), this.#subtitle),
+        this.group || !callsSupported()
+          ? null
+          : h("button", { type: "button", class: "call-start", "aria-label": `Call ${this.name}`, onclick: () => void this.#call() }, "Call"),
         devicesButton,
       ),
       this.#panel,
@@ -291,6 +297,22 @@ export class ChatView {
       replace(this.#error, `Could not open ${file.name}: ${describe(failure)}`);
     } finally {
       button.disabled = false;
+    }
+  }
+
+  async #call(): Promise<void> {
+    replace(this.#error);
+    const me = this.#messenger.device.userId;
+    if (this.#participants.length === 0) await this.#loadMembers();
+    const peer = this.#participants.find((p) => p.user_id !== me);
+    if (peer === undefined) {
+      replace(this.#error, "There is nobody to call here.");
+      return;
+    }
+    try {
+      await this.context.call(peer.user_id, peer.username ?? peer.display_name ?? this.name);
+    } catch (failure) {
+      replace(this.#error, `No call: ${describe(failure)}`);
     }
   }
 
