@@ -33,7 +33,7 @@ pub(super) struct Nickname {
 #[schema(as = ChatsAxumUsername)]
 pub(super) struct Username {
     /// 3 to 32 letters, digits, `_`, `.` and `-`, starting with a letter or digit (kept lower-case).
-    #[schema(min_length = 3, max_length = 32)]
+    #[schema(max_length = 32, format = "username")]
     username: String,
 }
 
