@@ -446,8 +446,13 @@ pub(crate) async fn parley(args: &[&str]) -> Vec<Value> {
 
 /// `parley account register` of `name` on the node at `server`, into the profile directory `profile`.
 pub(crate) async fn register_cli(profile: &str, server: &str, name: &str) {
+    register_cli_with(profile, server, name, &[]).await;
+}
+
+/// [`register_cli`] with more flags for the command (`--ca-file`, say).
+pub(crate) async fn register_cli_with(profile: &str, server: &str, name: &str, flags: &[&str]) {
     let email = format!("{name}@example.org");
-    let lines = parley(&[
+    let mut args = vec![
         "account",
         "register",
         "--json",
@@ -455,14 +460,10 @@ pub(crate) async fn register_cli(profile: &str, server: &str, name: &str) {
         profile,
         "--server",
         server,
-        "--username",
-        name,
-        "--email",
-        &email,
-        "--password",
-        PASSWORD,
-    ])
-    .await;
+    ];
+    args.extend_from_slice(flags);
+    args.extend(["--username", name, "--email", &email, "--password", PASSWORD]);
+    let lines = parley(&args).await;
     assert_eq!(lines[0]["event"], "account");
     assert_eq!(lines[0]["username"], name);
 }

@@ -39,15 +39,18 @@ pub(crate) async fn some_traffic(node: &TestNode) {
     let dm = conversation(&ann, "DM", &[&bob]).await;
     let mut socket = bob.ws(node).await;
     assert_eq!(socket.next().await["type"], "ready");
-    let sent = assert_ok(
-        send_text(&ann, &dm, &[&ann, &bob], "hi", "m1").await,
-        StatusCode::CREATED,
-    );
-    let id = sent["id"].as_str().unwrap();
+    one_message_delivered(&ann, &bob, &dm).await;
+}
+
+/// Ann sends one message into the DM and Bob marks it delivered; returns its id.
+async fn one_message_delivered(ann: &User, bob: &User, dm: &str) -> String {
+    let sent = assert_ok(send_text(ann, dm, &[ann, bob], "hi", "m1").await, StatusCode::CREATED);
+    let id = sent["id"].as_str().unwrap().to_owned();
     assert_ok(
         bob.api.post_empty(&format!("/v1/messages/{id}/delivered")).await,
         StatusCode::OK,
     );
+    id
 }
 
 /// The value of the sample whose name and labels start with `series`, 0 when absent.
@@ -71,15 +74,7 @@ async fn counters_move_with_traffic() {
 
     let before = scrape(&url).await;
     assert!(before.ends_with("# EOF\n"), "{before}");
-    let sent = assert_ok(
-        send_text(&ann, &dm, &[&ann, &bob], "hi", "m1").await,
-        StatusCode::CREATED,
-    );
-    let id = sent["id"].as_str().unwrap();
-    assert_ok(
-        bob.api.post_empty(&format!("/v1/messages/{id}/delivered")).await,
-        StatusCode::OK,
-    );
+    let id = one_message_delivered(&ann, &bob, &dm).await;
     let after = scrape(&url).await;
 
     let sends = r#"parley_http_requests_total{method="POST",route="/v1/messages",status="201"}"#;
@@ -109,7 +104,7 @@ async fn counters_move_with_traffic() {
     );
     // Paths are labelled by their route's pattern, never by the ids in them.
     assert!(after.contains(r#"route="/v1/messages/{id}/delivered""#), "{after}");
-    assert!(!after.contains(id), "{after}");
+    assert!(!after.contains(&id), "{after}");
 }
 
 #[tokio::test]

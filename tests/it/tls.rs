@@ -6,10 +6,8 @@ use std::time::Duration;
 
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 
-use crate::e2ee::parley;
+use crate::e2ee::{parley, register_cli_with};
 use crate::support::*;
-
-const PASSWORD: &str = "correct horse battery";
 
 /// A certificate authority and a certificate it signed for 127.0.0.1, as PEM files in `dir`:
 /// (CA file, certificate file, key file).
@@ -79,26 +77,7 @@ async fn the_node_serves_https_and_wss_and_the_cli_uses_them() {
     let (dana, eli) = (dana.to_str().unwrap(), eli.to_str().unwrap());
     let ca_file = ca.to_str().unwrap();
     for (name, profile) in [("dana", dana), ("eli", eli)] {
-        let email = format!("{name}@example.org");
-        let registered = parley(&[
-            "account",
-            "register",
-            "--json",
-            "--profile",
-            profile,
-            "--server",
-            &base,
-            "--ca-file",
-            ca_file,
-            "--username",
-            name,
-            "--email",
-            &email,
-            "--password",
-            PASSWORD,
-        ])
-        .await;
-        assert_eq!(registered[0]["username"], name);
+        register_cli_with(profile, &base, name, &["--ca-file", ca_file]).await;
     }
     // The profile keeps the CA: later commands name neither server nor CA, and listening is wss://.
     let sent = parley(&["send", "--json", "--profile", dana, "eli", "over tls"]).await;
