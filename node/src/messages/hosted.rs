@@ -13,7 +13,7 @@ use protocol::{Base64Bytes, DeviceId, MessageId, UserId};
 use super::Messages;
 use super::records::{MessageRecord, encode_copy};
 use super::views::{relayed_copies, relayed_message};
-use super::write::{DeviceCopy, NewMessage, Sequence, message_by_id, remove_copies, write_message};
+use super::write::{DeviceCopy, NewMessage, Sequence, message_by_id, remove_copies, sent_with, write_message};
 use crate::conversations::records as conversations;
 use crate::remote::homes;
 use crate::storage::keys;
@@ -37,9 +37,8 @@ impl Messages {
 
         let guard = self.locks.lock(conversation).await;
         let dedup = keys::idempotency(conversation, actor.user_id, &request.client_message_id);
-        if let Some(existing) = self.store.trees.convsenderclient_messageid.get(&dedup)? {
+        if let Some(id) = sent_with(&self.store, &dedup)? {
             drop(guard);
-            let id = MessageId::from_slice(&existing).ok_or_else(|| Error::Corrupt("idempotency index".into()))?;
             // The original may still be on its way to disk: answer only once it is durable.
             self.store.commit().await?;
             return self.view(&message_by_id(&self.store, id)?, actor.device_id);

@@ -20,7 +20,7 @@ use tokio::sync::oneshot;
 
 use super::Messages;
 use super::records::MessageRecord;
-use super::write::message_by_id;
+use super::write::{message_by_id, sent_with};
 use crate::federation::Destination;
 use crate::storage::{Store, TreeId, WriteSet, decode, encode, keys};
 use crate::users::records::devices_of;
@@ -180,12 +180,10 @@ impl Messages {
 
     /// The message already sent with this idempotency key: placed by the host, or still pending.
     fn sent_before(&self, actor: &Actor, dedup: &[u8]) -> Result<Option<Message>> {
-        let t = &self.store.trees;
-        if let Some(id) = t.convsenderclient_messageid.get(dedup)? {
-            let id = MessageId::from_slice(&id).ok_or_else(|| Error::Corrupt("idempotency index".into()))?;
+        if let Some(id) = sent_with(&self.store, dedup)? {
             return Ok(Some(self.view(&message_by_id(&self.store, id)?, actor.device_id)?));
         }
-        match t.convsenderclient_pending.get(dedup)? {
+        match self.store.trees.convsenderclient_pending.get(dedup)? {
             Some(id) => {
                 let id = MessageId::from_slice(&id).ok_or_else(|| Error::Corrupt("pending index".into()))?;
                 Ok(pending(&self.store, id)?.map(|message| message.view()))

@@ -13,6 +13,7 @@ use protocol::federation::{Response, Submission};
 use protocol::{DeviceId, MessageId, UserId};
 
 use super::Messages;
+use super::write::sent_with;
 use crate::conversations::records as conversations;
 use crate::remote::{acting_for, homes, refusal};
 use crate::storage::keys;
@@ -142,11 +143,10 @@ impl Messages {
         let id = submission.message_id;
         if let Some(id) = id
             && self.store.trees.messageid_convseq.contains_key(id.as_bytes())?
-            && self.store.trees.convsenderclient_messageid.get(keys::idempotency(
-                request.conversation_id,
-                actor.user_id,
-                &request.client_message_id,
-            ))? != Some(id.as_bytes().into())
+            && sent_with(
+                &self.store,
+                &keys::idempotency(request.conversation_id, actor.user_id, &request.client_message_id),
+            )? != Some(id)
         {
             return Err(Error::Conflict("another message has this id".into()));
         }

@@ -148,6 +148,16 @@ pub(super) fn message_at(store: &Store, conversation: ConversationId, seq: u64) 
         .transpose()
 }
 
+/// The message a sender already sent with this idempotency key (`keys::idempotency`), if any.
+pub(super) fn sent_with(store: &Store, dedup: &[u8]) -> Result<Option<MessageId>> {
+    store
+        .trees
+        .convsenderclient_messageid
+        .get(dedup)?
+        .map(|id| MessageId::from_slice(&id).ok_or_else(|| Error::Corrupt("idempotency index".into())))
+        .transpose()
+}
+
 pub(super) fn message_by_id(store: &Store, id: MessageId) -> Result<MessageRecord> {
     let location = store
         .trees

@@ -32,8 +32,21 @@ struct NameHold {
 /// up, and so keeps a copy of it.
 pub(crate) fn remember_looker(store: &Store, user: UserId, peer: PeerId, name: Option<&NodeName>) -> Result<()> {
     let key = keys::join(&[user.as_bytes(), &peer.to_bytes()]);
-    // A name learnt earlier is kept over a lookup that came before this one's `Hello`.
-    if name.is_some() || !store.trees.userpeer_looker.contains_key(&key)? {
+    let known: Option<Option<NodeName>> = store
+        .trees
+        .userpeer_looker
+        .get(&key)?
+        .map(|bytes| decode(&bytes))
+        .transpose()?;
+    // Written only when it tells something new: a node refreshing its copy every half minute costs
+    // no write each time, and a name learnt earlier is kept over a lookup that came before this
+    // one's `Hello`.
+    let news = match (known, name) {
+        (None, _) => true,
+        (Some(stored), Some(name)) => stored.as_ref() != Some(name),
+        (Some(_), None) => false,
+    };
+    if news {
         store.trees.userpeer_looker.insert(key, encode(&name))?;
     }
     Ok(())
