@@ -35,6 +35,13 @@ pub(crate) struct BootstrapArgs {
     #[arg(long, env = "PARLEY_BOOTSTRAP_ADDRESS_FILE")]
     address_file: Option<PathBuf>,
 
+    /// Relay for nodes behind NAT (libp2p circuit relay v2, whose circuits DCUtR then replaces with
+    /// direct connections where hole punching works) and answer their AutoNAT probes. Costs bandwidth
+    /// for nodes that cannot punch through; needs addresses nodes can reach (`--listen` on a public
+    /// address, or `--announce`).
+    #[arg(long, env = "PARLEY_BOOTSTRAP_RELAY")]
+    relay: bool,
+
     /// Log filter, e.g. `info`.
     #[arg(long, env = "PARLEY_LOG", default_value = "info")]
     log: String,
@@ -47,9 +54,10 @@ pub(crate) fn run(args: BootstrapArgs) -> anyhow::Result<()> {
         .init();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
-        let node = Bootstrap::start(&Config::new(&args.key_file, args.listen.clone()))
-            .await
-            .context("starting the bootstrap node")?;
+        let mut config = Config::new(&args.key_file, args.listen.clone());
+        config.relay = args.relay;
+        config.external = args.announce.iter().map(without_peer).collect();
+        let node = Bootstrap::start(&config).await.context("starting the bootstrap node")?;
         let peer = node.peer_id();
         let addresses = if args.announce.is_empty() {
             node.addresses()
@@ -73,6 +81,15 @@ pub(crate) fn run(args: BootstrapArgs) -> anyhow::Result<()> {
         node.run(crate::signals::shutdown_signal()).await;
         Ok(())
     })
+}
+
+/// `address` without a trailing `/p2p/<peer id>`.
+fn without_peer(address: &Multiaddr) -> Multiaddr {
+    let mut address = address.clone();
+    if matches!(address.iter().last(), Some(bootstrap::Protocol::P2p(_))) {
+        address.pop();
+    }
+    address
 }
 
 /// Writes beside the file and renames, so a reader polling for it never sees half an address.

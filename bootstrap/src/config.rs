@@ -10,6 +10,13 @@ pub struct Config {
     /// The addresses to listen on: QUIC (`/ip4/0.0.0.0/udp/4001/quic-v1`) and TCP (`/ip4/0.0.0.0/tcp/4001`,
     /// for nodes whose networks block UDP).
     pub listen: Vec<Multiaddr>,
+    /// Relay connections for nodes behind NAT (circuit relay v2) and answer their AutoNAT probes, so
+    /// they learn they are behind NAT and become reachable through this node. Off by default: relaying
+    /// costs the operator bandwidth.
+    pub relay: bool,
+    /// The addresses nodes reach this node at, when not the ones it listens on (behind a port
+    /// forward, or a name in a container network). A relay hands them to the nodes it relays for.
+    pub external: Vec<Multiaddr>,
 }
 
 impl Config {
@@ -18,6 +25,8 @@ impl Config {
         Self {
             key_file: key_file.into(),
             listen: listen.into_iter().collect(),
+            relay: false,
+            external: Vec::new(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! A Parley bootstrap node: a well-known DHT entry point that holds no users. It listens on QUIC and TCP, serves
 //! Kademlia (server mode, storing only node records whose signature checks out), identify and ping, so
-//! nodes that name it find each other. Shaped after rust-libp2p's `misc/server`.
+//! nodes that name it find each other; opt-in, it relays for nodes behind NAT and answers their AutoNAT
+//! probes. Shaped after rust-libp2p's `misc/server`.
 #![deny(unsafe_code, missing_docs)]
 
 mod behaviour;
@@ -23,7 +24,7 @@ use libp2p::{Swarm, identify, kad};
 
 pub use config::Config;
 pub use key::load_or_create_key;
-pub use libp2p::{Multiaddr, PeerId};
+pub use libp2p::{Multiaddr, PeerId, multiaddr::Protocol};
 
 use behaviour::{Behaviour, BehaviourEvent};
 
@@ -97,7 +98,7 @@ impl Bootstrap {
         let peer_id = keypair.public().to_peer_id();
         let mut swarm = Swarm::new(
             transport(&keypair),
-            Behaviour::new(&keypair),
+            Behaviour::new(&keypair, config.relay),
             peer_id,
             libp2p::swarm::Config::with_tokio_executor().with_idle_connection_timeout(Duration::from_secs(120)),
         );
@@ -124,6 +125,18 @@ impl Bootstrap {
                     bootstrap.on_event(event);
                 }
                 None => return Err(Error::NotListening),
+            }
+        }
+        if config.relay {
+            // A relay advertises itself, and hands nodes circuit addresses, only through addresses it
+            // knows to be reachable.
+            let external = if config.external.is_empty() {
+                bootstrap.listen_addresses.clone()
+            } else {
+                config.external.clone()
+            };
+            for address in external {
+                bootstrap.swarm.add_external_address(address);
             }
         }
         Ok(bootstrap)

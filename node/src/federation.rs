@@ -22,6 +22,7 @@ use std::time::Duration;
 pub use client::Client;
 pub use codec::Codec;
 pub(crate) use denied::DeniedNodes;
+pub use event_loop::Reachability;
 use libp2p::identity::Keypair;
 use libp2p::request_response::ResponseChannel;
 pub use libp2p::{Multiaddr, PeerId};
@@ -88,6 +89,8 @@ pub struct LocalNode {
     /// is connected to and has pinned is answered without one, so this grows with new contacts, not
     /// with traffic.
     pub name_lookups: u64,
+    /// Whether other nodes can dial it; behind NAT it listens through relays (`/p2p-circuit` addresses).
+    pub reachability: Reachability,
 }
 
 /// Another node this node knows of (`GET /v1/federation/peers`).
@@ -99,6 +102,9 @@ pub struct PeerInfo {
     pub peer_id: String,
     /// Whether a connection is open now.
     pub connected: bool,
+    /// Whether every open connection goes through a relay (both nodes behind NAT, hole punching not
+    /// yet done or impossible).
+    pub relayed: bool,
     /// Addresses it was seen at.
     pub addresses: Vec<String>,
     /// Events (messages, receipts, membership changes) waiting in this node's outbox for it.
@@ -280,9 +286,10 @@ pub(crate) fn start(
     let peer_id = keypair.public().to_peer_id();
     let swarm_config = libp2p::swarm::Config::with_executor(tasks.clone())
         .with_idle_connection_timeout(config.idle_connection_timeout);
+    let (relayed, relay_client) = libp2p::relay::client::new(peer_id);
     let mut swarm = libp2p::Swarm::new(
-        transport(&keypair),
-        behaviour::Behaviour::new(&keypair, REQUEST_TIMEOUT),
+        transport::with_relay(transport(&keypair), relayed, &keypair),
+        behaviour::Behaviour::new(&keypair, relay_client, REQUEST_TIMEOUT),
         peer_id,
         swarm_config,
     );

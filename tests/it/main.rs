@@ -27,6 +27,7 @@ mod federated_messaging;
 mod federation;
 mod federation_faults;
 mod federation_floods;
+mod federation_nat;
 mod federation_outage;
 mod federation_queue;
 mod federation_tcp;

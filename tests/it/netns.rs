@@ -5,8 +5,10 @@
 //! than skipping them.
 
 use std::future::Future;
+use std::io::{BufRead, BufReader};
 use std::os::fd::AsRawFd;
-use std::process::Command;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -74,6 +76,81 @@ impl Host {
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         })
+    }
+}
+
+impl Host {
+    /// Lets this host route between its links (it is a router, or a NAT).
+    pub(crate) fn forward(&self) {
+        self.sh("sysctl -qw net.ipv4.ip_forward=1");
+    }
+
+    /// Starts `parley bootstrap` here, listening on `listen` (comma-separated multiaddrs) with `extra`
+    /// arguments; returns it with the addresses it prints for nodes, one per listen address.
+    pub(crate) fn start_bootstrap(&self, dir: &Path, listen: &str, extra: &[&str]) -> (Running, Vec<String>) {
+        let mut child = self
+            .command(env!("CARGO_BIN_EXE_parley"))
+            .args(["bootstrap", "--log", "warn", "--key-file"])
+            .arg(dir.join("bootstrap.key"))
+            .args(["--listen", listen])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("parley bootstrap starts");
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let running = Running(child);
+        let mut lines = stdout.lines().map_while(Result::ok);
+        let wanted = listen.split(',').count();
+        let mut addresses = Vec::new();
+        for line in lines.by_ref() {
+            if let Some(address) = line.trim().strip_prefix("--bootstrap ") {
+                addresses.push(address.to_owned());
+                if addresses.len() == wanted {
+                    break;
+                }
+            }
+        }
+        std::thread::spawn(move || lines.for_each(drop));
+        (running, addresses)
+    }
+
+    /// Starts `parley node` named `name` here: its API at `http_ip`, federating on `p2p`
+    /// (comma-separated multiaddrs) through `bootstrap`; returns it with its API's URL.
+    pub(crate) fn start_node(
+        &self,
+        name: &str,
+        dir: &Path,
+        http_ip: &str,
+        p2p: &str,
+        bootstrap: &[String],
+    ) -> (Running, String) {
+        let mut command = self.command(env!("CARGO_BIN_EXE_parley"));
+        command
+            .args([
+                "node",
+                "--http",
+                &format!("{http_ip}:0"),
+                "--registration",
+                "open",
+                "--dev",
+            ])
+            .args(["--rate-limits", "off", "--log", "warn"])
+            .args(["--name", name, "--p2p", p2p, "--bootstrap", &bootstrap.join(",")])
+            .arg("--data-dir")
+            .arg(dir);
+        let (child, base) = crate::support::spawn_node(command);
+        let running = Running(child);
+        (running, base.unwrap_or_else(|| panic!("{name} exited before serving")))
+    }
+}
+
+/// A process killed when the test ends, however it ends.
+pub(crate) struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 

@@ -30,6 +30,31 @@ pub(crate) struct FederationNode {
     /// Lookups of other nodes' names sent to the DHT since the node started (a node it is connected
     /// to is looked up without one).
     name_lookups: u64,
+    /// Whether other nodes can dial it, as the bootstrap nodes' AutoNAT probes found: `private` means
+    /// behind NAT or a firewall, reachable through the relays among its listen addresses (`/p2p-circuit`).
+    reachability: Reachability,
+}
+
+/// Whether other nodes can dial this one.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Reachability {
+    /// Not probed yet, or no bootstrap node probes.
+    Unknown,
+    /// Dialled back by a bootstrap node.
+    Public,
+    /// Not dialled back: reachable through relays only.
+    Private,
+}
+
+impl From<node::federation::Reachability> for Reachability {
+    fn from(reachability: node::federation::Reachability) -> Self {
+        match reachability {
+            node::federation::Reachability::Unknown => Self::Unknown,
+            node::federation::Reachability::Public => Self::Public,
+            node::federation::Reachability::Private => Self::Private,
+        }
+    }
 }
 
 /// A node this node knows of.
@@ -41,6 +66,9 @@ pub(crate) struct FederationPeer {
     peer_id: String,
     /// Whether a connection is open now.
     connected: bool,
+    /// Whether every open connection to it goes through a relay (both nodes behind NAT, and hole
+    /// punching not done yet or not possible between them).
+    relayed: bool,
     /// Addresses it was seen at.
     addresses: Vec<String>,
     /// Events (messages, receipts, membership changes) queued for it.
@@ -89,6 +117,7 @@ pub(crate) async fn node(State(state): State<AppState>, Auth(_actor): Auth) -> A
         peer_id: local.peer_id,
         listen_addresses: local.listen_addresses,
         name_lookups: local.name_lookups,
+        reachability: local.reachability.into(),
     })
 }
 
@@ -113,6 +142,7 @@ pub(crate) async fn peers(State(state): State<AppState>, Auth(_actor): Auth) -> 
                 name: peer.name,
                 peer_id: peer.peer_id,
                 connected: peer.connected,
+                relayed: peer.relayed,
                 addresses: peer.addresses,
                 outbox_depth: peer.outbox_depth,
             })

@@ -1,15 +1,21 @@
-//! The node's composed libp2p behaviour: federation requests, the DHT, identify and ping.
+//! The node's composed libp2p behaviour: federation requests, the DHT, identify and ping, and what a
+//! node behind NAT needs to be reached (AutoNAT to learn it is, a relay client to be reachable through
+//! a relay, DCUtR to replace a relayed connection with a direct one).
 
 use std::time::Duration;
 
 use libp2p::swarm::NetworkBehaviour;
-use libp2p::{StreamProtocol, identify, identity, kad, ping, request_response};
+use libp2p::{StreamProtocol, autonat, dcutr, identify, identity, kad, ping, relay, request_response};
 use protocol::federation::{IDENTIFY_PROTOCOL, KAD_PROTOCOL, PROTOCOL};
 
 use super::codec::Codec;
 
 /// Requests a peer may have in flight to us at once over one connection.
 const MAX_CONCURRENT_STREAMS: usize = 64;
+/// The first reachability probe waits this long after start: long enough for the first connection to
+/// a bootstrap node, far shorter than AutoNAT's 15 s, since until it answers a node behind NAT is not
+/// reachable through a relay.
+const AUTONAT_BOOT_DELAY: Duration = Duration::from_secs(2);
 
 #[derive(NetworkBehaviour)]
 pub(crate) struct Behaviour {
@@ -17,18 +23,36 @@ pub(crate) struct Behaviour {
     pub(crate) kademlia: kad::Behaviour<kad::store::MemoryStore>,
     pub(crate) identify: identify::Behaviour,
     pub(crate) ping: ping::Behaviour,
+    pub(crate) autonat: autonat::Behaviour,
+    pub(crate) relay_client: relay::client::Behaviour,
+    pub(crate) dcutr: dcutr::Behaviour,
 }
 
 impl Behaviour {
-    pub(crate) fn new(key: &identity::Keypair, request_timeout: Duration) -> Self {
+    pub(crate) fn new(
+        key: &identity::Keypair,
+        relay_client: relay::client::Behaviour,
+        request_timeout: Duration,
+    ) -> Self {
         let peer_id = key.public().to_peer_id();
         let mut kad_config = kad::Config::new(StreamProtocol::new(KAD_PROTOCOL));
         // Records are only stored once their signature checks out (see `records::validate`).
         kad_config.set_record_filtering(kad::StoreInserts::FilterBoth);
         kad_config.set_query_timeout(Duration::from_secs(30));
         let mut kademlia = kad::Behaviour::with_config(peer_id, kad::store::MemoryStore::new(peer_id), kad_config);
-        // Every node serves the DHT: nodes are meant to be publicly reachable servers.
+        // Nodes are meant to be publicly reachable servers and serve the DHT; one that AutoNAT finds
+        // behind NAT becomes a client of it (`event_loop::nat`).
         kademlia.set_mode(Some(kad::Mode::Server));
+        let autonat = autonat::Behaviour::new(
+            peer_id,
+            autonat::Config {
+                boot_delay: AUTONAT_BOOT_DELAY,
+                // Probes go to the operator's bootstrap nodes that serve AutoNAT (added as they identify),
+                // not to every node the DHT happens to connect to.
+                use_connected: false,
+                ..autonat::Config::default()
+            },
+        );
         Self {
             request_response: request_response::Behaviour::with_codec(
                 Codec,
@@ -43,6 +67,9 @@ impl Behaviour {
                     .with_agent_version(format!("parley/{}", env!("CARGO_PKG_VERSION"))),
             ),
             ping: ping::Behaviour::new(ping::Config::new()),
+            autonat,
+            relay_client,
+            dcutr: dcutr::Behaviour::new(peer_id),
         }
     }
 }

@@ -4,6 +4,7 @@
 mod dialing;
 mod joining;
 mod lookups;
+mod nat;
 mod requests;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -21,6 +22,8 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use self::dialing::HeldRequest;
 use self::joining::Joining;
 use self::lookups::{PendingResolve, RESOLVE_WINDOW, Resolving};
+use self::nat::Nat;
+pub use self::nat::Reachability;
 use super::behaviour::{Behaviour, BehaviourEvent};
 use super::{DeniedNodes, Error, Inbound, Joined, LocalNode, PeerInfo, ResolvedNode, pins, records};
 use crate::metrics::FederationCounters;
@@ -130,6 +133,7 @@ pub(crate) struct EventLoop {
     /// Name lookups sent to the DHT since the start (those answered from a pin are not).
     name_lookups: u64,
     joining: Joining,
+    nat: Nat,
 }
 
 impl EventLoop {
@@ -162,6 +166,7 @@ impl EventLoop {
             bootstrapped: false,
             name_lookups: 0,
             joining: Joining::default(),
+            nat: Nat::default(),
         }
     }
 
@@ -189,7 +194,10 @@ impl EventLoop {
                     republished = true;
                     self.publish_record();
                 }
-                _ = lookups.tick() => self.decide_due_resolves(),
+                _ = lookups.tick() => {
+                    self.decide_due_resolves();
+                    self.close_replaced_connections();
+                }
             }
         }
         tracing::info!("federation stopped");
@@ -255,11 +263,9 @@ impl EventLoop {
     /// Signs and (re)publishes `name -> PeerId + addresses`. The record lives six refresh periods so a
     /// missed refresh or two does not make the node unreachable.
     fn publish_record(&mut self) {
-        let addresses: Vec<Multiaddr> = self
-            .listen_addresses()
-            .into_iter()
-            .take(protocol::federation::MAX_RECORD_ADDRESSES)
-            .collect();
+        let confirmed: Vec<Multiaddr> = self.swarm.external_addresses().cloned().collect();
+        let mut addresses = self.nat.published(self.listen_addresses(), &confirmed);
+        addresses.truncate(protocol::federation::MAX_RECORD_ADDRESSES);
         if addresses.is_empty() {
             return;
         }
@@ -288,6 +294,7 @@ impl EventLoop {
                     peer_id: self.swarm.local_peer_id().to_string(),
                     listen_addresses: self.listen_addresses().iter().map(ToString::to_string).collect(),
                     name_lookups: self.name_lookups,
+                    reachability: self.nat.reachability(),
                 });
             }
             Command::Peers { reply } => {
@@ -298,6 +305,7 @@ impl EventLoop {
                         name: known.name.as_ref().map(ToString::to_string),
                         peer_id: peer.to_string(),
                         connected: self.swarm.is_connected(peer),
+                        relayed: self.nat.relayed_only(peer),
                         addresses: known.addresses.iter().map(ToString::to_string).collect(),
                         // Counted by `Services::federation_peers`, off this loop.
                         outbox_depth: 0,
@@ -345,7 +353,13 @@ impl EventLoop {
                 tracing::info!(%address, peer_id = %self.swarm.local_peer_id(), "federation listening");
                 self.publish_record();
             }
-            SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                connection_id,
+                endpoint,
+                ..
+            } => {
+                self.nat.on_connection(peer_id, connection_id, &endpoint);
                 if self.denied.contains(&peer_id) {
                     tracing::info!(peer = %peer_id, "closing a connection from a denied node");
                     let _ = self.swarm.disconnect_peer_id(peer_id);
@@ -356,11 +370,16 @@ impl EventLoop {
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
-                num_established: 0,
+                connection_id,
+                num_established,
                 ..
             } => {
-                self.greeted.remove(&peer_id);
+                self.nat.on_connection_closed(peer_id, connection_id);
+                if num_established == 0 {
+                    self.greeted.remove(&peer_id);
+                }
             }
+            SwarmEvent::ListenerClosed { listener_id, .. } => self.nat.on_listener_closed(listener_id),
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 tracing::debug!(?peer_id, error = %error, "federation dial failed");
                 if let Some(peer) = peer_id {
@@ -372,12 +391,16 @@ impl EventLoop {
             }
             SwarmEvent::Behaviour(BehaviourEvent::Kademlia(event)) => self.on_kad_event(event),
             SwarmEvent::Behaviour(BehaviourEvent::RequestResponse(event)) => self.on_request_response(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Autonat(event)) => self.on_autonat(event),
+            SwarmEvent::Behaviour(BehaviourEvent::RelayClient(event)) => self.on_relay_client(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Dcutr(event)) => self.on_dcutr(event),
             _ => {}
         }
     }
 
     fn on_identified(&mut self, peer: PeerId, info: identify::Info) {
         let speaks = |name: &str| info.protocols.iter().any(|p| p.as_ref() == name);
+        self.learn_nat_helpers(peer, &info);
         let known = self.peers.entry(peer).or_default();
         known.addresses.extend(info.listen_addrs.iter().cloned());
         if speaks(KAD_PROTOCOL) {

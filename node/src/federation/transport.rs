@@ -1,16 +1,17 @@
 //! What a node's swarm runs on. Real nodes federate over QUIC and, for networks that block UDP, over
 //! TCP secured with Noise and multiplexed with yamux; the swarm dials a peer's addresses of both kinds
 //! at once and keeps the first connection that completes, so a blocked transport costs no more than
-//! its failed attempt. Simulations put their own in-memory transport in its place.
+//! its failed attempt. Simulations put their own in-memory transport in its place. Whichever it is,
+//! relayed connections (`/p2p/<relay>/p2p-circuit` addresses) go beside it ([`with_relay`]).
 
 use std::time::Duration;
 
-use libp2p::PeerId;
 use libp2p::core::muxing::StreamMuxerBox;
 use libp2p::core::transport::{Boxed, Transport as _};
 use libp2p::core::upgrade::Version;
 use libp2p::futures::future::Either;
 use libp2p::identity::Keypair;
+use libp2p::{PeerId, relay};
 
 /// A QUIC connection silent this long is considered dead.
 const QUIC_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
@@ -31,6 +32,22 @@ fn quic(keypair: &Keypair) -> Transport {
     config.keep_alive_interval = QUIC_KEEP_ALIVE;
     libp2p::quic::tokio::Transport::new(config)
         .map(|(peer, connection), _| (peer, StreamMuxerBox::new(connection)))
+        .boxed()
+}
+
+/// `base`, and circuits through relays beside it: a relayed stream is secured with Noise and
+/// multiplexed with yamux end to end, so the relay carries only ciphertext.
+pub(crate) fn with_relay(base: Transport, relayed: relay::client::Transport, keypair: &Keypair) -> Transport {
+    let noise = libp2p::noise::Config::new(keypair).expect("an Ed25519 node key always signs Noise's static key");
+    let relayed = relayed
+        .upgrade(Version::V1Lazy)
+        .authenticate(noise)
+        .multiplex(libp2p::yamux::Config::default());
+    base.or_transport(relayed)
+        .map(|connection, _| match connection {
+            Either::Left(direct) => direct,
+            Either::Right((peer, muxer)) => (peer, StreamMuxerBox::new(muxer)),
+        })
         .boxed()
 }
 

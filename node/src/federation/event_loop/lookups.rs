@@ -3,7 +3,7 @@
 
 use libp2p::PeerId;
 use libp2p::kad;
-use libp2p::swarm::dial_opts::DialOpts;
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use protocol::federation::NodeName;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -125,7 +125,13 @@ impl EventLoop {
         if self.swarm.is_connected(&peer) {
             self.greet(peer);
         } else {
-            let dial = DialOpts::peer_id(peer).addresses(chosen.addresses.clone()).build();
+            // Even while another dial to it is under way: that one may be trying addresses the node
+            // no longer has (a node that found itself behind NAT now names its relays instead), and a
+            // request waiting for the peer goes out on whichever connection comes first.
+            let dial = DialOpts::peer_id(peer)
+                .condition(PeerCondition::Disconnected)
+                .addresses(chosen.addresses.clone())
+                .build();
             if let Err(err) = self.swarm.dial(dial) {
                 tracing::debug!(%peer, error = %err, "dialing a resolved node failed");
             }
