@@ -139,6 +139,11 @@ async fn deliver(services: &Services, peer: PeerId, envelopes: Vec<Envelope>) ->
             Event::Receipt(notice) => services.messages.apply_relayed_receipt(peer, notice),
             Event::Changed(change) => services.messages.apply_relayed_change(peer, change).await,
             Event::Renamed(renamed) => services.users.apply_rename(peer, renamed).map(|()| Vec::new()),
+            Event::QueuedChange(request) => services
+                .messages
+                .take_queued_change(peer, request.clone())
+                .await
+                .map(|()| Vec::new()),
             Event::Submission(submission) => {
                 let id = submission.message_id;
                 let taken = services.messages.take_queued(peer, submission.clone()).await;

@@ -49,7 +49,7 @@ pub use error::{Error, Result};
 pub use files::{Blob, Files};
 pub use identity::NodeIdentity;
 pub use keys::Keys;
-pub use messages::Messages;
+pub use messages::{Messages, Taken};
 pub use metrics::Metrics;
 pub use presence::Presence;
 pub use realtime::{Hub, Subscription};

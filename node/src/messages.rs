@@ -7,6 +7,7 @@
 //! transaction, `publish` tells live connections once it is durable, `views` shapes what is shown;
 //! `hosted` and `relayed` are the two sides of a conversation across nodes (its host, its replicas).
 
+mod change_queue;
 mod changes;
 mod hosted;
 mod listing;
@@ -28,6 +29,7 @@ use std::sync::Arc;
 use protocol::MessageId;
 use protocol::api::Message;
 
+pub use self::change_queue::Taken;
 pub(crate) use self::pending::refuse as refuse_submission;
 use self::records::MessageRecord;
 use self::write::message_by_id;
@@ -72,6 +74,8 @@ pub struct Messages {
     pub(crate) delivered: prometheus_client::metrics::counter::Counter,
     /// Sends waiting a moment for their host to place them (see `pending`).
     sequenced_waiters: std::sync::Mutex<std::collections::HashMap<MessageId, tokio::sync::oneshot::Sender<()>>>,
+    /// Changes waiting a moment for their host to apply them (see `change_queue`).
+    change_waiters: change_queue::ChangeWaiters,
 }
 
 impl Messages {
@@ -94,6 +98,7 @@ impl Messages {
             remote,
             delivered: Default::default(),
             sequenced_waiters: Default::default(),
+            change_waiters: Default::default(),
         }
     }
 

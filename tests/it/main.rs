@@ -30,6 +30,7 @@ mod federation_floods;
 mod federation_nat;
 mod federation_outage;
 mod federation_queue;
+mod federation_queued_changes;
 mod federation_tcp;
 mod files;
 mod grafana;

@@ -1,4 +1,5 @@
 use axum::extract::State;
+use node::Taken;
 use protocol::MessageId;
 use protocol::api::{
     EditMessageRequest, ForwardMessageRequest, Message, MessagePage, MessageQuery, ReactRequest, ReactionList, Receipt,
@@ -109,6 +110,7 @@ pub(crate) async fn get(
     request_body = EditMessageRequest,
     responses(
         (status = 200, description = "The edited message", body = Message),
+        (status = 202, description = "Queued for the conversation's host, which did not answer in time: the message as it stands (`state: pending`); `message:updated` follows", body = Message),
         (status = 403, description = "Only the sender edits a message"),
         (status = 404, description = "No such message"),
         (status = 409, description = "The message is deleted"),
@@ -121,7 +123,7 @@ pub(crate) async fn edit(
     Path(id): Path<MessageId>,
     Json(body): Json<EditMessageRequest>,
 ) -> ApiResult<Message> {
-    ok(state.services.messages.edit(&actor, id, body).await?)
+    applied_or_queued(state.services.messages.edit(&actor, id, body).await?)
 }
 
 /// # `DELETE /v1/messages/{id}`
@@ -133,9 +135,9 @@ pub(crate) async fn edit(
     params(("id" = MessageId, Path, description = "The message")),
     responses(
         (status = 200, description = "The message, deleted", body = Message),
+        (status = 202, description = "Queued for the conversation's host, which did not answer in time: the message as it stands (`state: pending`); `message:deleted` follows", body = Message),
         (status = 403, description = "Only the sender deletes a message"),
         (status = 404, description = "No such message"),
-        (status = 503, description = "Another node involved (the conversation's host, or the user's home node) could not be reached", body = ErrorEnvelope),
     ),
 )]
 pub(crate) async fn delete(
@@ -143,7 +145,7 @@ pub(crate) async fn delete(
     Auth(actor): Auth,
     Path(id): Path<MessageId>,
 ) -> ApiResult<Message> {
-    ok(state.services.messages.delete(&actor, id).await?)
+    applied_or_queued(state.services.messages.delete(&actor, id).await?)
 }
 
 /// # `DELETE /v1/messages/{id}/hard`
@@ -155,9 +157,9 @@ pub(crate) async fn delete(
     params(("id" = MessageId, Path, description = "The message")),
     responses(
         (status = 200, description = "Removed", body = Null),
+        (status = 202, description = "Queued for the conversation's host, which did not answer in time: `message:deleted` follows", body = Null),
         (status = 403, description = "Only the sender, an owner or an admin removes a message"),
         (status = 404, description = "No such message"),
-        (status = 503, description = "Another node involved (the conversation's host, or the user's home node) could not be reached", body = ErrorEnvelope),
     ),
 )]
 pub(crate) async fn hard_delete(
@@ -165,7 +167,10 @@ pub(crate) async fn hard_delete(
     Auth(actor): Auth,
     Path(id): Path<MessageId>,
 ) -> ApiResult<()> {
-    ok(state.services.messages.erase(&actor, id).await?)
+    match state.services.messages.erase(&actor, id).await? {
+        Taken::Applied => ok(()),
+        Taken::Queued => accepted(()),
+    }
 }
 
 /// # `POST /v1/messages/{id}/read`
@@ -266,10 +271,10 @@ pub(crate) async fn reactions(
     request_body = ReactRequest,
     responses(
         (status = 201, description = "The message's reactions", body = ReactionList),
+        (status = 202, description = "Queued for the conversation's host, which did not answer in time: the reactions as they stand (`state: pending`)", body = ReactionList),
         (status = 403, description = "The caller is not a participant of the conversation"),
         (status = 404, description = "No such message"),
         (status = 409, description = "The message is deleted"),
-        (status = 503, description = "Another node involved (the conversation's host, or the user's home node) could not be reached", body = ErrorEnvelope),
     ),
 )]
 pub(crate) async fn react(
@@ -278,7 +283,11 @@ pub(crate) async fn react(
     Path(id): Path<MessageId>,
     Json(body): Json<ReactRequest>,
 ) -> ApiResult<ReactionList> {
-    created(state.services.messages.react(&actor, id, &body.emoji).await?)
+    let reactions = state.services.messages.react(&actor, id, &body.emoji).await?;
+    match reactions.state {
+        Some(_) => accepted(reactions),
+        None => created(reactions),
+    }
 }
 
 /// # `DELETE /v1/messages/{id}/reactions/{emoji}`
@@ -293,9 +302,9 @@ pub(crate) async fn react(
     ),
     responses(
         (status = 200, description = "The message's reactions", body = ReactionList),
+        (status = 202, description = "Queued for the conversation's host, which did not answer in time: the reactions as they stand (`state: pending`)", body = ReactionList),
         (status = 403, description = "The caller is not a participant of the conversation"),
         (status = 404, description = "No such message, or no such reaction of the caller"),
-        (status = 503, description = "Another node involved (the conversation's host, or the user's home node) could not be reached", body = ErrorEnvelope),
     ),
 )]
 pub(crate) async fn unreact(
@@ -303,5 +312,18 @@ pub(crate) async fn unreact(
     Auth(actor): Auth,
     Path((id, emoji)): Path<(MessageId, String)>,
 ) -> ApiResult<ReactionList> {
-    ok(state.services.messages.unreact(&actor, id, &emoji).await?)
+    let reactions = state.services.messages.unreact(&actor, id, &emoji).await?;
+    match reactions.state {
+        Some(_) => accepted(reactions),
+        None => ok(reactions),
+    }
+}
+
+/// 200 with the changed message, or 202 with it as it stands while the change waits for the
+/// conversation's host (`state: pending`).
+fn applied_or_queued(message: Message) -> ApiResult<Message> {
+    match message.state {
+        Some(_) => accepted(message),
+        None => ok(message),
+    }
 }

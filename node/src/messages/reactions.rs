@@ -16,7 +16,7 @@ use crate::{Actor, Error, Result};
 /// Most distinct emoji one user may put on one message.
 pub(crate) const MAX_REACTIONS_PER_USER: usize = 20;
 
-fn check_emoji(emoji: &str) -> Result<String> {
+pub(super) fn check_emoji(emoji: &str) -> Result<String> {
     let emoji = emoji.trim();
     let len = emoji.chars().count();
     if len == 0 || len > 16 || emoji.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -71,6 +71,7 @@ impl Messages {
         self.readable(actor, id)?;
         Ok(ReactionList {
             reactions: self.reactions_of(id)?,
+            state: None,
         })
     }
 

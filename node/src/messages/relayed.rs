@@ -210,6 +210,12 @@ impl Messages {
 
     /// Applies an edit, deletion or erasure the conversation's host `peer` made to a message it relayed.
     pub(crate) async fn apply_relayed_change(&self, peer: PeerId, change: &MessageChange) -> Result<Vec<Push>> {
+        let pushes = self.apply_change(peer, change).await?;
+        self.change_arrived(change.message_id, change.by);
+        Ok(pushes)
+    }
+
+    async fn apply_change(&self, peer: PeerId, change: &MessageChange) -> Result<Vec<Push>> {
         let conversation = change.conversation_id;
         let record = conversations::get(&self.store, conversation)?.ok_or(Error::NotFound("conversation"))?;
         match &record.host {

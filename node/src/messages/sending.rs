@@ -160,11 +160,3 @@ impl Messages {
         self.take_submission(peer, submission).await.map(drop)
     }
 }
-
-/// Reads a host's answer to a submitted message or change: the message as it now stands.
-pub(super) fn submitted(answer: Response) -> std::result::Result<Message, Box<Response>> {
-    match answer {
-        Response::Submitted(message) => Ok(*message),
-        other => Err(Box::new(other)),
-    }
-}

@@ -94,6 +94,11 @@ pub struct ReactRequest {
 pub struct ReactionList {
     /// Per emoji, most used first.
     pub reactions: Vec<Reaction>,
+    /// `pending` when the change is queued for the conversation's host, which another node is and
+    /// which did not answer in time: the list is as this node knows it, and the change follows as a
+    /// `reaction:*` event once the host applied it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<MessageState>,
 }
 
 /// A message as one device sees it: its metadata plus the ciphertext addressed to that device.
@@ -146,7 +151,8 @@ pub struct Message {
     /// Present only while the message is not yet in its conversation: sent into a conversation another
     /// node hosts, it waits (`pending`, with `sequence_number` 0) in this node's queue for the host,
     /// or the host refused it for good (`refused`). A `message:sequenced` event follows when the host
-    /// has ordered it.
+    /// has ordered it. Also `pending` in the answer to an edit or deletion queued for a host that did
+    /// not answer in time: the message is shown as it was, and the change follows as an event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<MessageState>,
 }

@@ -73,6 +73,10 @@ pub enum Event {
     /// A user of the origin took a new username: for every node that looked the user up, so its copy
     /// (and the handle it answers for while the origin is down) follows.
     Renamed(RenamedUser),
+    /// A change to a message of a conversation the receiver hosts, asked by one of the origin's users
+    /// and queued at the origin behind that user's earlier sends: the receiver applies it as it would
+    /// a `ChangeMessage` request, and relays the result like any change.
+    QueuedChange(ChangeRequest),
 }
 
 /// A user's new username, from the user's home node.

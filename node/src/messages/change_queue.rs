@@ -1,0 +1,163 @@
+//! Changing a message of a conversation another node hosts without waiting on that node, as sends do
+//! (`pending`). The change is checked here against this node's replica (who sent the message, the
+//! caller's role, whether it is deleted, the caller's reactions), so what the host would refuse is
+//! refused at once; then it is queued for the host (`Event::QueuedChange`) in the same outbox as the
+//! caller's sends, so it reaches the host after them, in order, and is retried until the host takes
+//! it. The host applies it as a direct request and relays the result to every member's node, this one
+//! included; the caller waits a moment for that (`Lookups::timeout`) and gets the changed message, or,
+//! when the host is slow or down, the message as it stands here marked `pending`.
+
+use std::collections::HashMap;
+
+use protocol::federation::{ChangeRequest, Event, RequestedChange};
+use protocol::{MessageId, UserId};
+use tokio::sync::oneshot;
+
+use super::Messages;
+use super::reactions::{MAX_REACTIONS_PER_USER, check_emoji};
+use super::records::MessageRecord;
+use crate::conversations::records as conversations;
+use crate::federation::Destination;
+use crate::storage::{WriteSet, keys};
+use crate::{Actor, Error, Result};
+use protocol::api::Role;
+
+/// Whether the host applied a change before the caller was answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    /// Applied by the host and relayed back: this node's copy shows it.
+    Applied,
+    /// Queued for the host: the change follows as an event once the host applied it.
+    Queued,
+}
+
+/// Who waits for the host to relay a change back: per message and user, every caller waiting.
+type Waiting = HashMap<(MessageId, UserId), Vec<oneshot::Sender<()>>>;
+pub(super) type ChangeWaiters = std::sync::Mutex<Waiting>;
+
+impl Messages {
+    /// Queues `change` of `record` for `host`, after checking it against this node's replica; see the
+    /// module's doc. `Ok(None)` when there is nothing to do (the reaction is there already).
+    pub(super) async fn change_at_host(
+        &self,
+        actor: &Actor,
+        host: &Destination,
+        record: &MessageRecord,
+        change: RequestedChange,
+    ) -> Result<Option<Taken>> {
+        if !self.check_remote_change(actor, record, &change)? {
+            return Ok(None);
+        }
+        let request = ChangeRequest {
+            user_id: actor.user_id,
+            device_id: actor.device_id,
+            message_id: record.id,
+            change,
+        };
+        let envelope = self.outbox.seal(&Event::QueuedChange(request))?;
+        let mut set = WriteSet::new(&self.store);
+        self.outbox.push_into(&mut set, host, envelope)?;
+        set.apply()?;
+        let applied = self.await_change(record.id, actor.user_id);
+        self.store.commit().await?;
+        self.outbox.wake(&host.node);
+        let wait = match self.outbox.is_failing(&host.node) {
+            true => std::time::Duration::ZERO,
+            false => self.remote.lookups().timeout,
+        };
+        match tokio::time::timeout(wait, applied).await {
+            Ok(Ok(())) => {
+                // Applied by a batch from the host that may not be on disk yet.
+                self.store.commit().await?;
+                Ok(Some(Taken::Applied))
+            }
+            _ => {
+                self.prune_change_waiters(record.id, actor.user_id);
+                Ok(Some(Taken::Queued))
+            }
+        }
+    }
+
+    /// The host's rules, on this node's copy: `false` when the change would do nothing.
+    fn check_remote_change(&self, actor: &Actor, record: &MessageRecord, change: &RequestedChange) -> Result<bool> {
+        let own = record.sender_id == actor.user_id;
+        match change {
+            RequestedChange::Edit { .. } if !own => Err(Error::forbidden("only the sender can edit a message")),
+            RequestedChange::Edit { .. } if record.deleted => {
+                Err(Error::Conflict("a deleted message cannot be edited".into()))
+            }
+            RequestedChange::Delete if !own => Err(Error::forbidden("only the sender can delete a message")),
+            RequestedChange::Delete => Ok(!record.deleted),
+            RequestedChange::Erase => {
+                let (_, me) = conversations::require_participant(&self.store, record.conversation_id, actor.user_id)?;
+                match own || me.role >= Role::Admin {
+                    true => Ok(true),
+                    false => Err(Error::forbidden(
+                        "only the sender, owners and admins can erase a message",
+                    )),
+                }
+            }
+            RequestedChange::React { emoji } => {
+                let emoji = check_emoji(emoji)?;
+                if record.deleted {
+                    return Err(Error::Conflict("a deleted message cannot be reacted to".into()));
+                }
+                let tree = &self.store.trees.messageuseremoji_reaction;
+                if tree.contains_key(keys::reaction(record.id, actor.user_id, &emoji))? {
+                    return Ok(false);
+                }
+                let mine = tree
+                    .scan_prefix(keys::join(&[record.id.as_bytes(), actor.user_id.as_bytes()]))
+                    .count();
+                if mine >= MAX_REACTIONS_PER_USER {
+                    return Err(Error::invalid(
+                        "emoji",
+                        format!("at most {MAX_REACTIONS_PER_USER} reactions per message"),
+                    ));
+                }
+                Ok(true)
+            }
+            RequestedChange::Unreact { emoji } => {
+                let emoji = check_emoji(emoji)?;
+                let key = keys::reaction(record.id, actor.user_id, &emoji);
+                match self.store.trees.messageuseremoji_reaction.contains_key(key)? {
+                    true => Ok(true),
+                    false => Err(Error::NotFound("reaction")),
+                }
+            }
+            RequestedChange::Edit { .. } => Ok(true),
+        }
+    }
+
+    fn change_waiters(&self) -> std::sync::MutexGuard<'_, Waiting> {
+        self.change_waiters
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn await_change(&self, message: MessageId, by: UserId) -> oneshot::Receiver<()> {
+        let (applied, waiting) = oneshot::channel();
+        let mut waiters = self.change_waiters();
+        let waiting_here = waiters.entry((message, by)).or_default();
+        waiting_here.push(applied);
+        waiting
+    }
+
+    /// Forgets the callers that stopped waiting for `by`'s change of `message`.
+    fn prune_change_waiters(&self, message: MessageId, by: UserId) {
+        let mut waiters = self.change_waiters();
+        if let Some(waiting) = waiters.get_mut(&(message, by)) {
+            waiting.retain(|waiter| !waiter.is_closed());
+            if waiting.is_empty() {
+                waiters.remove(&(message, by));
+            }
+        }
+    }
+
+    /// The host relayed a change `by` made to `message`: whoever waits for it hears so.
+    pub(super) fn change_arrived(&self, message: MessageId, by: UserId) {
+        for waiter in self.change_waiters().remove(&(message, by)).into_iter().flatten() {
+            let _ = waiter.send(());
+        }
+    }
+}
