@@ -6,6 +6,7 @@ mod invites;
 mod members;
 mod personal;
 pub(crate) mod records;
+mod rehome;
 mod replica;
 
 use std::sync::Arc;
@@ -38,6 +39,7 @@ use crate::webhooks::Webhooks;
 use crate::{Actor, Error, Result, contacts, validate};
 
 pub(crate) use self::records::MAX_PARTICIPANTS;
+pub(crate) use self::rehome::concerns;
 /// Longest retention that may be set.
 pub(crate) const MAX_RETENTION_DAYS: u32 = 3650;
 
@@ -191,6 +193,7 @@ impl Conversations {
             settings,
             invite_code: None,
             host: None,
+            moved_from: None,
         };
         let t = &self.store.trees;
         let created = t.gated(|| {

@@ -139,6 +139,7 @@ async fn deliver(services: &Services, peer: PeerId, envelopes: Vec<Envelope>) ->
             Event::Receipt(notice) => services.messages.apply_relayed_receipt(peer, notice),
             Event::Changed(change) => services.messages.apply_relayed_change(peer, change).await,
             Event::Renamed(renamed) => services.users.apply_rename(peer, renamed).map(|()| Vec::new()),
+            Event::Rehomed(handover) => services.conversations.apply_handover(peer, handover).await,
             Event::QueuedChange(request) => services
                 .messages
                 .take_queued_change(peer, request.clone())

@@ -21,6 +21,7 @@ mod relayed;
 mod replay;
 mod retention;
 mod sending;
+mod taken_over;
 mod views;
 mod write;
 

@@ -140,6 +140,31 @@ impl Outbox {
         };
     }
 
+    /// Takes the events `matches` picks out of `node`'s queue, in order, removing them in `set`: work
+    /// queued for a conversation's host that another node hosts now.
+    pub(crate) fn take_queued(
+        &self,
+        set: &mut WriteSet<'_>,
+        node: &NodeName,
+        matches: impl Fn(&Event) -> bool,
+    ) -> Result<Vec<(Envelope, Event)>> {
+        let own = self.key.verifying_key().to_bytes();
+        let mut taken = Vec::new();
+        for item in self.store.trees.nodepos_outbox.scan_prefix(keys::outbox_prefix(node)) {
+            let (key, value) = item?;
+            let entry: OutboxEntry = decode(&value)?;
+            // Every queued event was sealed here; one that does not open is left for its worker.
+            let Ok(event) = entry.envelope.open(&own) else {
+                continue;
+            };
+            if matches(&event) {
+                set.remove(TreeId::nodepos_outbox, key.to_vec());
+                taken.push((entry.envelope, event));
+            }
+        }
+        Ok(taken)
+    }
+
     /// Events waiting for a node.
     pub(crate) fn depth(&self, node: &NodeName) -> u64 {
         self.store

@@ -264,6 +264,18 @@ impl Services {
         self.outbox.total_depth()
     }
 
+    /// Moves a conversation whose host is gone to this node (see `conversations::rehome`), then takes
+    /// here what this node had queued for the old host about it.
+    pub async fn take_over_conversation(
+        &self,
+        actor: &crate::Actor,
+        id: protocol::ConversationId,
+    ) -> Result<protocol::api::Conversation> {
+        let (_, from) = self.conversations.take_over(actor, id).await?;
+        self.messages.take_queued_here(id, &from.node).await?;
+        self.conversations.get(actor, id)
+    }
+
     /// Deletes the caller's account and everything it owns on this node.
     pub async fn delete_account(&self, actor: &crate::Actor) -> Result<()> {
         self.erase_account(actor.user_id).await

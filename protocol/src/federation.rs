@@ -22,8 +22,8 @@ pub use calls::{CallAction, CallActionRequest, CallEvent, CallUpdate, RelayedSig
 pub use records::{DhtRecord, VerifiedNodeRecord, admit, may_replace};
 
 pub use relay::{
-    Change, ChangeRequest, ConversationState, Envelope, Event, MAX_EVENT_BYTES, Member, MessageChange, ReceiptNotice,
-    RelayedCopy, RelayedMessage, RenamedUser, RequestedChange, Submission, SubmittedCopy, public_key_of,
+    Change, ChangeRequest, ConversationState, Envelope, Event, Handover, MAX_EVENT_BYTES, Member, MessageChange,
+    ReceiptNotice, RelayedCopy, RelayedMessage, RenamedUser, RequestedChange, Submission, SubmittedCopy, public_key_of,
 };
 
 /// The libp2p stream protocol of node-to-node requests.

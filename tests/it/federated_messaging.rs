@@ -422,6 +422,39 @@ async fn a_node_may_speak_only_for_its_own_users() {
         "refusals keep the batch's order: {rejected:?}"
     );
 
+    // Nor may a node move the group to itself: Bob is neither its user nor an owner.
+    let a_peer = p2p_address(&g.a, &g.ann).await;
+    let Some(libp2p::multiaddr::Protocol::P2p(a_peer)) = a_peer.iter().last() else {
+        panic!("node-a's address names its peer: {a_peer}");
+    };
+    let handover = Relayed::Rehomed(wire::Handover {
+        conversation_id: conversation,
+        by: bob,
+        replaces: a_peer.to_bytes(),
+        at: chrono::Utc::now(),
+    });
+    let forged_move = Envelope::seal(&handover, &rogue.signing_key()).unwrap();
+    let member = p2p_address(&g.c, &g.cat).await;
+    let answer = rogue
+        .ask(
+            &g.c,
+            member,
+            Request::Deliver {
+                envelopes: vec![forged_move],
+            },
+        )
+        .await;
+    let Response::Accepted { applied, rejected, .. } = answer else {
+        panic!("unexpected answer {answer:?}");
+    };
+    assert_eq!(
+        (applied, rejected.len()),
+        (0, 1),
+        "a forged move is refused: {rejected:?}"
+    );
+    let (_, held) = g.cat.api.get(&format!("/v1/conversations/{}", g.group)).await;
+    assert_eq!(held["data"]["host"], "node-a", "{held}");
+
     // Nothing reached Cat.
     let (_, page) = g
         .cat

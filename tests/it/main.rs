@@ -31,6 +31,7 @@ mod federation_nat;
 mod federation_outage;
 mod federation_queue;
 mod federation_queued_changes;
+mod federation_rehome;
 mod federation_tcp;
 mod files;
 mod grafana;

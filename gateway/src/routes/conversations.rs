@@ -28,6 +28,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get, update, delete))
         .routes(routes!(update_settings))
         .routes(routes!(sequence))
+        .routes(routes!(take_over))
         .merge(members::router())
         .merge(personal::router())
         .merge(invites::router())
@@ -230,4 +231,32 @@ pub(crate) async fn sequence(
     Path(id): Path<ConversationId>,
 ) -> ApiResult<SequenceInfo> {
     ok(state.services.conversations.sequence(&actor, id)?)
+}
+
+/// # `POST /v1/conversations/{id}/host`
+///
+/// Moves a conversation whose host (another node) is gone to this node, which orders its messages and
+/// keeps its membership from now on; every member's node accepts the move, signed by this node, from
+/// an owner (any member of a DM). Sends and changes this node had queued for the old host are placed
+/// here. Refused while the old host answers. Calling it again after a move finishes what a crash may
+/// have left.
+#[utoipa::path(
+    post,
+    path = "/v1/conversations/{id}/host",
+    tag = "conversations",
+    summary = "Host a conversation whose host is gone",
+    params(("id" = ConversationId, Path, description = "The conversation")),
+    responses(
+        (status = 200, description = "The conversation, hosted here", body = Conversation),
+        (status = 403, description = "Not a participant, or not an owner of a group"),
+        (status = 404, description = "No such conversation"),
+        (status = 409, description = "This node hosts it already, or its host answers", body = ErrorEnvelope),
+    ),
+)]
+pub(crate) async fn take_over(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<ConversationId>,
+) -> ApiResult<Conversation> {
+    ok(state.services.take_over_conversation(&actor, id).await?)
 }

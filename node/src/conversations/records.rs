@@ -27,6 +27,9 @@ pub(crate) struct ConversationRecord {
     /// The node hosting the conversation when it is not this one.
     #[serde(default)]
     pub(crate) host: Option<Destination>,
+    /// The host this node took the conversation over from (see `rehome`).
+    #[serde(default)]
+    pub(crate) moved_from: Option<Destination>,
 }
 
 impl ConversationRecord {
@@ -235,5 +238,6 @@ pub(crate) fn view(record: &ConversationRecord, activity: Activity, me: &Partici
         is_pinned: me.pinned,
         is_archived: me.archived,
         is_favorite: me.favorite,
+        host: record.host.as_ref().map(|host| host.node.to_string()),
     }
 }

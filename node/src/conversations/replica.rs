@@ -191,6 +191,7 @@ impl Conversations {
             settings: state.settings.clone(),
             invite_code: None,
             host: Some(host),
+            moved_from: None,
         };
         if record.kind == ConversationKind::Dm
             && let [a, b] = state.members.as_slice()

@@ -120,6 +120,12 @@ impl Messages {
 
     async fn take_change(&self, peer: PeerId, request: ChangeRequest) -> Result<Message> {
         let actor = acting_for(&self.store, peer, request.user_id, request.device_id)?;
+        self.make_change(&actor, request).await
+    }
+
+    /// Makes a change `actor` asked for to a message of a conversation this node hosts.
+    pub(super) async fn make_change(&self, actor: &Actor, request: ChangeRequest) -> Result<Message> {
+        let actor = *actor;
         if self.host_of_message(&actor, request.message_id)?.is_some() {
             return Err(Error::NotFound("message"));
         }

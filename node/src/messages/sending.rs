@@ -123,6 +123,11 @@ impl Messages {
 
     async fn take_submission(&self, peer: PeerId, submission: Submission) -> Result<Message> {
         let actor = acting_for(&self.store, peer, submission.sender_id, submission.sender_device_id)?;
+        self.place_submission(&actor, submission).await
+    }
+
+    /// Orders a submitted message of `actor`'s in a conversation this node hosts.
+    pub(super) async fn place_submission(&self, actor: &Actor, submission: Submission) -> Result<Message> {
         let record =
             conversations::get(&self.store, submission.conversation_id)?.ok_or(Error::NotFound("conversation"))?;
         if record.host.is_some() {
@@ -150,7 +155,7 @@ impl Messages {
         {
             return Err(Error::Conflict("another message has this id".into()));
         }
-        self.store_message(&actor, request, submission.forwarded_from, &owners, id)
+        self.store_message(actor, request, submission.forwarded_from, &owners, id)
             .await
     }
 

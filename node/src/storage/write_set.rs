@@ -35,6 +35,10 @@ impl<'s> WriteSet<'s> {
         self.writes.push((tree, key.into(), Some(value.into())));
     }
 
+    pub(crate) fn remove(&mut self, tree: TreeId, key: impl Into<Vec<u8>>) {
+        self.writes.push((tree, key.into(), None));
+    }
+
     /// A unique, increasing number, for keys that must sort by arrival.
     pub(crate) fn next_id(&self) -> Result<u64> {
         self.store.next_id()

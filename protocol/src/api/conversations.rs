@@ -131,6 +131,10 @@ pub struct Conversation {
     pub is_archived: bool,
     /// A favourite of the caller.
     pub is_favorite: bool,
+    /// The node that hosts it (orders its messages, keeps its membership) when that is another node
+    /// than the caller's; absent when the caller's node hosts it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 /// `GET /v1/conversations`: pinned first, then by latest activity.

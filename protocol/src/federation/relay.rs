@@ -77,6 +77,23 @@ pub enum Event {
     /// and queued at the origin behind that user's earlier sends: the receiver applies it as it would
     /// a `ChangeMessage` request, and relays the result like any change.
     QueuedChange(ChangeRequest),
+    /// The origin hosts a conversation now, in place of a host that is gone (one of its owners there
+    /// took it over); a snapshot from the new host follows.
+    Rehomed(Handover),
+}
+
+/// A conversation's move to the origin, from a host that no longer answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Handover {
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// The owner who moved it (any member, for a DM), a user of the origin.
+    pub by: UserId,
+    /// The host it replaces (PeerId bytes): a replica that knows another host ignores the handover.
+    #[serde(with = "crate::binary")]
+    pub replaces: Vec<u8>,
+    /// When.
+    pub at: Timestamp,
 }
 
 /// A user's new username, from the user's home node.
