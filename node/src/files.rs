@@ -5,6 +5,7 @@
 //! in may read it; to anyone else it does not exist.
 
 mod blobs;
+mod mirrors;
 mod uploads;
 
 use std::collections::HashSet;
@@ -19,6 +20,8 @@ use tokio::io::{AsyncRead, AsyncWriteExt};
 
 use self::blobs::{BlobDir, CopyError, RemoveOnDrop};
 use crate::conversations::records as conversations;
+use crate::federation::Destination;
+use crate::remote::Remote;
 use crate::storage::{Store, decode, encode, keys};
 use crate::{Actor, Config, Error, Result, validate};
 
@@ -43,6 +46,12 @@ struct FileRecord {
     uploader_id: UserId,
     conversation_id: Option<ConversationId>,
     created_at: Timestamp,
+    /// The uploader's node, for a copy of a file kept there (see `mirrors`).
+    #[serde(default)]
+    origin: Option<Destination>,
+    /// Users of this node that node said may read its file.
+    #[serde(default)]
+    granted: Vec<UserId>,
 }
 
 impl FileRecord {
@@ -78,6 +87,7 @@ pub struct Blob {
 pub struct Files {
     store: Store,
     config: Arc<Config>,
+    remote: Arc<Remote>,
     blobs: BlobDir,
     /// Uploads a request is working on right now. A second request on the same upload is refused
     /// (409) rather than queued, so a slow chunk never holds anyone else up and offsets stay exact.
@@ -86,11 +96,12 @@ pub struct Files {
 }
 
 impl Files {
-    pub(crate) fn new(store: Store, config: Arc<Config>) -> Result<Self> {
+    pub(crate) fn new(store: Store, config: Arc<Config>, remote: Arc<Remote>) -> Result<Self> {
         let blobs = BlobDir::open(&config.data_dir)?;
         let files = Self {
             store,
             config,
+            remote,
             blobs,
             busy: Mutex::default(),
         };
@@ -114,7 +125,7 @@ impl Files {
     /// Whether `user` may read the file: its uploader, or a participant of a conversation it was
     /// shared in.
     fn may_read(&self, record: &FileRecord, user: UserId) -> Result<bool> {
-        if record.uploader_id == user {
+        if record.uploader_id == user || record.granted.contains(&user) {
             return Ok(true);
         }
         for entry in self.store.trees.fileconv_share.scan_prefix(record.id.as_bytes()) {
@@ -210,9 +221,14 @@ impl Files {
         Ok(self.readable(actor, id)?.view())
     }
 
-    /// Opens a file for download.
-    pub async fn open(&self, actor: &Actor, id: FileId) -> Result<Blob> {
-        let record = self.readable(actor, id)?;
+    /// Opens a file for download. A file another node keeps is named with its `uploader`, a user of
+    /// that node (see `mirrors`).
+    pub async fn open(&self, actor: &Actor, id: FileId, uploader: Option<UserId>) -> Result<Blob> {
+        let record = match (self.readable(actor, id), uploader) {
+            (Ok(record), _) => record,
+            (Err(Error::NotFound(_)), Some(uploader)) => self.kept_by_uploader(actor, id, uploader).await?,
+            (Err(err), _) => return Err(err),
+        };
         let file = tokio::fs::File::open(self.blobs.blob(id))
             .await
             .map_err(blobs::io_error("opening a stored file"))?;
@@ -304,6 +320,8 @@ impl Files {
             uploader_id: actor.user_id,
             conversation_id: meta.conversation_id,
             created_at: Utc::now(),
+            origin: None,
+            granted: Vec::new(),
         };
         self.save_new(&record)?;
         self.store.commit().await?;

@@ -68,6 +68,16 @@ async fn answer(services: &Services, peer: PeerId, request: Request) -> Response
                 error("internal", "the node could not answer")
             }
         },
+        Request::FetchFile {
+            user_id,
+            file_id,
+            offset,
+            length,
+        } => match services.files.serve_chunk(peer, user_id, file_id, offset, length).await {
+            Ok(Some(chunk)) => Response::FileChunk(Box::new(chunk)),
+            Ok(None) => Response::NotFound,
+            Err(err) => remote::refusal(&err),
+        },
         Request::FetchUser { user_id } => match remote::describe_local(&services.store, user_id) {
             Ok(Some(user)) => Response::User(user),
             Ok(None) => Response::NotFound,

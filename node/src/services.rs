@@ -147,7 +147,7 @@ impl Services {
                 outbox.clone(),
                 remote.clone(),
             )),
-            files: Files::new(store.clone(), config.clone())?,
+            files: Files::new(store.clone(), config.clone(), remote.clone())?,
             config,
             identity,
             auth,

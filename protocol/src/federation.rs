@@ -163,6 +163,19 @@ pub enum Request {
         /// A user of the receiving node.
         user_id: UserId,
     },
+    /// Reads part of a file the receiving node keeps, for one of the sending node's users who may read
+    /// it there (its uploader, or a participant of a conversation it was shared in); answered with
+    /// [`Response::FileChunk`] (at most [`MAX_FILE_CHUNK`] bytes) or [`Response::NotFound`].
+    FetchFile {
+        /// The reader, a user of the sending node.
+        user_id: UserId,
+        /// The file.
+        file_id: crate::FileId,
+        /// Where the part starts.
+        offset: u64,
+        /// How many bytes are wanted (0 asks only whether the reader may read the file).
+        length: u32,
+    },
     /// Events for the receiving node, in order: from a host, about conversations it hosts; from a
     /// home node, about its own users. Answered with [`Response::Accepted`]; delivering an event again
     /// changes nothing.
@@ -246,9 +259,32 @@ pub enum Response {
     Call(Box<crate::api::Call>),
     /// The recorded quality sample (to a [`Request::CallAction`] with [`CallAction::Quality`]).
     CallQuality(Box<crate::api::CallQualityMetric>),
+    /// Part of a file, with what a reader needs to keep it (to [`Request::FetchFile`]).
+    FileChunk(Box<FileChunk>),
     /// The request was carried out and there is nothing to return (to [`Request::CallUpdate`] and
     /// [`Request::CallSignal`]).
     Done,
+}
+
+/// Most bytes one [`Response::FileChunk`] carries, well inside [`MAX_RESPONSE_BYTES`].
+pub const MAX_FILE_CHUNK: u32 = 512 * 1024;
+
+/// Part of a file kept by the answering node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileChunk {
+    /// The file's name, as its uploader gave it.
+    pub file_name: String,
+    /// Its media type.
+    pub content_type: String,
+    /// Its whole size.
+    pub size: u64,
+    /// The SHA-256 of all of it, hex: the reader checks its copy against it.
+    pub sha256: String,
+    /// Who uploaded it, a user of the answering node.
+    pub uploader_id: UserId,
+    /// The bytes from the asked offset.
+    #[serde(with = "crate::binary")]
+    pub bytes: Vec<u8>,
 }
 
 /// How a node describes itself to its peers.

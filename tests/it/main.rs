@@ -23,6 +23,7 @@ mod durability;
 mod e2ee;
 mod exhaustion;
 mod federated_calls;
+mod federated_files;
 mod federated_messaging;
 mod federation;
 mod federation_faults;

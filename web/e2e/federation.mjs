@@ -1,8 +1,10 @@
 // Across two federated nodes: a browser user of node-a and a CLI user of node-b talk both ways in a
-// DM (`carol@node-b`) and in a group with members on both nodes, created from the browser.
+// DM (`carol@node-b`) and in a group with members on both nodes, created from the browser; a browser
+// user of node-b downloads a file a browser user of node-a shared, which node-b fetches from node-a.
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { createGroup, expectMessage, registerInBrowser, send, shot, startChat, user } from "./browser.mjs";
-import { PASSWORD, cli, log, marker, startBootstrap, startNode, tempDir } from "./support.mjs";
+import { createGroup, expectMessage, openChat, registerInBrowser, send, shot, startChat, user } from "./browser.mjs";
+import { PASSWORD, assertBlobEncrypted, cli, log, marker, startBootstrap, startNode, tempDir } from "./support.mjs";
 
 /** Starts a bootstrap node and two named nodes that join through it. */
 export async function startFederation() {
@@ -58,5 +60,21 @@ export async function acrossNodes(browser, { a, b }, texts) {
   await expectMessage(erin, fromCli);
   log("both browser members on node-a read the CLI's group message from node-b");
   await shot(dave.page, "12-federated-group");
-  return [dave, erin];
+
+  const fay = await user(browser, b, "fay");
+  await registerInBrowser(fay);
+  await startChat(dave, "fay@node-b", "fay");
+  const name = `minutes-${marker("f").split("marker-")[1]}.txt`;
+  const contents = marker("the minutes, for fay on the other node");
+  texts.push(name, contents);
+  await dave.page.setInputFiles("#attach", { name, mimeType: "text/plain", buffer: Buffer.from(contents) });
+  await dave.page.locator("ol.messages li.out .file", { hasText: name }).waitFor();
+  await openChat(fay, "dave");
+  const button = fay.page.locator("ol.messages li.in").getByRole("button", { name: `Download ${name}` });
+  const [download] = await Promise.all([fay.page.waitForEvent("download"), button.click()]);
+  const got = await readFile(await download.path(), "utf8");
+  if (got !== contents) throw new Error(`fay downloaded ${JSON.stringify(got)}`);
+  log("fay on node-b downloaded and decrypted dave's file, which node-b fetched from node-a");
+  await assertBlobEncrypted(b.dataDir, contents);
+  return [dave, erin, fay];
 }

@@ -29,7 +29,9 @@ function fakeApi(): { api: Api; blobs: Map<string, Uint8Array> } {
       return { id, file_name: query.file_name, size: bytes.length, sha256: query.sha256 };
     },
     async download(path: string) {
-      const found = blobs.get(path.replace("/files/", ""));
+      const [file, query] = path.replace("/files/", "").split("?");
+      if (query !== "uploader_id=uploader") throw new Error(`the download names no uploader: ${path}`);
+      const found = blobs.get(file ?? "");
       if (found === undefined) throw new Error("404");
       return found;
     },
@@ -50,7 +52,7 @@ test("a file is encrypted before upload and decrypted after download", async () 
   const file = encodeContent({ file: ref });
   assert.equal(file.type, "file");
   assert.deepEqual(decodeContent(file.plaintext, "file").file, ref);
-  assert.deepEqual(await downloadFile(api, ref), bytes);
+  assert.deepEqual(await downloadFile(api, ref, "uploader"), bytes);
   blob[0] = (blob[0] ?? 0) ^ 1;
-  await assert.rejects(downloadFile(api, ref), /other bytes/);
+  await assert.rejects(downloadFile(api, ref, "uploader"), /other bytes/);
 });

@@ -345,6 +345,8 @@ impl Files {
             uploader_id: record.uploader_id,
             conversation_id: conversation,
             created_at: now,
+            origin: None,
+            granted: Vec::new(),
         };
         record.status = UploadStatus::Completed;
         record.file_id = Some(file_id);

@@ -10,6 +10,7 @@ impl Request {
             Self::ResolveUser { .. } => "resolve_user",
             Self::ClaimBundle { .. } => "claim_bundle",
             Self::FetchUser { .. } => "fetch_user",
+            Self::FetchFile { .. } => "fetch_file",
             Self::Deliver { .. } => "deliver",
             Self::Submit(_) => "submit",
             Self::ChangeMessage(_) => "change_message",

@@ -39,9 +39,13 @@ export async function uploadFile(
   };
 }
 
-/** Downloads a shared file's ciphertext, checks it is the one the message named, and decrypts it. */
-export async function downloadFile(api: Api, file: FileRef): Promise<Uint8Array> {
-  const ciphertext = await api.download(`/files/${file.id}`);
+/**
+ * Downloads a shared file's ciphertext, checks it is the one the message named, and decrypts it. The
+ * file stays on its uploader's node (the message's sender's): naming the uploader lets this node fetch
+ * it from there when that is another node.
+ */
+export async function downloadFile(api: Api, file: FileRef, uploaderId: string): Promise<Uint8Array> {
+  const ciphertext = await api.download(`/files/${file.id}?uploader_id=${encodeURIComponent(uploaderId)}`);
   if (toHex(sha256(ciphertext)) !== file.sha256.toLowerCase()) {
     throw new Error("the node served other bytes than the ones shared");
   }

@@ -233,5 +233,5 @@ pub(crate) async fn download(
     headers: HeaderMap,
 ) -> Result<Response> {
     let (auth, id) = (auth?, id?);
-    Ok(downloads::download(state, auth, id, headers).await?)
+    Ok(downloads::download(state, auth, id, crate::extract::Query(Default::default()), headers).await?)
 }

@@ -82,7 +82,7 @@ pub(crate) async fn download(
     headers: HeaderMap,
 ) -> Result<Response> {
     let (auth, id) = (auth?, id?);
-    Ok(downloads::download(state, auth, id, headers).await?)
+    Ok(downloads::download(state, auth, id, crate::extract::Query(Default::default()), headers).await?)
 }
 
 /// # `GET /api/v1/files/{id}/info`

@@ -11,15 +11,16 @@ use axum::http::header::{
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use node::Blob;
-use protocol::FileId;
+use protocol::{FileId, UserId};
+use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::range::{self, Ranged};
-use crate::extract::{Auth, Path};
-use crate::schemas::Binary;
+use crate::extract::{Auth, Path, Query};
+use crate::schemas::{Binary, ErrorEnvelope};
 use crate::{ApiError, AppState};
 
 /// Bytes per read when streaming a download.
@@ -29,10 +30,21 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(download))
 }
 
+/// Where a file is kept, when not on this node.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct DownloadQuery {
+    /// The file's uploader, when that is a user of another node (the sender of the message that
+    /// shared it): this node fetches the file from the uploader's node on the caller's behalf, once,
+    /// and keeps the copy.
+    uploader_id: Option<UserId>,
+}
+
 /// # `GET /v1/files/{id}`
 ///
 /// Streams the blob with its `Content-Type`, `ETag` (its SHA-256) and byte-range support
-/// (`Range: bytes=a-b | a- | -n` answers 206, an unsatisfiable range 416).
+/// (`Range: bytes=a-b | a- | -n` answers 206, an unsatisfiable range 416). A file kept on another
+/// node is named with `uploader_id`.
 #[utoipa::path(
     get,
     path = "/v1/files/{id}",
@@ -40,6 +52,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     summary = "Download a file's bytes",
     params(
         ("id" = FileId, Path, description = "The file"),
+        DownloadQuery,
         ("Range" = Option<String>, Header, nullable = false, description = "One range: `bytes=a-b`, `bytes=a-` or `bytes=-n`"),
         ("If-Range" = Option<String>, Header, nullable = false, description = "Honour `Range` only while the ETag is this one"),
         ("If-None-Match" = Option<String>, Header, nullable = false, description = "Answer 304 when the ETag is among these"),
@@ -50,16 +63,19 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         (status = 304, description = "Not modified (`If-None-Match`)", headers(("ETag" = String, description = "The quoted SHA-256"))),
         (status = 400, description = "A malformed id"),
         (status = 404, description = "No such file, or the caller may not read it"),
+        (status = 413, description = "The file another node keeps is larger than this node takes", body = ErrorEnvelope),
         (status = 416, description = "The range lies outside the file", headers(("Content-Range" = String, description = "`bytes */size`"))),
+        (status = 503, description = "The uploader's node, which keeps the file, could not be reached", body = ErrorEnvelope),
     ),
 )]
 pub(crate) async fn download(
     State(state): State<AppState>,
     Auth(actor): Auth,
     Path(id): Path<FileId>,
+    Query(query): Query<DownloadQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let Blob { info, mut file } = state.services.files.open(&actor, id).await?;
+    let Blob { info, mut file } = state.services.files.open(&actor, id, query.uploader_id).await?;
     let etag = format!("\"{}\"", info.sha256);
     let etag_value =
         HeaderValue::from_str(&etag).map_err(|err| ApiError::from(node::Error::Internal(err.to_string())))?;

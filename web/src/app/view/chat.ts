@@ -286,7 +286,7 @@ export class ChatView {
     if (file === undefined) return;
     button.disabled = true;
     try {
-      const bytes = await downloadFile(this.#messenger.api, file);
+      const bytes = await downloadFile(this.#messenger.api, file, message.senderId);
       const url = URL.createObjectURL(new Blob([bytes as BlobPart], { type: file.type }));
       const link = h("a", { href: url, download: file.name, hidden: true });
       document.body.append(link);
