@@ -149,6 +149,10 @@ pub struct FederationConfig {
     pub idle_connection_timeout: std::time::Duration,
     /// How this node looks up other nodes' users.
     pub lookups: Lookups,
+    /// AutoNAT, the relay client and DCUtR, so the node finds out whether it is behind NAT and stays
+    /// reachable if so. On for real nodes; simulations, whose in-memory network has no NAT, turn it off
+    /// and save the three behaviours' state on every connection.
+    pub nat_traversal: bool,
 }
 
 /// How this node looks up other nodes' users (a handle, a profile, a device list, a key bundle): from
@@ -187,6 +191,7 @@ impl Default for FederationConfig {
             outbox_max_backoff: std::time::Duration::from_secs(30),
             idle_connection_timeout: std::time::Duration::from_secs(120),
             lookups: Lookups::default(),
+            nat_traversal: true,
         }
     }
 }

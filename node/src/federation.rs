@@ -286,9 +286,18 @@ pub(crate) fn start(
     let peer_id = keypair.public().to_peer_id();
     let swarm_config = libp2p::swarm::Config::with_executor(tasks.clone())
         .with_idle_connection_timeout(config.idle_connection_timeout);
-    let (relayed, relay_client) = libp2p::relay::client::new(peer_id);
+    let (transport, relay_client) = match config.nat_traversal {
+        true => {
+            let (relayed, relay_client) = libp2p::relay::client::new(peer_id);
+            (
+                transport::with_relay(transport(&keypair), relayed, &keypair),
+                Some(relay_client),
+            )
+        }
+        false => (transport(&keypair), None),
+    };
     let mut swarm = libp2p::Swarm::new(
-        transport::with_relay(transport(&keypair), relayed, &keypair),
+        transport,
         behaviour::Behaviour::new(&keypair, relay_client, REQUEST_TIMEOUT),
         peer_id,
         swarm_config,

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncWriteExt};
 
-use self::blobs::{BlobDir, CopyError, RemoveOnDrop};
+use self::blobs::{BlobDir, CopyError};
 use crate::conversations::records as conversations;
 use crate::federation::Destination;
 use crate::remote::Remote;
@@ -280,13 +280,7 @@ impl Files {
 
         let id = FileId::random();
         let incoming = self.blobs.incoming(id);
-        let mut file = tokio::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&incoming)
-            .await
-            .map_err(blobs::io_error("creating an incoming file"))?;
-        let mut guard = RemoveOnDrop::new(incoming.clone());
+        let (mut file, mut guard) = blobs::create_incoming(incoming.clone()).await?;
         let mut hasher = Sha256::new();
         let size = match blobs::copy_limited(body, &mut file, max, Some(&mut hasher)).await {
             Ok(size) => size,

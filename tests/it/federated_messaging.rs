@@ -399,18 +399,8 @@ async fn a_node_may_speak_only_for_its_own_users() {
     });
     let forged_receipt = Envelope::seal(&receipt, &rogue.signing_key()).unwrap();
     let member = p2p_address(&g.c, &g.cat).await;
-    let answer = rogue
-        .ask(
-            &g.c,
-            member,
-            Request::Deliver {
-                envelopes: vec![own_signature.clone(), own_signature, other_signature, forged_receipt],
-            },
-        )
-        .await;
-    let Response::Accepted { applied, rejected, .. } = answer else {
-        panic!("unexpected answer {answer:?}");
-    };
+    let envelopes = vec![own_signature.clone(), own_signature, other_signature, forged_receipt];
+    let (applied, rejected) = deliver(&mut rogue, &g.c, member.clone(), envelopes).await;
     assert_eq!(applied, 0, "nothing forged is applied: {rejected:?}");
     assert_eq!(
         rejected.len(),
@@ -434,19 +424,7 @@ async fn a_node_may_speak_only_for_its_own_users() {
         at: chrono::Utc::now(),
     });
     let forged_move = Envelope::seal(&handover, &rogue.signing_key()).unwrap();
-    let member = p2p_address(&g.c, &g.cat).await;
-    let answer = rogue
-        .ask(
-            &g.c,
-            member,
-            Request::Deliver {
-                envelopes: vec![forged_move],
-            },
-        )
-        .await;
-    let Response::Accepted { applied, rejected, .. } = answer else {
-        panic!("unexpected answer {answer:?}");
-    };
+    let (applied, rejected) = deliver(&mut rogue, &g.c, member, vec![forged_move]).await;
     assert_eq!(
         (applied, rejected.len()),
         (0, 1),
@@ -463,6 +441,19 @@ async fn a_node_may_speak_only_for_its_own_users() {
         .await;
     assert_eq!(page["data"]["messages"].as_array().map(Vec::len), Some(0), "{page}");
     let _ = &g.b;
+}
+
+/// Delivers `envelopes` from the rogue node to `node`: how many it applied, and why it refused the rest.
+async fn deliver(
+    rogue: &mut Rogue,
+    node: &FederatedNode,
+    address: libp2p::Multiaddr,
+    envelopes: Vec<Envelope>,
+) -> (u32, Vec<String>) {
+    match rogue.ask(node, address, Request::Deliver { envelopes }).await {
+        Response::Accepted { applied, rejected, .. } => (applied, rejected),
+        answer => panic!("unexpected answer {answer:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -49,7 +49,7 @@ async fn send_pending(sender: &User, group: &str, to: &[&User], texts: &[String]
 }
 
 /// The group's history as `reader`'s node holds it: (sequence number, client message id) in order.
-async fn history(reader: &User, group: &str) -> Vec<(u64, String)> {
+pub(crate) async fn history(reader: &User, group: &str) -> Vec<(u64, String)> {
     let page = assert_ok(
         reader
             .api

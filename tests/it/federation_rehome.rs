@@ -7,29 +7,8 @@ use std::time::Duration;
 
 use crate::federation::{eventually, start_bootstrap};
 use crate::federation_faults::{NodeSpec, register};
+use crate::federation_queue::history;
 use crate::support::*;
-
-/// The group's history as `reader`'s node holds it: (sequence number, client message id).
-async fn history(reader: &User, group: &str) -> Vec<(u64, String)> {
-    let page = assert_ok(
-        reader
-            .api
-            .get(&format!("/v1/messages?conversation_id={group}&limit=100"))
-            .await,
-        StatusCode::OK,
-    );
-    page["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            (
-                m["sequence_number"].as_u64().unwrap(),
-                m["client_message_id"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
 
 /// Waits until `reader`'s node holds exactly `ids`, numbered 1.. without gaps, in that order.
 async fn holds(reader: &User, group: &str, ids: &[&str]) {

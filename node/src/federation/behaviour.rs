@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use libp2p::swarm::NetworkBehaviour;
+use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::{StreamProtocol, autonat, dcutr, identify, identity, kad, ping, relay, request_response};
 use protocol::federation::{IDENTIFY_PROTOCOL, KAD_PROTOCOL, PROTOCOL};
 
@@ -23,17 +24,19 @@ pub(crate) struct Behaviour {
     pub(crate) kademlia: kad::Behaviour<kad::store::MemoryStore>,
     pub(crate) identify: identify::Behaviour,
     pub(crate) ping: ping::Behaviour,
-    pub(crate) autonat: autonat::Behaviour,
-    pub(crate) relay_client: relay::client::Behaviour,
-    pub(crate) dcutr: dcutr::Behaviour,
+    /// The next three are off when the node runs without NAT traversal (`FederationConfig::nat_traversal`).
+    pub(crate) autonat: Toggle<autonat::Behaviour>,
+    pub(crate) relay_client: Toggle<relay::client::Behaviour>,
+    pub(crate) dcutr: Toggle<dcutr::Behaviour>,
 }
 
 impl Behaviour {
     pub(crate) fn new(
         key: &identity::Keypair,
-        relay_client: relay::client::Behaviour,
+        relay_client: Option<relay::client::Behaviour>,
         request_timeout: Duration,
     ) -> Self {
+        let nat_traversal = relay_client.is_some();
         let peer_id = key.public().to_peer_id();
         let mut kad_config = kad::Config::new(StreamProtocol::new(KAD_PROTOCOL));
         // Records are only stored once their signature checks out (see `records::validate`).
@@ -43,16 +46,18 @@ impl Behaviour {
         // Nodes are meant to be publicly reachable servers and serve the DHT; one that AutoNAT finds
         // behind NAT becomes a client of it (`event_loop::nat`).
         kademlia.set_mode(Some(kad::Mode::Server));
-        let autonat = autonat::Behaviour::new(
-            peer_id,
-            autonat::Config {
-                boot_delay: AUTONAT_BOOT_DELAY,
-                // Probes go to the operator's bootstrap nodes that serve AutoNAT (added as they identify),
-                // not to every node the DHT happens to connect to.
-                use_connected: false,
-                ..autonat::Config::default()
-            },
-        );
+        let autonat = nat_traversal.then(|| {
+            autonat::Behaviour::new(
+                peer_id,
+                autonat::Config {
+                    boot_delay: AUTONAT_BOOT_DELAY,
+                    // Probes go to the operator's bootstrap nodes that serve AutoNAT (added as they
+                    // identify), not to every node the DHT happens to connect to.
+                    use_connected: false,
+                    ..autonat::Config::default()
+                },
+            )
+        });
         Self {
             request_response: request_response::Behaviour::with_codec(
                 Codec,
@@ -67,9 +72,9 @@ impl Behaviour {
                     .with_agent_version(format!("parley/{}", env!("CARGO_PKG_VERSION"))),
             ),
             ping: ping::Behaviour::new(ping::Config::new()),
-            autonat,
-            relay_client,
-            dcutr: dcutr::Behaviour::new(peer_id),
+            autonat: Toggle::from(autonat),
+            relay_client: Toggle::from(relay_client),
+            dcutr: Toggle::from(nat_traversal.then(|| dcutr::Behaviour::new(peer_id))),
         }
     }
 }

@@ -208,6 +208,18 @@ fn remove_blocking(path: &Path) {
     }
 }
 
+/// Creates the file a one-request upload (or a copy of another node's file) is received into, with
+/// the guard that removes it unless the caller keeps it.
+pub(crate) async fn create_incoming(path: PathBuf) -> Result<(tokio::fs::File, RemoveOnDrop)> {
+    let file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .await
+        .map_err(io_error("creating an incoming file"))?;
+    Ok((file, RemoveOnDrop::new(path)))
+}
+
 /// Deletes a file when dropped unless disarmed: a request whose future is dropped mid-body (the client
 /// went away) must not leave its partial file behind, and drop is the only code that still runs then.
 pub(crate) struct RemoveOnDrop {

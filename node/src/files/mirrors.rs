@@ -13,7 +13,7 @@ use protocol::{FileId, UserId};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
-use super::blobs::{self, RemoveOnDrop};
+use super::blobs;
 use super::{FileRecord, Files, content_type, too_large};
 use crate::federation::Destination;
 use crate::remote::{homes, speaks_for};
@@ -53,13 +53,7 @@ impl Files {
         let file_name = first.file_name.clone();
         let content_type = content_type(Some(&first.content_type))?;
         let incoming = self.blobs.incoming(FileId::random());
-        let mut file = tokio::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&incoming)
-            .await
-            .map_err(blobs::io_error("creating an incoming file"))?;
-        let mut guard = RemoveOnDrop::new(incoming.clone());
+        let (mut file, mut guard) = blobs::create_incoming(incoming.clone()).await?;
         let mut hasher = Sha256::new();
         let mut chunk = first.bytes;
         let mut written = 0;

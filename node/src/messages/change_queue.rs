@@ -61,17 +61,9 @@ impl Messages {
         let applied = self.await_change(record.id, actor.user_id);
         self.store.commit().await?;
         self.outbox.wake(&host.node);
-        let wait = match self.outbox.is_failing(&host.node) {
-            true => std::time::Duration::ZERO,
-            false => self.remote.lookups().timeout,
-        };
-        match tokio::time::timeout(wait, applied).await {
-            Ok(Ok(())) => {
-                // Applied by a batch from the host that may not be on disk yet.
-                self.store.commit().await?;
-                Ok(Some(Taken::Applied))
-            }
-            _ => {
+        match self.host_answers(host, applied).await? {
+            true => Ok(Some(Taken::Applied)),
+            false => {
                 self.prune_change_waiters(record.id, actor.user_id);
                 Ok(Some(Taken::Queued))
             }

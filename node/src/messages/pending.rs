@@ -159,22 +159,30 @@ impl Messages {
         drop(guard);
         self.store.commit().await?;
         self.outbox.wake(&host.node);
-        // With the host up, the round trip is quick and the sender gets the message in its place; a
-        // host the last delivery failed to reach is not waited for.
+        match self.host_answers(host, placed).await? {
+            true => self.get(actor, message.message_id),
+            false => {
+                self.forget_waiter(message.message_id);
+                Ok(message.view())
+            }
+        }
+    }
+
+    /// Waits a moment for what was queued for `host` to come back from it (`answered`): with the host
+    /// up the round trip is quick and the caller is answered with the result; a host the last delivery
+    /// failed to reach is not waited for. True when it came back, its batch durable here too.
+    pub(super) async fn host_answers(&self, host: &Destination, answered: oneshot::Receiver<()>) -> Result<bool> {
         let wait = match self.outbox.is_failing(&host.node) {
             true => std::time::Duration::ZERO,
             false => self.remote.lookups().timeout,
         };
-        match tokio::time::timeout(wait, placed).await {
+        match tokio::time::timeout(wait, answered).await {
             Ok(Ok(())) => {
-                // Placed by a batch from the host that may not be on disk yet.
+                // Written by a batch from the host that may not be on disk yet.
                 self.store.commit().await?;
-                self.get(actor, message.message_id)
+                Ok(true)
             }
-            _ => {
-                self.forget_waiter(message.message_id);
-                Ok(message.view())
-            }
+            _ => Ok(false),
         }
     }
 

@@ -114,6 +114,8 @@ impl Cluster {
         config.federation.bootstrap = self.bootstrap_addresses.clone();
         config.federation.outbox_max_backoff = OUTBOX_MAX_BACKOFF;
         config.federation.idle_connection_timeout = IDLE_CONNECTION_TIMEOUT;
+        // The in-memory network has no NAT to get through.
+        config.federation.nat_traversal = false;
         let network = self.network.clone();
         let services = Arc::new(node::Services::open(config).map_err(|err| format!("node {name}: {err}"))?);
         services.spawn(services.clone().run_background());

@@ -94,15 +94,21 @@ impl Nat {
 
     /// Keeps, of `addresses`, those a record should name: behind NAT, only the relayed ones and any
     /// confirmed external ones, since the private ones reach nothing from elsewhere, and a node dialling
-    /// them waits out QUIC's handshake timeout before the relayed dial can start.
+    /// them waits out QUIC's handshake timeout before the relayed dial can start. With none of those
+    /// (no relay yet), all of them: a record must name some address to be kept alive at all.
     pub(super) fn published(&self, addresses: Vec<Multiaddr>, confirmed: &[Multiaddr]) -> Vec<Multiaddr> {
         if self.reachability != Reachability::Private {
             return addresses;
         }
-        addresses
-            .into_iter()
+        let reachable: Vec<Multiaddr> = addresses
+            .iter()
             .filter(|address| is_circuit(address) || confirmed.contains(address))
-            .collect()
+            .cloned()
+            .collect();
+        match reachable.is_empty() {
+            true => addresses,
+            false => reachable,
+        }
     }
 
     /// Relayed connections replaced by a direct one whose grace has run out.
@@ -128,8 +134,10 @@ impl EventLoop {
         }
         let speaks = |name: &str| info.protocols.iter().any(|p| p.as_ref() == name);
         let route = self.nat.routes.get(&peer).cloned();
-        if speaks(autonat::DEFAULT_PROTOCOL_NAME.as_ref()) {
-            self.swarm.behaviour_mut().autonat.add_server(peer, route);
+        if speaks(autonat::DEFAULT_PROTOCOL_NAME.as_ref())
+            && let Some(autonat) = self.swarm.behaviour_mut().autonat.as_mut()
+        {
+            autonat.add_server(peer, route);
         }
         if speaks(relay::HOP_PROTOCOL_NAME.as_ref()) {
             self.nat.relays.entry(peer).or_default();
