@@ -34,7 +34,12 @@ pub(crate) struct AdminArgs {
 
     /// An operator account's access token: act as that account on the node at `--url`, from any
     /// machine, instead of as the local operator.
-    #[arg(long, env = "PARLEY_OPERATOR_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "PARLEY_OPERATOR_TOKEN",
+        hide_env_values = true,
+        allow_hyphen_values = true
+    )]
     token: Option<String>,
 
     #[command(subcommand)]
@@ -149,7 +154,7 @@ enum TokenAction {
     /// Make a token; prints it.
     Create {
         /// The token (random when absent).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         token: Option<String>,
         /// How many accounts it may register (unlimited when absent).
         #[arg(long)]
@@ -162,7 +167,8 @@ enum TokenAction {
     List,
     /// Revoke a token.
     Revoke {
-        /// The token.
+        /// The token. Generated tokens may begin with `-`, which is taken as the token, not a flag.
+        #[arg(allow_hyphen_values = true)]
         token: String,
     },
 }

@@ -91,7 +91,12 @@ pub(crate) struct RegisterArgs {
     #[arg(long)]
     device_name: Option<String>,
     /// The invitation a node that registers by token only asks for (its operator hands them out).
-    #[arg(long, env = "PARLEY_REGISTRATION_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "PARLEY_REGISTRATION_TOKEN",
+        hide_env_values = true,
+        allow_hyphen_values = true
+    )]
     registration_token: Option<String>,
 }
 

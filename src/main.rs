@@ -56,3 +56,25 @@ fn main() -> std::process::ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Cli;
+
+    /// Generated tokens are base64url, so one in 64 begins with `-`: it must still be taken as the
+    /// token, not refused as an unknown flag (found by a test whose random token began with `-n`).
+    #[test]
+    fn a_token_that_begins_with_a_hyphen_is_a_value() {
+        for args in [
+            ["parley", "admin", "registration-token", "revoke", "-n8Qx"].as_slice(),
+            &["parley", "admin", "--token", "-abc", "stats"],
+            &["parley", "admin", "registration-token", "create", "--token", "-spring"],
+        ] {
+            if let Err(err) = Cli::try_parse_from(args) {
+                panic!("{args:?}: {err}");
+            }
+        }
+    }
+}
