@@ -37,6 +37,18 @@ pub struct Actor {
     pub session_id: SessionId,
 }
 
+impl Actor {
+    /// A user's device acting outside any session here: through a request its home node makes for
+    /// it, or through work it queued earlier.
+    pub(crate) fn without_session(user_id: UserId, device_id: DeviceId) -> Self {
+        Self {
+            user_id,
+            device_id,
+            session_id: SessionId::from_bytes([0; 16]),
+        }
+    }
+}
+
 /// How often a session's `last_active` is rewritten; finer tracking would cost a write per request.
 const LAST_ACTIVE_RESOLUTION_SECS: i64 = 60;
 

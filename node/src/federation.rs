@@ -26,7 +26,7 @@ pub use event_loop::Reachability;
 use libp2p::identity::Keypair;
 use libp2p::request_response::ResponseChannel;
 pub use libp2p::{Multiaddr, PeerId};
-use protocol::federation::{NodeName, Request, Response};
+use protocol::federation::{NodeInfo, NodeName, Request, Response, WIRE_VERSION};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
 pub use transport::{Transport, quic_or_tcp};
@@ -40,6 +40,17 @@ use crate::{FederationConfig, NodeIdentity};
 const COMMAND_QUEUE: usize = 64;
 /// How long an outbound request may take before it fails.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The software a node says it runs, in identify and in `Hello`.
+const AGENT: &str = concat!("parley/", env!("CARGO_PKG_VERSION"));
+
+/// How the node named `name` introduces itself (`Request::Hello`).
+pub(crate) fn node_info(name: NodeName) -> NodeInfo {
+    NodeInfo {
+        version: WIRE_VERSION,
+        name,
+        agent: AGENT.to_owned(),
+    }
+}
 
 /// Why a federation operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -15,7 +15,7 @@ use chrono::Utc;
 use libp2p::PeerId;
 use protocol::ConversationId;
 use protocol::api::{Conversation, ConversationKind, Role};
-use protocol::federation::{Event, Handover, NodeInfo, Request, WIRE_VERSION};
+use protocol::federation::{Event, Handover, Request};
 
 use super::Conversations;
 use super::records::{activity, member_ids, participant, put, require_participant, view};
@@ -86,11 +86,7 @@ impl Conversations {
         let Some(network) = self.remote.network() else {
             return false;
         };
-        let hello = Request::Hello(NodeInfo {
-            version: WIRE_VERSION,
-            name: self.remote.local().node.clone(),
-            agent: format!("parley/{}", env!("CARGO_PKG_VERSION")),
-        });
+        let hello = Request::Hello(crate::federation::node_info(self.remote.local().node.clone()));
         matches!(
             tokio::time::timeout(HOST_ANSWER, network.request(host.peer, hello)).await,
             Ok(Ok(_))
@@ -119,10 +115,10 @@ impl Conversations {
         if record.kind != ConversationKind::Dm && mover.role != Role::Owner {
             return Err(Error::forbidden("only an owner moves a conversation"));
         }
-        let home = homes::get(&self.store, handover.by)?
+        let new_host = homes::get(&self.store, handover.by)?
             .filter(|home| home.peer_id == peer)
-            .ok_or(Error::forbidden("a node moves a conversation only for its own users"))?;
-        let new_host = Destination { node: home.node, peer };
+            .ok_or(Error::forbidden("a node moves a conversation only for its own users"))?
+            .destination();
         record.host = Some(new_host.clone());
         record.moved_from = None;
         let mut set = WriteSet::new(&self.store);

@@ -69,7 +69,7 @@ impl Behaviour {
             kademlia,
             identify: identify::Behaviour::new(
                 identify::Config::new(IDENTIFY_PROTOCOL.to_owned(), key.public())
-                    .with_agent_version(format!("parley/{}", env!("CARGO_PKG_VERSION"))),
+                    .with_agent_version(super::AGENT.to_owned()),
             ),
             ping: ping::Behaviour::new(ping::Config::new()),
             autonat: Toggle::from(autonat),

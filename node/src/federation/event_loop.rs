@@ -16,7 +16,7 @@ use libp2p::kad::store::RecordStore;
 use libp2p::request_response::{OutboundRequestId, ResponseChannel};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm, identify, kad, multiaddr::Protocol};
-use protocol::federation::{KAD_PROTOCOL, NodeInfo, NodeName, PROTOCOL, Request, Response, WIRE_VERSION};
+use protocol::federation::{KAD_PROTOCOL, NodeName, PROTOCOL, Request, Response};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use self::dialing::HeldRequest;
@@ -252,14 +252,6 @@ impl EventLoop {
         addresses
     }
 
-    fn node_info(&self) -> NodeInfo {
-        NodeInfo {
-            version: WIRE_VERSION,
-            name: self.name.clone(),
-            agent: format!("parley/{}", env!("CARGO_PKG_VERSION")),
-        }
-    }
-
     /// Signs and (re)publishes `name -> PeerId + addresses`. The record lives six refresh periods so a
     /// missed refresh or two does not make the node unreachable.
     fn publish_record(&mut self) {
@@ -420,7 +412,7 @@ impl EventLoop {
     /// sixth of a federation's start-up (a request, and an outbox worker woken for nothing, each).
     pub(super) fn greet(&mut self, peer: PeerId) {
         if self.greeted.insert(peer) {
-            let hello = Request::Hello(self.node_info());
+            let hello = Request::Hello(crate::federation::node_info(self.name.clone()));
             let id = self.swarm.behaviour_mut().request_response.send_request(&peer, hello);
             self.pending_requests.insert(id, Pending::Hello);
         }

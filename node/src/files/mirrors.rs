@@ -24,11 +24,9 @@ impl Files {
     /// The file `id` that `uploader` (a user of another node) keeps there, for `actor`: this node's
     /// copy, fetched first if there is none (see the module's doc).
     pub(super) async fn kept_by_uploader(&self, actor: &Actor, id: FileId, uploader: UserId) -> Result<FileRecord> {
-        let home = homes::get(&self.store, uploader)?.ok_or(Error::NotFound("file"))?;
-        let home = Destination {
-            node: home.node,
-            peer: home.peer_id,
-        };
+        let home = homes::get(&self.store, uploader)?
+            .ok_or(Error::NotFound("file"))?
+            .destination();
         match self.record(id)? {
             Some(record) if self.may_read(&record, actor.user_id)? => Ok(record),
             Some(mut record) if record.origin.as_ref() == Some(&home) => {

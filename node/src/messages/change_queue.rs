@@ -14,13 +14,12 @@ use protocol::{MessageId, UserId};
 use tokio::sync::oneshot;
 
 use super::Messages;
-use super::reactions::{MAX_REACTIONS_PER_USER, check_emoji};
+use super::hosted::{may_erase, only_the_sender, still_editable};
+use super::reactions::{check_emoji, reaction_to_add};
 use super::records::MessageRecord;
-use crate::conversations::records as conversations;
 use crate::federation::Destination;
 use crate::storage::{WriteSet, keys};
 use crate::{Actor, Error, Result};
-use protocol::api::Role;
 
 /// Whether the host applied a change before the caller was answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,52 +71,24 @@ impl Messages {
 
     /// The host's rules, on this node's copy: `false` when the change would do nothing.
     fn check_remote_change(&self, actor: &Actor, record: &MessageRecord, change: &RequestedChange) -> Result<bool> {
-        let own = record.sender_id == actor.user_id;
+        let user = actor.user_id;
         match change {
-            RequestedChange::Edit { .. } if !own => Err(Error::forbidden("only the sender can edit a message")),
-            RequestedChange::Edit { .. } if record.deleted => {
-                Err(Error::Conflict("a deleted message cannot be edited".into()))
+            RequestedChange::Edit { .. } => {
+                only_the_sender(record, user, "edit")?;
+                still_editable(record).map(|()| true)
             }
-            RequestedChange::Delete if !own => Err(Error::forbidden("only the sender can delete a message")),
-            RequestedChange::Delete => Ok(!record.deleted),
-            RequestedChange::Erase => {
-                let (_, me) = conversations::require_participant(&self.store, record.conversation_id, actor.user_id)?;
-                match own || me.role >= Role::Admin {
-                    true => Ok(true),
-                    false => Err(Error::forbidden(
-                        "only the sender, owners and admins can erase a message",
-                    )),
-                }
-            }
+            RequestedChange::Delete => only_the_sender(record, user, "delete").map(|()| !record.deleted),
+            RequestedChange::Erase => may_erase(&self.store, record, user).map(|()| true),
             RequestedChange::React { emoji } => {
-                let emoji = check_emoji(emoji)?;
-                if record.deleted {
-                    return Err(Error::Conflict("a deleted message cannot be reacted to".into()));
-                }
-                let tree = &self.store.trees.messageuseremoji_reaction;
-                if tree.contains_key(keys::reaction(record.id, actor.user_id, &emoji))? {
-                    return Ok(false);
-                }
-                let mine = tree
-                    .scan_prefix(keys::join(&[record.id.as_bytes(), actor.user_id.as_bytes()]))
-                    .count();
-                if mine >= MAX_REACTIONS_PER_USER {
-                    return Err(Error::invalid(
-                        "emoji",
-                        format!("at most {MAX_REACTIONS_PER_USER} reactions per message"),
-                    ));
-                }
-                Ok(true)
+                Ok(reaction_to_add(&self.store, record, user, &check_emoji(emoji)?)?.is_some())
             }
             RequestedChange::Unreact { emoji } => {
-                let emoji = check_emoji(emoji)?;
-                let key = keys::reaction(record.id, actor.user_id, &emoji);
+                let key = keys::reaction(record.id, user, &check_emoji(emoji)?);
                 match self.store.trees.messageuseremoji_reaction.contains_key(key)? {
                     true => Ok(true),
                     false => Err(Error::NotFound("reaction")),
                 }
             }
-            RequestedChange::Edit { .. } => Ok(true),
         }
     }
 

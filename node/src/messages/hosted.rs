@@ -16,7 +16,7 @@ use super::views::{relayed_copies, relayed_message};
 use super::write::{DeviceCopy, NewMessage, Sequence, message_by_id, remove_copies, sent_with, write_message};
 use crate::conversations::records as conversations;
 use crate::remote::homes;
-use crate::storage::keys;
+use crate::storage::{Store, keys};
 use crate::{Actor, Error, Result};
 
 impl Messages {
@@ -144,15 +144,11 @@ impl Messages {
         remote: &HashMap<DeviceId, UserId>,
     ) -> Result<Message> {
         let record = self.changeable(actor, id)?;
-        if record.sender_id != actor.user_id {
-            return Err(Error::forbidden("only the sender can edit a message"));
-        }
+        only_the_sender(&record, actor.user_id, "edit")?;
         let _guard = self.locks.lock(record.conversation_id).await;
         // Read again under the lock: a delete may have won the race.
         let mut record = message_by_id(&self.store, id)?;
-        if record.deleted {
-            return Err(Error::Conflict("a deleted message cannot be edited".into()));
-        }
+        still_editable(&record)?;
         if record.in_clear {
             return self.edit_clear(actor, record, request).await;
         }
@@ -225,9 +221,7 @@ impl Messages {
     /// Soft-deletes a message (sender only): its content is erased, its slot stays.
     pub(super) async fn delete_here(&self, actor: &Actor, id: MessageId) -> Result<Message> {
         let record = self.changeable(actor, id)?;
-        if record.sender_id != actor.user_id {
-            return Err(Error::forbidden("only the sender can delete a message"));
-        }
+        only_the_sender(&record, actor.user_id, "delete")?;
         let _guard = self.locks.lock(record.conversation_id).await;
         let mut record = message_by_id(&self.store, id)?;
         if !record.deleted {
@@ -246,17 +240,40 @@ impl Messages {
     /// Erases a message entirely (its sender, or an owner or admin of the conversation).
     pub(super) async fn erase_here(&self, actor: &Actor, id: MessageId) -> Result<()> {
         let record = self.changeable(actor, id)?;
-        let (_, me) = conversations::require_participant(&self.store, record.conversation_id, actor.user_id)?;
-        if record.sender_id != actor.user_id && me.role < Role::Admin {
-            return Err(Error::forbidden(
-                "only the sender, owners and admins can erase a message",
-            ));
-        }
+        may_erase(&self.store, &record, actor.user_id)?;
         let _guard = self.locks.lock(record.conversation_id).await;
         let record = message_by_id(&self.store, id)?;
         self.erase_record(&record)?;
         self.relay_change(&record, actor.user_id, |_| Change::Erased)?;
         self.store.commit().await?;
         self.announce_deletion(actor, &record)
+    }
+}
+
+/// The sender alone edits and deletes a message (`what` it would do). The host's rule, which a
+/// member's node also checks on its copy before queueing a change for the host (`change_queue`).
+pub(super) fn only_the_sender(record: &MessageRecord, user: UserId, what: &str) -> Result<()> {
+    match record.sender_id == user {
+        true => Ok(()),
+        false => Err(Error::forbidden(format!("only the sender can {what} a message"))),
+    }
+}
+
+/// A deleted message takes no edit.
+pub(super) fn still_editable(record: &MessageRecord) -> Result<()> {
+    match record.deleted {
+        true => Err(Error::Conflict("a deleted message cannot be edited".into())),
+        false => Ok(()),
+    }
+}
+
+/// The sender, owners and admins erase a message.
+pub(super) fn may_erase(store: &Store, record: &MessageRecord, user: UserId) -> Result<()> {
+    let (_, me) = conversations::require_participant(store, record.conversation_id, user)?;
+    match record.sender_id == user || me.role >= Role::Admin {
+        true => Ok(()),
+        false => Err(Error::forbidden(
+            "only the sender, owners and admins can erase a message",
+        )),
     }
 }

@@ -9,8 +9,9 @@ use protocol::{MessageId, UserId};
 use protocol::federation::Change;
 
 use super::Messages;
+use super::records::MessageRecord;
 use crate::realtime::Push;
-use crate::storage::{encode, keys};
+use crate::storage::{Store, encode, keys};
 use crate::{Actor, Error, Result};
 
 /// Most distinct emoji one user may put on one message.
@@ -23,6 +24,36 @@ pub(super) fn check_emoji(emoji: &str) -> Result<String> {
         return Err(Error::invalid("emoji", "must be one emoji of at most 16 characters"));
     }
     Ok(emoji.to_owned())
+}
+
+/// The key of `user`'s `emoji` reaction to the message, when adding it would be new (`None` when it is
+/// there already): a deleted message takes none, and a user at most `MAX_REACTIONS_PER_USER`. The
+/// host's rule, which a member's node also checks on its copy before queueing a reaction
+/// (`change_queue`).
+pub(super) fn reaction_to_add(
+    store: &Store,
+    record: &MessageRecord,
+    user: UserId,
+    emoji: &str,
+) -> Result<Option<Vec<u8>>> {
+    if record.deleted {
+        return Err(Error::Conflict("a deleted message cannot be reacted to".into()));
+    }
+    let tree = &store.trees.messageuseremoji_reaction;
+    let key = keys::reaction(record.id, user, emoji);
+    if tree.contains_key(&key)? {
+        return Ok(None);
+    }
+    let mine = tree
+        .scan_prefix(keys::join(&[record.id.as_bytes(), user.as_bytes()]))
+        .count();
+    if mine >= MAX_REACTIONS_PER_USER {
+        return Err(Error::invalid(
+            "emoji",
+            format!("at most {MAX_REACTIONS_PER_USER} reactions per message"),
+        ));
+    }
+    Ok(Some(key))
 }
 
 impl Messages {
@@ -79,22 +110,11 @@ impl Messages {
     pub(super) async fn react_here(&self, actor: &Actor, id: MessageId, emoji: &str) -> Result<ReactionList> {
         let emoji = check_emoji(emoji)?;
         let record = self.changeable(actor, id)?;
-        if record.deleted {
-            return Err(Error::Conflict("a deleted message cannot be reacted to".into()));
-        }
-        let tree = &self.store.trees.messageuseremoji_reaction;
-        let key = keys::reaction(id, actor.user_id, &emoji);
-        if !tree.contains_key(&key)? {
-            let mine = tree
-                .scan_prefix(keys::join(&[id.as_bytes(), actor.user_id.as_bytes()]))
-                .count();
-            if mine >= MAX_REACTIONS_PER_USER {
-                return Err(Error::invalid(
-                    "emoji",
-                    format!("at most {MAX_REACTIONS_PER_USER} reactions per message"),
-                ));
-            }
-            tree.insert(key, encode(&Utc::now()))?;
+        if let Some(key) = reaction_to_add(&self.store, &record, actor.user_id, &emoji)? {
+            self.store
+                .trees
+                .messageuseremoji_reaction
+                .insert(key, encode(&Utc::now()))?;
             let added = Change::Reaction {
                 emoji: emoji.clone(),
                 added: true,

@@ -4,8 +4,8 @@
 //! devices hear `message:sequenced`. Receipts queued for the old host are dropped: the marks are kept
 //! here already, and the next one a reader makes goes out as usual.
 
+use protocol::ConversationId;
 use protocol::federation::{Event, NodeName, Submission};
-use protocol::{ConversationId, DeviceId, SessionId, UserId};
 
 use super::Messages;
 use super::pending::refuse;
@@ -13,15 +13,6 @@ use super::write::message_by_id;
 use crate::realtime::Push;
 use crate::storage::WriteSet;
 use crate::{Actor, Result};
-
-/// The actor for work one of this node's users queued for a host: it holds no session now.
-fn queued_by(user_id: UserId, device_id: DeviceId) -> Actor {
-    Actor {
-        user_id,
-        device_id,
-        session_id: SessionId::from_bytes([0; 16]),
-    }
-}
 
 impl Messages {
     /// Takes here what was queued for the conversation's former host `from` (see the module's doc).
@@ -36,7 +27,7 @@ impl Messages {
             let outcome = match event {
                 Event::Submission(submission) => self.place_own(submission).await,
                 Event::QueuedChange(request) => {
-                    let actor = queued_by(request.user_id, request.device_id);
+                    let actor = Actor::without_session(request.user_id, request.device_id);
                     self.make_change(&actor, request).await.map(drop)
                 }
                 _ => Ok(()),
@@ -55,7 +46,7 @@ impl Messages {
 
     /// Places a send of one of this node's users that waited for the former host.
     async fn place_own(&self, submission: Submission) -> Result<()> {
-        let actor = queued_by(submission.sender_id, submission.sender_device_id);
+        let actor = Actor::without_session(submission.sender_id, submission.sender_device_id);
         let pending_id = submission.message_id;
         let placed = match self.place_submission(&actor, submission).await {
             Ok(placed) => placed,

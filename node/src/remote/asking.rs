@@ -4,7 +4,7 @@
 
 use libp2p::PeerId;
 use protocol::federation::{Request, Response};
-use protocol::{DeviceId, SessionId, UserId};
+use protocol::{DeviceId, UserId};
 
 use super::users::unavailable;
 use super::{Remote, homes};
@@ -45,11 +45,7 @@ pub(crate) fn speaks_for(store: &Store, peer: PeerId, user: UserId) -> Result<()
 /// The actor for a request `peer` makes for one of its users' devices; it holds no session here.
 pub(crate) fn acting_for(store: &Store, peer: PeerId, user: UserId, device: DeviceId) -> Result<Actor> {
     speaks_for(store, peer, user)?;
-    Ok(Actor {
-        user_id: user,
-        device_id: device,
-        session_id: SessionId::from_bytes([0; 16]),
-    })
+    Ok(Actor::without_session(user, device))
 }
 
 /// How a refusal reaches the asking node: a stable code and the reason.

@@ -85,7 +85,7 @@ impl EventLoop {
         if let Request::Hello(info) = &request {
             // The name is the peer's own claim; its PeerId is authenticated by the connection.
             self.learn_name(peer, info.name.clone());
-            let answer = Response::NodeInfo(self.node_info());
+            let answer = Response::NodeInfo(crate::federation::node_info(self.name.clone()));
             let _ = self
                 .swarm
                 .behaviour_mut()
