@@ -26,12 +26,8 @@ async fn download(user: &User, path: &str, range: Option<&str>) -> (StatusCode, 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_file_shared_across_nodes_is_fetched_once_through_the_readers_node() {
     let bootstrap = start_bootstrap().await;
-    // The specs hold the data dirs, which the files are written to: they live as long as the test.
-    let (spec_a, spec_b) = (
-        NodeSpec::new("node-a", &bootstrap.address),
-        NodeSpec::new("node-b", &bootstrap.address),
-    );
-    let (a, b) = (spec_a.start(), spec_b.start());
+    let a = NodeSpec::new("node-a", &bootstrap.address).start();
+    let b = NodeSpec::new("node-b", &bootstrap.address).start();
     let ann = register(&a.base, "ann").await;
     let bob = register(&b.base, "bob").await;
     let cat = register(&b.base, "cat").await;
@@ -94,5 +90,5 @@ async fn a_file_shared_across_nodes_is_fetched_once_through_the_readers_node() {
         StatusCode::SERVICE_UNAVAILABLE,
         "whether cat may read it is ann's node's to say"
     );
-    drop((b, spec_a, spec_b));
+    drop(b);
 }

@@ -5,6 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use libp2p::Multiaddr;
@@ -31,7 +32,9 @@ fn free_tcp_port() -> u16 {
 /// How to (re)start one node: its name, data dir, API port and federation port.
 pub(crate) struct NodeSpec {
     name: &'static str,
-    dir: tempfile::TempDir,
+    /// Shared with the processes started from the spec, so the data dir outlives whichever goes last
+    /// (a test may start a node and let the spec go).
+    dir: Arc<tempfile::TempDir>,
     http_port: u16,
     port: u16,
     bootstrap: Multiaddr,
@@ -43,7 +46,7 @@ impl NodeSpec {
     pub(crate) fn new(name: &'static str, bootstrap: &Multiaddr) -> Self {
         Self {
             name,
-            dir: tempfile::tempdir().unwrap(),
+            dir: Arc::new(tempfile::tempdir().unwrap()),
             http_port: free_tcp_port(),
             port: free_udp_port(),
             bootstrap: bootstrap.clone(),
@@ -77,6 +80,7 @@ impl NodeSpec {
         let mut process = NodeProcess {
             child,
             base: String::new(),
+            _dir: self.dir.clone(),
         };
         let mut stdout = BufReader::new(process.child.stdout.take().unwrap());
         let mut line = String::new();
@@ -96,6 +100,7 @@ impl NodeSpec {
 pub(crate) struct NodeProcess {
     child: Child,
     pub(crate) base: String,
+    _dir: Arc<tempfile::TempDir>,
 }
 
 impl NodeProcess {

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::federation::eventually;
 use crate::federation_faults::{open_dm, register};
-use crate::netns::{Host, Running, link};
+use crate::netns::{Host, Running, link, quic_and_tcp};
 use crate::support::*;
 
 /// Messages timed each way for the latency figures.
@@ -77,27 +77,20 @@ fn build(mapping: Mapping) -> Nets {
     link(&control, "10.99.2.1/24", &b, "10.99.2.2/24");
 
     let dirs = tempfile::tempdir().unwrap();
-    for dir in ["bootstrap", "a", "b"] {
-        std::fs::create_dir(dirs.path().join(dir)).unwrap();
-    }
-    let (bootstrap, addresses) = relay.start_bootstrap(
-        &dirs.path().join("bootstrap"),
-        "/ip4/11.0.1.1/udp/0/quic-v1,/ip4/11.0.1.1/tcp/0",
-        &["--relay"],
-    );
-    let p2p = |subnet: &str| format!("/ip4/{subnet}.2/udp/0/quic-v1,/ip4/{subnet}.2/tcp/0");
+    let (bootstrap, addresses) =
+        relay.start_bootstrap(&dirs.path().join("bootstrap"), &quic_and_tcp("11.0.1.1"), &["--relay"]);
     let (node_a, base_a) = a.start_node(
         "node-a",
         &dirs.path().join("a"),
         "10.99.1.2",
-        &p2p("192.168.1"),
+        &quic_and_tcp("192.168.1.2"),
         &addresses,
     );
     let (node_b, base_b) = b.start_node(
         "node-b",
         &dirs.path().join("b"),
         "10.99.2.2",
-        &p2p("192.168.2"),
+        &quic_and_tcp("192.168.2.2"),
         &addresses,
     );
     Nets {

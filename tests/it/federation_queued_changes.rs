@@ -12,6 +12,17 @@ fn edit_body(dm: &str, ann: &User, bob: &User, text: &str) -> Value {
     json!({ "ciphertexts": send_body(dm, &[ann, bob], text, "unused")["ciphertexts"] })
 }
 
+/// A change's answer while the host is down: 202, `pending`, with the message or reactions as they
+/// stand.
+fn queued((status, body): (StatusCode, Value)) -> Value {
+    assert_eq!(
+        (status, &body["data"]["state"]),
+        (StatusCode::ACCEPTED, &json!("pending")),
+        "{body}"
+    );
+    body["data"].clone()
+}
+
 /// The message as `reader`'s node holds it.
 async fn message(reader: &User, id: &str) -> Value {
     assert_ok(reader.api.get(&format!("/v1/messages/{id}")).await, StatusCode::OK)
@@ -64,40 +75,27 @@ async fn changes_made_while_the_host_is_down_are_applied_when_it_returns() {
     bobs_socket.expect("sync:complete").await;
 
     a.kill();
-    let (status, body) = bob
-        .api
-        .put(
-            &format!("/v1/messages/{}", ids[0]),
-            edit_body(&dm, &ann, &bob, "m1, edited again"),
-        )
-        .await;
-    assert_eq!(
-        (status, &body["data"]["state"]),
-        (StatusCode::ACCEPTED, &json!("pending")),
-        "{body}"
+    queued(
+        bob.api
+            .put(
+                &format!("/v1/messages/{}", ids[0]),
+                edit_body(&dm, &ann, &bob, "m1, edited again"),
+            )
+            .await,
     );
-    let (status, body) = bob
-        .api
-        .post(&format!("/v1/messages/{}/reactions", ids[1]), json!({ "emoji": "🎉" }))
-        .await;
-    assert_eq!(
-        (status, &body["data"]["state"]),
-        (StatusCode::ACCEPTED, &json!("pending")),
-        "{body}"
+    queued(
+        bob.api
+            .post(&format!("/v1/messages/{}/reactions", ids[1]), json!({ "emoji": "🎉" }))
+            .await,
     );
     let (status, body) = bob
         .api
         .delete(&format!("/v1/messages/{}/reactions/%F0%9F%91%8D", ids[1]))
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    let (status, body) = bob.api.delete(&format!("/v1/messages/{}", ids[2])).await;
+    let deleted = queued(bob.api.delete(&format!("/v1/messages/{}", ids[2])).await);
     assert_eq!(
-        (status, &body["data"]["state"]),
-        (StatusCode::ACCEPTED, &json!("pending")),
-        "{body}"
-    );
-    assert_eq!(
-        body["data"]["is_deleted"], false,
+        deleted["is_deleted"], false,
         "shown as it stands until the host applies it"
     );
     let (status, body) = bob.api.delete(&format!("/v1/messages/{}/hard", ids[3])).await;

@@ -32,9 +32,7 @@ async fn send(sender: &User, group: &str, to: &[&User], id: &str) -> StatusCode 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_owner_on_another_node_moves_a_group_whose_host_is_gone() {
     let bootstrap = start_bootstrap().await;
-    // The specs hold the nodes' data dirs: they live as long as the test.
-    let specs = ["node-a", "node-b", "node-c"].map(|name| NodeSpec::new(name, &bootstrap.address));
-    let [a, b, c] = [&specs[0], &specs[1], &specs[2]].map(NodeSpec::start);
+    let [a, b, c] = ["node-a", "node-b", "node-c"].map(|name| NodeSpec::new(name, &bootstrap.address).start());
     let ann = register(&a.base, "ann").await;
     let bob = register(&b.base, "bob").await;
     let cat = register(&c.base, "cat").await;
@@ -139,5 +137,5 @@ async fn an_owner_on_another_node_moves_a_group_whose_host_is_gone() {
         .post(&format!("/v1/conversations/{group}/host"), json!({}))
         .await;
     assert_eq!(assert_ok(again, StatusCode::OK)["last_sequence"], 7);
-    drop((b, c, specs));
+    drop((b, c));
 }

@@ -4,13 +4,8 @@
 
 use crate::federation::eventually;
 use crate::federation_faults::{open_dm, register};
-use crate::netns::{Host, link};
+use crate::netns::{Host, link, quic_and_tcp};
 use crate::support::*;
-
-/// Listen addresses on both transports at `ip`, on ports the system picks.
-fn quic_and_tcp(ip: &str) -> String {
-    format!("/ip4/{ip}/udp/0/quic-v1,/ip4/{ip}/tcp/0")
-}
 
 #[test]
 fn nodes_federate_over_tcp_when_udp_is_blocked() {
@@ -19,9 +14,6 @@ fn nodes_federate_over_tcp_when_udp_is_blocked() {
     a.block_udp();
     b.block_udp();
     let dirs = tempfile::tempdir().unwrap();
-    for dir in ["bootstrap", "a", "b"] {
-        std::fs::create_dir(dirs.path().join(dir)).unwrap();
-    }
     let (_bootstrap, addresses) = a.start_bootstrap(&dirs.path().join("bootstrap"), &quic_and_tcp("10.77.0.1"), &[]);
     assert!(
         addresses.iter().any(|address| address.contains("/udp/")) && addresses.iter().any(|a| a.contains("/tcp/")),

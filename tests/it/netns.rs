@@ -85,9 +85,11 @@ impl Host {
         self.sh("sysctl -qw net.ipv4.ip_forward=1");
     }
 
-    /// Starts `parley bootstrap` here, listening on `listen` (comma-separated multiaddrs) with `extra`
-    /// arguments; returns it with the addresses it prints for nodes, one per listen address.
+    /// Starts `parley bootstrap` here, its key in `dir` (made if missing), listening on `listen`
+    /// (comma-separated multiaddrs) with `extra` arguments; returns it with the addresses it prints for
+    /// nodes, one per listen address.
     pub(crate) fn start_bootstrap(&self, dir: &Path, listen: &str, extra: &[&str]) -> (Running, Vec<String>) {
+        std::fs::create_dir_all(dir).unwrap();
         let mut child = self
             .command(env!("CARGO_BIN_EXE_parley"))
             .args(["bootstrap", "--log", "warn", "--key-file"])
@@ -114,8 +116,8 @@ impl Host {
         (running, addresses)
     }
 
-    /// Starts `parley node` named `name` here: its API at `http_ip`, federating on `p2p`
-    /// (comma-separated multiaddrs) through `bootstrap`; returns it with its API's URL.
+    /// Starts `parley node` named `name` here, its data in `dir`: its API at `http_ip`, federating on
+    /// `p2p` (comma-separated multiaddrs) through `bootstrap`; returns it with its API's URL.
     pub(crate) fn start_node(
         &self,
         name: &str,
@@ -142,6 +144,11 @@ impl Host {
         let running = Running(child);
         (running, base.unwrap_or_else(|| panic!("{name} exited before serving")))
     }
+}
+
+/// Listen addresses on both transports at `ip`, on ports the system picks.
+pub(crate) fn quic_and_tcp(ip: &str) -> String {
+    format!("/ip4/{ip}/udp/0/quic-v1,/ip4/{ip}/tcp/0")
 }
 
 /// A process killed when the test ends, however it ends.
