@@ -53,5 +53,8 @@ fn a_float_survives_the_json_round_trip() {
     let first: protocol::api::CallQualityMetric = serde_json::from_str(sent).unwrap();
     let again: protocol::api::CallQualityMetric =
         serde_json::from_str(&serde_json::to_string(&first).unwrap()).unwrap();
-    assert_eq!(serde_json::to_string(&first).unwrap(), serde_json::to_string(&again).unwrap());
+    assert_eq!(
+        serde_json::to_string(&first).unwrap(),
+        serde_json::to_string(&again).unwrap()
+    );
 }
