@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::swarm::behaviour::toggle::Toggle;
-use libp2p::{StreamProtocol, autonat, identify, identity, kad, ping, relay};
+use libp2p::{StreamProtocol, autonat, identify, identity, kad, relay};
 use protocol::federation::{IDENTIFY_PROTOCOL, KAD_PROTOCOL};
 
 /// A relayed connection between two nodes lasts at most this long before they reconnect through the
@@ -16,7 +16,6 @@ const MAX_CIRCUIT_BYTES: u64 = 256 * 1024 * 1024;
 pub(crate) struct Behaviour {
     pub(crate) kademlia: kad::Behaviour<kad::store::MemoryStore>,
     pub(crate) identify: identify::Behaviour,
-    pub(crate) ping: ping::Behaviour,
     /// Relays for nodes behind NAT, when the operator offers it (`Config::relay`).
     pub(crate) relay: Toggle<relay::Behaviour>,
     /// Tells nodes whether they can be dialled, with relaying.
@@ -43,7 +42,6 @@ impl Behaviour {
                 identify::Config::new(IDENTIFY_PROTOCOL.to_owned(), key.public())
                     .with_agent_version(format!("parley-bootstrap/{}", env!("CARGO_PKG_VERSION"))),
             ),
-            ping: ping::Behaviour::new(ping::Config::new()),
             relay: Toggle::from(relay.then(|| relay::Behaviour::new(peer_id, relay_config))),
             // The probes it serves are what matters; it has no servers to probe itself with.
             autonat: Toggle::from(relay.then(|| {

@@ -1,6 +1,6 @@
 //! A Parley bootstrap node: a well-known DHT entry point that holds no users. It listens on QUIC and TCP, serves
-//! Kademlia (server mode, storing only node records whose signature checks out), identify and ping, so
-//! nodes that name it find each other; opt-in, it relays for nodes behind NAT and answers their AutoNAT
+//! Kademlia (server mode, storing only node records whose signature checks out) and identify, so nodes
+//! that name it find each other; opt-in, it relays for nodes behind NAT and answers their AutoNAT
 //! probes. Shaped after rust-libp2p's `misc/server`.
 #![deny(unsafe_code, missing_docs)]
 

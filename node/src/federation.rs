@@ -1,4 +1,4 @@
-//! The federation layer: a libp2p swarm over QUIC (identify, Kademlia in server mode, ping and the
+//! The federation layer: a libp2p swarm over QUIC (identify, Kademlia in server mode and the
 //! `/parley/federation/1` request-response protocol) keyed by the node key, so the node's PeerId is its
 //! identity. Shaped like rust-libp2p's file-sharing example: a cloneable [`Client`] sends commands over a
 //! bounded channel to an event loop that alone owns the swarm.

@@ -1,12 +1,12 @@
-//! The node's composed libp2p behaviour: federation requests, the DHT, identify and ping, and what a
-//! node behind NAT needs to be reached (AutoNAT to learn it is, a relay client to be reachable through
+//! The node's composed libp2p behaviour: federation requests, the DHT and identify, and what a node
+//! behind NAT needs to be reached (AutoNAT to learn it is, a relay client to be reachable through
 //! a relay, DCUtR to replace a relayed connection with a direct one).
 
 use std::time::Duration;
 
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::swarm::behaviour::toggle::Toggle;
-use libp2p::{StreamProtocol, autonat, dcutr, identify, identity, kad, ping, relay, request_response};
+use libp2p::{StreamProtocol, autonat, dcutr, identify, identity, kad, relay, request_response};
 use protocol::federation::{IDENTIFY_PROTOCOL, KAD_PROTOCOL, PROTOCOL};
 
 use super::codec::Codec;
@@ -18,12 +18,14 @@ const MAX_CONCURRENT_STREAMS: usize = 64;
 /// reachable through a relay.
 const AUTONAT_BOOT_DELAY: Duration = Duration::from_secs(2);
 
+/// How often the routing table is refreshed: libp2p's default is 5 minutes, go-libp2p-kad-dht's 10.
+const ROUTING_TABLE_REFRESH: Duration = Duration::from_secs(10 * 60);
+
 #[derive(NetworkBehaviour)]
 pub(crate) struct Behaviour {
     pub(crate) request_response: request_response::Behaviour<Codec>,
     pub(crate) kademlia: kad::Behaviour<kad::store::MemoryStore>,
     pub(crate) identify: identify::Behaviour,
-    pub(crate) ping: ping::Behaviour,
     /// The next three are off when the node runs without NAT traversal (`FederationConfig::nat_traversal`).
     pub(crate) autonat: Toggle<autonat::Behaviour>,
     pub(crate) relay_client: Toggle<relay::client::Behaviour>,
@@ -42,6 +44,9 @@ impl Behaviour {
         // Records are only stored once their signature checks out (see `records::validate`).
         kad_config.set_record_filtering(kad::StoreInserts::FilterBoth);
         kad_config.set_query_timeout(Duration::from_secs(30));
+        // Nodes are long-lived servers whose tables their own and other nodes' lookups keep current;
+        // a refresh is a dozen lookups asking a few hundred nodes (docs/ARCHITECTURE.md).
+        kad_config.set_periodic_bootstrap_interval(Some(ROUTING_TABLE_REFRESH));
         let mut kademlia = kad::Behaviour::with_config(peer_id, kad::store::MemoryStore::new(peer_id), kad_config);
         // Nodes are meant to be publicly reachable servers and serve the DHT; one that AutoNAT finds
         // behind NAT becomes a client of it (`event_loop::nat`).
@@ -71,10 +76,41 @@ impl Behaviour {
                 identify::Config::new(IDENTIFY_PROTOCOL.to_owned(), key.public())
                     .with_agent_version(super::AGENT.to_owned()),
             ),
-            ping: ping::Behaviour::new(ping::Config::new()),
             autonat: Toggle::from(autonat),
             relay_client: Toggle::from(relay_client),
             dcutr: Toggle::from(nat_traversal.then(|| dcutr::Behaviour::new(peer_id))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use libp2p::kad::KBucketKey;
+    use libp2p::{Multiaddr, PeerId};
+
+    use super::*;
+
+    /// The routing table's closest-first walk is ours to vouch for (patches/libp2p-kad changed how it
+    /// fills its buffer): every peer comes out once, ordered by distance, whatever the target.
+    #[test]
+    fn the_routing_table_yields_every_peer_closest_first() {
+        let key = identity::Keypair::generate_ed25519();
+        let mut behaviour = Behaviour::new(&key, None, Duration::from_secs(5));
+        let address: Multiaddr = "/ip4/127.0.0.1/udp/1/quic-v1".parse().unwrap();
+        let mut added = std::collections::HashSet::new();
+        for _ in 0..300 {
+            let peer = PeerId::random();
+            if behaviour.kademlia.add_address(&peer, address.clone()) == kad::RoutingUpdate::Success {
+                added.insert(peer);
+            }
+        }
+        for _ in 0..20 {
+            let target = KBucketKey::from(PeerId::random());
+            let walked: Vec<_> = behaviour.kademlia.get_closest_local_peers(&target).collect();
+            let peers: std::collections::HashSet<_> = walked.iter().map(|key| *key.preimage()).collect();
+            assert_eq!(peers, added);
+            assert_eq!(walked.len(), added.len());
+            assert!(walked.windows(2).all(|pair| target.distance(&pair[0]) <= target.distance(&pair[1])));
         }
     }
 }

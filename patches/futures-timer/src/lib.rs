@@ -1,6 +1,6 @@
 //! `futures_timer::Delay` on tokio's timer.
 //!
-//! libp2p times its connections, pings, identify rounds, DHT queries and every bounded stream with
+//! libp2p times its connections, identify rounds, DHT queries and every bounded stream with
 //! `futures_timer::Delay`. The real crate keeps one global timer thread and wakes it (a futex
 //! system call and a context switch) for every delay created, reset or dropped. A node opens several
 //! per request; a simulation of 1,000 nodes spent about a fifth of its CPU time in those wake-ups

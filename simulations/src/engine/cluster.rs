@@ -17,7 +17,7 @@ use crate::network::SimNetwork;
 
 /// How long a connection without traffic stays open. The DHT's queries connect every node to most
 /// others; held for the node's default two minutes, those connections made a 300-node run hold a
-/// near-full mesh (45,000 connections), each with its pings and buffers.
+/// near-full mesh (45,000 connections), each with its handlers and buffers.
 const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(20);
 /// Time between two nodes' starts. A node joining the DHT connects to a few hundred others within
 /// seconds (its bootstrap queries), and each connection stays until it has been idle for
