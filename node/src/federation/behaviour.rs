@@ -110,7 +110,11 @@ mod tests {
             let peers: std::collections::HashSet<_> = walked.iter().map(|key| *key.preimage()).collect();
             assert_eq!(peers, added);
             assert_eq!(walked.len(), added.len());
-            assert!(walked.windows(2).all(|pair| target.distance(&pair[0]) <= target.distance(&pair[1])));
+            assert!(
+                walked
+                    .windows(2)
+                    .all(|pair| target.distance(&pair[0]) <= target.distance(&pair[1]))
+            );
         }
     }
 }

@@ -46,9 +46,11 @@ fn every_example_scenario_is_valid() {
         [
             "crash",
             "early-crash",
+            "joining-300",
             "partition",
             "regions",
             "scale-100",
+            "scale-1000",
             "scale-100x1000",
             "smoke"
         ]
