@@ -468,7 +468,7 @@ where
     fn next(&mut self) -> Option<Self::Item> {
         // The buffer is refilled where it lies and empty buckets are passed over without touching
         // it: moving it (K_VALUE entries inline) out of and back into `self.iter` for every entry
-        // and every bucket passed made this iterator most of a joining node's DHT work.
+        // and every bucket passed made this iterator a tenth of a joining simulation's CPU time.
         loop {
             if let Some(next) = self.iter.as_mut().and_then(Iterator::next) {
                 return Some(next);
