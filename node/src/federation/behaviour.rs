@@ -45,8 +45,10 @@ impl Behaviour {
         kad_config.set_record_filtering(kad::StoreInserts::FilterBoth);
         kad_config.set_query_timeout(Duration::from_secs(30));
         // Nodes are long-lived servers whose tables their own and other nodes' lookups keep current;
-        // a refresh is a dozen lookups asking a few hundred nodes (docs/ARCHITECTURE.md).
+        // a refresh is a dozen lookups asking a few hundred nodes, so it runs on a timer only, not
+        // whenever the table is small, as it is for every joining node (`EventLoop::join_dht`).
         kad_config.set_periodic_bootstrap_interval(Some(ROUTING_TABLE_REFRESH));
+        kad_config.set_automatic_bootstrap_throttle(None);
         let mut kademlia = kad::Behaviour::with_config(peer_id, kad::store::MemoryStore::new(peer_id), kad_config);
         // Nodes are meant to be publicly reachable servers and serve the DHT; one that AutoNAT finds
         // behind NAT becomes a client of it (`event_loop::nat`).

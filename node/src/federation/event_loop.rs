@@ -125,11 +125,6 @@ pub(crate) struct EventLoop {
     finding: HashMap<kad::QueryId, HeldRequest>,
     /// Each peer's token bucket: when it was last topped up and the requests it may still make.
     peer_budget: HashMap<PeerId, (tokio::time::Instant, f64)>,
-    /// A DHT bootstrap has completed since the start: the record was republished then, to the peers
-    /// closest to its key, and later bootstraps (every few minutes, and whenever the routing table is
-    /// small) leave it to the refresh timer. Republishing after each one made a federation's start a
-    /// storm of queries: every node joining set off bootstraps, and each of them a publication.
-    bootstrapped: bool,
     /// Name lookups sent to the DHT since the start (those answered from a pin are not).
     name_lookups: u64,
     joining: Joining,
@@ -163,7 +158,6 @@ impl EventLoop {
             pending_resolves: HashMap::new(),
             finding: HashMap::new(),
             peer_budget: HashMap::new(),
-            bootstrapped: false,
             name_lookups: 0,
             joining: Joining::default(),
             nat: Nat::default(),
@@ -222,12 +216,7 @@ impl EventLoop {
                 self.on_bootstrap_dial_failed(peer, format!("{address}: {err}"));
             }
         }
-        // A lookup of this node's own key, not a full bootstrap: Kademlia bootstraps on its own once
-        // the routing table gains peers, and only that bootstrap's bucket refreshes should follow the
-        // lookup. Bootstrapping here as well ran two in a row (the second set off by the peers the
-        // first added while the table was small), doubling what each joining node asked of the rest.
-        let local = *self.swarm.local_peer_id();
-        self.swarm.behaviour_mut().kademlia.get_closest_peers(local);
+        self.join_dht();
     }
 
     /// The operator's bootstrap nodes, whose copies of name records are trusted over others'.
@@ -458,9 +447,8 @@ impl EventLoop {
                     .extend(addresses.into_vec());
             }
             kad::Event::OutboundQueryProgressed { id, result, step, .. } => match result {
-                kad::QueryResult::Bootstrap(Ok(kad::BootstrapOk { num_remaining: 0, .. })) if !self.bootstrapped => {
-                    self.bootstrapped = true;
-                    self.publish_record();
+                kad::QueryResult::GetClosestPeers(result) if self.joining.is_dht_lookup(id) => {
+                    self.on_dht_lookup_done(result);
                 }
                 kad::QueryResult::PutRecord(Err(err)) => tracing::debug!(error = %err, "node record not replicated"),
                 kad::QueryResult::GetRecord(Ok(kad::GetRecordOk::FoundRecord(found))) => {

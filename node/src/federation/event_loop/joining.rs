@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use libp2p::PeerId;
+use libp2p::{PeerId, kad};
 use tokio::sync::oneshot;
 
 use super::EventLoop;
@@ -18,6 +18,11 @@ pub(super) struct Joining {
     dials: HashMap<PeerId, (usize, Vec<String>)>,
     reached: bool,
     waiting: Vec<oneshot::Sender<Joined>>,
+    /// The lookup of this node's own key that enters it into the DHT, while it runs.
+    dht_lookup: Option<kad::QueryId>,
+    /// That lookup reached another node: the record has been published to the nodes closest to
+    /// its key, and a lookup is not started again.
+    in_dht: bool,
 }
 
 impl Joining {
@@ -34,6 +39,10 @@ impl Joining {
                 .dials
                 .values()
                 .all(|(started, failures)| failures.len() >= *started)
+    }
+
+    pub(super) fn is_dht_lookup(&self, query: kad::QueryId) -> bool {
+        self.dht_lookup == Some(query)
     }
 
     fn failures(&self) -> String {
@@ -59,8 +68,41 @@ impl EventLoop {
         }
     }
 
+    /// Enters the DHT with a lookup of this node's own key, which fills the routing table with the
+    /// nodes around it and puts this node in theirs: the join Kademlia's paper describes, without its
+    /// refresh of every farther bucket. That refresh is a dozen more lookups asking a few hundred
+    /// nodes, each over a connection held until idle; Kademlia's automatic bootstrap ran it for every
+    /// joining node (its routing table was small), and a federation's start was mostly that
+    /// (docs/ARCHITECTURE.md). The farther buckets fill from other nodes' lookups and the periodic
+    /// refresh.
+    pub(super) fn join_dht(&mut self) {
+        let local = *self.swarm.local_peer_id();
+        self.joining.dht_lookup = Some(self.swarm.behaviour_mut().kademlia.get_closest_peers(local));
+    }
+
+    /// Publishes this node's record once the lookup reached someone, so the record goes to the nodes
+    /// closest to its key; a lookup that reached no one is tried again when a bootstrap node connects.
+    pub(super) fn on_dht_lookup_done(&mut self, result: kad::GetClosestPeersResult) {
+        self.joining.dht_lookup = None;
+        let reached = match result {
+            Ok(kad::GetClosestPeersOk { peers, .. }) | Err(kad::GetClosestPeersError::Timeout { peers, .. }) => {
+                !peers.is_empty()
+            }
+        };
+        if reached && !self.joining.in_dht {
+            self.joining.in_dht = true;
+            self.publish_record();
+        }
+    }
+
     pub(super) fn on_bootstrap_connected(&mut self, peer: PeerId) {
-        if self.joining.reached || !self.joining.dials.contains_key(&peer) {
+        if !self.joining.dials.contains_key(&peer) {
+            return;
+        }
+        if !self.joining.in_dht && self.joining.dht_lookup.is_none() {
+            self.join_dht();
+        }
+        if self.joining.reached {
             return;
         }
         self.joining.reached = true;
