@@ -642,3 +642,41 @@ async fn devices_never_fetched_from_a_home_that_is_down_are_unavailable_not_empt
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     let _ = (&a, &c);
 }
+
+/// A host cut off from a member's home cannot tell whether a device is that member's, so it must not
+/// refuse a queued message addressed to it for good: the sender's node keeps it pending and retries.
+/// (A 100-node simulation lost a message so, its host partitioned from a member's home.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_host_that_cannot_reach_a_members_home_does_not_refuse_a_message_for_good() {
+    let bootstrap = start_bootstrap().await;
+    // The host asks members' homes about every device it does not know, without a cached answer.
+    let a = start_node_with("node-a", &bootstrap.address, |federation| {
+        federation.lookups.max_age = Duration::ZERO;
+        federation.outbox_max_backoff = Duration::from_secs(1);
+    })
+    .await;
+    let b = node("node-b", &bootstrap.address).await;
+    let c = node("node-c", &bootstrap.address).await;
+    let ann = a.node.user("ann").await;
+    let bob = b.node.user("bob").await;
+    let cat = c.node.user("cat").await;
+    let group = hosted_conversation(&ann, "GROUP", &[(&bob, "bob@node-b"), (&cat, "cat@node-c")]).await;
+    drop(b);
+
+    // A device the host has never seen, as a device Bob added just before his node went down would be.
+    let mut body = send_body(&group, &[&ann], "to a device only node-b knows", "unknown-device");
+    body["ciphertexts"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "recipient_device_id": DeviceId::random(), "ciphertext": b64(b"for bob's new device") }));
+    let sent = assert_ok(cat.api.post("/v1/messages", body).await, StatusCode::ACCEPTED);
+    assert_eq!(sent["state"], "pending", "{sent}");
+    let id = sent["id"].as_str().unwrap().to_owned();
+
+    // Node-c's outbox offers it to the host again and again (every second here); each time the host
+    // asks node-b, which does not answer. It stays pending instead of turning `refused`.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let now = assert_ok(cat.api.get(&format!("/v1/messages/{id}")).await, StatusCode::OK);
+    assert_eq!(now["state"], "pending", "{now}");
+    let _ = (&a, &c);
+}

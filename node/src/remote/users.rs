@@ -227,18 +227,31 @@ impl Remote {
     }
 
     /// The owner of a device of another node, looking again at the `candidates`' home nodes once when
-    /// the device is new.
+    /// the device is new. A device none of them lists is no one's only if every home answered: while
+    /// one cannot be reached the device may be its user's, and saying "no one's" would have a message
+    /// to it refused for good (a 100-node simulation lost a message so: its host, cut off from a
+    /// member's home by a partition, refused a submission the sender's node had addressed correctly).
     pub(crate) async fn device_owner(&self, device: DeviceId, candidates: &[UserId]) -> Result<Option<UserId>> {
         if let Some(owner) = homes::device_owner(&self.store, device)? {
             return Ok(Some(owner));
         }
+        let mut unreachable = None;
         for user in candidates {
-            if let Some(known) = self.user(*user).await?
-                && known.user.devices.iter().any(|d| d.device_id == device)
-            {
+            let Some(known) = self.user(*user).await? else {
+                continue;
+            };
+            if known.user.devices.iter().any(|d| d.device_id == device) {
                 return Ok(Some(*user));
             }
+            if known.stale {
+                unreachable = Some(known.home.node);
+            }
         }
-        Ok(None)
+        match unreachable {
+            Some(node) => Err(Error::Unavailable(format!(
+                "device {device} may be a device of a user of {node}, which cannot be reached; retry later"
+            ))),
+            None => Ok(None),
+        }
     }
 }
