@@ -174,6 +174,11 @@ struct RawGroup {
 async fn raw_group() -> RawGroup {
     let bootstrap = start_bootstrap().await;
     let a = node("node-a", &bootstrap.address).await;
+    raw_group_hosted_by(a, bootstrap).await
+}
+
+/// The group of `raw_group` with a host the caller started (and configured) on `bootstrap`.
+async fn raw_group_hosted_by(a: FederatedNode, bootstrap: crate::federation::Bootstrap) -> RawGroup {
     let b = node("node-b", &bootstrap.address).await;
     let c = node("node-c", &bootstrap.address).await;
     let ann = a.node.user("ann").await;
@@ -655,12 +660,16 @@ async fn a_host_that_cannot_reach_a_members_home_does_not_refuse_a_message_for_g
         federation.outbox_max_backoff = Duration::from_secs(1);
     })
     .await;
-    let b = node("node-b", &bootstrap.address).await;
-    let c = node("node-c", &bootstrap.address).await;
-    let ann = a.node.user("ann").await;
-    let bob = b.node.user("bob").await;
-    let cat = c.node.user("cat").await;
-    let group = hosted_conversation(&ann, "GROUP", &[(&bob, "bob@node-b"), (&cat, "cat@node-c")]).await;
+    let RawGroup {
+        a,
+        b,
+        c,
+        ann,
+        cat,
+        group,
+        _bootstrap,
+        ..
+    } = raw_group_hosted_by(a, bootstrap).await;
     drop(b);
 
     // A device the host has never seen, as a device Bob added just before his node went down would be.
