@@ -88,12 +88,13 @@ pub(crate) fn raise_file_limit() {
 }
 
 impl Contender {
-    pub(crate) fn start(kind: Kind, dir: &Path) -> Result<Self, String> {
+    /// Starts a fresh server in `dir`; `store_cache_mb` caps a Parley node's page cache.
+    pub(crate) fn start(kind: Kind, dir: &Path, store_cache_mb: Option<u64>) -> Result<Self, String> {
         std::fs::create_dir_all(dir).map_err(|err| format!("{}: {err}", dir.display()))?;
         Ok(match kind {
             Kind::Parley => Contender::Parley {
                 kind,
-                node: ParleyNode::start(Path::new(env!("CARGO_BIN_EXE_parley")), dir)?,
+                node: ParleyNode::start(Path::new(env!("CARGO_BIN_EXE_parley")), dir, store_cache_mb)?,
                 accounts: Vec::new(),
                 dms: Vec::new(),
             },
@@ -102,7 +103,7 @@ impl Contender {
                     .ok_or("the baseline server needs PARLEY_COMPARE_BASELINE, the path of another parley build")?;
                 Contender::Parley {
                     kind,
-                    node: ParleyNode::start(Path::new(&binary), dir)?,
+                    node: ParleyNode::start(Path::new(&binary), dir, store_cache_mb)?,
                     accounts: Vec::new(),
                     dms: Vec::new(),
                 }
@@ -115,6 +116,15 @@ impl Contender {
                 }
             }
         })
+    }
+
+    /// Parley only: stops the node, runs `between` while its data dir is free, and starts it again on
+    /// the same data (`ParleyNode::restart`).
+    pub(crate) fn restart(&mut self, between: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
+        match self {
+            Contender::Parley { node, .. } => node.restart(between),
+            Contender::Ejabberd { .. } => Err("only a Parley node restarts on its own data here".into()),
+        }
     }
 
     pub(crate) fn name(&self) -> &'static str {

@@ -25,6 +25,10 @@
 //! - `PARLEY_COMPARE_HELD_SOCKETS`: Parley only, how many idle authenticated sockets to hold at once
 //!   over those accounts, from several loopback addresses (default 0: skipped), for the memory of a
 //!   hundred thousand sockets
+//! - `PARLEY_COMPARE_CACHE_MB`: caps the page cache of every Parley node's store (default: the node's)
+//! - `PARLEY_COMPARE_GROWTH`: Parley only, instead of the tables: store sizes in messages,
+//!   comma-separated (e.g. `1000,10000,100000,1000000,10000000`); the store is filled to each in turn
+//!   and `PARLEY_COMPARE_GROWTH_ROW` (default `20/200/8`) measured there (`growth`)
 //!
 //! Besides the tables it draws CPU per message and p99 per row for each server into
 //! `target/compare.svg`.
@@ -35,6 +39,7 @@ mod api;
 mod contenders;
 mod ejabberd;
 mod group;
+mod growth;
 mod measure;
 mod pairs;
 mod parley;
@@ -92,6 +97,8 @@ struct Settings {
     timeout: Duration,
     held_sockets: usize,
     group: Option<Row>,
+    store_cache_mb: Option<u64>,
+    growth: Option<growth::Growth>,
 }
 
 impl Settings {
@@ -131,19 +138,44 @@ fn settings() -> Result<Settings, String> {
         .iter()
         .map(|kind| kind.parse())
         .collect::<Result<Vec<Kind>, String>>()?;
+    let store_cache_mb = match std::env::var("PARLEY_COMPARE_CACHE_MB") {
+        Ok(_) => Some(setting("PARLEY_COMPARE_CACHE_MB", "")?),
+        Err(_) => None,
+    };
+    let repeats = setting("PARLEY_COMPARE_REPEATS", "3")?;
+    let timeout = Duration::from_secs(setting("PARLEY_COMPARE_TIMEOUT_SECS", "300")?);
+    let growth = match std::env::var("PARLEY_COMPARE_GROWTH") {
+        Ok(stages) if !stages.trim().is_empty() => Some(growth::Growth {
+            stages: list("PARLEY_COMPARE_GROWTH", "")
+                .iter()
+                .map(|stage| {
+                    stage
+                        .parse()
+                        .map_err(|err| format!("PARLEY_COMPARE_GROWTH: {stage:?}: {err}"))
+                })
+                .collect::<Result<Vec<u64>, String>>()?,
+            row: setting("PARLEY_COMPARE_GROWTH_ROW", "20/200/8")?,
+            repeats,
+            store_cache_mb,
+            timeout,
+        }),
+        _ => None,
+    };
     let settings = Settings {
         rows,
         unloaded: setting("PARLEY_COMPARE_UNLOADED", "4/500/1")?,
-        repeats: setting("PARLEY_COMPARE_REPEATS", "3")?,
+        repeats,
         kinds,
         accounts: setting("PARLEY_COMPARE_ACCOUNTS", "2000")?,
-        timeout: Duration::from_secs(setting("PARLEY_COMPARE_TIMEOUT_SECS", "300")?),
+        timeout,
         held_sockets: setting("PARLEY_COMPARE_HELD_SOCKETS", "0")?,
         group: match std::env::var("PARLEY_COMPARE_GROUP").as_deref() {
             Ok("") => None,
             Ok(shape) => Some(shape.parse()?),
             Err(_) => Some("200/100/8".parse()?),
         },
+        store_cache_mb,
+        growth,
     };
     let most_users = settings.most_users();
     if most_users > settings.accounts {
@@ -173,12 +205,15 @@ fn main() {
     }
 }
 
-async fn compare(settings: Settings) -> Result<(), String> {
+async fn compare(mut settings: Settings) -> Result<(), String> {
+    if let Some(growth) = settings.growth.take() {
+        return growth::run(growth).await;
+    }
     let dir = tempfile::tempdir().map_err(|err| format!("temp dir: {err}"))?;
     let mut contenders = Vec::new();
     let mut memory = Vec::new();
     for &kind in &settings.kinds {
-        let mut contender = Contender::start(kind, &dir.path().join(kind.name()))?;
+        let mut contender = Contender::start(kind, &dir.path().join(kind.name()), settings.store_cache_mb)?;
         memory.push(measure_memory(&mut contender, settings.accounts).await?);
         if settings.held_sockets > 0
             && let Some((grown, took)) = contender.hold_many(settings.held_sockets).await?

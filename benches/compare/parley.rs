@@ -2,6 +2,7 @@
 //! its accounts, and the workload spoken as the reference API: sends as `POST /v1/messages`, arrivals
 //! as `message:new` on `/v1/ws`, acknowledged with `message:delivered`.
 
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use futures_util::stream::{SplitSink, SplitStream};
@@ -23,6 +24,9 @@ pub(crate) struct ParleyNode {
     base: String,
     ws_base: String,
     http: reqwest::Client,
+    binary: PathBuf,
+    data_dir: PathBuf,
+    store_cache_mb: Option<u64>,
 }
 
 impl Drop for ParleyNode {
@@ -35,15 +39,21 @@ impl Drop for ParleyNode {
 impl ParleyNode {
     /// Starts `parley node` on a free port with rate limits off and connection caps far above the
     /// bench's needs (it opens thousands of sockets from one address), and waits until it serves.
-    pub(crate) fn start(binary: &std::path::Path, data_dir: &std::path::Path) -> Result<Self, String> {
+    /// `store_cache_mb` caps its store's page cache (the node's default when `None`).
+    pub(crate) fn start(binary: &Path, data_dir: &Path, store_cache_mb: Option<u64>) -> Result<Self, String> {
         use std::io::BufRead;
-        let mut child = Command::new(binary)
+        let mut command = Command::new(binary);
+        command
             .args(["node", "--http", "127.0.0.1:0", "--rate-limits", "off", "--log", "warn"])
             .args(["--p2p", "/ip4/127.0.0.1/udp/0/quic-v1"])
             .args(["--max-connections", "200000", "--max-connections-per-address", "200000"])
             .args(["--max-connections-per-user", "100000"])
             .arg("--data-dir")
-            .arg(data_dir)
+            .arg(data_dir);
+        if let Some(mb) = store_cache_mb {
+            command.args(["--store-cache-mb", &mb.to_string()]);
+        }
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -75,7 +85,26 @@ impl ParleyNode {
             ws_base: base.replacen("http://", "ws://", 1),
             base,
             http,
+            binary: binary.to_owned(),
+            data_dir: data_dir.to_owned(),
+            store_cache_mb,
         })
+    }
+
+    /// Stops the node as an operator would (SIGTERM: it flushes and closes its store), runs `between`
+    /// while the data dir is free, then starts the node again on the same data; accounts, sessions
+    /// and conversations carry over.
+    pub(crate) fn restart(&mut self, between: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
+        use rustix::process::{Pid, Signal, kill_process};
+        let pid = Pid::from_raw(self.pid() as i32).ok_or("parley: no pid")?;
+        kill_process(pid, Signal::TERM).map_err(|err| format!("stopping parley: {err}"))?;
+        let status = self.child.wait().map_err(|err| format!("waiting for parley: {err}"))?;
+        if !status.success() {
+            return Err(format!("parley stopped with {status}"));
+        }
+        between()?;
+        *self = Self::start(&self.binary, &self.data_dir, self.store_cache_mb)?;
+        Ok(())
     }
 
     pub(crate) fn pid(&self) -> u32 {

@@ -6,12 +6,12 @@ use crate::measure::{median, quantile};
 /// One run of one row on one server.
 #[derive(Clone)]
 pub(crate) struct Sample {
-    messages: usize,
-    per_second: f64,
+    pub(crate) messages: usize,
+    pub(crate) per_second: f64,
     /// Server CPU seconds per 1,000 messages.
-    cpu_per_thousand: f64,
-    p50: f64,
-    p99: f64,
+    pub(crate) cpu_per_thousand: f64,
+    pub(crate) p50: f64,
+    pub(crate) p99: f64,
 }
 
 impl Sample {
