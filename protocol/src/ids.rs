@@ -90,6 +90,16 @@ uuid_id!(
     /// A message, assigned by the node hosting its conversation.
     MessageId
 );
+
+impl MessageId {
+    /// A fresh identifier that sorts after those made before it (a version 7 UUID: milliseconds since
+    /// the epoch, then random bits). Stores index messages by id, so new ids land together at the
+    /// end of those indexes instead of on a random page of an index that outgrows its cache; the
+    /// time it reveals is the message's own `created_at`.
+    pub fn time_ordered() -> Self {
+        Self(Uuid::now_v7())
+    }
+}
 uuid_id!(
     /// A login session: one device's refresh-token family.
     SessionId
@@ -130,6 +140,20 @@ mod tests {
         assert_eq!(parsed, id);
         assert_eq!(UserId::from_slice(id.as_bytes()), Some(id));
         assert_eq!(UserId::from_slice(&[1, 2, 3]), None);
+    }
+
+    #[test]
+    fn message_ids_sort_in_the_order_they_were_made() {
+        let ids: Vec<MessageId> = (0..3)
+            .map(|_| {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+                MessageId::time_ordered()
+            })
+            .collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(sorted, ids);
+        assert!(ids[0].as_bytes() < ids[2].as_bytes(), "storage keys sort the same way");
     }
 
     #[test]

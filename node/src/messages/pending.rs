@@ -119,7 +119,7 @@ impl Messages {
             return Ok(known);
         }
         let message = PendingMessage {
-            message_id: MessageId::random(),
+            message_id: MessageId::time_ordered(),
             conversation_id: conversation,
             sender_id: actor.user_id,
             sender_device_id: actor.device_id,

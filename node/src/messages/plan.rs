@@ -63,7 +63,7 @@ impl Messages {
         };
         let (reply_to, mentions) = self.references(conversation, request)?;
         let record = MessageRecord {
-            id: MessageId::random(),
+            id: MessageId::time_ordered(),
             conversation_id: conversation,
             sender_id: actor.user_id,
             sender_device_id: actor.device_id,
