@@ -1,7 +1,9 @@
 //! Access tokens are HS256 JWTs signed with a secret kept in the data dir; refresh and reset tokens are
 //! random strings of which only a SHA-256 hash is stored, so a copy of the database cannot be replayed.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Mutex;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -15,7 +17,7 @@ use crate::{Error, Result};
 
 const SECRET_FILE: &str = "token.secret";
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Claims {
     pub(crate) sub: UserId,
     pub(crate) sid: SessionId,
@@ -24,10 +26,16 @@ pub(crate) struct Claims {
     pub(crate) exp: i64,
 }
 
+/// Tokens whose signature was checked, remembered so a client's every request does not check its
+/// token again (3 % of the node's CPU time under the messaging benchmark of docs/PERFORMANCE.md).
+/// Bounded: emptied when full.
+const VERIFIED_CAPACITY: usize = 4096;
+
 pub(crate) struct Tokens {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    verified: Mutex<HashMap<Box<str>, Claims>>,
 }
 
 impl Tokens {
@@ -39,6 +47,7 @@ impl Tokens {
             encoding: EncodingKey::from_secret(&secret),
             decoding: DecodingKey::from_secret(&secret),
             validation,
+            verified: Mutex::default(),
         })
     }
 
@@ -47,13 +56,32 @@ impl Tokens {
             .map_err(|err| Error::Internal(format!("signing token: {err}")))
     }
 
+    /// The claims of a token signed with this node's secret and not yet expired. The session it names
+    /// may since have ended: callers check that in the store.
     pub(crate) fn verify(&self, token: &str) -> Result<Claims> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        let now = chrono::Utc::now().timestamp();
+        if let Some(claims) = self.verified().get(token) {
+            // As the full check below: expired once `exp` has passed (no leeway).
+            if claims.exp >= now {
+                return Ok(claims.clone());
+            }
+        }
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|err| match err.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => Error::Unauthorized("access token expired"),
                 _ => Error::Unauthorized("invalid access token"),
-            })
+            })?;
+        let mut verified = self.verified();
+        if verified.len() >= VERIFIED_CAPACITY {
+            verified.clear();
+        }
+        verified.insert(token.into(), claims.clone());
+        Ok(claims)
+    }
+
+    fn verified(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Claims>> {
+        self.verified.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -96,6 +124,19 @@ mod tests {
         let stale = tokens.issue(&claims(-1)).unwrap();
         assert!(matches!(
             tokens.verify(&stale),
+            Err(Error::Unauthorized("access token expired"))
+        ));
+    }
+
+    #[test]
+    fn a_remembered_token_still_expires() {
+        let dir = tempfile::tempdir().unwrap();
+        let tokens = Tokens::load_or_create(dir.path()).unwrap();
+        let token = tokens.issue(&claims(1)).unwrap();
+        assert!(tokens.verify(&token).is_ok());
+        std::thread::sleep(std::time::Duration::from_millis(2100));
+        assert!(matches!(
+            tokens.verify(&token),
             Err(Error::Unauthorized("access token expired"))
         ));
     }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::Result;
 use crate::federation::{Destination, peer_id_text};
 use crate::storage::{Store, decode, encode};
-use crate::users::records::get_user;
+use crate::users::records::is_local;
 
 /// A remote user's home and last known profile.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -198,7 +198,7 @@ pub(crate) fn device_owner(store: &Store, device: DeviceId) -> Result<Option<Use
 pub(crate) fn of_members(store: &Store, members: &[UserId]) -> Result<BTreeMap<NodeName, (Destination, Vec<UserId>)>> {
     let mut by_node: BTreeMap<NodeName, (Destination, Vec<UserId>)> = BTreeMap::new();
     for user in members {
-        if get_user(store, *user)?.is_some() {
+        if is_local(store, *user)? {
             continue;
         }
         let Some(home) = get(store, *user)? else {

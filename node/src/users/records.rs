@@ -117,6 +117,12 @@ pub(crate) fn get_user(store: &Store, id: UserId) -> Result<Option<UserRecord>> 
         .transpose()
 }
 
+/// Whether a user lives on this node, without reading their record: asked for every member of a
+/// conversation on every send.
+pub(crate) fn is_local(store: &Store, id: UserId) -> Result<bool> {
+    Ok(store.trees.userid_user.contains_key(id.as_bytes())?)
+}
+
 pub(crate) fn get_device(store: &Store, id: DeviceId) -> Result<Option<DeviceRecord>> {
     store
         .trees
