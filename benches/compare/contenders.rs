@@ -1,6 +1,6 @@
 //! The two servers behind one face: start, register accounts, hold idle connections, run a row.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use futures_util::{StreamExt, TryStreamExt};
@@ -32,6 +32,19 @@ impl Kind {
             Kind::Parley => "Parley",
             Kind::Ejabberd => "ejabberd",
             Kind::Baseline => "baseline",
+        }
+    }
+}
+
+impl Kind {
+    /// A Parley build's name and program; `None` for ejabberd, or a baseline without its path.
+    pub(crate) fn parley_binary(self) -> Option<(&'static str, PathBuf)> {
+        match self {
+            Kind::Parley => Some((self.name(), PathBuf::from(env!("CARGO_BIN_EXE_parley")))),
+            Kind::Baseline => {
+                std::env::var_os("PARLEY_COMPARE_BASELINE").map(|path| (self.name(), PathBuf::from(path)))
+            }
+            Kind::Ejabberd => None,
         }
     }
 }

@@ -32,6 +32,9 @@ pub(crate) struct Growth {
     pub(crate) repeats: usize,
     pub(crate) store_cache_mb: Option<u64>,
     pub(crate) timeout: Duration,
+    /// Which Parley build serves: `parley`, or `baseline` for a build kept apart from the one cargo
+    /// rebuilds (a run of ten million messages outlasts many rebuilds).
+    pub(crate) kind: Kind,
 }
 
 /// One stage's figures.
@@ -46,7 +49,7 @@ struct Stage {
 pub(crate) async fn run(growth: Growth) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|err| format!("temp dir: {err}"))?;
     let data_dir = dir.path().join("parley");
-    let mut node = Contender::start(Kind::Parley, &data_dir, growth.store_cache_mb)?;
+    let mut node = Contender::start(growth.kind, &data_dir, growth.store_cache_mb)?;
     node.register(growth.row.users).await?;
     node.prepare(growth.row.users).await?;
     let mut filler: Option<Filler> = None;

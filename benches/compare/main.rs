@@ -22,13 +22,17 @@
 //! - `PARLEY_COMPARE_GROUP`: Parley only, a group row as `members/M/W`: one sender into a GROUP whose
 //!   other members all acknowledge each message (default `200/100/8`; empty skips it), reported as
 //!   server CPU per delivered copy
+//! - `PARLEY_COMPARE_FEDERATION`: Parley only, a row as `U/M/W` run across two federated nodes and on
+//!   one, interleaved, for what the hop adds, for each Parley build among the servers (default
+//!   `4/500/1`; empty skips it) (`federation`)
 //! - `PARLEY_COMPARE_HELD_SOCKETS`: Parley only, how many idle authenticated sockets to hold at once
 //!   over those accounts, from several loopback addresses (default 0: skipped), for the memory of a
 //!   hundred thousand sockets
 //! - `PARLEY_COMPARE_CACHE_MB`: caps the page cache of every Parley node's store (default: the node's)
 //! - `PARLEY_COMPARE_GROWTH`: Parley only, instead of the tables: store sizes in messages,
 //!   comma-separated (e.g. `1000,10000,100000,1000000,10000000`); the store is filled to each in turn
-//!   and `PARLEY_COMPARE_GROWTH_ROW` (default `20/200/8`) measured there (`growth`)
+//!   and `PARLEY_COMPARE_GROWTH_ROW` (default `20/200/8`) measured there (`growth`), on the first
+//!   Parley build among `PARLEY_COMPARE_SERVERS`
 //!
 //! Besides the tables it draws CPU per message and p99 per row for each server into
 //! `target/compare.svg`.
@@ -38,6 +42,7 @@
 mod api;
 mod contenders;
 mod ejabberd;
+mod federation;
 mod group;
 mod growth;
 mod measure;
@@ -97,6 +102,7 @@ struct Settings {
     timeout: Duration,
     held_sockets: usize,
     group: Option<Row>,
+    federation: Option<Row>,
     store_cache_mb: Option<u64>,
     growth: Option<growth::Growth>,
 }
@@ -119,6 +125,15 @@ where
 {
     let text = std::env::var(name).unwrap_or_else(|_| default.to_owned());
     text.parse().map_err(|err| format!("{name}={text:?}: {err}"))
+}
+
+/// A row named by `name`, `default` when unset, none when set empty.
+fn optional_row(name: &str, default: &str) -> Result<Option<Row>, String> {
+    match std::env::var(name).as_deref() {
+        Ok("") => Ok(None),
+        Ok(shape) => shape.parse().map(Some).map_err(|err| format!("{name}: {err}")),
+        Err(_) => default.parse().map(Some),
+    }
 }
 
 fn settings() -> Result<Settings, String> {
@@ -158,6 +173,11 @@ fn settings() -> Result<Settings, String> {
             repeats,
             store_cache_mb,
             timeout,
+            kind: kinds
+                .iter()
+                .copied()
+                .find(|kind| !matches!(kind, Kind::Ejabberd))
+                .unwrap_or(Kind::Parley),
         }),
         _ => None,
     };
@@ -169,11 +189,8 @@ fn settings() -> Result<Settings, String> {
         accounts: setting("PARLEY_COMPARE_ACCOUNTS", "2000")?,
         timeout,
         held_sockets: setting("PARLEY_COMPARE_HELD_SOCKETS", "0")?,
-        group: match std::env::var("PARLEY_COMPARE_GROUP").as_deref() {
-            Ok("") => None,
-            Ok(shape) => Some(shape.parse()?),
-            Err(_) => Some("200/100/8".parse()?),
-        },
+        group: optional_row("PARLEY_COMPARE_GROUP", "200/100/8")?,
+        federation: optional_row("PARLEY_COMPARE_FEDERATION", "4/500/1")?,
         store_cache_mb,
         growth,
     };
@@ -275,7 +292,19 @@ async fn compare(mut settings: Settings) -> Result<(), String> {
     }
     let names: Vec<&str> = contenders.iter().map(Contender::name).collect();
     let figure = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/compare.svg");
-    report::print(&names, &rows, &samples, &memory, settings.repeats, &figure)
+    report::print(&names, &rows, &samples, &memory, settings.repeats, &figure)?;
+    let builds: Vec<_> = settings.kinds.iter().filter_map(|kind| kind.parley_binary()).collect();
+    match settings.federation {
+        Some(row) if !builds.is_empty() => {
+            let federation = federation::Federation {
+                row,
+                repeats: settings.repeats,
+                timeout: settings.timeout,
+            };
+            federation::run(federation, &builds).await
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Registration rate and memory, then memory per idle authenticated connection.

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::api::{Registered, Socket, connect_synced, post_json, register};
+use crate::api::{Registered, Socket, connect_synced, get_json, post_json, register};
 use crate::pairs::{Inbox, Outbox, Pair};
 
 /// Raw ciphertext bytes per message, as in the XMPP bodies (base64 on the wire in both).
@@ -27,6 +27,8 @@ pub(crate) struct ParleyNode {
     binary: PathBuf,
     data_dir: PathBuf,
     store_cache_mb: Option<u64>,
+    /// Further `parley node` arguments (a federation name and bootstrap node), kept for restarts.
+    extra_args: Vec<String>,
 }
 
 impl Drop for ParleyNode {
@@ -41,7 +43,16 @@ impl ParleyNode {
     /// bench's needs (it opens thousands of sockets from one address), and waits until it serves.
     /// `store_cache_mb` caps its store's page cache (the node's default when `None`).
     pub(crate) fn start(binary: &Path, data_dir: &Path, store_cache_mb: Option<u64>) -> Result<Self, String> {
-        use std::io::BufRead;
+        Self::start_with(binary, data_dir, store_cache_mb, Vec::new())
+    }
+
+    /// As `start`, with `extra_args` after the bench's own.
+    pub(crate) fn start_with(
+        binary: &Path,
+        data_dir: &Path,
+        store_cache_mb: Option<u64>,
+        extra_args: Vec<String>,
+    ) -> Result<Self, String> {
         let mut command = Command::new(binary);
         command
             .args(["node", "--http", "127.0.0.1:0", "--rate-limits", "off", "--log", "warn"])
@@ -53,29 +64,9 @@ impl ParleyNode {
         if let Some(mb) = store_cache_mb {
             command.args(["--store-cache-mb", &mb.to_string()]);
         }
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|err| format!("starting {}: {err}", binary.display()))?;
-        let stdout = child.stdout.take().ok_or("parley: no stdout")?;
-        let mut lines = std::io::BufReader::new(stdout);
-        let mut line = String::new();
-        let base = loop {
-            line.clear();
-            if lines
-                .read_line(&mut line)
-                .map_err(|err| format!("parley's output: {err}"))?
-                == 0
-            {
-                let _ = child.kill();
-                return Err("parley exited before serving".into());
-            }
-            if let Some(url) = line.split_whitespace().find(|word| word.starts_with("http://")) {
-                break url.trim_end_matches('/').to_owned();
-            }
-        };
-        std::thread::spawn(move || std::io::copy(&mut lines, &mut std::io::sink()));
+        command.args(&extra_args);
+        let (child, base) = spawn_until(command, |word| word.starts_with("http://"))?;
+        let base = base.trim_end_matches('/').to_owned();
         let http = reqwest::Client::builder()
             .timeout(crate::api::STEP_TIMEOUT)
             .build()
@@ -88,6 +79,7 @@ impl ParleyNode {
             binary: binary.to_owned(),
             data_dir: data_dir.to_owned(),
             store_cache_mb,
+            extra_args,
         })
     }
 
@@ -103,7 +95,12 @@ impl ParleyNode {
             return Err(format!("parley stopped with {status}"));
         }
         between()?;
-        *self = Self::start(&self.binary, &self.data_dir, self.store_cache_mb)?;
+        *self = Self::start_with(
+            &self.binary,
+            &self.data_dir,
+            self.store_cache_mb,
+            std::mem::take(&mut self.extra_args),
+        )?;
         Ok(())
     }
 
@@ -145,6 +142,28 @@ impl ParleyNode {
             .buffer_unordered(HOLD_CONCURRENCY)
             .try_collect()
             .await
+    }
+
+    /// Searches for `handle` as `searcher` until found: for a user of another node that asks the
+    /// federation, and leaves this node knowing where they live, as a client does before naming them.
+    pub(crate) async fn find(&self, searcher: &Registered, handle: &str) -> Result<(), String> {
+        let url = format!("{}/v1/users/search?query={handle}&limit=5", self.base);
+        let deadline = std::time::Instant::now() + FIND_WAIT;
+        loop {
+            let found = get_json(&self.http, &url, &searcher.token).await?;
+            let users = found["users"].as_array().map(Vec::as_slice).unwrap_or_default();
+            if users.iter().any(|user| {
+                user["username"]
+                    .as_str()
+                    .is_some_and(|name| name.eq_ignore_ascii_case(handle))
+            }) {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(format!("{handle} not found within {FIND_WAIT:?}: {found}"));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
     }
 
     /// The DM between two accounts and the request body prefix every send into it shares.
@@ -218,6 +237,42 @@ impl ParleyNode {
         })
     }
 }
+
+/// Spawns `command` with its standard output read until a word `wanted` accepts (the address it
+/// serves at), which it returns with the child; the rest of the output is drained so the child never
+/// blocks on a full pipe.
+pub(crate) fn spawn_until(mut command: Command, wanted: impl Fn(&str) -> bool) -> Result<(Child, String), String> {
+    use std::io::BufRead;
+    let program = command.get_program().to_string_lossy().into_owned();
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|err| format!("starting {program}: {err}"))?;
+    let stdout = child.stdout.take().ok_or_else(|| format!("{program}: no stdout"))?;
+    let mut lines = std::io::BufReader::new(stdout);
+    let mut line = String::new();
+    let found = loop {
+        line.clear();
+        if lines
+            .read_line(&mut line)
+            .map_err(|err| format!("{program}'s output: {err}"))?
+            == 0
+        {
+            let _ = child.kill();
+            return Err(format!("{program} exited before serving"));
+        }
+        if let Some(word) = line.split_whitespace().find(|word| wanted(word)) {
+            break word.to_owned();
+        }
+    };
+    std::thread::spawn(move || std::io::copy(&mut lines, &mut std::io::sink()));
+    Ok((child, found))
+}
+
+/// How long a search for another node's user may take to succeed: the nodes publish themselves to the
+/// DHT through the bootstrap node after starting.
+const FIND_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Sockets opened from one loopback source address, well below its ~28,000 ephemeral ports (some of
 /// which an earlier run's closed sockets may still hold).
