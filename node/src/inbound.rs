@@ -6,7 +6,10 @@
 //! `Request::Deliver` is answered here: each envelope is checked against the sending node's key (its
 //! PeerId), then applied in order. Refusals are final and reported per event; a storage failure fails
 //! the whole batch so the sender retries it (applying an event twice changes nothing). Frames for local
-//! devices leave only after the batch is durable.
+//! devices leave while the batch is being made durable, not after: the sender keeps every event until
+//! this node answers, which it does only once the batch is durable, so if this node loses the batch in
+//! a crash the sender delivers it again, and the devices, which drop what they already have by its id,
+//! see nothing new. The commit's fsync is thereby off the path from the sender to the devices.
 
 use std::sync::Arc;
 
@@ -174,11 +177,11 @@ async fn deliver(services: &Services, peer: PeerId, envelopes: Vec<Envelope>) ->
     if let Err(failure) = tally.messages(services, peer, &mut messages) {
         return failed(peer, &failure);
     }
-    if let Err(err) = services.store.commit().await {
-        return failed(peer, &err);
-    }
     for push in &tally.pushes {
         services.hub.push(push);
+    }
+    if let Err(err) = services.store.commit().await {
+        return failed(peer, &err);
     }
     Response::Accepted {
         applied: tally.applied,
@@ -194,7 +197,7 @@ fn failed(peer: PeerId, err: &Error) -> Response {
 }
 
 /// What a delivery did so far: events applied, refusals (final, reported to the sender) and the frames
-/// to push once it is durable.
+/// to push once it is all applied.
 #[derive(Default)]
 struct Tally {
     applied: u32,

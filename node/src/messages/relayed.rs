@@ -1,5 +1,6 @@
 //! Messages another node hosts, arriving from that host: stored under the host's sequence number with
-//! the copies of this node's devices, queued for those devices and pushed to them once durable. A
+//! the copies of this node's devices, queued for those devices and pushed to them as the delivery is
+//! made durable (the host redelivers what a crash loses; see `inbound`). A
 //! delivery's messages in a row share one transaction (a local send has its own). The message id makes
 //! a second delivery of the same message a no-op.
 
