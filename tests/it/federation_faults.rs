@@ -1,6 +1,8 @@
 //! Federation under faults, with real `parley node` processes: a participant's node that is down while
-//! its conversation's host keeps taking messages, and a host killed (SIGKILL) with a full outbox. Every
-//! acknowledged message must reach the participant's device, in order, exactly once.
+//! its conversation's host keeps taking messages, a host killed (SIGKILL) with a full outbox, and a
+//! participant's node killed while deliveries reach it. Every acknowledged message must reach the
+//! participant's device, in order, exactly once (a frame the device already had, under its id, at most
+//! again after a crash).
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -335,5 +337,55 @@ async fn a_host_killed_with_a_full_outbox_delivers_everything_after_restart() {
     let (frames, replayed) = receive_exactly(&mut socket, total as usize).await;
     assert_in_order_once(&frames, &dm, &bob, total);
     assert_eq!(replayed, total as usize, "all of it in the replay");
+    drop((a, b));
+}
+
+/// A member's node killed while the host's deliveries reach it. Its devices get relayed messages as
+/// each delivery is applied, before it is durable, so a message may reach a device both before the
+/// crash and again after it (the host delivers again what was lost); the second time it carries the
+/// same id, for the device to drop. The node ends with every message once, in the host's order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_member_node_killed_mid_delivery_sends_nothing_new_twice() {
+    let bootstrap = start_bootstrap().await;
+    let spec_a = NodeSpec::new("node-a", &bootstrap.address);
+    let spec_b = NodeSpec::new("node-b", &bootstrap.address);
+    let a = spec_a.start();
+    let b = spec_b.start();
+    let ann = register(&a.base, "ann").await;
+    let bob = register(&b.base, "bob").await;
+    let dm = open_dm(&ann, &bob).await;
+
+    let total = 40;
+    let mut socket = Ws::connect(&b.ws_url(&bob.token)).await;
+    let sending = {
+        let (ann, dm, bob) = (ann.clone(), dm.clone(), bob.clone());
+        tokio::spawn(async move { send_all(&ann, &dm, &bob, total).await })
+    };
+    let mut before_crash = Vec::new();
+    while before_crash.len() < 10 {
+        let frame = socket.next_within(WAIT).await.expect("deliveries reach bob's socket");
+        if frame["type"] == "message:new" {
+            before_crash.push(frame);
+        }
+    }
+    b.kill();
+    sending
+        .await
+        .expect("the host takes every send while bob's node is down");
+
+    let b = spec_b.start();
+    let bob = b.as_user(&bob);
+    let mut socket = Ws::connect(&b.ws_url(&bob.token)).await;
+    let (after_restart, _) = receive_exactly(&mut socket, total as usize).await;
+    assert_in_order_once(&after_restart, &dm, &bob, total);
+    for early in &before_crash {
+        let seq = early["sequence_number"].as_u64().unwrap();
+        let again = &after_restart[seq as usize - 1];
+        assert_eq!(early["message_id"], again["message_id"], "message {seq} keeps its id");
+    }
+    eventually("the host's outbox for node-b to drain", || async {
+        (outbox_depth(&ann, "node-b").await == Some(0)).then_some(())
+    })
+    .await;
     drop((a, b));
 }
