@@ -295,8 +295,13 @@ pub(crate) fn start(
     } = shared;
     let keypair = identity.libp2p_keypair();
     let peer_id = keypair.public().to_peer_id();
+    // A stream opened for one protocol (every one we open is: a request, a DHT query, a relay
+    // reservation) carries its first bytes with the protocol's name instead of a round trip after it;
+    // a peer that does not speak it fails the stream as it would have failed the negotiation. We only
+    // open streams for protocols the peer announced (identify) or that every node speaks.
     let swarm_config = libp2p::swarm::Config::with_executor(tasks.clone())
-        .with_idle_connection_timeout(config.idle_connection_timeout);
+        .with_idle_connection_timeout(config.idle_connection_timeout)
+        .with_substream_upgrade_protocol_override(libp2p::core::upgrade::Version::V1Lazy);
     let (transport, relay_client) = match config.nat_traversal {
         true => {
             let (relayed, relay_client) = libp2p::relay::client::new(peer_id);
