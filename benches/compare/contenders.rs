@@ -140,6 +140,14 @@ impl Contender {
         }
     }
 
+    /// Parley only: how long the first commit after start took (`ParleyNode::first_commit`).
+    pub(crate) async fn first_commit(&self, name: &str, limit: Duration) -> Result<Option<Duration>, String> {
+        match self {
+            Contender::Parley { node, .. } => node.first_commit(name, limit).await.map(Some),
+            Contender::Ejabberd { .. } => Ok(None),
+        }
+    }
+
     pub(crate) fn name(&self) -> &'static str {
         match self {
             Contender::Parley { kind, .. } => kind.name(),
@@ -155,7 +163,12 @@ impl Contender {
     }
 
     pub(crate) async fn register(&mut self, count: usize) -> Result<(), String> {
-        let names = (0..count).map(|i| format!("bench{i}"));
+        self.register_as("bench", count).await
+    }
+
+    /// Registers `count` accounts named `prefix0`, `prefix1`, ...
+    pub(crate) async fn register_as(&mut self, prefix: &str, count: usize) -> Result<(), String> {
+        let names = (0..count).map(|i| format!("{prefix}{i}"));
         match self {
             Contender::Parley { node, accounts, .. } => {
                 let node = &*node;

@@ -35,6 +35,9 @@ pub(crate) struct Growth {
     /// Which Parley build serves: `parley`, or `baseline` for a build kept apart from the one cargo
     /// rebuilds (a run of ten million messages outlasts many rebuilds).
     pub(crate) kind: Kind,
+    /// A data dir an earlier run filled (`PARLEY_COMPARE_GROWTH_FROM`), holding the first stage's count:
+    /// measured there without filling, on accounts of its own, and written to.
+    pub(crate) from: Option<PathBuf>,
 }
 
 /// One stage's figures.
@@ -48,12 +51,25 @@ struct Stage {
 
 pub(crate) async fn run(growth: Growth) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|err| format!("temp dir: {err}"))?;
-    let data_dir = dir.path().join("parley");
+    let data_dir = growth.from.clone().unwrap_or_else(|| dir.path().join("parley"));
     let mut node = Contender::start(growth.kind, &data_dir, growth.store_cache_mb)?;
-    node.register(growth.row.users).await?;
+    // A store filled before holds earlier runs' accounts: this run's names are its own.
+    let names = match growth.from {
+        Some(_) => format!("run{}u", std::process::id()),
+        None => "bench".to_owned(),
+    };
+    if growth.from.is_some()
+        && let Some(took) = node.first_commit(&format!("{names}first"), growth.timeout).await?
+    {
+        eprintln!("first commit after start: {:.1} s", took.as_secs_f64());
+    }
+    node.register_as(&names, growth.row.users).await?;
     node.prepare(growth.row.users).await?;
     let mut filler: Option<Filler> = None;
-    let mut stored = 0u64;
+    let mut stored = match growth.from {
+        Some(_) => growth.stages.first().copied().unwrap_or_default(),
+        None => 0u64,
+    };
     let mut stages = Vec::new();
     let mut run_id = 0;
     for &target in &growth.stages {

@@ -32,7 +32,8 @@
 //! - `PARLEY_COMPARE_GROWTH`: Parley only, instead of the tables: store sizes in messages,
 //!   comma-separated (e.g. `1000,10000,100000,1000000,10000000`); the store is filled to each in turn
 //!   and `PARLEY_COMPARE_GROWTH_ROW` (default `20/200/8`) measured there (`growth`), on the first
-//!   Parley build among `PARLEY_COMPARE_SERVERS`
+//!   Parley build among `PARLEY_COMPARE_SERVERS`; with `PARLEY_COMPARE_GROWTH_FROM=<data dir>` the
+//!   store of an earlier run (which it then writes to) is taken to hold the first stage already
 //!
 //! Besides the tables it draws CPU per message and p99 per row for each server into
 //! `target/compare.svg`.
@@ -178,6 +179,7 @@ fn settings() -> Result<Settings, String> {
                 .copied()
                 .find(|kind| !matches!(kind, Kind::Ejabberd))
                 .unwrap_or(Kind::Parley),
+            from: std::env::var_os("PARLEY_COMPARE_GROWTH_FROM").map(std::path::PathBuf::from),
         }),
         _ => None,
     };

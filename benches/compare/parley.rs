@@ -108,6 +108,36 @@ impl ParleyNode {
         self.child.id()
     }
 
+    /// Registers `name` with no bound but `limit`, and returns how long it took: the first commit
+    /// after a restart on a large store waits for sled (Growth, in `docs/PERFORMANCE.md`), longer
+    /// than a request of the bench may take.
+    pub(crate) async fn first_commit(
+        &self,
+        name: &str,
+        limit: std::time::Duration,
+    ) -> Result<std::time::Duration, String> {
+        let started = std::time::Instant::now();
+        let http = reqwest::Client::builder()
+            .timeout(limit)
+            .build()
+            .map_err(|err| err.to_string())?;
+        let response = http
+            .post(format!("{}/v1/auth/register", self.base))
+            .json(&json!({
+                "email": format!("{name}@example.org"),
+                "username": name,
+                "password": "correct horse battery staple",
+                "device_id": uuid::Uuid::new_v4(),
+            }))
+            .send()
+            .await
+            .map_err(|err| format!("registering {name}: {err}"))?;
+        if response.status() != reqwest::StatusCode::CREATED {
+            return Err(format!("registering {name}: {}", response.status()));
+        }
+        Ok(started.elapsed())
+    }
+
     pub(crate) async fn register(&self, name: &str) -> Result<Registered, String> {
         register(&self.http, &self.base, name).await
     }
