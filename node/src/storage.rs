@@ -366,9 +366,10 @@ impl Store {
         committed
     }
 
-    /// A read-write round trip for health checks, one small write and its read: once a write to its
-    /// log has failed sled refuses every later one, so a store that can no longer write shows here.
-    /// Not `Db::checksum`, which reads every page of the store under a lock that holds up all writes
+    /// A read-write round trip for health checks, one small write and a read: once a write to its log
+    /// has failed sled refuses every later one, so a store that can no longer write shows here. (Two
+    /// checks at once may each read the other's stamp; either way the key is there.) Not
+    /// `Db::checksum`, which reads every page of the store under a lock that holds up all writes
     /// meanwhile: at ten million messages one `/health` stopped the node for good.
     pub(crate) fn check(&self) -> Result<()> {
         let stamp = std::time::SystemTime::now()
@@ -377,9 +378,9 @@ impl Store {
             .to_be_bytes();
         self.db.insert(HEALTH_KEY, &stamp)?;
         match self.db.get(HEALTH_KEY)? {
-            Some(read) if read == stamp => Ok(()),
-            _ => Err(Error::Corrupt(
-                "the health check did not read back what it wrote".into(),
+            Some(_) => Ok(()),
+            None => Err(Error::Corrupt(
+                "the health check's key was not there once written".into(),
             )),
         }
     }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use libp2p::Multiaddr;
 
-use crate::federation::{WAIT, eventually, start_bootstrap};
+use crate::federation::{Bootstrap, WAIT, eventually, start_bootstrap};
 use crate::support::*;
 
 pub(crate) const PASSWORD: &str = "correct horse battery";
@@ -193,6 +193,40 @@ pub(crate) async fn open_dm(ann: &User, bob: &User) -> String {
     dm
 }
 
+/// Node A hosting a DM between Ann (on it) and Bob (on node B), both nodes running, and how to start
+/// either again.
+struct DmAcross {
+    _bootstrap: Bootstrap,
+    spec_a: NodeSpec,
+    spec_b: NodeSpec,
+    a: NodeProcess,
+    b: NodeProcess,
+    ann: User,
+    bob: User,
+    dm: String,
+}
+
+async fn dm_across_two_nodes() -> DmAcross {
+    let bootstrap = start_bootstrap().await;
+    let spec_a = NodeSpec::new("node-a", &bootstrap.address);
+    let spec_b = NodeSpec::new("node-b", &bootstrap.address);
+    let a = spec_a.start();
+    let b = spec_b.start();
+    let ann = register(&a.base, "ann").await;
+    let bob = register(&b.base, "bob").await;
+    let dm = open_dm(&ann, &bob).await;
+    DmAcross {
+        _bootstrap: bootstrap,
+        spec_a,
+        spec_b,
+        a,
+        b,
+        ann,
+        bob,
+        dm,
+    }
+}
+
 /// Sends `count` messages for Bob's device; each answer is 201 once the host has it durably.
 async fn send_all(ann: &User, dm: &str, bob: &User, count: u64) {
     for n in 1..=count {
@@ -259,14 +293,16 @@ fn assert_in_order_once(frames: &[Value], dm: &str, bob: &User, count: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_node_that_was_down_receives_everything_in_order_exactly_once() {
-    let bootstrap = start_bootstrap().await;
-    let spec_a = NodeSpec::new("node-a", &bootstrap.address);
-    let spec_b = NodeSpec::new("node-b", &bootstrap.address);
-    let a = spec_a.start();
-    let b = spec_b.start();
-    let ann = register(&a.base, "ann").await;
-    let bob = register(&b.base, "bob").await;
-    let dm = open_dm(&ann, &bob).await;
+    let DmAcross {
+        _bootstrap,
+        spec_a: _,
+        spec_b,
+        a,
+        b,
+        ann,
+        bob,
+        dm,
+    } = dm_across_two_nodes().await;
 
     b.kill();
     let total = 30;
@@ -305,14 +341,16 @@ async fn a_node_that_was_down_receives_everything_in_order_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_host_killed_with_a_full_outbox_delivers_everything_after_restart() {
-    let bootstrap = start_bootstrap().await;
-    let spec_a = NodeSpec::new("node-a", &bootstrap.address);
-    let spec_b = NodeSpec::new("node-b", &bootstrap.address);
-    let a = spec_a.start();
-    let b = spec_b.start();
-    let ann = register(&a.base, "ann").await;
-    let bob = register(&b.base, "bob").await;
-    let dm = open_dm(&ann, &bob).await;
+    let DmAcross {
+        _bootstrap,
+        spec_a,
+        spec_b,
+        a,
+        b,
+        ann,
+        bob,
+        dm,
+    } = dm_across_two_nodes().await;
 
     b.kill();
     let total = 20;
@@ -346,14 +384,16 @@ async fn a_host_killed_with_a_full_outbox_delivers_everything_after_restart() {
 /// same id, for the device to drop. The node ends with every message once, in the host's order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_member_node_killed_mid_delivery_sends_nothing_new_twice() {
-    let bootstrap = start_bootstrap().await;
-    let spec_a = NodeSpec::new("node-a", &bootstrap.address);
-    let spec_b = NodeSpec::new("node-b", &bootstrap.address);
-    let a = spec_a.start();
-    let b = spec_b.start();
-    let ann = register(&a.base, "ann").await;
-    let bob = register(&b.base, "bob").await;
-    let dm = open_dm(&ann, &bob).await;
+    let DmAcross {
+        _bootstrap,
+        spec_a: _,
+        spec_b,
+        a,
+        b,
+        ann,
+        bob,
+        dm,
+    } = dm_across_two_nodes().await;
 
     let total = 40;
     let mut socket = Ws::connect(&b.ws_url(&bob.token)).await;
