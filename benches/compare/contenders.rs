@@ -34,9 +34,7 @@ impl Kind {
             Kind::Baseline => "baseline",
         }
     }
-}
 
-impl Kind {
     /// A Parley build's name and program; `None` for ejabberd, or a baseline without its path.
     pub(crate) fn parley_binary(self) -> Option<(&'static str, PathBuf)> {
         match self {
@@ -105,18 +103,13 @@ impl Contender {
     pub(crate) fn start(kind: Kind, dir: &Path, store_cache_mb: Option<u64>) -> Result<Self, String> {
         std::fs::create_dir_all(dir).map_err(|err| format!("{}: {err}", dir.display()))?;
         Ok(match kind {
-            Kind::Parley => Contender::Parley {
-                kind,
-                node: ParleyNode::start(Path::new(env!("CARGO_BIN_EXE_parley")), dir, store_cache_mb)?,
-                accounts: Vec::new(),
-                dms: Vec::new(),
-            },
-            Kind::Baseline => {
-                let binary = std::env::var_os("PARLEY_COMPARE_BASELINE")
+            Kind::Parley | Kind::Baseline => {
+                let (_, binary) = kind
+                    .parley_binary()
                     .ok_or("the baseline server needs PARLEY_COMPARE_BASELINE, the path of another parley build")?;
                 Contender::Parley {
                     kind,
-                    node: ParleyNode::start(Path::new(&binary), dir, store_cache_mb)?,
+                    node: ParleyNode::start(&binary, dir, store_cache_mb)?,
                     accounts: Vec::new(),
                     dms: Vec::new(),
                 }
@@ -261,31 +254,36 @@ impl Contender {
                 for (pair, body) in accounts[..row.users].chunks_exact(2).zip(dms) {
                     connected.push(node.pair(&pair[0], &pair[1], body, row.window).await?);
                 }
-                measured(node.pid(), connected, row, run_id, timeout).await
+                measured(&[node.pid()], connected, row, run_id, timeout).await
             }
             Contender::Ejabberd { server, accounts } => {
                 let mut connected = Vec::with_capacity(pairs);
                 for pair in accounts[..row.users].chunks_exact(2) {
                     connected.push(xmpp_workload::pair(server, &pair[0], &pair[1]).await?);
                 }
-                measured(server.pid(), connected, row, run_id, timeout).await
+                measured(&[server.pid()], connected, row, run_id, timeout).await
             }
         }
     }
 }
 
-/// Runs a row over connected pairs and reads the server's CPU time around it.
-async fn measured<O: Outbox, S: Inbox, I: Inbox>(
-    pid: u32,
+/// Runs a row over connected pairs and reads the CPU time of the server's processes around it.
+pub(crate) async fn measured<O: Outbox, S: Inbox, I: Inbox>(
+    pids: &[u32],
     connected: Vec<Pair<O, S, I>>,
     row: Row,
     run_id: u32,
     timeout: Duration,
 ) -> Result<Sample, String> {
-    let before = measure::cpu_seconds(pid)?;
+    let cpu_seconds = || {
+        pids.iter()
+            .map(|&pid| measure::cpu_seconds(pid))
+            .sum::<Result<f64, String>>()
+    };
+    let before = cpu_seconds()?;
     let outcome = pairs::run(connected, run_id, row.messages, row.window, timeout).await?;
     tokio::time::sleep(measure::SETTLE).await;
-    let cpu = measure::cpu_seconds(pid)? - before;
+    let cpu = cpu_seconds()? - before;
     // Only now, with the CPU read, may the run's sessions close.
     drop(outcome.connections);
     Ok(Sample::new(outcome.latencies, outcome.wall, cpu))

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use crate::Row;
 use crate::api::Registered;
-use crate::measure::{SETTLE, cpu_seconds, median};
+use crate::contenders::measured;
+use crate::measure::median;
 use crate::pairs;
 use crate::parley::{ParleyInbox, ParleyNode, ParleyOutbox, spawn_until};
 use crate::report::Sample;
@@ -191,23 +192,6 @@ async fn set_up(a: &ParleyNode, b: &ParleyNode, pairs: usize) -> Result<Pairs, S
         set.remote.push((remote, remote_dm));
     }
     Ok(set)
-}
-
-/// Runs a row and reads the CPU time of every node around it.
-async fn measured(
-    pids: &[u32],
-    connected: Vec<Connected>,
-    row: Row,
-    run_id: u32,
-    timeout: Duration,
-) -> Result<Sample, String> {
-    let cpu = || pids.iter().map(|&pid| cpu_seconds(pid)).sum::<Result<f64, String>>();
-    let before = cpu()?;
-    let outcome = pairs::run(connected, run_id, row.messages, row.window, timeout).await?;
-    tokio::time::sleep(SETTLE).await;
-    let used = cpu()? - before;
-    drop(outcome.connections);
-    Ok(Sample::new(outcome.latencies, outcome.wall, used))
 }
 
 fn print(name: &str, row: Row, repeats: usize, samples: &[Vec<Sample>; 2]) {

@@ -53,23 +53,20 @@ pub(crate) async fn run(growth: Growth) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|err| format!("temp dir: {err}"))?;
     let data_dir = growth.from.clone().unwrap_or_else(|| dir.path().join("parley"));
     let mut node = Contender::start(growth.kind, &data_dir, growth.store_cache_mb)?;
-    // A store filled before holds earlier runs' accounts: this run's names are its own.
-    let names = match growth.from {
-        Some(_) => format!("run{}u", std::process::id()),
-        None => "bench".to_owned(),
+    let (names, mut stored) = match growth.from {
+        // A store filled before holds earlier runs' accounts: this run's names are its own.
+        Some(_) => {
+            let names = format!("run{}u", std::process::id());
+            if let Some(took) = node.first_commit(&format!("{names}first"), growth.timeout).await? {
+                eprintln!("first commit after start: {:.1} s", took.as_secs_f64());
+            }
+            (names, growth.stages.first().copied().unwrap_or_default())
+        }
+        None => ("bench".to_owned(), 0u64),
     };
-    if growth.from.is_some()
-        && let Some(took) = node.first_commit(&format!("{names}first"), growth.timeout).await?
-    {
-        eprintln!("first commit after start: {:.1} s", took.as_secs_f64());
-    }
     node.register_as(&names, growth.row.users).await?;
     node.prepare(growth.row.users).await?;
     let mut filler: Option<Filler> = None;
-    let mut stored = match growth.from {
-        Some(_) => growth.stages.first().copied().unwrap_or_default(),
-        None => 0u64,
-    };
     let mut stages = Vec::new();
     let mut run_id = 0;
     for &target in &growth.stages {
@@ -160,13 +157,7 @@ fn fill(data_dir: &Path, store_cache_mb: Option<u64>, filler: Option<Filler>, co
 
 async fn set_up(services: &node::Services) -> Result<Filler, String> {
     let register = |name: String| async move {
-        let request = serde_json::from_value(json!({
-            "email": format!("{name}@example.org"),
-            "username": name,
-            "password": "correct horse battery staple",
-            "device_id": uuid::Uuid::new_v4(),
-        }))
-        .map_err(|err| err.to_string())?;
+        let request = serde_json::from_value(crate::api::registration(&name)).map_err(|err| err.to_string())?;
         services
             .auth
             .register(request, None)

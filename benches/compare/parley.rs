@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::api::{Registered, Socket, connect_synced, get_json, post_json, register};
+use crate::api::{Registered, Socket, connect_synced, get_json, post_json, register, registration};
 use crate::pairs::{Inbox, Outbox, Pair};
 
 /// Raw ciphertext bytes per message, as in the XMPP bodies (base64 on the wire in both).
@@ -123,12 +123,7 @@ impl ParleyNode {
             .map_err(|err| err.to_string())?;
         let response = http
             .post(format!("{}/v1/auth/register", self.base))
-            .json(&json!({
-                "email": format!("{name}@example.org"),
-                "username": name,
-                "password": "correct horse battery staple",
-                "device_id": uuid::Uuid::new_v4(),
-            }))
+            .json(&registration(name))
             .send()
             .await
             .map_err(|err| format!("registering {name}: {err}"))?;

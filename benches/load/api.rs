@@ -63,22 +63,21 @@ pub(crate) async fn post_json(
     Ok(body["data"].clone())
 }
 
+/// The `POST /v1/auth/register` body of bench account `name`, on a new device.
+pub(crate) fn registration(name: &str) -> Value {
+    json!({
+        "email": format!("{name}@example.org"),
+        "username": name,
+        "password": "correct horse battery staple",
+        "device_id": uuid::Uuid::new_v4(),
+        "display_name": name,
+        "device_name": format!("{name}'s bench device"),
+        "device_type": "desktop",
+    })
+}
+
 pub(crate) async fn register(http: &reqwest::Client, base: &str, name: &str) -> Result<Registered, String> {
-    let data = post_json(
-        http,
-        &format!("{base}/v1/auth/register"),
-        None,
-        &json!({
-            "email": format!("{name}@example.org"),
-            "username": name,
-            "password": "correct horse battery staple",
-            "device_id": uuid::Uuid::new_v4(),
-            "display_name": name,
-            "device_name": format!("{name}'s bench device"),
-            "device_type": "desktop",
-        }),
-    )
-    .await?;
+    let data = post_json(http, &format!("{base}/v1/auth/register"), None, &registration(name)).await?;
     let field = |key: &str| {
         data[key]
             .as_str()
