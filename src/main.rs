@@ -37,7 +37,6 @@ enum Command {
 
 /// A failure is one line on stderr, its causes after colons (`parley: <what>: <why>`), and exit code 1.
 fn main() -> std::process::ExitCode {
-    allocator::tune();
     let cli = Cli::parse();
     let outcome = match cli.command {
         // Parsed again with the config file's values (or printed, with `--print-config`).
