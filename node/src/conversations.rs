@@ -391,6 +391,7 @@ impl Conversations {
         }
         self.drop_invite(&mut record)?;
         let members = participants(&self.store, id)?;
+        let stored = activity(&self.store, id)?.stored.unwrap_or_default();
         let t = &self.store.trees;
         t.gated(|| {
             (
@@ -417,8 +418,12 @@ impl Conversations {
                     },
                 )
         })?;
+        // Its messages leave the total with its activity record, which counted them.
+        self.store
+            .counts
+            .add_messages(-i64::try_from(stored).unwrap_or(i64::MAX));
         self.store.trees.retention_convid.remove(id.as_bytes())?;
-        crate::messages::purge_conversation(&self.store, id, members.iter().map(|(u, _)| *u))?;
+        crate::messages::purge_conversation(&self.store, id)?;
         self.retire(&record, &members.iter().map(|(u, _)| *u).collect::<Vec<_>>())?;
         self.store.commit().await
     }

@@ -22,6 +22,7 @@ mod replay;
 mod retention;
 mod sending;
 mod taken_over;
+mod totals;
 mod views;
 mod write;
 
@@ -33,6 +34,7 @@ use protocol::api::Message;
 pub use self::change_queue::Taken;
 pub(crate) use self::pending::refuse as refuse_submission;
 use self::records::MessageRecord;
+pub(crate) use self::totals::load as load_totals;
 use self::write::message_by_id;
 pub(crate) use self::write::{forget_device, purge_conversation};
 use crate::conversations::records as conversations;

@@ -169,7 +169,7 @@ impl Metrics {
     /// The registry in the Prometheus text format, state gauges read now.
     pub(crate) fn render(&self, services: &Services) -> String {
         let t = &services.store.trees;
-        self.messages_stored.set(gauge(t.convseq_message.len()));
+        self.messages_stored.set(gauge(services.store.counts.messages()));
         self.users.set(gauge(t.userid_user.len()));
         self.websocket_connections.set(gauge(services.hub.connection_count()));
         self.outbox_depth.clear();

@@ -2,6 +2,7 @@
 //! key encodings (big-endian numbers so range scans follow numeric order) live in `storage::keys`.
 //! Keeping sled behind this module means the engine can be swapped without touching the services.
 
+mod counts;
 mod group_commit;
 pub(crate) mod keys;
 mod write_set;
@@ -15,6 +16,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::{Error, Result};
+use counts::Counts;
 use group_commit::GroupCommit;
 pub(crate) use write_set::WriteSet;
 
@@ -307,6 +309,8 @@ pub(crate) struct Store {
     db: sled::Db,
     pub(crate) trees: Trees,
     commits: Arc<GroupCommit>,
+    /// Totals kept as the store changes.
+    pub(crate) counts: Arc<Counts>,
     /// Held while a batch of relayed messages is written: nothing else orders those writes.
     replica_writes: Arc<std::sync::Mutex<()>>,
     /// How long commits take, as their callers wait (see `metrics`).
@@ -333,6 +337,7 @@ impl Store {
             db,
             trees,
             commits,
+            counts: Arc::default(),
             replica_writes: Arc::default(),
             commit_seconds: crate::metrics::latency(),
         };

@@ -107,6 +107,42 @@ async fn counters_move_with_traffic() {
     assert!(!after.contains(&id), "{after}");
 }
 
+/// The stored-message total is kept as messages come and go, not counted per scrape: it follows a
+/// message erased and a conversation deleted with its messages.
+#[tokio::test]
+async fn the_stored_message_total_follows_erasures_and_deleted_conversations() {
+    let node = TestNode::start().await;
+    let url = metrics_of(&node).await;
+    let ann = node.user("ann").await;
+    let bob = node.user("bob").await;
+    let group = conversation(&ann, "GROUP", &[&bob]).await;
+    let stored = |text: &str| sample(text, "parley_messages_stored");
+    assert_eq!(stored(&scrape(&url).await), 0.0);
+
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let sent = send_text(&ann, &group, &[&ann, &bob], "hi", &format!("m{n}")).await;
+        ids.push(assert_ok(sent, StatusCode::CREATED)["id"].as_str().unwrap().to_owned());
+    }
+    // A retried send stores nothing new.
+    let again = assert_ok(
+        send_text(&ann, &group, &[&ann, &bob], "hi", "m0").await,
+        StatusCode::CREATED,
+    );
+    assert_eq!(again["id"].as_str(), Some(ids[0].as_str()));
+    assert_eq!(stored(&scrape(&url).await), 3.0);
+
+    assert_ok(
+        ann.api.delete(&format!("/v1/messages/{}/hard", ids[0])).await,
+        StatusCode::OK,
+    );
+    assert_eq!(stored(&scrape(&url).await), 2.0);
+
+    let deleted = ann.api.delete(&format!("/v1/conversations/{group}?for_all=true")).await;
+    assert!(deleted.0.is_success(), "{deleted:?}");
+    assert_eq!(stored(&scrape(&url).await), 0.0);
+}
+
 #[tokio::test]
 async fn rate_limit_refusals_are_counted_by_budget() {
     let node = TestNode::start_with(|config| {

@@ -32,7 +32,7 @@ impl Admin<'_> {
             suspended_users,
             devices: t.deviceid_device.len() as u64,
             conversations: t.convid_conversation.len() as u64,
-            messages: t.convseq_message.len() as u64,
+            messages: services.store.counts.messages(),
             files,
             file_bytes,
             outbox,

@@ -42,11 +42,15 @@ impl ConversationRecord {
     }
 }
 
-/// The sequence counter and latest activity; written only by message sends.
+/// The sequence counter and latest activity; written only with the messages it counts.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub(crate) struct Activity {
     pub(crate) last_seq: u64,
     pub(crate) last_message_at: Option<Timestamp>,
+    /// Messages of the conversation in the store, which the node's total is summed from when it opens
+    /// (`messages::totals`); none in a record written before it was kept.
+    #[serde(default)]
+    pub(crate) stored: Option<u64>,
 }
 
 /// A member and its personal view of the conversation.

@@ -13,7 +13,7 @@ use protocol::{Base64Bytes, DeviceId, MessageId, UserId};
 use super::Messages;
 use super::records::{MessageRecord, encode_copy};
 use super::views::{relayed_copies, relayed_message};
-use super::write::{DeviceCopy, NewMessage, Sequence, message_by_id, remove_copies, sent_with, write_message};
+use super::write::{DeviceCopy, NewMessage, Sequence, erase, message_by_id, remove_copies, sent_with, write_message};
 use crate::conversations::records as conversations;
 use crate::remote::homes;
 use crate::storage::{Store, keys};
@@ -243,7 +243,7 @@ impl Messages {
         may_erase(&self.store, &record, actor.user_id)?;
         let _guard = self.locks.lock(record.conversation_id).await;
         let record = message_by_id(&self.store, id)?;
-        self.erase_record(&record)?;
+        erase(&self.store, &record)?;
         self.relay_change(&record, actor.user_id, |_| Change::Erased)?;
         self.store.commit().await?;
         self.announce_deletion(actor, &record)

@@ -88,15 +88,6 @@ impl Messages {
         Ok(reactions)
     }
 
-    /// Removes every reaction of a message that is being erased.
-    pub(super) fn drop_reactions(&self, message: MessageId) -> Result<()> {
-        let tree = &self.store.trees.messageuseremoji_reaction;
-        for entry in tree.scan_prefix(message.as_bytes()) {
-            tree.remove(entry?.0)?;
-        }
-        Ok(())
-    }
-
     /// A message's reactions, for a participant.
     pub fn reactions(&self, actor: &Actor, id: MessageId) -> Result<ReactionList> {
         self.readable(actor, id)?;

@@ -15,7 +15,7 @@ use protocol::ws::ServerFrame;
 use super::Messages;
 use super::plan::{check_body, check_copies, check_relayed};
 use super::records::{MessageRecord, encode_copy};
-use super::write::{DeviceCopy, NewMessage, Sequence, message_by_id, remove_copies, write_relayed};
+use super::write::{DeviceCopy, NewMessage, Sequence, erase, message_by_id, remove_copies, write_relayed};
 use crate::conversations::records as conversations;
 use crate::realtime::{DeviceFrame, Push};
 use crate::remote::homes;
@@ -317,7 +317,7 @@ impl Messages {
             }
             Change::Erased => {
                 let pushes = deleted()?;
-                self.erase_record(&message)?;
+                erase(&self.store, &message)?;
                 self.store.trees.messageid_envelope.remove(message.id.as_bytes())?;
                 Ok(pushes)
             }

@@ -5,6 +5,7 @@ use protocol::ConversationId;
 
 use super::Messages;
 use super::records::MessageRecord;
+use super::write::erase;
 use crate::Result;
 use crate::conversations::records as conversations;
 use crate::storage::decode;
@@ -34,7 +35,7 @@ impl Messages {
                 if message.created_at > cutoff {
                     break;
                 }
-                self.erase_record(&message)?;
+                erase(&self.store, &message)?;
                 erased += 1;
             }
         }

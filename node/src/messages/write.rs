@@ -4,7 +4,7 @@
 //! too, so the layout of the message trees is known in one file.
 
 use protocol::federation::Envelope;
-use protocol::{Base64Bytes, ConversationId, DeviceId, MessageId, UserId};
+use protocol::{Base64Bytes, ConversationId, DeviceId, MessageId};
 
 use super::Messages;
 use super::records::{MessageRecord, QueueEntry, encode_copy};
@@ -103,6 +103,15 @@ fn write(set: &mut WriteSet<'_>, message: &NewMessage<'_>) -> Result<Option<u64>
             .map_or(record.created_at, |at| at.max(record.created_at)),
     );
     let location = keys::id_seq(conversation.as_bytes(), seq);
+    let new = match message.sequence {
+        Sequence::Next => true,
+        // The host's message may have come before (a relay repeated after a crash).
+        Sequence::Given(_) => set.get(TreeId::convseq_message, &location)?.is_none(),
+    };
+    if new {
+        activity.stored = Some(activity.stored.unwrap_or_default() + 1);
+        set.count_messages(1);
+    }
     let dedup = keys::idempotency(conversation, record.sender_id, &record.client_message_id);
     set.insert(TreeId::convid_activity, conversation.as_bytes(), encode(&activity));
     set.insert(TreeId::convseq_message, location.clone(), encode(&record));
@@ -216,33 +225,59 @@ pub(crate) fn forget_device(store: &Store, device: DeviceId) -> Result<()> {
     Ok(())
 }
 
-/// Deletes every message of a conversation that no longer exists.
-pub(crate) fn purge_conversation(
-    store: &Store,
-    conversation: ConversationId,
-    members: impl Iterator<Item = UserId>,
-) -> Result<()> {
-    let members: Vec<UserId> = members.collect();
-    let t = &store.trees;
-    for entry in t.convseq_message.scan_prefix(conversation.as_bytes()) {
-        let (key, value) = entry?;
-        let record: MessageRecord = decode(&value)?;
-        remove_copies(store, &record)?;
-        t.messageid_convseq.remove(record.id.as_bytes())?;
-        t.convsenderclient_messageid.remove(keys::idempotency(
-            conversation,
-            record.sender_id,
-            &record.client_message_id,
-        ))?;
-        for user in &members {
-            t.messageuser_receipt.remove(keys::receipt(record.id, *user))?;
-        }
-        for entry in t.messageuseremoji_reaction.scan_prefix(record.id.as_bytes()) {
-            t.messageuseremoji_reaction.remove(entry?.0)?;
-        }
-        t.convseq_message.remove(key)?;
+/// Deletes every message of a conversation that no longer exists, each as one write set.
+pub(crate) fn purge_conversation(store: &Store, conversation: ConversationId) -> Result<()> {
+    for entry in store.trees.convseq_message.scan_prefix(conversation.as_bytes()) {
+        let record: MessageRecord = decode(&entry?.1)?;
+        erase(store, &record)?;
     }
     Ok(())
+}
+
+/// Removes a message and every trace of it (its copies and queue entries, receipts, reactions,
+/// indexes) as one write set with its conversation's count, so the store's message total stays
+/// exact through a crash; the caller holds the conversation's lock.
+pub(super) fn erase(store: &Store, record: &MessageRecord) -> Result<()> {
+    let t = &store.trees;
+    let location = keys::id_seq(record.conversation_id.as_bytes(), record.seq);
+    if t.convseq_message.get(&location)?.is_none() {
+        return Ok(());
+    }
+    let mut set = WriteSet::new(store);
+    for (_, device) in &record.recipients {
+        set.remove(
+            TreeId::deviceconvseq_ciphertext,
+            keys::copy(*device, record.conversation_id, record.seq),
+        );
+        let queued = keys::queue_index(*device, record.id);
+        if let Some(position) = t.devicemessage_queuepos.get(&queued)? {
+            set.remove(TreeId::devicequeue_pending, keys::join(&[device.as_bytes(), &position]));
+            set.remove(TreeId::devicemessage_queuepos, queued);
+        }
+    }
+    for tree in [TreeId::messageuser_receipt, TreeId::messageuseremoji_reaction] {
+        for entry in t.tree(tree).scan_prefix(record.id.as_bytes()) {
+            set.remove(tree, entry?.0.to_vec());
+        }
+    }
+    set.remove(TreeId::messageid_convseq, record.id.as_bytes());
+    set.remove(
+        TreeId::convsenderclient_messageid,
+        keys::idempotency(record.conversation_id, record.sender_id, &record.client_message_id),
+    );
+    set.remove(TreeId::convseq_message, location);
+    // A deleted conversation's activity went first, and its messages with it from the total.
+    if let Some(bytes) = t.convid_activity.get(record.conversation_id.as_bytes())? {
+        let mut activity: Activity = decode(&bytes)?;
+        activity.stored = activity.stored.map(|stored| stored.saturating_sub(1));
+        set.insert(
+            TreeId::convid_activity,
+            record.conversation_id.as_bytes(),
+            encode(&activity),
+        );
+        set.count_messages(-1);
+    }
+    set.apply()
 }
 
 impl Messages {
@@ -251,25 +286,6 @@ impl Messages {
             keys::id_seq(record.conversation_id.as_bytes(), record.seq),
             encode(record),
         )?;
-        Ok(())
-    }
-
-    /// Removes a message and every trace of it; the caller holds the conversation lock.
-    pub(super) fn erase_record(&self, record: &MessageRecord) -> Result<()> {
-        remove_copies(&self.store, record)?;
-        self.drop_reactions(record.id)?;
-        let t = &self.store.trees;
-        for entry in t.messageuser_receipt.scan_prefix(record.id.as_bytes()) {
-            t.messageuser_receipt.remove(entry?.0)?;
-        }
-        t.messageid_convseq.remove(record.id.as_bytes())?;
-        t.convsenderclient_messageid.remove(keys::idempotency(
-            record.conversation_id,
-            record.sender_id,
-            &record.client_message_id,
-        ))?;
-        t.convseq_message
-            .remove(keys::id_seq(record.conversation_id.as_bytes(), record.seq))?;
         Ok(())
     }
 }

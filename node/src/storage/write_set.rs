@@ -21,6 +21,8 @@ use crate::{Error, Result};
 pub(crate) struct WriteSet<'s> {
     store: &'s Store,
     writes: Vec<(TreeId, Vec<u8>, Option<Vec<u8>>)>,
+    /// How many stored messages the set adds (or, below zero, removes): see `counts`.
+    messages: i64,
 }
 
 impl<'s> WriteSet<'s> {
@@ -28,6 +30,7 @@ impl<'s> WriteSet<'s> {
         Self {
             store,
             writes: Vec::new(),
+            messages: 0,
         }
     }
 
@@ -37,6 +40,12 @@ impl<'s> WriteSet<'s> {
 
     pub(crate) fn remove(&mut self, tree: TreeId, key: impl Into<Vec<u8>>) {
         self.writes.push((tree, key.into(), None));
+    }
+
+    /// Notes that the set stores `change` more messages (fewer, when negative), for the store's total
+    /// (`counts`); the caller knows which of its writes make a new message or remove one.
+    pub(crate) fn count_messages(&mut self, change: i64) {
+        self.messages += change;
     }
 
     /// A unique, increasing number, for keys that must sort by arrival.
@@ -76,6 +85,7 @@ impl<'s> WriteSet<'s> {
             };
         }
         self.store.journaled(id);
+        self.store.counts.add_messages(self.messages);
         Ok(())
     }
 }
