@@ -377,7 +377,7 @@ async fn post(http: &reqwest::Client, url: &str, token: &str, body: String) -> R
         .body(body)
         .send()
         .await
-        .map_err(|err| err.to_string())?;
+        .map_err(|err| with_causes(&err))?;
     let status = response.status();
     let text = response.text().await.map_err(|err| err.to_string())?;
     if status == reqwest::StatusCode::CREATED {
@@ -385,6 +385,17 @@ async fn post(http: &reqwest::Client, url: &str, token: &str, body: String) -> R
     } else {
         Err(format!("{status}: {text}"))
     }
+}
+
+/// An error and what caused it, as one line: reqwest's own message names only the request.
+fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut line = err.to_string();
+    let mut cause = err.source();
+    while let Some(err) = cause {
+        line = format!("{line}: {err}");
+        cause = err.source();
+    }
+    line
 }
 
 impl Outbox for ParleyOutbox {

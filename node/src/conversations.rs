@@ -106,13 +106,15 @@ impl Conversations {
 
     /// Tells the participants' webhooks that a conversation's details or settings changed.
     fn announce_update(&self, actor: &Actor, record: &ConversationRecord) -> Result<()> {
-        let data = serde_json::json!({
-            "conversation_id": record.id,
-            "type": record.kind,
-            "subject": record.subject,
-            "updated_by": actor.user_id,
-            "updated_at": record.updated_at,
-        });
+        let data = || {
+            serde_json::json!({
+                "conversation_id": record.id,
+                "type": record.kind,
+                "subject": record.subject,
+                "updated_by": actor.user_id,
+                "updated_at": record.updated_at,
+            })
+        };
         self.webhooks.emit(
             member_ids(&self.store, record.id)?,
             WebhookEvent::ConversationUpdated,

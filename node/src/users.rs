@@ -110,14 +110,16 @@ impl Users {
         t.displayname_userid
             .insert(keys::display_name(&user.display_name, user.id), &[])?;
         self.store.commit().await?;
-        let data = serde_json::json!({
-            "user_id": user.id,
-            "display_name": user.display_name,
-            "avatar_url": user.avatar_url,
-            "status": user.status,
-            "bio": user.bio,
-            "updated_at": user.updated_at,
-        });
+        let data = || {
+            serde_json::json!({
+                "user_id": user.id,
+                "display_name": user.display_name,
+                "avatar_url": user.avatar_url,
+                "status": user.status,
+                "bio": user.bio,
+                "updated_at": user.updated_at,
+            })
+        };
         self.webhooks.emit([user.id], WebhookEvent::UserUpdated, data);
         Ok(user.me())
     }

@@ -191,8 +191,14 @@ impl Webhooks {
     }
 
     /// Queues an event for every hook of these users that subscribed to it. Never blocks the caller:
-    /// when the queue is full the delivery is recorded as failed.
-    pub(crate) fn emit(&self, owners: impl IntoIterator<Item = UserId>, event: WebhookEvent, data: serde_json::Value) {
+    /// when the queue is full the delivery is recorded as failed. The event's data is built only
+    /// once a hook wants it: every message announces itself here, and most users have no hooks.
+    pub(crate) fn emit(
+        &self,
+        owners: impl IntoIterator<Item = UserId>,
+        event: WebhookEvent,
+        data: impl FnOnce() -> serde_json::Value,
+    ) {
         if let Err(err) = self.try_emit(owners, event, data) {
             tracing::warn!(error = %err, "recording a webhook delivery failed");
         }
@@ -202,9 +208,13 @@ impl Webhooks {
         &self,
         owners: impl IntoIterator<Item = UserId>,
         event: WebhookEvent,
-        data: serde_json::Value,
+        data: impl FnOnce() -> serde_json::Value,
     ) -> Result<()> {
+        if self.store.trees.userwebhook_webhook.is_empty() {
+            return Ok(());
+        }
         let now = Utc::now();
+        let (mut make, built) = (Some(data), std::cell::OnceCell::new());
         for owner in owners {
             for hook in self
                 .hooks_of(owner)?
@@ -216,7 +226,9 @@ impl Webhooks {
                     delivery_id: delivery_id.clone(),
                     event,
                     timestamp: now,
-                    data: data.clone(),
+                    data: built
+                        .get_or_init(|| make.take().expect("the data is built once")())
+                        .clone(),
                 };
                 let body = serde_json::to_vec(&payload).map_err(|err| Error::Internal(err.to_string()))?;
                 let record_key = keys::join(&[hook.id.as_bytes(), &self.store.next_id()?.to_be_bytes()]);

@@ -44,15 +44,17 @@ impl Messages {
 
     /// Tells the members' webhooks of a new message: metadata only, never content.
     pub(super) fn announce_created(&self, record: &MessageRecord, members: Vec<UserId>) {
-        let data = serde_json::json!({
-            "message_id": record.id,
-            "conversation_id": record.conversation_id,
-            "sender_id": record.sender_id,
-            "sender_device_id": record.sender_device_id,
-            "sequence_number": record.seq,
-            "message_type": record.message_type,
-            "created_at": record.created_at,
-        });
+        let data = || {
+            serde_json::json!({
+                "message_id": record.id,
+                "conversation_id": record.conversation_id,
+                "sender_id": record.sender_id,
+                "sender_device_id": record.sender_device_id,
+                "sequence_number": record.seq,
+                "message_type": record.message_type,
+                "created_at": record.created_at,
+            })
+        };
         self.webhooks.emit(members, WebhookEvent::MessageCreated, data);
     }
 }
