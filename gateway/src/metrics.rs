@@ -118,8 +118,8 @@ pub async fn serve_metrics(
     let router = Router::new().route(
         "/metrics",
         get(|State(services): State<Arc<Services>>| async move {
-            // Off the runtime: the gauges of stored state count the store's records, which takes a
-            // while in a store of millions of messages and must not hold up the node's requests.
+            // Off the runtime: some gauges of stored state are read from the store (accounts, outbox
+            // depths), which in a large store takes a while and must not hold up the node's requests.
             let Ok(text) = tokio::task::spawn_blocking(move || services.metrics_text()).await else {
                 return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
             };

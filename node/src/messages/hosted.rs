@@ -16,7 +16,7 @@ use super::views::{relayed_copies, relayed_message};
 use super::write::{DeviceCopy, NewMessage, Sequence, erase, message_by_id, remove_copies, sent_with, write_message};
 use crate::conversations::records as conversations;
 use crate::remote::homes;
-use crate::storage::{Store, keys};
+use crate::storage::{Store, WriteSet, keys};
 use crate::{Actor, Error, Result};
 
 impl Messages {
@@ -225,7 +225,9 @@ impl Messages {
         let _guard = self.locks.lock(record.conversation_id).await;
         let mut record = message_by_id(&self.store, id)?;
         if !record.deleted {
-            remove_copies(&self.store, &record)?;
+            let mut set = WriteSet::new(&self.store);
+            remove_copies(&mut set, &record)?;
+            set.apply()?;
             record.deleted = true;
             record.body = None;
             record.updated_at = Some(Utc::now());

@@ -19,7 +19,7 @@ use super::write::{DeviceCopy, NewMessage, Sequence, erase, message_by_id, remov
 use crate::conversations::records as conversations;
 use crate::realtime::{DeviceFrame, Push};
 use crate::remote::homes;
-use crate::storage::keys;
+use crate::storage::{WriteSet, keys};
 use crate::users::records::{devices_of, get_device};
 use crate::{Error, Result, contacts};
 
@@ -305,7 +305,9 @@ impl Messages {
                 if message.deleted {
                     return Ok(Vec::new());
                 }
-                remove_copies(&self.store, &message)?;
+                let mut set = WriteSet::new(&self.store);
+                remove_copies(&mut set, &message)?;
+                set.apply()?;
                 message.deleted = true;
                 message.body = None;
                 message.updated_at = Some(change.at);

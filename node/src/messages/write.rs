@@ -197,14 +197,19 @@ pub(super) fn dequeue(store: &Store, device: DeviceId, message: MessageId) -> Re
     Ok(true)
 }
 
-/// Removes every stored trace of a message but its record.
-pub(super) fn remove_copies(store: &Store, record: &MessageRecord) -> Result<()> {
+/// Adds the removal of a message's copies and their queue entries to a write set (a deletion keeps
+/// the record; an erasure removes the rest with them).
+pub(super) fn remove_copies(set: &mut WriteSet<'_>, record: &MessageRecord) -> Result<()> {
     for (_, device) in &record.recipients {
-        store
-            .trees
-            .deviceconvseq_ciphertext
-            .remove(keys::copy(*device, record.conversation_id, record.seq))?;
-        dequeue(store, *device, record.id)?;
+        set.remove(
+            TreeId::deviceconvseq_ciphertext,
+            keys::copy(*device, record.conversation_id, record.seq),
+        );
+        let queued = keys::queue_index(*device, record.id);
+        if let Some(position) = set.get(TreeId::devicemessage_queuepos, &queued)? {
+            set.remove(TreeId::devicequeue_pending, keys::join(&[device.as_bytes(), &position]));
+            set.remove(TreeId::devicemessage_queuepos, queued);
+        }
     }
     Ok(())
 }
@@ -244,17 +249,7 @@ pub(super) fn erase(store: &Store, record: &MessageRecord) -> Result<()> {
         return Ok(());
     }
     let mut set = WriteSet::new(store);
-    for (_, device) in &record.recipients {
-        set.remove(
-            TreeId::deviceconvseq_ciphertext,
-            keys::copy(*device, record.conversation_id, record.seq),
-        );
-        let queued = keys::queue_index(*device, record.id);
-        if let Some(position) = t.devicemessage_queuepos.get(&queued)? {
-            set.remove(TreeId::devicequeue_pending, keys::join(&[device.as_bytes(), &position]));
-            set.remove(TreeId::devicemessage_queuepos, queued);
-        }
-    }
+    remove_copies(&mut set, record)?;
     for tree in [TreeId::messageuser_receipt, TreeId::messageuseremoji_reaction] {
         for entry in t.tree(tree).scan_prefix(record.id.as_bytes()) {
             set.remove(tree, entry?.0.to_vec());
