@@ -13,6 +13,7 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use futures_util::SinkExt;
 use node::Actor;
 use node::Subscription;
 use protocol::api::SendMessageRequest;
@@ -204,7 +205,7 @@ async fn run(
     let replayed: HashSet<_> = missed.iter().map(|event| event.message_id).collect();
     let count = missed.len();
     for event in missed {
-        if send(&mut socket, &ServerFrame::MessageNew(event)).await.is_err() {
+        if queue(&mut socket, &ServerFrame::MessageNew(event)).await.is_err() {
             return;
         }
     }
@@ -234,20 +235,20 @@ impl session::Dialect for V1<'_> {
     async fn event(&mut self, socket: &mut WebSocket, frame: ServerFrame) -> Result<(), axum::Error> {
         match frame {
             ServerFrame::MessageNew(event) if self.replayed.contains(&event.message_id) => Ok(()),
-            frame => send(socket, &frame).await,
+            frame => queue(socket, &frame).await,
         }
     }
 
     async fn text(&mut self, socket: &mut WebSocket, text: &[u8]) -> Result<(), axum::Error> {
         match handle(self.state, self.actor, text).await {
-            Some(reply) => send(socket, &reply).await,
+            Some(reply) => queue(socket, &reply).await,
             None => Ok(()),
         }
     }
 
     async fn binary(&mut self, socket: &mut WebSocket) -> Result<(), axum::Error> {
         let err = ApiError::bad_request("binary frames are not supported; send JSON text");
-        send(socket, &error_frame(&err, None)).await
+        queue(socket, &error_frame(&err, None)).await
     }
 }
 
@@ -352,9 +353,16 @@ fn error_frame(err: &ApiError, client_message_id: Option<ClientMessageId>) -> Se
     }
 }
 
-async fn send(socket: &mut WebSocket, frame: &ServerFrame) -> Result<(), axum::Error> {
+/// Queues a frame on the socket; it goes out with the next flush (the session loop's, or [`send`]'s).
+async fn queue(socket: &mut WebSocket, frame: &ServerFrame) -> Result<(), axum::Error> {
     let text = serde_json::to_string(frame).expect("server frames serialise");
-    socket.send(Message::Text(Utf8Bytes::from(text))).await
+    socket.feed(Message::Text(Utf8Bytes::from(text))).await
+}
+
+/// Writes a frame, and any queued before it, now.
+async fn send(socket: &mut WebSocket, frame: &ServerFrame) -> Result<(), axum::Error> {
+    queue(socket, frame).await?;
+    socket.flush().await
 }
 
 /// A socket whose read failed is closed; a message over the size limit is the client's to fix, so it is

@@ -3,8 +3,15 @@
 //! in, a ping every [`HEARTBEAT`], the socket closed after [`IDLE_TIMEOUT`] of silence or when the node
 //! drops the subscription (session ended, client too slow), and the user's presence announced on the
 //! way in and out. The dialects differ only in how they write events and answer frames ([`Dialect`]).
+//!
+//! Dialects queue their frames on the socket; this loop writes them out, once for every frame that was
+//! waiting: under load a socket's events arrive faster than one write each, and each write is a system
+//! call.
+
+use std::sync::Arc;
 
 use axum::extract::ws::{Message, WebSocket};
+use futures_util::SinkExt;
 use node::{Actor, Subscription};
 use protocol::ws::ServerFrame;
 use tokio::time::{Instant, interval};
@@ -14,14 +21,34 @@ use super::{
 };
 use crate::AppState;
 
-/// What a dialect writes and answers. An error from any of them means the socket is gone.
+/// At most this many waiting events go out in one write, so a busy socket still reads its client.
+const MAX_BATCH: usize = 64;
+
+/// What a dialect queues on the socket (the loop flushes). An error from any of them means the socket
+/// is gone.
 pub(crate) trait Dialect {
-    /// Writes one of the node's events as the dialect shows it, or not at all.
+    /// Queues one of the node's events as the dialect shows it, or nothing.
     async fn event(&mut self, socket: &mut WebSocket, frame: ServerFrame) -> Result<(), axum::Error>;
-    /// Acts on one text frame from the client and writes the answer, if the dialect has one.
+    /// Acts on one text frame from the client and queues the answer, if the dialect has one.
     async fn text(&mut self, socket: &mut WebSocket, text: &[u8]) -> Result<(), axum::Error>;
-    /// Writes the dialect's refusal of a binary frame.
+    /// Queues the dialect's refusal of a binary frame.
     async fn binary(&mut self, socket: &mut WebSocket) -> Result<(), axum::Error>;
+}
+
+/// Queues `first` and every event already waiting behind it (up to [`MAX_BATCH`]), then writes them.
+async fn write_events(
+    socket: &mut WebSocket,
+    frames: &mut tokio::sync::mpsc::Receiver<Arc<ServerFrame>>,
+    dialect: &mut impl Dialect,
+    first: ServerFrame,
+) -> Result<(), axum::Error> {
+    dialect.event(socket, first).await?;
+    for _ in 1..MAX_BATCH {
+        // An ended subscription shows on the loop's next receive.
+        let Ok(frame) = frames.try_recv() else { break };
+        dialect.event(socket, Arc::unwrap_or_clone(frame)).await?;
+    }
+    socket.flush().await
 }
 
 /// Runs an authenticated socket until it closes.
@@ -40,9 +67,9 @@ pub(crate) async fn serve(
     let mut last_heard = Instant::now();
     loop {
         tokio::select! {
-            frame = subscription.frames.recv() => match frame.map(std::sync::Arc::unwrap_or_clone) {
+            frame = subscription.frames.recv() => match frame.map(Arc::unwrap_or_clone) {
                 Some(frame) => {
-                    if dialect.event(&mut socket, frame).await.is_err() {
+                    if write_events(&mut socket, &mut subscription.frames, dialect, frame).await.is_err() {
                         break;
                     }
                 }
@@ -64,7 +91,7 @@ pub(crate) async fn serve(
                     }
                     Some(Ok(Message::Close(_))) | None => break,
                 };
-                if written.is_err() {
+                if written.is_err() || socket.flush().await.is_err() {
                     break;
                 }
             }

@@ -14,6 +14,7 @@
 use std::collections::HashSet;
 
 use axum::extract::ws::{Message as WsMessage, Utf8Bytes, WebSocket};
+use futures_util::SinkExt;
 use node::{Actor, Subscription};
 use protocol::api::{DeviceCiphertext, EditMessageRequest, ForwardMessageRequest, SendMessageRequest, Timestamp};
 use protocol::ws::{MembershipEvent, MessageEvent, ServerFrame};
@@ -178,19 +179,19 @@ impl ws::Dialect for ChatsAxum<'_> {
         match frame {
             ServerFrame::MessageNew(event) if self.replayed.contains(&event.message_id) => Ok(()),
             frame => match translated(frame, self.actor.device_id) {
-                Some(frame) => send(socket, &frame).await,
+                Some(frame) => queue(socket, &frame).await,
                 None => Ok(()),
             },
         }
     }
 
     async fn text(&mut self, socket: &mut WebSocket, text: &[u8]) -> Result<(), axum::Error> {
-        send(socket, &handle(self.state, self.actor, text).await).await
+        queue(socket, &handle(self.state, self.actor, text).await).await
     }
 
     async fn binary(&mut self, socket: &mut WebSocket) -> Result<(), axum::Error> {
         let refusal = ApiError::bad_request("binary frames are not supported; send JSON text");
-        send(socket, &error(None, refusal.into())).await
+        queue(socket, &error(None, refusal.into())).await
     }
 }
 
@@ -308,7 +309,13 @@ fn error(request_id: Option<Value>, err: Error) -> Outgoing {
     }
 }
 
-async fn send(socket: &mut WebSocket, frame: &Outgoing) -> Result<(), axum::Error> {
+/// Queues a frame; the session loop writes it out.
+async fn queue(socket: &mut WebSocket, frame: &Outgoing) -> Result<(), axum::Error> {
     let text = serde_json::to_string(frame).expect("frames serialise");
-    socket.send(WsMessage::Text(Utf8Bytes::from(text))).await
+    socket.feed(WsMessage::Text(Utf8Bytes::from(text))).await
+}
+
+async fn send(socket: &mut WebSocket, frame: &Outgoing) -> Result<(), axum::Error> {
+    queue(socket, frame).await?;
+    socket.flush().await
 }

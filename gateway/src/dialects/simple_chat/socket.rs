@@ -18,6 +18,7 @@ use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::response::{IntoResponse, Response};
+use futures_util::SinkExt;
 use node::{Actor, Subscription};
 use protocol::api::Timestamp;
 use protocol::ws::{MessageEvent, ServerFrame};
@@ -239,7 +240,7 @@ impl ws::Dialect for SimpleChat<'_> {
             ServerFrame::MessageNew(event) if self.missed.iter().any(|m| m.message_id == event.message_id) => Ok(()),
             ServerFrame::MessageNew(event) => deliver(socket, self.state, self.actor, &mut self.kinds, &event).await,
             frame => match translated(frame) {
-                Some(frame) => send_frame(socket, &frame).await,
+                Some(frame) => queue_frame(socket, &frame).await,
                 None => Ok(()),
             },
         }
@@ -247,14 +248,14 @@ impl ws::Dialect for SimpleChat<'_> {
 
     async fn text(&mut self, socket: &mut WebSocket, text: &[u8]) -> Result<(), axum::Error> {
         match handle(self.state, self.actor, text).await {
-            Some(reply) => send_frame(socket, &reply).await,
+            Some(reply) => queue_frame(socket, &reply).await,
             None => Ok(()),
         }
     }
 
     async fn binary(&mut self, socket: &mut WebSocket) -> Result<(), axum::Error> {
         let refusal = ApiError::bad_request("binary frames are not supported; send JSON text");
-        send_frame(socket, &error(refusal.into())).await
+        queue_frame(socket, &error(refusal.into())).await
     }
 }
 
@@ -337,7 +338,14 @@ fn error(err: Error) -> Incoming {
     }
 }
 
-async fn send_frame(socket: &mut WebSocket, frame: &Incoming) -> Result<(), axum::Error> {
+/// Queues a frame; the session loop writes it out.
+async fn queue_frame(socket: &mut WebSocket, frame: &Incoming) -> Result<(), axum::Error> {
     let text = serde_json::to_string(frame).expect("frames serialise");
-    socket.send(Message::Text(Utf8Bytes::from(text))).await
+    socket.feed(Message::Text(Utf8Bytes::from(text))).await
+}
+
+/// Writes a frame, and any queued before it, now.
+async fn send_frame(socket: &mut WebSocket, frame: &Incoming) -> Result<(), axum::Error> {
+    queue_frame(socket, frame).await?;
+    socket.flush().await
 }
