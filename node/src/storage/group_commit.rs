@@ -3,6 +3,11 @@
 //! flush serves a whole batch of requests instead of each request paying for its own (a blocking task,
 //! a sled log write and their thread wake-ups per commit before). After a flush, and before anyone
 //! hears of it, the journal records of the write sets it made durable are removed (`write_set`).
+//!
+//! A commit that finds no flush running runs the first one itself, on its own thread
+//! (`block_in_place`): on an idle node the request then waits for the disk alone, not also for a
+//! blocking thread to wake and to wake it back. Flushes wanted meanwhile go to the blocking pool, so
+//! the leader answers after its own flush, not after every one that follows.
 
 use std::sync::{Arc, Mutex};
 
@@ -72,20 +77,21 @@ impl GroupCommit {
     /// Returns once every write made before the call is durable.
     pub(crate) async fn commit(self: &Arc<Self>) -> Result<()> {
         let mut finished = self.finished.subscribe();
-        let needed = {
+        let (needed, leads) = {
             let mut schedule = self.schedule();
             if schedule.running {
                 // The running flush may have started before our writes: the next one covers them.
                 schedule.wanted = true;
-                schedule.started + 1
+                (schedule.started + 1, false)
             } else {
                 schedule.running = true;
                 schedule.started += 1;
-                let group = self.clone();
-                tokio::task::spawn_blocking(move || group.flush_while_wanted());
-                schedule.started
+                (schedule.started, true)
             }
         };
+        if leads {
+            self.lead();
+        }
         loop {
             {
                 let last = finished.borrow_and_update();
@@ -103,34 +109,49 @@ impl GroupCommit {
         }
     }
 
+    /// Runs the flush a commit started: on the commit's own thread where the runtime can lend it
+    /// (a multi-threaded one), handing any flush wanted after it to the blocking pool; else all of
+    /// them on the blocking pool.
+    fn lead(self: &Arc<Self>) {
+        let lends_its_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|runtime| runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if lends_its_thread && !tokio::task::block_in_place(|| self.flush_once()) {
+            return;
+        }
+        let group = self.clone();
+        tokio::task::spawn_blocking(move || group.flush_while_wanted());
+    }
+
     /// Runs on the blocking pool: flushes, then again as long as commits arrived during a flush.
     fn flush_while_wanted(&self) {
-        loop {
-            let error = self.flush().err().map(|err| err.to_string());
-            let (generation, again) = {
-                let mut schedule = self.schedule();
-                let generation = schedule.started;
-                if schedule.wanted {
-                    schedule.wanted = false;
-                    schedule.started += 1;
-                    (generation, true)
-                } else {
-                    schedule.running = false;
-                    (generation, false)
-                }
-            };
-            // Once this flusher stopped, another may start and finish first: never go back.
-            self.finished.send_if_modified(|finished| {
-                let newer = generation > finished.generation;
-                if newer {
-                    *finished = Finished { generation, error };
-                }
-                newer
-            });
-            if !again {
-                return;
+        while self.flush_once() {}
+    }
+
+    /// One flush, its outcome told to the commits waiting on it; whether commits arrived meanwhile,
+    /// which need another (already counted as started).
+    fn flush_once(&self) -> bool {
+        let error = self.flush().err().map(|err| err.to_string());
+        let (generation, again) = {
+            let mut schedule = self.schedule();
+            let generation = schedule.started;
+            if schedule.wanted {
+                schedule.wanted = false;
+                schedule.started += 1;
+                (generation, true)
+            } else {
+                schedule.running = false;
+                (generation, false)
             }
-        }
+        };
+        // Once this flusher stopped, another may start and finish first: never go back.
+        self.finished.send_if_modified(|finished| {
+            let newer = generation > finished.generation;
+            if newer {
+                *finished = Finished { generation, error };
+            }
+            newer
+        });
+        again
     }
 
     fn schedule(&self) -> std::sync::MutexGuard<'_, Schedule> {
