@@ -37,7 +37,7 @@ use self::records::MessageRecord;
 pub(crate) use self::totals::load as load_totals;
 use self::write::message_by_id;
 pub(crate) use self::write::{forget_device, purge_conversation};
-use crate::conversations::records as conversations;
+use crate::conversations::records::{self as conversations, ConversationRecord};
 use crate::locks::ConversationLocks;
 use crate::outbox::Outbox;
 use crate::realtime::Hub;
@@ -106,19 +106,22 @@ impl Messages {
     }
 
     pub(crate) fn readable(&self, actor: &Actor, id: MessageId) -> Result<MessageRecord> {
+        self.readable_in(actor, id).map(|(record, _)| record)
+    }
+
+    /// [`Self::readable`], with the message's conversation as the check read it.
+    pub(crate) fn readable_in(&self, actor: &Actor, id: MessageId) -> Result<(MessageRecord, ConversationRecord)> {
         let record = message_by_id(&self.store, id)?;
-        conversations::require_participant(&self.store, record.conversation_id, actor.user_id)?;
-        Ok(record)
+        let (conversation, _) = conversations::require_participant(&self.store, record.conversation_id, actor.user_id)?;
+        Ok((record, conversation))
     }
 
     /// A message the caller may change (edit, delete, react to): readable, and of a conversation this
     /// node hosts. Changes to another node's conversation are forwarded to its host before they get
     /// here (`Messages::edit` and its siblings).
     fn changeable(&self, actor: &Actor, id: MessageId) -> Result<MessageRecord> {
-        let record = self.readable(actor, id)?;
-        if let Some(conversation) = conversations::get(&self.store, record.conversation_id)?
-            && let Some(host) = conversation.host
-        {
+        let (record, conversation) = self.readable_in(actor, id)?;
+        if let Some(host) = conversation.host {
             return Err(Error::Conflict(format!(
                 "this conversation is hosted by node {}; change its messages there",
                 host.node

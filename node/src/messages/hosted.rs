@@ -33,9 +33,8 @@ impl Messages {
         id: Option<MessageId>,
     ) -> Result<Message> {
         let conversation = request.conversation_id;
-        conversations::require_participant(&self.store, conversation, actor.user_id)?;
-
         let guard = self.locks.lock(conversation).await;
+        let poster = conversations::require_participant(&self.store, conversation, actor.user_id)?;
         let dedup = keys::idempotency(conversation, actor.user_id, &request.client_message_id);
         if let Some(id) = sent_with(&self.store, &dedup)? {
             drop(guard);
@@ -43,7 +42,7 @@ impl Messages {
             self.store.commit().await?;
             return self.view(&message_by_id(&self.store, id)?, actor.device_id);
         }
-        let (mut record, members) = self.plan(actor, &request, forwarded_from, remote)?;
+        let (mut record, members) = self.plan(actor, &request, forwarded_from, remote, &poster)?;
         if let Some(id) = id {
             record.id = id;
         }

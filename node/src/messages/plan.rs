@@ -14,24 +14,24 @@ use super::records::MessageRecord;
 use super::write::message_by_id;
 use super::{MAX_BODY_CHARS, MAX_CIPHERTEXT_BYTES, MAX_HEADER_BYTES, MAX_MENTIONS, MAX_RECIPIENT_DEVICES, Messages};
 use crate::contacts;
-use crate::conversations::records as conversations;
+use crate::conversations::records::{self as conversations, ConversationRecord, ParticipantRecord};
 use crate::remote::homes;
 use crate::users::records::{devices_of, get_device};
 use crate::{Actor, Error, Result};
 
+/// A conversation and the caller's place in it, as read under the conversation's lock
+/// (`conversations::require_participant`).
+pub(super) type Poster = (ConversationRecord, ParticipantRecord);
+
 /// Who may post where: a participant, in a channel only an owner or admin, in a DM only when the other
 /// side has not blocked the sender. Returns the conversation's members. Called under the conversation's
 /// lock, where no removal can slip in before the write.
-pub(super) fn may_post(
-    store: &crate::storage::Store,
-    conversation: ConversationId,
-    actor: &Actor,
-) -> Result<Vec<UserId>> {
-    let (record, me) = conversations::require_participant(store, conversation, actor.user_id)?;
+pub(super) fn may_post(store: &crate::storage::Store, poster: &Poster, actor: &Actor) -> Result<Vec<UserId>> {
+    let (record, me) = poster;
     if record.kind == ConversationKind::Channel && me.role < Role::Admin {
         return Err(Error::forbidden("only owners and admins post in a channel"));
     }
-    let members = conversations::member_ids(store, conversation)?;
+    let members = conversations::member_ids(store, record.id)?;
     if record.kind == ConversationKind::Dm {
         for other in &members {
             if *other != actor.user_id {
@@ -51,9 +51,10 @@ impl Messages {
         request: &SendMessageRequest,
         forwarded_from: Option<MessageId>,
         remote: &HashMap<DeviceId, UserId>,
+        poster: &Poster,
     ) -> Result<(MessageRecord, Vec<UserId>)> {
         let conversation = request.conversation_id;
-        let members = may_post(&self.store, conversation, actor)?;
+        let members = may_post(&self.store, poster, actor)?;
         let recipients = match &request.body {
             Some(body) => {
                 self.check_clear(body, &request.ciphertexts)?;
