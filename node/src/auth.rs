@@ -68,6 +68,7 @@ pub struct Auth {
     accounts: Mutex<()>,
     passwords: passwords::Passwords,
     failed_logins: failed_logins::FailedLogins,
+    decoded_sessions: sessions::DecodedSessions,
 }
 
 impl Auth {
@@ -85,6 +86,7 @@ impl Auth {
             tokens,
             hub,
             accounts: Mutex::new(()),
+            decoded_sessions: sessions::DecodedSessions::default(),
         })
     }
 
@@ -326,21 +328,22 @@ impl Auth {
         let Some(stored) = tree.get(claims.sid.as_bytes())? else {
             return Err(Error::Unauthorized("session expired or revoked"));
         };
-        let mut session: SessionRecord = decode(&stored)?;
+        let session = self.decoded_sessions.view(claims.sid, &stored)?;
         if session.user_id != claims.sub || session.device_id != claims.did {
             return Err(Error::Unauthorized("invalid access token"));
         }
         let now = Utc::now();
         if (now - session.last_active).num_seconds() >= LAST_ACTIVE_RESOLUTION_SECS {
-            session.last_active = now;
+            let mut record: SessionRecord = decode(&stored)?;
+            record.last_active = now;
             // A compare-and-swap, so a concurrent refresh's token rotation is never overwritten; losing
             // the race only loses this activity stamp.
-            let _ = tree.compare_and_swap(session.id.as_bytes(), Some(stored), Some(encode(&session)))?;
+            let _ = tree.compare_and_swap(claims.sid.as_bytes(), Some(stored), Some(encode(&record)))?;
         }
         Ok(Actor {
             user_id: session.user_id,
             device_id: session.device_id,
-            session_id: session.id,
+            session_id: claims.sid,
         })
     }
 

@@ -17,7 +17,7 @@ use super::write::sent_with;
 use crate::conversations::records as conversations;
 use crate::remote::{acting_for, homes, refusal};
 use crate::storage::keys;
-use crate::users::records::get_device;
+use crate::users::records::is_local_device;
 use crate::{Actor, Error, Result};
 
 impl Messages {
@@ -91,7 +91,7 @@ impl Messages {
         let mut remote_members: Option<Vec<UserId>> = None;
         for copy in copies {
             let device = copy.recipient_device_id;
-            if get_device(&self.store, device)?.is_some() {
+            if is_local_device(&self.store, device)? {
                 continue;
             }
             let candidates = match &remote_members {

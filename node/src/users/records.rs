@@ -123,6 +123,12 @@ pub(crate) fn is_local(store: &Store, id: UserId) -> Result<bool> {
     Ok(store.trees.userid_user.contains_key(id.as_bytes())?)
 }
 
+/// Whether a device belongs to this node, without reading its record: asked for every copy of a
+/// message on every send.
+pub(crate) fn is_local_device(store: &Store, id: DeviceId) -> Result<bool> {
+    Ok(store.trees.deviceid_device.contains_key(id.as_bytes())?)
+}
+
 pub(crate) fn get_device(store: &Store, id: DeviceId) -> Result<Option<DeviceRecord>> {
     store
         .trees
