@@ -2,6 +2,7 @@
 //! ones it replaced, so that a replayed old token is recognised as theft and ends the session.
 
 use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Mutex;
 
 use protocol::api::Timestamp;
@@ -38,21 +39,27 @@ pub(crate) struct SessionView {
 /// Most sessions remembered decoded; emptied when full.
 const DECODED_CAPACITY: usize = 4096;
 
-/// Session records decoded before, with the bytes they were decoded from. Every request still reads
-/// its session from the store, so a revocation (the record gone) or a rotation (the bytes changed)
-/// counts at once; only decoding unchanged bytes again is spared (its timestamps and refresh hashes
-/// were 1.7 % of the node's CPU time under the messaging benchmark of docs/PERFORMANCE.md).
+/// Session records decoded before, with a hash of the bytes they were decoded from. Every request still
+/// reads its session from the store, so a revocation (the record gone) counts at once, and a record
+/// whose bytes changed is decoded again; only decoding unchanged bytes again is spared (its timestamps
+/// and refresh hashes were 1.7 % of the node's CPU time under the messaging benchmark of
+/// docs/PERFORMANCE.md). A hash, not the bytes, so that each authenticated connection's session costs
+/// a few dozen bytes here: two versions of one session's record that hash alike can differ only in
+/// what authentication does not read (refresh hashes, address) or in its activity stamp, which is then
+/// written one period late.
 #[derive(Default)]
-pub(crate) struct DecodedSessions(Mutex<Decoded>);
-
-/// Each session's record bytes, and their view.
-type Decoded = HashMap<SessionId, (Box<[u8]>, SessionView)>;
+pub(crate) struct DecodedSessions(Mutex<HashMap<SessionId, (u64, SessionView)>>);
 
 impl DecodedSessions {
     /// The view of a session whose record is `stored`.
     pub(crate) fn view(&self, id: SessionId, stored: &[u8]) -> Result<SessionView> {
-        if let Some((bytes, view)) = self.remembered().get(&id)
-            && **bytes == *stored
+        let hash = {
+            let mut hasher = DefaultHasher::new();
+            stored.hash(&mut hasher);
+            hasher.finish()
+        };
+        if let Some((seen, view)) = self.remembered().get(&id)
+            && *seen == hash
         {
             return Ok(*view);
         }
@@ -66,11 +73,11 @@ impl DecodedSessions {
         if remembered.len() >= DECODED_CAPACITY {
             remembered.clear();
         }
-        remembered.insert(id, (stored.into(), view));
+        remembered.insert(id, (hash, view));
         Ok(view)
     }
 
-    fn remembered(&self) -> std::sync::MutexGuard<'_, Decoded> {
+    fn remembered(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, (u64, SessionView)>> {
         self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
