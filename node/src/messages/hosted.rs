@@ -13,10 +13,10 @@ use protocol::{Base64Bytes, DeviceId, MessageId, UserId};
 use super::Messages;
 use super::records::{MessageRecord, encode_copy};
 use super::views::{relayed_copies, relayed_message};
-use super::write::{DeviceCopy, NewMessage, Sequence, erase, message_by_id, remove_copies, sent_with, write_message};
+use super::write::{DeviceCopy, NewMessage, Sequence, erase, message_by_id, sent_with, soft_delete, write_message};
 use crate::conversations::records as conversations;
 use crate::remote::homes;
-use crate::storage::{Store, WriteSet, keys};
+use crate::storage::{Store, keys};
 use crate::{Actor, Error, Result};
 
 impl Messages {
@@ -224,13 +224,7 @@ impl Messages {
         let _guard = self.locks.lock(record.conversation_id).await;
         let mut record = message_by_id(&self.store, id)?;
         if !record.deleted {
-            let mut set = WriteSet::new(&self.store);
-            remove_copies(&mut set, &record)?;
-            set.apply()?;
-            record.deleted = true;
-            record.body = None;
-            record.updated_at = Some(Utc::now());
-            self.write_record(&record)?;
+            soft_delete(&self.store, &mut record, Utc::now())?;
             self.relay_change(&record, actor.user_id, |_| Change::Deleted)?;
             self.store.commit().await?;
             self.announce_deletion(actor, &record)?;

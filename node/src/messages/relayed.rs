@@ -15,11 +15,11 @@ use protocol::ws::ServerFrame;
 use super::Messages;
 use super::plan::{check_body, check_copies, check_relayed};
 use super::records::{MessageRecord, encode_copy};
-use super::write::{DeviceCopy, NewMessage, Sequence, erase, message_by_id, remove_copies, write_relayed};
+use super::write::{DeviceCopy, NewMessage, Sequence, erase, message_by_id, soft_delete, write_relayed};
 use crate::conversations::records as conversations;
 use crate::realtime::{DeviceFrame, Push};
 use crate::remote::homes;
-use crate::storage::{WriteSet, keys};
+use crate::storage::keys;
 use crate::users::records::{devices_of, get_device};
 use crate::{Error, Result, contacts};
 
@@ -231,13 +231,14 @@ impl Messages {
             Err(Error::NotFound(_)) => return Ok(Vec::new()),
             Err(err) => return Err(err),
         };
+        let seq = message.seq;
         let deleted = || {
             let frame = ServerFrame::MessageDeleted {
                 timestamp: change.at,
                 user_id: change.by,
                 conversation_id: conversation,
                 message_id: change.message_id,
-                sequence_number: message.seq,
+                sequence_number: seq,
             };
             conversations::participants(&self.store, conversation).map(|members| {
                 members
@@ -305,13 +306,7 @@ impl Messages {
                 if message.deleted {
                     return Ok(Vec::new());
                 }
-                let mut set = WriteSet::new(&self.store);
-                remove_copies(&mut set, &message)?;
-                set.apply()?;
-                message.deleted = true;
-                message.body = None;
-                message.updated_at = Some(change.at);
-                self.write_record(&message)?;
+                soft_delete(&self.store, &mut message, change.at)?;
                 deleted()
             }
             Change::Reaction { emoji, added } => {

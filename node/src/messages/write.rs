@@ -3,6 +3,7 @@
 //! the message was sent here or relayed by its host; the reads and removals every job shares live here
 //! too, so the layout of the message trees is known in one file.
 
+use protocol::api::Timestamp;
 use protocol::federation::Envelope;
 use protocol::{Base64Bytes, ConversationId, DeviceId, MessageId};
 
@@ -197,9 +198,25 @@ pub(super) fn dequeue(store: &Store, device: DeviceId, message: MessageId) -> Re
     Ok(true)
 }
 
+/// Deletes a message for everyone, keeping its slot: its copies and queue entries go and its record
+/// is kept without content, as one write set. The caller holds the conversation's lock.
+pub(super) fn soft_delete(store: &Store, record: &mut MessageRecord, at: Timestamp) -> Result<()> {
+    let mut set = WriteSet::new(store);
+    remove_copies(&mut set, record)?;
+    record.deleted = true;
+    record.body = None;
+    record.updated_at = Some(at);
+    set.insert(
+        TreeId::convseq_message,
+        keys::id_seq(record.conversation_id.as_bytes(), record.seq),
+        encode(record),
+    );
+    set.apply()
+}
+
 /// Adds the removal of a message's copies and their queue entries to a write set (a deletion keeps
 /// the record; an erasure removes the rest with them).
-pub(super) fn remove_copies(set: &mut WriteSet<'_>, record: &MessageRecord) -> Result<()> {
+fn remove_copies(set: &mut WriteSet<'_>, record: &MessageRecord) -> Result<()> {
     for (_, device) in &record.recipients {
         set.remove(
             TreeId::deviceconvseq_ciphertext,
