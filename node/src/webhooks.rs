@@ -214,7 +214,7 @@ impl Webhooks {
             return Ok(());
         }
         let now = Utc::now();
-        let (mut make, built) = (Some(data), std::cell::OnceCell::new());
+        let data = std::cell::LazyCell::new(data);
         for owner in owners {
             for hook in self
                 .hooks_of(owner)?
@@ -226,9 +226,7 @@ impl Webhooks {
                     delivery_id: delivery_id.clone(),
                     event,
                     timestamp: now,
-                    data: built
-                        .get_or_init(|| make.take().expect("the data is built once")())
-                        .clone(),
+                    data: serde_json::Value::clone(&data),
                 };
                 let body = serde_json::to_vec(&payload).map_err(|err| Error::Internal(err.to_string()))?;
                 let record_key = keys::join(&[hook.id.as_bytes(), &self.store.next_id()?.to_be_bytes()]);
