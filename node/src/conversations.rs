@@ -34,7 +34,7 @@ use crate::locks::ConversationLocks;
 use crate::outbox::Outbox;
 use crate::realtime::Hub;
 use crate::remote::Remote;
-use crate::storage::{Store, encode, keys};
+use crate::storage::{Store, TreeId, WriteSet, encode, keys};
 use crate::webhooks::Webhooks;
 use crate::{Actor, Error, Result, contacts, validate};
 
@@ -394,36 +394,23 @@ impl Conversations {
         self.drop_invite(&mut record)?;
         let members = participants(&self.store, id)?;
         let stored = activity(&self.store, id)?.stored.unwrap_or_default();
-        let t = &self.store.trees;
-        t.gated(|| {
-            (
-                t.convid_conversation.sled(),
-                t.convuser_participant.sled(),
-                t.userconv_membership.sled(),
-                t.dmpair_convid.sled(),
-                t.convid_activity.sled(),
-            )
-                .transaction(
-                    |(conversations, participants, memberships, dms, activities)| -> TxResult<()> {
-                        conversations.remove(id.as_bytes())?;
-                        activities.remove(id.as_bytes())?;
-                        for (user, _) in &members {
-                            participants.remove(keys::member(id, *user))?;
-                            memberships.remove(keys::membership(*user, id))?;
-                        }
-                        if record.kind == ConversationKind::Dm
-                            && let [(a, _), (b, _)] = members.as_slice()
-                        {
-                            dms.remove(keys::dm_pair(*a, *b))?;
-                        }
-                        Ok(())
-                    },
-                )
-        })?;
+        // One write set, as every write of the activity record is: a message's set replayed after a
+        // crash then comes before the deletion, never after it.
+        let mut set = WriteSet::new(&self.store);
+        set.remove(TreeId::convid_conversation, id.as_bytes());
+        set.remove(TreeId::convid_activity, id.as_bytes());
+        for (user, _) in &members {
+            set.remove(TreeId::convuser_participant, keys::member(id, *user));
+            set.remove(TreeId::userconv_membership, keys::membership(*user, id));
+        }
+        if record.kind == ConversationKind::Dm
+            && let [(a, _), (b, _)] = members.as_slice()
+        {
+            set.remove(TreeId::dmpair_convid, keys::dm_pair(*a, *b));
+        }
         // Its messages leave the total with its activity record, which counted them.
-        self.store
-            .counts
-            .add_messages(-i64::try_from(stored).unwrap_or(i64::MAX));
+        set.count_messages(-i64::try_from(stored).unwrap_or(i64::MAX));
+        set.apply()?;
         self.store.trees.retention_convid.remove(id.as_bytes())?;
         crate::messages::purge_conversation(&self.store, id)?;
         self.retire(&record, &members.iter().map(|(u, _)| *u).collect::<Vec<_>>())?;

@@ -23,6 +23,7 @@ mod retention;
 mod sending;
 mod taken_over;
 mod totals;
+mod upgrade;
 mod views;
 mod write;
 
@@ -35,6 +36,7 @@ pub use self::change_queue::Taken;
 pub(crate) use self::pending::refuse as refuse_submission;
 use self::records::MessageRecord;
 pub(crate) use self::totals::load as load_totals;
+pub(crate) use self::upgrade::retire_queue_index;
 use self::write::message_by_id;
 pub(crate) use self::write::{forget_device, purge_conversation};
 use crate::conversations::records::{self as conversations, ConversationRecord};

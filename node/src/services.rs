@@ -79,6 +79,7 @@ impl Services {
             .map_err(|err| crate::Error::Internal(format!("creating data dir {}: {err}", config.data_dir.display())))?;
         let config = Arc::new(config);
         let store = Store::open(&config.data_dir, config.store_cache_bytes)?;
+        crate::messages::retire_queue_index(&store)?;
         crate::messages::load_totals(&store)?;
         let identity = NodeIdentity::load_or_create(&config.data_dir)?;
         let operator_key = LocalOperatorKey::issue(&config.data_dir)?;

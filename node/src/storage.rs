@@ -139,8 +139,6 @@ trees! {
     deviceconvseq_ciphertext,
     /// device id ++ queue position (u64 BE) -> `QueueEntry` (undelivered to that device)
     devicequeue_pending,
-    /// device id ++ message id -> queue position
-    devicemessage_queuepos,
     /// message id ++ user id -> `ReceiptRecord`
     messageuser_receipt,
     /// message id ++ user id ++ emoji -> when
@@ -300,6 +298,10 @@ impl Trees {
     }
 }
 
+/// Trees older versions kept and this one does not: a journal record may still name one, and an
+/// upgrade reads each once before dropping it (`devicemessage_queuepos`: see `messages::upgrade`).
+const RETIRED_TREES: [&str; 1] = ["devicemessage_queuepos"];
+
 /// Where [`Store::check`] writes, in sled's default tree (which holds nothing else).
 const HEALTH_KEY: &[u8] = b"health-check";
 
@@ -388,6 +390,28 @@ impl Store {
     /// A unique, increasing number, for keys that must sort by arrival.
     pub(crate) fn next_id(&self) -> Result<u64> {
         Ok(self.db.generate_id()?)
+    }
+
+    /// A retired tree (see [`RETIRED_TREES`]), if the store still has it.
+    pub(crate) fn retired_tree(&self, name: &str) -> Result<Option<sled::Tree>> {
+        debug_assert!(RETIRED_TREES.contains(&name));
+        match self.db.tree_names().iter().any(|held| held == name.as_bytes()) {
+            true => Ok(Some(self.db.open_tree(name)?)),
+            false => Ok(None),
+        }
+    }
+
+    /// Drops a retired tree once its upgrade is durable.
+    pub(crate) fn drop_retired_tree(&self, name: &str) -> Result<()> {
+        debug_assert!(RETIRED_TREES.contains(&name));
+        self.db.drop_tree(name)?;
+        Ok(())
+    }
+
+    /// sled itself, for tests that write a store as an older version left it.
+    #[cfg(test)]
+    pub(crate) fn sled_db(&self) -> &sled::Db {
+        &self.db
     }
 
     pub(crate) fn flush_blocking(&self) -> Result<()> {

@@ -1,7 +1,7 @@
 //! Every file the node writes outside sled (its secrets, stored blobs, upload parts), with the real
-//! binary killed at each step of writing it (`PARLEY_CRASH_AT`, an abort with nothing flushed): the
-//! node starts again, keeps what it acknowledged, leaves no debris, and a retry of what it did not
-//! acknowledge succeeds.
+//! binary killed at each step of writing it (`PARLEY_CRASH_AT`, an abort with nothing flushed), and a
+//! write set to several of sled's trees cut in half: the node starts again, keeps what it
+//! acknowledged, leaves no debris, and a retry of what it did not acknowledge succeeds.
 
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
@@ -288,4 +288,66 @@ async fn a_crash_while_storing_an_avatar_leaves_no_half_written_picture() {
         assert_eq!(download(&base, &token, url).await, PNG);
         stop(node);
     }
+}
+
+/// The id of the account's device, from `/v1/users/me/devices`.
+async fn device_of(base: &str, token: &str) -> String {
+    let devices = assert_ok(
+        Api::new(base).with_token(token).get("/v1/users/me/devices").await,
+        StatusCode::OK,
+    );
+    devices["devices"][0]["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_crash_halfway_through_an_edit_leaves_the_message_whole_and_edited() {
+    let dir = tempfile::tempdir().unwrap();
+    let (node, base) = serving(dir.path());
+    let (ann, bob) = (register(&base, "ann").await, register(&base, "bob").await);
+    let bob_device = device_of(&base, &bob).await;
+    let bob_id = assert_ok(
+        Api::new(&base).with_token(&bob).get("/v1/users/me").await,
+        StatusCode::OK,
+    )["id"]
+        .clone();
+    let ann_api = Api::new(&base).with_token(&ann);
+    let dm = assert_ok(
+        ann_api
+            .post("/v1/conversations", json!({ "type": "DM", "participants": [bob_id] }))
+            .await,
+        StatusCode::CREATED,
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let copy = |text: &str| json!([{ "recipient_device_id": bob_device, "ciphertext": b64(text.as_bytes()) }]);
+    let sent = assert_ok(
+        ann_api
+            .post(
+                "/v1/messages",
+                json!({ "conversation_id": dm, "client_message_id": "c1", "ciphertexts": copy("first") }),
+            )
+            .await,
+        StatusCode::CREATED,
+    );
+    let path = format!("/v1/messages/{}", sent["id"].as_str().unwrap());
+    stop(node);
+
+    // The edit's write set dies after taking the old copy away and before writing the new one, with
+    // what it wrote so far on disk.
+    let (node, base) = start(dir.path(), Some("write-set:half-applied"));
+    let edit = Api::new(&base.unwrap())
+        .request(Method::PUT, &path)
+        .bearer_auth(&ann)
+        .json(&json!({ "ciphertexts": copy("second") }))
+        .send()
+        .await;
+    assert!(edit.is_err(), "the edit was not acknowledged: {edit:?}");
+    aborted(node).await;
+
+    let (node, base) = serving(dir.path());
+    let message = assert_ok(Api::new(&base).with_token(&bob).get(&path).await, StatusCode::OK);
+    assert_eq!(message["is_edited"], true, "opening the store completed the edit");
+    assert_eq!(unb64(message["ciphertext"].as_str().unwrap()), b"second");
+    stop(node);
 }

@@ -6,17 +6,19 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use protocol::api::{DeviceCiphertext, EditMessageRequest, Message, Role, SendMessageRequest};
-use protocol::federation::{Change, Event, MessageChange};
+use protocol::federation::{Change, Event, MessageChange, NodeName};
 use protocol::ws::ServerFrame;
 use protocol::{Base64Bytes, DeviceId, MessageId, UserId};
 
 use super::Messages;
 use super::records::{MessageRecord, encode_copy};
 use super::views::{relayed_copies, relayed_message};
-use super::write::{DeviceCopy, NewMessage, Sequence, erase, message_by_id, sent_with, soft_delete, write_message};
+use super::write::{
+    DeviceCopy, NewMessage, Sequence, erase, message_by_id, put_record, sent_with, soft_delete, write_message,
+};
 use crate::conversations::records as conversations;
 use crate::remote::homes;
-use crate::storage::{Store, keys};
+use crate::storage::{Store, TreeId, WriteSet, keys};
 use crate::{Actor, Error, Result};
 
 impl Messages {
@@ -111,15 +113,19 @@ impl Messages {
         self.view_with(&record, actor.device_id, None)
     }
 
-    /// Tells the home node of every remote participant of a hosted conversation that a message changed;
-    /// `change` builds the event for the users of one node. The caller commits.
+    /// Queues, in the write set of the change itself, the news that a message of a hosted conversation
+    /// changed for the home node of every remote participant; `change` builds the event for the users of
+    /// one node. A crash keeps the change and its news together or neither. Returns the nodes to wake
+    /// once the set is committed.
     pub(super) fn relay_change(
         &self,
+        set: &mut WriteSet<'_>,
         record: &MessageRecord,
         by: UserId,
         change: impl Fn(&[UserId]) -> Change,
-    ) -> Result<()> {
+    ) -> Result<Vec<NodeName>> {
         let members = conversations::member_ids(&self.store, record.conversation_id)?;
+        let mut woken = Vec::new();
         for (destination, users) in homes::of_members(&self.store, &members)?.values() {
             let event = Event::Changed(MessageChange {
                 conversation_id: record.conversation_id,
@@ -128,7 +134,19 @@ impl Messages {
                 at: Utc::now(),
                 change: change(users),
             });
-            self.outbox.push(destination, &event)?;
+            self.outbox.push_into(set, destination, self.outbox.seal(&event)?)?;
+            woken.push(destination.node.clone());
+        }
+        Ok(woken)
+    }
+
+    /// Applies a change's write set and makes it durable, then wakes the outbox for the nodes that
+    /// are to hear of it.
+    pub(super) async fn commit_change(&self, set: WriteSet<'_>, woken: Vec<NodeName>) -> Result<()> {
+        set.apply()?;
+        self.store.commit().await?;
+        for node in &woken {
+            self.outbox.wake(node);
         }
         Ok(())
     }
@@ -159,28 +177,32 @@ impl Messages {
         }
         let members = conversations::member_ids(&self.store, record.conversation_id)?;
         let recipients = self.recipients(&members, &request.ciphertexts, remote)?;
-        let copies = &self.store.trees.deviceconvseq_ciphertext;
+        let mut set = WriteSet::new(&self.store);
         for (_, device) in &record.recipients {
-            copies.remove(keys::copy(*device, record.conversation_id, record.seq))?;
+            set.remove(
+                TreeId::deviceconvseq_ciphertext,
+                keys::copy(*device, record.conversation_id, record.seq),
+            );
         }
         for (copy, (_, device)) in request.ciphertexts.iter().zip(&recipients) {
             if remote.contains_key(device) {
                 continue;
             }
-            copies.insert(
+            set.insert(
+                TreeId::deviceconvseq_ciphertext,
                 keys::copy(*device, record.conversation_id, record.seq),
                 encode_copy(&copy.ciphertext, copy.header.as_ref()),
-            )?;
+            );
         }
         record.recipients = recipients;
         record.edited = true;
         record.updated_at = Some(Utc::now());
-        self.write_record(&record)?;
-        self.relay_change(&record, actor.user_id, |users| Change::Edited {
+        put_record(&mut set, &record);
+        let woken = self.relay_change(&mut set, &record, actor.user_id, |users| Change::Edited {
             copies: relayed_copies(&record, &request.ciphertexts, users),
             body: None,
         })?;
-        self.store.commit().await?;
+        self.commit_change(set, woken).await?;
         for (copy, (user, device)) in request.ciphertexts.iter().zip(&record.recipients) {
             let event = record.to_event(copy.ciphertext.clone(), copy.header.clone());
             self.hub
@@ -203,12 +225,13 @@ impl Messages {
         record.body = Some(body);
         record.edited = true;
         record.updated_at = Some(Utc::now());
-        self.write_record(&record)?;
-        self.relay_change(&record, actor.user_id, |_| Change::Edited {
+        let mut set = WriteSet::new(&self.store);
+        put_record(&mut set, &record);
+        let woken = self.relay_change(&mut set, &record, actor.user_id, |_| Change::Edited {
             copies: Vec::new(),
             body: record.body.clone(),
         })?;
-        self.store.commit().await?;
+        self.commit_change(set, woken).await?;
         for (user, device) in &record.recipients {
             let event = record.to_event(Base64Bytes::default(), None);
             self.hub
@@ -224,9 +247,10 @@ impl Messages {
         let _guard = self.locks.lock(record.conversation_id).await;
         let mut record = message_by_id(&self.store, id)?;
         if !record.deleted {
-            soft_delete(&self.store, &mut record, Utc::now())?;
-            self.relay_change(&record, actor.user_id, |_| Change::Deleted)?;
-            self.store.commit().await?;
+            let mut set = WriteSet::new(&self.store);
+            soft_delete(&mut set, &mut record, Utc::now());
+            let woken = self.relay_change(&mut set, &record, actor.user_id, |_| Change::Deleted)?;
+            self.commit_change(set, woken).await?;
             self.announce_deletion(actor, &record)?;
         }
         self.view_with(&record, actor.device_id, None)
@@ -238,9 +262,10 @@ impl Messages {
         may_erase(&self.store, &record, actor.user_id)?;
         let _guard = self.locks.lock(record.conversation_id).await;
         let record = message_by_id(&self.store, id)?;
-        erase(&self.store, &record)?;
-        self.relay_change(&record, actor.user_id, |_| Change::Erased)?;
-        self.store.commit().await?;
+        let mut set = WriteSet::new(&self.store);
+        erase(&mut set, &record)?;
+        let woken = self.relay_change(&mut set, &record, actor.user_id, |_| Change::Erased)?;
+        self.commit_change(set, woken).await?;
         self.announce_deletion(actor, &record)
     }
 }

@@ -81,6 +81,7 @@ impl Messages {
             forwarded_from,
             in_clear: request.body.is_some(),
             body: request.body.clone(),
+            queue_position: None,
         };
         Ok((record, members))
     }

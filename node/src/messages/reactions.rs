@@ -11,7 +11,7 @@ use protocol::federation::Change;
 use super::Messages;
 use super::records::MessageRecord;
 use crate::realtime::Push;
-use crate::storage::{Store, encode, keys};
+use crate::storage::{Store, TreeId, WriteSet, encode, keys};
 use crate::{Actor, Error, Result};
 
 /// Most distinct emoji one user may put on one message.
@@ -101,17 +101,17 @@ impl Messages {
     pub(super) async fn react_here(&self, actor: &Actor, id: MessageId, emoji: &str) -> Result<ReactionList> {
         let emoji = check_emoji(emoji)?;
         let record = self.changeable(actor, id)?;
+        // The lock orders a reaction's write set after the message's own, as replaying them must.
+        let _guard = self.locks.lock(record.conversation_id).await;
         if let Some(key) = reaction_to_add(&self.store, &record, actor.user_id, &emoji)? {
-            self.store
-                .trees
-                .messageuseremoji_reaction
-                .insert(key, encode(&Utc::now()))?;
+            let mut set = WriteSet::new(&self.store);
+            set.insert(TreeId::messageuseremoji_reaction, key, encode(&Utc::now()));
             let added = Change::Reaction {
                 emoji: emoji.clone(),
                 added: true,
             };
-            self.relay_change(&record, actor.user_id, |_| added.clone())?;
-            self.store.commit().await?;
+            let woken = self.relay_change(&mut set, &record, actor.user_id, |_| added.clone())?;
+            self.commit_change(set, woken).await?;
             self.announce_reaction(actor, record.conversation_id, id, emoji, true)?;
         }
         self.reactions(actor, id)
@@ -121,21 +121,19 @@ impl Messages {
     pub(super) async fn unreact_here(&self, actor: &Actor, id: MessageId, emoji: &str) -> Result<ReactionList> {
         let record = self.changeable(actor, id)?;
         let emoji = check_emoji(emoji)?;
-        if self
-            .store
-            .trees
-            .messageuseremoji_reaction
-            .remove(keys::reaction(id, actor.user_id, &emoji))?
-            .is_none()
-        {
+        let _guard = self.locks.lock(record.conversation_id).await;
+        let key = keys::reaction(id, actor.user_id, &emoji);
+        if !self.store.trees.messageuseremoji_reaction.contains_key(&key)? {
             return Err(Error::NotFound("reaction"));
         }
+        let mut set = WriteSet::new(&self.store);
+        set.remove(TreeId::messageuseremoji_reaction, key);
         let removed = Change::Reaction {
             emoji: emoji.clone(),
             added: false,
         };
-        self.relay_change(&record, actor.user_id, |_| removed.clone())?;
-        self.store.commit().await?;
+        let woken = self.relay_change(&mut set, &record, actor.user_id, |_| removed.clone())?;
+        self.commit_change(set, woken).await?;
         self.announce_reaction(actor, record.conversation_id, id, emoji, false)?;
         self.reactions(actor, id)
     }

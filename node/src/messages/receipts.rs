@@ -72,7 +72,7 @@ impl Messages {
 
     async fn mark(&self, actor: &Actor, id: MessageId, read: bool) -> Result<Receipt> {
         let (record, conversation) = self.readable_in(actor, id)?;
-        if dequeue(&self.store, actor.device_id, id)? {
+        if dequeue(&self.store, actor.device_id, &record)? {
             self.delivered.inc();
         }
         let tree = &self.store.trees.messageuser_receipt;
@@ -156,7 +156,7 @@ impl Messages {
             .range(keys::id_seq(conversation.as_bytes(), from)..=keys::id_seq(conversation.as_bytes(), through));
         for entry in range {
             let record: MessageRecord = decode(&entry?.1)?;
-            if dequeue(&self.store, actor.device_id, record.id)? {
+            if dequeue(&self.store, actor.device_id, &record)? {
                 self.delivered.inc();
             }
             if record.sender_id == actor.user_id {

@@ -37,6 +37,12 @@ pub(crate) struct MessageRecord {
     /// The content of a message in the clear, until it is deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) body: Option<String>,
+    /// Where the message waits in the undelivered queue of each of this node's devices it was
+    /// written for (one position, in every such queue): a receipt, a deletion or an erasure finds the
+    /// queue entries from the record it reads anyway, with no index of its own to write and remove
+    /// per copy. Local to this node; never relayed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) queue_position: Option<u64>,
 }
 
 impl MessageRecord {
@@ -60,6 +66,7 @@ impl MessageRecord {
             forwarded_from: message.forwarded_from,
             in_clear: message.body.is_some(),
             body: message.body.clone(),
+            queue_position: None,
         }
     }
 

@@ -15,11 +15,11 @@ use protocol::ws::ServerFrame;
 use super::Messages;
 use super::plan::{check_body, check_copies, check_relayed};
 use super::records::{MessageRecord, encode_copy};
-use super::write::{DeviceCopy, NewMessage, Sequence, erase, message_by_id, soft_delete, write_relayed};
+use super::write::{DeviceCopy, NewMessage, Sequence, erase, message_by_id, put_record, soft_delete, write_relayed};
 use crate::conversations::records as conversations;
 use crate::realtime::{DeviceFrame, Push};
 use crate::remote::homes;
-use crate::storage::keys;
+use crate::storage::{TreeId, WriteSet, keys};
 use crate::users::records::{devices_of, get_device};
 use crate::{Error, Result, contacts};
 
@@ -261,7 +261,9 @@ impl Messages {
                     message.body = Some(body);
                     message.edited = true;
                     message.updated_at = Some(change.at);
-                    self.write_record(&message)?;
+                    let mut set = WriteSet::new(&self.store);
+                    put_record(&mut set, &message);
+                    set.apply()?;
                     let event = message.to_event(Base64Bytes::default(), None);
                     return Ok(message
                         .recipients
@@ -269,10 +271,12 @@ impl Messages {
                         .map(|(user, device)| Push::Device(*user, *device, ServerFrame::MessageUpdated(event.clone())))
                         .collect());
                 }
-                let t = &self.store.trees;
+                let mut set = WriteSet::new(&self.store);
                 for (_, device) in &message.recipients {
-                    t.deviceconvseq_ciphertext
-                        .remove(keys::copy(*device, conversation, message.seq))?;
+                    set.remove(
+                        TreeId::deviceconvseq_ciphertext,
+                        keys::copy(*device, conversation, message.seq),
+                    );
                 }
                 let mut pushes = Vec::new();
                 let mut recipients = Vec::new();
@@ -282,16 +286,18 @@ impl Messages {
                     if !ours {
                         continue;
                     }
-                    t.deviceconvseq_ciphertext.insert(
+                    set.insert(
+                        TreeId::deviceconvseq_ciphertext,
                         keys::copy(copy.device_id, conversation, message.seq),
                         encode_copy(&copy.ciphertext, copy.header.as_ref()),
-                    )?;
+                    );
                     recipients.push((copy.user_id, copy.device_id));
                 }
                 message.recipients = recipients;
                 message.edited = true;
                 message.updated_at = Some(change.at);
-                self.write_record(&message)?;
+                put_record(&mut set, &message);
+                set.apply()?;
                 for copy in copies
                     .iter()
                     .filter(|c| message.recipients.contains(&(c.user_id, c.device_id)))
@@ -306,7 +312,9 @@ impl Messages {
                 if message.deleted {
                     return Ok(Vec::new());
                 }
-                soft_delete(&self.store, &mut message, change.at)?;
+                let mut set = WriteSet::new(&self.store);
+                soft_delete(&mut set, &mut message, change.at);
+                set.apply()?;
                 deleted()
             }
             Change::Reaction { emoji, added } => {
@@ -314,8 +322,10 @@ impl Messages {
             }
             Change::Erased => {
                 let pushes = deleted()?;
-                erase(&self.store, &message)?;
-                self.store.trees.messageid_envelope.remove(message.id.as_bytes())?;
+                let mut set = WriteSet::new(&self.store);
+                erase(&mut set, &message)?;
+                set.remove(TreeId::messageid_envelope, message.id.as_bytes());
+                set.apply()?;
                 Ok(pushes)
             }
         }

@@ -70,8 +70,6 @@ impl Messages {
                 (Some(record), Some((ciphertext, header))) => replay.push(&record, ciphertext, header),
                 _ => {
                     t.devicequeue_pending.remove(key)?;
-                    t.devicemessage_queuepos
-                        .remove(keys::queue_index(actor.device_id, queued.message_id))?;
                 }
             }
         }

@@ -8,7 +8,7 @@ use super::records::MessageRecord;
 use super::write::erase;
 use crate::Result;
 use crate::conversations::records as conversations;
-use crate::storage::decode;
+use crate::storage::{WriteSet, decode};
 
 impl Messages {
     /// Erases every message older than its conversation's retention; returns how many went.
@@ -35,7 +35,9 @@ impl Messages {
                 if message.created_at > cutoff {
                     break;
                 }
-                erase(&self.store, &message)?;
+                let mut set = WriteSet::new(&self.store);
+                erase(&mut set, &message)?;
+                set.apply()?;
                 erased += 1;
             }
         }

@@ -7,7 +7,6 @@ use protocol::api::Timestamp;
 use protocol::federation::Envelope;
 use protocol::{Base64Bytes, ConversationId, DeviceId, MessageId};
 
-use super::Messages;
 use super::records::{MessageRecord, QueueEntry, encode_copy};
 use crate::conversations::records::Activity;
 use crate::federation::Destination;
@@ -104,15 +103,24 @@ fn write(set: &mut WriteSet<'_>, message: &NewMessage<'_>) -> Result<Option<u64>
             .map_or(record.created_at, |at| at.max(record.created_at)),
     );
     let location = keys::id_seq(conversation.as_bytes(), seq);
-    let new = match message.sequence {
-        Sequence::Next => true,
+    let earlier: Option<MessageRecord> = match message.sequence {
+        Sequence::Next => None,
         // The host's message may have come before (a relay repeated after a crash).
-        Sequence::Given(_) => set.get(TreeId::convseq_message, &location)?.is_none(),
+        Sequence::Given(_) => set
+            .get(TreeId::convseq_message, &location)?
+            .map(|bytes| decode(&bytes))
+            .transpose()?,
     };
-    if new {
+    if earlier.is_none() {
         activity.stored = Some(activity.stored.unwrap_or_default() + 1);
         set.count_messages(1);
     }
+    // A repeated relay queues its copies where the first did, so no entry is left behind.
+    record.queue_position = match earlier.and_then(|earlier| earlier.queue_position) {
+        Some(position) => Some(position),
+        None if message.copies.is_empty() => None,
+        None => Some(set.next_id()?),
+    };
     let dedup = keys::idempotency(conversation, record.sender_id, &record.client_message_id);
     set.insert(TreeId::convid_activity, conversation.as_bytes(), encode(&activity));
     set.insert(TreeId::convseq_message, location.clone(), encode(&record));
@@ -121,6 +129,12 @@ fn write(set: &mut WriteSet<'_>, message: &NewMessage<'_>) -> Result<Option<u64>
     if let Some(origin) = &message.origin {
         set.insert(TreeId::messageid_envelope, record.id.as_bytes(), origin.as_slice());
     }
+    let entry = QueueEntry {
+        conversation_id: conversation,
+        seq,
+        message_id: record.id,
+    }
+    .encode();
     for copy in &message.copies {
         if let Some(ciphertext) = copy.ciphertext {
             set.insert(
@@ -129,22 +143,13 @@ fn write(set: &mut WriteSet<'_>, message: &NewMessage<'_>) -> Result<Option<u64>
                 encode_copy(ciphertext, copy.header),
             );
         }
-        let position = set.next_id()?.to_be_bytes();
-        let entry = QueueEntry {
-            conversation_id: conversation,
-            seq,
-            message_id: record.id,
-        };
-        set.insert(
-            TreeId::devicequeue_pending,
-            keys::queue_entry(copy.device, &position),
-            entry.encode(),
-        );
-        set.insert(
-            TreeId::devicemessage_queuepos,
-            keys::queue_index(copy.device, record.id),
-            position,
-        );
+        if let Some(position) = record.queue_position {
+            set.insert(
+                TreeId::devicequeue_pending,
+                keys::queue_entry(copy.device, position),
+                entry.clone(),
+            );
+        }
     }
     Ok(Some(seq))
 }
@@ -182,64 +187,56 @@ pub(super) fn message_by_id(store: &Store, id: MessageId) -> Result<MessageRecor
     }
 }
 
-/// Removes one queue entry of a device, if present; whether it was.
-pub(super) fn dequeue(store: &Store, device: DeviceId, message: MessageId) -> Result<bool> {
-    let Some(position) = store
-        .trees
-        .devicemessage_queuepos
-        .remove(keys::queue_index(device, message))?
-    else {
+/// Removes a device's queue entry of a message, if present; whether it was.
+pub(super) fn dequeue(store: &Store, device: DeviceId, record: &MessageRecord) -> Result<bool> {
+    let Some(position) = record.queue_position else {
         return Ok(false);
     };
-    store
+    Ok(store
         .trees
         .devicequeue_pending
-        .remove(keys::join(&[device.as_bytes(), &position]))?;
-    Ok(true)
+        .remove(keys::queue_entry(device, position))?
+        .is_some())
 }
 
-/// Deletes a message for everyone, keeping its slot: its copies and queue entries go and its record
-/// is kept without content, as one write set. The caller holds the conversation's lock.
-pub(super) fn soft_delete(store: &Store, record: &mut MessageRecord, at: Timestamp) -> Result<()> {
-    let mut set = WriteSet::new(store);
-    remove_copies(&mut set, record)?;
-    record.deleted = true;
-    record.body = None;
-    record.updated_at = Some(at);
+/// Adds a message's record, as changed, to a write set.
+pub(super) fn put_record(set: &mut WriteSet<'_>, record: &MessageRecord) {
     set.insert(
         TreeId::convseq_message,
         keys::id_seq(record.conversation_id.as_bytes(), record.seq),
         encode(record),
     );
-    set.apply()
+}
+
+/// Adds the deletion of a message for everyone to a write set: its copies and queue entries go and
+/// its record stays, without content, keeping its slot. The caller holds the conversation's lock.
+pub(super) fn soft_delete(set: &mut WriteSet<'_>, record: &mut MessageRecord, at: Timestamp) {
+    remove_copies(set, record);
+    record.deleted = true;
+    record.body = None;
+    record.updated_at = Some(at);
+    put_record(set, record);
 }
 
 /// Adds the removal of a message's copies and their queue entries to a write set (a deletion keeps
 /// the record; an erasure removes the rest with them).
-fn remove_copies(set: &mut WriteSet<'_>, record: &MessageRecord) -> Result<()> {
+fn remove_copies(set: &mut WriteSet<'_>, record: &MessageRecord) {
     for (_, device) in &record.recipients {
         set.remove(
             TreeId::deviceconvseq_ciphertext,
             keys::copy(*device, record.conversation_id, record.seq),
         );
-        let queued = keys::queue_index(*device, record.id);
-        if let Some(position) = set.get(TreeId::devicemessage_queuepos, &queued)? {
-            set.remove(TreeId::devicequeue_pending, keys::join(&[device.as_bytes(), &position]));
-            set.remove(TreeId::devicemessage_queuepos, queued);
+        if let Some(position) = record.queue_position {
+            set.remove(TreeId::devicequeue_pending, keys::queue_entry(*device, position));
         }
     }
-    Ok(())
 }
 
 /// Erases a departing device's copies of messages and its undelivered queue: nobody can read them
 /// once the device's keys are gone.
 pub(crate) fn forget_device(store: &Store, device: DeviceId) -> Result<()> {
     let t = &store.trees;
-    for tree in [
-        &t.deviceconvseq_ciphertext,
-        &t.devicequeue_pending,
-        &t.devicemessage_queuepos,
-    ] {
+    for tree in [&t.deviceconvseq_ciphertext, &t.devicequeue_pending] {
         for entry in tree.scan_prefix(device.as_bytes()) {
             tree.remove(entry?.0)?;
         }
@@ -251,24 +248,25 @@ pub(crate) fn forget_device(store: &Store, device: DeviceId) -> Result<()> {
 pub(crate) fn purge_conversation(store: &Store, conversation: ConversationId) -> Result<()> {
     for entry in store.trees.convseq_message.scan_prefix(conversation.as_bytes()) {
         let record: MessageRecord = decode(&entry?.1)?;
-        erase(store, &record)?;
+        let mut set = WriteSet::new(store);
+        erase(&mut set, &record)?;
+        set.apply()?;
     }
     Ok(())
 }
 
-/// Removes a message and every trace of it (its copies and queue entries, receipts, reactions,
-/// indexes) as one write set with its conversation's count, so the store's message total stays
-/// exact through a crash; the caller holds the conversation's lock.
-pub(super) fn erase(store: &Store, record: &MessageRecord) -> Result<()> {
-    let t = &store.trees;
+/// Adds the removal of a message and every trace of it (its copies and queue entries, receipts,
+/// reactions, indexes) to a write set, with its conversation's count, so the store's message total
+/// stays exact through a crash; the caller holds the conversation's lock.
+pub(super) fn erase(set: &mut WriteSet<'_>, record: &MessageRecord) -> Result<()> {
     let location = keys::id_seq(record.conversation_id.as_bytes(), record.seq);
-    if t.convseq_message.get(&location)?.is_none() {
+    if set.get(TreeId::convseq_message, &location)?.is_none() {
         return Ok(());
     }
-    let mut set = WriteSet::new(store);
-    remove_copies(&mut set, record)?;
+    remove_copies(set, record);
+    let store = set.store();
     for tree in [TreeId::messageuser_receipt, TreeId::messageuseremoji_reaction] {
-        for entry in t.tree(tree).scan_prefix(record.id.as_bytes()) {
+        for entry in store.trees.tree(tree).scan_prefix(record.id.as_bytes()) {
             set.remove(tree, entry?.0.to_vec());
         }
     }
@@ -279,7 +277,7 @@ pub(super) fn erase(store: &Store, record: &MessageRecord) -> Result<()> {
     );
     set.remove(TreeId::convseq_message, location);
     // A deleted conversation's activity went first, and its messages with it from the total.
-    if let Some(bytes) = t.convid_activity.get(record.conversation_id.as_bytes())? {
+    if let Some(bytes) = set.get(TreeId::convid_activity, record.conversation_id.as_bytes())? {
         let mut activity: Activity = decode(&bytes)?;
         activity.stored = activity.stored.map(|stored| stored.saturating_sub(1));
         set.insert(
@@ -289,15 +287,5 @@ pub(super) fn erase(store: &Store, record: &MessageRecord) -> Result<()> {
         );
         set.count_messages(-1);
     }
-    set.apply()
-}
-
-impl Messages {
-    pub(super) fn write_record(&self, record: &MessageRecord) -> Result<()> {
-        self.store.trees.convseq_message.insert(
-            keys::id_seq(record.conversation_id.as_bytes(), record.seq),
-            encode(record),
-        )?;
-        Ok(())
-    }
+    Ok(())
 }

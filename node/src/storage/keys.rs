@@ -61,13 +61,8 @@ pub(crate) fn copy(device: DeviceId, conversation: ConversationId, seq: u64) -> 
 }
 
 /// `devicequeue_pending`: a device's undelivered queue, in arrival order.
-pub(crate) fn queue_entry(device: DeviceId, position: &[u8; 8]) -> Vec<u8> {
-    join(&[device.as_bytes(), position])
-}
-
-/// `devicemessage_queuepos`: where a message sits in a device's queue.
-pub(crate) fn queue_index(device: DeviceId, message: MessageId) -> Vec<u8> {
-    join(&[device.as_bytes(), message.as_bytes()])
+pub(crate) fn queue_entry(device: DeviceId, position: u64) -> Vec<u8> {
+    join(&[device.as_bytes(), &position.to_be_bytes()])
 }
 
 /// `messageuser_receipt`: a user's receipt of a message.

@@ -10,11 +10,15 @@
 //! keys then comes after the removal in the log, so a replay never puts back what was since changed.
 //!
 //! The caller orders the sets that touch the same keys (the conversation lock does, for messages):
-//! their records are replayed in the order they were written.
+//! their records are replayed in the order they were written. A key that sets write is written only
+//! through sets (an edit, a deletion, a reaction, a conversation's removal), or only once every set
+//! that wrote it before was committed (a receipt takes a queue entry out after its message reached
+//! the device, which was after the commit): a plain write while an earlier set's record is still in
+//! the journal would be undone by a replay of that record, after it was acknowledged.
 
 use sled::IVec;
 
-use super::{Store, TreeId};
+use super::{RETIRED_TREES, Store, TreeId};
 use crate::{Error, Result};
 
 /// Writes gathered for one atomic application; reads through it see its own writes first.
@@ -48,6 +52,11 @@ impl<'s> WriteSet<'s> {
         self.messages += change;
     }
 
+    /// The store the set writes to, for scans (which do not see the set's own writes).
+    pub(crate) fn store(&self) -> &'s Store {
+        self.store
+    }
+
     /// A unique, increasing number, for keys that must sort by arrival.
     pub(crate) fn next_id(&self) -> Result<u64> {
         self.store.next_id()
@@ -77,7 +86,13 @@ impl<'s> WriteSet<'s> {
         }
         let id = self.store.next_id()?;
         self.store.trees.journal.insert(id.to_be_bytes(), journal)?;
-        for (tree, key, value) in self.writes {
+        let half = self.writes.len() / 2;
+        for (done, (tree, key, value)) in self.writes.into_iter().enumerate() {
+            if done == half {
+                crate::crash::point_after("write-set:half-applied", || {
+                    let _ = self.store.flush_blocking();
+                });
+            }
             let tree = self.store.trees.tree(tree);
             match value {
                 Some(value) => tree.insert(key, value)?,
@@ -107,8 +122,8 @@ fn encode_write(out: &mut Vec<u8>, tree: &str, key: &[u8], value: Option<&[u8]>)
     }
 }
 
-/// One write read back from a journal record: the tree, the key, the value (none: removed).
-type JournaledWrite<'r> = (TreeId, &'r [u8], Option<&'r [u8]>);
+/// One write read back from a journal record: the tree's name, the key, the value (none: removed).
+type JournaledWrite<'r> = (&'r str, &'r [u8], Option<&'r [u8]>);
 
 /// Reads a journal record back.
 fn decode_writes(mut record: &[u8]) -> Result<Vec<JournaledWrite<'_>>> {
@@ -128,10 +143,8 @@ fn decode_writes(mut record: &[u8]) -> Result<Vec<JournaledWrite<'_>>> {
     while !record.is_empty() {
         let name_len = usize::from(take(&mut record, 1)?[0]);
         let name = take(&mut record, name_len)?;
-        let tree = std::str::from_utf8(name)
-            .ok()
-            .and_then(TreeId::named)
-            .ok_or_else(|| Error::Corrupt(format!("the journal names an unknown tree {name:?}")))?;
+        let tree =
+            std::str::from_utf8(name).map_err(|_| Error::Corrupt(format!("the journal names a tree {name:?}")))?;
         let key_len = length(&mut record)?;
         let key = take(&mut record, key_len)?;
         let value = match take(&mut record, 1)?[0] {
@@ -154,7 +167,7 @@ pub(super) fn replay(store: &Store) -> Result<usize> {
     for entry in journal.iter() {
         let (_, record) = entry?;
         for (tree, key, value) in decode_writes(&record)? {
-            let tree = store.trees.tree(tree);
+            let tree = journaled_tree(store, tree)?;
             match value {
                 Some(value) => tree.insert(key, value)?,
                 None => tree.remove(key)?,
@@ -170,6 +183,17 @@ pub(super) fn replay(store: &Store) -> Result<usize> {
     Ok(replayed)
 }
 
+/// The tree a journal record names: one of the store's, or a retired one an upgrade will read once.
+fn journaled_tree(store: &Store, name: &str) -> Result<sled::Tree> {
+    if let Some(tree) = TreeId::named(name) {
+        return Ok(store.trees.tree(tree).sled().clone());
+    }
+    match RETIRED_TREES.contains(&name) {
+        true => Ok(store.db.open_tree(name)?),
+        false => Err(Error::Corrupt(format!("the journal names an unknown tree {name:?}"))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,10 +205,8 @@ mod tests {
         encode_write(&mut record, "devicequeue_pending", b"gone", None);
         let writes = decode_writes(&record).unwrap();
         assert_eq!(writes.len(), 2);
-        assert_eq!(writes[0].0, TreeId::convseq_message);
-        assert_eq!((writes[0].1, writes[0].2), (&b"key"[..], Some(&b"value"[..])));
-        assert_eq!(writes[1].0, TreeId::devicequeue_pending);
-        assert_eq!((writes[1].1, writes[1].2), (&b"gone"[..], None));
+        assert_eq!(writes[0], ("convseq_message", &b"key"[..], Some(&b"value"[..])));
+        assert_eq!(writes[1], ("devicequeue_pending", &b"gone"[..], None));
     }
 
     #[test]
@@ -212,6 +234,22 @@ mod tests {
         assert_eq!(t.convid_activity.get(b"c1").unwrap().as_deref(), Some(&b"seq 2"[..]));
         assert_eq!(t.devicequeue_pending.get(b"stale").unwrap(), None);
         assert!(t.journal.is_empty());
+    }
+
+    #[test]
+    fn a_record_naming_a_retired_tree_is_replayed_into_it_for_its_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path(), crate::DEFAULT_STORE_CACHE_BYTES).unwrap();
+            let mut record = Vec::new();
+            encode_write(&mut record, RETIRED_TREES[0], b"k", Some(b"v"));
+            store.trees.journal.insert(1u64.to_be_bytes(), record).unwrap();
+            store.flush_blocking().unwrap();
+        }
+        let store = Store::open(dir.path(), crate::DEFAULT_STORE_CACHE_BYTES).unwrap();
+        let retired = store.retired_tree(RETIRED_TREES[0]).unwrap().unwrap();
+        assert_eq!(retired.get(b"k").unwrap().as_deref(), Some(&b"v"[..]));
+        assert!(store.trees.journal.is_empty());
     }
 
     #[tokio::test]
