@@ -536,6 +536,48 @@ mod tests {
         );
     }
 
+    /// sled is patched to split a node appended to unevenly (patches/sled/PATCHES.md): trees appended
+    /// at many points, written at random, emptied from the front, must read back whole after reopening.
+    #[test]
+    fn appended_random_and_removed_keys_read_back_after_reopening() {
+        use std::collections::BTreeMap;
+        let dir = tempfile::tempdir().unwrap();
+        let mut expected = BTreeMap::new();
+        {
+            let store = Store::open(dir.path(), crate::DEFAULT_STORE_CACHE_BYTES).unwrap();
+            let tree = &store.trees.convseq_message;
+            let mut random = 0x9e37_79b9_7f4a_7c15u64;
+            for n in 0..20_000u64 {
+                // Appended at the end of one of seven prefixes, as sequence numbers are.
+                let appended = keys::id_seq(&[(n % 7) as u8; 16], n);
+                // And a random key, as idempotency keys are.
+                random ^= random << 13;
+                random ^= random >> 7;
+                random ^= random << 17;
+                let scattered = random.to_be_bytes().to_vec();
+                for key in [appended, scattered] {
+                    tree.insert(&key, &n.to_be_bytes()[..]).unwrap();
+                    expected.insert(key, n.to_be_bytes().to_vec());
+                }
+                // The oldest of a queue leave as new ones come.
+                if n >= 1_000 && n % 2 == 0 {
+                    let old = keys::id_seq(&[((n - 1_000) % 7) as u8; 16], n - 1_000);
+                    tree.remove(&old).unwrap();
+                    expected.remove(&old);
+                }
+            }
+            store.flush_blocking().unwrap();
+        }
+        let store = Store::open(dir.path(), crate::DEFAULT_STORE_CACHE_BYTES).unwrap();
+        let stored: Vec<(Vec<u8>, Vec<u8>)> = store
+            .trees
+            .convseq_message
+            .iter()
+            .map(|entry| entry.map(|(key, value)| (key.to_vec(), value.to_vec())).unwrap())
+            .collect();
+        assert_eq!(stored, expected.into_iter().collect::<Vec<_>>());
+    }
+
     #[test]
     fn a_partial_file_left_by_a_crash_does_not_count() {
         let dir = tempfile::tempdir().unwrap();

@@ -138,6 +138,27 @@ impl Node {
         }
     }
 
+    /// Where to split the node when `key` belongs in it after all but its last key: leaving the
+    /// right node as many keys as keep it from being merged back at once (`should_merge`). `None` for
+    /// any other key, or a node too small for it (see `split`).
+    fn append_split_point(&self, key: &[u8]) -> Option<usize> {
+        let (keys, right_keys) = match &self.data {
+            Data::Index(index) => (&index.keys, 64),
+            Data::Leaf(leaf) => (&leaf.keys, 4),
+        };
+        let len = keys.len();
+        let in_range = key >= self.lo.as_ref()
+            && (self.hi.is_empty() || key < self.hi.as_ref());
+        if !in_range || len < 2 * right_keys {
+            return None;
+        }
+        let encoded = &key[self.prefix_len as usize..];
+        match fastcmp(encoded, &keys[len - 2]) {
+            std::cmp::Ordering::Greater => Some(len - right_keys),
+            _ => None,
+        }
+    }
+
     pub(crate) fn parent_split(&mut self, at: &[u8], to: PageId) -> bool {
         if let Data::Index(ref mut index) = self.data {
             let encoded_sep = &at[self.prefix_len as usize..];
@@ -163,18 +184,24 @@ impl Node {
         true
     }
 
-    pub(crate) fn split(mut self) -> (Node, Node) {
+    /// Splits the node in two. `key` is the key whose lookup found the node too big: when it goes
+    /// after all but the last of the node's keys, the node is being appended to (sequence numbers,
+    /// time-ordered ids), and the split leaves the left node nearly full and the right one just big
+    /// enough not to be merged back at once, instead of two half-empty nodes of which the left is
+    /// never written again.
+    pub(crate) fn split(mut self, key: &[u8]) -> (Node, Node) {
         fn split_inner<T>(
             keys: &mut Vec<IVec>,
             values: &mut Vec<T>,
             old_prefix: &[u8],
             old_hi: &[u8],
             suffix_truncation: bool,
+            appending: Option<usize>,
         ) -> (IVec, u8, Vec<IVec>, Vec<T>)
         where
             T: Clone + Ord,
         {
-            let split_point = keys.len() / 2 + 1;
+            let split_point = appending.unwrap_or(keys.len() / 2 + 1);
             let right_keys = keys.split_off(split_point);
             let right_values = values.split_off(split_point);
             let right_min = &right_keys[0];
@@ -243,6 +270,7 @@ impl Node {
 
         let prefixed_lo = &self.lo[..self.prefix_len as usize];
         let prefixed_hi = &self.hi;
+        let appending = self.append_split_point(key);
         let (split, right_prefix_len, right_data) = match self.data {
             Data::Index(ref mut index) => {
                 let (split, right_prefix_len, right_keys, right_values) =
@@ -252,6 +280,7 @@ impl Node {
                         prefixed_lo,
                         prefixed_hi,
                         false,
+                        appending,
                     );
 
                 (
@@ -271,6 +300,7 @@ impl Node {
                         prefixed_lo,
                         prefixed_hi,
                         true,
+                        appending,
                     );
 
                 (
