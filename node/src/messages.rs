@@ -112,7 +112,7 @@ impl Messages {
     }
 
     /// [`Self::readable`], with the message's conversation as the check read it.
-    pub(crate) fn readable_in(&self, actor: &Actor, id: MessageId) -> Result<(MessageRecord, ConversationRecord)> {
+    fn readable_in(&self, actor: &Actor, id: MessageId) -> Result<(MessageRecord, ConversationRecord)> {
         let record = message_by_id(&self.store, id)?;
         let (conversation, _) = conversations::require_participant(&self.store, record.conversation_id, actor.user_id)?;
         Ok((record, conversation))

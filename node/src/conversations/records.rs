@@ -197,6 +197,33 @@ pub(crate) fn require_participant(
     Ok((record, participant))
 }
 
+/// Where a conversation is hosted, read from its record without decoding the rest (texts, settings,
+/// timestamps): a delivery receipt needs nothing else of it, once per message.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Hosting {
+    #[serde(default)]
+    pub(crate) host: Option<Destination>,
+}
+
+/// [`require_participant`] for a path that needs only where the conversation is hosted.
+pub(crate) fn require_member(store: &Store, conversation: ConversationId, user: UserId) -> Result<Hosting> {
+    let hosting: Hosting = store
+        .trees
+        .convid_conversation
+        .get(conversation.as_bytes())?
+        .map(|b| decode(&b))
+        .transpose()?
+        .ok_or(Error::NotFound("conversation"))?;
+    if !store
+        .trees
+        .convuser_participant
+        .contains_key(keys::member(conversation, user))?
+    {
+        return Err(Error::forbidden("you are not a participant of this conversation"));
+    }
+    Ok(hosting)
+}
+
 /// Removes a deleted account from every conversation it belonged to.
 pub(crate) fn forget_user(store: &Store, user: UserId) -> Result<()> {
     let t = &store.trees;

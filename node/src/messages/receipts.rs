@@ -11,7 +11,8 @@ use super::Messages;
 use super::records::MessageRecord;
 use super::records::ReceiptRecord;
 use super::write::{dequeue, message_by_id};
-use crate::conversations::records::{self as conversations, ConversationRecord};
+use crate::conversations::records as conversations;
+use crate::federation::Destination;
 use crate::realtime::Push;
 use crate::remote::homes;
 use crate::storage::{decode, encode, keys};
@@ -71,7 +72,8 @@ impl Messages {
     }
 
     async fn mark(&self, actor: &Actor, id: MessageId, read: bool) -> Result<Receipt> {
-        let (record, conversation) = self.readable_in(actor, id)?;
+        let record = message_by_id(&self.store, id)?;
+        let hosting = conversations::require_member(&self.store, record.conversation_id, actor.user_id)?;
         if dequeue(&self.store, actor.device_id, &record)? {
             self.delivered.inc();
         }
@@ -92,7 +94,7 @@ impl Messages {
         })?;
         let receipt: ReceiptRecord = updated.map(|b| decode(&b)).transpose()?.unwrap_or_default();
         if record.sender_id != actor.user_id && (first_delivery || first_read) {
-            self.relay_receipt(&conversation, &record, actor.user_id, first_read, now)?;
+            self.relay_receipt(hosting.host.as_ref(), &record, actor.user_id, first_read, now)?;
         }
         // A delivery receipt is not flushed: the store writes it within its flush interval, and one a
         // crash loses only brings the message back to the device, which drops it by id and
@@ -186,7 +188,7 @@ impl Messages {
             }
         }
         for (_, record) in &newest_per_sender {
-            self.relay_receipt(&in_conversation, record, actor.user_id, true, now)?;
+            self.relay_receipt(in_conversation.host.as_ref(), record, actor.user_id, true, now)?;
         }
         self.store.commit().await?;
         for (sender, record) in newest_per_sender {
@@ -206,17 +208,17 @@ impl Messages {
         })
     }
 
-    /// Queues a receipt of a local user for another node: the host of the message's conversation, or
+    /// Queues a receipt of a local user for another node: the `host` of the message's conversation, or
     /// (when this node hosts it) the sender's home node. The caller commits.
     fn relay_receipt(
         &self,
-        conversation: &ConversationRecord,
+        host: Option<&Destination>,
         record: &MessageRecord,
         user: UserId,
         read: bool,
         at: Timestamp,
     ) -> Result<()> {
-        let to = match &conversation.host {
+        let to = match host {
             Some(host) => host.clone(),
             None => match homes::get(&self.store, record.sender_id)? {
                 Some(home) => home.destination(),
@@ -268,7 +270,13 @@ impl Messages {
             return Ok(Vec::new());
         }
         if conversation.host.is_none() {
-            self.relay_receipt(&conversation, &record, notice.user_id, notice.read, notice.at)?;
+            self.relay_receipt(
+                conversation.host.as_ref(),
+                &record,
+                notice.user_id,
+                notice.read,
+                notice.at,
+            )?;
         }
         let event = ReceiptEvent {
             timestamp: notice.at,
