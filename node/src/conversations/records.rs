@@ -90,6 +90,11 @@ impl ParticipantRecord {
 }
 
 pub(crate) fn get(store: &Store, id: ConversationId) -> Result<Option<ConversationRecord>> {
+    read(store, id)
+}
+
+/// A conversation's record decoded as `T`: the whole record, or the part of it a path needs.
+fn read<T: serde::de::DeserializeOwned>(store: &Store, id: ConversationId) -> Result<Option<T>> {
     store
         .trees
         .convid_conversation
@@ -192,9 +197,12 @@ pub(crate) fn require_participant(
     user: UserId,
 ) -> Result<(ConversationRecord, ParticipantRecord)> {
     let record = get(store, conversation)?.ok_or(Error::NotFound("conversation"))?;
-    let participant = participant(store, conversation, user)?
-        .ok_or(Error::forbidden("you are not a participant of this conversation"))?;
+    let participant = participant(store, conversation, user)?.ok_or_else(not_a_participant)?;
     Ok((record, participant))
+}
+
+fn not_a_participant() -> Error {
+    Error::forbidden("you are not a participant of this conversation")
 }
 
 /// Where a conversation is hosted, read from its record without decoding the rest (texts, settings,
@@ -207,19 +215,13 @@ pub(crate) struct Hosting {
 
 /// [`require_participant`] for a path that needs only where the conversation is hosted.
 pub(crate) fn require_member(store: &Store, conversation: ConversationId, user: UserId) -> Result<Hosting> {
-    let hosting: Hosting = store
-        .trees
-        .convid_conversation
-        .get(conversation.as_bytes())?
-        .map(|b| decode(&b))
-        .transpose()?
-        .ok_or(Error::NotFound("conversation"))?;
+    let hosting: Hosting = read(store, conversation)?.ok_or(Error::NotFound("conversation"))?;
     if !store
         .trees
         .convuser_participant
         .contains_key(keys::member(conversation, user))?
     {
-        return Err(Error::forbidden("you are not a participant of this conversation"));
+        return Err(not_a_participant());
     }
     Ok(hosting)
 }

@@ -270,13 +270,7 @@ impl Messages {
             return Ok(Vec::new());
         }
         if conversation.host.is_none() {
-            self.relay_receipt(
-                conversation.host.as_ref(),
-                &record,
-                notice.user_id,
-                notice.read,
-                notice.at,
-            )?;
+            self.relay_receipt(None, &record, notice.user_id, notice.read, notice.at)?;
         }
         let event = ReceiptEvent {
             timestamp: notice.at,
