@@ -81,6 +81,10 @@ async fn sends_are_checked_field_by_field() {
     let long_id = send_text(&ann, &dm, &[&bob], "x", &"x".repeat(129)).await;
     let message = assert_error(&long_id, StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR");
     assert_eq!(message, "client_message_id: must be at most 128 characters");
+    let outsider = send_text(&eve, &dm, &[&bob], "x", "c7").await;
+    assert_error(&outsider, StatusCode::FORBIDDEN, "FORBIDDEN");
+    let nowhere = send_text(&ann, &Uuid::new_v4().to_string(), &[&bob], "x", "c8").await;
+    assert_error(&nowhere, StatusCode::NOT_FOUND, "NOT_FOUND");
     let page = assert_ok(
         bob.api.get(&format!("/v1/messages?conversation_id={dm}")).await,
         StatusCode::OK,

@@ -206,16 +206,21 @@ fn not_a_participant() -> Error {
 }
 
 /// Where a conversation is hosted, read from its record without decoding the rest (texts, settings,
-/// timestamps): a delivery receipt needs nothing else of it, once per message.
+/// timestamps): a send and a delivery receipt need nothing else of it first, once per message.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Hosting {
     #[serde(default)]
     pub(crate) host: Option<Destination>,
 }
 
+/// Where a conversation is hosted, for a path that decides by that alone.
+pub(crate) fn hosting(store: &Store, conversation: ConversationId) -> Result<Hosting> {
+    read(store, conversation)?.ok_or(Error::NotFound("conversation"))
+}
+
 /// [`require_participant`] for a path that needs only where the conversation is hosted.
 pub(crate) fn require_member(store: &Store, conversation: ConversationId, user: UserId) -> Result<Hosting> {
-    let hosting: Hosting = read(store, conversation)?.ok_or(Error::NotFound("conversation"))?;
+    let hosting = hosting(store, conversation)?;
     if !store
         .trees
         .convuser_participant

@@ -66,10 +66,9 @@ impl Messages {
         request: SendMessageRequest,
         forwarded_from: Option<MessageId>,
     ) -> Result<Message> {
-        let record =
-            conversations::get(&self.store, request.conversation_id)?.ok_or(Error::NotFound("conversation"))?;
-        if let Some(host) = &record.host {
-            conversations::require_participant(&self.store, record.id, actor.user_id)?;
+        let hosting = conversations::hosting(&self.store, request.conversation_id)?;
+        if let Some(host) = &hosting.host {
+            conversations::require_participant(&self.store, request.conversation_id, actor.user_id)?;
             if let Some(body) = &request.body {
                 self.check_clear(body, &request.ciphertexts)?;
             }

@@ -83,7 +83,11 @@ pub(super) fn write_relayed(store: &Store, messages: &[NewMessage<'_>]) -> Resul
 /// returns its sequence number, or `None` when its conversation no longer exists.
 fn write(set: &mut WriteSet<'_>, message: &NewMessage<'_>) -> Result<Option<u64>> {
     let conversation = message.record.conversation_id;
-    if set.get(TreeId::convid_conversation, conversation.as_bytes())?.is_none() {
+    // A relayed message may arrive after its conversation was deleted here. A new one is written under
+    // the conversation's lock, which a deletion also takes, after the sender's membership was read.
+    if let Sequence::Given(_) = message.sequence
+        && set.get(TreeId::convid_conversation, conversation.as_bytes())?.is_none()
+    {
         return Ok(None);
     }
     let mut activity: Activity = match set.get(TreeId::convid_activity, conversation.as_bytes())? {
