@@ -3,6 +3,7 @@
 //! exponential backoff and jitter, and their outcomes are kept for the owner to inspect. Deliveries in
 //! flight are not resumed after a restart; their records say how far they got.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
@@ -71,13 +72,19 @@ pub struct Webhooks {
     pending: Mutex<Option<mpsc::Receiver<Job>>>,
     http: reqwest::Client,
     tasks: Tasks,
+    /// Whether any hook may exist: false only while the store held none when the node started and
+    /// none was registered since. An event on a node without hooks then reads nothing (sled's
+    /// `is_empty` starts a scan, 0.8 % of a messaging node's time).
+    may_have_hooks: AtomicBool,
 }
 
 impl Webhooks {
     pub(crate) fn new(store: Store, config: Arc<Config>, tasks: Tasks) -> Self {
         let (queue, pending) = mpsc::channel(QUEUE);
         let http = reqwest::Client::builder().timeout(TIMEOUT).build().unwrap_or_default();
+        let may_have_hooks = AtomicBool::new(!store.trees.userwebhook_webhook.is_empty());
         Self {
+            may_have_hooks,
             store,
             config,
             queue,
@@ -143,6 +150,8 @@ impl Webhooks {
             secret,
             created_at: Utc::now(),
         };
+        // Before the hook is stored: an event that finds the flag unset came before the registration.
+        self.may_have_hooks.store(true, Ordering::SeqCst);
         self.store
             .trees
             .webhookid_webhook
@@ -210,7 +219,7 @@ impl Webhooks {
         event: WebhookEvent,
         data: impl FnOnce() -> serde_json::Value,
     ) -> Result<()> {
-        if self.store.trees.userwebhook_webhook.is_empty() {
+        if !self.may_have_hooks.load(Ordering::SeqCst) || self.store.trees.userwebhook_webhook.is_empty() {
             return Ok(());
         }
         let now = Utc::now();
@@ -366,5 +375,22 @@ mod tests {
         ] {
             assert!(!URL.is_match(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_node_that_starts_with_hooks_in_its_store_looks_them_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Arc::new(Config::new(dir.path()));
+        let store = Store::open(dir.path(), crate::DEFAULT_STORE_CACHE_BYTES).unwrap();
+        let none = Webhooks::new(store.clone(), config.clone(), Tasks::default());
+        assert!(!none.may_have_hooks.load(Ordering::SeqCst));
+        let owner = UserId::random();
+        store
+            .trees
+            .userwebhook_webhook
+            .insert(keys::join(&[owner.as_bytes(), WebhookId::random().as_bytes()]), &[])
+            .unwrap();
+        let some = Webhooks::new(store, config, Tasks::default());
+        assert!(some.may_have_hooks.load(Ordering::SeqCst));
     }
 }
