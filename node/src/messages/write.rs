@@ -80,7 +80,7 @@ pub(super) fn write_relayed(store: &Store, messages: &[NewMessage<'_>]) -> Resul
 }
 
 /// Adds a message with its indexes and this node's copies, queued for their devices, to a write set;
-/// returns its sequence number, or `None` when its conversation no longer exists.
+/// returns its sequence number, or `None` when a relayed message's conversation no longer exists.
 fn write(set: &mut WriteSet<'_>, message: &NewMessage<'_>) -> Result<Option<u64>> {
     let conversation = message.record.conversation_id;
     // A relayed message may arrive after its conversation was deleted here. A new one is written under
