@@ -71,18 +71,21 @@ impl Messages {
         self.mark(actor, id, true).await
     }
 
-    async fn mark(&self, actor: &Actor, id: MessageId, read: bool) -> Result<Receipt> {
-        let record = message_by_id(&self.store, id)?;
-        let hosting = conversations::require_member(&self.store, record.conversation_id, actor.user_id)?;
-        if dequeue(&self.store, actor.device_id, &record)? {
-            self.delivered.inc();
-        }
+    /// Stores that the user of `key` has the message (and, with `read`, has read it); returns the
+    /// receipt as stored, and whether this was its first delivery and its first read. Most marks are
+    /// a user's first of the message, so storing a new receipt is tried first: one walk down the tree,
+    /// where reading the receipt and then swapping it takes two.
+    fn record_receipt(&self, key: &[u8], now: Timestamp, read: bool) -> Result<(ReceiptRecord, bool, bool)> {
         let tree = &self.store.trees.messageuser_receipt;
-        let key = keys::receipt(id, actor.user_id);
-        let now = Utc::now();
-        let mut first_delivery = false;
-        let mut first_read = false;
-        let updated = tree.update_and_fetch(&key, |old| {
+        let fresh = ReceiptRecord {
+            delivered_at: Some(now),
+            read_at: read.then_some(now),
+        };
+        if tree.compare_and_swap(key, None::<&[u8]>, Some(encode(&fresh)))?.is_ok() {
+            return Ok((fresh, true, read));
+        }
+        let (mut first_delivery, mut first_read) = (false, false);
+        let updated = tree.update_and_fetch(key, |old| {
             let mut receipt: ReceiptRecord = old.and_then(|b| decode(b).ok()).unwrap_or_default();
             first_delivery = receipt.delivered_at.is_none();
             first_read = read && receipt.read_at.is_none();
@@ -92,7 +95,19 @@ impl Messages {
             }
             Some(encode(&receipt))
         })?;
-        let receipt: ReceiptRecord = updated.map(|b| decode(&b)).transpose()?.unwrap_or_default();
+        let receipt = updated.map(|b| decode(&b)).transpose()?.unwrap_or_default();
+        Ok((receipt, first_delivery, first_read))
+    }
+
+    async fn mark(&self, actor: &Actor, id: MessageId, read: bool) -> Result<Receipt> {
+        let record = message_by_id(&self.store, id)?;
+        let hosting = conversations::require_member(&self.store, record.conversation_id, actor.user_id)?;
+        if dequeue(&self.store, actor.device_id, &record)? {
+            self.delivered.inc();
+        }
+        let now = Utc::now();
+        let (receipt, first_delivery, first_read) =
+            self.record_receipt(&keys::receipt(id, actor.user_id), now, read)?;
         if record.sender_id != actor.user_id && (first_delivery || first_read) {
             self.relay_receipt(hosting.host.as_ref(), &record, actor.user_id, first_read, now)?;
         }
