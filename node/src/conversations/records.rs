@@ -221,14 +221,21 @@ pub(crate) fn hosting(store: &Store, conversation: ConversationId) -> Result<Hos
 /// [`require_participant`] for a path that needs only where the conversation is hosted.
 pub(crate) fn require_member(store: &Store, conversation: ConversationId, user: UserId) -> Result<Hosting> {
     let hosting = hosting(store, conversation)?;
-    if !store
+    ensure_participant(store, conversation, user)?;
+    Ok(hosting)
+}
+
+/// Refuses a user who is not a participant, from the membership key alone (no record decoded), for a
+/// path that has read the conversation already.
+pub(crate) fn ensure_participant(store: &Store, conversation: ConversationId, user: UserId) -> Result<()> {
+    match store
         .trees
         .convuser_participant
         .contains_key(keys::member(conversation, user))?
     {
-        return Err(not_a_participant());
+        true => Ok(()),
+        false => Err(not_a_participant()),
     }
-    Ok(hosting)
 }
 
 /// Removes a deleted account from every conversation it belonged to.

@@ -68,7 +68,7 @@ impl Messages {
     ) -> Result<Message> {
         let hosting = conversations::hosting(&self.store, request.conversation_id)?;
         if let Some(host) = &hosting.host {
-            conversations::require_participant(&self.store, request.conversation_id, actor.user_id)?;
+            conversations::ensure_participant(&self.store, request.conversation_id, actor.user_id)?;
             if let Some(body) = &request.body {
                 self.check_clear(body, &request.ciphertexts)?;
             }
