@@ -8,7 +8,9 @@ use std::{
 
 use crate::Arc;
 
-const CUTOFF: usize = 22;
+// The largest inline buffer that keeps `IVec` at the 40 bytes its `Subslice` variant takes anyway
+// (`patches/sled/PATCHES.md`, change 6).
+const CUTOFF: usize = 38;
 
 type Inner = [u8; CUTOFF];
 
@@ -16,6 +18,8 @@ type Inner = [u8; CUTOFF];
 /// by an Arc
 #[derive(Clone)]
 pub struct IVec(IVecInner);
+
+const _: () = assert!(std::mem::size_of::<IVec>() == 40);
 
 impl Default for IVec {
     fn default() -> Self {
@@ -88,7 +92,7 @@ impl IVec {
             },
             IVecInner::Inline(_, old_inner) => {
                 // old length already checked above in assertion
-                let mut new_inner = Inner::default();
+                let mut new_inner = [0; CUTOFF];
                 new_inner[..len].copy_from_slice(
                     &old_inner[slice_offset..slice_offset + len],
                 );
@@ -109,7 +113,7 @@ impl IVec {
 
     fn inline(slice: &[u8]) -> Self {
         assert!(is_inline_candidate(slice.len()));
-        let mut data = Inner::default();
+        let mut data = [0; CUTOFF];
         data[..slice.len()].copy_from_slice(slice);
         Self(IVecInner::Inline(u8::try_from(slice.len()).unwrap(), data))
     }

@@ -750,10 +750,22 @@ impl Data {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Debug, PartialEq, Default)]
 pub(crate) struct Leaf {
     pub(crate) keys: Vec<IVec>,
     pub(crate) values: Vec<IVec>,
+}
+
+impl Clone for Leaf {
+    /// A leaf is cloned to have one entry set in the copy (`PageCache::link`): room for it is made
+    /// here, so the insert does not reallocate both vectors at twice their length.
+    fn clone(&self) -> Leaf {
+        let mut keys = Vec::with_capacity(self.keys.len() + 1);
+        keys.extend_from_slice(&self.keys);
+        let mut values = Vec::with_capacity(self.values.len() + 1);
+        values.extend_from_slice(&self.values);
+        Leaf { keys, values }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Default)]
